@@ -1,0 +1,49 @@
+/* The wiresync certificate profile: what a client certificate says about its holder. */
+#ifndef WS_CERT_H
+#define WS_CERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "common/netaddr.h"
+
+#define CERT_NAME_MAX 64
+#define CERT_TUNNEL_MAX 8
+#define WG_KEY_LEN 32
+
+#define CERT_URI_KEY_PREFIX "urn:wiresync:key:"
+#define CERT_URI_ADMIN "urn:wiresync:role:admin"
+
+struct cert_identity {
+	char name[CERT_NAME_MAX + 1];    /* subject CN */
+	char network[CERT_NAME_MAX + 1]; /* subject O */
+	bool admin;                      /* SAN URI urn:wiresync:role:admin */
+	bool has_key;                    /* an agent certificate binds a key and tunnel addresses */
+	uint8_t key[WG_KEY_LEN];
+	size_t n_tunnel;
+	struct netaddr tunnel[CERT_TUNNEL_MAX]; /* SAN IPs, prefix /32 or /128 */
+	char serial[80];                 /* hex, for logs and revocation */
+	int64_t not_after;               /* seconds since the epoch */
+};
+
+/* Reads the identity of a client certificate that OpenSSL has already verified against the
+ * CA. Returns false, with the reason in err, when the certificate breaks the profile:
+ * no CN or O (or longer than CERT_NAME_MAX), CA:TRUE, no clientAuth EKU, neither a key URI
+ * nor the admin URI, more than one key URI, a key URI that is not base64 of 32 bytes, a key
+ * without at least one IP SAN, more than CERT_TUNNEL_MAX IP SANs. Does not take ownership
+ * of x. */
+bool cert_identity_from_x509(X509 *x, struct cert_identity *id, char *err, size_t errlen);
+
+/* Same, from DER bytes. */
+bool cert_identity_from_der(const uint8_t *der, size_t len, struct cert_identity *id,
+    char *err, size_t errlen);
+
+/* Standard base64 of a 32-byte key (44 characters and a NUL into out[45]). */
+void wg_key_to_base64(const uint8_t key[WG_KEY_LEN], char out[45]);
+/* Parses 44-character standard base64 of exactly 32 bytes. */
+bool wg_key_from_base64(const char *s, uint8_t key[WG_KEY_LEN]);
+
+#endif

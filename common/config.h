@@ -1,0 +1,53 @@
+/* INI config files (libinih) plus --key=value overrides, shared by every program. */
+#ifndef WS_CONFIG_H
+#define WS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum config_type {
+	CONFIG_STRING,  /* dst is char **, strdup'd; freed by config_free */
+	CONFIG_UINT,    /* dst is unsigned *, within [min, max] */
+	CONFIG_BOOL,    /* dst is bool *: yes/no/true/false/on/off/1/0 */
+};
+
+struct config_key {
+	const char *name;     /* key in the section and the long option --name=value */
+	enum config_type type;
+	void *dst;
+	unsigned min, max;    /* CONFIG_UINT only */
+	bool required;
+	const char *help;     /* one line for --help */
+	/* set by the parser */
+	bool set;
+	char where[96];       /* "FILE:LINE" or "command line", for later messages */
+};
+
+struct config_schema {
+	const char *section;  /* the one section the file must use, e.g. "server" */
+	struct config_key *keys;
+	size_t n_keys;
+};
+
+/* Parses path into the schema's keys. Unknown sections or keys, bad values, and keys given
+ * twice are errors; err then says "FILE:LINE: key 'NAME': what is wrong". Returns 0, or
+ * -ENOENT/-EACCES (err names the file) or -EINVAL. */
+int config_load_file(const struct config_schema *s, const char *path, char *err, size_t errlen);
+
+/* Applies one "--name=value" argument, which wins over the file. Returns 0, -ENOENT for an
+ * unknown name, -EINVAL for a bad value; err says which. */
+int config_apply_arg(const struct config_schema *s, const char *arg, char *err, size_t errlen);
+
+/* Returns 0 when every required key is set, else -EINVAL naming the first missing key and
+ * the file (path may be NULL). */
+int config_check_required(const struct config_schema *s, const char *path, char *err,
+    size_t errlen);
+
+/* Prints "  --name=VALUE  help" lines for --help. */
+void config_print_help(const struct config_schema *s, FILE *out);
+
+/* Frees the strings the parser stored and resets every key to unset. */
+void config_free(const struct config_schema *s);
+
+#endif

@@ -1,0 +1,61 @@
+/* The gRPC client half: one TLS connection with a client certificate, unary and
+ * server-streaming calls over it. Used by the agent, wiresyncctl, the benchmark and tests. */
+#ifndef WS_H2CLIENT_H
+#define WS_H2CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "rpc/loop.h"
+
+struct rpc_client;
+struct rpc_client_call;
+
+struct rpc_client_cb {
+	/* One response message; data is valid during the call only. */
+	void (*on_message)(void *arg, const uint8_t *data, size_t len);
+	/* The call ended; message is the decoded grpc-message ("" if none). Runs once;
+	 * the call handle is invalid afterwards. */
+	void (*on_done)(void *arg, int status, const char *message);
+};
+
+/* Starts connecting to "host:port" (DNS name, IPv4, or [IPv6]). The server certificate
+ * must match host. ctx is borrowed (up-ref'd). Returns NULL with errno set for a bad
+ * address; connection failures are reported through the calls (UNAVAILABLE). */
+struct rpc_client *rpc_client_new(struct loop *l, SSL_CTX *ctx, const char *hostport);
+
+/* Closes the connection, ends every call with CANCELLED (callbacks run), frees; accepts NULL. */
+void rpc_client_del(struct rpc_client *c);
+
+/* True while the connection is usable or still being set up. */
+bool rpc_client_alive(const struct rpc_client *c);
+/* Why the connection failed or closed ("" while alive). */
+const char *rpc_client_error(const struct rpc_client *c);
+
+/* Starts a call of path with one request message. timeout_ms 0: no deadline; otherwise it
+ * is sent as grpc-timeout and enforced here too. Returns a handle (valid until on_done) or
+ * NULL on ENOMEM. cb must outlive the call. */
+struct rpc_client_call *rpc_client_call(struct rpc_client *c, const char *path,
+    const uint8_t *req, size_t len, uint64_t timeout_ms, const struct rpc_client_cb *cb,
+    void *arg);
+
+/* Cancels a call (RST_STREAM CANCEL); on_done runs with CANCELLED. */
+void rpc_client_call_cancel(struct rpc_client_call *call);
+
+/* Extra headers for the next calls (tests use this to send odd requests): a name/value
+ * pair replaces the default content-type when name is "content-type". Pass NULL to clear. */
+void rpc_client_set_extra_header(struct rpc_client *c, const char *name, const char *value);
+/* Sends the grpc-timeout header without enforcing it locally (tests). */
+void rpc_client_set_local_deadline(struct rpc_client *c, bool enforce);
+
+/* Runs the loop until a unary call finishes. On return *status is set, *reply (malloc'd,
+ * caller frees; NULL for no message) and message (grpc-message, NUL-terminated) filled.
+ * Returns 0, or -errno when the loop failed. */
+int rpc_client_unary_sync(struct rpc_client *c, const char *path, const uint8_t *req, size_t len,
+    uint64_t timeout_ms, int *status, uint8_t **reply, size_t *reply_len, char *message,
+    size_t message_len);
+
+#endif

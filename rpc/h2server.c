@@ -1,0 +1,960 @@
+/* gRPC server over nghttp2: accept, handshake, route by :path, frame, answer. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "rpc/h2conn.h"
+#include "rpc/h2server.h"
+#include "rpc/log.h"
+#include "rpc/tls.h"
+
+#define MAX_LISTENERS 4
+#define GRPC_MESSAGE_MAX 512
+
+struct rpc_out {
+	struct rpc_out *next;
+	struct rpc_buf *buf;
+	size_t off;
+};
+
+struct rpc_call {
+	struct rpc_conn *conn;
+	struct rpc_call *prev, *next;   /* the connection's calls */
+	int32_t stream_id;
+	const struct rpc_method *method;
+	struct grpc_frame frame;
+	struct loop_timer deadline;
+	rpc_cancel_fn cancel_fn;
+	void *cancel_arg;
+	struct rpc_out *out_head, **out_tail;
+	size_t queued;
+	int status;
+	char *status_msg;               /* percent-encoded grpc-message, or NULL */
+	unsigned bad_content_type : 1, not_post : 1, headers_sent : 1, answered : 1,
+	    dispatched : 1, trailers_sent : 1, remote_closed : 1;
+};
+
+struct rpc_conn {
+	struct h2conn h;
+	struct rpc_server *srv;
+	struct rpc_conn *prev, *next;
+	struct rpc_call *calls;
+	struct loop_timer timer;        /* handshake, then idle timeout */
+	struct loop_defer free_defer;
+	void *user;
+	size_t n_calls;
+	struct sockaddr_storage peer;
+};
+
+struct rpc_server {
+	struct loop *loop;
+	SSL_CTX *ctx;
+	const struct rpc_method *methods;
+	size_t n_methods;
+	struct rpc_server_ops ops;
+	struct rpc_limits lim;
+	struct loop_io listeners[MAX_LISTENERS];
+	size_t n_listeners;
+	int port;
+	struct rpc_conn *conns;
+	size_t n_conns;
+	nghttp2_session_callbacks *cbs;
+	nghttp2_option *opt;
+	bool draining;
+	loop_fn drained_fn;
+	void *drained_arg;
+	struct loop_defer drained_defer;
+};
+
+static const struct h2conn_ops conn_ops;
+
+void
+rpc_limits_default(struct rpc_limits *lim)
+{
+	lim->max_message = GRPC_MAX_MESSAGE_DEFAULT;
+	lim->max_streams = 100;
+	lim->max_connections = 10000;
+	lim->max_output = 64 * 1024;
+	lim->max_header_list = 16 * 1024;
+	lim->handshake_timeout_ms = 10000;
+	lim->idle_timeout_ms = 0;
+}
+
+/* --- rpc_buf ---------------------------------------------------------------------------- */
+
+struct rpc_buf *
+rpc_buf_new(const uint8_t *msg, size_t len)
+{
+	struct rpc_buf *b;
+
+	b = malloc(sizeof(*b) + GRPC_PREFIX_LEN + len);
+	if (b == NULL)
+		return NULL;
+	b->refs = 1;
+	b->len = GRPC_PREFIX_LEN + len;
+	grpc_prefix_write(b->data, len);
+	if (len > 0)
+		memcpy(b->data + GRPC_PREFIX_LEN, msg, len);
+	return b;
+}
+
+struct rpc_buf *
+rpc_buf_ref(struct rpc_buf *b)
+{
+	b->refs++;
+	return b;
+}
+
+void
+rpc_buf_unref(struct rpc_buf *b)
+{
+	if (b != NULL && --b->refs == 0)
+		free(b);
+}
+
+/* --- calls ------------------------------------------------------------------------------ */
+
+static struct rpc_call *
+call_new(struct rpc_conn *c, int32_t stream_id)
+{
+	struct rpc_call *call;
+
+	call = calloc(1, sizeof(*call));
+	if (call == NULL)
+		return NULL;
+	call->conn = c;
+	call->stream_id = stream_id;
+	call->out_tail = &call->out_head;
+	grpc_frame_init(&call->frame, c->srv->lim.max_message);
+	call->next = c->calls;
+	if (c->calls != NULL)
+		c->calls->prev = call;
+	c->calls = call;
+	c->n_calls++;
+	loop_timer_cancel(c->srv->loop, &c->timer);
+	return call;
+}
+
+static void conn_arm_idle(struct rpc_conn *c);
+
+/* Frees the call; runs the cancel callback first when the handler never answered. */
+static void
+call_free(struct rpc_call *call)
+{
+	struct rpc_conn *c = call->conn;
+	struct rpc_out *o, *next;
+
+	if (call->dispatched && !call->answered && call->cancel_fn != NULL)
+		call->cancel_fn(call, call->cancel_arg);
+	loop_timer_cancel(c->srv->loop, &call->deadline);
+	for (o = call->out_head; o != NULL; o = next) {
+		next = o->next;
+		rpc_buf_unref(o->buf);
+		free(o);
+	}
+	grpc_frame_free(&call->frame);
+	free(call->status_msg);
+	if (call->prev != NULL)
+		call->prev->next = call->next;
+	else
+		c->calls = call->next;
+	if (call->next != NULL)
+		call->next->prev = call->prev;
+	c->n_calls--;
+	if (!c->h.closed && c->h.session != NULL)
+		nghttp2_session_set_stream_user_data(c->h.session, call->stream_id, NULL);
+	free(call);
+	if (c->n_calls == 0)
+		conn_arm_idle(c);
+}
+
+void *
+rpc_call_conn_user(const struct rpc_call *call)
+{
+	return call->conn->user;
+}
+
+const struct sockaddr *
+rpc_call_peer(const struct rpc_call *call)
+{
+	return (const struct sockaddr *)&call->conn->peer;
+}
+
+const char *
+rpc_call_path(const struct rpc_call *call)
+{
+	return call->method != NULL ? call->method->path : "";
+}
+
+void
+rpc_call_on_cancel(struct rpc_call *call, rpc_cancel_fn fn, void *arg)
+{
+	call->cancel_fn = fn;
+	call->cancel_arg = arg;
+}
+
+size_t
+rpc_call_queued(const struct rpc_call *call)
+{
+	return call->queued;
+}
+
+static ssize_t
+data_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
+    uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
+{
+	struct rpc_call *call = source->ptr;
+	size_t n = 0;
+
+	while (n < length && call->out_head != NULL) {
+		struct rpc_out *o = call->out_head;
+		size_t take = o->buf->len - o->off;
+		if (take > length - n)
+			take = length - n;
+		memcpy(buf + n, o->buf->data + o->off, take);
+		o->off += take;
+		n += take;
+		if (o->off == o->buf->len) {
+			call->out_head = o->next;
+			if (call->out_head == NULL)
+				call->out_tail = &call->out_head;
+			rpc_buf_unref(o->buf);
+			free(o);
+		}
+	}
+	call->queued -= n;
+	if (call->out_head == NULL && call->answered) {
+		char st[12];
+		nghttp2_nv trailers[2];
+		size_t nt = 0;
+
+		*data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		snprintf(st, sizeof(st), "%d", call->status);
+		trailers[nt++] = (nghttp2_nv){ (uint8_t *)"grpc-status", (uint8_t *)st, 11,
+		    strlen(st), NGHTTP2_NV_FLAG_NO_COPY_NAME };
+		if (call->status_msg != NULL)
+			trailers[nt++] = (nghttp2_nv){ (uint8_t *)"grpc-message",
+			    (uint8_t *)call->status_msg, 12, strlen(call->status_msg),
+			    NGHTTP2_NV_FLAG_NO_COPY_NAME };
+		if (nghttp2_submit_trailer(session, stream_id, trailers, nt) != 0)
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		call->trailers_sent = 1;
+		return (ssize_t)n;
+	}
+	if (n == 0)
+		return NGHTTP2_ERR_DEFERRED;
+	return (ssize_t)n;
+}
+
+#define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1, \
+	NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE }
+
+/* Sends response headers with a data provider, once. */
+static int
+call_start_response(struct rpc_call *call)
+{
+	static const nghttp2_nv hdrs[] = {
+		NV(":status", "200"),
+		NV("content-type", "application/grpc"),
+		NV("grpc-accept-encoding", "identity"),
+	};
+	nghttp2_data_provider prd = { .source.ptr = call, .read_callback = data_read_cb };
+	int r;
+
+	if (call->headers_sent) {
+		/* A deferred data provider sleeps until it is resumed. */
+		nghttp2_session_resume_data(call->conn->h.session, call->stream_id);
+		return 0;
+	}
+	r = nghttp2_submit_response(call->conn->h.session, call->stream_id, hdrs,
+	    sizeof(hdrs) / sizeof(hdrs[0]), &prd);
+	if (r != 0)
+		return -1;
+	call->headers_sent = 1;
+	return 0;
+}
+
+/* Trailers-only response: one HEADERS frame with END_STREAM. */
+static void
+call_send_trailers_only(struct rpc_call *call, const char *http_status)
+{
+	nghttp2_nv hdrs[4];
+	char st[12];
+	size_t n = 0;
+
+	snprintf(st, sizeof(st), "%d", call->status);
+	hdrs[n++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)http_status, 7,
+	    strlen(http_status), NGHTTP2_NV_FLAG_NO_COPY_NAME };
+	hdrs[n++] = (nghttp2_nv)NV("content-type", "application/grpc");
+	hdrs[n++] = (nghttp2_nv){ (uint8_t *)"grpc-status", (uint8_t *)st, 11, strlen(st),
+	    NGHTTP2_NV_FLAG_NO_COPY_NAME };
+	if (call->status_msg != NULL)
+		hdrs[n++] = (nghttp2_nv){ (uint8_t *)"grpc-message", (uint8_t *)call->status_msg,
+		    12, strlen(call->status_msg), NGHTTP2_NV_FLAG_NO_COPY_NAME };
+	if (nghttp2_submit_response(call->conn->h.session, call->stream_id, hdrs, n, NULL) != 0)
+		nghttp2_submit_rst_stream(call->conn->h.session, NGHTTP2_FLAG_NONE,
+		    call->stream_id, NGHTTP2_INTERNAL_ERROR);
+	call->headers_sent = 1;
+	call->trailers_sent = 1;
+}
+
+static void
+call_set_status(struct rpc_call *call, int status, const char *msg)
+{
+	char enc[GRPC_MESSAGE_MAX];
+
+	call->status = status;
+	free(call->status_msg);
+	call->status_msg = NULL;
+	if (msg != NULL && msg[0] != '\0') {
+		grpc_message_encode(msg, enc, sizeof(enc));
+		call->status_msg = strdup(enc);
+	}
+}
+
+static void
+call_end(struct rpc_call *call, int status, const char *msg, const char *http_status)
+{
+	if (call->answered || call->conn->h.closed)
+		return;
+	call->answered = 1;
+	loop_timer_cancel(call->conn->srv->loop, &call->deadline);
+	call_set_status(call, status, msg);
+	if (status != GRPC_OK)
+		log_debug("%s: %s: %s", rpc_call_path(call), grpc_status_name(status),
+		    msg != NULL ? msg : "");
+	if (!call->headers_sent && call->out_head == NULL)
+		call_send_trailers_only(call, http_status);
+	else
+		call_start_response(call);
+	h2conn_flush_later(&call->conn->h);
+}
+
+void
+rpc_call_fail(struct rpc_call *call, int status, const char *fmt, ...)
+{
+	char msg[GRPC_MESSAGE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	call_end(call, status, msg, "200");
+}
+
+int
+rpc_call_send(struct rpc_call *call, struct rpc_buf *b, size_t max)
+{
+	struct rpc_out *o;
+
+	if (call->answered || call->conn->h.closed)
+		return -EPIPE;
+	if (max != 0 && call->queued + b->len > max)
+		return -ENOBUFS;
+	o = malloc(sizeof(*o));
+	if (o == NULL)
+		return -ENOMEM;
+	o->next = NULL;
+	o->buf = rpc_buf_ref(b);
+	o->off = 0;
+	*call->out_tail = o;
+	call->out_tail = &o->next;
+	call->queued += b->len;
+	if (call_start_response(call) < 0)
+		return -ENOMEM;
+	h2conn_flush_later(&call->conn->h);
+	return 0;
+}
+
+int
+rpc_call_reply(struct rpc_call *call, const uint8_t *msg, size_t len)
+{
+	struct rpc_buf *b;
+	int r;
+
+	b = rpc_buf_new(msg, len);
+	if (b == NULL) {
+		rpc_call_fail(call, GRPC_INTERNAL, "out of memory");
+		return -ENOMEM;
+	}
+	r = rpc_call_send(call, b, 0);
+	rpc_buf_unref(b);
+	if (r < 0) {
+		rpc_call_fail(call, GRPC_INTERNAL, "out of memory");
+		return r;
+	}
+	call_end(call, GRPC_OK, NULL, "200");
+	return 0;
+}
+
+void
+rpc_call_finish(struct rpc_call *call)
+{
+	call_end(call, GRPC_OK, NULL, "200");
+}
+
+static void
+deadline_expired(void *arg)
+{
+	struct rpc_call *call = arg;
+
+	if (call->answered)
+		return;
+	/* The handler hears of it first, so it drops the call before we answer. */
+	if (call->dispatched && call->cancel_fn != NULL) {
+		rpc_cancel_fn fn = call->cancel_fn;
+		call->cancel_fn = NULL;
+		fn(call, call->cancel_arg);
+	}
+	rpc_call_fail(call, GRPC_DEADLINE_EXCEEDED, "deadline exceeded");
+}
+
+/* --- nghttp2 callbacks ------------------------------------------------------------------ */
+
+static ssize_t
+send_cb(nghttp2_session *session, const uint8_t *data, size_t length, int flags,
+    void *user_data)
+{
+	struct rpc_conn *c = user_data;
+
+	return h2conn_send_cb(&c->h, data, length);
+}
+
+static int
+on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+	struct rpc_conn *c = user_data;
+	struct rpc_call *call;
+
+	if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	if (c->srv->draining) {
+		nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+		    NGHTTP2_REFUSED_STREAM);
+		return 0;
+	}
+	call = call_new(c, frame->hd.stream_id);
+	if (call == NULL)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, call);
+	return 0;
+}
+
+static bool
+header_is(const uint8_t *name, size_t len, const char *want)
+{
+	return len == strlen(want) && memcmp(name, want, len) == 0;
+}
+
+static int
+on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
+    size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *user_data)
+{
+	struct rpc_conn *c = user_data;
+	struct rpc_call *call;
+
+	if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+	if (call == NULL)
+		return 0;
+	if (header_is(name, namelen, ":path")) {
+		for (size_t i = 0; i < c->srv->n_methods; i++) {
+			const char *p = c->srv->methods[i].path;
+			if (strlen(p) == valuelen && memcmp(p, value, valuelen) == 0) {
+				call->method = &c->srv->methods[i];
+				break;
+			}
+		}
+	} else if (header_is(name, namelen, ":method")) {
+		call->not_post = !(valuelen == 4 && memcmp(value, "POST", 4) == 0);
+	} else if (header_is(name, namelen, "content-type")) {
+		call->bad_content_type = !grpc_content_type_ok((const char *)value, valuelen);
+	} else if (header_is(name, namelen, "grpc-timeout")) {
+		uint64_t ms;
+		if (grpc_timeout_parse((const char *)value, valuelen, &ms))
+			loop_timer_set(c->srv->loop, &call->deadline, ms, deadline_expired, call);
+	}
+	return 0;
+}
+
+static void
+call_dispatch(struct rpc_call *call)
+{
+	const uint8_t *msg;
+	size_t len;
+
+	if (call->answered || call->dispatched)
+		return;
+	msg = grpc_frame_message(&call->frame, &len);
+	if (msg == NULL) {
+		rpc_call_fail(call, GRPC_INTERNAL, "request has no complete message");
+		return;
+	}
+	call->dispatched = 1;
+	call->method->handler(call, msg, len, call->method->arg);
+}
+
+/* Checks the request headers once they are complete; answers at once when they are bad. */
+static void
+call_headers_done(struct rpc_call *call, bool end_stream)
+{
+	if (call->not_post) {
+		call_end(call, GRPC_UNIMPLEMENTED, "method must be POST", "405");
+		return;
+	}
+	if (call->bad_content_type) {
+		call_end(call, GRPC_INTERNAL, "content-type must be application/grpc", "415");
+		return;
+	}
+	if (call->method == NULL) {
+		call_end(call, GRPC_UNIMPLEMENTED, "unknown method", "200");
+		return;
+	}
+	if (end_stream)
+		call_dispatch(call);
+}
+
+static int
+on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+	struct rpc_call *call;
+	bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+
+	if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
+		return 0;
+	call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+	if (call == NULL)
+		return 0;
+	if (end)
+		call->remote_closed = 1;
+	if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+		call_headers_done(call, end);
+	else if (end)
+		call_dispatch(call);
+	return 0;
+}
+
+static int
+on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id, const uint8_t *data,
+    size_t len, void *user_data)
+{
+	struct rpc_call *call;
+
+	call = nghttp2_session_get_stream_user_data(session, stream_id);
+	if (call == NULL || call->answered || call->dispatched)
+		return 0;
+	while (len > 0) {
+		size_t used;
+		int r = grpc_frame_feed(&call->frame, data, len, &used);
+		data += used;
+		len -= used;
+		switch (r) {
+		case GRPC_FRAME_MORE:
+			break;
+		case GRPC_FRAME_MESSAGE:
+			if (len > 0) {
+				rpc_call_fail(call, GRPC_INTERNAL,
+				    "more than one request message for a unary request");
+				return 0;
+			}
+			break;
+		case GRPC_FRAME_TOO_LARGE:
+			rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED,
+			    "request message larger than the %zu-byte limit", call->frame.max);
+			return 0;
+		case GRPC_FRAME_COMPRESSED:
+			rpc_call_fail(call, GRPC_UNIMPLEMENTED,
+			    "compressed messages are not supported (only identity encoding)");
+			return 0;
+		case GRPC_FRAME_BAD_FLAG:
+			rpc_call_fail(call, GRPC_INTERNAL, "invalid message flag byte");
+			return 0;
+		default:
+			rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static int
+on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
+    void *user_data)
+{
+	struct rpc_call *call;
+
+	call = nghttp2_session_get_stream_user_data(session, stream_id);
+	if (call != NULL)
+		call_free(call);
+	return 0;
+}
+
+/* --- connections ------------------------------------------------------------------------ */
+
+static void
+conn_timeout(void *arg)
+{
+	struct rpc_conn *c = arg;
+
+	h2conn_close(&c->h, c->h.handshaken ? "idle timeout" : "TLS handshake timeout");
+}
+
+static void
+conn_arm_idle(struct rpc_conn *c)
+{
+	if (c->h.closed || c->srv->lim.idle_timeout_ms == 0)
+		return;
+	loop_timer_set(c->srv->loop, &c->timer, c->srv->lim.idle_timeout_ms, conn_timeout, c);
+}
+
+static void
+conn_free_deferred(void *arg)
+{
+	free(arg);
+}
+
+static void server_check_drained(struct rpc_server *s);
+
+static void
+conn_closed(struct h2conn *h, void *arg)
+{
+	struct rpc_conn *c = arg;
+	struct rpc_server *s = c->srv;
+	char host[NI_MAXHOST] = "?";
+
+	loop_timer_cancel(s->loop, &c->timer);
+	while (c->calls != NULL)
+		call_free(c->calls);
+	loop_timer_cancel(s->loop, &c->timer);
+	if (c->user != NULL && s->ops.conn_close != NULL)
+		s->ops.conn_close(c->user, s->ops.arg);
+	getnameinfo((struct sockaddr *)&c->peer, sizeof(c->peer), host, sizeof(host), NULL, 0,
+	    NI_NUMERICHOST);
+	if (h->handshaken)
+		log_debug("connection from %s closed: %s", host, h->why);
+	else
+		log_info("connection from %s refused: %s", host, h->why);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	s->n_conns--;
+	loop_defer(s->loop, &c->free_defer, conn_free_deferred, c);
+	server_check_drained(s);
+}
+
+static int
+conn_handshake_done(struct h2conn *h, void *arg)
+{
+	struct rpc_conn *c = arg;
+	struct rpc_server *s = c->srv;
+	nghttp2_session *session;
+	nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s->lim.max_streams },
+		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, s->lim.max_header_list },
+		/* Closed streams need not be kept for the priority tree. */
+		{ NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1 },
+	};
+	X509 *cert;
+
+	loop_timer_cancel(s->loop, &c->timer);
+	if (!tls_alpn_is_h2(h->ssl)) {
+		snprintf(h->why, sizeof(h->why), "client did not negotiate ALPN h2");
+		return -1;
+	}
+	cert = SSL_get1_peer_certificate(h->ssl);
+	if (cert == NULL) {
+		snprintf(h->why, sizeof(h->why), "no client certificate");
+		return -1;
+	}
+	c->user = s->ops.conn_open(c, cert, (struct sockaddr *)&c->peer, s->ops.arg);
+	X509_free(cert);
+	if (c->user == NULL) {
+		snprintf(h->why, sizeof(h->why), "certificate refused");
+		return -1;
+	}
+	if (nghttp2_session_server_new2(&session, s->cbs, c, s->opt) != 0) {
+		snprintf(h->why, sizeof(h->why), "out of memory");
+		return -1;
+	}
+	h2conn_set_session(h, session);
+	if (nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0)
+		return -1;
+	if (s->draining)
+		nghttp2_submit_goaway(session, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
+	conn_arm_idle(c);
+	return 0;
+}
+
+static const struct h2conn_ops conn_ops = {
+	.handshake_done = conn_handshake_done,
+	.closed = conn_closed,
+};
+
+void
+rpc_conn_close(struct rpc_conn *c, const char *why)
+{
+	h2conn_close(&c->h, why);
+}
+
+static void
+listener_event(void *arg, uint32_t events)
+{
+	struct rpc_server *s = arg;
+
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct rpc_conn *c;
+		SSL *ssl;
+		int fd, one = 1;
+
+		fd = -1;
+		for (size_t k = 0; k < s->n_listeners && fd < 0; k++)
+			fd = accept4(s->listeners[k].fd, (struct sockaddr *)&ss, &sl,
+			    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				log_warn("accept");
+			return;
+		}
+		if (s->n_conns >= s->lim.max_connections || s->draining) {
+			log_warnx("refusing connection: %zu connections open (max_connections)",
+			    s->n_conns);
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c = calloc(1, sizeof(*c));
+		ssl = c != NULL ? SSL_new(s->ctx) : NULL;
+		if (ssl == NULL) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->srv = s;
+		memcpy(&c->peer, &ss, sizeof(ss));
+		if (h2conn_init(&c->h, s->loop, fd, ssl, true, s->lim.max_output, &conn_ops, c) < 0) {
+			free(c);
+			continue;
+		}
+		c->next = s->conns;
+		if (s->conns != NULL)
+			s->conns->prev = c;
+		s->conns = c;
+		s->n_conns++;
+		loop_timer_set(s->loop, &c->timer, s->lim.handshake_timeout_ms, conn_timeout, c);
+	}
+}
+
+/* --- server ----------------------------------------------------------------------------- */
+
+struct rpc_server *
+rpc_server_new(struct loop *l, SSL_CTX *ctx, const struct rpc_method *methods, size_t n_methods,
+    const struct rpc_server_ops *ops, const struct rpc_limits *lim)
+{
+	struct rpc_server *s;
+	nghttp2_session_callbacks *cbs;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->loop = l;
+	SSL_CTX_up_ref(ctx);
+	s->ctx = ctx;
+	s->methods = methods;
+	s->n_methods = n_methods;
+	s->ops = *ops;
+	if (lim != NULL)
+		s->lim = *lim;
+	else
+		rpc_limits_default(&s->lim);
+	if (nghttp2_session_callbacks_new(&cbs) != 0 || nghttp2_option_new(&s->opt) != 0) {
+		rpc_server_del(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->cbs = cbs;
+	nghttp2_session_callbacks_set_send_callback(cbs, send_cb);
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+	nghttp2_option_set_max_send_header_block_length(s->opt, 16384);
+	nghttp2_option_set_no_rfc9113_leading_and_trailing_ws_validation(s->opt, 0);
+	return s;
+}
+
+int
+rpc_server_listen(struct rpc_server *s, const char *addr, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	char host[256], *port;
+	const char *h;
+	int fd = -1, r, one = 1;
+
+	if (s->n_listeners == MAX_LISTENERS) {
+		snprintf(err, errlen, "too many listen addresses");
+		return -ENOSPC;
+	}
+	snprintf(host, sizeof(host), "%s", addr);
+	port = strrchr(host, ':');
+	if (port == NULL) {
+		snprintf(err, errlen, "listen address \"%s\" has no port (HOST:PORT)", addr);
+		return -EINVAL;
+	}
+	*port++ = '\0';
+	h = host;
+	if (host[0] == '[') {
+		size_t n = strlen(host);
+		if (n < 2 || host[n - 1] != ']') {
+			snprintf(err, errlen, "bad listen address \"%s\"", addr);
+			return -EINVAL;
+		}
+		host[n - 1] = '\0';
+		h = host + 1;
+	}
+	if (*h == '\0')
+		h = NULL;
+	r = getaddrinfo(h, port, &hints, &res);
+	if (r != 0) {
+		snprintf(err, errlen, "listen address \"%s\": %s", addr, gai_strerror(r));
+		return -EINVAL;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto syserr;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 4096) < 0)
+		goto syserr;
+	r = loop_io_add(s->loop, &s->listeners[s->n_listeners], fd, EPOLLIN, listener_event, s);
+	if (r < 0) {
+		errno = -r;
+		goto syserr;
+	}
+	s->n_listeners++;
+	{
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+			s->port = ntohs(ss.ss_family == AF_INET6 ?
+			    ((struct sockaddr_in6 *)&ss)->sin6_port :
+			    ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	freeaddrinfo(res);
+	return 0;
+syserr:
+	r = -errno;
+	snprintf(err, errlen, "listen on %s: %s", addr, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return r;
+}
+
+int
+rpc_server_port(const struct rpc_server *s)
+{
+	return s->port;
+}
+
+size_t
+rpc_server_connections(const struct rpc_server *s)
+{
+	return s->n_conns;
+}
+
+static void
+drained_deferred(void *arg)
+{
+	struct rpc_server *s = arg;
+
+	if (s->drained_fn != NULL) {
+		loop_fn fn = s->drained_fn;
+		s->drained_fn = NULL;
+		fn(s->drained_arg);
+	}
+}
+
+static void
+server_check_drained(struct rpc_server *s)
+{
+	if (s->draining && s->n_conns == 0 && s->drained_fn != NULL)
+		loop_defer(s->loop, &s->drained_defer, drained_deferred, s);
+}
+
+void
+rpc_server_shutdown(struct rpc_server *s, loop_fn done, void *arg)
+{
+	struct rpc_conn *c, *next;
+
+	s->draining = true;
+	s->drained_fn = done;
+	s->drained_arg = arg;
+	for (size_t i = 0; i < s->n_listeners; i++) {
+		loop_io_del(s->loop, &s->listeners[i]);
+		close(s->listeners[i].fd);
+		s->listeners[i].fd = -1;
+	}
+	s->n_listeners = 0;
+	for (c = s->conns; c != NULL; c = next) {
+		struct rpc_call *call, *cnext;
+
+		next = c->next;
+		if (!c->h.handshaken || c->h.session == NULL) {
+			h2conn_close(&c->h, "server shutting down");
+			continue;
+		}
+		nghttp2_submit_goaway(c->h.session, NGHTTP2_FLAG_NONE,
+		    nghttp2_session_get_last_proc_stream_id(c->h.session), NGHTTP2_NO_ERROR,
+		    NULL, 0);
+		for (call = c->calls; call != NULL; call = cnext) {
+			cnext = call->next;
+			/* Streams end now; unary calls already dispatched finish on their own. */
+			if (call->dispatched && !call->answered && call->method->streaming) {
+				rpc_cancel_fn fn = call->cancel_fn;
+				call->cancel_fn = NULL;
+				if (fn != NULL)
+					fn(call, call->cancel_arg);
+				rpc_call_fail(call, GRPC_UNAVAILABLE, "server shutting down");
+			}
+		}
+		h2conn_flush_later(&c->h);
+	}
+	server_check_drained(s);
+}
+
+void
+rpc_server_del(struct rpc_server *s)
+{
+	if (s == NULL)
+		return;
+	while (s->conns != NULL)
+		h2conn_close(&s->conns->h, "server stopped");
+	for (size_t i = 0; i < s->n_listeners; i++) {
+		loop_io_del(s->loop, &s->listeners[i]);
+		close(s->listeners[i].fd);
+	}
+	loop_defer_cancel(s->loop, &s->drained_defer);
+	nghttp2_session_callbacks_del(s->cbs);
+	nghttp2_option_del(s->opt);
+	SSL_CTX_free(s->ctx);
+	free(s);
+}

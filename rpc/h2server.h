@@ -1,0 +1,120 @@
+/* The gRPC server half: a TLS listener, HTTP/2 sessions, routing by :path, unary and
+ * server-streaming calls. Knows nothing of what the methods mean. */
+#ifndef WS_H2SERVER_H
+#define WS_H2SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+#include "rpc/grpc.h"
+#include "rpc/loop.h"
+
+struct rpc_server;
+struct rpc_conn;
+struct rpc_call;
+
+/* A handler gets the one request message. It answers now or later with rpc_call_reply,
+ * rpc_call_send + rpc_call_finish, or rpc_call_fail. Until it has answered, the call stays
+ * valid unless its cancel callback runs. */
+typedef void (*rpc_handler_fn)(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+typedef void (*rpc_cancel_fn)(struct rpc_call *call, void *arg);
+
+struct rpc_method {
+	const char *path;       /* "/wiresync.v1.WireSync/Update" */
+	rpc_handler_fn handler;
+	void *arg;
+	bool streaming;         /* server streaming: ended with UNAVAILABLE at shutdown */
+};
+
+struct rpc_server_ops {
+	/* A peer finished its TLS handshake with a verified certificate. Returns the
+	 * connection's user data, or NULL to refuse it (the reason is the hook's to log). */
+	void *(*conn_open)(struct rpc_conn *c, X509 *cert, const struct sockaddr *peer, void *arg);
+	/* The connection is gone; every call on it was cancelled first. */
+	void (*conn_close)(void *conn_user, void *arg);
+	void *arg;
+};
+
+struct rpc_limits {
+	size_t max_message;           /* bytes of one request message */
+	uint32_t max_streams;         /* concurrent streams per connection */
+	uint32_t max_connections;     /* accepted at once */
+	size_t max_output;            /* output buffer per connection */
+	uint32_t max_header_list;     /* bytes of one header list */
+	uint32_t handshake_timeout_ms;
+	uint32_t idle_timeout_ms;     /* connection without streams; 0: never */
+};
+
+/* Sensible defaults: 1 MiB messages, 100 streams, 10000 connections, 64 KiB output,
+ * 16 KiB headers, 10 s handshake, no idle timeout. */
+void rpc_limits_default(struct rpc_limits *lim);
+
+/* Creates a server that serves methods[0..n-1] (the array must outlive the server).
+ * ctx is borrowed (SSL_CTX_up_ref'd). Returns NULL with errno set. */
+struct rpc_server *rpc_server_new(struct loop *l, SSL_CTX *ctx, const struct rpc_method *methods,
+    size_t n_methods, const struct rpc_server_ops *ops, const struct rpc_limits *lim);
+
+/* Listens on "host:port", "[v6]:port" or ":port". Returns 0 or -errno with err set. The
+ * port actually bound (for port 0) is rpc_server_port. */
+int rpc_server_listen(struct rpc_server *s, const char *addr, char *err, size_t errlen);
+int rpc_server_port(const struct rpc_server *s);
+
+/* Stops accepting, sends GOAWAY to every connection, fails unfinished calls that have a
+ * cancel callback with UNAVAILABLE (streams), lets the rest finish, and calls done once
+ * every connection is closed. */
+void rpc_server_shutdown(struct rpc_server *s, loop_fn done, void *arg);
+
+/* Closes every connection (cancelling calls) and frees the server; accepts NULL. */
+void rpc_server_del(struct rpc_server *s);
+
+size_t rpc_server_connections(const struct rpc_server *s);
+
+/* Closes a connection now (e.g. its certificate was revoked). */
+void rpc_conn_close(struct rpc_conn *c, const char *why);
+
+/* --- calls ------------------------------------------------------------------------------ */
+
+/* The user data conn_open returned for the call's connection. */
+void *rpc_call_conn_user(const struct rpc_call *call);
+/* The connection's peer address. */
+const struct sockaddr *rpc_call_peer(const struct rpc_call *call);
+const char *rpc_call_path(const struct rpc_call *call);
+
+/* Runs fn if the call ends before the handler answers (stream reset, deadline, connection
+ * closed, shutdown of a stream). The call is freed right after fn returns. */
+void rpc_call_on_cancel(struct rpc_call *call, rpc_cancel_fn fn, void *arg);
+
+/* Answers a unary call with one message and status OK. The handler must not use call
+ * afterwards. Returns 0 or -ENOMEM (the call is then failed with INTERNAL). */
+int rpc_call_reply(struct rpc_call *call, const uint8_t *msg, size_t len);
+
+/* Ends a call with a non-OK status and a message (printf-style); trailers-only when no
+ * message was sent yet. The handler must not use call afterwards. */
+void rpc_call_fail(struct rpc_call *call, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Reference-counted, already framed (5-byte prefix included) message that many streams
+ * can send without copying. */
+struct rpc_buf {
+	uint32_t refs;
+	size_t len;
+	uint8_t data[];
+};
+/* A framed copy of msg with refs = 1; NULL on ENOMEM. */
+struct rpc_buf *rpc_buf_new(const uint8_t *msg, size_t len);
+struct rpc_buf *rpc_buf_ref(struct rpc_buf *b);
+void rpc_buf_unref(struct rpc_buf *b);
+
+/* Queues one message on a streaming call (takes a reference). 0, -ENOMEM, or -ENOBUFS
+ * when more than max bytes would be queued for this call (0: no limit). */
+int rpc_call_send(struct rpc_call *call, struct rpc_buf *b, size_t max);
+/* Bytes queued on the call and not yet handed to HTTP/2. */
+size_t rpc_call_queued(const struct rpc_call *call);
+/* Ends a streaming call with OK after the queued messages. */
+void rpc_call_finish(struct rpc_call *call);
+
+#endif

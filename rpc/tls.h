@@ -1,0 +1,36 @@
+/* TLS contexts for mutual authentication over HTTP/2. The only place that builds an SSL_CTX. */
+#ifndef WS_TLS_H
+#define WS_TLS_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+struct tls_files {
+	const char *certificate;  /* PEM chain, leaf first */
+	const char *private_key;  /* PEM; must not be readable by group or others */
+	const char *ca;           /* PEM CA that peers' certificates must chain to */
+	const char *crl;          /* optional PEM CRL of that CA */
+};
+
+/* Server context: TLS 1.2+, AEAD ciphers only, ALPN "h2" required, client certificate
+ * required and verified against ca (and crl), released buffers, one session ticket, a
+ * session id context. Returns a new SSL_CTX (SSL_CTX_free) or NULL with err naming the
+ * file at fault. */
+SSL_CTX *tls_server_ctx_new(const struct tls_files *f, char *err, size_t errlen);
+
+/* Client context: the same protocol limits, offers ALPN "h2", presents certificate and
+ * verifies the server against ca. */
+SSL_CTX *tls_client_ctx_new(const struct tls_files *f, char *err, size_t errlen);
+
+/* Replaces the CRL of a server context (verification of later handshakes). 0 or -errno
+ * with err naming the file. */
+int tls_ctx_reload_crl(SSL_CTX *ctx, const char *crl, char *err, size_t errlen);
+
+/* After a handshake: true when ALPN chose "h2". */
+int tls_alpn_is_h2(const SSL *ssl);
+
+/* Describes the newest OpenSSL error (or "unknown") into buf; returns buf. */
+const char *tls_error_string(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,21 @@
+/* Peer records as wire messages, encoded once into framed buffers that many streams share. */
+#ifndef WS_PEERPB_H
+#define WS_PEERPB_H
+
+#include <stdint.h>
+
+#include "rpc/h2server.h"
+#include "server/peers.h"
+
+/* A framed wiresync.v1.Peer. NULL on ENOMEM. The caller owns the reference. */
+struct rpc_buf *peerpb_peer(const struct peer *p);
+
+/* A framed WatchEvent{revision = p->revision, upsert = p}. NULL on ENOMEM. */
+struct rpc_buf *peerpb_event_upsert(const struct peer *p);
+
+/* A framed WatchEvent{revision, snapshot = every peer of network but exclude (may be
+ * NULL)}. NULL on ENOMEM. */
+struct rpc_buf *peerpb_event_snapshot(const struct peer_table *t, const char *network,
+    const uint8_t *exclude, uint64_t revision);
+
+#endif

@@ -1,0 +1,100 @@
+/* wiresyncd's keys, their defaults and their limits. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rpc/log.h"
+#include "server/serverconf.h"
+
+#define N_KEYS 13
+
+static struct config_key keys_template[N_KEYS] = {
+	{ .name = "listen", .type = CONFIG_STRING, .help = "HOST:PORT to accept agents on (0.0.0.0:7443)" },
+	{ .name = "certificate", .type = CONFIG_STRING, .required = true, .help = "server certificate, PEM" },
+	{ .name = "private_key", .type = CONFIG_STRING, .required = true, .help = "server private key, PEM, mode 0600" },
+	{ .name = "ca", .type = CONFIG_STRING, .required = true, .help = "CA certificate(s) that client certificates must chain to" },
+	{ .name = "crl", .type = CONFIG_STRING, .help = "CRL of the CA, PEM (optional)" },
+	{ .name = "database", .type = CONFIG_STRING, .help = "SQLite database file (" LOCALSTATEDIR "/lib/wiresync/wiresync.db)" },
+	{ .name = "hub_interface", .type = CONFIG_STRING, .help = "WireGuard interface whose endpoints to publish (optional)" },
+	{ .name = "log_level", .type = CONFIG_STRING, .help = "error, warn, info or debug (info)" },
+	{ .name = "max_connections", .type = CONFIG_UINT, .min = 1, .max = 1000000, .help = "connections at once (10000)" },
+	{ .name = "max_streams", .type = CONFIG_UINT, .min = 1, .max = 10000, .help = "concurrent streams per connection (100)" },
+	{ .name = "max_message_bytes", .type = CONFIG_UINT, .min = 1024, .max = 16777216, .help = "largest request message (1048576)" },
+	{ .name = "handshake_timeout_ms", .type = CONFIG_UINT, .min = 100, .max = 600000, .help = "TLS handshake deadline (10000)" },
+	{ .name = "idle_timeout_ms", .type = CONFIG_UINT, .min = 0, .max = 86400000, .help = "close connections idle without streams this long; 0 never (0)" },
+};
+
+void
+serverconf_init(struct serverconf *conf, struct config_schema *schema)
+{
+	static struct config_key keys[N_KEYS];
+	void *dst[N_KEYS] = {
+		&conf->listen, &conf->certificate, &conf->private_key, &conf->ca, &conf->crl,
+		&conf->database, &conf->hub_interface, &conf->log_level, &conf->max_connections,
+		&conf->max_streams, &conf->max_message_bytes, &conf->handshake_timeout_ms,
+		&conf->idle_timeout_ms,
+	};
+
+	memset(conf, 0, sizeof(*conf));
+	conf->max_connections = 10000;
+	conf->max_streams = 100;
+	conf->max_message_bytes = 1024 * 1024;
+	conf->handshake_timeout_ms = 10000;
+	conf->idle_timeout_ms = 0;
+	memcpy(keys, keys_template, sizeof(keys));
+	for (size_t i = 0; i < N_KEYS; i++)
+		keys[i].dst = dst[i];
+	schema->section = "server";
+	schema->keys = keys;
+	schema->n_keys = N_KEYS;
+}
+
+void
+serverconf_free(struct serverconf *conf, struct config_schema *schema)
+{
+	config_free(schema);
+	(void)conf;
+}
+
+/* Defaults go through the parser too, so config_free owns every string. */
+static int
+set_default(struct config_schema *schema, char **field, const char *arg, char *err,
+    size_t errlen)
+{
+	if (*field != NULL)
+		return 0;
+	return config_apply_arg(schema, arg, err, errlen);
+}
+
+int
+serverconf_load(struct serverconf *conf, struct config_schema *schema, const char *path,
+    bool path_given, int argc, char **argv, char *err, size_t errlen)
+{
+	/* The default file is optional: all keys may come from the command line. */
+	if (path != NULL && (path_given || access(path, F_OK) == 0)) {
+		if (config_load_file(schema, path, err, errlen) < 0)
+			return -1;
+	} else {
+		path = NULL;
+	}
+	for (int i = 0; i < argc; i++) {
+		if (config_apply_arg(schema, argv[i], err, errlen) < 0)
+			return -1;
+	}
+	if (config_check_required(schema, path, err, errlen) < 0)
+		return -1;
+	if (set_default(schema, &conf->listen, "--listen=0.0.0.0:7443", err, errlen) < 0 ||
+	    set_default(schema, &conf->database,
+	    "--database=" LOCALSTATEDIR "/lib/wiresync/wiresync.db", err, errlen) < 0 ||
+	    set_default(schema, &conf->log_level, "--log_level=info", err, errlen) < 0)
+		return -1;
+	if (log_level_parse(conf->log_level) < 0) {
+		snprintf(err, errlen, "%s: key 'log_level': must be error, warn, info or debug, "
+		    "got \"%s\"", schema->keys[7].where, conf->log_level);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* wiresyncd's configuration: the [server] section and its --key=value overrides. */
+#ifndef WS_SERVERCONF_H
+#define WS_SERVERCONF_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/config.h"
+
+#define SERVERCONF_DEFAULT_PATH SYSCONFDIR "/wiresync/server.conf"
+
+struct serverconf {
+	char *listen;
+	char *certificate;
+	char *private_key;
+	char *ca;
+	char *crl;
+	char *database;
+	char *hub_interface;
+	char *log_level;
+	unsigned max_connections;
+	unsigned max_streams;
+	unsigned max_message_bytes;
+	unsigned handshake_timeout_ms;
+	unsigned idle_timeout_ms;
+};
+
+/* Sets the defaults and binds conf's fields to the schema (both live as long as conf). */
+void serverconf_init(struct serverconf *conf, struct config_schema *schema);
+/* Frees the strings; accepts a conf that was only initialised. */
+void serverconf_free(struct serverconf *conf, struct config_schema *schema);
+
+/* Loads path (unless NULL), applies the --key=value arguments in argv, checks required
+ * keys and values that need more than a type check. Returns 0, or -1 with err saying the
+ * file, line and key at fault. */
+int serverconf_load(struct serverconf *conf, struct config_schema *schema, const char *path,
+    bool path_given, int argc, char **argv, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,67 @@
+/* The durable store: SQLite in WAL mode, one writer, schema versions and migrations.
+ * This is the only part of the server that includes sqlite3.h. */
+#ifndef WS_STORE_H
+#define WS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cert.h"
+#include "common/netaddr.h"
+
+#define PEER_LAN_MAX 8
+#define PEER_LAN_ID_MAX 32
+#define PEER_ENDPOINT_MAX 64
+
+/* One host's record. Tunnel addresses and the key come from its certificate. */
+struct peer {
+	uint8_t key[WG_KEY_LEN];
+	char name[CERT_NAME_MAX + 1];
+	char network[CERT_NAME_MAX + 1];
+	uint32_t listen_port;
+	uint8_t n_tunnel, n_lan, lan_id_len;
+	bool online;
+	struct netaddr tunnel[CERT_TUNNEL_MAX];
+	struct netaddr lan[PEER_LAN_MAX];
+	struct netaddr wan;                  /* family 0: unknown */
+	uint8_t lan_id[PEER_LAN_ID_MAX];
+	char observed_endpoint[PEER_ENDPOINT_MAX]; /* "" when unknown */
+	int64_t last_seen_ms;
+	uint64_t revision;
+	uint8_t *cert;                       /* DER; owned by the record */
+	size_t cert_len;
+};
+
+struct store;
+
+/* Opens or creates the database at path: WAL, synchronous=FULL, foreign keys, the current
+ * schema (migrating older versions inside one transaction). A newer schema than this build
+ * knows is an error. Returns 0 and *out, or a negative errno with err naming the file. */
+int store_open(const char *path, struct store **out, char *err, size_t errlen);
+/* Closes the database; accepts NULL. */
+void store_close(struct store *st);
+
+/* The schema version this build writes. */
+int store_schema_version(void);
+
+/* The last committed revision (0 for a new store). */
+uint64_t store_revision(const struct store *st);
+
+/* Calls fn for every stored peer, in key order. fn's peer (and its cert) is valid only
+ * during the call. Stops and returns fn's value when it is non-zero; -EIO on a read error. */
+int store_peers_foreach(struct store *st, int (*fn)(const struct peer *p, void *arg), void *arg);
+
+/* A write transaction: begin (BEGIN IMMEDIATE), any number of puts/deletes, then commit or
+ * rollback. revision is written with the commit and becomes store_revision(). Each returns
+ * 0 or -EIO (the reason is logged). */
+int store_begin(struct store *st);
+int store_peer_put(struct store *st, const struct peer *p);
+int store_peer_delete(struct store *st, const uint8_t key[WG_KEY_LEN]);
+int store_commit(struct store *st, uint64_t revision);
+void store_rollback(struct store *st);
+
+/* Database file size in bytes (page_count * page_size). */
+int64_t store_size(struct store *st);
+
+#endif

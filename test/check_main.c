@@ -1,0 +1,27 @@
+/* Runs every unit suite; exits non-zero when any test fails. */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "rpc/log.h"
+#include "test/check_suites.h"
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	log_init("check_units", LOG_LEVEL_ERROR);
+	sr = srunner_create(netaddr_suite());
+	srunner_add_suite(sr, cert_suite());
+	srunner_add_suite(sr, config_suite());
+	srunner_add_suite(sr, store_suite());
+	srunner_add_suite(sr, grpc_suite());
+	srunner_add_suite(sr, validate_suite());
+	srunner_add_suite(sr, loop_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,15 @@
+/* One suite per module; check_main.c runs them all. */
+#ifndef WS_CHECK_SUITES_H
+#define WS_CHECK_SUITES_H
+
+#include <check.h>
+
+Suite *netaddr_suite(void);
+Suite *cert_suite(void);
+Suite *config_suite(void);
+Suite *store_suite(void);
+Suite *grpc_suite(void);
+Suite *validate_suite(void);
+Suite *loop_suite(void);
+
+#endif
