@@ -266,6 +266,13 @@ read_in(struct h2conn *h)
 		err = SSL_get_error(h->ssl, n);
 		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
 			return 0;
+		if (err == SSL_ERROR_SSL) {
+			/* e.g. the server's alert when it refused our certificate */
+			char ebuf[64];
+			ERR_error_string_n(ERR_peek_last_error(), ebuf, sizeof(ebuf));
+			snprintf(h->why, sizeof(h->why), "TLS: %s", ebuf);
+			ERR_clear_error();
+		}
 		h2conn_close(h, err == SSL_ERROR_ZERO_RETURN ? "closed by peer" :
 		    err == SSL_ERROR_SYSCALL ? (errno ? strerror(errno) : "connection reset") :
 		    "TLS error");

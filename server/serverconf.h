@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "common/config.h"
+#include "common/conf.h"
 
 #define SERVERCONF_DEFAULT_PATH SYSCONFDIR "/wiresync/server.conf"
 

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "common/conf.h"
 #include "test/check_suites.h"
 
 /* A schema like the server's, rebuilt for every test. */

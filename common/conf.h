@@ -1,6 +1,6 @@
 /* INI config files (libinih) plus --key=value overrides, shared by every program. */
-#ifndef WS_CONFIG_H
-#define WS_CONFIG_H
+#ifndef WS_CONF_H
+#define WS_CONF_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -33,7 +33,7 @@
 
 #include <ini.h>
 
-#include "common/config.h"
+#include "common/conf.h"
 
 #define CONFIG_FILE_MAX (64 * 1024)     /* bytes; a larger file is refused */
 #define CONFIG_QUOTE_MAX 64             /* value characters quoted in a message */
