@@ -14,6 +14,7 @@
 
 #define LOOP_EVENTS 256
 #define LOOP_SIGNALS 8
+#define LOOP_DELAY_MAX (UINT64_C(1) << 40) /* about 35 years */
 
 struct loop_signal {
 	int signo;
@@ -27,6 +28,7 @@ struct loop {
 	uint64_t now_ms;
 	struct loop_timer **heap; /* min-heap on when_ms */
 	size_t n_heap, cap_heap;
+	bool in_timers;
 	struct loop_defer *defer_head, **defer_tail;
 	int sigfd;
 	struct loop_io sig_io;
@@ -186,7 +188,11 @@ loop_timer_set(struct loop *l, struct loop_timer *t, uint64_t delay_ms, loop_fn 
 		l->heap = h;
 		l->cap_heap = cap;
 	}
-	t->when_ms = l->now_ms + delay_ms;
+	/* Far futures are clamped (no wrap-around); a timer re-armed from a timer callback
+	 * waits for the next turn, so a zero delay cannot starve the sockets. */
+	if (delay_ms > LOOP_DELAY_MAX)
+		delay_ms = LOOP_DELAY_MAX;
+	t->when_ms = l->now_ms + delay_ms + (l->in_timers ? 1 : 0);
 	t->fn = fn;
 	t->arg = arg;
 	heap_place(l, l->n_heap++, t);
@@ -292,11 +298,13 @@ run_deferred(struct loop *l)
 static void
 run_timers(struct loop *l)
 {
+	l->in_timers = true;
 	while (l->n_heap > 0 && l->heap[0]->when_ms <= l->now_ms) {
 		struct loop_timer *t = l->heap[0];
 		loop_timer_cancel(l, t);
 		t->fn(t->arg);
 	}
+	l->in_timers = false;
 }
 
 int
@@ -306,11 +314,15 @@ loop_run_once(struct loop *l, int timeout_ms)
 	int n, wait_ms = timeout_ms;
 
 	run_deferred(l);
+	if (l->stop)
+		return 0;
 	if (l->n_heap > 0) {
 		uint64_t first = l->heap[0]->when_ms;
-		int until = first <= l->now_ms ? 0 : (int)(first - l->now_ms);
-		if (wait_ms < 0 || until < wait_ms)
-			wait_ms = until;
+		uint64_t until = first <= l->now_ms ? 0 : first - l->now_ms;
+		if (until > INT32_MAX)
+			until = INT32_MAX;
+		if (wait_ms < 0 || (int)until < wait_ms)
+			wait_ms = (int)until;
 	}
 	n = epoll_wait(l->epfd, ev, LOOP_EVENTS, wait_ms);
 	if (n < 0 && errno != EINTR)
