@@ -51,33 +51,49 @@ check_key_mode(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-load_crl(X509_STORE *store, const char *path, char *err, size_t errlen)
+X509_CRL *
+tls_crl_read(const char *path, char *err, size_t errlen)
 {
-	X509_CRL *crl = NULL;
+	X509_CRL *crl;
 	FILE *fp;
 	char ebuf[256];
 
 	fp = fopen(path, "r");
 	if (fp == NULL) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return -e;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
 	}
 	crl = PEM_read_X509_CRL(fp, NULL, NULL, NULL);
 	fclose(fp);
-	if (crl == NULL) {
+	if (crl == NULL)
 		snprintf(err, errlen, "%s: not a PEM CRL: %s", path, tls_error_string(ebuf, sizeof(ebuf)));
-		return -EINVAL;
-	}
+	return crl;
+}
+
+static int
+store_add_crl(X509_STORE *store, X509_CRL *crl, char *err, size_t errlen)
+{
+	char ebuf[256];
+
 	if (X509_STORE_add_crl(store, crl) != 1) {
-		X509_CRL_free(crl);
-		snprintf(err, errlen, "%s: %s", path, tls_error_string(ebuf, sizeof(ebuf)));
+		snprintf(err, errlen, "CRL: %s", tls_error_string(ebuf, sizeof(ebuf)));
 		return -EINVAL;
 	}
-	X509_CRL_free(crl);
 	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
 	return 0;
+}
+
+static int
+load_crl(X509_STORE *store, const char *path, char *err, size_t errlen)
+{
+	X509_CRL *crl = tls_crl_read(path, err, errlen);
+	int r;
+
+	if (crl == NULL)
+		return -EINVAL;
+	r = store_add_crl(store, crl, err, errlen);
+	X509_CRL_free(crl);
+	return r;
 }
 
 static SSL_CTX *
@@ -190,26 +206,25 @@ tls_client_ctx_new(const struct tls_files *f, char *err, size_t errlen)
 }
 
 int
-tls_ctx_reload_crl(SSL_CTX *ctx, const char *crl, char *err, size_t errlen)
+tls_ctx_set_crl(SSL_CTX *ctx, X509_CRL *crl, char *err, size_t errlen)
 {
+	STACK_OF(X509_OBJECT) *objs;
 	X509_STORE *store;
 	int r;
 
-	/* A fresh store drops the old CRL; the CA is loaded again with it. */
+	/* A fresh store drops the old CRL; the CAs are carried over. */
 	store = X509_STORE_new();
 	if (store == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	{
-		STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
-		for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
-			X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
-			if (x != NULL)
-				X509_STORE_add_cert(store, x);
-		}
+	objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+	for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+		if (x != NULL)
+			X509_STORE_add_cert(store, x);
 	}
-	r = load_crl(store, crl, err, errlen);
+	r = store_add_crl(store, crl, err, errlen);
 	if (r < 0) {
 		X509_STORE_free(store);
 		return r;

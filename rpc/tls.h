@@ -23,9 +23,12 @@ SSL_CTX *tls_server_ctx_new(const struct tls_files *f, char *err, size_t errlen)
  * verifies the server against ca. */
 SSL_CTX *tls_client_ctx_new(const struct tls_files *f, char *err, size_t errlen);
 
-/* Replaces the CRL of a server context (verification of later handshakes). 0 or -errno
- * with err naming the file. */
-int tls_ctx_reload_crl(SSL_CTX *ctx, const char *crl, char *err, size_t errlen);
+/* Reads a PEM CRL; returns it (X509_CRL_free) or NULL with err naming the file. */
+X509_CRL *tls_crl_read(const char *path, char *err, size_t errlen);
+
+/* Replaces the CRL that later handshakes are checked against (crl is borrowed). 0 or
+ * -errno with err set. */
+int tls_ctx_set_crl(SSL_CTX *ctx, X509_CRL *crl, char *err, size_t errlen);
 
 /* After a handshake: true when ALPN chose "h2". */
 int tls_alpn_is_h2(const SSL *ssl);

@@ -19,6 +19,7 @@
 
 struct daemon {
 	struct loop *loop;
+	struct service *svc;
 	struct rpc_server *server;
 	SSL_CTX *ctx;
 	const char *crl;
@@ -65,6 +66,23 @@ on_sigterm(void *arg)
 	rpc_server_shutdown(d->server, on_drained, d);
 }
 
+/* Later handshakes check the new CRL; live connections and stored peers are swept now. */
+static int
+apply_crl(struct daemon *d, char *err, size_t errlen)
+{
+	X509_CRL *crl;
+	int r;
+
+	crl = tls_crl_read(d->crl, err, errlen);
+	if (crl == NULL)
+		return -1;
+	r = tls_ctx_set_crl(d->ctx, crl, err, errlen);
+	if (r == 0)
+		service_apply_crl(d->svc, crl);
+	X509_CRL_free(crl);
+	return r;
+}
+
 static void
 on_sighup(void *arg)
 {
@@ -75,7 +93,7 @@ on_sighup(void *arg)
 		log_info("SIGHUP: no crl configured, nothing to reload");
 		return;
 	}
-	if (tls_ctx_reload_crl(d->ctx, d->crl, err, sizeof(err)) < 0)
+	if (apply_crl(d, err, sizeof(err)) < 0)
 		log_warnx("SIGHUP: keeping the old CRL: %s", err);
 	else
 		log_info("SIGHUP: reloaded CRL %s", d->crl);
@@ -208,6 +226,13 @@ main(int argc, char **argv)
 		log_errorx("%s: %s", conf.database, err);
 		goto out;
 	}
+	d.svc = svc;
+	d.crl = conf.crl;
+	/* Peers stored before their certificates were revoked go now. */
+	if (d.crl != NULL && apply_crl(&d, err, sizeof(err)) < 0) {
+		log_errorx("%s", err);
+		goto out;
+	}
 	rpc_limits_default(&lim);
 	lim.max_connections = conf.max_connections;
 	lim.max_streams = conf.max_streams;
@@ -223,7 +248,6 @@ main(int argc, char **argv)
 		log_errorx("%s", err);
 		goto out;
 	}
-	d.crl = conf.crl;
 	signal(SIGPIPE, SIG_IGN);
 	if (loop_signal_add(d.loop, SIGTERM, on_sigterm, &d) < 0 ||
 	    loop_signal_add(d.loop, SIGINT, on_sigterm, &d) < 0 ||

@@ -149,7 +149,8 @@ peer_table_foreach(const struct peer_table *t, const char *network,
 	for (size_t i = 0; i < t->cap; i++) {
 		struct peer *p = t->slots[i];
 		int r;
-		if (p == NULL || p == TOMBSTONE || strcmp(p->network, network) != 0)
+		if (p == NULL || p == TOMBSTONE ||
+		    (network != NULL && strcmp(p->network, network) != 0))
 			continue;
 		r = fn(p, arg);
 		if (r != 0)

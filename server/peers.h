@@ -29,7 +29,7 @@ struct peer *peer_table_take(struct peer_table *t, const uint8_t key[WG_KEY_LEN]
 
 size_t peer_table_count(const struct peer_table *t);
 
-/* Calls fn for every peer of network, in no particular order; stops when fn returns
+/* Calls fn for every peer of network (NULL: of every network), in no particular order; stops when fn returns
  * non-zero and returns that value. fn must not change the table. */
 int peer_table_foreach(const struct peer_table *t, const char *network,
     int (*fn)(const struct peer *p, void *arg), void *arg);

@@ -26,20 +26,30 @@ enum { M_UPDATE, M_KEYS, M_GETPEER, M_WATCH, M_HEALTH, N_METHODS };
 /* One TLS connection's identity, parsed once at the handshake. */
 struct agent_conn {
 	struct service *svc;
+	struct rpc_conn *rc;
+	struct agent_conn *prev, *next;
 	struct cert_identity id;
 	struct netaddr wan;          /* source address of the connection */
 	uint8_t *der;
 	size_t der_len;
 };
 
-struct pending_update {
-	struct pending_update *next;
-	struct rpc_call *call;       /* NULL once cancelled */
-	struct agent_conn *ac;
-	struct update_fields f;
-	struct peer *old;            /* replaced record, kept until commit */
-	struct peer *cur;            /* record after this update */
+enum change_kind { CHANGE_UPDATE, CHANGE_PRESENCE, CHANGE_REMOVE };
+
+/* One queued change to the store; all changes of a loop turn share one transaction. */
+struct change {
+	struct change *next;
+	enum change_kind kind;
+	struct rpc_call *call;       /* UPDATE: NULL once cancelled */
+	struct agent_conn *ac;       /* UPDATE */
+	struct update_fields f;      /* UPDATE */
+	uint8_t key[WG_KEY_LEN];     /* PRESENCE, REMOVE */
+	bool online;                 /* PRESENCE */
 	bool changed;
+	struct change *undo_next;
+	uint64_t revision;           /* REMOVE: the revision of the removal */
+	struct peer *old;            /* replaced or removed record, kept until commit */
+	struct peer *cur;            /* record after this change (NULL for REMOVE) */
 };
 
 struct watcher {
@@ -54,10 +64,14 @@ struct service {
 	struct peer_table *peers;
 	uint64_t revision;
 	struct rpc_method methods[N_METHODS];
-	struct pending_update *pending, **pending_tail;
+	struct change *pending, **pending_tail;
 	struct loop_defer commit_defer;
 	struct watcher *watchers;
+	struct agent_conn *conns;
 };
+
+static void change_queue(struct service *svc, struct change *c);
+static void commit_batch(void *arg);
 
 static int64_t
 wall_ms(void)
@@ -110,6 +124,11 @@ conn_open(struct rpc_conn *c, X509 *cert, const struct sockaddr *peer, void *arg
 		goto fail;
 	ac->der = der;
 	ac->der_len = (size_t)len;
+	ac->rc = c;
+	ac->next = svc->conns;
+	if (svc->conns != NULL)
+		svc->conns->prev = ac;
+	svc->conns = ac;
 	log_debug("%s (%s) connected", ac->id.name, ac->id.network);
 	return ac;
 fail:
@@ -121,7 +140,14 @@ static void
 conn_close(void *user, void *arg)
 {
 	struct agent_conn *ac = user;
+	struct service *svc = ac->svc;
 
+	if (ac->prev != NULL)
+		ac->prev->next = ac->next;
+	else
+		svc->conns = ac->next;
+	if (ac->next != NULL)
+		ac->next->prev = ac->prev;
 	log_debug("%s disconnected", ac->id.name);
 	OPENSSL_free(ac->der);
 	free(ac);
@@ -178,10 +204,42 @@ peer_same(const struct peer *a, const struct peer *b)
 /* --- Watch fan-out ---------------------------------------------------------------------- */
 
 static void
-watcher_free(struct watcher *w)
+presence_queue(struct service *svc, const uint8_t key[WG_KEY_LEN], bool online)
+{
+	struct change *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		log_warnx("out of memory: presence change lost");
+		return;
+	}
+	c->kind = CHANGE_PRESENCE;
+	memcpy(c->key, key, WG_KEY_LEN);
+	c->online = online;
+	change_queue(svc, c);
+}
+
+/* A peer is online while it holds at least one Watch stream. */
+static void
+presence_watch(struct service *svc, const struct agent_conn *ac, int delta)
+{
+	struct peer *p;
+
+	if (!ac->id.has_key || (p = peer_table_get(svc->peers, ac->id.key)) == NULL)
+		return;
+	if (delta < 0 && p->watchers == 0)
+		return;
+	p->watchers = (uint32_t)((int64_t)p->watchers + delta);
+	if ((delta > 0 && p->watchers == 1) || (delta < 0 && p->watchers == 0))
+		presence_queue(svc, p->key, p->watchers > 0);
+}
+
+static void
+watcher_free(struct watcher *w, bool presence)
 {
 	struct service *svc = w->ac->svc;
 
+	if (presence)
+		presence_watch(svc, w->ac, -1);
 	if (w->prev != NULL)
 		w->prev->next = w->next;
 	else
@@ -194,35 +252,64 @@ watcher_free(struct watcher *w)
 static void
 watch_cancelled(struct rpc_call *call, void *arg)
 {
-	watcher_free(arg);
+	watcher_free(arg, true);
+}
+
+static uint32_t
+count_watchers(const struct service *svc, const uint8_t key[WG_KEY_LEN])
+{
+	uint32_t n = 0;
+
+	for (const struct watcher *w = svc->watchers; w != NULL; w = w->next)
+		if (w->ac->id.has_key && memcmp(w->ac->id.key, key, WG_KEY_LEN) == 0)
+			n++;
+	return n;
+}
+
+static void
+broadcast_buf(struct service *svc, const char *network, const uint8_t *key,
+    struct rpc_buf *buf)
+{
+	struct watcher *w, *next;
+
+	for (w = svc->watchers; w != NULL; w = next) {
+		next = w->next;
+		if (strcmp(w->ac->id.network, network) != 0 ||
+		    (w->ac->id.has_key && memcmp(w->ac->id.key, key, WG_KEY_LEN) == 0))
+			continue;
+		if (rpc_call_send(w->call, buf, WATCH_QUEUE_MAX) < 0) {
+			log_warnx("%s: Watch stream is not being read; closing it", w->ac->id.name);
+			rpc_call_on_cancel(w->call, NULL, NULL);
+			rpc_call_fail(w->call, GRPC_RESOURCE_EXHAUSTED, "watcher fell too far behind");
+			watcher_free(w, true);
+		}
+	}
 }
 
 /* One encoded event per change, shared by every watcher of the network. */
 static void
 broadcast_upsert(struct service *svc, const struct peer *p)
 {
-	struct rpc_buf *buf = NULL;
-	struct watcher *w, *next;
+	struct rpc_buf *buf = peerpb_event_upsert(p);
 
-	for (w = svc->watchers; w != NULL; w = next) {
-		next = w->next;
-		if (strcmp(w->ac->id.network, p->network) != 0 ||
-		    (w->ac->id.has_key && memcmp(w->ac->id.key, p->key, WG_KEY_LEN) == 0))
-			continue;
-		if (buf == NULL) {
-			buf = peerpb_event_upsert(p);
-			if (buf == NULL) {
-				log_warnx("out of memory encoding the event for %s", p->name);
-				return;
-			}
-		}
-		if (rpc_call_send(w->call, buf, WATCH_QUEUE_MAX) < 0) {
-			log_warnx("%s: Watch stream is not being read; closing it", w->ac->id.name);
-			rpc_call_on_cancel(w->call, NULL, NULL);
-			rpc_call_fail(w->call, GRPC_RESOURCE_EXHAUSTED, "watcher fell too far behind");
-			watcher_free(w);
-		}
+	if (buf == NULL) {
+		log_warnx("out of memory encoding the event for %s", p->name);
+		return;
 	}
+	broadcast_buf(svc, p->network, p->key, buf);
+	rpc_buf_unref(buf);
+}
+
+static void
+broadcast_removed(struct service *svc, const struct peer *p, uint64_t revision)
+{
+	struct rpc_buf *buf = peerpb_event_removed(p->key, revision);
+
+	if (buf == NULL) {
+		log_warnx("out of memory encoding the removal of %s", p->name);
+		return;
+	}
+	broadcast_buf(svc, p->network, p->key, buf);
 	rpc_buf_unref(buf);
 }
 
@@ -231,14 +318,22 @@ broadcast_upsert(struct service *svc, const struct peer *p)
 static void
 update_cancelled(struct rpc_call *call, void *arg)
 {
-	struct pending_update *pu = arg;
+	struct change *c = arg;
 
-	pu->call = NULL;
-	pu->ac = NULL;
+	c->call = NULL;
+	c->ac = NULL;
+}
+
+static void
+change_queue(struct service *svc, struct change *c)
+{
+	*svc->pending_tail = c;
+	svc->pending_tail = &c->next;
+	loop_defer(svc->loop, &svc->commit_defer, commit_batch, svc);
 }
 
 static struct peer *
-build_record(const struct peer *old, const struct pending_update *pu)
+build_record(const struct service *svc, const struct peer *old, const struct change *pu)
 {
 	const struct agent_conn *ac = pu->ac;
 	struct peer *p;
@@ -269,12 +364,17 @@ build_record(const struct peer *old, const struct pending_update *pu)
 		    old->observed_endpoint);
 		p->online = old->online;
 		p->revision = old->revision;
+		p->watchers = old->watchers;
+	} else {
+		/* Watches opened before the first Update count from now on. */
+		p->watchers = count_watchers(svc, p->key);
+		p->online = p->watchers > 0;
 	}
 	return p;
 }
 
 static void
-reply_update(struct pending_update *pu)
+reply_update(struct change *pu)
 {
 	Wiresync__V1__UpdateReply r = WIRESYNC__V1__UPDATE_REPLY__INIT;
 	char wan[NETADDR_STRLEN];
@@ -284,25 +384,105 @@ reply_update(struct pending_update *pu)
 	reply_message(pu->call, &r.base);
 }
 
-/* Puts back the records the batch replaced, newest first. */
+/* Puts back the records the batch replaced or removed, newest first. */
 static void
-undo_batch(struct service *svc, struct pending_update *list)
+undo_batch(struct service *svc, struct change *list)
 {
-	struct pending_update *rev = NULL, *pu, *next;
+	struct change *newest = NULL;
 
-	for (pu = list; pu != NULL; pu = next) {
-		next = pu->next;
-		pu->next = rev;
-		rev = pu;
+	for (struct change *c = list; c != NULL; c = c->next) {
+		c->undo_next = newest;
+		newest = c;
 	}
-	for (pu = rev; pu != NULL; pu = pu->next) {
-		if (!pu->changed)
+	for (struct change *c = newest; c != NULL; c = c->undo_next) {
+		if (!c->changed)
 			continue;
-		if (pu->old != NULL)
-			peer_free(peer_table_put(svc->peers, pu->old));
+		if (c->old != NULL)
+			peer_free(peer_table_put(svc->peers, c->old));
 		else
-			peer_free(peer_table_take(svc->peers, pu->cur->key));
-		pu->old = NULL;
+			peer_free(peer_table_take(svc->peers, c->cur->key));
+		c->old = NULL;
+		c->changed = false;
+	}
+}
+
+/* Applies one change to the table and the open transaction. Returns 0 or -1. */
+static int
+apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
+{
+	struct peer *old, *p = NULL, *displaced;
+
+	switch (c->kind) {
+	case CHANGE_UPDATE:
+		if (c->call == NULL)
+			return 0;
+		old = peer_table_get(svc->peers, c->ac->id.key);
+		p = build_record(svc, old, c);
+		if (p == NULL)
+			return -1;
+		p->last_seen_ms = now;
+		if (old != NULL && peer_same(old, p)) {
+			old->last_seen_ms = now;
+			peer_free(p);
+			c->cur = old;
+			return 0;
+		}
+		break;
+	case CHANGE_PRESENCE:
+		old = peer_table_get(svc->peers, c->key);
+		if (old == NULL || old->online == c->online)
+			return 0;
+		p = peer_dup(old);
+		if (p == NULL)
+			return -1;
+		p->online = c->online;
+		p->last_seen_ms = now;
+		break;
+	case CHANGE_REMOVE:
+		old = peer_table_get(svc->peers, c->key);
+		if (old == NULL)
+			return 0;
+		if (store_peer_delete(svc->store, c->key) < 0)
+			return -1;
+		c->old = peer_table_take(svc->peers, c->key);
+		c->revision = ++*rev;
+		c->changed = true;
+		return 0;
+	}
+	p->revision = ++*rev;
+	if (store_peer_put(svc->store, p) < 0) {
+		peer_free(p);
+		return -1;
+	}
+	displaced = peer_table_put(svc->peers, p);
+	if (displaced == p) {
+		peer_free(p);
+		return -1;
+	}
+	c->old = displaced;
+	c->cur = p;
+	c->changed = true;
+	return 0;
+}
+
+static void
+announce_change(struct service *svc, struct change *c)
+{
+	switch (c->kind) {
+	case CHANGE_UPDATE:
+		log_debug("%s: revision %llu", c->cur->name, (unsigned long long)c->cur->revision);
+		if (c->old == NULL)
+			log_info("new peer %s in network %s", c->cur->name, c->cur->network);
+		broadcast_upsert(svc, c->cur);
+		break;
+	case CHANGE_PRESENCE:
+		log_info("%s is %s", c->cur->name, c->cur->online ? "online" : "offline");
+		broadcast_upsert(svc, c->cur);
+		break;
+	case CHANGE_REMOVE:
+		log_info("removed peer %s from network %s", c->old->name, c->old->network);
+		broadcast_removed(svc, c->old, c->revision);
+		break;
 	}
 }
 
@@ -310,83 +490,43 @@ static void
 commit_batch(void *arg)
 {
 	struct service *svc = arg;
-	struct pending_update *list = svc->pending, *pu, *next;
+	struct change *list = svc->pending, *c, *next;
 	uint64_t rev = svc->revision;
 	int64_t now = wall_ms();
-	bool ok = true, any = false;
+	bool ok;
 
 	svc->pending = NULL;
 	svc->pending_tail = &svc->pending;
-	for (pu = list; pu != NULL; pu = pu->next)
-		if (pu->call != NULL)
-			any = true;
-	if (any && store_begin(svc->store) < 0)
-		ok = false;
-	for (pu = list; ok && pu != NULL; pu = pu->next) {
-		struct peer *old, *p, *displaced;
-
-		if (pu->call == NULL)
-			continue;
-		old = peer_table_get(svc->peers, pu->ac->id.key);
-		p = build_record(old, pu);
-		if (p == NULL) {
+	ok = store_begin(svc->store) == 0;
+	for (c = list; ok && c != NULL; c = c->next)
+		if (apply_change(svc, c, &rev, now) < 0)
 			ok = false;
-			break;
-		}
-		p->last_seen_ms = now;
-		if (old != NULL && peer_same(old, p)) {
-			old->last_seen_ms = now;
-			peer_free(p);
-			pu->cur = old;
-			continue;
-		}
-		p->revision = ++rev;
-		if (store_peer_put(svc->store, p) < 0) {
-			peer_free(p);
-			ok = false;
-			break;
-		}
-		displaced = peer_table_put(svc->peers, p);
-		if (displaced == p) {
-			peer_free(p);
-			ok = false;
-			break;
-		}
-		pu->old = displaced;
-		pu->cur = p;
-		pu->changed = true;
-	}
-	if (ok && any && rev != svc->revision && store_commit(svc->store, rev) < 0)
-		ok = false;
-	else if (ok && any && rev == svc->revision)
+	if (ok && rev != svc->revision)
+		ok = store_commit(svc->store, rev) == 0;
+	else if (ok)
 		store_rollback(svc->store);
 	if (!ok) {
-		if (any)
-			store_rollback(svc->store);
+		store_rollback(svc->store);
 		undo_batch(svc, list);
 		rev = svc->revision;
+		log_warnx("store write failed: the batch was rolled back");
 	}
 	svc->revision = rev;
-	for (pu = list; pu != NULL; pu = next) {
-		next = pu->next;
-		if (pu->call != NULL) {
-			rpc_call_on_cancel(pu->call, NULL, NULL);
-			if (!ok) {
-				rpc_call_fail(pu->call, GRPC_UNAVAILABLE, "store write failed");
-			} else {
-				reply_update(pu);
-				if (pu->changed) {
-					log_debug("%s: revision %llu", pu->cur->name,
-					    (unsigned long long)pu->cur->revision);
-					if (pu->old == NULL)
-						log_info("new peer %s in network %s",
-						    pu->cur->name, pu->cur->network);
-					broadcast_upsert(svc, pu->cur);
-				}
-			}
+	/* Acknowledge only now that the changes are durable, then tell the watchers. */
+	for (c = list; c != NULL; c = next) {
+		next = c->next;
+		if (c->kind == CHANGE_UPDATE && c->call != NULL) {
+			rpc_call_on_cancel(c->call, NULL, NULL);
+			if (ok)
+				reply_update(c);
+			else
+				rpc_call_fail(c->call, GRPC_UNAVAILABLE, "store write failed");
 		}
-		peer_free(pu->old);
-		free(pu);
+		if (ok && c->changed)
+			announce_change(svc, c);
+		/* A removed record is freed here; a replaced one too. */
+		peer_free(c->old);
+		free(c);
 	}
 }
 
@@ -396,7 +536,7 @@ handle_update(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	struct service *svc = arg;
 	struct agent_conn *ac = rpc_call_conn_user(call);
 	Wiresync__V1__UpdateRequest *m;
-	struct pending_update *pu;
+	struct change *pu;
 	char err[256];
 	int st;
 
@@ -419,13 +559,11 @@ handle_update(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 		rpc_call_fail(call, st, "%s", err);
 		return;
 	}
+	pu->kind = CHANGE_UPDATE;
 	pu->call = call;
 	pu->ac = ac;
-	*svc->pending_tail = pu;
-	svc->pending_tail = &pu->next;
 	rpc_call_on_cancel(call, update_cancelled, pu);
-	/* Every Update of this loop turn shares one transaction. */
-	loop_defer(svc->loop, &svc->commit_defer, commit_batch, svc);
+	change_queue(svc, pu);
 }
 
 /* --- Keys, GetPeer ---------------------------------------------------------------------- */
@@ -571,6 +709,7 @@ handle_watch(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 		svc->watchers->prev = w;
 	svc->watchers = w;
 	rpc_call_on_cancel(call, watch_cancelled, w);
+	presence_watch(svc, ac, +1);
 	log_debug("%s: Watch started at revision %llu", ac->id.name,
 	    (unsigned long long)svc->revision);
 }
@@ -609,11 +748,14 @@ load_peer(const struct peer *p, void *arg)
 
 	if (q == NULL)
 		return -1;
-	q->online = false;
+	q->watchers = 0;
 	if (peer_table_put(svc->peers, q) == q) {
 		peer_free(q);
 		return -1;
 	}
+	/* Nobody watches yet after a restart: who was online goes offline, as an event. */
+	if (q->online)
+		presence_queue(svc, q->key, false);
 	return 0;
 }
 
@@ -652,12 +794,12 @@ service_del(struct service *svc)
 		return;
 	loop_defer_cancel(svc->loop, &svc->commit_defer);
 	while (svc->pending != NULL) {
-		struct pending_update *pu = svc->pending;
+		struct change *pu = svc->pending;
 		svc->pending = pu->next;
 		free(pu);
 	}
 	while (svc->watchers != NULL)
-		watcher_free(svc->watchers);
+		watcher_free(svc->watchers, false);
 	peer_table_del(svc->peers);
 	free(svc);
 }
@@ -675,6 +817,76 @@ service_server_ops(struct service *svc, struct rpc_server_ops *ops)
 	ops->conn_open = conn_open;
 	ops->conn_close = conn_close;
 	ops->arg = svc;
+}
+
+static bool
+cert_revoked(X509_CRL *crl, const uint8_t *der, size_t len, char *serial, size_t serial_len)
+{
+	const unsigned char *p = der;
+	X509_REVOKED *rev;
+	X509 *x;
+	bool revoked = false;
+
+	x = d2i_X509(NULL, &p, (long)len);
+	if (x == NULL)
+		return false;
+	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) == 0 &&
+	    X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(x)) == 1) {
+		struct cert_identity id;
+		char err[160];
+		revoked = true;
+		if (cert_identity_from_x509(x, &id, err, sizeof(err)))
+			snprintf(serial, serial_len, "%s", id.serial);
+	}
+	X509_free(x);
+	return revoked;
+}
+
+struct sweep_ctx {
+	struct service *svc;
+	X509_CRL *crl;
+	size_t removed;
+};
+
+static int
+sweep_peer(const struct peer *p, void *arg)
+{
+	struct sweep_ctx *sw = arg;
+	struct change *c;
+	char serial[80] = "";
+
+	if (!cert_revoked(sw->crl, p->cert, p->cert_len, serial, sizeof(serial)))
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -1;
+	c->kind = CHANGE_REMOVE;
+	memcpy(c->key, p->key, WG_KEY_LEN);
+	log_warnx("certificate of %s (serial %s) is revoked: removing the peer", p->name, serial);
+	change_queue(sw->svc, c);
+	sw->removed++;
+	return 0;
+}
+
+size_t
+service_apply_crl(struct service *svc, X509_CRL *crl)
+{
+	struct sweep_ctx sw = { svc, crl, 0 };
+	struct agent_conn *ac, *next;
+	char serial[80];
+
+	for (ac = svc->conns; ac != NULL; ac = next) {
+		next = ac->next;
+		if (cert_revoked(crl, ac->der, ac->der_len, serial, sizeof(serial))) {
+			log_warnx("certificate of %s (serial %s) is revoked: closing its connection",
+			    ac->id.name, serial);
+			/* frees ac, and may free others' watchers: restart the walk */
+			rpc_conn_close(ac->rc, "certificate revoked");
+			next = svc->conns;
+		}
+	}
+	peer_table_foreach(svc->peers, NULL, sweep_peer, &sw);
+	return sw.removed;
 }
 
 size_t

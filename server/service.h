@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <openssl/x509.h>
+
 #include "rpc/h2server.h"
 #include "rpc/loop.h"
 #include "server/store.h"
@@ -20,6 +22,10 @@ void service_del(struct service *svc);
 /* The methods to serve (owned by svc) and the connection hooks for rpc_server_new. */
 const struct rpc_method *service_methods(struct service *svc, size_t *n);
 void service_server_ops(struct service *svc, struct rpc_server_ops *ops);
+
+/* Closes every connection whose certificate crl revokes and removes those peers from the
+ * store (every watcher hears of it). crl is borrowed. Returns the number of peers removed. */
+size_t service_apply_crl(struct service *svc, X509_CRL *crl);
 
 /* Number of peers in memory. */
 size_t service_peer_count(const struct service *svc);

@@ -29,6 +29,7 @@ struct peer {
 	char observed_endpoint[PEER_ENDPOINT_MAX]; /* "" when unknown */
 	int64_t last_seen_ms;
 	uint64_t revision;
+	uint32_t watchers;                   /* open Watch streams; memory only */
 	uint8_t *cert;                       /* DER; owned by the record */
 	size_t cert_len;
 };
