@@ -184,7 +184,8 @@ main(int argc, char **argv)
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
-	optind = 1;
+	/* 0 makes glibc's getopt start afresh, permuting so options may follow PORT. */
+	optind = 0;
 
 	if (strcmp(cmd, "health") == 0) {
 		Grpc__Health__V1__HealthCheckRequest m = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
@@ -203,7 +204,7 @@ main(int argc, char **argv)
 		uint8_t key[64], lan_id[64];
 
 		m.lan_ips = lans;
-		while ((c = getopt_long(argc, argv, "+", uo, NULL)) != -1) {
+		while ((c = getopt_long(argc, argv, "", uo, NULL)) != -1) {
 			switch (c) {
 			case 'l':
 				if (m.n_lan_ips < 32)
