@@ -16,3 +16,23 @@ if ! make -j"$(nproc)" check; then
 	done
 	exit 1
 fi
+# The release tarball must build, test and install from itself too.
+make distcheck >distcheck.log 2>&1 || { tail -n 80 distcheck.log; exit 1; }
+echo "make distcheck: OK"
+# One closing line over every test log: Check's counts and our scripts' "N passed, M failed".
+passed=0 failed=0
+for log in test/*.log; do
+	line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" | tail -n 1)
+	if [ -n "$line" ]; then
+		n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+),.*/\1/')
+		f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1+\2/')
+		f=$((f))
+		passed=$((passed + n - f)) failed=$((failed + f))
+		continue
+	fi
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	[ -n "$line" ] || continue
+	passed=$((passed + $(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')))
+	failed=$((failed + $(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')))
+done
+echo "$passed passed, $failed failed"
