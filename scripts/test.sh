@@ -25,8 +25,9 @@ for log in test/*.log; do
 	line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" | tail -n 1)
 	if [ -n "$line" ]; then
 		n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+),.*/\1/')
-		f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1+\2/')
-		f=$((f))
+		f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+),.*/\1/')
+		e=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
+		f=$((f + e))
 		passed=$((passed + n - f)) failed=$((failed + f))
 		continue
 	fi
