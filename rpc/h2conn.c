@@ -175,13 +175,22 @@ h2conn_flush(struct h2conn *h)
 		if (blocked || !nghttp2_session_want_write(h->session))
 			break;
 	}
-	if (!blocked && !nghttp2_session_want_read(h->session) &&
-	    !nghttp2_session_want_write(h->session)) {
+	if (!blocked && ((!nghttp2_session_want_read(h->session) &&
+	    !nghttp2_session_want_write(h->session)) || h->close_when_flushed)) {
 		h2conn_close(h, "session finished");
 		return -1;
 	}
 	set_events(h, blocked == 1);
 	return h->closed ? -1 : 0;
+}
+
+void
+h2conn_close_after_flush(struct h2conn *h, const char *why)
+{
+	if (h->why[0] == '\0')
+		snprintf(h->why, sizeof(h->why), "%s", why);
+	h->close_when_flushed = true;
+	h2conn_flush_later(h);
 }
 
 static void

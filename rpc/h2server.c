@@ -37,6 +37,10 @@ struct rpc_call {
 	struct loop_timer deadline;
 	rpc_cancel_fn cancel_fn;
 	void *cancel_arg;
+	rpc_drain_fn drain_fn;
+	void *drain_arg;
+	size_t drain_low;
+	struct loop_defer drain_defer;
 	struct rpc_out *out_head, **out_tail;
 	size_t queued;
 	int status;
@@ -51,6 +55,11 @@ struct rpc_conn {
 	struct rpc_conn *prev, *next;
 	struct rpc_call *calls;
 	struct loop_timer timer;        /* handshake, then idle timeout */
+	struct loop_timer keepalive;
+	uint64_t last_recv_ms;          /* any frame from the peer */
+	uint64_t last_client_ping_ms;
+	uint8_t ping_strikes;
+	bool ping_outstanding;
 	struct loop_defer free_defer;
 	void *user;
 	size_t n_calls;
@@ -89,6 +98,10 @@ rpc_limits_default(struct rpc_limits *lim)
 	lim->max_header_list = 16 * 1024;
 	lim->handshake_timeout_ms = 10000;
 	lim->idle_timeout_ms = 0;
+	lim->keepalive_ms = 60000;
+	lim->keepalive_timeout_ms = 20000;
+	lim->ping_min_idle_ms = 300000;
+	lim->ping_min_busy_ms = 10000;
 }
 
 /* --- rpc_buf ---------------------------------------------------------------------------- */
@@ -158,6 +171,7 @@ call_free(struct rpc_call *call)
 	if (call->dispatched && !call->answered && call->cancel_fn != NULL)
 		call->cancel_fn(call, call->cancel_arg);
 	loop_timer_cancel(c->srv->loop, &call->deadline);
+	loop_defer_cancel(c->srv->loop, &call->drain_defer);
 	for (o = call->out_head; o != NULL; o = next) {
 		next = o->next;
 		rpc_buf_unref(o->buf);
@@ -210,6 +224,28 @@ rpc_call_queued(const struct rpc_call *call)
 	return call->queued;
 }
 
+static void
+drain_deferred(void *arg)
+{
+	struct rpc_call *call = arg;
+	rpc_drain_fn fn = call->drain_fn;
+
+	if (fn == NULL || call->queued > call->drain_low || call->answered)
+		return;
+	call->drain_fn = NULL;
+	fn(call, call->drain_arg);
+}
+
+void
+rpc_call_on_drain(struct rpc_call *call, size_t low, rpc_drain_fn fn, void *arg)
+{
+	call->drain_fn = fn;
+	call->drain_arg = arg;
+	call->drain_low = low;
+	if (fn != NULL && call->queued <= low)
+		loop_defer(call->conn->srv->loop, &call->drain_defer, drain_deferred, call);
+}
+
 static ssize_t
 data_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
     uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
@@ -234,6 +270,8 @@ data_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t l
 		}
 	}
 	call->queued -= n;
+	if (call->drain_fn != NULL && call->queued <= call->drain_low)
+		loop_defer(call->conn->srv->loop, &call->drain_defer, drain_deferred, call);
 	if (call->out_head == NULL && call->answered) {
 		char st[12];
 		nghttp2_nv trailers[2];
@@ -399,6 +437,15 @@ rpc_call_reply(struct rpc_call *call, const uint8_t *msg, size_t len)
 }
 
 void
+rpc_call_accept(struct rpc_call *call)
+{
+	if (call->answered || call->headers_sent || call->conn->h.closed)
+		return;
+	call_start_response(call);
+	h2conn_flush_later(&call->conn->h);
+}
+
+void
 rpc_call_finish(struct rpc_call *call)
 {
 	call_end(call, GRPC_OK, NULL, "200");
@@ -447,6 +494,7 @@ on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *use
 	call = call_new(c, frame->hd.stream_id);
 	if (call == NULL)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	c->ping_strikes = 0;
 	nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, call);
 	return 0;
 }
@@ -526,12 +574,43 @@ call_headers_done(struct rpc_call *call, bool end_stream)
 		call_dispatch(call);
 }
 
+/* gRPC servers' policy: a client may PING at most every ping_min_idle_ms without a
+ * stream open and every ping_min_busy_ms with one; the third strike ends the connection
+ * with a GOAWAY that stock clients understand and back off from. */
+static void
+client_ping(struct rpc_conn *c)
+{
+	const struct rpc_limits *lim = &c->srv->lim;
+	uint64_t now = loop_now_ms(c->srv->loop);
+	uint64_t min = c->n_calls > 0 ? lim->ping_min_busy_ms : lim->ping_min_idle_ms;
+	static const char debug[] = "too_many_pings";
+
+	if (c->last_client_ping_ms != 0 && now - c->last_client_ping_ms < min &&
+	    ++c->ping_strikes > 2) {
+		log_info("closing a connection that sent too many PINGs");
+		nghttp2_submit_goaway(c->h.session, NGHTTP2_FLAG_NONE,
+		    nghttp2_session_get_last_proc_stream_id(c->h.session),
+		    NGHTTP2_ENHANCE_YOUR_CALM, (const uint8_t *)debug, sizeof(debug) - 1);
+		h2conn_close_after_flush(&c->h, "too many pings");
+	}
+	c->last_client_ping_ms = now;
+}
+
 static int
 on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
+	struct rpc_conn *c = user_data;
 	struct rpc_call *call;
 	bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
 
+	c->last_recv_ms = loop_now_ms(c->srv->loop);
+	if (frame->hd.type == NGHTTP2_PING) {
+		if (frame->hd.flags & NGHTTP2_FLAG_ACK)
+			c->ping_outstanding = false;
+		else
+			client_ping(c);
+		return 0;
+	}
 	if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
 		return 0;
 	call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
@@ -611,6 +690,32 @@ conn_timeout(void *arg)
 	h2conn_close(&c->h, c->h.handshaken ? "idle timeout" : "TLS handshake timeout");
 }
 
+/* Wakes once per keepalive period; PINGs only a connection that has been silent. */
+static void
+conn_keepalive(void *arg)
+{
+	struct rpc_conn *c = arg;
+	const struct rpc_limits *lim = &c->srv->lim;
+	uint64_t now = loop_now_ms(c->srv->loop), quiet = now - c->last_recv_ms;
+
+	if (c->h.closed)
+		return;
+	if (c->ping_outstanding) {
+		h2conn_close(&c->h, "keepalive PING not answered");
+		return;
+	}
+	if (quiet >= lim->keepalive_ms) {
+		if (nghttp2_submit_ping(c->h.session, NGHTTP2_FLAG_NONE, NULL) == 0) {
+			c->ping_outstanding = true;
+			h2conn_flush_later(&c->h);
+		}
+		loop_timer_set(c->srv->loop, &c->keepalive, lim->keepalive_timeout_ms,
+		    conn_keepalive, c);
+		return;
+	}
+	loop_timer_set(c->srv->loop, &c->keepalive, lim->keepalive_ms - quiet, conn_keepalive, c);
+}
+
 static void
 conn_arm_idle(struct rpc_conn *c)
 {
@@ -638,6 +743,7 @@ conn_closed(struct h2conn *h, void *arg)
 	while (c->calls != NULL)
 		call_free(c->calls);
 	loop_timer_cancel(s->loop, &c->timer);
+	loop_timer_cancel(s->loop, &c->keepalive);
 	if (c->user != NULL && s->ops.conn_close != NULL)
 		s->ops.conn_close(c->user, s->ops.arg);
 	getnameinfo((struct sockaddr *)&c->peer, sizeof(c->peer), host, sizeof(host), NULL, 0,
@@ -697,6 +803,9 @@ conn_handshake_done(struct h2conn *h, void *arg)
 	if (s->draining)
 		nghttp2_submit_goaway(session, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
 	conn_arm_idle(c);
+	c->last_recv_ms = loop_now_ms(s->loop);
+	if (s->lim.keepalive_ms > 0)
+		loop_timer_set(s->loop, &c->keepalive, s->lim.keepalive_ms, conn_keepalive, c);
 	return 0;
 }
 

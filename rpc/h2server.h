@@ -47,10 +47,16 @@ struct rpc_limits {
 	uint32_t max_header_list;     /* bytes of one header list */
 	uint32_t handshake_timeout_ms;
 	uint32_t idle_timeout_ms;     /* connection without streams; 0: never */
+	uint32_t keepalive_ms;        /* PING a connection silent this long; 0: never */
+	uint32_t keepalive_timeout_ms;/* close it when the PING is not answered in time */
+	uint32_t ping_min_idle_ms;    /* client PINGs closer than this without streams strike */
+	uint32_t ping_min_busy_ms;    /* ... and with a stream open */
 };
 
 /* Sensible defaults: 1 MiB messages, 100 streams, 10000 connections, 64 KiB output,
- * 16 KiB headers, 10 s handshake, no idle timeout. */
+ * 16 KiB headers, 10 s handshake, no idle timeout, PING after 60 s of silence answered
+ * within 20 s, client PINGs at most every 5 minutes without streams and every 10 s with
+ * one (past two strikes: GOAWAY ENHANCE_YOUR_CALM "too_many_pings"). */
 void rpc_limits_default(struct rpc_limits *lim);
 
 /* Creates a server that serves methods[0..n-1] (the array must outlive the server).
@@ -114,6 +120,15 @@ void rpc_buf_unref(struct rpc_buf *b);
 int rpc_call_send(struct rpc_call *call, struct rpc_buf *b, size_t max);
 /* Bytes queued on the call and not yet handed to HTTP/2. */
 size_t rpc_call_queued(const struct rpc_call *call);
+/* Sends the response headers of a streaming call now, before its first message, so the
+ * client knows the stream is established. */
+void rpc_call_accept(struct rpc_call *call);
+
+/* Runs fn (at the end of the loop turn, never from inside HTTP/2 processing) once the
+ * call's queue has drained to at most low bytes; one-shot, set it again to re-arm. */
+typedef void (*rpc_drain_fn)(struct rpc_call *call, void *arg);
+void rpc_call_on_drain(struct rpc_call *call, size_t low, rpc_drain_fn fn, void *arg);
+
 /* Ends a streaming call with OK after the queued messages. */
 void rpc_call_finish(struct rpc_call *call);
 

@@ -221,7 +221,16 @@ main(int argc, char **argv)
 	d.loop = loop_new();
 	if (d.loop == NULL)
 		fatal("loop_new");
-	svc = service_new(d.loop, store, err, sizeof(err));
+	{
+		struct service_config sc;
+		service_config_default(&sc);
+		sc.presence_grace_ms = conf.presence_grace_ms;
+		sc.restart_grace_ms = conf.restart_grace_ms;
+		sc.max_watches_per_identity = conf.max_watches_per_identity;
+		sc.log_max_entries = conf.change_log_max_entries;
+		sc.log_max_age_ms = (uint64_t)conf.change_log_max_age_s * 1000;
+		svc = service_new(d.loop, store, &sc, err, sizeof(err));
+	}
 	if (svc == NULL) {
 		log_errorx("%s: %s", conf.database, err);
 		goto out;
@@ -239,6 +248,8 @@ main(int argc, char **argv)
 	lim.max_message = conf.max_message_bytes;
 	lim.handshake_timeout_ms = conf.handshake_timeout_ms;
 	lim.idle_timeout_ms = conf.idle_timeout_ms;
+	lim.keepalive_ms = conf.keepalive_ms;
+	lim.keepalive_timeout_ms = conf.keepalive_timeout_ms;
 	methods = service_methods(svc, &n_methods);
 	service_server_ops(svc, &ops);
 	d.server = rpc_server_new(d.loop, d.ctx, methods, n_methods, &ops, &lim);

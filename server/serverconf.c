@@ -9,7 +9,7 @@
 #include "rpc/log.h"
 #include "server/serverconf.h"
 
-#define N_KEYS 13
+#define N_KEYS 20
 
 static struct config_key keys_template[N_KEYS] = {
 	{ .name = "listen", .type = CONFIG_STRING, .help = "HOST:PORT to accept agents on (0.0.0.0:7443)" },
@@ -25,6 +25,13 @@ static struct config_key keys_template[N_KEYS] = {
 	{ .name = "max_message_bytes", .type = CONFIG_UINT, .min = 1024, .max = 16777216, .help = "largest request message (1048576)" },
 	{ .name = "handshake_timeout_ms", .type = CONFIG_UINT, .min = 100, .max = 600000, .help = "TLS handshake deadline (10000)" },
 	{ .name = "idle_timeout_ms", .type = CONFIG_UINT, .min = 0, .max = 86400000, .help = "close connections idle without streams this long; 0 never (0)" },
+	{ .name = "keepalive_ms", .type = CONFIG_UINT, .min = 0, .max = 86400000, .help = "PING connections silent this long; 0 never (60000)" },
+	{ .name = "keepalive_timeout_ms", .type = CONFIG_UINT, .min = 100, .max = 600000, .help = "close when a PING is not answered this soon (20000)" },
+	{ .name = "presence_grace_ms", .type = CONFIG_UINT, .min = 0, .max = 3600000, .help = "a peer goes offline this long after its last Watch ends (3000)" },
+	{ .name = "restart_grace_ms", .type = CONFIG_UINT, .min = 0, .max = 3600000, .help = "after a restart, time for online peers to reconnect (30000)" },
+	{ .name = "max_watches_per_identity", .type = CONFIG_UINT, .min = 1, .max = 10000, .help = "open Watch streams per certificate (16)" },
+	{ .name = "change_log_max_entries", .type = CONFIG_UINT, .min = 1, .max = 100000000, .help = "changes kept for resuming Watch streams (100000)" },
+	{ .name = "change_log_max_age_s", .type = CONFIG_UINT, .min = 1, .max = 315360000, .help = "age past which changes are dropped from the log (604800)" },
 };
 
 void
@@ -35,7 +42,9 @@ serverconf_init(struct serverconf *conf, struct config_schema *schema)
 		&conf->listen, &conf->certificate, &conf->private_key, &conf->ca, &conf->crl,
 		&conf->database, &conf->hub_interface, &conf->log_level, &conf->max_connections,
 		&conf->max_streams, &conf->max_message_bytes, &conf->handshake_timeout_ms,
-		&conf->idle_timeout_ms,
+		&conf->idle_timeout_ms, &conf->keepalive_ms, &conf->keepalive_timeout_ms,
+		&conf->presence_grace_ms, &conf->restart_grace_ms, &conf->max_watches_per_identity,
+		&conf->change_log_max_entries, &conf->change_log_max_age_s,
 	};
 
 	memset(conf, 0, sizeof(*conf));
@@ -44,6 +53,13 @@ serverconf_init(struct serverconf *conf, struct config_schema *schema)
 	conf->max_message_bytes = 1024 * 1024;
 	conf->handshake_timeout_ms = 10000;
 	conf->idle_timeout_ms = 0;
+	conf->keepalive_ms = 60000;
+	conf->keepalive_timeout_ms = 20000;
+	conf->presence_grace_ms = 3000;
+	conf->restart_grace_ms = 30000;
+	conf->max_watches_per_identity = 16;
+	conf->change_log_max_entries = 100000;
+	conf->change_log_max_age_s = 604800;
 	memcpy(keys, keys_template, sizeof(keys));
 	for (size_t i = 0; i < N_KEYS; i++)
 		keys[i].dst = dst[i];

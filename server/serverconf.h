@@ -23,6 +23,13 @@ struct serverconf {
 	unsigned max_message_bytes;
 	unsigned handshake_timeout_ms;
 	unsigned idle_timeout_ms;
+	unsigned keepalive_ms;
+	unsigned keepalive_timeout_ms;
+	unsigned presence_grace_ms;
+	unsigned restart_grace_ms;
+	unsigned max_watches_per_identity;
+	unsigned change_log_max_entries;
+	unsigned change_log_max_age_s;
 };
 
 /* Sets the defaults and binds conf's fields to the schema (both live as long as conf). */

@@ -2,11 +2,13 @@
  * caller's network and never includes the caller. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "common/cert.h"
@@ -14,6 +16,7 @@
 #include "proto/wiresync.pb-c.h"
 #include "rpc/grpc.h"
 #include "rpc/log.h"
+#include "server/idcount.h"
 #include "server/peerpb.h"
 #include "server/peers.h"
 #include "server/service.h"
@@ -29,6 +32,7 @@ struct agent_conn {
 	struct rpc_conn *rc;
 	struct agent_conn *prev, *next;
 	struct cert_identity id;
+	uint8_t ident[IDCOUNT_KEY_LEN]; /* WireGuard key, or the certificate's SHA-256 */
 	struct netaddr wan;          /* source address of the connection */
 	uint8_t *der;
 	size_t der_len;
@@ -52,10 +56,30 @@ struct change {
 	struct peer *cur;            /* record after this change (NULL for REMOVE) */
 };
 
+struct net;
+
+/* One Watch stream: where it is in the revision sequence, and nothing more. */
 struct watcher {
 	struct watcher *prev, *next;
 	struct rpc_call *call;
 	struct agent_conn *ac;
+	struct net *net;
+	uint64_t cursor;             /* last revision considered for this stream */
+	bool lagging;                /* backed up: replay from cursor once drained */
+};
+
+/* The watchers of one network: a change costs O(watchers of its network). */
+struct net {
+	struct net *next;
+	char name[CERT_NAME_MAX + 1];
+	struct watcher *watchers;
+	size_t n_watchers;
+};
+
+struct offline {
+	struct offline *next;
+	uint64_t when_ms;
+	uint8_t key[WG_KEY_LEN];
 };
 
 struct service {
@@ -64,9 +88,14 @@ struct service {
 	struct peer_table *peers;
 	uint64_t revision;
 	struct rpc_method methods[N_METHODS];
+	struct service_config cfg;
 	struct change *pending, **pending_tail;
 	struct loop_defer commit_defer;
-	struct watcher *watchers;
+	struct net *nets;
+	size_t n_watchers;
+	struct idcount *watches;     /* open Watch streams per identity */
+	struct offline *offline_head, **offline_tail;
+	struct loop_timer offline_timer, restart_timer;
 	struct agent_conn *conns;
 };
 
@@ -124,6 +153,10 @@ conn_open(struct rpc_conn *c, X509 *cert, const struct sockaddr *peer, void *arg
 		goto fail;
 	ac->der = der;
 	ac->der_len = (size_t)len;
+	if (ac->id.has_key)
+		memcpy(ac->ident, ac->id.key, WG_KEY_LEN);
+	else
+		SHA256(der, (size_t)len, ac->ident);
 	ac->rc = c;
 	ac->next = svc->conns;
 	if (svc->conns != NULL)
@@ -201,7 +234,27 @@ peer_same(const struct peer *a, const struct peer *b)
 	return true;
 }
 
-/* --- Watch fan-out ---------------------------------------------------------------------- */
+/* --- Watch fan-out and presence --------------------------------------------------------- */
+
+/* Past this many bytes queued on a stream, a watcher only keeps a cursor: what it missed
+ * is read back from the change log, one entry per peer, once it drains. */
+#define WATCH_LAG_BYTES (64u * 1024)
+
+static struct net *
+net_get(struct service *svc, const char *name, bool create)
+{
+	struct net *n;
+
+	for (n = svc->nets; n != NULL; n = n->next)
+		if (strcmp(n->name, name) == 0)
+			return n;
+	if (!create || (n = calloc(1, sizeof(*n))) == NULL)
+		return NULL;
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->next = svc->nets;
+	svc->nets = n;
+	return n;
+}
 
 static void
 presence_queue(struct service *svc, const uint8_t key[WG_KEY_LEN], bool online)
@@ -218,34 +271,79 @@ presence_queue(struct service *svc, const uint8_t key[WG_KEY_LEN], bool online)
 	change_queue(svc, c);
 }
 
+static void offline_timer(void *arg);
+
+/* Offline only after the grace period, so a quick reconnect is not two events. The grace
+ * is the same for everyone, so deadlines come in order and one FIFO and one timer do. */
+static void
+offline_later(struct service *svc, const uint8_t key[WG_KEY_LEN], uint64_t delay_ms)
+{
+	struct offline *o = malloc(sizeof(*o));
+
+	if (o == NULL) {
+		presence_queue(svc, key, false);
+		return;
+	}
+	memcpy(o->key, key, WG_KEY_LEN);
+	o->when_ms = loop_now_ms(svc->loop) + delay_ms;
+	o->next = NULL;
+	*svc->offline_tail = o;
+	svc->offline_tail = &o->next;
+	if (!loop_timer_armed(&svc->offline_timer))
+		loop_timer_set(svc->loop, &svc->offline_timer, delay_ms, offline_timer, svc);
+}
+
+static void
+offline_timer(void *arg)
+{
+	struct service *svc = arg;
+	uint64_t now = loop_now_ms(svc->loop);
+	struct offline *o;
+
+	while ((o = svc->offline_head) != NULL && o->when_ms <= now) {
+		const struct peer *p = peer_table_get(svc->peers, o->key);
+		if (p != NULL && p->online && idcount_get(svc->watches, o->key) == 0)
+			presence_queue(svc, o->key, false);
+		svc->offline_head = o->next;
+		if (svc->offline_head == NULL)
+			svc->offline_tail = &svc->offline_head;
+		free(o);
+	}
+	if (o != NULL)
+		loop_timer_set(svc->loop, &svc->offline_timer, o->when_ms - now, offline_timer, svc);
+}
+
 /* A peer is online while it holds at least one Watch stream. */
 static void
-presence_watch(struct service *svc, const struct agent_conn *ac, int delta)
+presence_watch(struct service *svc, const struct agent_conn *ac, int64_t count)
 {
-	struct peer *p;
+	const struct peer *p;
 
 	if (!ac->id.has_key || (p = peer_table_get(svc->peers, ac->id.key)) == NULL)
 		return;
-	if (delta < 0 && p->watchers == 0)
-		return;
-	p->watchers = (uint32_t)((int64_t)p->watchers + delta);
-	if ((delta > 0 && p->watchers == 1) || (delta < 0 && p->watchers == 0))
-		presence_queue(svc, p->key, p->watchers > 0);
+	if (count == 1 && !p->online)
+		presence_queue(svc, p->key, true);
+	else if (count == 0 && p->online)
+		offline_later(svc, p->key, svc->cfg.presence_grace_ms);
 }
 
 static void
 watcher_free(struct watcher *w, bool presence)
 {
 	struct service *svc = w->ac->svc;
+	int64_t left;
 
-	if (presence)
-		presence_watch(svc, w->ac, -1);
+	left = idcount_add(svc->watches, w->ac->ident, -1);
+	if (presence && left == 0)
+		presence_watch(svc, w->ac, 0);
 	if (w->prev != NULL)
 		w->prev->next = w->next;
 	else
-		svc->watchers = w->next;
+		w->net->watchers = w->next;
 	if (w->next != NULL)
 		w->next->prev = w->prev;
+	w->net->n_watchers--;
+	svc->n_watchers--;
 	free(w);
 }
 
@@ -255,62 +353,164 @@ watch_cancelled(struct rpc_call *call, void *arg)
 	watcher_free(arg, true);
 }
 
-static uint32_t
-count_watchers(const struct service *svc, const uint8_t key[WG_KEY_LEN])
+static bool
+is_self(const struct watcher *w, const uint8_t *key)
 {
-	uint32_t n = 0;
-
-	for (const struct watcher *w = svc->watchers; w != NULL; w = w->next)
-		if (w->ac->id.has_key && memcmp(w->ac->id.key, key, WG_KEY_LEN) == 0)
-			n++;
-	return n;
+	return w->ac->id.has_key && memcmp(w->ac->id.key, key, WG_KEY_LEN) == 0;
 }
 
-static void
-broadcast_buf(struct service *svc, const char *network, const uint8_t *key,
-    struct rpc_buf *buf)
-{
-	struct watcher *w, *next;
+static void watcher_catch_up(struct rpc_call *call, void *arg);
 
-	for (w = svc->watchers; w != NULL; w = next) {
-		next = w->next;
-		if (strcmp(w->ac->id.network, network) != 0 ||
-		    (w->ac->id.has_key && memcmp(w->ac->id.key, key, WG_KEY_LEN) == 0))
-			continue;
-		if (rpc_call_send(w->call, buf, WATCH_QUEUE_MAX) < 0) {
-			log_warnx("%s: Watch stream is not being read; closing it", w->ac->id.name);
-			rpc_call_on_cancel(w->call, NULL, NULL);
-			rpc_call_fail(w->call, GRPC_RESOURCE_EXHAUSTED, "watcher fell too far behind");
-			watcher_free(w, true);
-		}
+/* Queues buf, or, when the stream is backed up, leaves the watcher behind its cursor. */
+static void
+watcher_send(struct watcher *w, struct rpc_buf *buf, uint64_t revision)
+{
+	if (w->lagging)
+		return;
+	if (rpc_call_queued(w->call) > WATCH_LAG_BYTES) {
+		w->lagging = true;
+		log_debug("%s: Watch stream backed up at revision %llu", w->ac->id.name,
+		    (unsigned long long)w->cursor);
+		rpc_call_on_drain(w->call, WATCH_LAG_BYTES / 4, watcher_catch_up, w);
+		return;
 	}
+	if (rpc_call_send(w->call, buf, 0) < 0) {
+		log_warnx("%s: out of memory queueing a Watch event", w->ac->id.name);
+		return;
+	}
+	w->cursor = revision;
 }
 
 /* One encoded event per change, shared by every watcher of the network. */
 static void
+broadcast(struct service *svc, const char *network, const uint8_t *key, struct rpc_buf *buf,
+    uint64_t revision)
+{
+	struct net *n = net_get(svc, network, false);
+
+	if (n == NULL)
+		return;
+	for (struct watcher *w = n->watchers; w != NULL; w = w->next) {
+		if (is_self(w, key)) {
+			if (!w->lagging)
+				w->cursor = revision;
+			continue;
+		}
+		watcher_send(w, buf, revision);
+	}
+}
+
+static void
 broadcast_upsert(struct service *svc, const struct peer *p)
 {
-	struct rpc_buf *buf = peerpb_event_upsert(p);
+	struct rpc_buf *buf;
+	struct net *n = net_get(svc, p->network, false);
 
+	if (n == NULL || n->watchers == NULL)
+		return;
+	buf = peerpb_event_upsert(p);
 	if (buf == NULL) {
 		log_warnx("out of memory encoding the event for %s", p->name);
 		return;
 	}
-	broadcast_buf(svc, p->network, p->key, buf);
+	broadcast(svc, p->network, p->key, buf, p->revision);
 	rpc_buf_unref(buf);
 }
 
 static void
 broadcast_removed(struct service *svc, const struct peer *p, uint64_t revision)
 {
-	struct rpc_buf *buf = peerpb_event_removed(p->key, revision);
+	struct rpc_buf *buf;
+	struct net *n = net_get(svc, p->network, false);
 
+	if (n == NULL || n->watchers == NULL)
+		return;
+	buf = peerpb_event_removed(p->key, revision);
 	if (buf == NULL) {
 		log_warnx("out of memory encoding the removal of %s", p->name);
 		return;
 	}
-	broadcast_buf(svc, p->network, p->key, buf);
+	broadcast(svc, p->network, p->key, buf, revision);
 	rpc_buf_unref(buf);
+}
+
+struct replay_ctx {
+	struct service *svc;
+	struct watcher *w;
+	size_t sent;
+	int err;
+};
+
+/* One missed change: the peer's latest state, or its removal. */
+static int
+replay_one(const uint8_t key[WG_KEY_LEN], uint64_t revision, void *arg)
+{
+	struct replay_ctx *r = arg;
+	const struct peer *p;
+	struct rpc_buf *buf;
+
+	if (is_self(r->w, key))
+		return 0;
+	p = peer_table_get(r->svc->peers, key);
+	buf = p != NULL ? peerpb_event_upsert(p) : peerpb_event_removed(key, revision);
+	if (buf == NULL || rpc_call_send(r->w->call, buf, 0) < 0) {
+		rpc_buf_unref(buf);
+		r->err = -ENOMEM;
+		return -1;
+	}
+	rpc_buf_unref(buf);
+	r->sent++;
+	return 0;
+}
+
+/* Brings w from its cursor to the current revision: the missed changes when the log still
+ * covers the cursor, else a snapshot. */
+static int
+watcher_replay(struct service *svc, struct watcher *w, uint64_t since)
+{
+	struct replay_ctx r = { svc, w, 0, 0 };
+	uint64_t floor = store_log_floor(svc->store);
+	struct rpc_buf *snap;
+
+	if (since != 0 && since >= floor && since <= svc->revision) {
+		if (store_changes_since(svc->store, w->ac->id.network, since, replay_one, &r) == 0) {
+			log_debug("%s: Watch resumed from revision %llu: %zu changes",
+			    w->ac->id.name, (unsigned long long)since, r.sent);
+			w->cursor = svc->revision;
+			return 0;
+		}
+		if (r.err != 0)
+			return r.err;
+		/* the log could not be read: a snapshot still gives a correct picture */
+	}
+	snap = peerpb_event_snapshot(svc->peers, w->ac->id.network,
+	    w->ac->id.has_key ? w->ac->id.key : NULL, svc->revision);
+	if (snap == NULL || rpc_call_send(w->call, snap, 0) < 0) {
+		rpc_buf_unref(snap);
+		return -ENOMEM;
+	}
+	rpc_buf_unref(snap);
+	w->cursor = svc->revision;
+	return 0;
+}
+
+static void
+watcher_catch_up(struct rpc_call *call, void *arg)
+{
+	struct watcher *w = arg;
+	struct service *svc = w->ac->svc;
+	uint64_t from = w->cursor;
+
+	w->lagging = false;
+	if (watcher_replay(svc, w, from) < 0) {
+		log_warnx("%s: cannot catch the Watch stream up; ending it", w->ac->id.name);
+		rpc_call_on_cancel(call, NULL, NULL);
+		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		watcher_free(w, true);
+		return;
+	}
+	log_debug("%s: Watch stream caught up from revision %llu to %llu", w->ac->id.name,
+	    (unsigned long long)from, (unsigned long long)w->cursor);
 }
 
 /* --- Update with group commit ----------------------------------------------------------- */
@@ -364,11 +564,9 @@ build_record(const struct service *svc, const struct peer *old, const struct cha
 		    old->observed_endpoint);
 		p->online = old->online;
 		p->revision = old->revision;
-		p->watchers = old->watchers;
 	} else {
 		/* Watches opened before the first Update count from now on. */
-		p->watchers = count_watchers(svc, p->key);
-		p->online = p->watchers > 0;
+		p->online = idcount_get(svc->watches, p->key) > 0;
 	}
 	return p;
 }
@@ -442,15 +640,17 @@ apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 		old = peer_table_get(svc->peers, c->key);
 		if (old == NULL)
 			return 0;
-		if (store_peer_delete(svc->store, c->key) < 0)
+		c->revision = ++*rev;
+		if (store_peer_delete(svc->store, c->key) < 0 ||
+		    store_change_log(svc->store, c->revision, c->key, old->network, now) < 0)
 			return -1;
 		c->old = peer_table_take(svc->peers, c->key);
-		c->revision = ++*rev;
 		c->changed = true;
 		return 0;
 	}
 	p->revision = ++*rev;
-	if (store_peer_put(svc->store, p) < 0) {
+	if (store_peer_put(svc->store, p) < 0 ||
+	    store_change_log(svc->store, p->revision, p->key, p->network, now) < 0) {
 		peer_free(p);
 		return -1;
 	}
@@ -501,8 +701,12 @@ commit_batch(void *arg)
 	for (c = list; ok && c != NULL; c = c->next)
 		if (apply_change(svc, c, &rev, now) < 0)
 			ok = false;
-	if (ok && rev != svc->revision)
-		ok = store_commit(svc->store, rev) == 0;
+	if (ok && rev != svc->revision) {
+		uint64_t keep = svc->cfg.log_max_entries;
+		ok = store_changes_prune(svc->store, rev > keep ? rev - keep : 0,
+		    now - (int64_t)svc->cfg.log_max_age_ms) == 0 &&
+		    store_commit(svc->store, rev) == 0;
+	}
 	else if (ok)
 		store_rollback(svc->store);
 	if (!ok) {
@@ -684,34 +888,49 @@ handle_watch(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	struct agent_conn *ac = rpc_call_conn_user(call);
 	Wiresync__V1__WatchRequest *m;
 	struct watcher *w;
-	struct rpc_buf *snap;
+	uint64_t since;
+	int64_t count;
 
 	m = wiresync__v1__watch_request__unpack(NULL, len, req);
 	if (m == NULL) {
 		rpc_call_fail(call, GRPC_INVALID_ARGUMENT, "WatchRequest does not decode");
 		return;
 	}
+	since = m->since_revision;
 	wiresync__v1__watch_request__free_unpacked(m, NULL);
+	if (idcount_get(svc->watches, ac->ident) >= svc->cfg.max_watches_per_identity) {
+		log_warnx("%s: refusing Watch: %u streams open (max_watches_per_identity)",
+		    ac->id.name, svc->cfg.max_watches_per_identity);
+		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED,
+		    "too many Watch streams for this certificate (%u)",
+		    svc->cfg.max_watches_per_identity);
+		return;
+	}
 	w = calloc(1, sizeof(*w));
-	snap = w != NULL ? peerpb_event_snapshot(svc->peers, ac->id.network,
-	    ac->id.has_key ? ac->id.key : NULL, svc->revision) : NULL;
-	if (snap == NULL || rpc_call_send(call, snap, 0) < 0) {
+	if (w == NULL || (w->net = net_get(svc, ac->id.network, true)) == NULL ||
+	    (count = idcount_add(svc->watches, ac->ident, +1)) < 0) {
 		free(w);
-		rpc_buf_unref(snap);
 		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	rpc_buf_unref(snap);
 	w->call = call;
 	w->ac = ac;
-	w->next = svc->watchers;
-	if (svc->watchers != NULL)
-		svc->watchers->prev = w;
-	svc->watchers = w;
+	w->next = w->net->watchers;
+	if (w->next != NULL)
+		w->next->prev = w;
+	w->net->watchers = w;
+	w->net->n_watchers++;
+	svc->n_watchers++;
+	rpc_call_accept(call);
+	if (watcher_replay(svc, w, since) < 0) {
+		watcher_free(w, false);
+		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
 	rpc_call_on_cancel(call, watch_cancelled, w);
-	presence_watch(svc, ac, +1);
-	log_debug("%s: Watch started at revision %llu", ac->id.name,
-	    (unsigned long long)svc->revision);
+	presence_watch(svc, ac, count);
+	log_debug("%s: Watch from revision %llu, now at %llu", ac->id.name,
+	    (unsigned long long)since, (unsigned long long)svc->revision);
 }
 
 /* --- Health ----------------------------------------------------------------------------- */
@@ -748,19 +967,46 @@ load_peer(const struct peer *p, void *arg)
 
 	if (q == NULL)
 		return -1;
-	q->watchers = 0;
 	if (peer_table_put(svc->peers, q) == q) {
 		peer_free(q);
 		return -1;
 	}
-	/* Nobody watches yet after a restart: who was online goes offline, as an event. */
-	if (q->online)
-		presence_queue(svc, q->key, false);
 	return 0;
 }
 
+static int
+restart_sweep_one(const struct peer *p, void *arg)
+{
+	struct service *svc = arg;
+
+	if (p->online && idcount_get(svc->watches, p->key) == 0)
+		presence_queue(svc, p->key, false);
+	return 0;
+}
+
+/* After a restart, who was online gets a while to come back before going offline: a
+ * restart is then no event at all for agents that reconnect in time. */
+static void
+restart_grace_over(void *arg)
+{
+	struct service *svc = arg;
+
+	peer_table_foreach(svc->peers, NULL, restart_sweep_one, svc);
+}
+
+void
+service_config_default(struct service_config *cfg)
+{
+	cfg->presence_grace_ms = 3000;
+	cfg->restart_grace_ms = 30000;
+	cfg->max_watches_per_identity = 16;
+	cfg->log_max_entries = 100000;
+	cfg->log_max_age_ms = 7ull * 24 * 3600 * 1000;
+}
+
 struct service *
-service_new(struct loop *l, struct store *st, char *err, size_t errlen)
+service_new(struct loop *l, struct store *st, const struct service_config *cfg, char *err,
+    size_t errlen)
 {
 	struct service *svc;
 
@@ -772,9 +1018,15 @@ service_new(struct loop *l, struct store *st, char *err, size_t errlen)
 	svc->loop = l;
 	svc->store = st;
 	svc->pending_tail = &svc->pending;
+	svc->offline_tail = &svc->offline_head;
+	svc->cfg = *cfg;
 	svc->revision = store_revision(st);
 	svc->peers = peer_table_new();
-	if (svc->peers == NULL || store_peers_foreach(st, load_peer, svc) != 0) {
+	svc->watches = idcount_new();
+	if (svc->peers == NULL || svc->watches == NULL ||
+	    store_peers_foreach(st, load_peer, svc) != 0 ||
+	    loop_timer_set(l, &svc->restart_timer, cfg->restart_grace_ms, restart_grace_over,
+	    svc) < 0) {
 		snprintf(err, errlen, "cannot load peers from the store");
 		service_del(svc);
 		return NULL;
@@ -798,8 +1050,20 @@ service_del(struct service *svc)
 		svc->pending = pu->next;
 		free(pu);
 	}
-	while (svc->watchers != NULL)
-		watcher_free(svc->watchers, false);
+	for (struct net *n = svc->nets, *nn; n != NULL; n = nn) {
+		nn = n->next;
+		while (n->watchers != NULL)
+			watcher_free(n->watchers, false);
+		free(n);
+	}
+	loop_timer_cancel(svc->loop, &svc->offline_timer);
+	loop_timer_cancel(svc->loop, &svc->restart_timer);
+	while (svc->offline_head != NULL) {
+		struct offline *o = svc->offline_head;
+		svc->offline_head = o->next;
+		free(o);
+	}
+	idcount_del(svc->watches);
 	peer_table_del(svc->peers);
 	free(svc);
 }
@@ -893,4 +1157,10 @@ size_t
 service_peer_count(const struct service *svc)
 {
 	return peer_table_count(svc->peers);
+}
+
+size_t
+service_watcher_count(const struct service *svc)
+{
+	return svc->n_watchers;
 }

@@ -49,6 +49,14 @@ static const char *const store_migrations[] = {
 	"  certificate BLOB"
 	");"
 	"CREATE INDEX peers_network ON peers (network);",
+	/* 2: the change log that lets a Watch resume from a revision; one row per revision */
+	"CREATE TABLE changes ("
+	"  revision INTEGER PRIMARY KEY NOT NULL,"
+	"  key BLOB NOT NULL,"
+	"  network TEXT NOT NULL,"
+	"  ts_ms INTEGER NOT NULL"
+	");"
+	"CREATE INDEX changes_network ON changes (network, revision);",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -65,6 +73,11 @@ enum store_stmt {
 	STMT_REVISION_GET,
 	STMT_REVISION_SET,
 	STMT_SIZE,
+	STMT_LOG_PUT,
+	STMT_LOG_SINCE,
+	STMT_LOG_PRUNE_COUNT,
+	STMT_LOG_PRUNE_AGE,
+	STMT_LOG_MIN,
 	STMT_COUNT
 };
 
@@ -86,6 +99,15 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_REVISION_GET] = "SELECT value FROM meta WHERE name = 'revision'",
 	[STMT_REVISION_SET] = "UPDATE meta SET value = ?1 WHERE name = 'revision'",
 	[STMT_SIZE] = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+	[STMT_LOG_PUT] = "INSERT INTO changes (revision, key, network, ts_ms) VALUES (?1, ?2, ?3, ?4)",
+	/* one row per peer: its latest change, in revision order */
+	[STMT_LOG_SINCE] = "SELECT key, MAX(revision) AS r FROM changes "
+	    "WHERE network = ?1 AND revision > ?2 GROUP BY key ORDER BY r",
+	[STMT_LOG_PRUNE_COUNT] = "DELETE FROM changes WHERE revision <= ?1",
+	/* bounded work per call: only the oldest rows are looked at */
+	[STMT_LOG_PRUNE_AGE] = "DELETE FROM changes WHERE revision <= (SELECT MAX(revision) FROM "
+	    "(SELECT revision, ts_ms FROM changes ORDER BY revision LIMIT 10000) WHERE ts_ms < ?1)",
+	[STMT_LOG_MIN] = "SELECT MIN(revision) FROM changes",
 };
 
 /* For log lines. */
@@ -99,6 +121,11 @@ static const char *const store_stmt_name[STMT_COUNT] = {
 	[STMT_REVISION_GET] = "read revision",
 	[STMT_REVISION_SET] = "write revision",
 	[STMT_SIZE] = "size",
+	[STMT_LOG_PUT] = "log change",
+	[STMT_LOG_SINCE] = "read changes",
+	[STMT_LOG_PRUNE_COUNT] = "prune changes by count",
+	[STMT_LOG_PRUNE_AGE] = "prune changes by age",
+	[STMT_LOG_MIN] = "oldest change",
 };
 
 struct store {
@@ -678,4 +705,85 @@ store_size(struct store *st)
 		log_warnx("store %s: size: %s", st->path, sqlite3_errmsg(st->db));
 	sqlite3_reset(stmt);
 	return size;
+}
+
+int
+store_change_log(struct store *st, uint64_t revision, const uint8_t key[WG_KEY_LEN],
+    const char *network, int64_t ts_ms)
+{
+	sqlite3_stmt *stmt = st->stmt[STMT_LOG_PUT];
+
+	if (!store_in_tx(st, "log change"))
+		return -EINVAL;
+	if (sqlite3_bind_int64(stmt, 1, (sqlite3_int64)revision) != SQLITE_OK ||
+	    sqlite3_bind_blob(stmt, 2, key, WG_KEY_LEN, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 3, network, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 4, ts_ms) != SQLITE_OK) {
+		log_warnx("store %s: log change: %s", st->path, sqlite3_errmsg(st->db));
+		sqlite3_reset(stmt);
+		sqlite3_clear_bindings(stmt);
+		return -EIO;
+	}
+	return store_step_done(st, STMT_LOG_PUT) == 0 ? 0 : -EIO;
+}
+
+int
+store_changes_since(struct store *st, const char *network, uint64_t since,
+    int (*fn)(const uint8_t key[WG_KEY_LEN], uint64_t revision, void *arg), void *arg)
+{
+	sqlite3_stmt *stmt = st->stmt[STMT_LOG_SINCE];
+	int rc, ret = 0;
+
+	if (sqlite3_stmt_busy(stmt))
+		return -EBUSY;
+	if (sqlite3_bind_text(stmt, 1, network, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)since) != SQLITE_OK) {
+		ret = -EIO;
+		goto out;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const void *key = sqlite3_column_blob(stmt, 0);
+		if (key == NULL || sqlite3_column_bytes(stmt, 0) != WG_KEY_LEN) {
+			ret = -EIO;
+			goto out;
+		}
+		if ((ret = fn(key, (uint64_t)sqlite3_column_int64(stmt, 1), arg)) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = -EIO;
+out:
+	if (ret == -EIO)
+		log_warnx("store %s: read changes: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	return ret;
+}
+
+int
+store_changes_prune(struct store *st, uint64_t upto_revision, int64_t older_than_ms)
+{
+	if (!store_in_tx(st, "prune changes"))
+		return -EINVAL;
+	if (sqlite3_bind_int64(st->stmt[STMT_LOG_PRUNE_COUNT], 1,
+	    (sqlite3_int64)upto_revision) != SQLITE_OK ||
+	    store_step_done(st, STMT_LOG_PRUNE_COUNT) != 0)
+		return -EIO;
+	if (sqlite3_bind_int64(st->stmt[STMT_LOG_PRUNE_AGE], 1, older_than_ms) != SQLITE_OK ||
+	    store_step_done(st, STMT_LOG_PRUNE_AGE) != 0)
+		return -EIO;
+	return 0;
+}
+
+uint64_t
+store_log_floor(struct store *st)
+{
+	sqlite3_stmt *stmt = st->stmt[STMT_LOG_MIN];
+	uint64_t floor = st->revision;
+
+	/* Revisions are logged one row each, so the log covers (MIN - 1, revision]. */
+	if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+		floor = (uint64_t)sqlite3_column_int64(stmt, 0) - 1;
+	sqlite3_reset(stmt);
+	return floor;
 }

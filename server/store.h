@@ -29,7 +29,6 @@ struct peer {
 	char observed_endpoint[PEER_ENDPOINT_MAX]; /* "" when unknown */
 	int64_t last_seen_ms;
 	uint64_t revision;
-	uint32_t watchers;                   /* open Watch streams; memory only */
 	uint8_t *cert;                       /* DER; owned by the record */
 	size_t cert_len;
 };
@@ -61,6 +60,20 @@ int store_peer_put(struct store *st, const struct peer *p);
 int store_peer_delete(struct store *st, const uint8_t key[WG_KEY_LEN]);
 int store_commit(struct store *st, uint64_t revision);
 void store_rollback(struct store *st);
+
+/* The change log, written in the same transaction as the change: one row per revision,
+ * naming the peer that changed. 0 or -EIO. */
+int store_change_log(struct store *st, uint64_t revision, const uint8_t key[WG_KEY_LEN],
+    const char *network, int64_t ts_ms);
+/* Calls fn once per peer of network changed after since, with its latest revision, in
+ * revision order. Returns 0, fn's non-zero value, -EBUSY when nested, or -EIO. */
+int store_changes_since(struct store *st, const char *network, uint64_t since,
+    int (*fn)(const uint8_t key[WG_KEY_LEN], uint64_t revision, void *arg), void *arg);
+/* Inside a transaction: drops log rows at or below upto_revision, and the oldest rows
+ * written before older_than_ms (at most 10000 a call). 0 or -EIO. */
+int store_changes_prune(struct store *st, uint64_t upto_revision, int64_t older_than_ms);
+/* The oldest revision a Watch can resume from: the log covers (floor, revision]. */
+uint64_t store_log_floor(struct store *st);
 
 /* Database file size in bytes (page_count * page_size). */
 int64_t store_size(struct store *st);

@@ -11,5 +11,6 @@ Suite *store_suite(void);
 Suite *grpc_suite(void);
 Suite *validate_suite(void);
 Suite *loop_suite(void);
+Suite *backoff_suite(void);
 
 #endif

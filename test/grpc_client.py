@@ -578,27 +578,43 @@ class T06Watch(Base):
         baseline()
 
     def test_watch_since_revision(self):
+        # Resuming at the current revision: nothing was missed, so nothing is sent until
+        # the next change, which arrives as an upsert (no snapshot) above r0.
         r0 = C["bob"].keys(pb.KeysRequest(), timeout=TIMEOUT).revision
-        w, ev = self.watch_or_skip("alice", since=r0)
-        # either a snapshot or the changes after r0: nothing at or below r0 but a snapshot
-        if ev.WhichOneof("event") != "snapshot":
-            self.assertGreater(ev.revision, r0, describe([ev]))
+        w = Watcher(C["alice"], r0, None)
+        self.addCleanup(w.close)
+        self.assertIsNone(w.get(1.0), "a resume at the current revision sent something")
         r = C["dave"].up(listen_port=52201, lan_ips=["10.20.0.4"], lan_id=LAN_D)
-        pending = [ev]
+        item = w.get(EVENT_WAIT)
+        self.assertIsNotNone(item, "dave's change after since_revision never arrived")
+        self.assertEqual(item[0], "event", repr(item))
+        ev = item[1]
+        self.assertEqual(ev.WhichOneof("event"), "upsert", describe([ev]))
+        self.assertEqual((ev.upsert.name, ev.upsert.listen_port), ("dave", 52201))
+        self.assertGreater(ev.revision, r0)
+        self.assertEqual(ev.revision, r.revision)
 
-        def has_dave(e):
-            k = e.WhichOneof("event")
-            if k == "upsert":
-                return e.upsert.name == "dave" and e.upsert.listen_port == 52201
-            if k == "snapshot":
-                return any(p.name == "dave" and p.listen_port == 52201 for p in e.snapshot.peers)
-            return False
-        got = ev if has_dave(ev) else None
-        if got is None:
-            got, seen = w.wait_for(has_dave)
-            pending += seen
-        self.assertIsNotNone(got, "dave's change after since_revision never arrived: " + describe(pending))
-        self.assertEqual(got.revision, r.revision)
+    def test_watch_resume_sends_exactly_the_missed_changes(self):
+        r0 = C["bob"].keys(pb.KeysRequest(), timeout=TIMEOUT).revision
+        # three changes of dave and one of bob while alice is away: she must get one
+        # upsert per peer, each peer's latest state, in revision order, and no snapshot
+        for port in (52301, 52302, 52303):
+            C["dave"].up(listen_port=port, lan_ips=["10.20.0.4"], lan_id=LAN_D)
+        C["bob"].up(listen_port=52304)
+        w = Watcher(C["alice"], r0, None)
+        self.addCleanup(w.close)
+        got = []
+        while True:
+            item = w.get(1.0)
+            if item is None:
+                break
+            self.assertEqual(item[0], "event", repr(item))
+            got.append(item[1])
+        self.assertEqual([e.WhichOneof("event") for e in got], ["upsert", "upsert"], describe(got))
+        self.assertEqual([(e.upsert.name, e.upsert.listen_port) for e in got],
+                         [("dave", 52303), ("bob", 52304)], describe(got))
+        self.assertLess(got[0].revision, got[1].revision)
+        self.assertGreater(got[0].revision, r0)
         baseline()
 
     def test_watch_presence(self):
