@@ -542,6 +542,13 @@ rpc_client_set_local_deadline(struct rpc_client *c, bool enforce)
 	c->enforce_deadline = enforce;
 }
 
+void
+rpc_client_pause_reading(struct rpc_client *c, bool paused)
+{
+	if (!c->h.closed)
+		h2conn_pause_reading(&c->h, paused);
+}
+
 static void
 client_free_deferred(void *arg)
 {

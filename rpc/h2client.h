@@ -51,6 +51,9 @@ void rpc_client_set_extra_header(struct rpc_client *c, const char *name, const c
 /* Sends the grpc-timeout header without enforcing it locally (tests). */
 void rpc_client_set_local_deadline(struct rpc_client *c, bool enforce);
 
+/* Stops or resumes reading from the server (tests of slow readers). */
+void rpc_client_pause_reading(struct rpc_client *c, bool paused);
+
 /* Runs the loop until a unary call finishes. On return *status is set, *reply (malloc'd,
  * caller frees; NULL for no message) and message (grpc-message, NUL-terminated) filled.
  * Returns 0, or -errno when the loop failed. */

@@ -118,7 +118,7 @@ h2conn_close(struct h2conn *h, const char *why)
 static void
 set_events(struct h2conn *h, bool want_write)
 {
-	uint32_t ev = EPOLLIN | (want_write ? EPOLLOUT : 0);
+	uint32_t ev = (h->paused ? 0 : EPOLLIN) | (want_write ? EPOLLOUT : 0);
 
 	if (loop_io_mod(h->loop, &h->io, ev) < 0)
 		h2conn_close(h, "epoll_ctl failed");
@@ -182,6 +182,14 @@ h2conn_flush(struct h2conn *h)
 	}
 	set_events(h, blocked == 1);
 	return h->closed ? -1 : 0;
+}
+
+void
+h2conn_pause_reading(struct h2conn *h, bool paused)
+{
+	h->paused = paused;
+	if (!h->closed)
+		set_events(h, h->io.events & EPOLLOUT);
 }
 
 void
@@ -300,7 +308,7 @@ h2conn_event(void *arg, uint32_t events)
 		if (do_handshake(h) != 0)
 			return;
 	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+	if (!h->paused && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
 		if (read_in(h) < 0)
 			return;
 	}

@@ -35,7 +35,7 @@ struct h2conn {
 	uint8_t *out;            /* pending TLS plaintext; freed when drained */
 	size_t out_len, out_off, out_max;
 	struct loop_defer flush_defer;
-	bool server, handshaken, closed, close_when_flushed;
+	bool server, handshaken, closed, close_when_flushed, paused;
 	char why[96];            /* why the connection closed, for logs */
 };
 
@@ -58,6 +58,10 @@ int h2conn_flush(struct h2conn *h);
 
 /* Closes now with the reason (for the log) and calls ops->closed once. */
 void h2conn_close(struct h2conn *h, const char *why);
+
+/* Stops (or resumes) reading from the socket: the peer's writes then back up (tests of
+ * slow readers use this). */
+void h2conn_pause_reading(struct h2conn *h, bool paused);
 
 /* Closes once everything queued (e.g. a GOAWAY) has been written. */
 void h2conn_close_after_flush(struct h2conn *h, const char *why);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "common/cert.h"
 #include "proto/health.pb-c.h"
@@ -35,7 +36,9 @@ usage(void)
 	    "  update PORT [--lan IP]... [--key B64] [--lan-id HEX] [--wan IP]\n"
 	    "  keys [--lan-only]\n"
 	    "  get KEY_B64\n"
-	    "  watch [--since N] [--events N]\n"
+	    "  watch [--since N] [--events N] [--stall-ms MS] [--idle-exit-ms MS]\n"
+	    "  burst COUNT [--port-base P] [--inflight N]\n"
+	    "  watch-many N [--name NAME --port P]\n"
 	    "  raw PATH HEX\n");
 	exit(EXIT_LOCAL);
 }
@@ -85,13 +88,90 @@ print_peer(const Wiresync__V1__Peer *p)
 	printf("\n");
 }
 
+#define STATE_MAX 4096
+
+/* What a watcher has learnt: one entry per peer key. */
+struct known_peer {
+	uint8_t key[WG_KEY_LEN];
+	char name[CERT_NAME_MAX + 1];
+	uint32_t port;
+	bool online, removed;
+	uint64_t revision;
+};
+
 struct watch_state {
 	long want, got;
+	struct rpc_client *client;
 	struct rpc_client_call *call;
-	bool done;
+	struct loop *loop;
+	bool done, stalled;
 	int status;
 	char message[256];
+	uint64_t stall_ms, idle_exit_ms, revision;
+	struct loop_timer stall_timer, idle_timer;
+	struct known_peer *known;
+	size_t n_known;
 };
+
+static void
+known_set(struct watch_state *w, const Wiresync__V1__Peer *p, uint64_t revision)
+{
+	struct known_peer *k = NULL;
+
+	if (p->public_key.len != WG_KEY_LEN)
+		return;
+	for (size_t i = 0; i < w->n_known; i++)
+		if (memcmp(w->known[i].key, p->public_key.data, WG_KEY_LEN) == 0)
+			k = &w->known[i];
+	if (k == NULL) {
+		if (w->n_known == STATE_MAX)
+			return;
+		k = &w->known[w->n_known++];
+		memcpy(k->key, p->public_key.data, WG_KEY_LEN);
+	}
+	snprintf(k->name, sizeof(k->name), "%s", p->name);
+	k->port = p->listen_port;
+	k->online = p->online;
+	k->revision = revision;
+	k->removed = false;
+}
+
+static int
+known_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct known_peer *)a)->name, ((const struct known_peer *)b)->name);
+}
+
+static void
+known_print(struct watch_state *w)
+{
+	qsort(w->known, w->n_known, sizeof(*w->known), known_cmp);
+	for (size_t i = 0; i < w->n_known; i++)
+		if (!w->known[i].removed)
+			printf("final %s port=%u online=%d revision=%llu\n", w->known[i].name,
+			    w->known[i].port, w->known[i].online,
+			    (unsigned long long)w->known[i].revision);
+	printf("final-revision %llu\n", (unsigned long long)w->revision);
+}
+
+static void
+idle_exit(void *arg)
+{
+	struct watch_state *w = arg;
+
+	if (w->call != NULL)
+		rpc_client_call_cancel(w->call);
+}
+
+static void
+stall_over(void *arg)
+{
+	struct watch_state *w = arg;
+
+	rpc_client_pause_reading(w->client, false);
+	if (w->idle_exit_ms > 0)
+		loop_timer_set(w->loop, &w->idle_timer, w->idle_exit_ms, idle_exit, w);
+}
 
 static void
 watch_message(void *arg, const uint8_t *data, size_t len)
@@ -105,26 +185,48 @@ watch_message(void *arg, const uint8_t *data, size_t len)
 		printf("undecodable event\n");
 		return;
 	}
+	bool quiet = w->stall_ms > 0 || w->idle_exit_ms > 0;
+
+	w->revision = ev->revision;
 	switch (ev->event_case) {
 	case WIRESYNC__V1__WATCH_EVENT__EVENT_SNAPSHOT:
 		printf("snapshot revision=%llu peers=%zu\n", (unsigned long long)ev->revision,
 		    ev->snapshot->n_peers);
-		for (size_t i = 0; i < ev->snapshot->n_peers; i++)
-			print_peer(ev->snapshot->peers[i]);
+		w->n_known = 0;
+		for (size_t i = 0; i < ev->snapshot->n_peers; i++) {
+			if (!quiet)
+				print_peer(ev->snapshot->peers[i]);
+			known_set(w, ev->snapshot->peers[i], ev->snapshot->peers[i]->revision);
+		}
 		break;
 	case WIRESYNC__V1__WATCH_EVENT__EVENT_UPSERT:
-		printf("upsert revision=%llu\n", (unsigned long long)ev->revision);
-		print_peer(ev->upsert);
+		if (!quiet) {
+			printf("upsert revision=%llu\n", (unsigned long long)ev->revision);
+			print_peer(ev->upsert);
+		}
+		known_set(w, ev->upsert, ev->revision);
 		break;
 	case WIRESYNC__V1__WATCH_EVENT__EVENT_REMOVED_KEY:
 		printf("removed revision=%llu key=%s\n", (unsigned long long)ev->revision,
 		    b64(ev->removed_key.data, ev->removed_key.len, k));
+		for (size_t i = 0; i < w->n_known; i++)
+			if (ev->removed_key.len == WG_KEY_LEN &&
+			    memcmp(w->known[i].key, ev->removed_key.data, WG_KEY_LEN) == 0)
+				w->known[i].removed = true;
 		break;
 	default:
 		printf("empty event revision=%llu\n", (unsigned long long)ev->revision);
 	}
 	fflush(stdout);
 	wiresync__v1__watch_event__free_unpacked(ev, NULL);
+	if (w->stall_ms > 0 && !w->stalled) {
+		/* stop reading: the server's writes to us back up */
+		w->stalled = true;
+		rpc_client_pause_reading(w->client, true);
+		loop_timer_set(w->loop, &w->stall_timer, w->stall_ms, stall_over, w);
+	} else if (w->idle_exit_ms > 0 && (!w->stall_ms || !loop_timer_armed(&w->stall_timer))) {
+		loop_timer_set(w->loop, &w->idle_timer, w->idle_exit_ms, idle_exit, w);
+	}
 	if (++w->got == w->want && w->call != NULL)
 		rpc_client_call_cancel(w->call);
 }
@@ -136,8 +238,200 @@ watch_done(void *arg, int status, const char *message)
 
 	w->done = true;
 	w->call = NULL;
-	w->status = w->got == w->want && status == GRPC_CANCELLED ? GRPC_OK : status;
+	w->status = (w->got == w->want || w->idle_exit_ms > 0) && status == GRPC_CANCELLED ?
+	    GRPC_OK : status;
 	snprintf(w->message, sizeof(w->message), "%s", message);
+}
+
+/* --- burst: many Updates with changing ports, a window of them in flight ---------------- */
+
+struct burst {
+	struct rpc_client *client;
+	uint64_t timeout_ms;
+	long count, sent, done, errors;
+	uint32_t port_base, last_port;
+	uint64_t revision;
+};
+
+static void burst_next(struct burst *b);
+
+static void
+burst_reply(void *arg, const uint8_t *data, size_t len)
+{
+	struct burst *b = arg;
+	Wiresync__V1__UpdateReply *r = wiresync__v1__update_reply__unpack(NULL, len, data);
+
+	if (r != NULL && r->revision > b->revision)
+		b->revision = r->revision;
+	wiresync__v1__update_reply__free_unpacked(r, NULL);
+}
+
+static void
+burst_done(void *arg, int status, const char *message)
+{
+	struct burst *b = arg;
+
+	b->done++;
+	if (status != GRPC_OK && b->errors++ < 3)
+		fprintf(stderr, "ws-call: burst: %s: %s\n", grpc_status_name(status), message);
+	burst_next(b);
+}
+
+static void
+burst_next(struct burst *b)
+{
+	static const struct rpc_client_cb cb = { burst_reply, burst_done };
+	Wiresync__V1__UpdateRequest m = WIRESYNC__V1__UPDATE_REQUEST__INIT;
+	uint8_t buf[64];
+	size_t len;
+
+	if (b->sent == b->count)
+		return;
+	m.listen_port = b->port_base + (uint32_t)(b->sent % 10000);
+	b->last_port = m.listen_port;
+	len = wiresync__v1__update_request__pack(&m, buf);
+	b->sent++;
+	if (rpc_client_call(b->client, "/wiresync.v1.WireSync/Update", buf, len, b->timeout_ms,
+	    &cb, b) == NULL) {
+		b->done++;
+		b->errors++;
+	}
+}
+
+static int
+run_burst(struct loop *loop, struct rpc_client *client, int argc, char **argv, uint64_t timeout)
+{
+	struct burst b = { .client = client, .timeout_ms = timeout, .port_base = 20000 };
+	long inflight = 64;
+
+	if (argc < 2)
+		usage();
+	b.count = strtol(argv[1], NULL, 10);
+	for (int i = 2; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--port-base") == 0)
+			b.port_base = (uint32_t)strtoul(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--inflight") == 0)
+			inflight = strtol(argv[i + 1], NULL, 10);
+	}
+	for (long i = 0; i < inflight; i++)
+		burst_next(&b);
+	while (b.done < b.count && loop_run_once(loop, -1) == 0)
+		;
+	printf("burst done count=%ld last_port=%u revision=%llu errors=%ld\n", b.count,
+	    b.last_port, (unsigned long long)b.revision, b.errors);
+	return b.errors == 0 ? GRPC_OK : GRPC_UNKNOWN;
+}
+
+/* --- watch-many: N connections, one Watch each ----------------------------------------- */
+
+struct many_one {
+	struct many *m;
+	struct rpc_client *client;
+	bool first, matched, ended;
+};
+
+struct many {
+	long n, ready, matched, ended;
+	const char *name;
+	uint32_t port;
+};
+
+static void
+many_message(void *arg, const uint8_t *data, size_t len)
+{
+	struct many_one *one = arg;
+	struct many *m = one->m;
+	Wiresync__V1__WatchEvent *ev = wiresync__v1__watch_event__unpack(NULL, len, data);
+
+	if (ev == NULL)
+		return;
+	if (!one->first) {
+		one->first = true;
+		if (++m->ready == m->n) {
+			printf("watch-many ready %ld\n", m->n);
+			fflush(stdout);
+		}
+	}
+	if (ev->event_case == WIRESYNC__V1__WATCH_EVENT__EVENT_UPSERT && !one->matched &&
+	    m->name != NULL && strcmp(ev->upsert->name, m->name) == 0 &&
+	    ev->upsert->listen_port == m->port) {
+		one->matched = true;
+		m->matched++;
+	}
+	wiresync__v1__watch_event__free_unpacked(ev, NULL);
+}
+
+static void
+many_done(void *arg, int status, const char *message)
+{
+	struct many_one *one = arg;
+
+	one->ended = true;
+	one->m->ended++;
+	if (status != GRPC_CANCELLED && one->m->ended <= 3)
+		fprintf(stderr, "ws-call: watch-many: stream ended: %s: %s\n",
+		    grpc_status_name(status), message);
+}
+
+static int
+run_watch_many(struct loop *loop, SSL_CTX *ctx, const struct opts *o, int argc, char **argv)
+{
+	static const struct rpc_client_cb cb = { many_message, many_done };
+	Wiresync__V1__WatchRequest wr = WIRESYNC__V1__WATCH_REQUEST__INIT;
+	struct many m = { 0 };
+	struct many_one *ones;
+	struct rlimit rl;
+	uint8_t req[16];
+	size_t req_len;
+	uint64_t deadline;
+	int status;
+
+	if (argc < 2)
+		usage();
+	m.n = strtol(argv[1], NULL, 10);
+	for (int i = 2; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--name") == 0)
+			m.name = argv[i + 1];
+		else if (strcmp(argv[i], "--port") == 0)
+			m.port = (uint32_t)strtoul(argv[i + 1], NULL, 10);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)m.n + 64) {
+		rl.rlim_cur = rl.rlim_max < (rlim_t)m.n + 64 ? rl.rlim_max : (rlim_t)m.n + 64;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	ones = calloc((size_t)m.n, sizeof(*ones));
+	if (ones == NULL)
+		return EXIT_LOCAL;
+	req_len = wiresync__v1__watch_request__pack(&wr, req);
+	for (long i = 0; i < m.n; i++) {
+		ones[i].m = &m;
+		ones[i].client = rpc_client_new(loop, ctx, o->server);
+		if (ones[i].client == NULL ||
+		    rpc_client_call(ones[i].client, "/wiresync.v1.WireSync/Watch", req, req_len, 0,
+		    &cb, &ones[i]) == NULL) {
+			fprintf(stderr, "ws-call: watch-many: cannot start stream %ld\n", i);
+			m.ended++;
+			ones[i].ended = true;
+		}
+		/* let handshakes progress while connecting the rest */
+		if (i % 50 == 49)
+			loop_run_once(loop, 0);
+	}
+	deadline = loop_now_ms(loop) + (o->timeout_ms ? o->timeout_ms : 60000);
+	while (loop_now_ms(loop) < deadline && m.ended < m.n &&
+	    (m.ready < m.n || (m.name != NULL && m.matched < m.n)))
+		loop_run_once(loop, 100);
+	if (m.ready < m.n)
+		printf("watch-many ready %ld/%ld\n", m.ready, m.n);
+	if (m.name != NULL)
+		printf("watch-many received %ld/%ld\n", m.matched, m.n);
+	status = m.ready == m.n && (m.name == NULL || m.matched == m.n) ? GRPC_OK :
+	    GRPC_DEADLINE_EXCEEDED;
+	for (long i = 0; i < m.n; i++)
+		rpc_client_del(ones[i].client);
+	loop_run_once(loop, 0);
+	free(ones);
+	return status;
 }
 
 static int
@@ -162,7 +456,7 @@ main(int argc, char **argv)
 	SSL_CTX *ctx = NULL;
 	uint8_t *req = NULL, *reply = NULL;
 	size_t req_len = 0, reply_len = 0;
-	const char *path, *cmd;
+	const char *path = NULL, *cmd;
 	int c, status = EXIT_LOCAL;
 	char err[512], message[256];
 
@@ -260,6 +554,8 @@ main(int argc, char **argv)
 		req_len = wiresync__v1__watch_request__get_packed_size(&m);
 		req = malloc(req_len + 1);
 		wiresync__v1__watch_request__pack(&m, req);
+	} else if (strcmp(cmd, "burst") == 0 || strcmp(cmd, "watch-many") == 0) {
+		req = malloc(1);
 	} else if (strcmp(cmd, "raw") == 0 && argc > 2) {
 		path = argv[1];
 		req = malloc(strlen(argv[2]) / 2 + 1);
@@ -291,14 +587,35 @@ main(int argc, char **argv)
 
 	if (strcmp(cmd, "watch") == 0) {
 		static const struct rpc_client_cb cb = { watch_message, watch_done };
-		struct watch_state w = { .want = -1 };
-		for (int i = 1; i + 1 < argc; i += 2)
+		struct watch_state w = { .want = -1, .client = client, .loop = loop };
+		for (int i = 1; i + 1 < argc; i += 2) {
 			if (strcmp(argv[i], "--events") == 0)
 				w.want = strtol(argv[i + 1], NULL, 10);
+			else if (strcmp(argv[i], "--stall-ms") == 0)
+				w.stall_ms = strtoull(argv[i + 1], NULL, 10);
+			else if (strcmp(argv[i], "--idle-exit-ms") == 0)
+				w.idle_exit_ms = strtoull(argv[i + 1], NULL, 10);
+		}
+		w.known = calloc(STATE_MAX, sizeof(*w.known));
+		if (w.known == NULL)
+			goto out;
 		w.call = rpc_client_call(client, path, req, req_len, o.timeout_ms, &cb, &w);
 		while (!w.done && loop_run_once(loop, -1) == 0)
 			;
+		loop_timer_cancel(loop, &w.stall_timer);
+		loop_timer_cancel(loop, &w.idle_timer);
+		if (w.stall_ms > 0 || w.idle_exit_ms > 0)
+			known_print(&w);
+		free(w.known);
 		status = finish(w.status, w.message);
+		goto out;
+	}
+	if (strcmp(cmd, "burst") == 0) {
+		status = run_burst(loop, client, argc, argv, o.timeout_ms);
+		goto out;
+	}
+	if (strcmp(cmd, "watch-many") == 0) {
+		status = run_watch_many(loop, ctx, &o, argc, argv);
 		goto out;
 	}
 	if (rpc_client_unary_sync(client, path, req, req_len, o.timeout_ms, &status, &reply,

@@ -357,7 +357,8 @@ main(int argc, char **argv)
 	}
 
 	printf("final revision=%" PRIu64 "\n", watch_client_revision(f.w));
-	qsort(f.peers, f.n, sizeof(*f.peers), entry_cmp);
+	if (f.n > 1)
+		qsort(f.peers, f.n, sizeof(*f.peers), entry_cmp);
 	for (size_t i = 0; i < f.n; i++)
 		printf("peer %s port=%u online=%d revision=%" PRIu64 "\n", f.peers[i].name,
 		    f.peers[i].port, f.peers[i].online ? 1 : 0, f.peers[i].revision);
