@@ -1,0 +1,105 @@
+/* The service's private parts, shared by service.c (connections, Update and the store,
+ * reads) and watch.c (Watch streams, fan-out, presence). Not for other modules. */
+#ifndef WS_SERVICE_IMPL_H
+#define WS_SERVICE_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/cert.h"
+#include "rpc/h2server.h"
+#include "rpc/loop.h"
+#include "server/idcount.h"
+#include "server/peers.h"
+#include "server/service.h"
+#include "server/store.h"
+#include "server/validate.h"
+
+enum { M_UPDATE, M_KEYS, M_GETPEER, M_WATCH, M_HEALTH, N_METHODS };
+
+/* One TLS connection's identity, parsed once at the handshake. */
+struct agent_conn {
+	struct service *svc;
+	struct rpc_conn *rc;
+	struct agent_conn *prev, *next;
+	struct cert_identity id;
+	uint8_t ident[IDCOUNT_KEY_LEN]; /* WireGuard key, or the certificate's SHA-256 */
+	struct netaddr wan;          /* source address of the connection */
+	uint8_t *der;
+	size_t der_len;
+};
+
+enum change_kind { CHANGE_UPDATE, CHANGE_PRESENCE, CHANGE_REMOVE };
+
+/* One queued change to the store; all changes of a loop turn share one transaction. */
+struct change {
+	struct change *next;
+	enum change_kind kind;
+	struct rpc_call *call;       /* UPDATE: NULL once cancelled */
+	struct agent_conn *ac;       /* UPDATE */
+	struct update_fields f;      /* UPDATE */
+	uint8_t key[WG_KEY_LEN];     /* PRESENCE, REMOVE */
+	bool online;                 /* PRESENCE */
+	bool changed;
+	struct change *undo_next;
+	uint64_t revision;           /* REMOVE: the revision of the removal */
+	struct peer *old;            /* replaced or removed record, kept until commit */
+	struct peer *cur;            /* record after this change (NULL for REMOVE) */
+};
+
+struct net;
+
+/* One Watch stream: where it is in the revision sequence, and nothing more. */
+struct watcher {
+	struct watcher *prev, *next;
+	struct rpc_call *call;
+	struct agent_conn *ac;
+	struct net *net;
+	uint64_t cursor;             /* last revision considered for this stream */
+	bool lagging;                /* backed up: replay from cursor once drained */
+};
+
+/* The watchers of one network: a change costs O(watchers of its network). */
+struct net {
+	struct net *next;
+	char name[CERT_NAME_MAX + 1];
+	struct watcher *watchers;
+	size_t n_watchers;
+};
+
+struct offline {
+	struct offline *next;
+	uint64_t when_ms;
+	uint8_t key[WG_KEY_LEN];
+};
+
+struct service {
+	struct loop *loop;
+	struct store *store;
+	struct peer_table *peers;
+	uint64_t revision;
+	struct rpc_method methods[N_METHODS];
+	struct service_config cfg;
+	struct change *pending, **pending_tail;
+	struct loop_defer commit_defer;
+	struct net *nets;
+	size_t n_watchers;
+	struct idcount *watches;     /* open Watch streams per identity */
+	struct offline *offline_head, **offline_tail;
+	struct loop_timer offline_timer, restart_timer;
+	struct agent_conn *conns;
+};
+
+/* service.c */
+void svc_change_queue(struct service *svc, struct change *c);
+
+/* watch.c */
+void watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+void watch_broadcast_upsert(struct service *svc, const struct peer *p);
+void watch_broadcast_removed(struct service *svc, const struct peer *p, uint64_t revision);
+void watch_presence_queue(struct service *svc, const uint8_t key[WG_KEY_LEN], bool online);
+void watch_restart_grace_over(void *arg);
+/* Ends every watcher without presence changes and frees the per-network lists. */
+void watch_free_all(struct service *svc);
+
+#endif

@@ -1,0 +1,382 @@
+/* Watch streams: snapshot or resume from the change log, then one shared encoded event per
+ * change to the watchers of its network; presence follows the streams. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/wiresync.pb-c.h"
+#include "rpc/grpc.h"
+#include "rpc/log.h"
+#include "server/peerpb.h"
+#include "server/service_impl.h"
+
+/* Past this many bytes queued on a stream, a watcher only keeps a cursor: what it missed
+ * is read back from the change log, one entry per peer, once it drains. */
+#define WATCH_LAG_BYTES (64u * 1024)
+
+static struct net *
+net_get(struct service *svc, const char *name, bool create)
+{
+	struct net *n;
+
+	for (n = svc->nets; n != NULL; n = n->next)
+		if (strcmp(n->name, name) == 0)
+			return n;
+	if (!create || (n = calloc(1, sizeof(*n))) == NULL)
+		return NULL;
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->next = svc->nets;
+	svc->nets = n;
+	return n;
+}
+
+void
+watch_presence_queue(struct service *svc, const uint8_t key[WG_KEY_LEN], bool online)
+{
+	struct change *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		log_warnx("out of memory: presence change lost");
+		return;
+	}
+	c->kind = CHANGE_PRESENCE;
+	memcpy(c->key, key, WG_KEY_LEN);
+	c->online = online;
+	svc_change_queue(svc, c);
+}
+
+static void offline_timer(void *arg);
+
+/* Offline only after the grace period, so a quick reconnect is not two events. The grace
+ * is the same for everyone, so deadlines come in order and one FIFO and one timer do. */
+static void
+offline_later(struct service *svc, const uint8_t key[WG_KEY_LEN], uint64_t delay_ms)
+{
+	struct offline *o = malloc(sizeof(*o));
+
+	if (o == NULL) {
+		watch_presence_queue(svc, key, false);
+		return;
+	}
+	memcpy(o->key, key, WG_KEY_LEN);
+	o->when_ms = loop_now_ms(svc->loop) + delay_ms;
+	o->next = NULL;
+	*svc->offline_tail = o;
+	svc->offline_tail = &o->next;
+	if (!loop_timer_armed(&svc->offline_timer))
+		loop_timer_set(svc->loop, &svc->offline_timer, delay_ms, offline_timer, svc);
+}
+
+static void
+offline_timer(void *arg)
+{
+	struct service *svc = arg;
+	uint64_t now = loop_now_ms(svc->loop);
+	struct offline *o;
+
+	while ((o = svc->offline_head) != NULL && o->when_ms <= now) {
+		const struct peer *p = peer_table_get(svc->peers, o->key);
+		if (p != NULL && p->online && idcount_get(svc->watches, o->key) == 0)
+			watch_presence_queue(svc, o->key, false);
+		svc->offline_head = o->next;
+		if (svc->offline_head == NULL)
+			svc->offline_tail = &svc->offline_head;
+		free(o);
+	}
+	if (o != NULL)
+		loop_timer_set(svc->loop, &svc->offline_timer, o->when_ms - now, offline_timer, svc);
+}
+
+/* A peer is online while it holds at least one Watch stream. */
+static void
+presence_watch(struct service *svc, const struct agent_conn *ac, int64_t count)
+{
+	const struct peer *p;
+
+	if (!ac->id.has_key || (p = peer_table_get(svc->peers, ac->id.key)) == NULL)
+		return;
+	if (count == 1 && !p->online)
+		watch_presence_queue(svc, p->key, true);
+	else if (count == 0 && p->online)
+		offline_later(svc, p->key, svc->cfg.presence_grace_ms);
+}
+
+static void
+watcher_free(struct watcher *w, bool presence)
+{
+	struct service *svc = w->ac->svc;
+	int64_t left;
+
+	left = idcount_add(svc->watches, w->ac->ident, -1);
+	if (presence && left == 0)
+		presence_watch(svc, w->ac, 0);
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		w->net->watchers = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	w->net->n_watchers--;
+	svc->n_watchers--;
+	free(w);
+}
+
+static void
+watch_cancelled(struct rpc_call *call, void *arg)
+{
+	watcher_free(arg, true);
+}
+
+static bool
+is_self(const struct watcher *w, const uint8_t *key)
+{
+	return w->ac->id.has_key && memcmp(w->ac->id.key, key, WG_KEY_LEN) == 0;
+}
+
+static void watcher_catch_up(struct rpc_call *call, void *arg);
+
+/* Queues buf, or, when the stream is backed up, leaves the watcher behind its cursor. */
+static void
+watcher_send(struct watcher *w, struct rpc_buf *buf, uint64_t revision)
+{
+	if (w->lagging)
+		return;
+	if (rpc_call_queued(w->call) > WATCH_LAG_BYTES) {
+		w->lagging = true;
+		log_debug("%s: Watch stream backed up at revision %llu", w->ac->id.name,
+		    (unsigned long long)w->cursor);
+		rpc_call_on_drain(w->call, WATCH_LAG_BYTES / 4, watcher_catch_up, w);
+		return;
+	}
+	if (rpc_call_send(w->call, buf, 0) < 0) {
+		log_warnx("%s: out of memory queueing a Watch event", w->ac->id.name);
+		return;
+	}
+	w->cursor = revision;
+}
+
+/* One encoded event per change, shared by every watcher of the network. */
+static void
+broadcast(struct service *svc, const char *network, const uint8_t *key, struct rpc_buf *buf,
+    uint64_t revision)
+{
+	struct net *n = net_get(svc, network, false);
+
+	if (n == NULL)
+		return;
+	for (struct watcher *w = n->watchers; w != NULL; w = w->next) {
+		if (is_self(w, key)) {
+			if (!w->lagging)
+				w->cursor = revision;
+			continue;
+		}
+		watcher_send(w, buf, revision);
+	}
+}
+
+void
+watch_broadcast_upsert(struct service *svc, const struct peer *p)
+{
+	struct rpc_buf *buf;
+	struct net *n = net_get(svc, p->network, false);
+
+	if (n == NULL || n->watchers == NULL)
+		return;
+	buf = peerpb_event_upsert(p);
+	if (buf == NULL) {
+		log_warnx("out of memory encoding the event for %s", p->name);
+		return;
+	}
+	broadcast(svc, p->network, p->key, buf, p->revision);
+	rpc_buf_unref(buf);
+}
+
+void
+watch_broadcast_removed(struct service *svc, const struct peer *p, uint64_t revision)
+{
+	struct rpc_buf *buf;
+	struct net *n = net_get(svc, p->network, false);
+
+	if (n == NULL || n->watchers == NULL)
+		return;
+	buf = peerpb_event_removed(p->key, revision);
+	if (buf == NULL) {
+		log_warnx("out of memory encoding the removal of %s", p->name);
+		return;
+	}
+	broadcast(svc, p->network, p->key, buf, revision);
+	rpc_buf_unref(buf);
+}
+
+struct replay_ctx {
+	struct service *svc;
+	struct watcher *w;
+	size_t sent;
+	int err;
+};
+
+/* One missed change: the peer's latest state, or its removal. */
+static int
+replay_one(const uint8_t key[WG_KEY_LEN], uint64_t revision, void *arg)
+{
+	struct replay_ctx *r = arg;
+	const struct peer *p;
+	struct rpc_buf *buf;
+
+	if (is_self(r->w, key))
+		return 0;
+	p = peer_table_get(r->svc->peers, key);
+	buf = p != NULL ? peerpb_event_upsert(p) : peerpb_event_removed(key, revision);
+	if (buf == NULL || rpc_call_send(r->w->call, buf, 0) < 0) {
+		rpc_buf_unref(buf);
+		r->err = -ENOMEM;
+		return -1;
+	}
+	rpc_buf_unref(buf);
+	r->sent++;
+	return 0;
+}
+
+/* Brings w from its cursor to the current revision: the missed changes when the log still
+ * covers the cursor, else a snapshot. */
+static int
+watcher_replay(struct service *svc, struct watcher *w, uint64_t since)
+{
+	struct replay_ctx r = { svc, w, 0, 0 };
+	uint64_t floor = store_log_floor(svc->store);
+	struct rpc_buf *snap;
+
+	if (since != 0 && since >= floor && since <= svc->revision) {
+		if (store_changes_since(svc->store, w->ac->id.network, since, replay_one, &r) == 0) {
+			log_debug("%s: Watch resumed from revision %llu: %zu changes",
+			    w->ac->id.name, (unsigned long long)since, r.sent);
+			w->cursor = svc->revision;
+			return 0;
+		}
+		if (r.err != 0)
+			return r.err;
+		/* the log could not be read: a snapshot still gives a correct picture */
+	}
+	snap = peerpb_event_snapshot(svc->peers, w->ac->id.network,
+	    w->ac->id.has_key ? w->ac->id.key : NULL, svc->revision);
+	if (snap == NULL || rpc_call_send(w->call, snap, 0) < 0) {
+		rpc_buf_unref(snap);
+		return -ENOMEM;
+	}
+	rpc_buf_unref(snap);
+	w->cursor = svc->revision;
+	return 0;
+}
+
+static void
+watcher_catch_up(struct rpc_call *call, void *arg)
+{
+	struct watcher *w = arg;
+	struct service *svc = w->ac->svc;
+	uint64_t from = w->cursor;
+
+	w->lagging = false;
+	if (watcher_replay(svc, w, from) < 0) {
+		log_warnx("%s: cannot catch the Watch stream up; ending it", w->ac->id.name);
+		rpc_call_on_cancel(call, NULL, NULL);
+		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		watcher_free(w, true);
+		return;
+	}
+	log_debug("%s: Watch stream caught up from revision %llu to %llu", w->ac->id.name,
+	    (unsigned long long)from, (unsigned long long)w->cursor);
+}
+
+void
+watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
+{
+	struct service *svc = arg;
+	struct agent_conn *ac = rpc_call_conn_user(call);
+	Wiresync__V1__WatchRequest *m;
+	struct watcher *w;
+	uint64_t since;
+	int64_t count;
+
+	m = wiresync__v1__watch_request__unpack(NULL, len, req);
+	if (m == NULL) {
+		rpc_call_fail(call, GRPC_INVALID_ARGUMENT, "WatchRequest does not decode");
+		return;
+	}
+	since = m->since_revision;
+	wiresync__v1__watch_request__free_unpacked(m, NULL);
+	if (idcount_get(svc->watches, ac->ident) >= svc->cfg.max_watches_per_identity) {
+		log_warnx("%s: refusing Watch: %u streams open (max_watches_per_identity)",
+		    ac->id.name, svc->cfg.max_watches_per_identity);
+		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED,
+		    "too many Watch streams for this certificate (%u)",
+		    svc->cfg.max_watches_per_identity);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL || (w->net = net_get(svc, ac->id.network, true)) == NULL ||
+	    (count = idcount_add(svc->watches, ac->ident, +1)) < 0) {
+		free(w);
+		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	w->call = call;
+	w->ac = ac;
+	w->next = w->net->watchers;
+	if (w->next != NULL)
+		w->next->prev = w;
+	w->net->watchers = w;
+	w->net->n_watchers++;
+	svc->n_watchers++;
+	rpc_call_accept(call);
+	if (watcher_replay(svc, w, since) < 0) {
+		watcher_free(w, false);
+		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	rpc_call_on_cancel(call, watch_cancelled, w);
+	presence_watch(svc, ac, count);
+	log_debug("%s: Watch from revision %llu, now at %llu", ac->id.name,
+	    (unsigned long long)since, (unsigned long long)svc->revision);
+}
+
+static int
+restart_sweep_one(const struct peer *p, void *arg)
+{
+	struct service *svc = arg;
+
+	if (p->online && idcount_get(svc->watches, p->key) == 0)
+		watch_presence_queue(svc, p->key, false);
+	return 0;
+}
+
+/* After a restart, who was online gets a while to come back before going offline: a
+ * restart is then no event at all for agents that reconnect in time. */
+void
+watch_restart_grace_over(void *arg)
+{
+	struct service *svc = arg;
+
+	peer_table_foreach(svc->peers, NULL, restart_sweep_one, svc);
+}
+
+void
+watch_free_all(struct service *svc)
+{
+	for (struct net *n = svc->nets, *nn; n != NULL; n = nn) {
+		nn = n->next;
+		while (n->watchers != NULL)
+			watcher_free(n->watchers, false);
+		free(n);
+	}
+	svc->nets = NULL;
+	loop_timer_cancel(svc->loop, &svc->offline_timer);
+	loop_timer_cancel(svc->loop, &svc->restart_timer);
+	while (svc->offline_head != NULL) {
+		struct offline *o = svc->offline_head;
+		svc->offline_head = o->next;
+		free(o);
+	}
+}
