@@ -1,5 +1,5 @@
 /* The service's private parts, shared by service.c (connections, Update and the store,
- * reads) and watch.c (Watch streams, fan-out, presence). Not for other modules. */
+ * reads) and fanout.c (Watch streams, fan-out, presence). Not for other modules. */
 #ifndef WS_SERVICE_IMPL_H
 #define WS_SERVICE_IMPL_H
 
@@ -93,7 +93,7 @@ struct service {
 /* service.c */
 void svc_change_queue(struct service *svc, struct change *c);
 
-/* watch.c */
+/* fanout.c */
 void watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 void watch_broadcast_upsert(struct service *svc, const struct peer *p);
 void watch_broadcast_removed(struct service *svc, const struct peer *p, uint64_t revision);
