@@ -19,6 +19,7 @@
 struct watch_client {
 	struct loop *loop;
 	SSL_CTX *ctx;
+	uint32_t keepalive_ms;
 	char *server;
 	struct watch_client_ops ops;
 	void *arg;
@@ -136,6 +137,20 @@ watch_apply(struct watch_client *w, const Wiresync__V1__WatchEvent *ev)
 	}
 }
 
+/* The server answered the Watch (headers or a first event): the connection works. */
+static void
+watch_established(struct watch_client *w)
+{
+	if (w->streaming)
+		return;
+	w->streaming = true;
+	backoff_reset(&w->backoff);
+	log_info("%s: watching (last applied revision %llu)", w->server,
+	    (unsigned long long)w->revision);
+	if (w->ops.on_state != NULL)
+		w->ops.on_state(w->arg, true, w->server);
+}
+
 static void
 watch_message(void *arg, const uint8_t *data, size_t len)
 {
@@ -152,16 +167,15 @@ watch_message(void *arg, const uint8_t *data, size_t len)
 		watch_abort(w, why);
 		return;
 	}
-	if (!w->streaming) {
-		w->streaming = true;
-		backoff_reset(&w->backoff);
-		log_info("%s: watching (last applied revision %llu)", w->server,
-		    (unsigned long long)w->revision);
-		if (w->ops.on_state != NULL)
-			w->ops.on_state(w->arg, true, w->server);
-	}
+	watch_established(w);
 	watch_apply(w, ev);
 	wiresync__v1__watch_event__free_unpacked(ev, NULL);
+}
+
+static void
+watch_headers(void *arg)
+{
+	watch_established(arg);
 }
 
 static void
@@ -181,6 +195,7 @@ watch_done(void *arg, int status, const char *message)
 static const struct rpc_client_cb watch_cb = {
 	.on_message = watch_message,
 	.on_done = watch_done,
+	.on_headers = watch_headers,
 };
 
 /* --- connecting ------------------------------------------------------------------------- */
@@ -200,6 +215,8 @@ watch_start(struct watch_client *w)
 	w->client = rpc_client_new(w->loop, w->ctx, w->server);
 	if (w->client == NULL)
 		return errno != 0 ? -errno : -ENOMEM;
+	/* a server that vanished without a word is noticed within keepalive + 10 s */
+	rpc_client_set_keepalive(w->client, w->keepalive_ms, 10000);
 	w->attempts++;
 	m.since_revision = w->revision;
 	len = wiresync__v1__watch_request__pack(&m, req);
@@ -257,6 +274,7 @@ watch_client_new(struct loop *l, SSL_CTX *ctx, const struct watch_client_config 
 	w->revision = cfg->since_revision;
 	base = cfg->backoff_base_ms != 0 ? cfg->backoff_base_ms : WATCH_BACKOFF_BASE_MS;
 	cap = cfg->backoff_cap_ms != 0 ? cfg->backoff_cap_ms : WATCH_BACKOFF_CAP_MS;
+	w->keepalive_ms = cfg->keepalive_ms != 0 ? cfg->keepalive_ms : 30000;
 	backoff_init(&w->backoff, base, cap < base ? base : cap, 0);
 	r = watch_start(w);
 	if (r < 0) {

@@ -43,6 +43,7 @@ struct watch_client_config {
 	uint64_t since_revision;     /* revision already applied by the caller; 0: none */
 	uint32_t backoff_base_ms;    /* first reconnect ceiling; 0: WATCH_BACKOFF_BASE_MS */
 	uint32_t backoff_cap_ms;     /* largest ceiling; 0: WATCH_BACKOFF_CAP_MS */
+	uint32_t keepalive_ms;       /* PING the server this often; 0: 30000 */
 };
 
 /* Starts connecting to cfg->server at once and calls Watch with since_revision = the last

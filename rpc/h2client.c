@@ -49,13 +49,17 @@ struct rpc_client {
 	char authority[300];
 	struct rpc_client_call *calls;
 	struct loop_defer free_defer;
-	bool ready, goaway, deleted, enforce_deadline;
+	bool ready, goaway, deleted, enforce_deadline, ping_outstanding;
+	uint32_t keepalive_ms, keepalive_timeout_ms;
+	struct loop_timer keepalive;
 	char extra_name[64], extra_value[256];
 	char error[400];
 	nghttp2_session_callbacks *cbs;
 };
 
 static void call_complete(struct rpc_client_call *call, int status, const char *msg);
+static void client_keepalive(void *arg);
+static void client_keepalive_next(void *arg);
 
 /* --- helpers ---------------------------------------------------------------------------- */
 
@@ -173,6 +177,9 @@ on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id, const 
 			if (call->cb->on_message != NULL)
 				call->cb->on_message(call->arg, msg, mlen);
 			grpc_frame_next(&call->frame);
+			/* cancelled from the callback: nothing more for it */
+			if (call->local_status >= 0)
+				return 0;
 		} else if (r < 0) {
 			call->local_status = r == GRPC_FRAME_TOO_LARGE ? GRPC_RESOURCE_EXHAUSTED :
 			    GRPC_INTERNAL;
@@ -189,9 +196,16 @@ static int
 on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
 	struct rpc_client *c = user_data;
+	struct rpc_client_call *call;
 
 	if (frame->hd.type == NGHTTP2_GOAWAY)
 		c->goaway = true;
+	if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK))
+		c->ping_outstanding = false;
+	if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_RESPONSE &&
+	    (call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id)) != NULL &&
+	    call->cb->on_headers != NULL && call->local_status < 0)
+		call->cb->on_headers(call->arg);
 	return 0;
 }
 
@@ -416,6 +430,8 @@ client_handshake_done(struct h2conn *h, void *arg)
 		return -1;
 	nghttp2_session_set_local_window_size(session, NGHTTP2_FLAG_NONE, 0, 1 << 24);
 	c->ready = true;
+	if (c->keepalive_ms > 0)
+		loop_timer_set(c->loop, &c->keepalive, c->keepalive_ms, client_keepalive, c);
 	for (struct rpc_client_call *call = c->calls; call != NULL; call = call->next)
 		if (call->stream_id == 0 && !call->fail_defer.queued && call_submit(call) < 0)
 			return -1;
@@ -429,11 +445,58 @@ client_closed(struct h2conn *h, void *arg)
 
 	snprintf(c->error, sizeof(c->error), "%s", h->why[0] ? h->why : "connection closed");
 	c->ready = false;
+	loop_timer_cancel(c->loop, &c->keepalive);
 	while (c->calls != NULL) {
 		struct rpc_client_call *call = c->calls;
 		call->stream_id = 0;
 		call_complete(call, c->deleted ? GRPC_CANCELLED : GRPC_UNAVAILABLE, c->error);
 	}
+}
+
+static void
+client_keepalive(void *arg)
+{
+	struct rpc_client *c = arg;
+
+	if (c->h.closed || !c->ready)
+		return;
+	if (c->ping_outstanding) {
+		h2conn_close(&c->h, "server did not answer a keepalive PING");
+		return;
+	}
+	if (nghttp2_submit_ping(c->h.session, NGHTTP2_FLAG_NONE, NULL) == 0) {
+		c->ping_outstanding = true;
+		h2conn_flush_later(&c->h);
+	}
+	loop_timer_set(c->loop, &c->keepalive, c->keepalive_timeout_ms, client_keepalive_next, c);
+}
+
+static void
+client_keepalive_next(void *arg)
+{
+	struct rpc_client *c = arg;
+
+	if (c->ping_outstanding) {
+		h2conn_close(&c->h, "server did not answer a keepalive PING");
+		return;
+	}
+	if (c->keepalive_ms > c->keepalive_timeout_ms)
+		loop_timer_set(c->loop, &c->keepalive, c->keepalive_ms - c->keepalive_timeout_ms,
+		    client_keepalive, c);
+	else
+		client_keepalive(c);
+}
+
+void
+rpc_client_set_keepalive(struct rpc_client *c, uint32_t interval_ms, uint32_t timeout_ms)
+{
+	c->keepalive_ms = interval_ms;
+	c->keepalive_timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+	if (c->loop == NULL)
+		return;
+	loop_timer_cancel(c->loop, &c->keepalive);
+	if (interval_ms > 0 && c->ready)
+		loop_timer_set(c->loop, &c->keepalive, interval_ms, client_keepalive, c);
 }
 
 static const struct h2conn_ops client_ops = {
@@ -609,7 +672,7 @@ rpc_client_unary_sync(struct rpc_client *c, const char *path, const uint8_t *req
     uint64_t timeout_ms, int *status, uint8_t **reply, size_t *reply_len, char *message,
     size_t message_len)
 {
-	static const struct rpc_client_cb cb = { sync_message, sync_done };
+	static const struct rpc_client_cb cb = { .on_message = sync_message, .on_done = sync_done };
 	struct sync_state st = { 0 };
 	int r = 0;
 

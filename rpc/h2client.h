@@ -20,6 +20,8 @@ struct rpc_client_cb {
 	/* The call ended; message is the decoded grpc-message ("" if none). Runs once;
 	 * the call handle is invalid afterwards. */
 	void (*on_done)(void *arg, int status, const char *message);
+	/* Optional: the response headers arrived (the stream is established). */
+	void (*on_headers)(void *arg);
 };
 
 /* Starts connecting to "host:port" (DNS name, IPv4, or [IPv6]). The server certificate
@@ -50,6 +52,11 @@ void rpc_client_call_cancel(struct rpc_client_call *call);
 void rpc_client_set_extra_header(struct rpc_client *c, const char *name, const char *value);
 /* Sends the grpc-timeout header without enforcing it locally (tests). */
 void rpc_client_set_local_deadline(struct rpc_client *c, bool enforce);
+
+/* PINGs the server every interval_ms while the connection is up and closes it (calls end
+ * with UNAVAILABLE) when a PING is not answered within timeout_ms: a server that vanished
+ * silently is noticed. 0 turns it off (the default). */
+void rpc_client_set_keepalive(struct rpc_client *c, uint32_t interval_ms, uint32_t timeout_ms);
 
 /* Stops or resumes reading from the server (tests of slow readers). */
 void rpc_client_pause_reading(struct rpc_client *c, bool paused);

@@ -249,9 +249,10 @@ do_handshake(struct h2conn *h)
 			ERR_error_string_n(e, ebuf, sizeof(ebuf));
 			snprintf(h->why, sizeof(h->why), "TLS handshake failed: %s", ebuf);
 		}
+	} else if (err == SSL_ERROR_SYSCALL && errno != 0) {
+		snprintf(h->why, sizeof(h->why), "connection failed: %s", strerror(errno));
 	} else {
-		snprintf(h->why, sizeof(h->why), "TLS handshake failed: %s",
-		    err == SSL_ERROR_SYSCALL && errno != 0 ? strerror(errno) : "connection closed");
+		snprintf(h->why, sizeof(h->why), "TLS handshake failed: connection closed");
 	}
 	ERR_clear_error();
 	h2conn_close(h, NULL);

@@ -280,7 +280,7 @@ burst_done(void *arg, int status, const char *message)
 static void
 burst_next(struct burst *b)
 {
-	static const struct rpc_client_cb cb = { burst_reply, burst_done };
+	static const struct rpc_client_cb cb = { .on_message = burst_reply, .on_done = burst_done };
 	Wiresync__V1__UpdateRequest m = WIRESYNC__V1__UPDATE_REQUEST__INIT;
 	uint8_t buf[64];
 	size_t len;
@@ -376,7 +376,7 @@ many_done(void *arg, int status, const char *message)
 static int
 run_watch_many(struct loop *loop, SSL_CTX *ctx, const struct opts *o, int argc, char **argv)
 {
-	static const struct rpc_client_cb cb = { many_message, many_done };
+	static const struct rpc_client_cb cb = { .on_message = many_message, .on_done = many_done };
 	Wiresync__V1__WatchRequest wr = WIRESYNC__V1__WATCH_REQUEST__INIT;
 	struct many m = { 0 };
 	struct many_one *ones;
@@ -586,7 +586,7 @@ main(int argc, char **argv)
 		rpc_client_set_local_deadline(client, false);
 
 	if (strcmp(cmd, "watch") == 0) {
-		static const struct rpc_client_cb cb = { watch_message, watch_done };
+		static const struct rpc_client_cb cb = { .on_message = watch_message, .on_done = watch_done };
 		struct watch_state w = { .want = -1, .client = client, .loop = loop };
 		for (int i = 1; i + 1 < argc; i += 2) {
 			if (strcmp(argv[i], "--events") == 0)

@@ -1,0 +1,46 @@
+/* Which address to reach a peer at, and when to give up on one. No I/O. */
+#ifndef WS_ENDPOINT_H
+#define WS_ENDPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "proto/wiresync.pb-c.h"
+
+#define ENDPOINT_MAX 12
+
+struct endpoint_list {
+	size_t n;
+	struct sockaddr_storage addr[ENDPOINT_MAX];
+	bool lan[ENDPOINT_MAX];     /* reached directly on our shared LAN */
+};
+
+/* What we know of ourselves when choosing. */
+struct endpoint_self {
+	const uint8_t *lan_id;      /* our gateway's MAC; NULL/0 when we have no LAN */
+	size_t lan_id_len;
+	bool has_v6;                /* we have a global IPv6 address */
+	bool has_v4;
+};
+
+/* The candidates for p in order of preference: on the same LAN (equal non-empty lan_id),
+ * each LAN address with the peer's listen port (IPv6 first when both ends have it); then
+ * observed_endpoint; then wan_ip with the listen port. Unparsable or duplicate entries are
+ * skipped; addresses of a family we lack go last. */
+void endpoint_candidates(const Wiresync__V1__Peer *p, const struct endpoint_self *self,
+    struct endpoint_list *out);
+
+/* True when the peer is not on our LAN and so needs persistent keepalive through NAT. */
+bool endpoint_needs_keepalive(const Wiresync__V1__Peer *p, const struct endpoint_self *self);
+
+/* The candidate index to use now: current, or the next one (cycling) when no handshake
+ * happened since the current one was chosen at chosen_at_s and timeout_s has passed. */
+size_t endpoint_next(size_t current, size_t n, int64_t last_handshake_s, int64_t chosen_at_s,
+    int64_t now_s, uint32_t timeout_s);
+
+/* "1.2.3.4:51820" or "[fd00::1]:51820" into buf (64 bytes). */
+char *endpoint_format(const struct sockaddr_storage *ss, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,46 @@
+/* Desired peers (verified Watch state) against actual peers (what the interface reports):
+ * the difference only. Peers the agent did not add are never touched. No I/O. */
+#ifndef WS_RECONCILE_H
+#define WS_RECONCILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/wg.h"
+
+struct desired_peer {
+	uint8_t key[WG_KEY_LEN];
+	bool has_endpoint;
+	struct sockaddr_storage endpoint;
+	uint16_t keepalive_s;
+	size_t n_allowed;
+	struct netaddr allowed[WG_ALLOWED_MAX];
+};
+
+/* The set of keys the agent added (kept in state_dir). */
+struct owned_keys {
+	size_t n, cap;
+	uint8_t (*keys)[WG_KEY_LEN];
+};
+
+bool owned_has(const struct owned_keys *o, const uint8_t key[WG_KEY_LEN]);
+/* 0 or -ENOMEM. */
+int owned_add(struct owned_keys *o, const uint8_t key[WG_KEY_LEN]);
+void owned_remove(struct owned_keys *o, const uint8_t key[WG_KEY_LEN]);
+void owned_free(struct owned_keys *o);
+
+struct reconcile_stats {
+	size_t added, updated, removed, foreign;  /* foreign: desired but not ours to touch */
+};
+
+/* Fills plan->peers (malloc'd; wg_device_free or free(plan->peers)) with what turns actual
+ * into desired: new peers added (owned), owned peers whose endpoint, keepalive or allowed IPs
+ * differ updated, owned peers no longer desired removed. A desired key already on the
+ * interface but not owned is left alone and counted as foreign. Updates owned (adds and
+ * removals) to match the plan. Returns 0 or -ENOMEM. */
+int reconcile_plan(const struct wg_device *actual, const struct desired_peer *desired,
+    size_t n_desired, struct owned_keys *owned, struct wg_device *plan,
+    struct reconcile_stats *stats);
+
+#endif

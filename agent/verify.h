@@ -1,0 +1,31 @@
+/* Verification of peer records before anything is installed: a compromised server can
+ * withhold or misdirect endpoints, but cannot inject a key or steal an address. */
+#ifndef WS_VERIFY_H
+#define WS_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/x509.h>
+
+#include "common/cert.h"
+#include "proto/wiresync.pb-c.h"
+
+struct peer_verifier;
+
+/* Trusts the CA certificate(s) in ca_file, checks the CRL in crl_file when not NULL, and
+ * accepts only certificates of network. Returns NULL with err naming the file. */
+struct peer_verifier *peer_verifier_new(const char *ca_file, const char *crl_file,
+    const char *network, char *err, size_t errlen);
+void peer_verifier_del(struct peer_verifier *v);
+
+/* Replaces the CRL (borrowed). 0 or -ENOMEM. */
+int peer_verifier_set_crl(struct peer_verifier *v, X509_CRL *crl);
+
+/* True when p's certificate chains to the CA, is within its validity and not revoked, is a
+ * client certificate of our network to the profile, and binds exactly p's public key and
+ * tunnel addresses; *id then holds what it says. Otherwise false with the reason in err. */
+bool peer_verify(struct peer_verifier *v, const Wiresync__V1__Peer *p, struct cert_identity *id,
+    char *err, size_t errlen);
+
+#endif
