@@ -9,6 +9,7 @@
 
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "agent/verify.h"
 

@@ -13,7 +13,8 @@
 #include "common/netaddr.h"
 
 #define WG_IFNAME_MAX 16      /* IFNAMSIZ */
-#define WG_ALLOWED_MAX 16
+#define WG_ALLOWED_MAX 16     /* allowed IPs per peer, in and out */
+#define WG_PEERS_MAX 65536    /* peers of one interface, in and out */
 
 enum wg_peer_flags {
 	WG_PEER_REMOVE = 1 << 0,           /* set: remove this peer */
@@ -24,7 +25,9 @@ enum wg_peer_flags {
 
 struct wg_peer {
 	uint8_t key[WG_KEY_LEN];
-	uint32_t flags;                    /* for set; get fills HAS_ENDPOINT/HAS_KEEPALIVE */
+	uint32_t flags;                    /* for set; get fills HAS_ENDPOINT and HAS_KEEPALIVE
+	                                      (the latter whenever the interval is reported,
+	                                      keepalive_s 0 meaning off) */
 	union {
 		struct sockaddr sa;
 		struct sockaddr_in in4;
@@ -57,12 +60,17 @@ enum wg_backend wg_backend_detect(const char *ifname);
 const char *wg_backend_name(enum wg_backend b);
 
 /* Reads the interface: public key, listen port, peers. Returns 0 and *out (wg_device_free)
- * or a negative errno (-ENODEV: no such WireGuard interface). */
+ * or a negative errno: -EINVAL for a bad ifname, -ENODEV when there is no such WireGuard
+ * interface (no UAPI socket / no kernel module / not a WireGuard link), -E2BIG when it has
+ * more than WG_PEERS_MAX peers or a peer with more than WG_ALLOWED_MAX allowed IPs,
+ * -ETIMEDOUT when the daemon does not answer within 5 s, -EPROTO for a malformed reply. */
 int wg_device_get(enum wg_backend b, const char *ifname, struct wg_device **out);
 
 /* Applies the peers of dev (only the peers; keys/port are not touched): each is added or
  * updated, or removed with WG_PEER_REMOVE. Large lists are split over several messages.
- * Returns 0 or a negative errno. */
+ * Returns 0 or a negative errno (-EINVAL for a malformed dev, -E2BIG past the limits above,
+ * otherwise as wg_device_get or the errno the daemon/kernel answered). Not atomic: on an
+ * error, a prefix of the peers may already be applied. */
 int wg_device_set(enum wg_backend b, const struct wg_device *dev);
 
 /* Frees dev; accepts NULL. */
@@ -70,12 +78,29 @@ void wg_device_free(struct wg_device *dev);
 
 /* --- exposed for tests and fuzzing: the UAPI text protocol ---------------------------- */
 
-/* Parses a "get=1" reply (key=value lines ending with an empty line and errno=N). Returns
- * 0 and *out, -EPROTO for malformed text, or -N for errno=N. */
+/* Parses a "get=1" reply (key=value lines, "errno=N", then an empty line that must end buf).
+ * Returns 0 and *out (ifname left empty; the public key is derived from private_key), or:
+ * -N for errno=N (wireguard-go writes N negative, the protocol text positive: both read as
+ * -|N|); -E2BIG for more than WG_PEERS_MAX peers or more than WG_ALLOWED_MAX allowed IPs in
+ * one peer; -ENOMEM; -EPROTO for anything malformed: a line over 1024 bytes, no '=', a key
+ * not [a-z0-9_]+, a NUL byte, a key that is not 64 lowercase hex digits, a number out
+ * of range or with a sign/leading zero, an endpoint without "host:port" or "[v6]:port", an
+ * allowed_ip without "/prefix", protocol_version other than 1, a peer key before the first
+ * public_key or a device key after it, an empty line before errno, no final empty line, or
+ * bytes after it. Unknown keys of the right syntax are ignored (newer daemons add keys).
+ * The detail (with the bad value quoted, never a private key) goes to log_warnx. */
 int wg_uapi_parse_get(const char *buf, size_t len, struct wg_device **out);
-/* Writes the "set=1" request for dev into a malloc'd NUL-terminated string. 0 or -ENOMEM. */
+/* Writes the "set=1" request for dev (from "set=1\n" to the final empty line) into a
+ * malloc'd NUL-terminated string. 0, -EINVAL (an endpoint or allowed IP that is neither v4
+ * nor v6, n_allowed over WG_ALLOWED_MAX), -E2BIG (more than WG_PEERS_MAX peers) or -ENOMEM. */
 int wg_uapi_format_set(const struct wg_device *dev, char **out);
-/* Parses the reply to a set: "errno=N\n\n". Returns -N, or -EPROTO. */
+/* Parses the reply to a set: exactly "errno=N\n\n" (N may carry a '-'). Returns -|N| (0 for
+ * success), or -EPROTO. */
 int wg_uapi_parse_errno(const char *buf, size_t len);
+
+/* The UAPI backend itself, behind wg_device_get/set: talks to <dir>/<ifname>.sock with 5 s
+ * timeouts. Same returns as wg_device_get/wg_device_set. */
+int wg_uapi_get(const char *dir, const char *ifname, struct wg_device **out);
+int wg_uapi_set(const char *dir, const struct wg_device *dev);
 
 #endif

@@ -1,0 +1,669 @@
+/* The agent's life: network changes become Updates, Watch events become verified desired
+ * peers, and the interface is reconciled with them. Nothing polls: timers run only while a
+ * debounce, a retry or an endpoint trial is pending. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+
+#include "agent/agent.h"
+#include "agent/endpoint.h"
+#include "agent/netmon.h"
+#include "agent/reconcile.h"
+#include "agent/verify.h"
+#include "agent/wg.h"
+#include "common/cert.h"
+#include "common/watch.h"
+#include "proto/wiresync.pb-c.h"
+#include "rpc/backoff.h"
+#include "rpc/grpc.h"
+#include "rpc/h2client.h"
+#include "rpc/log.h"
+
+#define RECONCILE_DELAY_MS 50
+#define UPDATE_TIMEOUT_MS 10000
+
+/* A peer as the Watch stream describes it, once verified. */
+struct known {
+	Wiresync__V1__Peer *rec;            /* owned copy */
+	struct cert_identity id;
+	struct endpoint_list cands;
+	size_t idx;                         /* candidate in use */
+	int64_t chosen_at_s;
+};
+
+struct agent {
+	struct loop *loop;
+	const struct agentconf *conf;
+	SSL_CTX *ctx;
+	enum wg_backend backend;
+	struct cert_identity self;
+	struct peer_verifier *verifier;
+	struct netmon *netmon;
+	struct net_state net;
+	bool net_valid;
+	struct loop_timer debounce, reconcile_timer, trial_timer, update_retry;
+	struct backoff update_backoff;
+	struct rpc_client *update_client;
+	bool update_inflight, update_again, stopping;
+	struct watch_client *watch;
+	struct known *known;
+	size_t n_known, cap_known;
+	struct owned_keys owned;
+	char owned_path[4096];
+};
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* --- owned peers, kept across restarts ------------------------------------------------- */
+
+static int
+owned_load(struct agent *a)
+{
+	FILE *fp = fopen(a->owned_path, "r");
+	char line[128];
+	int n = 0;
+
+	if (fp == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		uint8_t key[WG_KEY_LEN];
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0')
+			continue;
+		if (!wg_key_from_base64(line, key)) {
+			log_warnx("%s: ignoring a line that is not a key: \"%.50s\"", a->owned_path,
+			    line);
+			continue;
+		}
+		owned_add(&a->owned, key);
+		n++;
+	}
+	fclose(fp);
+	return n;
+}
+
+/* Written to a temporary file and renamed, so a crash never leaves half a list. */
+static void
+owned_save(struct agent *a)
+{
+	char tmp[4200], b64[45];
+	FILE *fp;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", a->owned_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
+		log_warn("%s", tmp);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	for (size_t i = 0; i < a->owned.n; i++) {
+		wg_key_to_base64(a->owned.keys[i], b64);
+		fprintf(fp, "%s\n", b64);
+	}
+	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+		log_warn("%s", tmp);
+		fclose(fp);
+		return;
+	}
+	fclose(fp);
+	if (rename(tmp, a->owned_path) < 0)
+		log_warn("rename %s", a->owned_path);
+}
+
+/* --- reconciliation -------------------------------------------------------------------- */
+
+static void
+self_view(const struct agent *a, struct endpoint_self *me)
+{
+	memset(me, 0, sizeof(*me));
+	if (a->net_valid && a->net.has_default && a->net.has_gateway_mac) {
+		me->lan_id = a->net.gateway_mac;
+		me->lan_id_len = 6;
+	}
+	for (size_t i = 0; i < a->net.n_lan; i++) {
+		if (a->net.lan[i].family == AF_INET6)
+			me->has_v6 = true;
+		else
+			me->has_v4 = true;
+	}
+	/* with no LAN address at all, still try everything */
+	if (!me->has_v4 && !me->has_v6)
+		me->has_v4 = me->has_v6 = true;
+}
+
+static void
+known_candidates(struct agent *a, struct known *k)
+{
+	struct endpoint_self me;
+	struct endpoint_list fresh;
+
+	self_view(a, &me);
+	endpoint_candidates(k->rec, &me, &fresh);
+	if (fresh.n != k->cands.n || memcmp(fresh.addr, k->cands.addr,
+	    fresh.n * sizeof(fresh.addr[0])) != 0) {
+		k->cands = fresh;
+		k->idx = 0;
+		k->chosen_at_s = now_s();
+	}
+}
+
+static void trial_check(void *arg);
+
+static void
+reconcile(void *arg)
+{
+	struct agent *a = arg;
+	struct wg_device *actual = NULL, plan;
+	struct desired_peer *want;
+	struct reconcile_stats st;
+	struct endpoint_self me;
+	bool trials = false;
+	int r;
+
+	r = wg_device_get(a->backend, a->conf->interface, &actual);
+	if (r < 0) {
+		log_warnx("%s: cannot read the interface: %s", a->conf->interface, strerror(-r));
+		return;
+	}
+	self_view(a, &me);
+	want = calloc(a->n_known > 0 ? a->n_known : 1, sizeof(*want));
+	if (want == NULL) {
+		wg_device_free(actual);
+		return;
+	}
+	for (size_t i = 0; i < a->n_known; i++) {
+		struct known *k = &a->known[i];
+		struct desired_peer *d = &want[i];
+
+		known_candidates(a, k);
+		memcpy(d->key, k->id.key, WG_KEY_LEN);
+		d->n_allowed = k->id.n_tunnel;
+		memcpy(d->allowed, k->id.tunnel, k->id.n_tunnel * sizeof(d->allowed[0]));
+		if (k->cands.n > 0) {
+			d->has_endpoint = true;
+			d->endpoint = k->cands.addr[k->idx];
+			if (k->cands.n > 1)
+				trials = true;
+		}
+		d->keepalive_s = endpoint_needs_keepalive(k->rec, &me) ?
+		    (uint16_t)a->conf->keepalive_s : 0;
+	}
+	r = reconcile_plan(actual, want, a->n_known, &a->owned, &plan, &st);
+	free(want);
+	if (r == 0 && plan.n_peers > 0) {
+		r = wg_device_set(a->backend, &plan);
+		if (r < 0)
+			log_warnx("%s: cannot configure peers: %s", a->conf->interface, strerror(-r));
+		else
+			log_info("%s: %zu peers added, %zu updated, %zu removed", a->conf->interface,
+			    st.added, st.updated, st.removed);
+		owned_save(a);
+	}
+	if (st.foreign > 0)
+		log_debug("%s: %zu peers on the interface were not added by us; left alone",
+		    a->conf->interface, st.foreign);
+	free(plan.peers);
+	wg_device_free(actual);
+	if (trials && !loop_timer_armed(&a->trial_timer))
+		loop_timer_set(a->loop, &a->trial_timer, (uint64_t)a->conf->handshake_timeout_s * 1000,
+		    trial_check, a);
+}
+
+static void
+reconcile_soon(struct agent *a)
+{
+	if (!loop_timer_armed(&a->reconcile_timer))
+		loop_timer_set(a->loop, &a->reconcile_timer, RECONCILE_DELAY_MS, reconcile, a);
+}
+
+/* No handshake since an endpoint was chosen: try the peer's next candidate. Runs only while
+ * some peer with several candidates has not answered. */
+static void
+trial_check(void *arg)
+{
+	struct agent *a = arg;
+	struct wg_device *dev = NULL;
+	bool pending = false, switched = false;
+	int64_t now = now_s();
+	char was[64], next[64];
+
+	if (wg_device_get(a->backend, a->conf->interface, &dev) < 0)
+		return;
+	for (size_t i = 0; i < a->n_known; i++) {
+		struct known *k = &a->known[i];
+		int64_t hs = 0;
+		size_t idx;
+
+		if (k->cands.n < 2)
+			continue;
+		for (size_t j = 0; j < dev->n_peers; j++)
+			if (memcmp(dev->peers[j].key, k->id.key, WG_KEY_LEN) == 0)
+				hs = dev->peers[j].last_handshake_s;
+		idx = endpoint_next(k->idx, k->cands.n, hs, k->chosen_at_s, now,
+		    a->conf->handshake_timeout_s);
+		if (idx != k->idx) {
+			log_info("%s: no handshake via %s for %us; trying %s", k->id.name,
+			    endpoint_format(&k->cands.addr[k->idx], was, sizeof(was)),
+			    a->conf->handshake_timeout_s,
+			    endpoint_format(&k->cands.addr[idx], next, sizeof(next)));
+			k->idx = idx;
+			k->chosen_at_s = now;
+			switched = true;
+		}
+		if (hs < k->chosen_at_s)
+			pending = true;
+	}
+	wg_device_free(dev);
+	if (switched)
+		reconcile(a);
+	else if (pending)
+		loop_timer_set(a->loop, &a->trial_timer, (uint64_t)a->conf->handshake_timeout_s * 1000,
+		    trial_check, a);
+}
+
+/* --- the Watch stream -------------------------------------------------------------------- */
+
+static struct known *
+known_find(struct agent *a, const uint8_t *key, size_t len)
+{
+	if (len != WG_KEY_LEN)
+		return NULL;
+	for (size_t i = 0; i < a->n_known; i++)
+		if (memcmp(a->known[i].id.key, key, WG_KEY_LEN) == 0)
+			return &a->known[i];
+	return NULL;
+}
+
+static void
+known_drop(struct agent *a, struct known *k)
+{
+	wiresync__v1__peer__free_unpacked(k->rec, NULL);
+	*k = a->known[--a->n_known];
+}
+
+static Wiresync__V1__Peer *
+peer_copy(const Wiresync__V1__Peer *p)
+{
+	size_t len = wiresync__v1__peer__get_packed_size(p);
+	uint8_t *buf = malloc(len + 1);
+	Wiresync__V1__Peer *q;
+
+	if (buf == NULL)
+		return NULL;
+	wiresync__v1__peer__pack(p, buf);
+	q = wiresync__v1__peer__unpack(NULL, len, buf);
+	free(buf);
+	return q;
+}
+
+/* Verifies and stores one record; a record that fails is refused and logged, and the
+ * previous verified state of that peer (if any) is dropped too. */
+static void
+apply_record(struct agent *a, const Wiresync__V1__Peer *p)
+{
+	struct cert_identity id;
+	struct known *k;
+	char err[256], b64[45];
+
+	if (p->public_key.len == WG_KEY_LEN && memcmp(p->public_key.data, a->self.key,
+	    WG_KEY_LEN) == 0)
+		return;
+	k = known_find(a, p->public_key.data, p->public_key.len);
+	if (!peer_verify(a->verifier, p, &id, err, sizeof(err))) {
+		if (p->public_key.len == WG_KEY_LEN)
+			wg_key_to_base64(p->public_key.data, b64);
+		else
+			snprintf(b64, sizeof(b64), "(bad key)");
+		log_warnx("refusing the record of \"%.64s\" (key %s): %s", p->name, b64, err);
+		if (k != NULL)
+			known_drop(a, k);
+		return;
+	}
+	if (k == NULL) {
+		if (a->n_known == a->cap_known) {
+			size_t cap = a->cap_known ? a->cap_known * 2 : 16;
+			struct known *nk = realloc(a->known, cap * sizeof(*nk));
+			if (nk == NULL)
+				return;
+			a->known = nk;
+			a->cap_known = cap;
+		}
+		k = &a->known[a->n_known++];
+		memset(k, 0, sizeof(*k));
+	} else {
+		wiresync__v1__peer__free_unpacked(k->rec, NULL);
+	}
+	k->rec = peer_copy(p);
+	k->id = id;
+	if (k->rec == NULL)
+		known_drop(a, k);
+}
+
+static void
+on_snapshot(void *arg, uint64_t revision, Wiresync__V1__Peer *const *peers, size_t n)
+{
+	struct agent *a = arg;
+
+	while (a->n_known > 0)
+		known_drop(a, &a->known[0]);
+	for (size_t i = 0; i < n; i++)
+		apply_record(a, peers[i]);
+	log_info("snapshot at revision %llu: %zu peers verified of %zu",
+	    (unsigned long long)revision, a->n_known, n);
+	reconcile_soon(a);
+}
+
+static void
+on_upsert(void *arg, uint64_t revision, const Wiresync__V1__Peer *p)
+{
+	struct agent *a = arg;
+
+	log_debug("revision %llu: %s changed", (unsigned long long)revision, p->name);
+	apply_record(a, p);
+	reconcile_soon(a);
+}
+
+static void
+on_removed(void *arg, uint64_t revision, const uint8_t *key, size_t len)
+{
+	struct agent *a = arg;
+	struct known *k = known_find(a, key, len);
+
+	if (k != NULL) {
+		log_info("revision %llu: %s removed", (unsigned long long)revision, k->id.name);
+		known_drop(a, k);
+		reconcile_soon(a);
+	}
+}
+
+static void send_update(struct agent *a);
+
+static void
+on_state(void *arg, bool connected, const char *why)
+{
+	struct agent *a = arg;
+
+	if (connected) {
+		/* the server may see us from a new address after a reconnect */
+		send_update(a);
+	} else {
+		log_info("Watch stream down: %s", why);
+	}
+}
+
+/* --- reporting -------------------------------------------------------------------------- */
+
+static void update_retry(void *arg);
+
+static void
+update_reply(void *arg, const uint8_t *data, size_t len)
+{
+	Wiresync__V1__UpdateReply *r = wiresync__v1__update_reply__unpack(NULL, len, data);
+
+	if (r != NULL)
+		log_info("reported to the server: revision %llu, seen from %s",
+		    (unsigned long long)r->revision, r->observed_wan_ip);
+	wiresync__v1__update_reply__free_unpacked(r, NULL);
+}
+
+static void
+update_done(void *arg, int status, const char *message)
+{
+	struct agent *a = arg;
+
+	a->update_inflight = false;
+	if (a->stopping)
+		return;
+	if (status != GRPC_OK) {
+		uint32_t delay = backoff_next(&a->update_backoff);
+		log_warnx("Update failed: %s: %s; retrying in %u ms", grpc_status_name(status),
+		    message, delay);
+		loop_timer_set(a->loop, &a->update_retry, delay, update_retry, a);
+		return;
+	}
+	backoff_reset(&a->update_backoff);
+	if (a->update_again) {
+		a->update_again = false;
+		send_update(a);
+	}
+}
+
+static void
+update_retry(void *arg)
+{
+	send_update(arg);
+}
+
+static void
+send_update(struct agent *a)
+{
+	static const struct rpc_client_cb cb = { .on_message = update_reply, .on_done = update_done };
+	Wiresync__V1__UpdateRequest m = WIRESYNC__V1__UPDATE_REQUEST__INIT;
+	struct wg_device *dev = NULL;
+	char text[NETMON_LAN_MAX][NETADDR_STRLEN], *lans[NETMON_LAN_MAX];
+	uint8_t buf[1024];
+	size_t len;
+	int r;
+
+	if (a->update_inflight) {
+		a->update_again = true;
+		return;
+	}
+	loop_timer_cancel(a->loop, &a->update_retry);
+	r = wg_device_get(a->backend, a->conf->interface, &dev);
+	if (r < 0) {
+		log_warnx("%s: cannot read the interface: %s", a->conf->interface, strerror(-r));
+		loop_timer_set(a->loop, &a->update_retry, backoff_next(&a->update_backoff),
+		    update_retry, a);
+		return;
+	}
+	m.public_key.data = a->self.key;
+	m.public_key.len = WG_KEY_LEN;
+	m.listen_port = dev->listen_port;
+	wg_device_free(dev);
+	if (a->net_valid && a->net.has_default) {
+		for (size_t i = 0; i < a->net.n_lan; i++)
+			lans[i] = netaddr_format(&a->net.lan[i], true, text[i]);
+		m.n_lan_ips = a->net.n_lan;
+		m.lan_ips = lans;
+		if (a->net.has_gateway_mac) {
+			m.lan_id.data = a->net.gateway_mac;
+			m.lan_id.len = 6;
+		}
+	}
+	len = wiresync__v1__update_request__get_packed_size(&m);
+	if (len > sizeof(buf))
+		return;
+	wiresync__v1__update_request__pack(&m, buf);
+	if (a->update_client == NULL || !rpc_client_alive(a->update_client)) {
+		rpc_client_del(a->update_client);
+		a->update_client = rpc_client_new(a->loop, a->ctx, a->conf->server);
+		if (a->update_client == NULL) {
+			log_warnx("bad server address \"%s\"", a->conf->server);
+			return;
+		}
+	}
+	if (rpc_client_call(a->update_client, "/wiresync.v1.WireSync/Update", buf, len,
+	    UPDATE_TIMEOUT_MS, &cb, a) != NULL)
+		a->update_inflight = true;
+}
+
+/* --- network changes -------------------------------------------------------------------- */
+
+static void
+net_settled(void *arg)
+{
+	struct agent *a = arg;
+	struct net_state now;
+	char gw[NETADDR_STRLEN];
+
+	if (netmon_read(a->netmon, &now) < 0)
+		return;
+	if (a->net_valid && net_state_equal(&now, &a->net))
+		return;
+	a->net = now;
+	a->net_valid = true;
+	if (now.has_default)
+		log_info("network: default route via %s on %s, gateway MAC %s, %zu LAN addresses",
+		    netaddr_format(&now.gateway, false, gw), now.ifname,
+		    now.has_gateway_mac ? "known" : "not yet known", now.n_lan);
+	else
+		log_info("network: no default route; reporting no LAN");
+	send_update(a);
+	reconcile_soon(a);
+}
+
+static void
+net_changed(void *arg)
+{
+	struct agent *a = arg;
+
+	loop_timer_set(a->loop, &a->debounce, a->conf->debounce_ms, net_settled, a);
+}
+
+/* --- life ------------------------------------------------------------------------------- */
+
+static bool
+read_identity(const char *path, struct cert_identity *id, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "r");
+	X509 *x;
+	char why[200];
+	bool ok;
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return false;
+	}
+	x = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (x == NULL) {
+		snprintf(err, errlen, "%s: not a PEM certificate", path);
+		return false;
+	}
+	ok = cert_identity_from_x509(x, id, why, sizeof(why));
+	X509_free(x);
+	if (!ok)
+		snprintf(err, errlen, "%s: %s", path, why);
+	else if (!id->has_key)
+		snprintf(err, errlen, "%s: binds no WireGuard key (an admin certificate?)", path);
+	return ok && id->has_key;
+}
+
+struct agent *
+agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err, size_t errlen)
+{
+	static const struct watch_client_ops ops = {
+		.on_snapshot = on_snapshot, .on_upsert = on_upsert, .on_removed = on_removed,
+		.on_state = on_state,
+	};
+	struct watch_client_config wc = { .server = conf->server };
+	struct agent *a;
+	struct wg_device *dev = NULL;
+	char have[45], want[45];
+	int r;
+
+	a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->loop = l;
+	a->conf = conf;
+	a->ctx = ctx;
+	backoff_init(&a->update_backoff, 500, 30000, 0);
+	if (!read_identity(conf->certificate, &a->self, err, errlen))
+		goto fail;
+	if (conf->uapi_dir != NULL)
+		wg_set_uapi_dir(conf->uapi_dir);
+	a->backend = strcmp(conf->backend, "uapi") == 0 ? WG_BACKEND_UAPI :
+	    strcmp(conf->backend, "kernel") == 0 ? WG_BACKEND_KERNEL :
+	    wg_backend_detect(conf->interface);
+	r = wg_device_get(a->backend, conf->interface, &dev);
+	if (r < 0) {
+		snprintf(err, errlen, "interface %s (%s backend): %s", conf->interface,
+		    wg_backend_name(a->backend), r == -ENODEV ? "no such WireGuard interface" :
+		    strerror(-r));
+		goto fail;
+	}
+	if (!dev->has_public_key || memcmp(dev->public_key, a->self.key, WG_KEY_LEN) != 0) {
+		wg_key_to_base64(a->self.key, want);
+		if (dev->has_public_key)
+			wg_key_to_base64(dev->public_key, have);
+		else
+			snprintf(have, sizeof(have), "none (no private key set)");
+		snprintf(err, errlen, "interface %s has public key %s, but certificate %s binds %s",
+		    conf->interface, have, conf->certificate, want);
+		wg_device_free(dev);
+		goto fail;
+	}
+	log_info("interface %s (%s backend), listen port %u, key of \"%s\"", conf->interface,
+	    wg_backend_name(a->backend), dev->listen_port, a->self.name);
+	wg_device_free(dev);
+	a->verifier = peer_verifier_new(conf->ca, conf->crl, a->self.network, err, errlen);
+	if (a->verifier == NULL)
+		goto fail;
+	if (mkdir(conf->state_dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "state_dir %s: %s", conf->state_dir, strerror(errno));
+		goto fail;
+	}
+	snprintf(a->owned_path, sizeof(a->owned_path), "%s/peers-%s", conf->state_dir,
+	    conf->interface);
+	r = owned_load(a);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", a->owned_path, strerror(-r));
+		goto fail;
+	}
+	a->netmon = netmon_new(l, conf->interface, net_changed, a);
+	if (a->netmon == NULL) {
+		snprintf(err, errlen, "cannot watch the network (netlink): %s", strerror(errno));
+		goto fail;
+	}
+	net_settled(a);
+	a->watch = watch_client_new(l, ctx, &wc, &ops, a);
+	if (a->watch == NULL) {
+		snprintf(err, errlen, "server \"%s\": %s", conf->server, strerror(errno));
+		goto fail;
+	}
+	return a;
+fail:
+	agent_del(a);
+	return NULL;
+}
+
+void
+agent_del(struct agent *a)
+{
+	if (a == NULL)
+		return;
+	a->stopping = true;
+	loop_timer_cancel(a->loop, &a->debounce);
+	loop_timer_cancel(a->loop, &a->reconcile_timer);
+	loop_timer_cancel(a->loop, &a->trial_timer);
+	loop_timer_cancel(a->loop, &a->update_retry);
+	watch_client_del(a->watch);
+	rpc_client_del(a->update_client);
+	loop_timer_cancel(a->loop, &a->update_retry);
+	netmon_del(a->netmon);
+	peer_verifier_del(a->verifier);
+	while (a->n_known > 0)
+		known_drop(a, &a->known[0]);
+	free(a->known);
+	owned_free(&a->owned);
+	free(a);
+}

@@ -1,0 +1,97 @@
+/* wiresync-agent's keys, their defaults and their limits. */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/agentconf.h"
+#include "rpc/log.h"
+
+#define N_KEYS 13
+
+static const struct config_key keys_template[N_KEYS] = {
+	{ .name = "server", .type = CONFIG_STRING, .required = true, .help = "HOST:PORT of wiresyncd" },
+	{ .name = "certificate", .type = CONFIG_STRING, .required = true, .help = "this host's certificate, PEM" },
+	{ .name = "private_key", .type = CONFIG_STRING, .required = true, .help = "its private key, PEM, mode 0600" },
+	{ .name = "ca", .type = CONFIG_STRING, .required = true, .help = "the network's CA certificate" },
+	{ .name = "crl", .type = CONFIG_STRING, .help = "the CA's CRL, PEM (optional)" },
+	{ .name = "interface", .type = CONFIG_STRING, .required = true, .help = "WireGuard interface whose peers the agent manages" },
+	{ .name = "state_dir", .type = CONFIG_STRING, .help = "where the agent keeps the peers it added (" LOCALSTATEDIR "/lib/wiresync-agent)" },
+	{ .name = "backend", .type = CONFIG_STRING, .help = "auto, uapi or kernel (auto)" },
+	{ .name = "uapi_dir", .type = CONFIG_STRING, .help = "directory of WireGuard UAPI sockets (/var/run/wireguard)" },
+	{ .name = "log_level", .type = CONFIG_STRING, .help = "error, warn, info or debug (info)" },
+	{ .name = "keepalive_s", .type = CONFIG_UINT, .min = 0, .max = 3600, .help = "persistent keepalive toward peers not on our LAN (25)" },
+	{ .name = "handshake_timeout_s", .type = CONFIG_UINT, .min = 1, .max = 3600, .help = "try a peer's next endpoint after this long without a handshake (15)" },
+	{ .name = "debounce_ms", .type = CONFIG_UINT, .min = 0, .max = 60000, .help = "wait this long after a network change before reporting (200)" },
+};
+
+void
+agentconf_init(struct agentconf *conf, struct config_schema *schema)
+{
+	static struct config_key keys[N_KEYS];
+	void *dst[N_KEYS] = {
+		&conf->server, &conf->certificate, &conf->private_key, &conf->ca, &conf->crl,
+		&conf->interface, &conf->state_dir, &conf->backend, &conf->uapi_dir,
+		&conf->log_level, &conf->keepalive_s, &conf->handshake_timeout_s,
+		&conf->debounce_ms,
+	};
+
+	memset(conf, 0, sizeof(*conf));
+	conf->keepalive_s = 25;
+	conf->handshake_timeout_s = 15;
+	conf->debounce_ms = 200;
+	memcpy(keys, keys_template, sizeof(keys));
+	for (size_t i = 0; i < N_KEYS; i++)
+		keys[i].dst = dst[i];
+	schema->section = "agent";
+	schema->keys = keys;
+	schema->n_keys = N_KEYS;
+}
+
+void
+agentconf_free(struct agentconf *conf, struct config_schema *schema)
+{
+	config_free(schema);
+	(void)conf;
+}
+
+static int
+set_default(struct config_schema *schema, char **field, const char *arg, char *err,
+    size_t errlen)
+{
+	return *field != NULL ? 0 : config_apply_arg(schema, arg, err, errlen);
+}
+
+int
+agentconf_load(struct agentconf *conf, struct config_schema *schema, const char *path,
+    bool path_given, int argc, char **argv, char *err, size_t errlen)
+{
+	if (path != NULL && (path_given || access(path, F_OK) == 0)) {
+		if (config_load_file(schema, path, err, errlen) < 0)
+			return -1;
+	} else {
+		path = NULL;
+	}
+	for (int i = 0; i < argc; i++)
+		if (config_apply_arg(schema, argv[i], err, errlen) < 0)
+			return -1;
+	if (config_check_required(schema, path, err, errlen) < 0)
+		return -1;
+	if (set_default(schema, &conf->state_dir,
+	    "--state_dir=" LOCALSTATEDIR "/lib/wiresync-agent", err, errlen) < 0 ||
+	    set_default(schema, &conf->backend, "--backend=auto", err, errlen) < 0 ||
+	    set_default(schema, &conf->log_level, "--log_level=info", err, errlen) < 0)
+		return -1;
+	if (log_level_parse(conf->log_level) < 0) {
+		snprintf(err, errlen, "%s: key 'log_level': must be error, warn, info or debug, "
+		    "got \"%s\"", schema->keys[9].where, conf->log_level);
+		return -1;
+	}
+	if (strcmp(conf->backend, "auto") != 0 && strcmp(conf->backend, "uapi") != 0 &&
+	    strcmp(conf->backend, "kernel") != 0) {
+		snprintf(err, errlen, "%s: key 'backend': must be auto, uapi or kernel, got \"%s\"",
+		    schema->keys[7].where, conf->backend);
+		return -1;
+	}
+	return 0;
+}

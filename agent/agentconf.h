@@ -1,0 +1,37 @@
+/* wiresync-agent's configuration: the [agent] section and its --key=value overrides. */
+#ifndef WS_AGENTCONF_H
+#define WS_AGENTCONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/conf.h"
+
+#define AGENTCONF_DEFAULT_PATH SYSCONFDIR "/wiresync/agent.conf"
+
+struct agentconf {
+	char *server;
+	char *certificate;
+	char *private_key;
+	char *ca;
+	char *crl;
+	char *interface;
+	char *state_dir;
+	char *backend;
+	char *uapi_dir;
+	char *log_level;
+	unsigned keepalive_s;
+	unsigned handshake_timeout_s;
+	unsigned debounce_ms;
+};
+
+/* Sets the defaults and binds conf's fields to the schema (both live as long as conf). */
+void agentconf_init(struct agentconf *conf, struct config_schema *schema);
+void agentconf_free(struct agentconf *conf, struct config_schema *schema);
+
+/* Loads path (unless NULL, or it is the default and absent), applies the --key=value
+ * arguments, checks required keys and values. 0, or -1 with err naming file, line, key. */
+int agentconf_load(struct agentconf *conf, struct config_schema *schema, const char *path,
+    bool path_given, int argc, char **argv, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,133 @@
+/* wiresync-agent: keeps this host's WireGuard peers in line with the mesh. */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/agentconf.h"
+#include "rpc/log.h"
+#include "rpc/loop.h"
+#include "rpc/tls.h"
+
+static void
+usage(FILE *out, const struct config_schema *schema)
+{
+	fprintf(out,
+	    "usage: wiresync-agent [-n] [-d] [-c FILE] [--KEY=VALUE ...]\n"
+	    "\n"
+	    "Reports this host to wiresyncd and keeps its WireGuard interface's peers current.\n"
+	    "\n"
+	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "  -n, --check        check the configuration and exit\n"
+	    "  -d, --debug        log at debug level\n"
+	    "  -h, --help         show this help\n"
+	    "  -V, --version      show the version\n"
+	    "\n"
+	    "Every key of the [agent] section can be given as --KEY=VALUE and wins over the file:\n",
+	    AGENTCONF_DEFAULT_PATH);
+	config_print_help(schema, out);
+	fprintf(out, "\nExit status: 0 stopped cleanly or configuration valid, 1 error, 2 usage.\n");
+}
+
+static void
+on_stop(void *arg)
+{
+	log_info("stopping; the interface keeps its peers");
+	loop_stop(arg);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct agentconf conf;
+	struct config_schema schema;
+	struct loop *loop = NULL;
+	struct agent *agent = NULL;
+	SSL_CTX *ctx = NULL;
+	const char *path = AGENTCONF_DEFAULT_PATH;
+	bool path_given = false, check_only = false, debug = false;
+	char **keyargs, err[512];
+	int n_keyargs = 0, c, status = 1, j = 1;
+
+	log_init("wiresync-agent", LOG_LEVEL_INFO);
+	agentconf_init(&conf, &schema);
+	keyargs = calloc((size_t)argc + 1, sizeof(*keyargs));
+	if (keyargs == NULL)
+		fatalx("out of memory");
+	/* --KEY=VALUE arguments are the config's; getopt sees the rest. */
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) == 0 && strchr(argv[i], '=') != NULL &&
+		    strncmp(argv[i], "--config=", 9) != 0)
+			keyargs[n_keyargs++] = argv[i];
+		else
+			argv[j++] = argv[i];
+	}
+	argc = j;
+	while ((c = getopt_long(argc, argv, "c:ndhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; path_given = true; break;
+		case 'n': check_only = true; break;
+		case 'd': debug = true; break;
+		case 'h': usage(stdout, &schema); status = 0; goto out;
+		case 'V': printf("wiresync-agent %s\n", PACKAGE_VERSION); status = 0; goto out;
+		default: usage(stderr, &schema); status = 2; goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "wiresync-agent: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr, &schema);
+		status = 2;
+		goto out;
+	}
+	if (agentconf_load(&conf, &schema, path, path_given, n_keyargs, keyargs, err,
+	    sizeof(err)) < 0) {
+		log_errorx("%s", err);
+		goto out;
+	}
+	log_set_level(debug ? LOG_LEVEL_DEBUG : (enum log_level)log_level_parse(conf.log_level));
+	{
+		struct tls_files f = { conf.certificate, conf.private_key, conf.ca, NULL };
+		ctx = tls_client_ctx_new(&f, err, sizeof(err));
+		if (ctx == NULL) {
+			log_errorx("%s", err);
+			goto out;
+		}
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		status = 0;
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	loop = loop_new();
+	if (loop == NULL)
+		fatal("loop_new");
+	if (loop_signal_add(loop, SIGTERM, on_stop, loop) < 0 ||
+	    loop_signal_add(loop, SIGINT, on_stop, loop) < 0)
+		fatal("signalfd");
+	agent = agent_new(loop, &conf, ctx, err, sizeof(err));
+	if (agent == NULL) {
+		log_errorx("%s", err);
+		goto out;
+	}
+	status = loop_run(loop) < 0 ? 1 : 0;
+out:
+	agent_del(agent);
+	loop_del(loop);
+	SSL_CTX_free(ctx);
+	agentconf_free(&conf, &schema);
+	free(keyargs);
+	return status;
+}
