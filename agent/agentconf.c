@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <unistd.h>
 
 #include "agent/agentconf.h"
 #include "rpc/log.h"
@@ -55,32 +54,16 @@ agentconf_free(struct agentconf *conf, struct config_schema *schema)
 	(void)conf;
 }
 
-static int
-set_default(struct config_schema *schema, char **field, const char *arg, char *err,
-    size_t errlen)
-{
-	return *field != NULL ? 0 : config_apply_arg(schema, arg, err, errlen);
-}
-
 int
 agentconf_load(struct agentconf *conf, struct config_schema *schema, const char *path,
     bool path_given, int argc, char **argv, char *err, size_t errlen)
 {
-	if (path != NULL && (path_given || access(path, F_OK) == 0)) {
-		if (config_load_file(schema, path, err, errlen) < 0)
-			return -1;
-	} else {
-		path = NULL;
-	}
-	for (int i = 0; i < argc; i++)
-		if (config_apply_arg(schema, argv[i], err, errlen) < 0)
-			return -1;
-	if (config_check_required(schema, path, err, errlen) < 0)
+	if (config_load_all(schema, path, path_given, argc, argv, err, errlen) < 0)
 		return -1;
-	if (set_default(schema, &conf->state_dir,
+	if (config_default(schema, &conf->state_dir,
 	    "--state_dir=" LOCALSTATEDIR "/lib/wiresync-agent", err, errlen) < 0 ||
-	    set_default(schema, &conf->backend, "--backend=auto", err, errlen) < 0 ||
-	    set_default(schema, &conf->log_level, "--log_level=info", err, errlen) < 0)
+	    config_default(schema, &conf->backend, "--backend=auto", err, errlen) < 0 ||
+	    config_default(schema, &conf->log_level, "--log_level=info", err, errlen) < 0)
 		return -1;
 	if (log_level_parse(conf->log_level) < 0) {
 		snprintf(err, errlen, "%s: key 'log_level': must be error, warn, info or debug, "

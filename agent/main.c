@@ -59,7 +59,7 @@ main(int argc, char **argv)
 	const char *path = AGENTCONF_DEFAULT_PATH;
 	bool path_given = false, check_only = false, debug = false;
 	char **keyargs, err[512];
-	int n_keyargs = 0, c, status = 1, j = 1;
+	int n_keyargs = 0, c, status = 1;
 
 	log_init("wiresync-agent", LOG_LEVEL_INFO);
 	agentconf_init(&conf, &schema);
@@ -67,14 +67,7 @@ main(int argc, char **argv)
 	if (keyargs == NULL)
 		fatalx("out of memory");
 	/* --KEY=VALUE arguments are the config's; getopt sees the rest. */
-	for (int i = 1; i < argc; i++) {
-		if (strncmp(argv[i], "--", 2) == 0 && strchr(argv[i], '=') != NULL &&
-		    strncmp(argv[i], "--config=", 9) != 0)
-			keyargs[n_keyargs++] = argv[i];
-		else
-			argv[j++] = argv[i];
-	}
-	argc = j;
+	n_keyargs = config_split_args(&argc, argv, keyargs);
 	while ((c = getopt_long(argc, argv, "c:ndhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': path = optarg; path_given = true; break;

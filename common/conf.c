@@ -34,6 +34,7 @@
 #include <ini.h>
 
 #include "common/conf.h"
+#include "rpc/log.h"
 
 #define CONFIG_FILE_MAX (64 * 1024)     /* bytes; a larger file is refused */
 #define CONFIG_QUOTE_MAX 64             /* value characters quoted in a message */
@@ -62,22 +63,8 @@ union config_value {
 	bool b;
 };
 
-static void config_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 static void config_parse_error(struct config_parse *cp, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-static void
-config_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Records the first error only, as "FILE:LINE: ..." for the current line. */
 static void
@@ -196,26 +183,26 @@ config_value_parse(const struct config_key *k, const char *v, size_t len,
 		if (len == 0)
 			return 0;
 		if ((out->s = strndup(v, len)) == NULL) {
-			config_err(what, whatlen, "out of memory");
+			err_set(what, whatlen, "out of memory");
 			return -ENOMEM;
 		}
 		return 0;
 	case CONFIG_UINT:
 		if (!config_parse_uint(v, len, k->min, k->max, &out->u)) {
-			config_err(what, whatlen, "'%s' is not a number from %u to %u", quoted,
+			err_set(what, whatlen, "'%s' is not a number from %u to %u", quoted,
 			    k->min, k->max);
 			return -EINVAL;
 		}
 		return 0;
 	case CONFIG_BOOL:
 		if (!config_parse_bool(v, len, &out->b)) {
-			config_err(what, whatlen,
+			err_set(what, whatlen,
 			    "'%s' is not a boolean (yes/no, true/false, on/off, 1/0)", quoted);
 			return -EINVAL;
 		}
 		return 0;
 	}
-	config_err(what, whatlen, "unknown key type %d", (int)k->type);
+	err_set(what, whatlen, "unknown key type %d", (int)k->type);
 	return -EINVAL;
 }
 
@@ -390,12 +377,12 @@ config_read_file(const char *path, char **out, size_t *outlen, char *err, size_t
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		rc = -errno;
-		config_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		err_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		goto out;
 	}
 	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
 		rc = -ENOMEM;
-		config_err(err, errlen, "%s: out of memory", path);
+		err_set(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	for (;;) {
@@ -404,7 +391,7 @@ config_read_file(const char *path, char **out, size_t *outlen, char *err, size_t
 			continue;
 		if (n == -1) {
 			rc = -errno;
-			config_err(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+			err_set(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -412,7 +399,7 @@ config_read_file(const char *path, char **out, size_t *outlen, char *err, size_t
 		len += (size_t)n;
 		if (len > CONFIG_FILE_MAX) {
 			rc = -EINVAL;
-			config_err(err, errlen, "%s: larger than %d bytes", path,
+			err_set(err, errlen, "%s: larger than %d bytes", path,
 			    CONFIG_FILE_MAX);
 			goto out;
 		}
@@ -446,10 +433,10 @@ config_syntax_error(const struct config_parse *cp, int line, char *err, size_t e
 	while (p < end && *p != '\n' && isspace((unsigned char)*p))
 		p++;
 	if (p < end && *p == '[')
-		config_err(err, errlen, "%s:%d: section header without a closing ']'",
+		err_set(err, errlen, "%s:%d: section header without a closing ']'",
 		    cp->path, line);
 	else
-		config_err(err, errlen, "%s:%d: syntax error: expected 'name = value', "
+		err_set(err, errlen, "%s:%d: syntax error: expected 'name = value', "
 		    "'[section]' or a comment", cp->path, line);
 }
 
@@ -472,14 +459,14 @@ config_load_file(const struct config_schema *s, const char *path, char *err, siz
 	cp.errlen = errlen;
 	if ((cp.first_line = calloc(s->n_keys + 1, sizeof(*cp.first_line))) == NULL) {
 		rc = -ENOMEM;
-		config_err(err, errlen, "%s: out of memory", path);
+		err_set(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 
 	r = ini_parse_stream(config_reader, &cp, config_handler, &cp);
 	if (r == -2) {
 		rc = -ENOMEM;
-		config_err(err, errlen, "%s: out of memory", path);
+		err_set(err, errlen, "%s: out of memory", path);
 	} else if (cp.err_line != 0 && (r <= 0 || cp.err_line <= r)) {
 		rc = cp.rc;
 	} else if (r != 0) {
@@ -506,18 +493,18 @@ config_apply_arg(const struct config_schema *s, const char *arg, char *err, size
 	config_quote(arg, strlen(arg), quoted);
 	if (strncmp(arg, "--", 2) != 0 || (eq = strchr(arg + 2, '=')) == NULL ||
 	    eq == arg + 2) {
-		config_err(err, errlen, "'%s': expected --name=value", quoted);
+		err_set(err, errlen, "'%s': expected --name=value", quoted);
 		return -EINVAL;
 	}
 	name = arg + 2;
 	if ((k = config_find(s, name, (size_t)(eq - name))) == NULL) {
 		config_quote(name, (size_t)(eq - name), quoted);
-		config_err(err, errlen, "unknown option '--%s'", quoted);
+		err_set(err, errlen, "unknown option '--%s'", quoted);
 		return -ENOENT;
 	}
 	if ((rc = config_value_parse(k, eq + 1, strlen(eq + 1), &v, what,
 	    sizeof(what))) != 0) {
-		config_err(err, errlen, "option '--%s': %s", k->name, what);
+		err_set(err, errlen, "option '--%s': %s", k->name, what);
 		return rc;
 	}
 	config_value_set(k, &v, CONFIG_WHERE_ARG);
@@ -538,13 +525,13 @@ config_check_required(const struct config_schema *s, const char *path, char *err
 		if (k->set && (k->type != CONFIG_STRING || *(char **)k->dst != NULL))
 			continue;
 		if (k->set)
-			config_err(err, errlen, "%s: key '%s': required, must not be empty",
+			err_set(err, errlen, "%s: key '%s': required, must not be empty",
 			    k->where, k->name);
 		else if (path != NULL)
-			config_err(err, errlen, "%s: key '%s' in [%s] is required "
+			err_set(err, errlen, "%s: key '%s' in [%s] is required "
 			    "(or give --%s=VALUE)", path, k->name, s->section, k->name);
 		else
-			config_err(err, errlen, "key '%s' is required (give --%s=VALUE)",
+			err_set(err, errlen, "key '%s' is required (give --%s=VALUE)",
 			    k->name, k->name);
 		return -EINVAL;
 	}
@@ -607,4 +594,47 @@ config_free(const struct config_schema *s)
 		k->set = false;
 		k->where[0] = '\0';
 	}
+}
+
+int
+config_split_args(int *argc, char **argv, char **keyargs)
+{
+	int n = 0, j = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (strncmp(argv[i], "--", 2) == 0 && strchr(argv[i], '=') != NULL &&
+		    strncmp(argv[i], "--config=", 9) != 0)
+			keyargs[n++] = argv[i];
+		else
+			argv[j++] = argv[i];
+	}
+	*argc = j;
+	return n;
+}
+
+int
+config_load_all(const struct config_schema *s, const char *path, bool path_given,
+    int n_args, char **args, char *err, size_t errlen)
+{
+	/* The default file is optional: every key may come from the command line. */
+	if (path != NULL && (path_given || access(path, F_OK) == 0)) {
+		if (config_load_file(s, path, err, errlen) < 0)
+			return -1;
+	} else {
+		path = NULL;
+	}
+	for (int i = 0; i < n_args; i++)
+		if (config_apply_arg(s, args[i], err, errlen) < 0)
+			return -1;
+	return config_check_required(s, path, err, errlen) < 0 ? -1 : 0;
+}
+
+int
+config_default(const struct config_schema *s, char *const *field, const char *arg, char *err,
+    size_t errlen)
+{
+	/* Through the parser, so config_free owns every string. */
+	if (*field != NULL)
+		return 0;
+	return config_apply_arg(s, arg, err, errlen) < 0 ? -1 : 0;
 }

@@ -47,6 +47,20 @@ int config_check_required(const struct config_schema *s, const char *path, char 
 /* Prints "  --name=VALUE  help" lines for --help. */
 void config_print_help(const struct config_schema *s, FILE *out);
 
+/* Moves every "--name=value" argument of argv (but --config=) into keyargs (room for argc
+ * pointers) and compacts argv for getopt. Returns how many were moved; *argc is updated. */
+int config_split_args(int *argc, char **argv, char **keyargs);
+
+/* The whole load of a program's configuration: path when path_given, or when it is the
+ * default and exists; then the --name=value arguments, which win; then the required check.
+ * Returns 0 or -1 with err naming the file, the line and the key. */
+int config_load_all(const struct config_schema *s, const char *path, bool path_given,
+    int n_args, char **args, char *err, size_t errlen);
+
+/* Sets a string key from "--name=value" unless it is already set. 0 or -1 with err. */
+int config_default(const struct config_schema *s, char *const *field, const char *arg,
+    char *err, size_t errlen);
+
 /* Frees the strings the parser stored and resets every key to unset. */
 void config_free(const struct config_schema *s);
 

@@ -8,24 +8,11 @@
 #include <string.h>
 
 #include "common/netaddr.h"
+#include "rpc/log.h"
 
 /* Longest input quoted in an error message; longer values are cut and end in "...". */
 #define NETADDR_QUOTE_MAX 64
 
-static void netaddr_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-netaddr_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Copies s into out for quoting: non-printable bytes become '?', long values are cut. */
 static void
@@ -73,7 +60,7 @@ netaddr_parse(const char *s, bool allow_prefix, struct netaddr *out, char *err,
 	unsigned max;
 
 	if (s == NULL || s[0] == '\0') {
-		netaddr_err(err, errlen, "empty IP address");
+		err_set(err, errlen, "empty IP address");
 		return false;
 	}
 	netaddr_quote(s, quoted);
@@ -81,7 +68,7 @@ netaddr_parse(const char *s, bool allow_prefix, struct netaddr *out, char *err,
 
 	slash = strchr(s, '/');
 	if (slash != NULL && !allow_prefix) {
-		netaddr_err(err, errlen, "invalid IP address \"%s\": no prefix length allowed",
+		err_set(err, errlen, "invalid IP address \"%s\": no prefix length allowed",
 		    quoted);
 		return false;
 	}
@@ -109,7 +96,7 @@ netaddr_parse(const char *s, bool allow_prefix, struct netaddr *out, char *err,
 
 	a.prefix = (uint8_t)max;
 	if (slash != NULL && !netaddr_parse_prefix(slash + 1, max, &a.prefix)) {
-		netaddr_err(err, errlen, "invalid prefix length in \"%s\" (0 to %u)", quoted,
+		err_set(err, errlen, "invalid prefix length in \"%s\" (0 to %u)", quoted,
 		    max);
 		return false;
 	}
@@ -117,7 +104,7 @@ netaddr_parse(const char *s, bool allow_prefix, struct netaddr *out, char *err,
 	return true;
 
 bad_address:
-	netaddr_err(err, errlen, "invalid IP address \"%s\"", quoted);
+	err_set(err, errlen, "invalid IP address \"%s\"", quoted);
 	return false;
 }
 

@@ -3,6 +3,7 @@
 #define WS_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
@@ -24,5 +25,9 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Logs at error level and exits 1: only at start-up or on a broken invariant. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Formats a message into a caller's error buffer; does nothing when err is NULL or errlen
+ * is 0 (callers that do not want the reason pass NULL). */
+void err_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -146,18 +146,7 @@ main(int argc, char **argv)
 	if (keyargs == NULL)
 		fatalx("out of memory");
 	/* --KEY=VALUE arguments are the config's; getopt sees the rest. */
-	{
-		int j = 1;
-		for (int i = 1; i < argc; i++) {
-			const char *eq = strchr(argv[i], '=');
-			if (strncmp(argv[i], "--", 2) == 0 && eq != NULL &&
-			    strncmp(argv[i], "--config=", 9) != 0)
-				keyargs[n_keyargs++] = argv[i];
-			else
-				argv[j++] = argv[i];
-		}
-		argc = j;
-	}
+	n_keyargs = config_split_args(&argc, argv, keyargs);
 	while ((c = getopt_long(argc, argv, "c:ndhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

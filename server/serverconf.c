@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "rpc/log.h"
 #include "server/serverconf.h"
@@ -76,36 +75,17 @@ serverconf_free(struct serverconf *conf, struct config_schema *schema)
 }
 
 /* Defaults go through the parser too, so config_free owns every string. */
-static int
-set_default(struct config_schema *schema, char **field, const char *arg, char *err,
-    size_t errlen)
-{
-	if (*field != NULL)
-		return 0;
-	return config_apply_arg(schema, arg, err, errlen);
-}
-
 int
 serverconf_load(struct serverconf *conf, struct config_schema *schema, const char *path,
     bool path_given, int argc, char **argv, char *err, size_t errlen)
 {
 	/* The default file is optional: all keys may come from the command line. */
-	if (path != NULL && (path_given || access(path, F_OK) == 0)) {
-		if (config_load_file(schema, path, err, errlen) < 0)
-			return -1;
-	} else {
-		path = NULL;
-	}
-	for (int i = 0; i < argc; i++) {
-		if (config_apply_arg(schema, argv[i], err, errlen) < 0)
-			return -1;
-	}
-	if (config_check_required(schema, path, err, errlen) < 0)
+	if (config_load_all(schema, path, path_given, argc, argv, err, errlen) < 0)
 		return -1;
-	if (set_default(schema, &conf->listen, "--listen=0.0.0.0:7443", err, errlen) < 0 ||
-	    set_default(schema, &conf->database,
+	if (config_default(schema, &conf->listen, "--listen=0.0.0.0:7443", err, errlen) < 0 ||
+	    config_default(schema, &conf->database,
 	    "--database=" LOCALSTATEDIR "/lib/wiresync/wiresync.db", err, errlen) < 0 ||
-	    set_default(schema, &conf->log_level, "--log_level=info", err, errlen) < 0)
+	    config_default(schema, &conf->log_level, "--log_level=info", err, errlen) < 0)
 		return -1;
 	if (log_level_parse(conf->log_level) < 0) {
 		snprintf(err, errlen, "%s: key 'log_level': must be error, warn, info or debug, "

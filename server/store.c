@@ -135,20 +135,6 @@ struct store {
 	uint64_t revision;
 };
 
-static void store_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-store_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Maps an SQLite result code to a negative errno. */
 static int
@@ -257,20 +243,20 @@ store_migrate(struct store *st, char *err, size_t errlen)
 			goto sqlerr;
 	}
 	if (version > STORE_SCHEMA_VERSION) {
-		store_err(err, errlen, "%s: schema version %d is newer than this build's %d",
+		err_set(err, errlen, "%s: schema version %d is newer than this build's %d",
 		    st->path, version, STORE_SCHEMA_VERSION);
 		ret = -ENOTSUP;
 		goto out;
 	}
 	if (version < 0) {
-		store_err(err, errlen, "%s: invalid schema version %d", st->path, version);
+		err_set(err, errlen, "%s: invalid schema version %d", st->path, version);
 		ret = -EINVAL;
 		goto out;
 	}
 	for (; version < STORE_SCHEMA_VERSION; version++) {
 		if ((rc = sqlite3_exec(st->db, store_migrations[version], NULL, NULL,
 		    &msg)) != SQLITE_OK) {
-			store_err(err, errlen, "%s: migration to schema version %d: %s",
+			err_set(err, errlen, "%s: migration to schema version %d: %s",
 			    st->path, version + 1, msg != NULL ? msg : sqlite3_errstr(rc));
 			ret = store_errno(st->db, rc);
 			goto out;
@@ -284,7 +270,7 @@ store_migrate(struct store *st, char *err, size_t errlen)
 	return 0;
 
 sqlerr:
-	store_err(err, errlen, "%s: schema: %s", st->path, sqlite3_errmsg(st->db));
+	err_set(err, errlen, "%s: schema: %s", st->path, sqlite3_errmsg(st->db));
 	ret = store_errno(st->db, rc);
 out:
 	sqlite3_free(msg);
@@ -303,7 +289,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 
 	*out = NULL;
 	if ((st = calloc(1, sizeof(*st))) == NULL || (st->path = strdup(path)) == NULL) {
-		store_err(err, errlen, "%s: out of memory", path);
+		err_set(err, errlen, "%s: out of memory", path);
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -311,7 +297,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	if (strncmp(path, "file:", 5) == 0) {
 		len = strlen(path) + 3;       /* "./", path and its NUL */
 		if ((file = malloc(len)) == NULL) {
-			store_err(err, errlen, "%s: out of memory", path);
+			err_set(err, errlen, "%s: out of memory", path);
 			ret = -ENOMEM;
 			goto out;
 		}
@@ -321,7 +307,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	rc = sqlite3_open_v2(file != NULL ? file : path, &st->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		store_err(err, errlen, "%s: cannot open database: %s", path,
+		err_set(err, errlen, "%s: cannot open database: %s", path,
 		    st->db != NULL ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
 		ret = store_errno(st->db, rc);
 		goto out;
@@ -332,18 +318,18 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	/* journal_mode answers with the mode now in force, which may not be the one asked. */
 	if ((rc = store_pragma(st->db, "PRAGMA journal_mode = WAL", mode,
 	    sizeof(mode))) != SQLITE_OK) {
-		store_err(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
+		err_set(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
 		ret = store_errno(st->db, rc);
 		goto out;
 	}
 	if (strcmp(mode, "wal") != 0) {
-		store_err(err, errlen, "%s: cannot use WAL (journal mode is '%s')", path, mode);
+		err_set(err, errlen, "%s: cannot use WAL (journal mode is '%s')", path, mode);
 		ret = -ENOTSUP;
 		goto out;
 	}
 	if ((rc = sqlite3_exec(st->db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
 	    NULL, NULL, NULL)) != SQLITE_OK) {
-		store_err(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
+		err_set(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
 		ret = store_errno(st->db, rc);
 		goto out;
 	}
@@ -353,7 +339,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	for (i = 0; i < STMT_COUNT; i++) {
 		if ((rc = sqlite3_prepare_v3(st->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 		    &st->stmt[i], NULL)) != SQLITE_OK) {
-			store_err(err, errlen, "%s: %s: %s", path, store_sql[i],
+			err_set(err, errlen, "%s: %s: %s", path, store_sql[i],
 			    sqlite3_errmsg(st->db));
 			ret = store_errno(st->db, rc);
 			goto out;
@@ -364,7 +350,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 		st->revision = (uint64_t)sqlite3_column_int64(st->stmt[STMT_REVISION_GET], 0);
 	sqlite3_reset(st->stmt[STMT_REVISION_GET]);
 	if (rc != SQLITE_ROW) {
-		store_err(err, errlen, "%s: no revision in table meta: %s", path,
+		err_set(err, errlen, "%s: no revision in table meta: %s", path,
 		    rc == SQLITE_DONE ? "missing row" : sqlite3_errmsg(st->db));
 		ret = rc == SQLITE_DONE ? -EIO : store_errno(st->db, rc);
 		goto out;

@@ -631,6 +631,12 @@ class K1Pings(Base):
             ("grpc.http2.min_ping_interval_without_data_ms", 100),
         ])
         self.addCleanup(c.close)
+        # grpcio reads a connection only while some thread polls for it; without a call in
+        # flight a connectivity subscription does, else the PING ACKs are never read and
+        # grpc-core sends no further keepalive PING
+        states = []
+        c.channel.subscribe(states.append, try_to_connect=True)
+        self.addCleanup(c.channel.unsubscribe, states.append)
         self.assertTrue(c.serving())
         t0 = time.monotonic()
         line = "closing a connection that sent too many PINGs"
