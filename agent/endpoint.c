@@ -62,6 +62,9 @@ parse_hostport(const char *s, struct sockaddr_storage *ss)
 	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
 		s++;
 		n -= 2;
+	} else if (memchr(s, ':', n) != NULL) {
+		/* an IPv6 address without brackets is ambiguous */
+		return false;
 	}
 	if (n == 0 || n >= sizeof(host))
 		return false;
@@ -81,6 +84,15 @@ ss_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 	if (a->ss_family == AF_INET)
 		return memcmp(a, b, sizeof(struct sockaddr_in)) == 0;
 	return memcmp(a, b, sizeof(struct sockaddr_in6)) == 0;
+}
+
+static bool
+seen(const struct sockaddr_storage *all, size_t n, const struct sockaddr_storage *ss)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ss_equal(&all[i], ss))
+			return true;
+	return false;
 }
 
 static void
@@ -106,8 +118,8 @@ void
 endpoint_candidates(const Wiresync__V1__Peer *p, const struct endpoint_self *self,
     struct endpoint_list *out)
 {
-	struct sockaddr_storage all[ENDPOINT_MAX * 2], ss;
-	bool lan[ENDPOINT_MAX * 2];
+	struct sockaddr_storage all[ENDPOINT_MAX + 2], ss;
+	bool lan[ENDPOINT_MAX + 2];
 	size_t n = 0;
 	struct netaddr a;
 
@@ -120,9 +132,10 @@ endpoint_candidates(const Wiresync__V1__Peer *p, const struct endpoint_self *sel
 			for (size_t i = 0; i < p->n_lan_ips && n < ENDPOINT_MAX; i++)
 				if (netaddr_parse(p->lan_ips[i], true, &a, NULL, 0) &&
 				    (a.family == AF_INET6) == (pass == 0) &&
-				    to_sockaddr(&a, (uint16_t)p->listen_port, &all[n])) {
-					lan[n] = true;
-					n++;
+				    to_sockaddr(&a, (uint16_t)p->listen_port, &ss) &&
+				    !seen(all, n, &ss)) {
+					all[n] = ss;
+					lan[n++] = true;
 				}
 	}
 	if (p->observed_endpoint != NULL && p->observed_endpoint[0] != '\0' &&

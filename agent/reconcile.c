@@ -66,10 +66,11 @@ endpoint_equal(const struct wg_peer *a, const struct desired_peer *d)
 {
 	bool has = a->flags & WG_PEER_HAS_ENDPOINT;
 
-	if (has != d->has_endpoint)
-		return false;
-	if (!has)
+	/* WireGuard cannot clear an endpoint: wanting none is satisfied by any */
+	if (!d->has_endpoint)
 		return true;
+	if (!has)
+		return false;
 	if (a->endpoint.sa.sa_family != d->endpoint.ss_family)
 		return false;
 	if (a->endpoint.sa.sa_family == AF_INET)

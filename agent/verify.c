@@ -15,8 +15,23 @@
 
 struct peer_verifier {
 	X509_STORE *store;
+	char *ca_file;
 	char network[CERT_NAME_MAX + 1];
 };
+
+/* A store with the CA alone; a CRL is added to a fresh one each time, because OpenSSL
+ * keeps the first CRL of an issuer and silently ignores newer ones added later. */
+static X509_STORE *
+store_new(const char *ca_file)
+{
+	X509_STORE *st = X509_STORE_new();
+
+	if (st != NULL && X509_STORE_load_file(st, ca_file) != 1) {
+		X509_STORE_free(st);
+		st = NULL;
+	}
+	return st;
+}
 
 struct peer_verifier *
 peer_verifier_new(const char *ca_file, const char *crl_file, const char *network, char *err,
@@ -30,8 +45,9 @@ peer_verifier_new(const char *ca_file, const char *crl_file, const char *network
 		return NULL;
 	}
 	snprintf(v->network, sizeof(v->network), "%s", network);
-	v->store = X509_STORE_new();
-	if (v->store == NULL || X509_STORE_load_file(v->store, ca_file) != 1) {
+	v->ca_file = strdup(ca_file);
+	v->store = v->ca_file != NULL ? store_new(ca_file) : NULL;
+	if (v->store == NULL) {
 		snprintf(err, errlen, "%s: cannot load CA certificate", ca_file);
 		goto fail;
 	}
@@ -59,24 +75,33 @@ peer_verifier_del(struct peer_verifier *v)
 	if (v == NULL)
 		return;
 	X509_STORE_free(v->store);
+	free(v->ca_file);
 	free(v);
 }
 
 int
 peer_verifier_set_crl(struct peer_verifier *v, X509_CRL *crl)
 {
-	if (X509_STORE_add_crl(v->store, crl) != 1)
+	X509_STORE *st = store_new(v->ca_file);
+
+	if (st == NULL || X509_STORE_add_crl(st, crl) != 1) {
+		X509_STORE_free(st);
 		return -ENOMEM;
-	X509_STORE_set_flags(v->store, X509_V_FLAG_CRL_CHECK);
+	}
+	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
+	X509_STORE_free(v->store);
+	v->store = st;
 	return 0;
 }
 
-/* The record's tunnel addresses must be exactly the certificate's, in any order. */
+/* The record's tunnel addresses must be exactly the certificate's, in any order: each in
+ * the other, both ways, so a duplicate cannot hide a missing one. */
 static bool
 tunnels_match(const Wiresync__V1__Peer *p, const struct cert_identity *id, char *err,
     size_t errlen)
 {
 	char text[NETADDR_STRLEN];
+	struct netaddr rec[CERT_TUNNEL_MAX];
 
 	if (p->n_tunnel_ips != id->n_tunnel) {
 		snprintf(err, errlen, "record lists %zu tunnel addresses, certificate binds %zu",
@@ -95,6 +120,17 @@ tunnels_match(const Wiresync__V1__Peer *p, const struct cert_identity *id, char 
 		if (!found) {
 			snprintf(err, errlen, "tunnel address %s is not bound by the certificate",
 			    netaddr_format(&a, true, text));
+			return false;
+		}
+		rec[i] = a;
+	}
+	for (size_t j = 0; j < id->n_tunnel; j++) {
+		bool found = false;
+		for (size_t i = 0; i < p->n_tunnel_ips && !found; i++)
+			found = netaddr_equal(&rec[i], &id->tunnel[j]);
+		if (!found) {
+			snprintf(err, errlen, "record lacks tunnel address %s that the certificate binds",
+			    netaddr_format(&id->tunnel[j], true, text));
 			return false;
 		}
 	}

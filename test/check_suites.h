@@ -12,5 +12,8 @@ Suite *grpc_suite(void);
 Suite *validate_suite(void);
 Suite *loop_suite(void);
 Suite *backoff_suite(void);
+Suite *verify_suite(void);
+Suite *endpoint_suite(void);
+Suite *reconcile_suite(void);
 
 #endif
