@@ -13,7 +13,7 @@
 #include "common/netaddr.h"
 
 #define WG_IFNAME_MAX 16      /* IFNAMSIZ */
-#define WG_ALLOWED_MAX 16     /* allowed IPs per peer, in and out */
+#define WG_ALLOWED_MAX 64     /* allowed IPs per peer, in and out; operators' own peers may have many */
 #define WG_PEERS_MAX 65536    /* peers of one interface, in and out */
 
 enum wg_peer_flags {
@@ -63,7 +63,8 @@ const char *wg_backend_name(enum wg_backend b);
  * or a negative errno: -EINVAL for a bad ifname, -ENODEV when there is no such WireGuard
  * interface (no UAPI socket / no kernel module / not a WireGuard link), -E2BIG when it has
  * more than WG_PEERS_MAX peers or a peer with more than WG_ALLOWED_MAX allowed IPs,
- * -ETIMEDOUT when the daemon does not answer within 5 s, -EPROTO for a malformed reply. */
+ * -ETIMEDOUT when the daemon or kernel stays silent for 5 s or the exchange takes over 30 s,
+ * -EPROTO for a malformed reply. */
 int wg_device_get(enum wg_backend b, const char *ifname, struct wg_device **out);
 
 /* Applies the peers of dev (only the peers; keys/port are not touched): each is added or
@@ -98,8 +99,9 @@ int wg_uapi_format_set(const struct wg_device *dev, char **out);
  * success), or -EPROTO. */
 int wg_uapi_parse_errno(const char *buf, size_t len);
 
-/* The UAPI backend itself, behind wg_device_get/set: talks to <dir>/<ifname>.sock with 5 s
- * timeouts. Same returns as wg_device_get/wg_device_set. */
+/* The UAPI backend itself, behind wg_device_get/set: talks to <dir>/<ifname>.sock (ifname
+ * checked by the caller). Same returns as wg_device_get/wg_device_set; a set of zero peers
+ * returns 0 without connecting. */
 int wg_uapi_get(const char *dir, const char *ifname, struct wg_device **out);
 int wg_uapi_set(const char *dir, const struct wg_device *dev);
 

@@ -390,12 +390,13 @@ get_line(struct get_parser *p, char *line, size_t len)
 		p->done = true;
 		return 0;
 	}
-	if (p->got_errno)
-		return uapi_bad("line after errno=", line);
 	value = strchr(line, '=');
+	if (value != NULL)
+		*value++ = '\0';
+	if (p->got_errno) /* only the key is quoted: the value might be a secret */
+		return uapi_bad("line after errno=, key", key);
 	if (value == NULL)
 		return uapi_bad("line (no '=')", line);
-	*value++ = '\0';
 	if (!key_syntax_ok(key))
 		return uapi_bad("key", key);
 

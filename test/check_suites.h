@@ -15,5 +15,6 @@ Suite *backoff_suite(void);
 Suite *verify_suite(void);
 Suite *endpoint_suite(void);
 Suite *reconcile_suite(void);
+Suite *wg_suite(void);
 
 #endif
