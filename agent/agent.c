@@ -59,6 +59,8 @@ struct agent {
 	size_t n_known, cap_known;
 	struct owned_keys owned;
 	char owned_path[4096];
+	char watch_path[4096];
+	uint64_t saved_revision;
 };
 
 static int64_t
@@ -123,6 +125,127 @@ owned_save(struct agent *a)
 	fclose(fp);
 	if (rename(tmp, a->owned_path) < 0)
 		log_warn("rename %s", a->owned_path);
+}
+
+/* --- the verified peer set, kept so an agent restart resumes its Watch ------------------ */
+
+#define WATCH_STATE_MAGIC "WSW1"
+#define WATCH_STATE_RECORD_MAX (64 * 1024)
+
+static void
+put_u32(FILE *fp, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+
+	fwrite(b, 1, 4, fp);
+}
+
+static bool
+get_u32(FILE *fp, uint32_t *v)
+{
+	uint8_t b[4];
+
+	if (fread(b, 1, 4, fp) != 4)
+		return false;
+	*v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	return true;
+}
+
+/* Magic, revision, count, then each record as length + packed wiresync.v1.Peer; written
+ * to a temporary file and renamed. */
+static void
+watch_state_save(struct agent *a, uint64_t revision)
+{
+	char tmp[4200];
+	FILE *fp;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", a->watch_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
+		log_warn("%s", tmp);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	fwrite(WATCH_STATE_MAGIC, 1, 4, fp);
+	put_u32(fp, (uint32_t)revision);
+	put_u32(fp, (uint32_t)(revision >> 32));
+	put_u32(fp, (uint32_t)a->n_known);
+	for (size_t i = 0; i < a->n_known; i++) {
+		size_t len = wiresync__v1__peer__get_packed_size(a->known[i].rec);
+		uint8_t *buf = malloc(len + 1);
+		if (buf == NULL)
+			break;
+		wiresync__v1__peer__pack(a->known[i].rec, buf);
+		put_u32(fp, (uint32_t)len);
+		fwrite(buf, 1, len, fp);
+		free(buf);
+	}
+	if (ferror(fp) || fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+		log_warn("%s", tmp);
+		fclose(fp);
+		unlink(tmp);
+		return;
+	}
+	fclose(fp);
+	if (rename(tmp, a->watch_path) < 0)
+		log_warn("rename %s", a->watch_path);
+	else
+		a->saved_revision = revision;
+}
+
+static void apply_record(struct agent *a, const Wiresync__V1__Peer *p);
+static void known_drop(struct agent *a, struct known *k);
+
+/* Reads the saved peer set back (each record verified again). Returns the revision to
+ * resume from, or 0 (start with a snapshot) when there is nothing usable. */
+static uint64_t
+watch_state_load(struct agent *a)
+{
+	FILE *fp = fopen(a->watch_path, "r");
+	char magic[4];
+	uint32_t lo, hi, n;
+	uint64_t revision = 0;
+
+	if (fp == NULL)
+		return 0;
+	if (fread(magic, 1, 4, fp) != 4 || memcmp(magic, WATCH_STATE_MAGIC, 4) != 0 ||
+	    !get_u32(fp, &lo) || !get_u32(fp, &hi) || !get_u32(fp, &n)) {
+		log_warnx("%s: not a saved peer set; starting from a snapshot", a->watch_path);
+		goto out;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len;
+		uint8_t *buf;
+		Wiresync__V1__Peer *p;
+
+		if (!get_u32(fp, &len) || len > WATCH_STATE_RECORD_MAX ||
+		    (buf = malloc(len + 1)) == NULL)
+			goto bad;
+		if (fread(buf, 1, len, fp) != len) {
+			free(buf);
+			goto bad;
+		}
+		p = wiresync__v1__peer__unpack(NULL, len, buf);
+		free(buf);
+		if (p == NULL)
+			goto bad;
+		apply_record(a, p);
+		wiresync__v1__peer__free_unpacked(p, NULL);
+	}
+	revision = (uint64_t)hi << 32 | lo;
+	a->saved_revision = revision;
+	log_info("%s: %zu peers saved at revision %llu", a->watch_path, a->n_known,
+	    (unsigned long long)revision);
+	goto out;
+bad:
+	log_warnx("%s: truncated or damaged; starting from a snapshot", a->watch_path);
+	while (a->n_known > 0)
+		known_drop(a, &a->known[0]);
+out:
+	fclose(fp);
+	return revision;
 }
 
 /* --- reconciliation -------------------------------------------------------------------- */
@@ -219,6 +342,8 @@ reconcile(void *arg)
 		    a->conf->interface, st.foreign);
 	free(plan.peers);
 	wg_device_free(actual);
+	if (a->watch != NULL && watch_client_revision(a->watch) != a->saved_revision)
+		watch_state_save(a, watch_client_revision(a->watch));
 	if (trials && !loop_timer_armed(&a->trial_timer))
 		loop_timer_set(a->loop, &a->trial_timer, (uint64_t)a->conf->handshake_timeout_s * 1000,
 		    trial_check, a);
@@ -634,6 +759,9 @@ agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err,
 		snprintf(err, errlen, "cannot watch the network (netlink): %s", strerror(errno));
 		goto fail;
 	}
+	snprintf(a->watch_path, sizeof(a->watch_path), "%s/watch-%s", conf->state_dir,
+	    conf->interface);
+	wc.since_revision = watch_state_load(a);
 	net_settled(a);
 	a->watch = watch_client_new(l, ctx, &wc, &ops, a);
 	if (a->watch == NULL) {
@@ -666,4 +794,93 @@ agent_del(struct agent *a)
 	free(a->known);
 	owned_free(&a->owned);
 	free(a);
+}
+
+/* --- --show ---------------------------------------------------------------------------- */
+
+static void
+show_peer(struct agent *a, struct known *k, const struct wg_device *dev, FILE *out)
+{
+	struct endpoint_self me;
+	char b64[45], ep[64], ips[CERT_TUNNEL_MAX * NETADDR_STRLEN] = "", one[NETADDR_STRLEN];
+	const char *why = "no address known";
+	int64_t hs = -1;
+
+	self_view(a, &me);
+	known_candidates(a, k);
+	for (size_t i = 0; i < k->id.n_tunnel; i++) {
+		if (i > 0)
+			strcat(ips, ",");
+		strcat(ips, netaddr_format(&k->id.tunnel[i], true, one));
+	}
+	if (k->cands.n > 0) {
+		endpoint_format(&k->cands.addr[k->idx], ep, sizeof(ep));
+		why = k->cands.lan[k->idx] ? "same LAN (same gateway MAC)" :
+		    k->rec->observed_endpoint[0] != '\0' ? "WAN, as the server's interface sees it" :
+		    "WAN address the server saw, listen port";
+	} else {
+		snprintf(ep, sizeof(ep), "-");
+	}
+	for (size_t j = 0; j < dev->n_peers; j++)
+		if (memcmp(dev->peers[j].key, k->id.key, WG_KEY_LEN) == 0)
+			hs = dev->peers[j].last_handshake_s;
+	wg_key_to_base64(k->id.key, b64);
+	fprintf(out, "%-16s %s %-24s %-40s %-20s %s\n", k->id.name, b64, ep, why, ips,
+	    hs < 0 ? "not configured" : hs == 0 ? "never" : "handshake ok");
+	if (hs > 0)
+		fprintf(out, "%-16s last handshake %llds ago\n", "",
+		    (long long)(now_s() - hs));
+	(void)me;
+}
+
+int
+agent_show(const struct agentconf *conf, FILE *out, char *err, size_t errlen)
+{
+	struct agent *a;
+	struct wg_device *dev = NULL;
+	int r = -1;
+
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return -1;
+	a->conf = conf;
+	a->loop = loop_new();
+	if (a->loop == NULL || !read_identity(conf->certificate, &a->self, err, errlen))
+		goto out;
+	if (conf->uapi_dir != NULL)
+		wg_set_uapi_dir(conf->uapi_dir);
+	a->backend = strcmp(conf->backend, "uapi") == 0 ? WG_BACKEND_UAPI :
+	    strcmp(conf->backend, "kernel") == 0 ? WG_BACKEND_KERNEL :
+	    wg_backend_detect(conf->interface);
+	if ((r = wg_device_get(a->backend, conf->interface, &dev)) < 0) {
+		snprintf(err, errlen, "interface %s: %s", conf->interface, strerror(-r));
+		r = -1;
+		goto out;
+	}
+	r = -1;
+	a->verifier = peer_verifier_new(conf->ca, conf->crl, a->self.network, err, errlen);
+	if (a->verifier == NULL)
+		goto out;
+	a->netmon = netmon_new(a->loop, conf->interface, NULL, NULL);
+	if (a->netmon != NULL && netmon_read(a->netmon, &a->net) == 0)
+		a->net_valid = true;
+	snprintf(a->watch_path, sizeof(a->watch_path), "%s/watch-%s", conf->state_dir,
+	    conf->interface);
+	fprintf(out, "# %s: revision %llu of the saved peer set; nothing is changed\n",
+	    a->watch_path, (unsigned long long)watch_state_load(a));
+	fprintf(out, "%-16s %-44s %-24s %-40s %-20s %s\n", "NAME", "KEY", "ENDPOINT", "WHY",
+	    "ALLOWED IPS", "STATE");
+	for (size_t i = 0; i < a->n_known; i++)
+		show_peer(a, &a->known[i], dev, out);
+	r = 0;
+out:
+	wg_device_free(dev);
+	netmon_del(a->netmon);
+	peer_verifier_del(a->verifier);
+	while (a->n_known > 0)
+		known_drop(a, &a->known[0]);
+	free(a->known);
+	loop_del(a->loop);
+	free(a);
+	return r;
 }

@@ -17,12 +17,13 @@ static void
 usage(FILE *out, const struct config_schema *schema)
 {
 	fprintf(out,
-	    "usage: wiresync-agent [-n] [-d] [-c FILE] [--KEY=VALUE ...]\n"
+	    "usage: wiresync-agent [-n | -s] [-d] [-c FILE] [--KEY=VALUE ...]\n"
 	    "\n"
 	    "Reports this host to wiresyncd and keeps its WireGuard interface's peers current.\n"
 	    "\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "  -n, --check        check the configuration and exit\n"
+	    "  -s, --show         print the desired peer table (from state_dir) and exit\n"
 	    "  -d, --debug        log at debug level\n"
 	    "  -h, --help         show this help\n"
 	    "  -V, --version      show the version\n"
@@ -49,6 +50,7 @@ main(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "show", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct agentconf conf;
@@ -57,7 +59,7 @@ main(int argc, char **argv)
 	struct agent *agent = NULL;
 	SSL_CTX *ctx = NULL;
 	const char *path = AGENTCONF_DEFAULT_PATH;
-	bool path_given = false, check_only = false, debug = false;
+	bool path_given = false, check_only = false, debug = false, show = false;
 	char **keyargs, err[512];
 	int n_keyargs = 0, c, status = 1;
 
@@ -68,8 +70,9 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	/* --KEY=VALUE arguments are the config's; getopt sees the rest. */
 	n_keyargs = config_split_args(&argc, argv, keyargs);
-	while ((c = getopt_long(argc, argv, "c:ndhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:ndhVs", longopts, NULL)) != -1) {
 		switch (c) {
+		case 's': show = true; break;
 		case 'c': path = optarg; path_given = true; break;
 		case 'n': check_only = true; break;
 		case 'd': debug = true; break;
@@ -101,6 +104,13 @@ main(int argc, char **argv)
 	if (check_only) {
 		printf("configuration OK\n");
 		status = 0;
+		goto out;
+	}
+	if (show) {
+		if (agent_show(&conf, stdout, err, sizeof(err)) < 0)
+			log_errorx("%s", err);
+		else
+			status = 0;
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);

@@ -151,7 +151,8 @@ netmon_fire(void *arg)
 {
 	struct netmon *m = arg;
 
-	m->changed(m->arg);
+	if (m->changed != NULL)
+		m->changed(m->arg);
 }
 
 static void
