@@ -30,6 +30,8 @@
 
 #define RECONCILE_DELAY_MS 50
 #define UPDATE_TIMEOUT_MS 10000
+#define TRIAL_CHECK_MS 1000          /* while an endpoint awaits its first handshake */
+#define SESSION_LIVE_S 180           /* WireGuard's REJECT_AFTER_TIME */
 
 /* A peer as the Watch stream describes it, once verified. */
 struct known {
@@ -38,6 +40,7 @@ struct known {
 	struct endpoint_list cands;
 	size_t idx;                         /* candidate in use */
 	int64_t chosen_at_s;
+	bool confirmed;                     /* a handshake followed the choice */
 };
 
 struct agent {
@@ -52,7 +55,8 @@ struct agent {
 	bool net_valid;
 	struct loop_timer debounce, reconcile_timer, trial_timer, update_retry;
 	struct backoff update_backoff;
-	struct rpc_client *update_client;
+	struct rpc_client *update_client, *stale_client;
+	struct loop_defer stale_defer;
 	bool update_inflight, update_again, stopping;
 	struct watch_client *watch;
 	struct known *known;
@@ -61,6 +65,7 @@ struct agent {
 	char owned_path[4096];
 	char watch_path[4096];
 	uint64_t saved_revision;
+	uint32_t trial_ms;
 };
 
 static int64_t
@@ -282,6 +287,7 @@ known_candidates(struct agent *a, struct known *k)
 		k->cands = fresh;
 		k->idx = 0;
 		k->chosen_at_s = now_s();
+		k->confirmed = false;
 	}
 }
 
@@ -320,10 +326,12 @@ reconcile(void *arg)
 		if (k->cands.n > 0) {
 			d->has_endpoint = true;
 			d->endpoint = k->cands.addr[k->idx];
-			if (k->cands.n > 1)
+			if (!k->confirmed && k->rec->online)
 				trials = true;
 		}
-		d->keepalive_s = endpoint_needs_keepalive(k->rec, &me) ?
+		/* Keepalive toward peers behind NAT; toward a LAN peer only until a handshake
+		 * proves its endpoint (setting it makes WireGuard handshake at once). */
+		d->keepalive_s = endpoint_needs_keepalive(k->rec, &me) || !k->confirmed ?
 		    (uint16_t)a->conf->keepalive_s : 0;
 	}
 	r = reconcile_plan(actual, want, a->n_known, &a->owned, &plan, &st);
@@ -344,9 +352,10 @@ reconcile(void *arg)
 	wg_device_free(actual);
 	if (a->watch != NULL && watch_client_revision(a->watch) != a->saved_revision)
 		watch_state_save(a, watch_client_revision(a->watch));
-	if (trials && !loop_timer_armed(&a->trial_timer))
-		loop_timer_set(a->loop, &a->trial_timer, (uint64_t)a->conf->handshake_timeout_s * 1000,
-		    trial_check, a);
+	if (trials && !loop_timer_armed(&a->trial_timer)) {
+		a->trial_ms = TRIAL_CHECK_MS;
+		loop_timer_set(a->loop, &a->trial_timer, a->trial_ms, trial_check, a);
+	}
 }
 
 static void
@@ -356,14 +365,29 @@ reconcile_soon(struct agent *a)
 		loop_timer_set(a->loop, &a->reconcile_timer, RECONCILE_DELAY_MS, reconcile, a);
 }
 
-/* No handshake since an endpoint was chosen: try the peer's next candidate. Runs only while
- * some peer with several candidates has not answered. */
+static bool
+same_endpoint(const struct wg_peer *wp, const struct sockaddr_storage *ss)
+{
+	if (!(wp->flags & WG_PEER_HAS_ENDPOINT) || wp->endpoint.sa.sa_family != ss->ss_family)
+		return false;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *b = (const struct sockaddr_in *)ss;
+		return wp->endpoint.in4.sin_port == b->sin_port &&
+		    wp->endpoint.in4.sin_addr.s_addr == b->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)ss;
+	return wp->endpoint.in6.sin6_port == b6->sin6_port &&
+	    memcmp(&wp->endpoint.in6.sin6_addr, &b6->sin6_addr, 16) == 0;
+}
+
+/* After an endpoint is chosen: a handshake confirms it; none within the timeout moves the
+ * peer to its next candidate. Runs only while some peer is unconfirmed. */
 static void
 trial_check(void *arg)
 {
 	struct agent *a = arg;
 	struct wg_device *dev = NULL;
-	bool pending = false, switched = false;
+	bool pending = false, changed = false;
 	int64_t now = now_s();
 	char was[64], next[64];
 
@@ -374,11 +398,27 @@ trial_check(void *arg)
 		int64_t hs = 0;
 		size_t idx;
 
-		if (k->cands.n < 2)
+		/* an offline peer cannot answer: wait for it to come online */
+		if (k->confirmed || k->cands.n == 0 || !k->rec->online)
 			continue;
+		const struct wg_peer *wp = NULL;
+
 		for (size_t j = 0; j < dev->n_peers; j++)
 			if (memcmp(dev->peers[j].key, k->id.key, WG_KEY_LEN) == 0)
-				hs = dev->peers[j].last_handshake_s;
+				wp = &dev->peers[j];
+		hs = wp != NULL ? wp->last_handshake_s : 0;
+		/* A handshake after the choice confirms it; so does a live session (WireGuard
+		 * rekeys only every two minutes) whose packets come from the chosen address. */
+		if (hs != 0 && (hs >= k->chosen_at_s ||
+		    (now - hs < SESSION_LIVE_S && same_endpoint(wp, &k->cands.addr[k->idx])))) {
+			char ep[64];
+			log_info("%s: handshake via %s", k->id.name,
+			    endpoint_format(&k->cands.addr[k->idx], ep, sizeof(ep)));
+			k->confirmed = true;
+			changed = true;
+			continue;
+		}
+		pending = true;
 		idx = endpoint_next(k->idx, k->cands.n, hs, k->chosen_at_s, now,
 		    a->conf->handshake_timeout_s);
 		if (idx != k->idx) {
@@ -388,17 +428,19 @@ trial_check(void *arg)
 			    endpoint_format(&k->cands.addr[idx], next, sizeof(next)));
 			k->idx = idx;
 			k->chosen_at_s = now;
-			switched = true;
+			changed = true;
 		}
-		if (hs < k->chosen_at_s)
-			pending = true;
 	}
 	wg_device_free(dev);
-	if (switched)
+	if (changed) {
+		a->trial_ms = TRIAL_CHECK_MS;
 		reconcile(a);
-	else if (pending)
-		loop_timer_set(a->loop, &a->trial_timer, (uint64_t)a->conf->handshake_timeout_s * 1000,
-		    trial_check, a);
+	} else if (pending) {
+		/* look often at first, then every handshake timeout while nothing answers */
+		a->trial_ms = a->trial_ms * 2 > a->conf->handshake_timeout_s * 1000u ?
+		    a->conf->handshake_timeout_s * 1000u : a->trial_ms * 2;
+		loop_timer_set(a->loop, &a->trial_timer, a->trial_ms, trial_check, a);
+	}
 }
 
 /* --- the Watch stream -------------------------------------------------------------------- */
@@ -534,6 +576,7 @@ on_state(void *arg, bool connected, const char *why)
 /* --- reporting -------------------------------------------------------------------------- */
 
 static void update_retry(void *arg);
+static void drop_update_client(struct agent *a);
 
 static void
 update_reply(void *arg, const uint8_t *data, size_t len)
@@ -556,6 +599,8 @@ update_done(void *arg, int status, const char *message)
 		return;
 	if (status != GRPC_OK) {
 		uint32_t delay = backoff_next(&a->update_backoff);
+		/* the connection may be stranded on an address we no longer have */
+		drop_update_client(a);
 		log_warnx("Update failed: %s: %s; retrying in %u ms", grpc_status_name(status),
 		    message, delay);
 		loop_timer_set(a->loop, &a->update_retry, delay, update_retry, a);
@@ -566,6 +611,27 @@ update_done(void *arg, int status, const char *message)
 		a->update_again = false;
 		send_update(a);
 	}
+}
+
+static void
+drop_update_client_deferred(void *arg)
+{
+	struct agent *a = arg;
+
+	rpc_client_del(a->stale_client);
+	a->stale_client = NULL;
+}
+
+/* Never freed from inside its own callback: handed to the end of the loop turn. */
+static void
+drop_update_client(struct agent *a)
+{
+	if (a->update_client == NULL)
+		return;
+	rpc_client_del(a->stale_client);
+	a->stale_client = a->update_client;
+	a->update_client = NULL;
+	loop_defer(a->loop, &a->stale_defer, drop_update_client_deferred, a);
 }
 
 static void
@@ -616,7 +682,7 @@ send_update(struct agent *a)
 		return;
 	wiresync__v1__update_request__pack(&m, buf);
 	if (a->update_client == NULL || !rpc_client_alive(a->update_client)) {
-		rpc_client_del(a->update_client);
+		drop_update_client(a);
 		a->update_client = rpc_client_new(a->loop, a->ctx, a->conf->server);
 		if (a->update_client == NULL) {
 			log_warnx("bad server address \"%s\"", a->conf->server);
@@ -629,6 +695,27 @@ send_update(struct agent *a)
 }
 
 /* --- network changes -------------------------------------------------------------------- */
+
+static const struct watch_client_ops watch_ops = {
+	.on_snapshot = on_snapshot, .on_upsert = on_upsert, .on_removed = on_removed,
+	.on_state = on_state,
+};
+
+static void
+restart_watch(struct agent *a)
+{
+	struct watch_client_config wc = { .server = a->conf->server };
+	struct watch_client *w;
+
+	wc.since_revision = watch_client_revision(a->watch);
+	w = watch_client_new(a->loop, a->ctx, &wc, &watch_ops, a);
+	if (w == NULL) {
+		log_warn("cannot restart the Watch stream");
+		return;
+	}
+	watch_client_del(a->watch);
+	a->watch = w;
+}
 
 static void
 net_settled(void *arg)
@@ -649,6 +736,11 @@ net_settled(void *arg)
 		    now.has_gateway_mac ? "known" : "not yet known", now.n_lan);
 	else
 		log_info("network: no default route; reporting no LAN");
+	if (a->watch != NULL) {
+		/* our address may have changed: connections bound to the old one would hang */
+		drop_update_client(a);
+		restart_watch(a);
+	}
 	send_update(a);
 	reconcile_soon(a);
 }
@@ -693,10 +785,6 @@ read_identity(const char *path, struct cert_identity *id, char *err, size_t errl
 struct agent *
 agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err, size_t errlen)
 {
-	static const struct watch_client_ops ops = {
-		.on_snapshot = on_snapshot, .on_upsert = on_upsert, .on_removed = on_removed,
-		.on_state = on_state,
-	};
 	struct watch_client_config wc = { .server = conf->server };
 	struct agent *a;
 	struct wg_device *dev = NULL;
@@ -763,7 +851,7 @@ agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err,
 	    conf->interface);
 	wc.since_revision = watch_state_load(a);
 	net_settled(a);
-	a->watch = watch_client_new(l, ctx, &wc, &ops, a);
+	a->watch = watch_client_new(l, ctx, &wc, &watch_ops, a);
 	if (a->watch == NULL) {
 		snprintf(err, errlen, "server \"%s\": %s", conf->server, strerror(errno));
 		goto fail;
@@ -786,6 +874,8 @@ agent_del(struct agent *a)
 	loop_timer_cancel(a->loop, &a->update_retry);
 	watch_client_del(a->watch);
 	rpc_client_del(a->update_client);
+	loop_defer_cancel(a->loop, &a->stale_defer);
+	rpc_client_del(a->stale_client);
 	loop_timer_cancel(a->loop, &a->update_retry);
 	netmon_del(a->netmon);
 	peer_verifier_del(a->verifier);
