@@ -18,6 +18,7 @@
 #include "agent/endpoint.h"
 #include "agent/netmon.h"
 #include "agent/reconcile.h"
+#include "agent/state.h"
 #include "agent/verify.h"
 #include "agent/wg.h"
 #include "common/cert.h"
@@ -74,183 +75,54 @@ now_s(void)
 	return (int64_t)time(NULL);
 }
 
-/* --- owned peers, kept across restarts ------------------------------------------------- */
+/* --- state kept in state_dir ------------------------------------------------------------ */
 
-static int
-owned_load(struct agent *a)
-{
-	FILE *fp = fopen(a->owned_path, "r");
-	char line[128];
-	int n = 0;
-
-	if (fp == NULL)
-		return errno == ENOENT ? 0 : -errno;
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		uint8_t key[WG_KEY_LEN];
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '\0')
-			continue;
-		if (!wg_key_from_base64(line, key)) {
-			log_warnx("%s: ignoring a line that is not a key: \"%.50s\"", a->owned_path,
-			    line);
-			continue;
-		}
-		owned_add(&a->owned, key);
-		n++;
-	}
-	fclose(fp);
-	return n;
-}
-
-/* Written to a temporary file and renamed, so a crash never leaves half a list. */
 static void
 owned_save(struct agent *a)
 {
-	char tmp[4200], b64[45];
-	FILE *fp;
-	int fd;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", a->owned_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
-		log_warn("%s", tmp);
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	for (size_t i = 0; i < a->owned.n; i++) {
-		wg_key_to_base64(a->owned.keys[i], b64);
-		fprintf(fp, "%s\n", b64);
-	}
-	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-		log_warn("%s", tmp);
-		fclose(fp);
-		return;
-	}
-	fclose(fp);
-	if (rename(tmp, a->owned_path) < 0)
-		log_warn("rename %s", a->owned_path);
+	state_owned_save(a->owned_path, &a->owned);
 }
 
-/* --- the verified peer set, kept so an agent restart resumes its Watch ------------------ */
-
-#define WATCH_STATE_MAGIC "WSW1"
-#define WATCH_STATE_RECORD_MAX (64 * 1024)
-
-static void
-put_u32(FILE *fp, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-
-	fwrite(b, 1, 4, fp);
-}
-
-static bool
-get_u32(FILE *fp, uint32_t *v)
-{
-	uint8_t b[4];
-
-	if (fread(b, 1, 4, fp) != 4)
-		return false;
-	*v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-	return true;
-}
-
-/* Magic, revision, count, then each record as length + packed wiresync.v1.Peer; written
- * to a temporary file and renamed. */
 static void
 watch_state_save(struct agent *a, uint64_t revision)
 {
-	char tmp[4200];
-	FILE *fp;
-	int fd;
+	Wiresync__V1__Peer **recs = calloc(a->n_known > 0 ? a->n_known : 1, sizeof(*recs));
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", a->watch_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
-		log_warn("%s", tmp);
-		if (fd >= 0)
-			close(fd);
+	if (recs == NULL)
 		return;
-	}
-	fwrite(WATCH_STATE_MAGIC, 1, 4, fp);
-	put_u32(fp, (uint32_t)revision);
-	put_u32(fp, (uint32_t)(revision >> 32));
-	put_u32(fp, (uint32_t)a->n_known);
-	for (size_t i = 0; i < a->n_known; i++) {
-		size_t len = wiresync__v1__peer__get_packed_size(a->known[i].rec);
-		uint8_t *buf = malloc(len + 1);
-		if (buf == NULL)
-			break;
-		wiresync__v1__peer__pack(a->known[i].rec, buf);
-		put_u32(fp, (uint32_t)len);
-		fwrite(buf, 1, len, fp);
-		free(buf);
-	}
-	if (ferror(fp) || fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-		log_warn("%s", tmp);
-		fclose(fp);
-		unlink(tmp);
-		return;
-	}
-	fclose(fp);
-	if (rename(tmp, a->watch_path) < 0)
-		log_warn("rename %s", a->watch_path);
-	else
+	for (size_t i = 0; i < a->n_known; i++)
+		recs[i] = a->known[i].rec;
+	if (state_watch_save(a->watch_path, revision, recs, a->n_known) == 0)
 		a->saved_revision = revision;
+	free(recs);
 }
 
 static void apply_record(struct agent *a, const Wiresync__V1__Peer *p);
 static void known_drop(struct agent *a, struct known *k);
 
-/* Reads the saved peer set back (each record verified again). Returns the revision to
- * resume from, or 0 (start with a snapshot) when there is nothing usable. */
+static void
+load_one(void *arg, const Wiresync__V1__Peer *p)
+{
+	apply_record(arg, p);
+}
+
+/* The saved peer set, each record verified again; the revision to resume from, or 0. */
 static uint64_t
 watch_state_load(struct agent *a)
 {
-	FILE *fp = fopen(a->watch_path, "r");
-	char magic[4];
-	uint32_t lo, hi, n;
-	uint64_t revision = 0;
+	int64_t r = state_watch_load(a->watch_path, load_one, a);
 
-	if (fp == NULL)
+	if (r < 0) {
+		log_warnx("%s: damaged; starting from a snapshot", a->watch_path);
+		while (a->n_known > 0)
+			known_drop(a, &a->known[0]);
 		return 0;
-	if (fread(magic, 1, 4, fp) != 4 || memcmp(magic, WATCH_STATE_MAGIC, 4) != 0 ||
-	    !get_u32(fp, &lo) || !get_u32(fp, &hi) || !get_u32(fp, &n)) {
-		log_warnx("%s: not a saved peer set; starting from a snapshot", a->watch_path);
-		goto out;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t len;
-		uint8_t *buf;
-		Wiresync__V1__Peer *p;
-
-		if (!get_u32(fp, &len) || len > WATCH_STATE_RECORD_MAX ||
-		    (buf = malloc(len + 1)) == NULL)
-			goto bad;
-		if (fread(buf, 1, len, fp) != len) {
-			free(buf);
-			goto bad;
-		}
-		p = wiresync__v1__peer__unpack(NULL, len, buf);
-		free(buf);
-		if (p == NULL)
-			goto bad;
-		apply_record(a, p);
-		wiresync__v1__peer__free_unpacked(p, NULL);
-	}
-	revision = (uint64_t)hi << 32 | lo;
-	a->saved_revision = revision;
-	log_info("%s: %zu peers saved at revision %llu", a->watch_path, a->n_known,
-	    (unsigned long long)revision);
-	goto out;
-bad:
-	log_warnx("%s: truncated or damaged; starting from a snapshot", a->watch_path);
-	while (a->n_known > 0)
-		known_drop(a, &a->known[0]);
-out:
-	fclose(fp);
-	return revision;
+	if (r > 0)
+		log_info("%s: %zu peers saved at revision %lld", a->watch_path, a->n_known,
+		    (long long)r);
+	a->saved_revision = (uint64_t)r;
+	return (uint64_t)r;
 }
 
 /* --- reconciliation -------------------------------------------------------------------- */
@@ -837,7 +709,7 @@ agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err,
 	}
 	snprintf(a->owned_path, sizeof(a->owned_path), "%s/peers-%s", conf->state_dir,
 	    conf->interface);
-	r = owned_load(a);
+	r = state_owned_load(a->owned_path, &a->owned);
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", a->owned_path, strerror(-r));
 		goto fail;

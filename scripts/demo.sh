@@ -24,6 +24,11 @@ cleanup() {
 	trap - EXIT INT TERM
 	for p in $pids; do kill "$p" 2>/dev/null || true; done
 	sleep 0.5
+	# wireguard-go daemonizes: end whatever still runs inside the namespaces
+	for n in wan lan1 lan2 h1 h2 h3; do
+		ip netns pids "$NS-$n" 2>/dev/null | xargs -r kill 2>/dev/null || true
+	done
+	sleep 0.3
 	for n in wan lan1 lan2 h1 h2 h3; do ip netns del "$NS-$n" 2>/dev/null || true; done
 	echo "demo stopped; namespaces removed (state kept in $D)"
 }
