@@ -1,0 +1,99 @@
+/* The gRPC server's private parts, shared by h2server.c (listener, connections, HTTP/2
+ * callbacks) and h2call.c (one call: framing in, responses out). Not for other modules. */
+#ifndef WS_H2SERVER_IMPL_H
+#define WS_H2SERVER_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "rpc/grpc.h"
+#include "rpc/h2conn.h"
+#include "rpc/h2server.h"
+#include "rpc/loop.h"
+
+#define MAX_LISTENERS 4
+
+struct rpc_out {
+	struct rpc_out *next;
+	struct rpc_buf *buf;
+	size_t off;
+};
+
+struct rpc_call {
+	struct rpc_conn *conn;
+	struct rpc_call *prev, *next;   /* the connection's calls */
+	int32_t stream_id;
+	const struct rpc_method *method;
+	struct grpc_frame frame;
+	struct loop_timer deadline;
+	rpc_cancel_fn cancel_fn;
+	void *cancel_arg;
+	rpc_drain_fn drain_fn;
+	void *drain_arg;
+	size_t drain_low;
+	struct loop_defer drain_defer;
+	struct rpc_out *out_head, **out_tail;
+	size_t queued;
+	int status;
+	char *status_msg;               /* percent-encoded grpc-message, or NULL */
+	unsigned bad_content_type : 1, not_post : 1, headers_sent : 1, answered : 1,
+	    dispatched : 1, trailers_sent : 1, remote_closed : 1;
+};
+
+struct rpc_conn {
+	struct h2conn h;
+	struct rpc_server *srv;
+	struct rpc_conn *prev, *next;
+	struct rpc_call *calls;
+	struct loop_timer timer;        /* handshake, then idle timeout */
+	struct loop_timer keepalive;
+	uint64_t last_recv_ms;          /* any frame from the peer */
+	uint64_t last_client_ping_ms;
+	uint8_t ping_strikes;
+	bool ping_outstanding;
+	struct loop_defer free_defer;
+	void *user;
+	size_t n_calls;
+	struct sockaddr_storage peer;
+};
+
+struct rpc_server {
+	struct loop *loop;
+	SSL_CTX *ctx;
+	const struct rpc_method *methods;
+	size_t n_methods;
+	struct rpc_server_ops ops;
+	struct rpc_limits lim;
+	struct loop_io listeners[MAX_LISTENERS];
+	size_t n_listeners;
+	int port;
+	struct rpc_conn *conns;
+	size_t n_conns;
+	nghttp2_session_callbacks *cbs;
+	nghttp2_option *opt;
+	bool draining;
+	loop_fn drained_fn;
+	void *drained_arg;
+	struct loop_defer drained_defer;
+};
+
+/* h2call.c */
+struct rpc_call *call_new(struct rpc_conn *c, int32_t stream_id);
+/* Frees the call; runs the cancel callback first when the handler never answered. */
+void call_free(struct rpc_call *call);
+/* Ends the call with status (trailers-only when nothing was sent), with an HTTP status
+ * for the headers of a trailers-only answer. */
+void call_end(struct rpc_call *call, int status, const char *msg, const char *http_status);
+void call_set_deadline(struct rpc_call *call, uint64_t ms);
+/* The request headers are complete: refuse bad ones at once, else dispatch when the
+ * request is complete too. */
+void call_headers_done(struct rpc_call *call, bool end_stream);
+/* The request stream ended: hand the one message to the method's handler. */
+void call_dispatch(struct rpc_call *call);
+
+/* h2server.c */
+void conn_arm_idle(struct rpc_conn *c);
+
+#endif
