@@ -259,7 +259,7 @@ trial_check(void *arg)
 {
 	struct agent *a = arg;
 	struct wg_device *dev = NULL;
-	bool pending = false, changed = false;
+	bool pending = false, changed = false, young = false;
 	int64_t now = now_s();
 	char was[64], next[64];
 
@@ -291,6 +291,8 @@ trial_check(void *arg)
 			continue;
 		}
 		pending = true;
+		if (now - k->chosen_at_s < (int64_t)a->conf->handshake_timeout_s)
+			young = true;
 		idx = endpoint_next(k->idx, k->cands.n, hs, k->chosen_at_s, now,
 		    a->conf->handshake_timeout_s);
 		if (idx != k->idx) {
@@ -308,9 +310,13 @@ trial_check(void *arg)
 		a->trial_ms = TRIAL_CHECK_MS;
 		reconcile(a);
 	} else if (pending) {
-		/* look often at first, then every handshake timeout while nothing answers */
-		a->trial_ms = a->trial_ms * 2 > a->conf->handshake_timeout_s * 1000u ?
-		    a->conf->handshake_timeout_s * 1000u : a->trial_ms * 2;
+		/* every second while a choice is young, then backing off to the handshake
+		 * timeout while nothing answers */
+		if (young)
+			a->trial_ms = TRIAL_CHECK_MS;
+		else
+			a->trial_ms = a->trial_ms * 2 > a->conf->handshake_timeout_s * 1000u ?
+			    a->conf->handshake_timeout_s * 1000u : a->trial_ms * 2;
 		loop_timer_set(a->loop, &a->trial_timer, a->trial_ms, trial_check, a);
 	}
 }
