@@ -67,6 +67,7 @@ struct agent {
 	char watch_path[4096];
 	uint64_t saved_revision;
 	uint32_t trial_ms;
+	char wan_ip[NETADDR_STRLEN];        /* ours, as the server last saw it */
 };
 
 static int64_t
@@ -141,6 +142,7 @@ self_view(const struct agent *a, struct endpoint_self *me)
 		else
 			me->has_v4 = true;
 	}
+	me->wan_ip = a->wan_ip;
 	/* with no LAN address at all, still try everything */
 	if (!me->has_v4 && !me->has_v6)
 		me->has_v4 = me->has_v6 = true;
@@ -456,14 +458,23 @@ on_state(void *arg, bool connected, const char *why)
 static void update_retry(void *arg);
 static void drop_update_client(struct agent *a);
 
+static void reconcile_soon(struct agent *a);
+
 static void
 update_reply(void *arg, const uint8_t *data, size_t len)
 {
+	struct agent *a = arg;
 	Wiresync__V1__UpdateReply *r = wiresync__v1__update_reply__unpack(NULL, len, data);
 
-	if (r != NULL)
-		log_info("reported to the server: revision %llu, seen from %s",
-		    (unsigned long long)r->revision, r->observed_wan_ip);
+	if (r == NULL)
+		return;
+	log_info("reported to the server: revision %llu, seen from %s",
+	    (unsigned long long)r->revision, r->observed_wan_ip);
+	/* which peers share our public address (our NAT) can change the endpoints */
+	if (strcmp(a->wan_ip, r->observed_wan_ip) != 0) {
+		snprintf(a->wan_ip, sizeof(a->wan_ip), "%s", r->observed_wan_ip);
+		reconcile_soon(a);
+	}
 	wiresync__v1__update_reply__free_unpacked(r, NULL);
 }
 
@@ -772,6 +783,7 @@ show_peer(struct agent *a, struct known *k, const struct wg_device *dev, FILE *o
 	struct endpoint_self me;
 	char b64[45], ep[64], ips[CERT_TUNNEL_MAX * NETADDR_STRLEN] = "", one[NETADDR_STRLEN];
 	const char *why = "no address known";
+	char state[40];
 	int64_t hs = -1;
 
 	self_view(a, &me);
@@ -783,9 +795,8 @@ show_peer(struct agent *a, struct known *k, const struct wg_device *dev, FILE *o
 	}
 	if (k->cands.n > 0) {
 		endpoint_format(&k->cands.addr[k->idx], ep, sizeof(ep));
-		why = k->cands.lan[k->idx] ? "same LAN (same gateway MAC)" :
-		    k->rec->observed_endpoint[0] != '\0' ? "WAN, as the server's interface sees it" :
-		    "WAN address the server saw, listen port";
+		why = k->cands.lan[k->idx] ? "same LAN" :
+		    k->rec->observed_endpoint[0] != '\0' ? "NAT mapping seen" : "WAN address";
 	} else {
 		snprintf(ep, sizeof(ep), "-");
 	}
@@ -793,11 +804,11 @@ show_peer(struct agent *a, struct known *k, const struct wg_device *dev, FILE *o
 		if (memcmp(dev->peers[j].key, k->id.key, WG_KEY_LEN) == 0)
 			hs = dev->peers[j].last_handshake_s;
 	wg_key_to_base64(k->id.key, b64);
-	fprintf(out, "%-16s %s %-24s %-40s %-20s %s\n", k->id.name, b64, ep, why, ips,
-	    hs < 0 ? "not configured" : hs == 0 ? "never" : "handshake ok");
 	if (hs > 0)
-		fprintf(out, "%-16s last handshake %llds ago\n", "",
-		    (long long)(now_s() - hs));
+		snprintf(state, sizeof(state), "handshake %llds ago", (long long)(now_s() - hs));
+	else
+		snprintf(state, sizeof(state), "%s", hs < 0 ? "not configured" : "no handshake");
+	fprintf(out, "%-12s %s %-22s %-16s %-18s %s\n", k->id.name, b64, ep, why, ips, state);
 	(void)me;
 }
 
@@ -836,7 +847,7 @@ agent_show(const struct agentconf *conf, FILE *out, char *err, size_t errlen)
 	    conf->interface);
 	fprintf(out, "# %s: revision %llu of the saved peer set; nothing is changed\n",
 	    a->watch_path, (unsigned long long)watch_state_load(a));
-	fprintf(out, "%-16s %-44s %-24s %-40s %-20s %s\n", "NAME", "KEY", "ENDPOINT", "WHY",
+	fprintf(out, "%-12s %-44s %-22s %-16s %-18s %s\n", "NAME", "KEY", "ENDPOINT", "WHY",
 	    "ALLOWED IPS", "STATE");
 	for (size_t i = 0; i < a->n_known; i++)
 		show_peer(a, &a->known[i], dev, out);

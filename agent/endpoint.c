@@ -18,6 +18,14 @@ same_lan(const Wiresync__V1__Peer *p, const struct endpoint_self *self)
 	    memcmp(p->lan_id.data, self->lan_id, self->lan_id_len) == 0;
 }
 
+/* Behind the same NAT: the server saw us both from one public address. */
+static bool
+same_public(const Wiresync__V1__Peer *p, const struct endpoint_self *self)
+{
+	return self->wan_ip != NULL && self->wan_ip[0] != '\0' && p->wan_ip != NULL &&
+	    strcmp(p->wan_ip, self->wan_ip) == 0;
+}
+
 bool
 endpoint_needs_keepalive(const Wiresync__V1__Peer *p, const struct endpoint_self *self)
 {
@@ -126,7 +134,7 @@ endpoint_candidates(const Wiresync__V1__Peer *p, const struct endpoint_self *sel
 	memset(out, 0, sizeof(*out));
 	if (p->listen_port == 0 || p->listen_port > 65535)
 		return;
-	if (same_lan(p, self)) {
+	if (same_lan(p, self) || same_public(p, self)) {
 		/* IPv6 first, then IPv4 */
 		for (int pass = 0; pass < 2; pass++)
 			for (size_t i = 0; i < p->n_lan_ips && n < ENDPOINT_MAX; i++)

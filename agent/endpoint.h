@@ -23,9 +23,11 @@ struct endpoint_self {
 	size_t lan_id_len;
 	bool has_v6;                /* we have a global IPv6 address */
 	bool has_v4;
+	const char *wan_ip;         /* our address as the server sees it; NULL/"" unknown */
 };
 
-/* The candidates for p in order of preference: on the same LAN (equal non-empty lan_id),
+/* The candidates for p in order of preference: on the same LAN (equal non-empty lan_id, or
+ * the same public address, i.e. behind the same NAT, whose hairpin path rarely works),
  * each LAN address with the peer's listen port (IPv6 first when both ends have it); then
  * observed_endpoint; then wan_ip with the listen port. Unparsable or duplicate entries are
  * skipped; addresses of a family we lack go last. */

@@ -115,7 +115,13 @@ for t in $(seq 30); do
 	sleep 1
 done
 i=1
-for h in h1 h2 h3; do echo "== $h: peers and the endpoints its agent chose"; ns $h wg show "wgdemo$i" endpoints; i=$((i + 1)); done
+for h in h1 h2 h3; do
+	echo "== $h: the peer table its agent keeps (wiresync-agent --show)"
+	ns $h "$B/wiresync-agent" --server=198.51.100.1:7443 --certificate="$D/ca/$h.crt" \
+		--private-key="$D/ca/$h.key" --ca="$D/ca/ca.crt" --interface="wgdemo$i" \
+		--state-dir="$D/state-$h" --show 2>/dev/null
+	i=$((i + 1))
+done
 echo "== h1 pings h2 (same LAN) and h3 (behind NAT) through the tunnels"
 ns h1 ping -c2 10.77.0.2 | tail -1
 ns h1 ping -c2 10.77.0.3 | tail -1

@@ -118,6 +118,38 @@ START_TEST(test_same_lan_without_our_v6)
 }
 END_TEST
 
+/* No lan_id yet (gateway MAC unknown), but the server saw both from one public address:
+ * behind the same NAT, whose hairpin path rarely works, so LAN addresses come first. */
+START_TEST(test_same_public_address_lan_first)
+{
+	static const char *const want[] = { "lan 192.168.1.5:51820", "203.0.113.7:51820", NULL };
+	static const char *const lan[] = { "192.168.1.5/24", NULL };
+	struct endpoint_self self = self_on(NULL, 0, true, false);
+	struct endpoint_list out;
+	struct peer pr;
+
+	self.wan_ip = "203.0.113.7";
+	peer_init(&pr, PORT, lan, "203.0.113.7", NULL, NULL, 0);
+	endpoint_candidates(&pr.p, &self, &out);
+	assert_list(&out, want);
+}
+END_TEST
+
+START_TEST(test_other_public_address_no_lan)
+{
+	static const char *const want[] = { "203.0.113.7:51820", NULL };
+	static const char *const lan[] = { "192.168.1.5/24", NULL };
+	struct endpoint_self self = self_on(NULL, 0, true, false);
+	struct endpoint_list out;
+	struct peer pr;
+
+	self.wan_ip = "198.51.100.9";
+	peer_init(&pr, PORT, lan, "203.0.113.7", NULL, NULL, 0);
+	endpoint_candidates(&pr.p, &self, &out);
+	assert_list(&out, want);
+}
+END_TEST
+
 START_TEST(test_same_lan_uses_listen_port)
 {
 	static const char *const lan[] = { "192.168.1.5", NULL };
@@ -651,6 +683,8 @@ endpoint_suite(void)
 	tcase_add_test(tc, test_same_lan_lan_first_v6_first);
 	tcase_add_test(tc, test_same_lan_without_our_v6);
 	tcase_add_test(tc, test_same_lan_uses_listen_port);
+	tcase_add_test(tc, test_same_public_address_lan_first);
+	tcase_add_test(tc, test_other_public_address_no_lan);
 	tcase_add_test(tc, test_other_lan_observed_then_wan);
 	tcase_add_test(tc, test_other_lan_wan_only);
 	tcase_add_test(tc, test_observed_v6);
