@@ -25,11 +25,9 @@ something failed.
 
 import base64
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
@@ -41,6 +39,8 @@ PKI = os.environ.get("WS_PKI", "")
 sys.path.insert(0, os.environ.get("WS_PY", "."))
 
 import wiresync_pb2 as pb  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import grpc_client  # noqa: E402  (shares its Watch stream reader)
 import health_pb2  # noqa: E402
 
 SVC = "/wiresync.v1.WireSync/"
@@ -108,53 +108,12 @@ class Client:
         self.channel.close()
 
 
-class Watcher:
-    """Reads a Watch stream on a thread. Items: ("event", WatchEvent) or ("end", code, details)."""
+class Watcher(grpc_client.Watcher):
+    """grpc_client's stream reader, plus drain() and a close() that waits less."""
 
     def __init__(self, client, since=0, timeout=None):
+        super().__init__(client, since, timeout)
         self.since = since
-        self.call = client.watch(pb.WatchRequest(since_revision=since), timeout=timeout)
-        self.q = queue.Queue()
-        self.ended = None
-        self.t = threading.Thread(target=self._run, daemon=True)
-        self.t.start()
-
-    def _run(self):
-        try:
-            for ev in self.call:
-                self.q.put(("event", ev))
-            self.q.put(("end", grpc.StatusCode.OK, ""))
-        except grpc.RpcError as e:
-            self.q.put(("end", e.code(), e.details()))
-
-    def get(self, timeout=EVENT_WAIT):
-        if self.ended is not None:
-            return self.ended
-        try:
-            item = self.q.get(timeout=max(timeout, 0.001))
-        except queue.Empty:
-            return None
-        if item[0] == "end":
-            self.ended = item
-        return item
-
-    def wait_for(self, pred, timeout=EVENT_WAIT):
-        """First event for which pred(ev) holds within timeout: (event, seen) or (None, seen)."""
-        seen = []
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None, seen
-            item = self.get(left)
-            if item is None:
-                return None, seen
-            if item[0] == "end":
-                seen.append(item)
-                return None, seen
-            seen.append(item[1])
-            if pred(item[1]):
-                return item[1], seen
 
     def drain(self, quiet=QUIET, limit=20.0):
         """Everything until the stream is quiet for `quiet` s (or ends)."""
