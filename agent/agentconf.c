@@ -67,13 +67,13 @@ agentconf_load(struct agentconf *conf, struct config_schema *schema, const char 
 		return -1;
 	if (log_level_parse(conf->log_level) < 0) {
 		snprintf(err, errlen, "%s: key 'log_level': must be error, warn, info or debug, "
-		    "got \"%s\"", schema->keys[9].where, conf->log_level);
+		    "got \"%s\"", config_where(schema, "log_level"), conf->log_level);
 		return -1;
 	}
 	if (strcmp(conf->backend, "auto") != 0 && strcmp(conf->backend, "uapi") != 0 &&
 	    strcmp(conf->backend, "kernel") != 0) {
 		snprintf(err, errlen, "%s: key 'backend': must be auto, uapi or kernel, got \"%s\"",
-		    schema->keys[7].where, conf->backend);
+		    config_where(schema, "backend"), conf->backend);
 		return -1;
 	}
 	return 0;

@@ -638,3 +638,12 @@ config_default(const struct config_schema *s, char *const *field, const char *ar
 		return 0;
 	return config_apply_arg(s, arg, err, errlen) < 0 ? -1 : 0;
 }
+
+const char *
+config_where(const struct config_schema *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_keys; i++)
+		if (strcmp(s->keys[i].name, name) == 0)
+			return s->keys[i].where[0] != '\0' ? s->keys[i].where : "configuration";
+	return "configuration";
+}

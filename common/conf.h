@@ -61,6 +61,10 @@ int config_load_all(const struct config_schema *s, const char *path, bool path_g
 int config_default(const struct config_schema *s, char *const *field, const char *arg,
     char *err, size_t errlen);
 
+/* Where key name was last set ("FILE:LINE" or "command line"), for later messages about
+ * its value; "configuration" when it is not a key of s. */
+const char *config_where(const struct config_schema *s, const char *name);
+
 /* Frees the strings the parser stored and resets every key to unset. */
 void config_free(const struct config_schema *s);
 

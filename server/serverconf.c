@@ -2,49 +2,51 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rpc/log.h"
 #include "server/serverconf.h"
 
-#define N_KEYS 20
+/* One line per key: its name is the field of struct serverconf it fills. */
+#define KEY(field, ...) { { .name = #field, __VA_ARGS__ }, offsetof(struct serverconf, field) }
 
-static struct config_key keys_template[N_KEYS] = {
-	{ .name = "listen", .type = CONFIG_STRING, .help = "HOST:PORT to accept agents on (0.0.0.0:7443)" },
-	{ .name = "certificate", .type = CONFIG_STRING, .required = true, .help = "server certificate, PEM" },
-	{ .name = "private_key", .type = CONFIG_STRING, .required = true, .help = "server private key, PEM, mode 0600" },
-	{ .name = "ca", .type = CONFIG_STRING, .required = true, .help = "CA certificate(s) that client certificates must chain to" },
-	{ .name = "crl", .type = CONFIG_STRING, .help = "CRL of the CA, PEM (optional)" },
-	{ .name = "database", .type = CONFIG_STRING, .help = "SQLite database file (" LOCALSTATEDIR "/lib/wiresync/wiresync.db)" },
-	{ .name = "hub_interface", .type = CONFIG_STRING, .help = "WireGuard interface whose endpoints to publish (optional)" },
-	{ .name = "log_level", .type = CONFIG_STRING, .help = "error, warn, info or debug (info)" },
-	{ .name = "max_connections", .type = CONFIG_UINT, .min = 1, .max = 1000000, .help = "connections at once (10000)" },
-	{ .name = "max_streams", .type = CONFIG_UINT, .min = 1, .max = 10000, .help = "concurrent streams per connection (100)" },
-	{ .name = "max_message_bytes", .type = CONFIG_UINT, .min = 1024, .max = 16777216, .help = "largest request message (1048576)" },
-	{ .name = "handshake_timeout_ms", .type = CONFIG_UINT, .min = 100, .max = 600000, .help = "TLS handshake deadline (10000)" },
-	{ .name = "idle_timeout_ms", .type = CONFIG_UINT, .min = 0, .max = 86400000, .help = "close connections idle without streams this long; 0 never (0)" },
-	{ .name = "keepalive_ms", .type = CONFIG_UINT, .min = 0, .max = 86400000, .help = "PING connections silent this long; 0 never (60000)" },
-	{ .name = "keepalive_timeout_ms", .type = CONFIG_UINT, .min = 100, .max = 600000, .help = "close when a PING is not answered this soon (20000)" },
-	{ .name = "presence_grace_ms", .type = CONFIG_UINT, .min = 0, .max = 3600000, .help = "a peer goes offline this long after its last Watch ends (3000)" },
-	{ .name = "restart_grace_ms", .type = CONFIG_UINT, .min = 0, .max = 3600000, .help = "after a restart, time for online peers to reconnect (30000)" },
-	{ .name = "max_watches_per_identity", .type = CONFIG_UINT, .min = 1, .max = 10000, .help = "open Watch streams per certificate (16)" },
-	{ .name = "change_log_max_entries", .type = CONFIG_UINT, .min = 1, .max = 100000000, .help = "changes kept for resuming Watch streams (100000)" },
-	{ .name = "change_log_max_age_s", .type = CONFIG_UINT, .min = 1, .max = 315360000, .help = "age past which changes are dropped from the log (604800)" },
+static const struct {
+	struct config_key key;
+	size_t off;
+} keys_template[] = {
+	KEY(listen, .type = CONFIG_STRING, .help = "HOST:PORT to accept agents on (0.0.0.0:7443)"),
+	KEY(certificate, .type = CONFIG_STRING, .required = true, .help = "server certificate, PEM"),
+	KEY(private_key, .type = CONFIG_STRING, .required = true, .help = "server private key, PEM, mode 0600"),
+	KEY(ca, .type = CONFIG_STRING, .required = true, .help = "CA certificate(s) that client certificates must chain to"),
+	KEY(crl, .type = CONFIG_STRING, .help = "CRL of the CA, PEM (optional)"),
+	KEY(database, .type = CONFIG_STRING, .help = "SQLite database file (" LOCALSTATEDIR "/lib/wiresync/wiresync.db)"),
+	KEY(hub_interface, .type = CONFIG_STRING, .help = "WireGuard interface whose endpoints to publish (optional)"),
+	KEY(log_level, .type = CONFIG_STRING, .help = "error, warn, info or debug (info)"),
+	KEY(max_connections, .type = CONFIG_UINT, .min = 1, .max = 1000000, .help = "connections at once (10000)"),
+	KEY(max_streams, .type = CONFIG_UINT, .min = 1, .max = 10000, .help = "concurrent streams per connection (100)"),
+	KEY(max_message_bytes, .type = CONFIG_UINT, .min = 1024, .max = 16777216, .help = "largest request message (1048576)"),
+	KEY(handshake_timeout_ms, .type = CONFIG_UINT, .min = 100, .max = 600000, .help = "TLS handshake deadline (10000)"),
+	KEY(idle_timeout_ms, .type = CONFIG_UINT, .min = 0, .max = 86400000, .help = "close connections idle without streams this long; 0 never (0)"),
+	KEY(keepalive_ms, .type = CONFIG_UINT, .min = 0, .max = 86400000, .help = "PING connections silent this long; 0 never (60000)"),
+	KEY(keepalive_timeout_ms, .type = CONFIG_UINT, .min = 100, .max = 600000, .help = "close when a PING is not answered this soon (20000)"),
+	KEY(presence_grace_ms, .type = CONFIG_UINT, .min = 0, .max = 3600000, .help = "a peer goes offline this long after its last Watch ends (3000)"),
+	KEY(restart_grace_ms, .type = CONFIG_UINT, .min = 0, .max = 3600000, .help = "after a restart, time for online peers to reconnect (30000)"),
+	KEY(max_watches_per_identity, .type = CONFIG_UINT, .min = 1, .max = 10000, .help = "open Watch streams per certificate (16)"),
+	KEY(change_log_max_entries, .type = CONFIG_UINT, .min = 1, .max = 100000000, .help = "changes kept for resuming Watch streams (100000)"),
+	KEY(change_log_max_age_s, .type = CONFIG_UINT, .min = 1, .max = 315360000, .help = "age past which changes are dropped from the log (604800)"),
+	KEY(ticket_key_file, .type = CONFIG_STRING, .help = "TLS session ticket keys, kept across restarts (DATABASE-tickets)"),
+	KEY(ticket_key_rotate_s, .type = CONFIG_UINT, .min = 60, .max = 604800, .help = "make a new ticket key this often; tickets live twice as long (43200)"),
+	KEY(expiry_warn_days, .type = CONFIG_UINT, .min = 0, .max = 3650, .help = "warn of certificates expiring within this many days (30)"),
 };
+
+#define N_KEYS (sizeof(keys_template) / sizeof(keys_template[0]))
 
 void
 serverconf_init(struct serverconf *conf, struct config_schema *schema)
 {
 	static struct config_key keys[N_KEYS];
-	void *dst[N_KEYS] = {
-		&conf->listen, &conf->certificate, &conf->private_key, &conf->ca, &conf->crl,
-		&conf->database, &conf->hub_interface, &conf->log_level, &conf->max_connections,
-		&conf->max_streams, &conf->max_message_bytes, &conf->handshake_timeout_ms,
-		&conf->idle_timeout_ms, &conf->keepalive_ms, &conf->keepalive_timeout_ms,
-		&conf->presence_grace_ms, &conf->restart_grace_ms, &conf->max_watches_per_identity,
-		&conf->change_log_max_entries, &conf->change_log_max_age_s,
-	};
 
 	memset(conf, 0, sizeof(*conf));
 	conf->max_connections = 10000;
@@ -59,9 +61,12 @@ serverconf_init(struct serverconf *conf, struct config_schema *schema)
 	conf->max_watches_per_identity = 16;
 	conf->change_log_max_entries = 100000;
 	conf->change_log_max_age_s = 604800;
-	memcpy(keys, keys_template, sizeof(keys));
-	for (size_t i = 0; i < N_KEYS; i++)
-		keys[i].dst = dst[i];
+	conf->ticket_key_rotate_s = 43200;
+	conf->expiry_warn_days = 30;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		keys[i] = keys_template[i].key;
+		keys[i].dst = (char *)conf + keys_template[i].off;
+	}
 	schema->section = "server";
 	schema->keys = keys;
 	schema->n_keys = N_KEYS;
@@ -87,9 +92,23 @@ serverconf_load(struct serverconf *conf, struct config_schema *schema, const cha
 	    "--database=" LOCALSTATEDIR "/lib/wiresync/wiresync.db", err, errlen) < 0 ||
 	    config_default(schema, &conf->log_level, "--log_level=info", err, errlen) < 0)
 		return -1;
+	if (conf->ticket_key_file == NULL) {
+		size_t n = strlen(conf->database) + sizeof("--ticket_key_file=-tickets");
+		char *arg = malloc(n);
+		int r;
+		if (arg == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		snprintf(arg, n, "--ticket_key_file=%s-tickets", conf->database);
+		r = config_default(schema, &conf->ticket_key_file, arg, err, errlen);
+		free(arg);
+		if (r < 0)
+			return -1;
+	}
 	if (log_level_parse(conf->log_level) < 0) {
 		snprintf(err, errlen, "%s: key 'log_level': must be error, warn, info or debug, "
-		    "got \"%s\"", schema->keys[7].where, conf->log_level);
+		    "got \"%s\"", config_where(schema, "log_level"), conf->log_level);
 		return -1;
 	}
 	return 0;

@@ -30,6 +30,9 @@ struct serverconf {
 	unsigned max_watches_per_identity;
 	unsigned change_log_max_entries;
 	unsigned change_log_max_age_s;
+	char *ticket_key_file;
+	unsigned ticket_key_rotate_s;
+	unsigned expiry_warn_days;
 };
 
 /* Sets the defaults and binds conf's fields to the schema (both live as long as conf). */
