@@ -185,6 +185,9 @@ tls_server_ctx_new(const struct tls_files *f, char *err, size_t errlen)
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
 	/* Each ticket costs server CPU; a client needs one. */
 	SSL_CTX_set_num_tickets(ctx, 1);
+	/* Sessions resume from tickets alone; a server-side cache would hold a peer
+	 * certificate per session and outlive a CRL change. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	return ctx;
 }
 
