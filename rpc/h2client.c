@@ -580,6 +580,12 @@ fail:
 	return c;
 }
 
+SSL *
+rpc_client_ssl(struct rpc_client *c)
+{
+	return c->h.closed ? NULL : c->h.ssl;
+}
+
 bool
 rpc_client_alive(const struct rpc_client *c)
 {

@@ -29,6 +29,11 @@ struct rpc_client_cb {
  * address; connection failures are reported through the calls (UNAVAILABLE). */
 struct rpc_client *rpc_client_new(struct loop *l, SSL_CTX *ctx, const char *hostport);
 
+/* The connection's SSL (NULL when it could not be set up), valid until rpc_client_del. Before
+ * the loop next runs, a caller may give it its own certificate or a session to resume (the
+ * benchmark's simulated agents); afterwards, read its state (SSL_session_reused). */
+SSL *rpc_client_ssl(struct rpc_client *c);
+
 /* Closes the connection, ends every call with CANCELLED (callbacks run), frees; accepts NULL. */
 void rpc_client_del(struct rpc_client *c);
 
