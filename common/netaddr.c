@@ -13,20 +13,60 @@
 /* Longest input quoted in an error message; longer values are cut and end in "...". */
 #define NETADDR_QUOTE_MAX 64
 
+/* Length of the well-formed UTF-8 character at s (1 to 4), or 0 when s does not start one. */
+static size_t
+utf8_char_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t n, i;
 
-/* Copies s into out for quoting: non-printable bytes become '?', long values are cut. */
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* no overlong forms, no surrogates, nothing above U+10FFFF */
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
+	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* Copies s into out for quoting, byte for byte as far as it is UTF-8 (control characters
+ * too: a gRPC status carries them percent-encoded and the log escapes them), with '?' for
+ * each byte that is not; long values are cut at a character boundary and end in "...". */
 static void
 netaddr_quote(const char *s, char out[NETADDR_QUOTE_MAX + 4])
 {
-	size_t i;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0, n;
 
-	for (i = 0; s[i] != '\0' && i < NETADDR_QUOTE_MAX; i++)
-		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(out + i, "...", 3);
-		i += 3;
+	while (u[i] != '\0') {
+		n = utf8_char_len(u + i);
+		if (o + (n > 0 ? n : 1) > NETADDR_QUOTE_MAX)
+			break;
+		if (n == 0) {
+			out[o++] = '?';
+			i++;
+			continue;
+		}
+		memcpy(out + o, u + i, n);
+		o += n;
+		i += n;
 	}
-	out[i] = '\0';
+	if (u[i] != '\0') {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
 }
 
 /* Reads a decimal prefix length: digits only, no sign, no leading zero, at most max. */

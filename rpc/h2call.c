@@ -85,6 +85,7 @@ call_free(struct rpc_call *call)
 	}
 	grpc_frame_free(&call->frame);
 	free(call->status_msg);
+	free(call->bad_path);
 	if (call->prev != NULL)
 		call->prev->next = call->next;
 	else
@@ -373,6 +374,31 @@ deadline_expired(void *arg)
 	rpc_call_fail(call, GRPC_DEADLINE_EXCEEDED, "deadline exceeded");
 }
 
+/* UNIMPLEMENTED naming the path, and whether its service is one we have, as stock gRPC
+ * servers do ("unknown service X" / "unknown method Y for service X"). */
+static void
+call_unknown_method(struct rpc_call *call)
+{
+	const struct rpc_server *s = call->conn->srv;
+	const char *path = call->bad_path != NULL ? call->bad_path : "";
+	const char *slash = path[0] == '/' ? strchr(path + 1, '/') : NULL;
+	size_t svclen = slash != NULL ? (size_t)(slash - path) : 0;
+	bool known = false;
+	char msg[320];
+
+	for (size_t i = 0; i < s->n_methods && svclen > 1 && !known; i++)
+		known = strncmp(s->methods[i].path, path, svclen + 1) == 0;
+	if (svclen <= 1)
+		snprintf(msg, sizeof(msg), "malformed method path \"%s\"", path);
+	else if (known)
+		snprintf(msg, sizeof(msg), "unknown method %s for service %.*s", slash + 1,
+		    (int)(svclen - 1), path + 1);
+	else
+		snprintf(msg, sizeof(msg), "unknown service %.*s (path %s)", (int)(svclen - 1),
+		    path + 1, path);
+	call_end(call, GRPC_UNIMPLEMENTED, msg, "200");
+}
+
 void
 call_set_deadline(struct rpc_call *call, uint64_t ms)
 {
@@ -408,7 +434,7 @@ call_headers_done(struct rpc_call *call, bool end_stream)
 		return;
 	}
 	if (call->method == NULL) {
-		call_end(call, GRPC_UNIMPLEMENTED, "unknown method", "200");
+		call_unknown_method(call);
 		return;
 	}
 	if (end_stream)

@@ -94,6 +94,8 @@ on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *n
 				break;
 			}
 		}
+		if (call->method == NULL && call->bad_path == NULL)
+			call->bad_path = strndup((const char *)value, valuelen < 128 ? valuelen : 128);
 	} else if (header_is(name, namelen, ":method")) {
 		call->not_post = !(valuelen == 4 && memcmp(value, "POST", 4) == 0);
 	} else if (header_is(name, namelen, "content-type")) {

@@ -38,6 +38,7 @@ struct rpc_call {
 	size_t queued;
 	int status;
 	char *status_msg;               /* percent-encoded grpc-message, or NULL */
+	char *bad_path;                 /* :path that names no method (cut), or NULL */
 	unsigned bad_content_type : 1, not_post : 1, headers_sent : 1, answered : 1,
 	    dispatched : 1, trailers_sent : 1, remote_closed : 1;
 };

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +44,48 @@ log_level_parse(const char *s)
 	return -1;
 }
 
+/* Copies line into out with control characters (C0, DEL, UTF-8 C1) written as escapes, so
+ * a value a client chose can neither end a log line nor drive a terminal. */
+static const char *
+log_escape(const char *line, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)line;
+	size_t o = 0;
+
+	for (; *u != '\0' && o + 7 < outlen; u++) {
+		unsigned c = *u;
+		bool c1 = c == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f;
+
+		if (c >= 0x20 && c != 0x7f && !c1) {
+			out[o++] = (char)c;
+			continue;
+		}
+		if (c1)
+			c = *++u;       /* escape the C1 control's code point */
+		out[o++] = '\\';
+		if (c == '\t' || c == '\n' || c == '\r') {
+			out[o++] = c == '\t' ? 't' : c == '\n' ? 'n' : 'r';
+			continue;
+		}
+		out[o++] = c >= 0x80 ? 'u' : 'x';
+		if (c >= 0x80) {
+			out[o++] = '0';
+			out[o++] = '0';
+		}
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static void
 log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
 	static const char *const words[] = { "error", "warning", "info", "debug" };
 	static const int prio[] = { 3, 4, 6, 7 };
-	char line[1024];
+	char line[1024], esc[4096];
 	int n;
 
 	if (level > log_level)
@@ -58,10 +95,11 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 		return;
 	if (errnum != 0 && (size_t)n < sizeof(line))
 		snprintf(line + n, sizeof(line) - (size_t)n, ": %s", strerror(errnum));
+	log_escape(line, esc, sizeof(esc));
 	if (log_journal)
-		fprintf(stderr, "<%d>%s\n", prio[level], line);
+		fprintf(stderr, "<%d>%s\n", prio[level], esc);
 	else
-		fprintf(stderr, "%s: %s: %s\n", log_progname, words[level], line);
+		fprintf(stderr, "%s: %s: %s\n", log_progname, words[level], esc);
 }
 
 #define LOG_FN(name, level, with_errno)                                   \

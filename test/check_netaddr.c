@@ -385,9 +385,36 @@ START_TEST(test_err_space_before_prefix)
 }
 END_TEST
 
-START_TEST(test_err_control_char_not_echoed)
+/* The value comes back byte for byte when it is UTF-8, control characters included (a gRPC
+ * status percent-encodes them, the log escapes them); other bytes become '?'. */
+START_TEST(test_err_control_char_echoed)
 {
-	refused("10.0.0.1\n", false, "invalid IP address \"10.0.0.1?\"");
+	refused("10.0.0.1\n\t", false, "invalid IP address \"10.0.0.1\n\t\"");
+}
+END_TEST
+
+START_TEST(test_err_utf8_echoed_invalid_replaced)
+{
+	refused("1.2.3\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x88", false,
+	    "invalid IP address \"1.2.3\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x88\"");
+	/* stray continuation, overlong, surrogate, truncated sequence, beyond U+10FFFF */
+	refused("1\x80 2\xc0\xaf 3\xed\xa0\x80 4\xe4\xb8 5\xf4\x90\x80\x80", false,
+	    "invalid IP address \"1? 2?? 3??? 4?? 5????\"");
+}
+END_TEST
+
+START_TEST(test_err_long_value_cut_at_character)
+{
+	char in[100] = "", want[128];
+
+	/* 30 three-byte characters: 21 fit in 64 bytes */
+	for (int i = 0; i < 30; i++)
+		strcat(in, "\xe4\xb8\xad");
+	strcpy(want, "invalid IP address \"");
+	for (int i = 0; i < 21; i++)
+		strcat(want, "\xe4\xb8\xad");
+	strcat(want, "...\"");
+	refused(in, false, want);
 }
 END_TEST
 
@@ -525,7 +552,9 @@ netaddr_suite(void)
 	tcase_add_test(tc, test_err_leading_space);
 	tcase_add_test(tc, test_err_trailing_space);
 	tcase_add_test(tc, test_err_space_before_prefix);
-	tcase_add_test(tc, test_err_control_char_not_echoed);
+	tcase_add_test(tc, test_err_control_char_echoed);
+	tcase_add_test(tc, test_err_utf8_echoed_invalid_replaced);
+	tcase_add_test(tc, test_err_long_value_cut_at_character);
 	tcase_add_test(tc, test_err_host_name);
 	tcase_add_test(tc, test_err_v6_zone);
 	tcase_add_test(tc, test_err_v6_bad_group);
