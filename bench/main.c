@@ -15,11 +15,13 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "bench/certgen.h"
@@ -35,11 +37,11 @@
 #define EXIT_USAGE 2
 #define FANOUT_PORT_BASE 20000u
 
-enum scenario { SC_UPDATE, SC_FANOUT, SC_IDLE, SC_RECONNECT };
+enum scenario { SC_ISSUE, SC_UPDATE, SC_FANOUT, SC_IDLE, SC_RECONNECT };
 
 struct opts {
 	enum scenario sc;
-	const char *server, *ca_cert, *ca_key, *trust, *network, *restart, *pid_file;
+	const char *server, *ca_cert, *ca_key, *trust, *network, *restart, *pid_file, *out_dir;
 	long connections, streams, total, watchers, changes, window;
 	long pid;
 	double settle_s, timeout_s;
@@ -110,6 +112,8 @@ usage(FILE *f)
 	    "its own certificate, issued in process from the CA given (CN=bench-N, O=network).\n"
 	    "\n"
 	    "scenarios:\n"
+	    "  issue     -n N [--out DIR]     only issue N identities (and write DIR/bench-I.crt,\n"
+	    "                                 .key); needs no server\n"
 	    "  update    -c C -s S -n TOTAL   C connections x S concurrent Updates, TOTAL calls:\n"
 	    "                                 acknowledged Updates/s and latency\n"
 	    "  fanout    -w W -r R            W watchers, one updater making R changes: time from\n"
@@ -1012,6 +1016,62 @@ scenario_reconnect(struct bench *b)
 	return b->resumed == (long)b->n && b->failed == 0 ? 0 : 1;
 }
 
+static int
+write_identity(const char *dir, uint32_t i, const struct identity *id)
+{
+	char path[4096];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/bench-%u.crt", dir, i);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	ok = PEM_write_X509(f, id->cert);
+	if (fclose(f) != 0 || !ok)
+		return -1;
+	snprintf(path, sizeof(path), "%s/bench-%u.key", dir, i);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fchmod(fileno(f), 0600);
+	ok = PEM_write_PrivateKey(f, id->key, NULL, NULL, 0, NULL, NULL);
+	if (fclose(f) != 0 || !ok)
+		return -1;
+	return 0;
+}
+
+/* Issues n identities, timed, one at a time (nothing is kept but the files asked for). */
+static int
+scenario_issue(struct bench *b, size_t n)
+{
+	struct identity id;
+	char err[512];
+	uint64_t t0 = now_us();
+	double secs, cpu0 = self_cpu_ms();
+
+	for (size_t i = 0; i < n; i++) {
+		if (certgen_issue(b->gen, "bench", (uint32_t)i, &id, err, sizeof(err)) < 0) {
+			fprintf(stderr, "wiresync-bench: %s\n", err);
+			return 1;
+		}
+		if (b->o.out_dir != NULL && write_identity(b->o.out_dir, (uint32_t)i, &id) < 0) {
+			fprintf(stderr, "wiresync-bench: %s: cannot write identity %zu: %s\n",
+			    b->o.out_dir, i, strerror(errno));
+			identity_clear(&id);
+			return 1;
+		}
+		identity_clear(&id);
+	}
+	secs = (double)(now_us() - t0) / 1e6;
+	{
+		struct figure f[] = {
+			{ "identities", (double)n, 0 }, { "seconds", secs, 3 },
+			{ "per_s", (double)n / secs, 0 }, { "cpu_ms", self_cpu_ms() - cpu0, 0 },
+		};
+		print_figures(&b->o, "issue", f, sizeof(f) / sizeof(f[0]));
+	}
+	return 0;
+}
+
 /* --- setup --------------------------------------------------------------------------------- */
 
 static void
@@ -1053,7 +1113,7 @@ static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_SERVER = 256, O_CACERT, O_CAKEY, O_TRUST, O_NETWORK, O_JSON, O_PID, O_RESTART,
-		O_PIDFILE, O_SNAPSHOT, O_WINDOW, O_SETTLE, O_TIMEOUT };
+		O_PIDFILE, O_SNAPSHOT, O_WINDOW, O_SETTLE, O_TIMEOUT, O_OUT };
 	static const struct option lo[] = {
 		{ "server", required_argument, NULL, O_SERVER },
 		{ "ca-cert", required_argument, NULL, O_CACERT },
@@ -1068,6 +1128,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "window", required_argument, NULL, O_WINDOW },
 		{ "settle", required_argument, NULL, O_SETTLE },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "out", required_argument, NULL, O_OUT },
 		{ "connections", required_argument, NULL, 'c' },
 		{ "streams", required_argument, NULL, 's' },
 		{ "calls", required_argument, NULL, 'n' },
@@ -1094,6 +1155,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		case O_WINDOW: o->window = parse_long(optarg, "--window", 1, 100000); break;
 		case O_SETTLE: o->settle_s = (double)parse_long(optarg, "--settle", 0, 3600); break;
 		case O_TIMEOUT: o->timeout_s = (double)parse_long(optarg, "--timeout", 1, 86400); break;
+		case O_OUT: o->out_dir = optarg; break;
 		case 'c': o->connections = parse_long(optarg, "-c", 1, 100000); break;
 		case 's': o->streams = parse_long(optarg, "-s", 1, 10000); break;
 		case 'n': o->total = parse_long(optarg, "-n", 1, 1000000000); break;
@@ -1109,7 +1171,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		exit(EXIT_USAGE);
 	}
 	sc = argv[optind];
-	if (strcmp(sc, "update") == 0)
+	if (strcmp(sc, "issue") == 0)
+		o->sc = SC_ISSUE;
+	else if (strcmp(sc, "update") == 0)
 		o->sc = SC_UPDATE;
 	else if (strcmp(sc, "fanout") == 0)
 		o->sc = SC_FANOUT;
@@ -1121,7 +1185,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "wiresync-bench: unknown scenario \"%s\"; --help for the list\n", sc);
 		exit(EXIT_USAGE);
 	}
-	if (o->server == NULL || o->ca_cert == NULL || o->ca_key == NULL || o->trust == NULL) {
+	if (o->ca_cert == NULL || o->ca_key == NULL || (o->sc != SC_ISSUE &&
+	    (o->server == NULL || o->trust == NULL))) {
 		fprintf(stderr, "wiresync-bench: --server, --ca-cert, --ca-key and --trust are "
 		    "required; --help for more\n");
 		exit(EXIT_USAGE);
@@ -1155,12 +1220,17 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)getpid() ^ (unsigned)now_us());
 
-	n = (size_t)(o->sc == SC_UPDATE ? o->connections : o->watchers);
+	n = (size_t)(o->sc == SC_UPDATE ? o->connections : o->sc == SC_ISSUE ? o->total :
+	    o->watchers);
 	raise_nofile((long)n + 256);
 	b.gen = certgen_new(o->ca_cert, o->ca_key, o->network, err, sizeof(err));
 	if (b.gen == NULL) {
 		fprintf(stderr, "wiresync-bench: %s\n", err);
 		return 1;
+	}
+	if (o->sc == SC_ISSUE) {
+		rc = scenario_issue(&b, (size_t)o->total);
+		goto out;
 	}
 	tf.ca = o->trust;
 	b.ctx = tls_client_ctx_new(&tf, err, sizeof(err));
@@ -1199,6 +1269,7 @@ main(int argc, char **argv)
 		b.updater = &b.agents[n];
 
 	switch (o->sc) {
+	case SC_ISSUE: break;
 	case SC_UPDATE: rc = scenario_update(&b); break;
 	case SC_FANOUT: rc = scenario_fanout(&b); break;
 	case SC_IDLE: rc = scenario_idle(&b); break;
