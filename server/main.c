@@ -2,17 +2,29 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
+#include "common/filewatch.h"
 #include "rpc/h2server.h"
 #include "rpc/log.h"
 #include "rpc/loop.h"
+#include "rpc/tickets.h"
 #include "rpc/tls.h"
+#include "server/admin.h"
+#include "server/metrics.h"
+#include "server/privdrop.h"
 #include "server/service.h"
 #include "server/serverconf.h"
 #include "server/store.h"
@@ -23,6 +35,13 @@ struct daemon {
 	struct rpc_server *server;
 	SSL_CTX *ctx;
 	const char *crl;
+	struct tls_tickets *tickets;
+	struct loop_timer ticket_timer;
+	struct filewatch *crl_watch;
+	struct loop_timer expiry_timer;
+	unsigned expiry_warn_days;
+	struct metrics *metrics;
+	unsigned char crl_sha256[SHA256_DIGEST_LENGTH];
 	bool stopping;
 };
 
@@ -66,10 +85,13 @@ on_sigterm(void *arg)
 	rpc_server_shutdown(d->server, on_drained, d);
 }
 
-/* Later handshakes check the new CRL; live connections and stored peers are swept now. */
+/* Later handshakes check the new CRL; live connections and stored peers are swept now.
+ * Returns 1 when the CRL differs from the one in force, 0 when it is the same, -1. */
 static int
 apply_crl(struct daemon *d, char *err, size_t errlen)
 {
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	unsigned int dlen = 0;
 	X509_CRL *crl;
 	int r;
 
@@ -77,26 +99,177 @@ apply_crl(struct daemon *d, char *err, size_t errlen)
 	if (crl == NULL)
 		return -1;
 	r = tls_ctx_set_crl(d->ctx, crl, err, errlen);
-	if (r == 0)
+	if (r == 0) {
 		service_apply_crl(d->svc, crl);
+		X509_CRL_digest(crl, EVP_sha256(), digest, &dlen);
+		r = memcmp(digest, d->crl_sha256, sizeof(digest)) != 0;
+		memcpy(d->crl_sha256, digest, sizeof(digest));
+	}
 	X509_CRL_free(crl);
-	return r;
+	return r < 0 ? -1 : r;
+}
+
+/* A session resumed from a ticket skips the CRL: tickets made before a CRL change must
+ * not resume again. */
+static void
+forget_tickets(struct daemon *d, const char *why)
+{
+	char err[256];
+
+	if (d->tickets == NULL)
+		return;
+	if (tls_tickets_rotate(d->tickets, true, err, sizeof(err)) < 0)
+		log_warnx("%s: cannot make new ticket keys: %s", why, err);
+	else
+		log_info("%s: new session ticket keys; older sessions need a full handshake", why);
+}
+
+static void
+reload_crl(struct daemon *d, const char *why)
+{
+	char err[256];
+
+	if (d->crl == NULL || d->crl[0] == '\0') {
+		log_info("%s: no crl configured, nothing to reload", why);
+		return;
+	}
+	switch (apply_crl(d, err, sizeof(err))) {
+	case -1:
+		log_warnx("%s: keeping the old CRL: %s", why, err);
+		break;
+	case 0:
+		log_info("%s: CRL %s unchanged", why, d->crl);
+		break;
+	default:
+		log_info("%s: reloaded CRL %s", why, d->crl);
+		forget_tickets(d, why);
+	}
+}
+
+static void
+on_crl_file(void *arg)
+{
+	reload_crl(arg, "CRL file changed");
+}
+
+static void
+on_ticket_timer(void *arg)
+{
+	struct daemon *d = arg;
+	char err[256];
+
+	if (tls_tickets_rotate(d->tickets, false, err, sizeof(err)) < 0)
+		log_warnx("cannot rotate the session ticket keys: %s", err);
+	else
+		log_debug("rotated the session ticket keys");
+	/* on failure, try again in a minute */
+	loop_timer_set(d->loop, &d->ticket_timer,
+	    tls_tickets_due_ms(d->tickets) > 0 ? tls_tickets_due_ms(d->tickets) : 60000,
+	    on_ticket_timer, d);
+}
+
+/* Once a day: certificates about to expire, ours and the stored peers'. */
+static void
+on_expiry_timer(void *arg)
+{
+	struct daemon *d = arg;
+	X509 *own = SSL_CTX_get0_certificate(d->ctx);
+	int left = own != NULL ? cert_days_left(own) : INT_MIN;
+
+	if (left != INT_MIN && left < (int)d->expiry_warn_days)
+		log_warnx("the server's own certificate expires in %d days: issue a new one", left);
+	service_log_expiring(d->svc, d->expiry_warn_days);
+	loop_timer_set(d->loop, &d->expiry_timer, 24ull * 3600 * 1000, on_expiry_timer, d);
+}
+
+/* Ticket keys older than the CRL file may have sealed sessions of revoked certificates. */
+static int
+open_tickets(struct daemon *d, const struct serverconf *conf, char *err, size_t errlen)
+{
+	struct stat crl_st, tk_st;
+	bool crl_newer;
+
+	crl_newer = d->crl != NULL && stat(d->crl, &crl_st) == 0 &&
+	    stat(conf->ticket_key_file, &tk_st) == 0 && crl_st.st_mtime >= tk_st.st_mtime;
+	d->tickets = tls_tickets_open(d->ctx, conf->ticket_key_file, conf->ticket_key_rotate_s,
+	    err, errlen);
+	if (d->tickets == NULL)
+		return -1;
+	if (crl_newer)
+		forget_tickets(d, "CRL newer than the ticket keys");
+	return loop_timer_set(d->loop, &d->ticket_timer, tls_tickets_due_ms(d->tickets),
+	    on_ticket_timer, d);
 }
 
 static void
 on_sighup(void *arg)
 {
-	struct daemon *d = arg;
-	char err[256];
+	reload_crl(arg, "SIGHUP");
+}
 
-	if (d->crl == NULL || d->crl[0] == '\0') {
-		log_info("SIGHUP: no crl configured, nothing to reload");
-		return;
+/* Prometheus text on a loopback port; the rpc layer reports calls and handshakes through
+ * its observer, the service times Updates, fan-out and commits. */
+static int
+start_metrics(struct daemon *d, const char *addr, const struct rpc_method *methods, size_t n,
+    char *err, size_t errlen)
+{
+	struct rpc_observer obs;
+
+	if (addr == NULL || addr[0] == '\0')
+		return 0;
+	d->metrics = metrics_new(d->loop);
+	if (d->metrics == NULL)
+		fatal("metrics_new");
+	if (metrics_listen(d->metrics, addr, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		metrics_rpc_register(d->metrics, methods[i].path);
+	metrics_attach(d->metrics, d->svc, d->server);
+	metrics_rpc_observer(d->metrics, &obs);
+	rpc_server_observe(d->server, &obs);
+	service_set_metrics(d->svc, d->metrics);
+	log_info("metrics on http://%s/metrics", addr);
+	return 0;
+}
+
+/* Everything that needs root is open by now: sockets, database, keys, CRL watch. */
+static int
+drop_privileges(struct daemon *d, const struct serverconf *conf, char *err, size_t errlen)
+{
+	char dir[4096], *slash;
+	int r;
+
+	if (!conf->privdrop.set) {
+		if (geteuid() == 0)
+			log_warnx("running as root: set user = NAME (or --user=NAME) to run as that "
+			    "user once the ports and files are open");
+		return 0;
 	}
-	if (apply_crl(d, err, sizeof(err)) < 0)
-		log_warnx("SIGHUP: keeping the old CRL: %s", err);
+	r = privdrop_apply(&conf->privdrop, err, errlen);
+	if (r <= 0)
+		return r;
+	log_info("dropped privileges: running as user %s (uid %u, gid %u) without capabilities",
+	    conf->privdrop.name, (unsigned)conf->privdrop.uid, (unsigned)conf->privdrop.gid);
+	/* SIGHUP and the file watch re-read the CRL as this user */
+	if (d->crl != NULL && d->crl[0] != '\0' && access(d->crl, R_OK) < 0) {
+		snprintf(err, errlen, "crl %s is not readable by user %s (%s): CRL reloads would "
+		    "fail; make it readable by that user or one of its groups", d->crl,
+		    conf->privdrop.name, strerror(errno));
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", conf->database);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
 	else
-		log_info("SIGHUP: reloaded CRL %s", d->crl);
+		*slash = '\0';
+	if (access(dir, W_OK | X_OK) < 0 || access(conf->database, W_OK) < 0)
+		log_warnx("%s or its directory %s is not writable by user %s: SQLite's side files "
+		    "and the ticket key file need it; chown them to %s", conf->database, dir,
+		    conf->privdrop.name, conf->privdrop.name);
+	return 0;
 }
 
 static void
@@ -130,6 +303,7 @@ main(int argc, char **argv)
 	struct daemon d = { 0 };
 	struct store *store = NULL;
 	struct service *svc = NULL;
+	struct admin *admin = NULL;
 	struct rpc_server_ops ops;
 	struct rpc_limits lim;
 	const struct rpc_method *methods;
@@ -216,6 +390,9 @@ main(int argc, char **argv)
 		sc.presence_grace_ms = conf.presence_grace_ms;
 		sc.restart_grace_ms = conf.restart_grace_ms;
 		sc.max_watches_per_identity = conf.max_watches_per_identity;
+		sc.max_connections_per_identity = conf.max_connections_per_identity;
+		sc.update_rate_per_s = conf.update_rate_per_s;
+		sc.update_burst = conf.update_burst;
 		sc.log_max_entries = conf.change_log_max_entries;
 		sc.log_max_age_ms = (uint64_t)conf.change_log_max_age_s * 1000;
 		svc = service_new(d.loop, store, &sc, err, sizeof(err));
@@ -231,20 +408,44 @@ main(int argc, char **argv)
 		log_errorx("%s", err);
 		goto out;
 	}
+	if (d.crl != NULL && d.crl[0] != '\0' &&
+	    (d.crl_watch = filewatch_new(d.loop, d.crl, 200, on_crl_file, &d, err,
+	    sizeof(err))) == NULL)
+		log_warnx("%s; reload the CRL with SIGHUP", err);
+	if (open_tickets(&d, &conf, err, sizeof(err)) < 0) {
+		log_errorx("%s", err);
+		goto out;
+	}
+	d.expiry_warn_days = conf.expiry_warn_days;
+	if (d.expiry_warn_days > 0)
+		on_expiry_timer(&d);
 	rpc_limits_default(&lim);
 	lim.max_connections = conf.max_connections;
 	lim.max_streams = conf.max_streams;
+	lim.max_header_list = conf.max_header_list_bytes;
 	lim.max_message = conf.max_message_bytes;
 	lim.handshake_timeout_ms = conf.handshake_timeout_ms;
 	lim.idle_timeout_ms = conf.idle_timeout_ms;
 	lim.keepalive_ms = conf.keepalive_ms;
 	lim.keepalive_timeout_ms = conf.keepalive_timeout_ms;
-	methods = service_methods(svc, &n_methods);
+	/* the Admin methods come after the service's; admin.c checks the role per call */
+	{
+		struct admin_config ac = { .expiry_warn_days = conf.expiry_warn_days };
+		if ((admin = admin_new(svc, store, d.ctx, &ac)) == NULL)
+			fatal("admin_new");
+	}
+	methods = admin_methods(admin, &n_methods);
 	service_server_ops(svc, &ops);
 	d.server = rpc_server_new(d.loop, d.ctx, methods, n_methods, &ops, &lim);
 	if (d.server == NULL)
 		fatal("rpc_server_new");
+	admin_set_server(admin, d.server);
 	if (rpc_server_listen(d.server, conf.listen, err, sizeof(err)) < 0) {
+		log_errorx("%s", err);
+		goto out;
+	}
+	if (start_metrics(&d, conf.metrics_listen, methods, n_methods, err, sizeof(err)) < 0 ||
+	    drop_privileges(&d, &conf, err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
 		goto out;
 	}
@@ -263,10 +464,18 @@ main(int argc, char **argv)
 	log_info("stopped");
 out:
 	rpc_server_del(d.server);
+	admin_del(admin);
+	filewatch_del(d.crl_watch);
+	if (d.loop != NULL)
+		loop_timer_cancel(d.loop, &d.ticket_timer);
+	if (d.loop != NULL)
+		loop_timer_cancel(d.loop, &d.expiry_timer);
 	service_del(svc);
+	metrics_del(d.metrics);
 	loop_del(d.loop);
 	store_close(store);
 	SSL_CTX_free(d.ctx);
+	tls_tickets_free(d.tickets);
 	serverconf_free(&conf, &schema);
 	free(keyargs);
 	return status;

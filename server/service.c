@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #include "rpc/grpc.h"
 #include "rpc/log.h"
 #include "server/idcount.h"
+#include "server/ratelimit.h"
+#include "server/metrics.h"
 #include "server/peerpb.h"
 #include "server/peers.h"
 #include "server/service_impl.h"
@@ -46,6 +49,30 @@ issuer_network_matches(X509 *cert, const char *network)
 	return n > 0 && strcmp(org, network) == 0;
 }
 
+/* A resumed TLS session skips certificate verification: validity and the CRL in force
+ * are checked here for every connection. */
+static bool
+cert_in_force(const struct service *svc, X509 *cert, char *why, size_t len)
+{
+	X509_REVOKED *rev;
+
+	if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
+		snprintf(why, len, "certificate has expired");
+		return false;
+	}
+	if (X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0) {
+		snprintf(why, len, "certificate is not valid yet");
+		return false;
+	}
+	if (svc->crl != NULL &&
+	    X509_NAME_cmp(X509_CRL_get_issuer(svc->crl), X509_get_issuer_name(cert)) == 0 &&
+	    X509_CRL_get0_by_serial(svc->crl, &rev, X509_get0_serialNumber(cert)) == 1) {
+		snprintf(why, len, "certificate is revoked");
+		return false;
+	}
+	return true;
+}
+
 static void *
 conn_open(struct rpc_conn *c, X509 *cert, const struct sockaddr *peer, void *arg)
 {
@@ -63,6 +90,11 @@ conn_open(struct rpc_conn *c, X509 *cert, const struct sockaddr *peer, void *arg
 		log_warnx("refusing client certificate: %s", err);
 		goto fail;
 	}
+	if (!cert_in_force(svc, cert, err, sizeof(err))) {
+		log_warnx("refusing certificate of \"%s\" (serial %s): %s", ac->id.name,
+		    ac->id.serial, err);
+		goto fail;
+	}
 	if (!issuer_network_matches(cert, ac->id.network)) {
 		log_warnx("refusing certificate of \"%s\": network \"%s\" is not its CA's network",
 		    ac->id.name, ac->id.network);
@@ -78,6 +110,17 @@ conn_open(struct rpc_conn *c, X509 *cert, const struct sockaddr *peer, void *arg
 		memcpy(ac->ident, ac->id.key, WG_KEY_LEN);
 	else
 		SHA256(der, (size_t)len, ac->ident);
+	if (idcount_get(svc->conns_per_id, ac->ident) >= svc->cfg.max_connections_per_identity) {
+		log_warnx("refusing connection of \"%s\" (serial %s): %u connections open "
+		    "(max_connections_per_identity)", ac->id.name, ac->id.serial,
+		    svc->cfg.max_connections_per_identity);
+		OPENSSL_free(der);
+		goto fail;
+	}
+	if (idcount_add(svc->conns_per_id, ac->ident, 1) < 0) {
+		OPENSSL_free(der);
+		goto fail;
+	}
 	ac->rc = c;
 	ac->next = svc->conns;
 	if (svc->conns != NULL)
@@ -102,6 +145,7 @@ conn_close(void *user, void *arg)
 		svc->conns = ac->next;
 	if (ac->next != NULL)
 		ac->next->prev = ac->prev;
+	idcount_add(svc->conns_per_id, ac->ident, -1);
 	log_debug("%s disconnected", ac->id.name);
 	OPENSSL_free(ac->der);
 	free(ac);
@@ -142,7 +186,7 @@ peer_same(const struct peer *a, const struct peer *b)
 	    a->n_tunnel != b->n_tunnel || a->lan_id_len != b->lan_id_len ||
 	    !netaddr_equal(&a->wan, &b->wan) || strcmp(a->name, b->name) != 0 ||
 	    strcmp(a->network, b->network) != 0 ||
-	    strcmp(a->observed_endpoint, b->observed_endpoint) != 0 ||
+	    strcmp(a->observed_endpoint, b->observed_endpoint) != 0 || a->is_static != b->is_static ||
 	    memcmp(a->lan_id, b->lan_id, a->lan_id_len) != 0 || a->cert_len != b->cert_len ||
 	    memcmp(a->cert, b->cert, a->cert_len) != 0)
 		return false;
@@ -246,6 +290,52 @@ undo_batch(struct service *svc, struct change *list)
 	}
 }
 
+/* The serial of a stored record's certificate, for logs. */
+static const char *
+record_serial(const struct peer *p, char *buf, size_t len)
+{
+	struct cert_identity id;
+	char err[160];
+
+	if (p->cert_len == 0 || !cert_identity_from_der(p->cert, p->cert_len, &id, err,
+	    sizeof(err)))
+		snprintf(buf, len, "none");
+	else
+		snprintf(buf, len, "%s", id.serial);
+	return buf;
+}
+
+/* Two certificates that bind one WireGuard key, or one tunnel address in a network (careless
+ * CA tooling): the record already stored keeps it, this Update is refused. Checked as the
+ * batch is applied, so two such Updates in one batch are caught too. */
+static bool
+update_conflicts(struct service *svc, struct change *c)
+{
+	const struct cert_identity *id = &c->ac->id;
+	const struct peer *other = peer_table_get(svc->peers, id->key);
+	char addr[NETADDR_STRLEN], serial[80], what[96];
+
+	if (other != NULL && strcmp(other->name, id->name) == 0 &&
+	    strcmp(other->network, id->network) == 0)
+		other = NULL;   /* the same host: a renewed certificate */
+	if (other != NULL)
+		snprintf(what, sizeof(what), "its WireGuard key");
+	for (size_t i = 0; other == NULL && i < id->n_tunnel; i++) {
+		other = peer_table_find_tunnel(svc->peers, id->network, &id->tunnel[i], id->key);
+		if (other != NULL)
+			snprintf(what, sizeof(what), "tunnel address %s",
+			    netaddr_format(&id->tunnel[i], true, addr));
+	}
+	if (other == NULL)
+		return false;
+	log_warnx("refusing Update of \"%s\" (serial %s): %s is already bound to \"%s\" "
+	    "(serial %s) in network %s; revoke or remove one of them", id->name, id->serial,
+	    what, other->name, record_serial(other, serial, sizeof(serial)), id->network);
+	snprintf(c->refused, sizeof(c->refused), "%s of certificate \"%s\" is already bound to "
+	    "\"%s\" in network %s", what, id->name, other->name, id->network);
+	return true;
+}
+
 /* Applies one change to the table and the open transaction. Returns 0 or -1. */
 static int
 apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
@@ -254,7 +344,7 @@ apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 
 	switch (c->kind) {
 	case CHANGE_UPDATE:
-		if (c->call == NULL)
+		if (c->call == NULL || update_conflicts(svc, c))
 			return 0;
 		old = peer_table_get(svc->peers, c->ac->id.key);
 		p = build_record(svc, old, c);
@@ -270,7 +360,8 @@ apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 		break;
 	case CHANGE_PRESENCE:
 		old = peer_table_get(svc->peers, c->key);
-		if (old == NULL || old->online == c->online)
+		/* a static peer has no agent: presence does not apply to it */
+		if (old == NULL || old->online == c->online || old->is_static)
 			return 0;
 		p = peer_dup(old);
 		if (p == NULL)
@@ -289,6 +380,17 @@ apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 		c->old = peer_table_take(svc->peers, c->key);
 		c->changed = true;
 		return 0;
+	case CHANGE_PUT:
+		old = peer_table_get(svc->peers, c->put->key);
+		p = c->put;
+		c->put = NULL;
+		p->last_seen_ms = now;
+		if (old != NULL && peer_same(old, p)) {
+			peer_free(p);
+			c->cur = old;
+			return 0;
+		}
+		break;
 	}
 	p->revision = ++*rev;
 	if (store_peer_put(svc->store, p) < 0 ||
@@ -312,6 +414,7 @@ announce_change(struct service *svc, struct change *c)
 {
 	switch (c->kind) {
 	case CHANGE_UPDATE:
+	case CHANGE_PUT:
 		log_debug("%s: revision %llu", c->cur->name, (unsigned long long)c->cur->revision);
 		if (c->old == NULL)
 			log_info("new peer %s in network %s", c->cur->name, c->cur->network);
@@ -335,6 +438,7 @@ commit_batch(void *arg)
 	struct change *list = svc->pending, *c, *next;
 	uint64_t rev = svc->revision;
 	int64_t now = wall_ms();
+	uint64_t t0 = metrics_clock_ns();
 	bool ok;
 
 	svc->pending = NULL;
@@ -348,6 +452,8 @@ commit_batch(void *arg)
 		ok = store_changes_prune(svc->store, rev > keep ? rev - keep : 0,
 		    now - (int64_t)svc->cfg.log_max_age_ms) == 0 &&
 		    store_commit(svc->store, rev) == 0;
+		if (ok)
+			metrics_observe_since(svc->metrics, METRICS_COMMIT, t0);
 	}
 	else if (ok)
 		store_rollback(svc->store);
@@ -355,21 +461,29 @@ commit_batch(void *arg)
 		store_rollback(svc->store);
 		undo_batch(svc, list);
 		rev = svc->revision;
-		log_warnx("store write failed: the batch was rolled back");
+		/* the store logs the first failure of a run of them */
+		log_debug("store write failed: the batch was rolled back");
 	}
 	svc->revision = rev;
+	svc->commit_ns = metrics_clock_ns();
 	/* Acknowledge only now that the changes are durable, then tell the watchers. */
 	for (c = list; c != NULL; c = next) {
 		next = c->next;
 		if (c->kind == CHANGE_UPDATE && c->call != NULL) {
 			rpc_call_on_cancel(c->call, NULL, NULL);
-			if (ok)
+			if (ok && c->refused[0] != '\0')
+				rpc_call_fail(c->call, GRPC_FAILED_PRECONDITION, "%s", c->refused);
+			else if (ok) {
 				reply_update(c);
-			else
+				metrics_observe_since(svc->metrics, METRICS_UPDATE, c->recv_ns);
+			} else
 				rpc_call_fail(c->call, GRPC_UNAVAILABLE, "store write failed");
 		}
 		if (ok && c->changed)
 			announce_change(svc, c);
+		if (c->done != NULL)
+			c->done(c, ok, c->done_arg);
+		peer_free(c->put);
 		/* A removed record is freed here; a replaced one too. */
 		peer_free(c->old);
 		free(c);
@@ -385,7 +499,21 @@ handle_update(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	struct change *pu;
 	char err[256];
 	int st;
+	uint32_t retry_ms;
+	bool first;
 
+	/* Before any work: a certificate holder cannot make us write faster than this. */
+	if (svc->update_rate != NULL && !ratelimit_take(svc->update_rate, ac->ident,
+	    loop_now_ms(svc->loop), &retry_ms, &first)) {
+		if (first)
+			log_warnx("%s: Updates over the rate limit (update_rate_per_s %u, update_burst "
+			    "%u): RESOURCE_EXHAUSTED until they slow down", ac->id.name,
+			    svc->cfg.update_rate_per_s, svc->cfg.update_burst);
+		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "Update rate limit: %u per second, "
+		    "bursts of %u; retry in %u ms", svc->cfg.update_rate_per_s,
+		    svc->cfg.update_burst, retry_ms);
+		return;
+	}
 	m = wiresync__v1__update_request__unpack(NULL, len, req);
 	if (m == NULL) {
 		rpc_call_fail(call, GRPC_INVALID_ARGUMENT, "UpdateRequest does not decode");
@@ -406,6 +534,7 @@ handle_update(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 		return;
 	}
 	pu->kind = CHANGE_UPDATE;
+	pu->recv_ns = metrics_clock_ns();
 	pu->call = call;
 	pu->ac = ac;
 	rpc_call_on_cancel(call, update_cancelled, pu);
@@ -568,6 +697,9 @@ service_config_default(struct service_config *cfg)
 	cfg->presence_grace_ms = 3000;
 	cfg->restart_grace_ms = 30000;
 	cfg->max_watches_per_identity = 16;
+	cfg->max_connections_per_identity = 256;
+	cfg->update_rate_per_s = 0;
+	cfg->update_burst = 20;
 	cfg->log_max_entries = 100000;
 	cfg->log_max_age_ms = 7ull * 24 * 3600 * 1000;
 }
@@ -591,7 +723,11 @@ service_new(struct loop *l, struct store *st, const struct service_config *cfg, 
 	svc->revision = store_revision(st);
 	svc->peers = peer_table_new();
 	svc->watches = idcount_new();
-	if (svc->peers == NULL || svc->watches == NULL ||
+	svc->conns_per_id = idcount_new();
+	if (cfg->update_rate_per_s > 0)
+		svc->update_rate = ratelimit_new(cfg->update_rate_per_s, cfg->update_burst);
+	if (svc->peers == NULL || svc->watches == NULL || svc->conns_per_id == NULL ||
+	    (cfg->update_rate_per_s > 0 && svc->update_rate == NULL) ||
 	    store_peers_foreach(st, load_peer, svc) != 0 ||
 	    loop_timer_set(l, &svc->restart_timer, cfg->restart_grace_ms, watch_restart_grace_over,
 	    svc) < 0) {
@@ -616,10 +752,17 @@ service_del(struct service *svc)
 	while (svc->pending != NULL) {
 		struct change *pu = svc->pending;
 		svc->pending = pu->next;
+		if (pu->done != NULL)
+			pu->done(pu, false, pu->done_arg);
+		peer_free(pu->put);
 		free(pu);
 	}
 	watch_free_all(svc);
+	rpc_buf_unref(svc->crl_event);
+	X509_CRL_free(svc->crl);
 	idcount_del(svc->watches);
+	idcount_del(svc->conns_per_id);
+	ratelimit_del(svc->update_rate);
 	peer_table_del(svc->peers);
 	free(svc);
 }
@@ -668,6 +811,17 @@ struct sweep_ctx {
 	size_t removed;
 };
 
+static int64_t
+asn1_time_s(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
 static int
 sweep_peer(const struct peer *p, void *arg)
 {
@@ -688,6 +842,37 @@ sweep_peer(const struct peer *p, void *arg)
 	return 0;
 }
 
+/* Keeps crl for later connections and hands it to agents when it is new to them. */
+static int
+crl_install(struct service *svc, X509_CRL *crl)
+{
+	unsigned char *der = NULL;
+	uint8_t digest[SHA256_DIGEST_LENGTH];
+	struct rpc_buf *ev;
+	int len;
+
+	X509_CRL_up_ref(crl);
+	X509_CRL_free(svc->crl);
+	svc->crl = crl;
+	len = i2d_X509_CRL(crl, &der);
+	if (len <= 0)
+		return -ENOMEM;
+	SHA256(der, (size_t)len, digest);
+	if (svc->crl_event != NULL && memcmp(digest, svc->crl_sha256, sizeof(digest)) == 0) {
+		OPENSSL_free(der);
+		return 0;
+	}
+	ev = peerpb_event_crl(der, (size_t)len, svc->revision);
+	OPENSSL_free(der);
+	if (ev == NULL)
+		return -ENOMEM;
+	rpc_buf_unref(svc->crl_event);
+	svc->crl_event = ev;
+	memcpy(svc->crl_sha256, digest, sizeof(digest));
+	watch_broadcast_crl(svc);
+	return 0;
+}
+
 size_t
 service_apply_crl(struct service *svc, X509_CRL *crl)
 {
@@ -695,6 +880,11 @@ service_apply_crl(struct service *svc, X509_CRL *crl)
 	struct agent_conn *ac, *next;
 	char serial[80];
 
+	/* for the admin Status: how old the CRL in force is */
+	svc->crl_this_update = asn1_time_s(X509_CRL_get0_lastUpdate(crl));
+	svc->crl_next_update = asn1_time_s(X509_CRL_get0_nextUpdate(crl));
+	if (crl_install(svc, crl) < 0)
+		log_warnx("out of memory: agents do not get the new CRL");
 	for (ac = svc->conns; ac != NULL; ac = next) {
 		next = ac->next;
 		if (cert_revoked(crl, ac->der, ac->der_len, serial, sizeof(serial))) {
@@ -709,10 +899,70 @@ service_apply_crl(struct service *svc, X509_CRL *crl)
 	return sw.removed;
 }
 
+int
+cert_days_left(const X509 *x)
+{
+	int days, secs;
+
+	if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)) != 1)
+		return INT_MIN;
+	/* both carry the sign of the difference: round towards the past */
+	return days - (secs < 0 ? 1 : 0);
+}
+
+struct expiry_ctx {
+	int days;
+	size_t n;
+};
+
+static int
+warn_expiring(const struct peer *p, void *arg)
+{
+	struct expiry_ctx *e = arg;
+	const unsigned char *der = p->cert;
+	X509 *x = d2i_X509(NULL, &der, (long)p->cert_len);
+	struct cert_identity id;
+	char err[160];
+	int left;
+
+	if (x == NULL)
+		return 0;
+	left = cert_days_left(x);
+	if (left != INT_MIN && left < e->days && cert_identity_from_x509(x, &id, err, sizeof(err))) {
+		log_warnx("certificate of %s (serial %s) expires in %d days: issue a new one",
+		    p->name, id.serial, left);
+		e->n++;
+	}
+	X509_free(x);
+	return 0;
+}
+
+size_t
+service_log_expiring(struct service *svc, unsigned days)
+{
+	struct expiry_ctx e = { (int)days, 0 };
+
+	if (days > 0)
+		peer_table_foreach(svc->peers, NULL, warn_expiring, &e);
+	return e.n;
+}
+
 size_t
 service_peer_count(const struct service *svc)
 {
 	return peer_table_count(svc->peers);
+}
+
+uint64_t
+service_revision(const struct service *svc)
+{
+	return svc->revision;
+}
+
+void
+service_set_metrics(struct service *svc, struct metrics *m)
+{
+	svc->metrics = m;
 }
 
 size_t

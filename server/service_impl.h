@@ -10,6 +10,7 @@
 #include "rpc/h2server.h"
 #include "rpc/loop.h"
 #include "server/idcount.h"
+#include "server/ratelimit.h"
 #include "server/peers.h"
 #include "server/service.h"
 #include "server/store.h"
@@ -29,7 +30,11 @@ struct agent_conn {
 	size_t der_len;
 };
 
-enum change_kind { CHANGE_UPDATE, CHANGE_PRESENCE, CHANGE_REMOVE };
+enum change_kind { CHANGE_UPDATE, CHANGE_PRESENCE, CHANGE_REMOVE, CHANGE_PUT };
+
+struct change;
+/* Runs after the batch of c committed (ok) or rolled back, before c is freed (admin.c). */
+typedef void (*change_done_fn)(struct change *c, bool ok, void *arg);
 
 /* One queued change to the store; all changes of a loop turn share one transaction. */
 struct change {
@@ -45,6 +50,11 @@ struct change {
 	uint64_t revision;           /* REMOVE: the revision of the removal */
 	struct peer *old;            /* replaced or removed record, kept until commit */
 	struct peer *cur;            /* record after this change (NULL for REMOVE) */
+	struct peer *put;            /* PUT: the whole new record, owned until applied */
+	char refused[240];           /* UPDATE: FAILED_PRECONDITION message, or "" */
+	uint64_t recv_ns;            /* UPDATE: when the request arrived, for metrics */
+	change_done_fn done;         /* optional */
+	void *done_arg;
 };
 
 struct net;
@@ -57,6 +67,7 @@ struct watcher {
 	struct net *net;
 	uint64_t cursor;             /* last revision considered for this stream */
 	bool lagging;                /* backed up: replay from cursor once drained */
+	bool crl_pending;            /* a new CRL came while lagging: send it on catch-up */
 };
 
 /* The watchers of one network: a change costs O(watchers of its network). */
@@ -85,9 +96,18 @@ struct service {
 	struct net *nets;
 	size_t n_watchers;
 	struct idcount *watches;     /* open Watch streams per identity */
+	struct idcount *conns_per_id; /* open connections per identity */
+	struct ratelimit *update_rate; /* Update token buckets per identity; NULL: no limit */
 	struct offline *offline_head, **offline_tail;
 	struct loop_timer offline_timer, restart_timer;
 	struct agent_conn *conns;
+	struct metrics *metrics;     /* NULL: not measured */
+	uint64_t commit_ns;          /* when the batch being announced committed */
+	X509_CRL *crl;               /* in force; resumed sessions skip the handshake's check */
+	struct rpc_buf *crl_event;   /* WatchEvent{crl}: agents check revocations themselves */
+	uint8_t crl_sha256[32];
+	int64_t crl_this_update;     /* of the CRL in force, seconds since the epoch; 0: none */
+	int64_t crl_next_update;
 };
 
 /* service.c */
@@ -99,6 +119,8 @@ void watch_broadcast_upsert(struct service *svc, const struct peer *p);
 void watch_broadcast_removed(struct service *svc, const struct peer *p, uint64_t revision);
 void watch_presence_queue(struct service *svc, const uint8_t key[WG_KEY_LEN], bool online);
 void watch_restart_grace_over(void *arg);
+/* Sends svc->crl_event to every watcher. */
+void watch_broadcast_crl(struct service *svc);
 /* Ends every watcher without presence changes and frees the per-network lists. */
 void watch_free_all(struct service *svc);
 

@@ -57,11 +57,13 @@ static const char *const store_migrations[] = {
 	"  ts_ms INTEGER NOT NULL"
 	");"
 	"CREATE INDEX changes_network ON changes (network, revision);",
+	/* 3: static peers (added by an operator, no agent, never online by presence) */
+	"ALTER TABLE peers ADD COLUMN static INTEGER NOT NULL DEFAULT 0;",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
 #define STORE_PEER_COLUMNS "key, name, network, listen_port, tunnel_ips, lan_ips, wan_ip, " \
-    "lan_id, observed_endpoint, online, last_seen_ms, revision, certificate"
+    "lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, static"
 
 enum store_stmt {
 	STMT_BEGIN,
@@ -86,14 +88,14 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_PUT] = "INSERT INTO peers (" STORE_PEER_COLUMNS ") "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
 	    "ON CONFLICT (key) DO UPDATE SET name = excluded.name, "
 	    "network = excluded.network, listen_port = excluded.listen_port, "
 	    "tunnel_ips = excluded.tunnel_ips, lan_ips = excluded.lan_ips, "
 	    "wan_ip = excluded.wan_ip, lan_id = excluded.lan_id, "
 	    "observed_endpoint = excluded.observed_endpoint, online = excluded.online, "
 	    "last_seen_ms = excluded.last_seen_ms, revision = excluded.revision, "
-	    "certificate = excluded.certificate",
+	    "certificate = excluded.certificate, static = excluded.static",
 	[STMT_DELETE] = "DELETE FROM peers WHERE key = ?1",
 	[STMT_FOREACH] = "SELECT " STORE_PEER_COLUMNS " FROM peers ORDER BY key",
 	[STMT_REVISION_GET] = "SELECT value FROM meta WHERE name = 'revision'",
@@ -133,6 +135,10 @@ struct store {
 	char *path;
 	sqlite3_stmt *stmt[STMT_COUNT];
 	uint64_t revision;
+	/* a write failed and no commit has succeeded since: a full disk fails every batch,
+	 * and the log says so once, not once per call */
+	bool failing;
+	unsigned long failures;
 };
 
 
@@ -173,8 +179,14 @@ store_step_done(struct store *st, enum store_stmt which)
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		log_warnx("store %s: %s: %s", st->path, store_stmt_name[which],
-		    sqlite3_errmsg(st->db));
+		if (!st->failing)
+			log_warnx("store %s: %s: %s (until a write succeeds, again at debug level)",
+			    st->path, store_stmt_name[which], sqlite3_errmsg(st->db));
+		else
+			log_debug("store %s: %s: %s", st->path, store_stmt_name[which],
+			    sqlite3_errmsg(st->db));
+		st->failing = true;
+		st->failures++;
 		return -EIO;
 	}
 	return 0;
@@ -527,7 +539,8 @@ store_peer_put(struct store *st, const struct peer *p)
 	    (rc = sqlite3_bind_int64(stmt, 12, (sqlite3_int64)p->revision)) != SQLITE_OK ||
 	    (rc = p->cert_len > 0 ?
 	    sqlite3_bind_blob(stmt, 13, p->cert, (int)p->cert_len, SQLITE_STATIC) :
-	    sqlite3_bind_null(stmt, 13)) != SQLITE_OK) {
+	    sqlite3_bind_null(stmt, 13)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(stmt, 14, p->is_static ? 1 : 0)) != SQLITE_OK) {
 		sqlite3_clear_bindings(stmt);
 		log_warnx("store %s: put %s: %s", st->path, p->name, sqlite3_errstr(rc));
 		return -EIO;
@@ -611,6 +624,7 @@ store_peer_read(sqlite3_stmt *stmt, struct peer *p)
 		p->cert = (uint8_t *)(uintptr_t)blob;
 		p->cert_len = (size_t)len;
 	}
+	p->is_static = sqlite3_column_int(stmt, 13) != 0;
 	return NULL;
 }
 
@@ -666,6 +680,11 @@ store_commit(struct store *st, uint64_t revision)
 	if (store_step_done(st, STMT_REVISION_SET) != 0 || store_step_done(st, STMT_COMMIT) != 0)
 		goto fail;
 	st->revision = revision;
+	if (st->failing)
+		log_info("store %s: writes succeed again (after %lu failed statements)", st->path,
+		    st->failures);
+	st->failing = false;
+	st->failures = 0;
 	return 0;
 fail:
 	store_rollback(st);
@@ -772,4 +791,55 @@ store_log_floor(struct store *st)
 		floor = (uint64_t)sqlite3_column_int64(stmt, 0) - 1;
 	sqlite3_reset(stmt);
 	return floor;
+}
+
+int
+store_backup_image(struct store *st, uint8_t **out, size_t *len)
+{
+	sqlite3 *mem = NULL;
+	sqlite3_backup *b = NULL;
+	sqlite3_int64 size = 0;
+	unsigned char *img = NULL;
+	int rc, ret = -EIO;
+
+	*out = NULL;
+	*len = 0;
+	if ((rc = sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK) {
+		ret = store_errno(mem, rc);
+		goto out;
+	}
+	/* One step copies every page under one read transaction: a consistent snapshot,
+	 * taken between two group commits since this connection is the only writer. */
+	if ((b = sqlite3_backup_init(mem, "main", st->db, "main")) == NULL) {
+		log_warnx("store %s: backup: %s", st->path, sqlite3_errmsg(mem));
+		goto out;
+	}
+	rc = sqlite3_backup_step(b, -1);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		log_warnx("store %s: backup: %s", st->path, sqlite3_errstr(rc));
+		ret = store_errno(mem, rc);
+		goto out;
+	}
+	img = sqlite3_serialize(mem, "main", &size, 0);
+	if (img == NULL || size <= 0) {
+		log_warnx("store %s: backup: cannot serialize the copy", st->path);
+		ret = -ENOMEM;
+		goto out;
+	}
+	*out = img;
+	*len = (size_t)size;
+	img = NULL;
+	ret = 0;
+out:
+	sqlite3_free(img);
+	sqlite3_close(mem);
+	return ret;
+}
+
+void
+store_image_free(uint8_t *img)
+{
+	sqlite3_free(img);
 }

@@ -22,6 +22,7 @@ struct peer {
 	uint32_t listen_port;
 	uint8_t n_tunnel, n_lan, lan_id_len;
 	bool online;
+	bool is_static;                      /* added by an operator; presence never changes it */
 	struct netaddr tunnel[CERT_TUNNEL_MAX];
 	struct netaddr lan[PEER_LAN_MAX];
 	struct netaddr wan;                  /* family 0: unknown */
@@ -77,5 +78,11 @@ uint64_t store_log_floor(struct store *st);
 
 /* Database file size in bytes (page_count * page_size). */
 int64_t store_size(struct store *st);
+
+/* A consistent copy of the whole database, made with the SQLite backup API (outside a
+ * transaction), as the bytes of an SQLite file in *out (free with store_image_free).
+ * Returns 0, or -ENOMEM / -EIO (logged). */
+int store_backup_image(struct store *st, uint8_t **out, size_t *len);
+void store_image_free(uint8_t *img);
 
 #endif

@@ -1,0 +1,60 @@
+/* wiresyncctl: the operator's command-line client of the wiresync.v1.Admin service. */
+#ifndef WS_CTL_H
+#define WS_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "proto/admin.pb-c.h"
+#include "rpc/h2client.h"
+#include "rpc/loop.h"
+
+/* Exit statuses (wiresyncctl(8) documents them). */
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_USAGE = 1,      /* bad arguments, configuration or local file */
+	CTL_EXIT_CONNECT = 2,    /* cannot reach the server: connection, TLS, deadline */
+	CTL_EXIT_NOT_FOUND = 3,  /* no such peer */
+	CTL_EXIT_DENIED = 4,     /* the certificate is not an admin's, or not for that network */
+	CTL_EXIT_SERVER = 5,     /* any other refusal or failure of the server */
+};
+
+struct ctl {
+	struct loop *loop;
+	SSL_CTX *ctx;
+	struct rpc_client *client;
+	const char *server;
+	uint64_t timeout_ms;
+};
+
+/* One Admin call ("ListPeers"): packs req, waits for the answer. On OK returns 0 with
+ * *reply (malloc'd, caller frees) and *len; otherwise prints the error on stderr and
+ * returns the exit status it means. */
+int ctl_call(struct ctl *c, const char *method, const ProtobufCMessage *req, uint8_t **reply,
+    size_t *len);
+/* The exit status for a gRPC status code. */
+int ctl_exit_for(int grpc_status);
+
+/* Prints "wiresyncctl: ..." on stderr. */
+void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "ip:port" / "[v6]:port" of an address string ("10.0.0.1/24" too) and port into out. */
+void ctl_hostport(const char *ip, uint32_t port, char *out, size_t len);
+
+/* "HOST:PORT" (a DNS name, IPv4 or [IPv6]) resolved to "ip:port" / "[v6]:port" in out.
+ * 0, or -1 with the reason printed. */
+int ctl_resolve_endpoint(const char *hostport, char *out, size_t len);
+
+/* Commands: argc/argv start at the command's name; each returns an exit status. */
+int cmd_peers(struct ctl *c, int argc, char **argv);
+int cmd_show(struct ctl *c, int argc, char **argv);
+int cmd_remove(struct ctl *c, int argc, char **argv);
+int cmd_add_static(struct ctl *c, int argc, char **argv);
+int cmd_status(struct ctl *c, int argc, char **argv);
+int cmd_genconf(struct ctl *c, int argc, char **argv);
+int cmd_backup(struct ctl *c, int argc, char **argv);
+
+#endif
