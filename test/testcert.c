@@ -170,6 +170,29 @@ testcert_ca_new(const char *network)
 	return ca;
 }
 
+struct testcert_ca *
+testcert_ca_load(const char *cert_path, const char *key_path)
+{
+	struct testcert_ca *ca;
+	FILE *f;
+
+	if ((ca = calloc(1, sizeof(*ca))) == NULL)
+		return NULL;
+	if ((f = fopen(cert_path, "r")) != NULL) {
+		ca->cert = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if ((f = fopen(key_path, "r")) != NULL) {
+		ca->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if (ca->cert == NULL || ca->key == NULL) {
+		testcert_ca_del(ca);
+		return NULL;
+	}
+	return ca;
+}
+
 void
 testcert_ca_del(struct testcert_ca *ca)
 {

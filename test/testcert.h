@@ -26,6 +26,8 @@ struct testcert_ca;
 
 /* Returns a new CA the caller frees with testcert_ca_del, or NULL on failure. */
 struct testcert_ca *testcert_ca_new(const char *network);
+/* Loads a CA from PEM files (a wiresync-ca directory's ca.crt and ca.key), or NULL. */
+struct testcert_ca *testcert_ca_load(const char *cert_path, const char *key_path);
 /* Accepts NULL. */
 void testcert_ca_del(struct testcert_ca *ca);
 /* The CA certificate, borrowed: valid until testcert_ca_del. */
