@@ -76,6 +76,8 @@ call_free(struct rpc_call *call)
 
 	if (call->dispatched && !call->answered && call->cancel_fn != NULL)
 		call->cancel_fn(call, call->cancel_arg);
+	if (call->dispatched && !call->answered)
+		server_call_done(call, GRPC_CANCELLED);
 	loop_timer_cancel(c->srv->loop, &call->deadline);
 	loop_defer_cancel(c->srv->loop, &call->drain_defer);
 	for (o = call->out_head; o != NULL; o = next) {
@@ -275,6 +277,7 @@ call_end(struct rpc_call *call, int status, const char *msg, const char *http_st
 		return;
 	call->answered = 1;
 	loop_timer_cancel(call->conn->srv->loop, &call->deadline);
+	server_call_done(call, status);
 	call_set_status(call, status, msg);
 	if (status != GRPC_OK)
 		log_debug("%s: %s: %s", rpc_call_path(call), grpc_status_name(status),
@@ -425,6 +428,13 @@ call_dispatch(struct rpc_call *call)
 void
 call_headers_done(struct rpc_call *call, bool end_stream)
 {
+	if (call->headers_too_large) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "request header list larger than the %u-byte limit",
+		    call->conn->srv->lim.max_header_list);
+		call_end(call, GRPC_RESOURCE_EXHAUSTED, msg, "200");
+		return;
+	}
 	if (call->not_post) {
 		call_end(call, GRPC_UNIMPLEMENTED, "method must be POST", "405");
 		return;

@@ -239,9 +239,12 @@ do_handshake(struct h2conn *h)
 		set_events(h, true);
 		return 1;
 	}
+	h->hs_failed = true;
 	if (err == SSL_ERROR_SSL) {
 		unsigned long e = ERR_peek_last_error();
 		long vr = SSL_get_verify_result(h->ssl);
+		h->hs_verify = vr;
+		h->hs_error = e;
 		if (vr != X509_V_OK)
 			snprintf(h->why, sizeof(h->why), "TLS handshake failed: certificate %s",
 			    X509_verify_cert_error_string(vr));
@@ -259,6 +262,29 @@ do_handshake(struct h2conn *h)
 	return -1;
 }
 
+/* nghttp2 gave up on the peer (a flood, endless CONTINUATION frames, broken framing) and
+ * the session is unusable: a server still tells the client why with a last GOAWAY, written
+ * directly and best effort, when no frame is half written. */
+static void
+goaway_last_words(struct h2conn *h, int lib_error)
+{
+	uint32_t code = lib_error == NGHTTP2_ERR_FLOODED ||
+	    lib_error == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ? NGHTTP2_ENHANCE_YOUR_CALM :
+	    NGHTTP2_PROTOCOL_ERROR;
+	int32_t last = nghttp2_session_get_last_proc_stream_id(h->session);
+	uint8_t f[17] = { 0, 0, 8, NGHTTP2_GOAWAY, 0, 0, 0, 0, 0 };
+
+	if (!h->server || h->out_off != h->out_len)
+		return;
+	for (int i = 0; i < 4; i++) {
+		f[9 + i] = (uint8_t)((uint32_t)last >> (24 - 8 * i));
+		f[13 + i] = (uint8_t)(code >> (24 - 8 * i));
+	}
+	ERR_clear_error();
+	(void)SSL_write(h->ssl, f, sizeof(f));
+	ERR_clear_error();
+}
+
 static int
 read_in(struct h2conn *h)
 {
@@ -274,11 +300,18 @@ read_in(struct h2conn *h)
 			r = nghttp2_session_mem_recv(h->session, buf, (size_t)n);
 			if (r < 0) {
 				/* NGHTTP2_ERR_FLOODED among others: the peer misbehaves. */
-				h2conn_close(h, nghttp2_strerror((int)r));
+				h->peer_error = true;
+				goaway_last_words(h, (int)r);
+				snprintf(h->why, sizeof(h->why), "HTTP/2: %s",
+				    nghttp2_strerror((int)r));
+				h2conn_close(h, NULL);
 				return -1;
 			}
 			if (h->closed)
 				return -1;
+			/* A connection being ended (GOAWAY queued) is read no further. */
+			if (h->close_when_flushed)
+				return 0;
 			continue;
 		}
 		err = SSL_get_error(h->ssl, n);

@@ -36,7 +36,12 @@ struct h2conn {
 	size_t out_len, out_off, out_max;
 	struct loop_defer flush_defer;
 	bool server, handshaken, closed, close_when_flushed, paused;
+	bool peer_error;         /* nghttp2 refused the peer's input (flood, bad frames) */
 	char why[96];            /* why the connection closed, for logs */
+	/* set when SSL_do_handshake failed: its verify result and OpenSSL error */
+	bool hs_failed;
+	long hs_verify;
+	unsigned long hs_error;
 };
 
 /* Takes ownership of fd (connected, non-blocking) and ssl. out_max bounds the output

@@ -14,6 +14,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
+
 #include "rpc/h2server_impl.h"
 #include "rpc/log.h"
 #include "rpc/tls.h"
@@ -34,6 +37,47 @@ rpc_limits_default(struct rpc_limits *lim)
 	lim->keepalive_timeout_ms = 20000;
 	lim->ping_min_idle_ms = 300000;
 	lim->ping_min_busy_ms = 10000;
+	lim->max_control_frames = 200;
+}
+
+/* "127.0.0.1 (alice)": who a log line about a connection is about. */
+static const char *
+conn_label(const struct rpc_conn *c, char *buf, size_t len)
+{
+	char host[NI_MAXHOST] = "?";
+
+	getnameinfo((const struct sockaddr *)&c->peer, sizeof(c->peer), host, sizeof(host), NULL,
+	    0, NI_NUMERICHOST);
+	if (c->name[0] != '\0')
+		snprintf(buf, len, "%s (%s)", host, c->name);
+	else
+		snprintf(buf, len, "%s", host);
+	return buf;
+}
+
+static void conn_timeout(void *arg);
+
+/* Ends a connection whose peer abuses HTTP/2: GOAWAY ENHANCE_YOUR_CALM with debug as its
+ * debug data, no more reading, closed once the GOAWAY is out or a second later. */
+static void
+conn_abuse(struct rpc_conn *c, const char *debug, const char *fmt, ...)
+{
+	char label[NI_MAXHOST + 80], what[160];
+	va_list ap;
+
+	if (c->h.closed || c->h.close_when_flushed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	log_warnx("connection from %s: %s: sending GOAWAY ENHANCE_YOUR_CALM and closing",
+	    conn_label(c, label, sizeof(label)), what);
+	nghttp2_submit_goaway(c->h.session, NGHTTP2_FLAG_NONE,
+	    nghttp2_session_get_last_proc_stream_id(c->h.session), NGHTTP2_ENHANCE_YOUR_CALM,
+	    (const uint8_t *)debug, strlen(debug));
+	h2conn_pause_reading(&c->h, true);
+	h2conn_close_after_flush(&c->h, what);
+	loop_timer_set(c->srv->loop, &c->timer, 1000, conn_timeout, c);
 }
 
 /* --- nghttp2 callbacks ------------------------------------------------------------------ */
@@ -80,11 +124,31 @@ on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *n
 {
 	struct rpc_conn *c = user_data;
 	struct rpc_call *call;
+	size_t max = c->srv->lim.max_header_list;
+	char label[NI_MAXHOST + 80];
 
-	if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+	if (frame->hd.type != NGHTTP2_HEADERS)
 		return 0;
 	call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
 	if (call == NULL)
+		return 0;
+	/* nghttp2 advertises max_header_list but does not enforce it: count as SETTINGS
+	 * does (RFC 9113 6.5.2), trailers included. */
+	call->header_bytes += namelen + valuelen + 32;
+	if (call->header_bytes > max) {
+		if (!call->headers_too_large)
+			log_info("connection from %s: request header list over the %zu-byte limit "
+			    "(max_header_list_bytes): RESOURCE_EXHAUSTED",
+			    conn_label(c, label, sizeof(label)), max);
+		call->headers_too_large = 1;
+		if (call->header_bytes / 64 > max) {
+			conn_abuse(c, "header_list_bomb", "a header list decoded to more than %zu "
+			    "bytes (HPACK bomb; max_header_list_bytes is %zu)", 64 * max, max);
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		}
+		return 0;
+	}
+	if (frame->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
 	if (header_is(name, namelen, ":path")) {
 		for (size_t i = 0; i < c->srv->n_methods; i++) {
@@ -117,17 +181,85 @@ client_ping(struct rpc_conn *c)
 	const struct rpc_limits *lim = &c->srv->lim;
 	uint64_t now = loop_now_ms(c->srv->loop);
 	uint64_t min = c->n_calls > 0 ? lim->ping_min_busy_ms : lim->ping_min_idle_ms;
-	static const char debug[] = "too_many_pings";
 
 	if (c->last_client_ping_ms != 0 && now - c->last_client_ping_ms < min &&
-	    ++c->ping_strikes > 2) {
-		log_info("closing a connection that sent too many PINGs");
-		nghttp2_submit_goaway(c->h.session, NGHTTP2_FLAG_NONE,
-		    nghttp2_session_get_last_proc_stream_id(c->h.session),
-		    NGHTTP2_ENHANCE_YOUR_CALM, (const uint8_t *)debug, sizeof(debug) - 1);
-		h2conn_close_after_flush(&c->h, "too many pings");
-	}
+	    ++c->ping_strikes > 2)
+		conn_abuse(c, "too_many_pings", "too many PINGs (3 less than %u ms apart)", min);
 	c->last_client_ping_ms = now;
+}
+
+/* Frames that cost us work and carry no request: floods of them are attacks (CVE-2019-9512,
+ * -9515, -9518, CVE-2023-44487). */
+static bool
+control_frame(const nghttp2_frame *f)
+{
+	switch (f->hd.type) {
+	case NGHTTP2_SETTINGS:
+	case NGHTTP2_PING:
+		return !(f->hd.flags & NGHTTP2_FLAG_ACK);
+	case NGHTTP2_RST_STREAM:
+	case NGHTTP2_PRIORITY:
+		return true;
+	case NGHTTP2_DATA:
+		return f->hd.length == 0 && !(f->hd.flags & NGHTTP2_FLAG_END_STREAM);
+	default:
+		return false;
+	}
+}
+
+/* Counts a control frame in the current one-second window. */
+static bool
+over_budget(struct rpc_conn *c)
+{
+	uint64_t now = loop_now_ms(c->srv->loop);
+
+	if (now - c->ctl_window_ms >= 1000) {
+		c->ctl_window_ms = now;
+		c->ctl_frames = 0;
+	}
+	return ++c->ctl_frames > c->srv->lim.max_control_frames;
+}
+
+/* nghttp2 tells why it refuses the peer; the first complaint per connection is logged. */
+static int
+on_error(nghttp2_session *session, int lib_error_code, const char *msg, size_t len,
+    void *user_data)
+{
+	struct rpc_conn *c = user_data;
+	char label[NI_MAXHOST + 80], clean[160];
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n + 1 < sizeof(clean); i++)
+		clean[n++] = msg[i] >= 0x20 && msg[i] < 0x7f ? msg[i] : '?';
+	clean[n] = '\0';
+	if (c->error_logged) {
+		log_debug("connection from %s: HTTP/2: %s", conn_label(c, label, sizeof(label)),
+		    clean);
+		return 0;
+	}
+	c->error_logged = true;
+	log_warnx("connection from %s: HTTP/2: %s", conn_label(c, label, sizeof(label)), clean);
+	return 0;
+}
+
+/* Frames nghttp2 refused, e.g. a stream past our MAX_CONCURRENT_STREAMS once the peer has
+ * acknowledged it (GOAWAY PROTOCOL_ERROR) or before (RST_STREAM REFUSED_STREAM). */
+static int
+on_invalid_frame(nghttp2_session *session, const nghttp2_frame *frame, int lib_error_code,
+    void *user_data)
+{
+	struct rpc_conn *c = user_data;
+	char msg[128];
+
+	if (frame->hd.type == NGHTTP2_HEADERS && c->n_calls >= c->srv->lim.max_streams)
+		snprintf(msg, sizeof(msg), "stream %d is past the %u concurrent streams allowed "
+		    "(max_streams): %s", frame->hd.stream_id, c->srv->lim.max_streams,
+		    lib_error_code == NGHTTP2_ERR_REFUSED_STREAM ? "RST_STREAM REFUSED_STREAM" :
+		    "GOAWAY PROTOCOL_ERROR");
+	else
+		snprintf(msg, sizeof(msg), "invalid frame (type %u, stream %d): %s",
+		    frame->hd.type, frame->hd.stream_id, nghttp2_strerror(lib_error_code));
+	return on_error(session, lib_error_code, msg, strlen(msg), user_data);
 }
 
 static int
@@ -138,6 +270,11 @@ on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_d
 	bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
 
 	c->last_recv_ms = loop_now_ms(c->srv->loop);
+	if (control_frame(frame) && over_budget(c)) {
+		conn_abuse(c, "too_many_control_frames", "more than %u SETTINGS, PING, RST_STREAM, "
+		    "PRIORITY or empty DATA frames in one second", c->srv->lim.max_control_frames);
+		return 0;
+	}
 	if (frame->hd.type == NGHTTP2_PING) {
 		if (frame->hd.flags & NGHTTP2_FLAG_ACK)
 			c->ping_outstanding = false;
@@ -164,6 +301,7 @@ on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id, const 
     size_t len, void *user_data)
 {
 	struct rpc_call *call;
+	char label[NI_MAXHOST + 80];
 
 	call = nghttp2_session_get_stream_user_data(session, stream_id);
 	if (call == NULL || call->answered || call->dispatched)
@@ -184,6 +322,10 @@ on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id, const 
 			}
 			break;
 		case GRPC_FRAME_TOO_LARGE:
+			log_info("connection from %s: %s: request message over the %zu-byte "
+			    "limit (max_message_bytes): RESOURCE_EXHAUSTED",
+			    conn_label(call->conn, label, sizeof(label)), rpc_call_path(call),
+			    call->frame.max);
 			rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED,
 			    "request message larger than the %zu-byte limit", call->frame.max);
 			return 0;
@@ -214,6 +356,65 @@ on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code
 	return 0;
 }
 
+/* --- observer --------------------------------------------------------------------------- */
+
+const char *
+rpc_handshake_failure_name(int why)
+{
+	static const char *const names[RPC_HS_N] = {
+		"no_certificate", "bad_certificate", "revoked", "expired", "refused", "protocol",
+		"timeout",
+	};
+
+	return why >= 0 && why < RPC_HS_N ? names[why] : "unknown";
+}
+
+void
+rpc_server_observe(struct rpc_server *s, const struct rpc_observer *obs)
+{
+	if (obs != NULL)
+		s->obs = *obs;
+	else
+		memset(&s->obs, 0, sizeof(s->obs));
+}
+
+void
+server_call_done(struct rpc_call *call, int status)
+{
+	const struct rpc_observer *o = &call->conn->srv->obs;
+
+	if (o->call_done != NULL)
+		o->call_done(rpc_call_path(call), status, o->arg);
+}
+
+static void
+handshake_failed(struct rpc_server *s, enum rpc_handshake_failure why)
+{
+	if (s->obs.handshake_failed != NULL)
+		s->obs.handshake_failed(why, s->obs.arg);
+}
+
+/* What OpenSSL said when SSL_do_handshake failed. */
+static enum rpc_handshake_failure
+handshake_failure_kind(const struct h2conn *h)
+{
+	switch (h->hs_verify) {
+	case X509_V_OK:
+		break;
+	case X509_V_ERR_CERT_REVOKED:
+		return RPC_HS_REVOKED;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return RPC_HS_EXPIRED;
+	default:
+		return RPC_HS_BAD_CERTIFICATE;
+	}
+	if (ERR_GET_LIB(h->hs_error) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(h->hs_error) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+		return RPC_HS_NO_CERTIFICATE;
+	return RPC_HS_PROTOCOL;
+}
+
 /* --- connections ------------------------------------------------------------------------ */
 
 static void
@@ -221,7 +422,26 @@ conn_timeout(void *arg)
 {
 	struct rpc_conn *c = arg;
 
-	h2conn_close(&c->h, c->h.handshaken ? "idle timeout" : "TLS handshake timeout");
+	char label[NI_MAXHOST + 80];
+
+	if (!c->h.handshaken)
+		handshake_failed(c->srv, RPC_HS_TIMEOUT);
+	if (!c->h.handshaken || c->h.session == NULL) {
+		h2conn_close(&c->h, "TLS handshake timeout (handshake_timeout_ms)");
+		return;
+	}
+	if (c->h.close_when_flushed) {
+		/* a GOAWAY the peer would not read */
+		h2conn_close(&c->h, "GOAWAY not taken in time");
+		return;
+	}
+	log_info("connection from %s: no stream for %u ms (idle_timeout_ms): GOAWAY and close",
+	    conn_label(c, label, sizeof(label)), c->srv->lim.idle_timeout_ms);
+	nghttp2_submit_goaway(c->h.session, NGHTTP2_FLAG_NONE,
+	    nghttp2_session_get_last_proc_stream_id(c->h.session), NGHTTP2_NO_ERROR,
+	    (const uint8_t *)"idle", 4);
+	h2conn_close_after_flush(&c->h, "idle timeout");
+	loop_timer_set(c->srv->loop, &c->timer, 1000, conn_timeout, c);
 }
 
 /* Wakes once per keepalive period; PINGs only a connection that has been silent. */
@@ -253,7 +473,7 @@ conn_keepalive(void *arg)
 void
 conn_arm_idle(struct rpc_conn *c)
 {
-	if (c->h.closed || c->srv->lim.idle_timeout_ms == 0)
+	if (c->h.closed || c->h.close_when_flushed || c->srv->lim.idle_timeout_ms == 0)
 		return;
 	loop_timer_set(c->srv->loop, &c->timer, c->srv->lim.idle_timeout_ms, conn_timeout, c);
 }
@@ -271,7 +491,7 @@ conn_closed(struct h2conn *h, void *arg)
 {
 	struct rpc_conn *c = arg;
 	struct rpc_server *s = c->srv;
-	char host[NI_MAXHOST] = "?";
+	char host[NI_MAXHOST] = "?", label[NI_MAXHOST + 80];
 
 	loop_timer_cancel(s->loop, &c->timer);
 	while (c->calls != NULL)
@@ -282,7 +502,12 @@ conn_closed(struct h2conn *h, void *arg)
 		s->ops.conn_close(c->user, s->ops.arg);
 	getnameinfo((struct sockaddr *)&c->peer, sizeof(c->peer), host, sizeof(host), NULL, 0,
 	    NI_NUMERICHOST);
-	if (h->handshaken)
+	if (h->hs_failed)
+		handshake_failed(s, handshake_failure_kind(h));
+	if (h->handshaken && h->peer_error)
+		log_warnx("connection from %s: %s: closed", conn_label(c, label, sizeof(label)),
+		    h->why);
+	else if (h->handshaken)
 		log_debug("connection from %s closed: %s", host, h->why);
 	else
 		log_info("connection from %s refused: %s", host, h->why);
@@ -314,17 +539,22 @@ conn_handshake_done(struct h2conn *h, void *arg)
 	loop_timer_cancel(s->loop, &c->timer);
 	if (!tls_alpn_is_h2(h->ssl)) {
 		snprintf(h->why, sizeof(h->why), "client did not negotiate ALPN h2");
+		handshake_failed(s, RPC_HS_PROTOCOL);
 		return -1;
 	}
 	cert = SSL_get1_peer_certificate(h->ssl);
 	if (cert == NULL) {
 		snprintf(h->why, sizeof(h->why), "no client certificate");
+		handshake_failed(s, RPC_HS_NO_CERTIFICATE);
 		return -1;
 	}
+	X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, c->name,
+	    sizeof(c->name));
 	c->user = s->ops.conn_open(c, cert, (struct sockaddr *)&c->peer, s->ops.arg);
 	X509_free(cert);
 	if (c->user == NULL) {
 		snprintf(h->why, sizeof(h->why), "certificate refused");
+		handshake_failed(s, RPC_HS_REFUSED);
 		return -1;
 	}
 	if (nghttp2_session_server_new2(&session, s->cbs, c, s->opt) != 0) {
@@ -376,8 +606,14 @@ listener_event(void *arg, uint32_t events)
 			return;
 		}
 		if (s->n_conns >= s->lim.max_connections || s->draining) {
-			log_warnx("refusing connection: %zu connections open (max_connections)",
-			    s->n_conns);
+			uint64_t now = loop_now_ms(s->loop);
+			s->refused++;
+			if (!s->draining && now - s->refused_log_ms >= 1000) {
+				log_warnx("refusing connections: %zu open (max_connections); %zu "
+				    "refused since the last such line", s->n_conns, s->refused);
+				s->refused_log_ms = now;
+				s->refused = 0;
+			}
 			close(fd);
 			continue;
 		}
@@ -438,6 +674,15 @@ rpc_server_new(struct loop *l, SSL_CTX *ctx, const struct rpc_method *methods, s
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+	nghttp2_session_callbacks_set_error_callback2(cbs, on_error);
+	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, on_invalid_frame);
+	/* nghttp2's own flood limits, stated rather than assumed (Debian 12's 1.52 has the
+	 * rapid-reset and CONTINUATION backports): RST_STREAM token bucket, CONTINUATION
+	 * frames per header block, SETTINGS entries, queued SETTINGS/PING ACKs. */
+	nghttp2_option_set_stream_reset_rate_limit(s->opt, 1000, 33);
+	nghttp2_option_set_max_continuations(s->opt, 8);
+	nghttp2_option_set_max_settings(s->opt, 32);
+	nghttp2_option_set_max_outbound_ack(s->opt, 1000);
 	nghttp2_option_set_max_send_header_block_length(s->opt, 16384);
 	nghttp2_option_set_no_rfc9113_leading_and_trailing_ws_validation(s->opt, 0);
 	return s;

@@ -39,6 +39,31 @@ struct rpc_server_ops {
 	void *arg;
 };
 
+/* Why a TLS handshake (or the check right after it) failed, for counting. */
+enum rpc_handshake_failure {
+	RPC_HS_NO_CERTIFICATE,   /* the client sent no certificate */
+	RPC_HS_BAD_CERTIFICATE,  /* chain did not verify: unknown CA, bad signature, ... */
+	RPC_HS_REVOKED,          /* listed in the CRL */
+	RPC_HS_EXPIRED,          /* expired or not yet valid */
+	RPC_HS_REFUSED,          /* verified, but conn_open refused it */
+	RPC_HS_PROTOCOL,         /* TLS or ALPN error, peer closed mid-handshake */
+	RPC_HS_TIMEOUT,          /* handshake_timeout_ms passed */
+	RPC_HS_N
+};
+
+/* "no_certificate", "bad_certificate", ...; "unknown" out of range. */
+const char *rpc_handshake_failure_name(int why);
+
+/* Optional observer of calls and handshakes (metrics); hooks may be NULL. They run in
+ * the loop and must not touch the call or connection. */
+struct rpc_observer {
+	/* A call ended: path is the method's ("" for an unknown one), status the gRPC code
+	 * sent, or CANCELLED when the client or the connection went away first. */
+	void (*call_done)(const char *path, int status, void *arg);
+	void (*handshake_failed)(enum rpc_handshake_failure why, void *arg);
+	void *arg;
+};
+
 struct rpc_limits {
 	size_t max_message;           /* bytes of one request message */
 	uint32_t max_streams;         /* concurrent streams per connection */
@@ -51,12 +76,17 @@ struct rpc_limits {
 	uint32_t keepalive_timeout_ms;/* close it when the PING is not answered in time */
 	uint32_t ping_min_idle_ms;    /* client PINGs closer than this without streams strike */
 	uint32_t ping_min_busy_ms;    /* ... and with a stream open */
+	uint32_t max_control_frames;  /* SETTINGS, PING, RST_STREAM, PRIORITY and empty DATA
+	                               * frames per connection per second */
 };
 
 /* Sensible defaults: 1 MiB messages, 100 streams, 10000 connections, 64 KiB output,
  * 16 KiB headers, 10 s handshake, no idle timeout, PING after 60 s of silence answered
  * within 20 s, client PINGs at most every 5 minutes without streams and every 10 s with
- * one (past two strikes: GOAWAY ENHANCE_YOUR_CALM "too_many_pings"). */
+ * one (past two strikes: GOAWAY ENHANCE_YOUR_CALM "too_many_pings"), 200 control frames
+ * per second (past it: GOAWAY ENHANCE_YOUR_CALM). A request header list over
+ * max_header_list is answered RESOURCE_EXHAUSTED; one that decodes to 64 times that (an
+ * HPACK bomb) ends the connection with GOAWAY ENHANCE_YOUR_CALM. */
 void rpc_limits_default(struct rpc_limits *lim);
 
 /* Creates a server that serves methods[0..n-1] (the array must outlive the server).
@@ -78,6 +108,9 @@ void rpc_server_shutdown(struct rpc_server *s, loop_fn done, void *arg);
 void rpc_server_del(struct rpc_server *s);
 
 size_t rpc_server_connections(const struct rpc_server *s);
+
+/* Installs (obs copied) or removes (NULL) the observer. */
+void rpc_server_observe(struct rpc_server *s, const struct rpc_observer *obs);
 
 /* Closes a connection now (e.g. its certificate was revoked). */
 void rpc_conn_close(struct rpc_conn *c, const char *why);

@@ -39,8 +39,9 @@ struct rpc_call {
 	int status;
 	char *status_msg;               /* percent-encoded grpc-message, or NULL */
 	char *bad_path;                 /* :path that names no method (cut), or NULL */
+	size_t header_bytes;            /* decoded request header list, as SETTINGS counts it */
 	unsigned bad_content_type : 1, not_post : 1, headers_sent : 1, answered : 1,
-	    dispatched : 1, trailers_sent : 1, remote_closed : 1;
+	    dispatched : 1, trailers_sent : 1, remote_closed : 1, headers_too_large : 1;
 };
 
 struct rpc_conn {
@@ -54,6 +55,10 @@ struct rpc_conn {
 	uint64_t last_client_ping_ms;
 	uint8_t ping_strikes;
 	bool ping_outstanding;
+	bool error_logged;              /* nghttp2's first complaint about the peer is logged */
+	uint64_t ctl_window_ms;         /* start of the second the control frames count in */
+	uint32_t ctl_frames;
+	char name[64];                  /* the client certificate's CN, for log lines */
 	struct loop_defer free_defer;
 	void *user;
 	size_t n_calls;
@@ -66,6 +71,7 @@ struct rpc_server {
 	const struct rpc_method *methods;
 	size_t n_methods;
 	struct rpc_server_ops ops;
+	struct rpc_observer obs;
 	struct rpc_limits lim;
 	struct loop_io listeners[MAX_LISTENERS];
 	size_t n_listeners;
@@ -78,6 +84,8 @@ struct rpc_server {
 	loop_fn drained_fn;
 	void *drained_arg;
 	struct loop_defer drained_defer;
+	uint64_t refused_log_ms;        /* connections refused at max_connections: logged */
+	size_t refused;                 /* at most once a second, with a count */
 };
 
 /* h2call.c */
@@ -96,5 +104,7 @@ void call_dispatch(struct rpc_call *call);
 
 /* h2server.c */
 void conn_arm_idle(struct rpc_conn *c);
+/* Tells the observer, if any, that call ended with status. */
+void server_call_done(struct rpc_call *call, int status);
 
 #endif

@@ -16,6 +16,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include "common/cert.h"
 #include "common/filewatch.h"
 #include "rpc/h2server.h"
 #include "rpc/log.h"

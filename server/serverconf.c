@@ -7,15 +7,14 @@
 #include <string.h>
 
 #include "rpc/log.h"
+#include "server/metrics.h"
+#include "server/privdrop.h"
 #include "server/serverconf.h"
 
 /* One line per key: its name is the field of struct serverconf it fills. */
-#define KEY(field, ...) { { .name = #field, __VA_ARGS__ }, offsetof(struct serverconf, field) }
+#define KEY(field, ...) CONFIG_FIELD(struct serverconf, field, __VA_ARGS__)
 
-static const struct {
-	struct config_key key;
-	size_t off;
-} keys_template[] = {
+static const struct config_field keys_template[] = {
 	KEY(listen, .type = CONFIG_STRING, .help = "HOST:PORT to accept agents on (0.0.0.0:7443)"),
 	KEY(certificate, .type = CONFIG_STRING, .required = true, .help = "server certificate, PEM"),
 	KEY(private_key, .type = CONFIG_STRING, .required = true, .help = "server private key, PEM, mode 0600"),
@@ -34,11 +33,17 @@ static const struct {
 	KEY(presence_grace_ms, .type = CONFIG_UINT, .min = 0, .max = 3600000, .help = "a peer goes offline this long after its last Watch ends (3000)"),
 	KEY(restart_grace_ms, .type = CONFIG_UINT, .min = 0, .max = 3600000, .help = "after a restart, time for online peers to reconnect (30000)"),
 	KEY(max_watches_per_identity, .type = CONFIG_UINT, .min = 1, .max = 10000, .help = "open Watch streams per certificate (16)"),
+	KEY(max_connections_per_identity, .type = CONFIG_UINT, .min = 1, .max = 1000000, .help = "connections per certificate at once (256)"),
+	KEY(update_rate_per_s, .type = CONFIG_UINT, .min = 0, .max = 1000000, .help = "Updates per certificate per second, a token bucket; 0 no limit (0)"),
+	KEY(update_burst, .type = CONFIG_UINT, .min = 1, .max = 1000000, .help = "Updates per certificate in a burst, with update_rate_per_s (20)"),
+	KEY(max_header_list_bytes, .type = CONFIG_UINT, .min = 1024, .max = 1048576, .help = "largest request header list, SETTINGS_MAX_HEADER_LIST_SIZE (16384)"),
 	KEY(change_log_max_entries, .type = CONFIG_UINT, .min = 1, .max = 100000000, .help = "changes kept for resuming Watch streams (100000)"),
 	KEY(change_log_max_age_s, .type = CONFIG_UINT, .min = 1, .max = 315360000, .help = "age past which changes are dropped from the log (604800)"),
 	KEY(ticket_key_file, .type = CONFIG_STRING, .help = "TLS session ticket keys, kept across restarts (DATABASE-tickets)"),
 	KEY(ticket_key_rotate_s, .type = CONFIG_UINT, .min = 60, .max = 604800, .help = "make a new ticket key this often; tickets live twice as long (43200)"),
 	KEY(expiry_warn_days, .type = CONFIG_UINT, .min = 0, .max = 3650, .help = "warn of certificates expiring within this many days (30)"),
+	KEY(metrics_listen, .type = CONFIG_STRING, .help = "loopback HOST:PORT serving Prometheus /metrics over HTTP (off)"),
+	KEY(user, .type = CONFIG_STRING, .help = "started as root: switch to this user once files and ports are open"),
 };
 
 #define N_KEYS (sizeof(keys_template) / sizeof(keys_template[0]))
@@ -59,17 +64,15 @@ serverconf_init(struct serverconf *conf, struct config_schema *schema)
 	conf->presence_grace_ms = 3000;
 	conf->restart_grace_ms = 30000;
 	conf->max_watches_per_identity = 16;
+	conf->max_connections_per_identity = 256;
+	conf->update_rate_per_s = 0;
+	conf->update_burst = 20;
+	conf->max_header_list_bytes = 16384;
 	conf->change_log_max_entries = 100000;
 	conf->change_log_max_age_s = 604800;
 	conf->ticket_key_rotate_s = 43200;
 	conf->expiry_warn_days = 30;
-	for (size_t i = 0; i < N_KEYS; i++) {
-		keys[i] = keys_template[i].key;
-		keys[i].dst = (char *)conf + keys_template[i].off;
-	}
-	schema->section = "server";
-	schema->keys = keys;
-	schema->n_keys = N_KEYS;
+	config_schema_bind(schema, "server", keys, keys_template, N_KEYS, conf);
 }
 
 void
@@ -110,6 +113,21 @@ serverconf_load(struct serverconf *conf, struct config_schema *schema, const cha
 		snprintf(err, errlen, "%s: key 'log_level': must be error, warn, info or debug, "
 		    "got \"%s\"", config_where(schema, "log_level"), conf->log_level);
 		return -1;
+	}
+	if (conf->metrics_listen != NULL && conf->metrics_listen[0] != '\0') {
+		char why[200];
+		if (!metrics_addr_ok(conf->metrics_listen, why, sizeof(why))) {
+			snprintf(err, errlen, "%s: key 'metrics_listen': %s",
+			    config_where(schema, "metrics_listen"), why);
+			return -1;
+		}
+	}
+	if (conf->user != NULL && conf->user[0] != '\0') {
+		char why[200];
+		if (privdrop_lookup(conf->user, &conf->privdrop, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: key 'user': %s", config_where(schema, "user"), why);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "common/conf.h"
+#include "server/privdrop.h"
 
 #define SERVERCONF_DEFAULT_PATH SYSCONFDIR "/wiresync/server.conf"
 
@@ -28,11 +29,18 @@ struct serverconf {
 	unsigned presence_grace_ms;
 	unsigned restart_grace_ms;
 	unsigned max_watches_per_identity;
+	unsigned max_connections_per_identity;
+	unsigned update_rate_per_s;
+	unsigned update_burst;
+	unsigned max_header_list_bytes;
 	unsigned change_log_max_entries;
 	unsigned change_log_max_age_s;
 	char *ticket_key_file;
 	unsigned ticket_key_rotate_s;
 	unsigned expiry_warn_days;
+	char *metrics_listen;
+	char *user;
+	struct privdrop privdrop;    /* user looked up at load */
 };
 
 /* Sets the defaults and binds conf's fields to the schema (both live as long as conf). */

@@ -899,17 +899,6 @@ service_apply_crl(struct service *svc, X509_CRL *crl)
 	return sw.removed;
 }
 
-int
-cert_days_left(const X509 *x)
-{
-	int days, secs;
-
-	if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)) != 1)
-		return INT_MIN;
-	/* both carry the sign of the difference: round towards the past */
-	return days - (secs < 0 ? 1 : 0);
-}
-
 struct expiry_ctx {
 	int days;
 	size_t n;

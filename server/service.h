@@ -12,16 +12,21 @@
 #include "server/store.h"
 
 struct service;
+struct metrics;
 
 struct service_config {
 	uint32_t presence_grace_ms;        /* offline this long after the last Watch ends */
 	uint32_t restart_grace_ms;         /* after a restart, for peers stored as online */
 	uint32_t max_watches_per_identity; /* open Watch streams per certificate */
+	uint32_t max_connections_per_identity; /* connections per certificate */
+	uint32_t update_rate_per_s;        /* Updates per certificate per second; 0: no limit */
+	uint32_t update_burst;             /* ... and in a burst */
 	uint64_t log_max_entries;          /* change log kept for resuming Watch streams */
 	uint64_t log_max_age_ms;
 };
 
-/* 3 s, 30 s, 16, 100000 entries, 7 days. */
+/* 3 s, 30 s, 16 Watch streams and 256 connections per identity, no Update rate limit
+ * (burst 20 once a rate is set), 100000 entries, 7 days. */
 void service_config_default(struct service_config *cfg);
 
 /* Loads every stored peer into memory. st stays the caller's and must outlive the service;
@@ -39,8 +44,17 @@ void service_server_ops(struct service *svc, struct rpc_server_ops *ops);
  * store (every watcher hears of it). crl is borrowed. Returns the number of peers removed. */
 size_t service_apply_crl(struct service *svc, X509_CRL *crl);
 
+/* Logs a warning for each stored peer whose certificate expires within days. Returns how
+ * many. */
+size_t service_log_expiring(struct service *svc, unsigned days);
+
 /* Number of peers in memory, and of open Watch streams. */
 size_t service_peer_count(const struct service *svc);
+/* The store revision of the last committed change. */
+uint64_t service_revision(const struct service *svc);
+
+/* Times Updates, fan-out and commits into m (borrowed; NULL stops it). */
+void service_set_metrics(struct service *svc, struct metrics *m);
 size_t service_watcher_count(const struct service *svc);
 
 #endif

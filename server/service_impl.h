@@ -51,7 +51,7 @@ struct change {
 	struct peer *old;            /* replaced or removed record, kept until commit */
 	struct peer *cur;            /* record after this change (NULL for REMOVE) */
 	struct peer *put;            /* PUT: the whole new record, owned until applied */
-	char refused[240];           /* UPDATE: FAILED_PRECONDITION message, or "" */
+	char refused[400];           /* UPDATE: FAILED_PRECONDITION message, or "" */
 	uint64_t recv_ns;            /* UPDATE: when the request arrived, for metrics */
 	change_done_fn done;         /* optional */
 	void *done_arg;

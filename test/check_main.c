@@ -21,10 +21,12 @@ main(void)
 	srunner_add_suite(sr, validate_suite());
 	srunner_add_suite(sr, loop_suite());
 	srunner_add_suite(sr, backoff_suite());
+	srunner_add_suite(sr, ratelimit_suite());
 	srunner_add_suite(sr, verify_suite());
 	srunner_add_suite(sr, endpoint_suite());
 	srunner_add_suite(sr, reconcile_suite());
 	srunner_add_suite(sr, wg_suite());
+	srunner_add_suite(sr, peers_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
