@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ struct agent {
 	struct netmon *netmon;
 	struct net_state net;
 	bool net_valid;
-	struct loop_timer debounce, reconcile_timer, trial_timer, update_retry;
+	struct loop_timer debounce, reconcile_timer, trial_timer, update_retry, expiry_timer;
 	struct backoff update_backoff;
 	struct rpc_client *update_client, *stale_client;
 	struct loop_defer stale_defer;
@@ -65,6 +66,8 @@ struct agent {
 	struct owned_keys owned;
 	char owned_path[4096];
 	char watch_path[4096];
+	char crl_path[4096];
+	uint8_t crl_sha256[32];             /* of the CRL in use, told to the server */
 	uint64_t saved_revision;
 	uint32_t trial_ms;
 	char wan_ip[NETADDR_STRLEN];        /* ours, as the server last saw it */
@@ -438,6 +441,94 @@ on_removed(void *arg, uint64_t revision, const uint8_t *key, size_t len)
 	}
 }
 
+/* Once a day: our certificate must not expire unnoticed. */
+static void
+expiry_check(void *arg)
+{
+	struct agent *a = arg;
+	X509 *own = SSL_CTX_get0_certificate(a->ctx);
+	int left = own != NULL ? cert_days_left(own) : INT_MIN;
+
+	if (left != INT_MIN && left < (int)a->conf->expiry_warn_days)
+		log_warnx("our certificate %s expires in %d days: ask the operator for a new one",
+		    a->conf->certificate, left);
+	loop_timer_set(a->loop, &a->expiry_timer, 24ull * 3600 * 1000, expiry_check, a);
+}
+
+/* --- revocation: the CA's CRL, relayed by the server but checked here --------------- */
+
+/* Peers verified under an older CRL are checked again; the revoked ones go at once. */
+static void
+recheck_known(struct agent *a)
+{
+	struct cert_identity id;
+	char err[256];
+	size_t dropped = 0;
+
+	for (size_t i = a->n_known; i-- > 0;) {
+		struct known *k = &a->known[i];
+		if (peer_verify(a->verifier, k->rec, &id, err, sizeof(err)))
+			continue;
+		log_warnx("dropping peer \"%s\": %s", k->id.name, err);
+		known_drop(a, k);
+		dropped++;
+	}
+	if (dropped > 0)
+		reconcile_soon(a);
+}
+
+/* 1 when der became the CRL in use, 0 when it is not newer, -1 when refused (logged). */
+static int
+take_crl(struct agent *a, const uint8_t *der, size_t len, const char *from)
+{
+	char err[160];
+	int r = peer_verifier_offer_crl(a->verifier, der, len, err, sizeof(err));
+
+	if (r < 0)
+		log_warnx("refusing the CRL from %s: %s", from, err);
+	if (r <= 0)
+		return r;
+	if (!peer_verifier_crl_sha256(a->verifier, a->crl_sha256))
+		memset(a->crl_sha256, 0, sizeof(a->crl_sha256));
+	log_info("CRL from %s in use: %d certificates revoked", from,
+	    peer_verifier_crl_count(a->verifier));
+	return 1;
+}
+
+static void
+on_crl(void *arg, const uint8_t *der, size_t len)
+{
+	struct agent *a = arg;
+
+	if (take_crl(a, der, len, "the server") <= 0)
+		return;
+	if (state_crl_save(a->crl_path, der, len) < 0)
+		log_warnx("%s: cannot save the CRL", a->crl_path);
+	recheck_known(a);
+}
+
+/* The newest of the configured CRL and the one saved from the server. */
+static void
+crl_state_load(struct agent *a)
+{
+	uint8_t *der;
+	size_t len;
+	int r;
+
+	snprintf(a->crl_path, sizeof(a->crl_path), "%s/crl-%s", a->conf->state_dir,
+	    a->conf->interface);
+	peer_verifier_crl_sha256(a->verifier, a->crl_sha256);
+	r = state_crl_load(a->crl_path, &der, &len);
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		log_warnx("%s: %s", a->crl_path, strerror(-r));
+		return;
+	}
+	take_crl(a, der, len, a->crl_path);
+	free(der);
+}
+
 static void send_update(struct agent *a);
 
 static void
@@ -587,13 +678,14 @@ send_update(struct agent *a)
 
 static const struct watch_client_ops watch_ops = {
 	.on_snapshot = on_snapshot, .on_upsert = on_upsert, .on_removed = on_removed,
-	.on_state = on_state,
+	.on_crl = on_crl, .on_state = on_state,
 };
 
 static void
 restart_watch(struct agent *a)
 {
-	struct watch_client_config wc = { .server = a->conf->server };
+	struct watch_client_config wc = { .server = a->conf->server,
+		.crl_sha256 = a->crl_sha256, .keepalive_ms = a->conf->server_keepalive_s * 1000 };
 	struct watch_client *w;
 
 	wc.since_revision = watch_client_revision(a->watch);
@@ -674,7 +766,8 @@ read_identity(const char *path, struct cert_identity *id, char *err, size_t errl
 struct agent *
 agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err, size_t errlen)
 {
-	struct watch_client_config wc = { .server = conf->server };
+	struct watch_client_config wc = { .server = conf->server,
+	    .keepalive_ms = conf->server_keepalive_s * 1000 };
 	struct agent *a;
 	struct wg_device *dev = NULL;
 	char have[45], want[45];
@@ -736,6 +829,10 @@ agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err,
 		snprintf(err, errlen, "cannot watch the network (netlink): %s", strerror(errno));
 		goto fail;
 	}
+	crl_state_load(a);
+	wc.crl_sha256 = a->crl_sha256;
+	if (conf->expiry_warn_days > 0)
+		expiry_check(a);
 	snprintf(a->watch_path, sizeof(a->watch_path), "%s/watch-%s", conf->state_dir,
 	    conf->interface);
 	wc.since_revision = watch_state_load(a);
@@ -758,6 +855,7 @@ agent_del(struct agent *a)
 		return;
 	a->stopping = true;
 	loop_timer_cancel(a->loop, &a->debounce);
+	loop_timer_cancel(a->loop, &a->expiry_timer);
 	loop_timer_cancel(a->loop, &a->reconcile_timer);
 	loop_timer_cancel(a->loop, &a->trial_timer);
 	loop_timer_cancel(a->loop, &a->update_retry);
@@ -840,6 +938,7 @@ agent_show(const struct agentconf *conf, FILE *out, char *err, size_t errlen)
 	a->verifier = peer_verifier_new(conf->ca, conf->crl, a->self.network, err, errlen);
 	if (a->verifier == NULL)
 		goto out;
+	crl_state_load(a);
 	a->netmon = netmon_new(a->loop, conf->interface, NULL, NULL);
 	if (a->netmon != NULL && netmon_read(a->netmon, &a->net) == 0)
 		a->net_valid = true;

@@ -6,45 +6,41 @@
 #include "agent/agentconf.h"
 #include "rpc/log.h"
 
-#define N_KEYS 13
+/* One line per key: its name is the field of struct agentconf it fills. */
+#define KEY(field, ...) CONFIG_FIELD(struct agentconf, field, __VA_ARGS__)
 
-static const struct config_key keys_template[N_KEYS] = {
-	{ .name = "server", .type = CONFIG_STRING, .required = true, .help = "HOST:PORT of wiresyncd" },
-	{ .name = "certificate", .type = CONFIG_STRING, .required = true, .help = "this host's certificate, PEM" },
-	{ .name = "private_key", .type = CONFIG_STRING, .required = true, .help = "its private key, PEM, mode 0600" },
-	{ .name = "ca", .type = CONFIG_STRING, .required = true, .help = "the network's CA certificate" },
-	{ .name = "crl", .type = CONFIG_STRING, .help = "the CA's CRL, PEM (optional)" },
-	{ .name = "interface", .type = CONFIG_STRING, .required = true, .help = "WireGuard interface whose peers the agent manages" },
-	{ .name = "state_dir", .type = CONFIG_STRING, .help = "where the agent keeps the peers it added (" LOCALSTATEDIR "/lib/wiresync-agent)" },
-	{ .name = "backend", .type = CONFIG_STRING, .help = "auto, uapi or kernel (auto)" },
-	{ .name = "uapi_dir", .type = CONFIG_STRING, .help = "directory of WireGuard UAPI sockets (/var/run/wireguard)" },
-	{ .name = "log_level", .type = CONFIG_STRING, .help = "error, warn, info or debug (info)" },
-	{ .name = "keepalive_s", .type = CONFIG_UINT, .min = 0, .max = 3600, .help = "persistent keepalive toward peers not on our LAN (25)" },
-	{ .name = "handshake_timeout_s", .type = CONFIG_UINT, .min = 1, .max = 3600, .help = "try a peer's next endpoint after this long without a handshake (15)" },
-	{ .name = "debounce_ms", .type = CONFIG_UINT, .min = 0, .max = 60000, .help = "wait this long after a network change before reporting (200)" },
+static const struct config_field keys_template[] = {
+	KEY(server, .type = CONFIG_STRING, .required = true, .help = "HOST:PORT of wiresyncd"),
+	KEY(certificate, .type = CONFIG_STRING, .required = true, .help = "this host's certificate, PEM"),
+	KEY(private_key, .type = CONFIG_STRING, .required = true, .help = "its private key, PEM, mode 0600"),
+	KEY(ca, .type = CONFIG_STRING, .required = true, .help = "the network's CA certificate"),
+	KEY(crl, .type = CONFIG_STRING, .help = "the CA's CRL, PEM (optional)"),
+	KEY(interface, .type = CONFIG_STRING, .required = true, .help = "WireGuard interface whose peers the agent manages"),
+	KEY(state_dir, .type = CONFIG_STRING, .help = "where the agent keeps the peers it added (" LOCALSTATEDIR "/lib/wiresync-agent)"),
+	KEY(backend, .type = CONFIG_STRING, .help = "auto, uapi or kernel (auto)"),
+	KEY(uapi_dir, .type = CONFIG_STRING, .help = "directory of WireGuard UAPI sockets (/var/run/wireguard)"),
+	KEY(log_level, .type = CONFIG_STRING, .help = "error, warn, info or debug (info)"),
+	KEY(keepalive_s, .type = CONFIG_UINT, .min = 0, .max = 3600, .help = "persistent keepalive toward peers not on our LAN (25)"),
+	KEY(handshake_timeout_s, .type = CONFIG_UINT, .min = 1, .max = 3600, .help = "try a peer's next endpoint after this long without a handshake (15)"),
+	KEY(debounce_ms, .type = CONFIG_UINT, .min = 0, .max = 60000, .help = "wait this long after a network change before reporting (200)"),
+	KEY(server_keepalive_s, .type = CONFIG_UINT, .min = 1, .max = 3600, .help = "PING wiresyncd this often; no answer within half of it (10 s at most): the connection is dead (30)"),
+	KEY(expiry_warn_days, .type = CONFIG_UINT, .min = 0, .max = 3650, .help = "warn when our certificate expires within this many days (30)"),
 };
+
+#define N_KEYS (sizeof(keys_template) / sizeof(keys_template[0]))
 
 void
 agentconf_init(struct agentconf *conf, struct config_schema *schema)
 {
 	static struct config_key keys[N_KEYS];
-	void *dst[N_KEYS] = {
-		&conf->server, &conf->certificate, &conf->private_key, &conf->ca, &conf->crl,
-		&conf->interface, &conf->state_dir, &conf->backend, &conf->uapi_dir,
-		&conf->log_level, &conf->keepalive_s, &conf->handshake_timeout_s,
-		&conf->debounce_ms,
-	};
 
 	memset(conf, 0, sizeof(*conf));
 	conf->keepalive_s = 25;
 	conf->handshake_timeout_s = 15;
 	conf->debounce_ms = 200;
-	memcpy(keys, keys_template, sizeof(keys));
-	for (size_t i = 0; i < N_KEYS; i++)
-		keys[i].dst = dst[i];
-	schema->section = "agent";
-	schema->keys = keys;
-	schema->n_keys = N_KEYS;
+	conf->server_keepalive_s = 30;
+	conf->expiry_warn_days = 30;
+	config_schema_bind(schema, "agent", keys, keys_template, N_KEYS, conf);
 }
 
 void

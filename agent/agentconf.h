@@ -23,6 +23,8 @@ struct agentconf {
 	unsigned keepalive_s;
 	unsigned handshake_timeout_s;
 	unsigned debounce_ms;
+	unsigned server_keepalive_s;
+	unsigned expiry_warn_days;
 };
 
 /* Sets the defaults and binds conf's fields to the schema (both live as long as conf). */

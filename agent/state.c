@@ -185,3 +185,57 @@ out:
 	fclose(fp);
 	return ret;
 }
+
+int
+state_crl_save(const char *path, const uint8_t *der, size_t len)
+{
+	char tmp[4200];
+	FILE *fp = tmp_open(path, tmp, sizeof(tmp));
+
+	if (fp == NULL)
+		return -EIO;
+	fwrite(der, 1, len, fp);
+	return tmp_commit(fp, tmp, path);
+}
+
+/* A CRL of a small CA is a few KB; one of a million revocations would still fit. */
+#define STATE_CRL_MAX (64u << 20)
+
+int
+state_crl_load(const char *path, uint8_t **der, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t n = 0, cap = 0;
+	int e;
+
+	if (fp == NULL)
+		return -errno;
+	for (;;) {
+		if (n == cap) {
+			uint8_t *nb;
+			cap = cap != 0 ? cap * 2 : 4096;
+			if (cap > STATE_CRL_MAX || (nb = realloc(buf, cap)) == NULL) {
+				e = cap > STATE_CRL_MAX ? -EFBIG : -ENOMEM;
+				goto fail;
+			}
+			buf = nb;
+		}
+		size_t got = fread(buf + n, 1, cap - n, fp);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(fp)) {
+		e = -EIO;
+		goto fail;
+	}
+	fclose(fp);
+	*der = buf;
+	*len = n;
+	return 0;
+fail:
+	fclose(fp);
+	free(buf);
+	return e;
+}

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
@@ -15,6 +17,7 @@
 
 struct peer_verifier {
 	X509_STORE *store;
+	X509_CRL *crl;                      /* in use, or NULL */
 	char *ca_file;
 	char network[CERT_NAME_MAX + 1];
 };
@@ -75,6 +78,7 @@ peer_verifier_del(struct peer_verifier *v)
 	if (v == NULL)
 		return;
 	X509_STORE_free(v->store);
+	X509_CRL_free(v->crl);
 	free(v->ca_file);
 	free(v);
 }
@@ -91,7 +95,105 @@ peer_verifier_set_crl(struct peer_verifier *v, X509_CRL *crl)
 	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
 	X509_STORE_free(v->store);
 	v->store = st;
+	X509_CRL_up_ref(crl);
+	X509_CRL_free(v->crl);
+	v->crl = crl;
 	return 0;
+}
+
+/* True when a CA certificate of st issued crl and its signature holds. */
+static bool
+crl_signed_by_ca(X509_STORE *st, X509_CRL *crl)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(st);
+
+	for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+		EVP_PKEY *key;
+		if (ca == NULL || X509_NAME_cmp(X509_get_subject_name(ca),
+		    X509_CRL_get_issuer(crl)) != 0)
+			continue;
+		key = X509_get0_pubkey(ca);
+		if (key != NULL && X509_CRL_verify(crl, key) == 1)
+			return true;
+	}
+	return false;
+}
+
+/* By CRL number when both carry one (two CRLs can share a lastUpdate second), else by
+ * lastUpdate. */
+static bool
+crl_newer(X509_CRL *a, X509_CRL *b)
+{
+	ASN1_INTEGER *na = X509_CRL_get_ext_d2i(a, NID_crl_number, NULL, NULL);
+	ASN1_INTEGER *nb = X509_CRL_get_ext_d2i(b, NID_crl_number, NULL, NULL);
+	bool newer;
+
+	if (na != NULL && nb != NULL)
+		newer = ASN1_INTEGER_cmp(na, nb) > 0;
+	else
+		newer = ASN1_TIME_compare(X509_CRL_get0_lastUpdate(a),
+		    X509_CRL_get0_lastUpdate(b)) > 0;
+	ASN1_INTEGER_free(na);
+	ASN1_INTEGER_free(nb);
+	return newer;
+}
+
+int
+peer_verifier_offer_crl(struct peer_verifier *v, const uint8_t *der, size_t len, char *err,
+    size_t errlen)
+{
+	const unsigned char *p = der;
+	X509_CRL *crl;
+	int r = -1;
+
+	crl = d2i_X509_CRL(NULL, &p, (long)len);
+	if (crl == NULL || p != der + len) {
+		snprintf(err, errlen, "not a DER CRL");
+		goto out;
+	}
+	if (!crl_signed_by_ca(v->store, crl)) {
+		snprintf(err, errlen, "not signed by our CA");
+		goto out;
+	}
+	if (X509_CRL_get0_lastUpdate(crl) == NULL) {
+		snprintf(err, errlen, "no lastUpdate");
+		goto out;
+	}
+	if (v->crl != NULL && !crl_newer(crl, v->crl)) {
+		r = 0;
+		goto out;
+	}
+	if (peer_verifier_set_crl(v, crl) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	r = 1;
+out:
+	ERR_clear_error();
+	X509_CRL_free(crl);
+	return r;
+}
+
+bool
+peer_verifier_crl_sha256(const struct peer_verifier *v, uint8_t out[32])
+{
+	unsigned char *der = NULL;
+	int len;
+
+	if (v->crl == NULL || (len = i2d_X509_CRL(v->crl, &der)) <= 0)
+		return false;
+	SHA256(der, (size_t)len, out);
+	OPENSSL_free(der);
+	return true;
+}
+
+int
+peer_verifier_crl_count(const struct peer_verifier *v)
+{
+	STACK_OF(X509_REVOKED) *revoked = v->crl != NULL ? X509_CRL_get_REVOKED(v->crl) : NULL;
+
+	return revoked != NULL ? sk_X509_REVOKED_num(revoked) : 0;
 }
 
 /* The record's tunnel addresses must be exactly the certificate's, in any order: each in

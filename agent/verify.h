@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/x509.h>
 
@@ -21,6 +22,18 @@ void peer_verifier_del(struct peer_verifier *v);
 
 /* Replaces the CRL (borrowed). 0 or -ENOMEM. */
 int peer_verifier_set_crl(struct peer_verifier *v, X509_CRL *crl);
+
+/* A CRL as the server relayed it (DER). It is taken only when our CA signed it and it is
+ * newer (CRL number, else lastUpdate) than the one in use, so a server can neither forge nor roll back
+ * revocations. Returns 1 taken, 0 not newer (ignored), -1 refused with err saying why. */
+int peer_verifier_offer_crl(struct peer_verifier *v, const uint8_t *der, size_t len, char *err,
+    size_t errlen);
+
+/* SHA-256 of the CRL in use (DER) into out; false when there is none. */
+bool peer_verifier_crl_sha256(const struct peer_verifier *v, uint8_t out[32]);
+
+/* How many certificates the CRL in use revokes (0 without one). */
+int peer_verifier_crl_count(const struct peer_verifier *v);
 
 /* True when p's certificate chains to the CA, is within its validity and not revoked, is a
  * client certificate of our network to the profile, and binds exactly p's public key and

@@ -391,3 +391,14 @@ out:
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return ok;
 }
+
+int
+cert_days_left(const X509 *x)
+{
+	int days, secs;
+
+	if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)) != 1)
+		return INT_MIN;
+	/* both carry the sign of the difference: round towards the past */
+	return days - (secs < 0 ? 1 : 0);
+}

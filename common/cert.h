@@ -46,4 +46,7 @@ void wg_key_to_base64(const uint8_t key[WG_KEY_LEN], char out[45]);
 /* Parses 44-character standard base64 of exactly 32 bytes. */
 bool wg_key_from_base64(const char *s, uint8_t key[WG_KEY_LEN]);
 
+/* Whole days until x expires (negative: expired), or INT_MIN when it cannot be read. */
+int cert_days_left(const X509 *x);
+
 #endif

@@ -647,3 +647,16 @@ config_where(const struct config_schema *s, const char *name)
 			return s->keys[i].where[0] != '\0' ? s->keys[i].where : "configuration";
 	return "configuration";
 }
+
+void
+config_schema_bind(struct config_schema *s, const char *section, struct config_key *keys,
+    const struct config_field *fields, size_t n, void *base)
+{
+	for (size_t i = 0; i < n; i++) {
+		keys[i] = fields[i].key;
+		keys[i].dst = (char *)base + fields[i].offset;
+	}
+	s->section = section;
+	s->keys = keys;
+	s->n_keys = n;
+}

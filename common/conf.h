@@ -61,6 +61,19 @@ int config_load_all(const struct config_schema *s, const char *path, bool path_g
 int config_default(const struct config_schema *s, char *const *field, const char *arg,
     char *err, size_t errlen);
 
+/* A key of a config struct, declared in one line: CONFIG_FIELD(struct agentconf, server,
+ * .type = CONFIG_STRING, .help = "...") names the key after the field it fills. */
+struct config_field {
+	struct config_key key;
+	size_t offset;
+};
+#define CONFIG_FIELD(type, field, ...) \
+	{ { .name = #field, __VA_ARGS__ }, offsetof(type, field) }
+
+/* Fills keys[0..n-1] from fields, bound to the struct at base, and makes s use them. */
+void config_schema_bind(struct config_schema *s, const char *section, struct config_key *keys,
+    const struct config_field *fields, size_t n, void *base);
+
 /* Where key name was last set ("FILE:LINE" or "command line"), for later messages about
  * its value; "configuration" when it is not a key of s. */
 const char *config_where(const struct config_schema *s, const char *name);

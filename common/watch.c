@@ -14,12 +14,13 @@
 #include "rpc/log.h"
 
 /* A packed WatchRequest: one tag byte and a varint of at most 10 bytes. */
-#define WATCH_REQUEST_MAX 16
+#define WATCH_REQUEST_MAX 64   /* revision varint + a 32-byte digest, with tags */
 
 struct watch_client {
 	struct loop *loop;
 	SSL_CTX *ctx;
 	uint32_t keepalive_ms;
+	const uint8_t *crl_sha256;
 	char *server;
 	struct watch_client_ops ops;
 	void *arg;
@@ -128,6 +129,12 @@ watch_apply(struct watch_client *w, const Wiresync__V1__WatchEvent *ev)
 			w->ops.on_removed(w->arg, ev->revision, ev->removed_key.data,
 			    ev->removed_key.len);
 		break;
+	case WIRESYNC__V1__WATCH_EVENT__EVENT_CRL:
+		/* not a change to the peer set: no revision order applies */
+		log_debug("%s: CRL of %zu bytes", w->server, ev->crl.len);
+		if (w->ops.on_crl != NULL)
+			w->ops.on_crl(w->arg, ev->crl.data, ev->crl.len);
+		break;
 	default:
 		/* A kind added to the contract after this build: nothing to apply, and the
 		 * revision stays so that nothing is skipped. */
@@ -215,10 +222,16 @@ watch_start(struct watch_client *w)
 	w->client = rpc_client_new(w->loop, w->ctx, w->server);
 	if (w->client == NULL)
 		return errno != 0 ? -errno : -ENOMEM;
-	/* a server that vanished without a word is noticed within keepalive + 10 s */
-	rpc_client_set_keepalive(w->client, w->keepalive_ms, 10000);
+	/* a server that vanished without a word is noticed within keepalive + min(10 s,
+	 * keepalive / 2) */
+	rpc_client_set_keepalive(w->client, w->keepalive_ms,
+	    w->keepalive_ms / 2 < 10000 ? w->keepalive_ms / 2 : 10000);
 	w->attempts++;
 	m.since_revision = w->revision;
+	if (w->crl_sha256 != NULL) {
+		m.crl_sha256.data = (uint8_t *)w->crl_sha256;
+		m.crl_sha256.len = 32;
+	}
 	len = wiresync__v1__watch_request__pack(&m, req);
 	log_debug("%s: connecting, Watch since revision %llu", w->server,
 	    (unsigned long long)w->revision);
@@ -275,6 +288,7 @@ watch_client_new(struct loop *l, SSL_CTX *ctx, const struct watch_client_config 
 	base = cfg->backoff_base_ms != 0 ? cfg->backoff_base_ms : WATCH_BACKOFF_BASE_MS;
 	cap = cfg->backoff_cap_ms != 0 ? cfg->backoff_cap_ms : WATCH_BACKOFF_CAP_MS;
 	w->keepalive_ms = cfg->keepalive_ms != 0 ? cfg->keepalive_ms : 30000;
+	w->crl_sha256 = cfg->crl_sha256;
 	backoff_init(&w->backoff, base, cap < base ? base : cap, 0);
 	r = watch_start(w);
 	if (r < 0) {

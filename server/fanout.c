@@ -10,6 +10,7 @@
 #include "proto/wiresync.pb-c.h"
 #include "rpc/grpc.h"
 #include "rpc/log.h"
+#include "server/metrics.h"
 #include "server/peerpb.h"
 #include "server/service_impl.h"
 
@@ -155,6 +156,7 @@ watcher_send(struct watcher *w, struct rpc_buf *buf, uint64_t revision)
 		log_warnx("%s: out of memory queueing a Watch event", w->ac->id.name);
 		return;
 	}
+	metrics_observe_since(w->ac->svc->metrics, METRICS_FANOUT, w->ac->svc->commit_ns);
 	w->cursor = revision;
 }
 
@@ -209,6 +211,19 @@ watch_broadcast_removed(struct service *svc, const struct peer *p, uint64_t revi
 	}
 	broadcast(svc, p->network, p->key, buf, revision);
 	rpc_buf_unref(buf);
+}
+
+void
+watch_broadcast_crl(struct service *svc)
+{
+	for (struct net *n = svc->nets; n != NULL; n = n->next) {
+		for (struct watcher *w = n->watchers; w != NULL; w = w->next) {
+			if (w->lagging)
+				w->crl_pending = true;
+			else if (rpc_call_send(w->call, svc->crl_event, 0) < 0)
+				log_warnx("%s: out of memory queueing the CRL", w->ac->id.name);
+		}
+	}
 }
 
 struct replay_ctx {
@@ -279,13 +294,15 @@ watcher_catch_up(struct rpc_call *call, void *arg)
 	uint64_t from = w->cursor;
 
 	w->lagging = false;
-	if (watcher_replay(svc, w, from) < 0) {
+	if (watcher_replay(svc, w, from) < 0 ||
+	    (w->crl_pending && rpc_call_send(call, svc->crl_event, 0) < 0)) {
 		log_warnx("%s: cannot catch the Watch stream up; ending it", w->ac->id.name);
 		rpc_call_on_cancel(call, NULL, NULL);
 		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		watcher_free(w, true);
 		return;
 	}
+	w->crl_pending = false;
 	log_debug("%s: Watch stream caught up from revision %llu to %llu", w->ac->id.name,
 	    (unsigned long long)from, (unsigned long long)w->cursor);
 }
@@ -299,6 +316,7 @@ watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	struct watcher *w;
 	uint64_t since;
 	int64_t count;
+	bool send_crl;
 
 	m = wiresync__v1__watch_request__unpack(NULL, len, req);
 	if (m == NULL) {
@@ -306,6 +324,9 @@ watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 		return;
 	}
 	since = m->since_revision;
+	/* the CRL goes out unless the agent says it holds this very one */
+	send_crl = svc->crl_event != NULL && (m->crl_sha256.len != sizeof(svc->crl_sha256) ||
+	    memcmp(m->crl_sha256.data, svc->crl_sha256, sizeof(svc->crl_sha256)) != 0);
 	wiresync__v1__watch_request__free_unpacked(m, NULL);
 	if (idcount_get(svc->watches, ac->ident) >= svc->cfg.max_watches_per_identity) {
 		log_warnx("%s: refusing Watch: %u streams open (max_watches_per_identity)",
@@ -331,7 +352,8 @@ watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	w->net->n_watchers++;
 	svc->n_watchers++;
 	rpc_call_accept(call);
-	if (watcher_replay(svc, w, since) < 0) {
+	if (watcher_replay(svc, w, since) < 0 ||
+	    (send_crl && rpc_call_send(call, svc->crl_event, 0) < 0)) {
 		watcher_free(w, false);
 		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;

@@ -144,6 +144,24 @@ peerpb_event_removed(const uint8_t key[WG_KEY_LEN], uint64_t revision)
 	return b;
 }
 
+struct rpc_buf *
+peerpb_event_crl(const uint8_t *der, size_t len, uint64_t revision)
+{
+	size_t total = 1 + varint_len(revision) + 1 + varint_len(len) + len;
+	struct rpc_buf *b = buf_alloc(total);
+	uint8_t *o;
+
+	if (b == NULL)
+		return NULL;
+	o = b->data + GRPC_PREFIX_LEN;
+	*o++ = TAG_VARINT(1);
+	o = varint_put(o, revision);
+	*o++ = TAG_LEN(5);
+	o = varint_put(o, len);
+	memcpy(o, der, len);
+	return b;
+}
+
 struct snap_ctx {
 	const uint8_t *exclude;
 	size_t size;       /* bytes of the Snapshot body */

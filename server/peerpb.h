@@ -16,6 +16,9 @@ struct rpc_buf *peerpb_event_upsert(const struct peer *p);
 /* A framed WatchEvent{revision, removed_key = key}. NULL on ENOMEM. */
 struct rpc_buf *peerpb_event_removed(const uint8_t key[WG_KEY_LEN], uint64_t revision);
 
+/* A framed WatchEvent{revision, crl = der}. NULL on ENOMEM. */
+struct rpc_buf *peerpb_event_crl(const uint8_t *der, size_t len, uint64_t revision);
+
 /* A framed WatchEvent{revision, snapshot = every peer of network but exclude (may be
  * NULL)}. NULL on ENOMEM. */
 struct rpc_buf *peerpb_event_snapshot(const struct peer_table *t, const char *network,

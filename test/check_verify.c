@@ -473,6 +473,90 @@ START_TEST(test_newer_crl_replaces_older)
 }
 END_TEST
 
+/* DER of crl (freed), for offer_crl. */
+static unsigned char *
+crl_der(X509_CRL *crl, int *len)
+{
+	unsigned char *der = NULL;
+
+	*len = i2d_X509_CRL(crl, &der);
+	ck_assert_int_gt(*len, 0);
+	X509_CRL_free(crl);
+	return der;
+}
+
+static int
+offer(struct peer_verifier *w, X509_CRL *crl, char *err, size_t errlen)
+{
+	int len, r;
+	unsigned char *der = crl_der(crl, &len);
+
+	r = peer_verifier_offer_crl(w, der, (size_t)len, err, errlen);
+	OPENSSL_free(der);
+	return r;
+}
+
+START_TEST(test_offered_crl_revokes)
+{
+	char err[160] = "";
+	uint8_t d1[32], d2[32];
+
+	ck_assert(!peer_verifier_crl_sha256(cv, d1));
+	ck_assert_int_eq(offer(cv, crl_make(&cc, -60, cleaf), err, sizeof(err)), 1);
+	ck_assert_int_eq(peer_verifier_crl_count(cv), 1);
+	ck_assert(peer_verifier_crl_sha256(cv, d1));
+	expect(cv, cleaf, key, good_ips, "certificate does not verify: certificate revoked");
+	/* a newer one replaces it, and the digest follows */
+	ck_assert_int_eq(offer(cv, crl_make(&cc, -30, cother), err, sizeof(err)), 1);
+	ck_assert(peer_verifier_crl_sha256(cv, d2));
+	ck_assert(memcmp(d1, d2, sizeof(d1)) != 0);
+	expect(cv, cleaf, key, good_ips, NULL);
+}
+END_TEST
+
+START_TEST(test_offered_older_crl_ignored)
+{
+	char err[160] = "";
+
+	/* a server cannot roll revocations back with an older CRL of the same CA */
+	ck_assert_int_eq(offer(cv, crl_make(&cc, -60, cleaf), err, sizeof(err)), 1);
+	ck_assert_int_eq(offer(cv, crl_make(&cc, -120, NULL), err, sizeof(err)), 0);
+	ck_assert_int_eq(offer(cv, crl_make(&cc, -60, NULL), err, sizeof(err)), 0);
+	expect(cv, cleaf, key, good_ips, "certificate does not verify: certificate revoked");
+}
+END_TEST
+
+START_TEST(test_offered_crl_of_other_ca_refused)
+{
+	struct crlca other;
+	char err[160] = "";
+
+	/* same subject name, another key: the signature must be ours */
+	crlca_new(&other);
+	ck_assert_int_eq(offer(cv, crl_make(&other, -60, cleaf), err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "not signed by our CA");
+	ck_assert_int_eq(peer_verifier_crl_count(cv), 0);
+	expect(cv, cleaf, key, good_ips, NULL);
+	crlca_del(&other);
+}
+END_TEST
+
+START_TEST(test_offered_garbage_refused)
+{
+	static const uint8_t junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	char err[160] = "";
+	int len;
+	unsigned char *der = crl_der(crl_make(&cc, -60, cleaf), &len);
+
+	ck_assert_int_eq(peer_verifier_offer_crl(cv, junk, sizeof(junk), err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "not a DER CRL");
+	/* a valid CRL with a trailing byte is not what the CA signed */
+	ck_assert_int_eq(peer_verifier_offer_crl(cv, der, (size_t)len - 1, err, sizeof(err)), -1);
+	OPENSSL_free(der);
+	ck_assert_int_eq(peer_verifier_crl_count(cv), 0);
+}
+END_TEST
+
 START_TEST(test_expired_at_edge_refused)
 {
 	struct testcert_spec spec = good_spec();
@@ -808,6 +892,10 @@ verify_suite(void)
 	tcase_add_test(tc, test_tunnel_wider_prefix_refused);
 	tcase_add_test(tc, test_newer_crl_revokes);
 	tcase_add_test(tc, test_newer_crl_replaces_older);
+	tcase_add_test(tc, test_offered_crl_revokes);
+	tcase_add_test(tc, test_offered_older_crl_ignored);
+	tcase_add_test(tc, test_offered_crl_of_other_ca_refused);
+	tcase_add_test(tc, test_offered_garbage_refused);
 	tcase_add_test(tc, test_expired_at_edge_refused);
 	suite_add_tcase(s, tc);
 

@@ -146,8 +146,9 @@ class Client:
 class Watcher:
     """Reads a Watch stream on a thread. Items: ("event", WatchEvent) or ("end", code, details)."""
 
-    def __init__(self, client, since=0, timeout=None):
-        self.call = client.watch(pb.WatchRequest(since_revision=since), timeout=timeout)
+    def __init__(self, client, since=0, timeout=None, request=None):
+        req = request if request is not None else pb.WatchRequest(since_revision=since)
+        self.call = client.watch(req, timeout=timeout)
         self.q = queue.Queue()
         self.ended = None
         self.t = threading.Thread(target=self._run, daemon=True)
