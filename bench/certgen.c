@@ -27,6 +27,7 @@ struct certgen {
 	EVP_PKEY_CTX *keygen;
 	X509_EXTENSION *fixed[4];     /* basicConstraints, keyUsage, EKU, AKI */
 	BIGNUM *serial_base;
+	uint64_t seed;
 	char network[65];
 };
 
@@ -210,6 +211,26 @@ out:
 	return r;
 }
 
+void
+certgen_set_seed(struct certgen *g, uint64_t seed)
+{
+	g->seed = seed;
+}
+
+/* The same (network, seed, index) always gets the same random-looking key: the server binds
+ * a tunnel address to the key that first claimed it, so a rerun against the same database
+ * must present the same key for the same address. */
+static int
+certgen_wg_key(const struct certgen *g, uint32_t index, uint8_t key[32])
+{
+	char in[128];
+	int n;
+
+	n = snprintf(in, sizeof(in), "wiresync-bench/%s/%llu/%u", g->network,
+	    (unsigned long long)g->seed, index);
+	return EVP_Digest(in, (size_t)n, key, NULL, EVP_sha256(), NULL) == 1 ? 0 : -1;
+}
+
 int
 certgen_issue(struct certgen *g, const char *prefix, uint32_t index, struct identity *out,
     char *err, size_t errlen)
@@ -227,7 +248,7 @@ certgen_issue(struct certgen *g, const char *prefix, uint32_t index, struct iden
 	}
 	snprintf(cn, sizeof(cn), "%s-%u", prefix, index);
 	out->tunnel_ip = CERTGEN_NET_BASE + index + 1;
-	if (RAND_bytes(out->wg_key, sizeof(out->wg_key)) != 1 ||
+	if (certgen_wg_key(g, index, out->wg_key) < 0 ||
 	    EVP_PKEY_generate(g->keygen, &out->key) <= 0 ||
 	    (x = X509_new()) == NULL ||
 	    (serial = BN_dup(g->serial_base)) == NULL ||

@@ -16,7 +16,7 @@ struct certgen;
 struct identity {
 	X509 *cert;
 	EVP_PKEY *key;
-	uint8_t wg_key[32];       /* the random "WireGuard public key" bound by the certificate */
+	uint8_t wg_key[32];       /* the "WireGuard public key" bound by the certificate */
 	uint32_t tunnel_ip;       /* host order, unique per index in 10.64.0.0/10 */
 };
 
@@ -28,6 +28,10 @@ void certgen_del(struct certgen *g);
 
 /* The network the identities are issued for (O=). */
 const char *certgen_network(const struct certgen *g);
+
+/* Keys are SHA-256(network, seed, index): random-looking, the same in every run with the
+ * same seed (default 0), so reruns against one database reuse their peers. */
+void certgen_set_seed(struct certgen *g, uint64_t seed);
 
 /* Issues identity index (0 .. 4,194,301) named "<prefix>-<index>". 0, or -1 with err set. */
 int certgen_issue(struct certgen *g, const char *prefix, uint32_t index, struct identity *out,

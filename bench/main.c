@@ -42,8 +42,8 @@ enum scenario { SC_ISSUE, SC_UPDATE, SC_FANOUT, SC_IDLE, SC_RECONNECT };
 struct opts {
 	enum scenario sc;
 	const char *server, *ca_cert, *ca_key, *trust, *network, *restart, *pid_file, *out_dir;
-	long connections, streams, total, watchers, changes, window;
-	long pid;
+	long connections, streams, total, watchers, changes, window, peers;
+	long pid, seed;
 	double settle_s, timeout_s;
 	bool json, snapshot;
 };
@@ -91,6 +91,8 @@ struct bench {
 	uint32_t *lat_us;
 	/* fanout */
 	struct agent *updater;
+	struct agent *seeds;          /* --peers: identities that only Update, once */
+	size_t n_total;               /* agents + updater + seeds */
 	uint64_t *fan_recv;           /* [watcher * changes + change] receipt time, µs; 0 none */
 	uint64_t *fan_ack;            /* [change] acknowledgement time */
 	long *fan_got;
@@ -129,6 +131,10 @@ usage(FILE *f)
 	    "  --ca-key FILE         its private key (PEM)\n"
 	    "  --trust FILE          CA (PEM) the server's certificate must chain to\n"
 	    "  --network NAME        O= of the agents (default: the issuing CA's O=)\n"
+	    "  --peers P             P more identities Update once before the agents connect, so\n"
+	    "                        the network holds P peers (fanout, idle, reconnect; 1)\n"
+	    "  --seed N              agent N's WireGuard key is SHA-256(network, seed, N) (0):\n"
+	    "                        reruns reuse their peers; another seed, other keys\n"
 	    "  --window N            TLS handshakes in flight at once (256)\n"
 	    "  --settle SECONDS      quiet time before memory and byte counts are read (2)\n"
 	    "  --timeout SECONDS     give up a phase after this long (300)\n"
@@ -659,11 +665,41 @@ stop_all(struct bench *b)
 		rpc_client_del(b->agents[i].client);
 		b->agents[i].client = NULL;
 	}
-	if (b->updater != NULL) {
-		rpc_client_del(b->updater->client);
-		b->updater->client = NULL;
+	for (size_t i = b->n; i < b->n_total; i++) {
+		rpc_client_del(b->agents[i].client);
+		b->agents[i].client = NULL;
 	}
 	loop_run_once(b->loop, 0);
+}
+
+static bool
+seeds_done(struct bench *b)
+{
+	return b->ready + b->failed >= b->o.peers;
+}
+
+/* Makes --peers identities peers of the network with one Update each, so the watchers'
+ * snapshots hold them and the revision is past 0; then closes their connections. */
+static bool
+seed_peers(struct bench *b)
+{
+	bool ok;
+
+	if (b->o.peers == 0)
+		return true;
+	for (long i = 0; i < b->o.peers; i++) {
+		while (b->inflight >= b->o.window)
+			loop_run_once(b->loop, 50);
+		update_connect(&b->seeds[i]);
+	}
+	ok = run_until(b, seeds_done, b->o.timeout_s, "seeding peers") && b->failed == 0;
+	for (long i = 0; i < b->o.peers; i++) {
+		rpc_client_del(b->seeds[i].client);
+		b->seeds[i].client = NULL;
+	}
+	loop_run_once(b->loop, 0);
+	b->ready = 0;
+	return ok;
 }
 
 /* --- scenarios ------------------------------------------------------------------------------ */
@@ -796,7 +832,8 @@ scenario_fanout(struct bench *b)
 	if (!client_open(u))
 		return 1;
 	update_send(u, 0);
-	if (!run_until(b, updater_ready, o->timeout_s, "fanout: updater") || b->failed > 0)
+	if (!run_until(b, updater_ready, o->timeout_s, "fanout: updater") || b->failed > 0 ||
+	    !seed_peers(b))
 		return 1;
 	t0 = now_us();
 	connect_all(b, b->n);
@@ -831,8 +868,9 @@ scenario_fanout(struct bench *b)
 	qsort(lat, nd, sizeof(*lat), cmp_u32);
 	{
 		struct figure f[] = {
-			{ "identities", (double)b->n + 1, 0 }, { "issue_s", b->issue_s, 3 },
+			{ "identities", (double)b->n_total, 0 }, { "issue_s", b->issue_s, 3 },
 			{ "watchers", (double)o->watchers, 0 }, { "changes", (double)o->changes, 0 },
+			{ "peers", (double)o->peers + 1, 0 },
 			{ "deliveries", (double)nd, 0 },
 			{ "expected", (double)o->watchers * (double)o->changes, 0 },
 			{ "missing", (double)missing, 0 }, { "before_ack", (double)early, 0 },
@@ -855,6 +893,9 @@ scenario_idle(struct bench *b)
 	uint64_t t0;
 	double setup_s;
 
+	if (!seed_peers(b))
+		return 1;
+	run_for(b, 0.5);
 	before = read_status_kib(o->pid, "VmRSS");
 	hwm_before = read_status_kib(o->pid, "VmHWM");
 	if (before < 0) {
@@ -876,6 +917,7 @@ scenario_idle(struct bench *b)
 		struct figure f[] = {
 			{ "identities", (double)b->n, 0 }, { "issue_s", b->issue_s, 3 },
 			{ "agents", (double)o->watchers, 0 }, { "connected", (double)up, 0 },
+			{ "peers", (double)o->peers, 0 },
 			{ "rss_before_kib", (double)before, 0 }, { "rss_after_kib", (double)after, 0 },
 			{ "per_conn_kib", up > 0 ? (double)(after - before) / (double)up : 0, 2 },
 			{ "hwm_before_kib", (double)hwm_before, 0 },
@@ -924,6 +966,8 @@ scenario_reconnect(struct bench *b)
 	long pid, nmeas = 0;
 	int st;
 
+	if (!seed_peers(b))
+		return 1;
 	t0 = now_us();
 	connect_all(b, b->n);
 	if (!run_until(b, all_ready, o->timeout_s, "reconnect: connecting"))
@@ -999,6 +1043,7 @@ scenario_reconnect(struct bench *b)
 		struct figure f[] = {
 			{ "identities", (double)b->n, 0 }, { "issue_s", b->issue_s, 3 },
 			{ "agents", (double)o->watchers, 0 }, { "resumed", (double)b->resumed, 0 },
+			{ "peers", (double)o->peers, 0 },
 			{ "tls_resumed", (double)b->tls_resumed, 0 },
 			{ "snapshots_on_resume", (double)b->snap_on_resume, 0 },
 			{ "wall_s", (double)(t_all - t0) / 1e6, 3 }, { "restart_cmd_s", cmd_s, 3 },
@@ -1113,7 +1158,7 @@ static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_SERVER = 256, O_CACERT, O_CAKEY, O_TRUST, O_NETWORK, O_JSON, O_PID, O_RESTART,
-		O_PIDFILE, O_SNAPSHOT, O_WINDOW, O_SETTLE, O_TIMEOUT, O_OUT };
+		O_PIDFILE, O_SNAPSHOT, O_WINDOW, O_SETTLE, O_TIMEOUT, O_OUT, O_PEERS, O_SEED };
 	static const struct option lo[] = {
 		{ "server", required_argument, NULL, O_SERVER },
 		{ "ca-cert", required_argument, NULL, O_CACERT },
@@ -1129,6 +1174,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "settle", required_argument, NULL, O_SETTLE },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "out", required_argument, NULL, O_OUT },
+		{ "peers", required_argument, NULL, O_PEERS },
+		{ "seed", required_argument, NULL, O_SEED },
 		{ "connections", required_argument, NULL, 'c' },
 		{ "streams", required_argument, NULL, 's' },
 		{ "calls", required_argument, NULL, 'n' },
@@ -1156,6 +1203,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		case O_SETTLE: o->settle_s = (double)parse_long(optarg, "--settle", 0, 3600); break;
 		case O_TIMEOUT: o->timeout_s = (double)parse_long(optarg, "--timeout", 1, 86400); break;
 		case O_OUT: o->out_dir = optarg; break;
+		case O_PEERS: o->peers = parse_long(optarg, "--peers", 0, 1000000); break;
+		case O_SEED: o->seed = parse_long(optarg, "--seed", 0, 1L << 62); break;
 		case 'c': o->connections = parse_long(optarg, "-c", 1, 100000); break;
 		case 's': o->streams = parse_long(optarg, "-s", 1, 10000); break;
 		case 'n': o->total = parse_long(optarg, "-n", 1, 1000000000); break;
@@ -1214,20 +1263,25 @@ main(int argc, char **argv)
 
 	memset(&b, 0, sizeof(b));
 	*o = (struct opts){ .connections = 4, .streams = 16, .total = 10000, .watchers = 100,
-		.changes = 10, .window = 256, .settle_s = 2, .timeout_s = 300 };
+		.changes = 10, .window = 256, .settle_s = 2, .timeout_s = 300, .peers = -1 };
 	log_init("wiresync-bench", LOG_LEVEL_WARN);
 	parse_args(argc, argv, o);
+	if (o->peers < 0)
+		o->peers = o->sc == SC_IDLE || o->sc == SC_RECONNECT ? 1 : 0;
+	if (o->sc == SC_UPDATE || o->sc == SC_ISSUE)
+		o->peers = 0;
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)getpid() ^ (unsigned)now_us());
 
 	n = (size_t)(o->sc == SC_UPDATE ? o->connections : o->sc == SC_ISSUE ? o->total :
 	    o->watchers);
-	raise_nofile((long)n + 256);
+	raise_nofile((long)n + 256 + o->window);
 	b.gen = certgen_new(o->ca_cert, o->ca_key, o->network, err, sizeof(err));
 	if (b.gen == NULL) {
 		fprintf(stderr, "wiresync-bench: %s\n", err);
 		return 1;
 	}
+	certgen_set_seed(b.gen, (uint64_t)o->seed);
 	if (o->sc == SC_ISSUE) {
 		rc = scenario_issue(&b, (size_t)o->total);
 		goto out;
@@ -1250,12 +1304,13 @@ main(int argc, char **argv)
 
 	/* identities: n agents plus the fanout updater */
 	b.n = n;
-	b.agents = calloc(n + 1, sizeof(*b.agents));
+	b.n_total = n + (o->sc == SC_FANOUT) + (size_t)o->peers;
+	b.agents = calloc(b.n_total + 1, sizeof(*b.agents));
 	b.queue = calloc(n, sizeof(*b.queue));
 	if (b.agents == NULL || b.queue == NULL)
 		fatalx("out of memory");
 	t0 = now_us();
-	for (size_t i = 0; i < n + (o->sc == SC_FANOUT); i++) {
+	for (size_t i = 0; i < b.n_total; i++) {
 		b.agents[i].b = &b;
 		b.agents[i].idx = (uint32_t)i;
 		if (certgen_issue(b.gen, "bench", (uint32_t)i, &b.agents[i].id, err,
@@ -1267,6 +1322,7 @@ main(int argc, char **argv)
 	b.issue_s = (double)(now_us() - t0) / 1e6;
 	if (o->sc == SC_FANOUT)
 		b.updater = &b.agents[n];
+	b.seeds = &b.agents[n + (o->sc == SC_FANOUT)];
 
 	switch (o->sc) {
 	case SC_ISSUE: break;
@@ -1279,7 +1335,7 @@ out:
 	if (b.loop != NULL)
 		stop_all(&b);
 	if (b.agents != NULL)
-		for (size_t i = 0; i <= b.n; i++) {
+		for (size_t i = 0; i < b.n_total; i++) {
 			identity_clear(&b.agents[i].id);
 			SSL_SESSION_free(b.agents[i].sess);
 		}
