@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -60,7 +61,13 @@ tls_crl_read(const char *path, char *err, size_t errlen)
 
 	fp = fopen(path, "r");
 	if (fp == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		int e = errno;
+		/* after a privilege drop: say whose permission is missing */
+		if (e == EACCES)
+			snprintf(err, errlen, "%s: %s (to uid %u)", path, strerror(e),
+			    (unsigned)geteuid());
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return NULL;
 	}
 	crl = PEM_read_X509_CRL(fp, NULL, NULL, NULL);

@@ -246,6 +246,19 @@ drop_privileges(struct daemon *d, const struct serverconf *conf, char *err, size
 			    "user once the ports and files are open");
 		return 0;
 	}
+	{
+		/* made as root in the user's directory: the user must be able to rewrite them */
+		const char *sfx[] = { "", "-wal", "-shm" };
+		char f[4096];
+		for (size_t i = 0; i < 4; i++) {
+			if (i < 3)
+				snprintf(f, sizeof(f), "%s%s", conf->database, sfx[i]);
+			else
+				snprintf(f, sizeof(f), "%s", conf->ticket_key_file);
+			if (privdrop_hand_over(&conf->privdrop, f, err, errlen) < 0)
+				return -1;
+		}
+	}
 	r = privdrop_apply(&conf->privdrop, err, errlen);
 	if (r <= 0)
 		return r;
