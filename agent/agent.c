@@ -361,6 +361,28 @@ peer_copy(const Wiresync__V1__Peer *p)
 	return q;
 }
 
+/* Two certificates binding one tunnel address (careless CA tooling) must never both be
+ * installed: allowed IPs would overlap. The peer already held, or we, keep it. */
+static bool
+tunnels_free(const struct agent *a, const struct known *k, const struct cert_identity *id,
+    char *err, size_t errlen)
+{
+	char addr[NETADDR_STRLEN];
+
+	if (peer_tunnels_overlap(id, &a->self, addr)) {
+		snprintf(err, errlen, "tunnel address %s is our own", addr);
+		return false;
+	}
+	for (size_t i = 0; i < a->n_known; i++) {
+		if (&a->known[i] != k && peer_tunnels_overlap(id, &a->known[i].id, addr)) {
+			snprintf(err, errlen, "tunnel address %s is already held by \"%s\"", addr,
+			    a->known[i].id.name);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Verifies and stores one record; a record that fails is refused and logged, and the
  * previous verified state of that peer (if any) is dropped too. */
 static void
@@ -374,7 +396,8 @@ apply_record(struct agent *a, const Wiresync__V1__Peer *p)
 	    WG_KEY_LEN) == 0)
 		return;
 	k = known_find(a, p->public_key.data, p->public_key.len);
-	if (!peer_verify(a->verifier, p, &id, err, sizeof(err))) {
+	if (!peer_verify(a->verifier, p, &id, err, sizeof(err)) ||
+	    !tunnels_free(a, k, &id, err, sizeof(err))) {
 		if (p->public_key.len == WG_KEY_LEN)
 			wg_key_to_base64(p->public_key.data, b64);
 		else

@@ -294,3 +294,18 @@ out:
 	X509_free(x);
 	return ok;
 }
+
+bool
+peer_tunnels_overlap(const struct cert_identity *a, const struct cert_identity *b,
+    char addr[NETADDR_STRLEN])
+{
+	for (size_t i = 0; i < a->n_tunnel; i++) {
+		for (size_t j = 0; j < b->n_tunnel; j++) {
+			if (netaddr_equal(&a->tunnel[i], &b->tunnel[j])) {
+				netaddr_format(&a->tunnel[i], true, addr);
+				return true;
+			}
+		}
+	}
+	return false;
+}

@@ -41,4 +41,9 @@ int peer_verifier_crl_count(const struct peer_verifier *v);
 bool peer_verify(struct peer_verifier *v, const Wiresync__V1__Peer *p, struct cert_identity *id,
     char *err, size_t errlen);
 
+/* True when a and b bind a tunnel address in common (certificate addresses are host
+ * addresses, so in common means equal); its text goes to addr. */
+bool peer_tunnels_overlap(const struct cert_identity *a, const struct cert_identity *b,
+    char addr[NETADDR_STRLEN]);
+
 #endif

@@ -1,17 +1,104 @@
-/* Open-addressing hash table of peers keyed by their (random) WireGuard keys. */
+/* Open-addressing hash table of peers keyed by their (random) WireGuard keys, and a second
+ * one indexing them by (network, tunnel address). */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "server/peers.h"
+
+/* One tunnel address of a peer: p->tunnel[i]. */
+struct tslot {
+	struct peer *p;  /* NULL: empty; TOMBSTONE: removed */
+	uint8_t i;
+};
 
 struct peer_table {
 	struct peer **slots;
 	size_t cap, n;   /* cap is a power of two; load kept under 1/2 */
+	struct tslot *tslots;
+	size_t tcap, tused, tn; /* tused counts tombstones too; kept under tcap/2 */
 };
 
 static struct peer *const TOMBSTONE = (struct peer *)&TOMBSTONE;
+
+/* FNV-1a over the network name and the address: a client cannot choose either (both come
+ * from CA-signed certificates), so a plain hash is enough. */
+static size_t
+tunnel_hash(const char *network, const struct netaddr *a)
+{
+	uint64_t h = 14695981039346656037ull;
+	size_t len = a->family == AF_INET6 ? 16 : 4;
+
+	for (const unsigned char *s = (const unsigned char *)network; *s != '\0'; s++)
+		h = (h ^ *s) * 1099511628211ull;
+	h = (h ^ a->family) * 1099511628211ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ a->addr[i]) * 1099511628211ull;
+	return (size_t)h;
+}
+
+static void
+tindex_insert(struct peer_table *t, struct peer *p)
+{
+	size_t mask = t->tcap - 1;
+
+	for (uint8_t i = 0; i < p->n_tunnel; i++) {
+		size_t j = tunnel_hash(p->network, &p->tunnel[i]) & mask;
+		while (t->tslots[j].p != NULL && t->tslots[j].p != TOMBSTONE)
+			j = (j + 1) & mask;
+		if (t->tslots[j].p == NULL)
+			t->tused++;
+		t->tslots[j] = (struct tslot){ p, i };
+		t->tn++;
+	}
+}
+
+static void
+tindex_remove(struct peer_table *t, const struct peer *p)
+{
+	size_t mask = t->tcap - 1;
+
+	for (uint8_t i = 0; i < p->n_tunnel; i++) {
+		size_t j = tunnel_hash(p->network, &p->tunnel[i]) & mask;
+		for (; t->tslots[j].p != NULL; j = (j + 1) & mask) {
+			if (t->tslots[j].p == p && t->tslots[j].i == i) {
+				t->tslots[j].p = TOMBSTONE;
+				t->tn--;
+				break;
+			}
+		}
+	}
+}
+
+/* Room for extra more entries: rebuilds (dropping tombstones) when the load would pass
+ * 1/2. -1 on ENOMEM, with the index unchanged. */
+static int
+tindex_reserve(struct peer_table *t, size_t extra)
+{
+	struct tslot *old = t->tslots;
+	size_t oldcap = t->tcap, cap = t->tcap;
+
+	if ((t->tused + extra) * 2 <= t->tcap)
+		return 0;
+	while ((t->tn + extra) * 4 > cap)   /* headroom, so tombstones do not force it again soon */
+		cap *= 2;
+	t->tslots = calloc(cap, sizeof(*t->tslots));
+	if (t->tslots == NULL) {
+		t->tslots = old;
+		return -1;
+	}
+	t->tcap = cap;
+	t->tused = t->tn = 0;
+	for (size_t j = 0; j < oldcap; j++) {
+		struct tslot *s = &old[j];
+		if (s->p != NULL && s->p != TOMBSTONE && s->i == 0)
+			tindex_insert(t, s->p);
+	}
+	free(old);
+	return 0;
+}
 
 static size_t
 key_hash(const uint8_t key[WG_KEY_LEN])
@@ -32,8 +119,12 @@ peer_table_new(void)
 	if (t == NULL)
 		return NULL;
 	t->cap = 64;
+	t->tcap = 64;
 	t->slots = calloc(t->cap, sizeof(*t->slots));
-	if (t->slots == NULL) {
+	t->tslots = calloc(t->tcap, sizeof(*t->tslots));
+	if (t->slots == NULL || t->tslots == NULL) {
+		free(t->slots);
+		free(t->tslots);
 		free(t);
 		return NULL;
 	}
@@ -49,6 +140,7 @@ peer_table_del(struct peer_table *t)
 		if (t->slots[i] != NULL && t->slots[i] != TOMBSTONE)
 			peer_free(t->slots[i]);
 	free(t->slots);
+	free(t->tslots);
 	free(t);
 }
 
@@ -111,11 +203,14 @@ peer_table_put(struct peer_table *t, struct peer *p)
 	size_t i;
 	struct peer *old;
 
-	if ((t->n + 1) * 2 > t->cap && grow(t) < 0)
+	if (((t->n + 1) * 2 > t->cap && grow(t) < 0) || tindex_reserve(t, p->n_tunnel) < 0)
 		return p;
 	i = find_slot(t, p->key, &found);
 	old = found ? t->slots[i] : NULL;
+	if (old != NULL)
+		tindex_remove(t, old);
 	t->slots[i] = p;
+	tindex_insert(t, p);
 	if (!found)
 		t->n++;
 	return old;
@@ -133,7 +228,24 @@ peer_table_take(struct peer_table *t, const uint8_t key[WG_KEY_LEN])
 	p = t->slots[i];
 	t->slots[i] = TOMBSTONE;
 	t->n--;
+	tindex_remove(t, p);
 	return p;
+}
+
+struct peer *
+peer_table_find_tunnel(const struct peer_table *t, const char *network,
+    const struct netaddr *a, const uint8_t skip_key[WG_KEY_LEN])
+{
+	size_t mask = t->tcap - 1, j = tunnel_hash(network, a) & mask;
+
+	for (; t->tslots[j].p != NULL; j = (j + 1) & mask) {
+		struct peer *q = t->tslots[j].p;
+		if (q != TOMBSTONE && netaddr_equal(&q->tunnel[t->tslots[j].i], a) &&
+		    strcmp(q->network, network) == 0 &&
+		    (skip_key == NULL || memcmp(q->key, skip_key, WG_KEY_LEN) != 0))
+			return q;
+	}
+	return NULL;
 }
 
 size_t

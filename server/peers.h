@@ -1,4 +1,5 @@
-/* The in-memory peer table: every stored peer, indexed by WireGuard key. Reads are served
+/* The in-memory peer table: every stored peer, indexed by WireGuard key and by (network,
+ * tunnel address). Reads are served
  * from here; the store is written first and this table follows the commit. */
 #ifndef WS_PEERS_H
 #define WS_PEERS_H
@@ -26,6 +27,11 @@ struct peer *peer_table_put(struct peer_table *t, struct peer *p);
 
 /* Removes and returns the peer with this key (the caller frees it), or NULL. */
 struct peer *peer_table_take(struct peer_table *t, const uint8_t key[WG_KEY_LEN]);
+
+/* A peer of network, other than the one with skip_key (NULL: none skipped), whose tunnel
+ * addresses include a; NULL when there is none. */
+struct peer *peer_table_find_tunnel(const struct peer_table *t, const char *network,
+    const struct netaddr *a, const uint8_t skip_key[WG_KEY_LEN]);
 
 size_t peer_table_count(const struct peer_table *t);
 

@@ -869,6 +869,30 @@ START_TEST(test_err_missing_crl_file)
 }
 END_TEST
 
+/* Two certificates binding one tunnel address must never both be installed. */
+START_TEST(test_tunnels_overlap)
+{
+	struct cert_identity a, b;
+	char addr[NETADDR_STRLEN] = "";
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	ck_assert(netaddr_parse("10.9.0.5/32", true, &a.tunnel[0], NULL, 0));
+	ck_assert(netaddr_parse("fd00:9::5/128", true, &a.tunnel[1], NULL, 0));
+	a.n_tunnel = 2;
+	ck_assert(netaddr_parse("10.9.0.6/32", true, &b.tunnel[0], NULL, 0));
+	b.n_tunnel = 1;
+	ck_assert(!peer_tunnels_overlap(&a, &b, addr));
+	ck_assert(netaddr_parse("fd00:9::5/128", true, &b.tunnel[1], NULL, 0));
+	b.n_tunnel = 2;
+	ck_assert(peer_tunnels_overlap(&a, &b, addr));
+	ck_assert_str_eq(addr, "fd00:9::5/128");
+	ck_assert(peer_tunnels_overlap(&b, &a, addr));
+	b.n_tunnel = 0;
+	ck_assert(!peer_tunnels_overlap(&a, &b, addr));
+}
+END_TEST
+
 Suite *
 verify_suite(void)
 {
@@ -924,6 +948,7 @@ verify_suite(void)
 	tcase_add_test(tc, test_err_missing_ca_file);
 	tcase_add_test(tc, test_err_ca_file_not_pem);
 	tcase_add_test(tc, test_err_missing_crl_file);
+	tcase_add_test(tc, test_tunnels_overlap);
 	suite_add_tcase(s, tc);
 	return s;
 }
