@@ -125,6 +125,12 @@ ctx_common(const SSL_METHOD *method, const struct tls_files *f, char *err, size_
 		snprintf(err, errlen, "cipher list: %s", tls_error_string(ebuf, sizeof(ebuf)));
 		goto fail;
 	}
+	/* Elliptic-curve key exchange only, and only cheap curves: a client cannot make the
+	 * server pay for ffdhe8192 or P-521 on every handshake. */
+	if (SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") != 1) {
+		snprintf(err, errlen, "groups: %s", tls_error_string(ebuf, sizeof(ebuf)));
+		goto fail;
+	}
 	if (f->certificate != NULL &&
 	    SSL_CTX_use_certificate_chain_file(ctx, f->certificate) != 1) {
 		snprintf(err, errlen, "%s: cannot load certificate: %s", f->certificate,
