@@ -96,22 +96,31 @@ metrics_clock_ns(void)
 }
 
 void
-metrics_observe_since(struct metrics *m, enum metrics_hist h, uint64_t start_ns)
+metrics_observe(struct metrics *m, enum metrics_hist h, uint64_t ns)
 {
-	uint64_t now, d;
 	struct hist *hi;
 	size_t i;
 
 	if (m == NULL || h >= METRICS_N_HIST)
 		return;
-	now = metrics_clock_ns();
-	d = now > start_ns ? now - start_ns : 0;
 	hi = &m->hist[h];
-	for (i = 0; i < N_BUCKETS && d > bucket_ns[i]; i++)
+	/* "le": a value equal to a bound belongs to that bucket */
+	for (i = 0; i < N_BUCKETS && ns > bucket_ns[i]; i++)
 		;
 	hi->le[i]++;
 	hi->count++;
-	hi->sum_ns += d;
+	hi->sum_ns += ns;
+}
+
+void
+metrics_observe_since(struct metrics *m, enum metrics_hist h, uint64_t start_ns)
+{
+	uint64_t now;
+
+	if (m == NULL)
+		return;
+	now = metrics_clock_ns();
+	metrics_observe(m, h, now > start_ns ? now - start_ns : 0);
 }
 
 static struct rpc_row *

@@ -47,6 +47,8 @@ void metrics_rpc_observer(struct metrics *m, struct rpc_observer *obs);
 uint64_t metrics_clock_ns(void);
 /* Records now - start_ns in histogram h; does nothing when m is NULL. */
 void metrics_observe_since(struct metrics *m, enum metrics_hist h, uint64_t start_ns);
+/* Records a duration of ns nanoseconds in histogram h; does nothing when m is NULL. */
+void metrics_observe(struct metrics *m, enum metrics_hist h, uint64_t ns);
 
 /* The exposition text (Prometheus text format 0.0.4). Returns a string to free() with its
  * length in *len, or NULL on ENOMEM. */

@@ -27,6 +27,7 @@ main(void)
 	srunner_add_suite(sr, reconcile_suite());
 	srunner_add_suite(sr, wg_suite());
 	srunner_add_suite(sr, peers_suite());
+	srunner_add_suite(sr, metrics_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

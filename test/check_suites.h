@@ -18,5 +18,6 @@ Suite *reconcile_suite(void);
 Suite *wg_suite(void);
 Suite *peers_suite(void);
 Suite *ratelimit_suite(void);
+Suite *metrics_suite(void);
 
 #endif
