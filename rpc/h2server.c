@@ -99,7 +99,8 @@ on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *use
 
 	if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
-	if (c->srv->draining) {
+	/* also a connection being ended: its deadline timer must not be cancelled by a call */
+	if (c->srv->draining || c->h.close_when_flushed) {
 		nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
 		    NGHTTP2_REFUSED_STREAM);
 		return 0;
@@ -582,6 +583,12 @@ void
 rpc_conn_close(struct rpc_conn *c, const char *why)
 {
 	h2conn_close(&c->h, why);
+}
+
+X509 *
+rpc_conn_peer_cert(const struct rpc_conn *c)
+{
+	return c->h.ssl != NULL ? SSL_get0_peer_certificate(c->h.ssl) : NULL;
 }
 
 static void
