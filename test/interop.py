@@ -26,6 +26,7 @@ from grpc_client import pb, SVC, TIMEOUT, EVENT_WAIT, key_of  # noqa: E402
 import grpc  # noqa: E402
 
 DB = os.environ.get("WS_DB", "")
+METRICS = os.environ.get("WS_METRICS", "")   # HOST:PORT of the server's /metrics, if any
 MIB = 1024 * 1024
 C = {}
 
@@ -80,7 +81,32 @@ def db_port(name):
         con.close()
 
 
+def watchers():
+    """The server's own count of open Watch streams (wiresync_watchers), or None."""
+    if not METRICS:
+        return None
+    import urllib.request
+    with urllib.request.urlopen("http://%s/metrics" % METRICS, timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("wiresync_watchers "):
+                return int(float(line.split()[1]))
+    return None
+
+
 class Base(gc.Base):
+    def assert_watchers(self, want, what):
+        """The server's watcher gauge reaches want (it follows the resets within a loop
+        turn; the wait is for the RST_STREAM to arrive, not a timing assertion)."""
+        if not METRICS:
+            return
+        self.assertIsNotNone(want, "no wiresync_watchers gauge at http://%s/metrics" % METRICS)
+        deadline = time.monotonic() + EVENT_WAIT
+        n = watchers()
+        while n != want and time.monotonic() < deadline:
+            time.sleep(0.05)
+            n = watchers()
+        self.assertEqual(n, want, "wiresync_watchers " + what)
+
     def watch(self, who, since=0):
         """A Watch as `who` (a Client), with its first event."""
         w = gc.Watcher(who, since, None)
@@ -249,10 +275,12 @@ class T04Cancel(Base):
 
     def test_cancel_after_begin(self):
         c = C["alice"]
+        base = watchers()
         for _ in range(20):
             call = c.watch(pb.WatchRequest(since_revision=0))
             call.cancel()
             self.assertEqual(call.code(), grpc.StatusCode.CANCELLED)
+        self.assert_watchers(base, "back to its baseline after 20 cancelled Watches")
         # the same connection: the server saw every reset before this request
         w, ev = self.watch(c)
         self.assertEqual(ev.WhichOneof("event"), "snapshot", "a new Watch after 20 cancels")
@@ -266,12 +294,15 @@ class T04Cancel(Base):
     def test_cancel_after_first_response(self):
         wb, _ = self.watch(C["bob"])
         c = C["alice"]
+        base = watchers()
         call = c.watch(pb.WatchRequest(since_revision=0))
         first = next(call)
+        self.assert_watchers(None if base is None else base + 1, "counts alice's Watch")
         self.assertEqual(first.WhichOneof("event"), "snapshot")
         self.assertTrue(self.wait_online("dave", "alice", True), "alice is online while she watches")
         call.cancel()
         self.assertEqual(call.code(), grpc.StatusCode.CANCELLED)
+        self.assert_watchers(base, "back to its baseline after the cancel")
         # presence: bob's stream hears alice go offline
         got, seen = wb.wait_for(lambda e: e.WhichOneof("event") == "upsert"
                                 and e.upsert.name == "alice" and not e.upsert.online)
@@ -283,10 +314,12 @@ class T04Cancel(Base):
         self.assertTrue(self.wait_online("dave", "alice", True))
 
     def test_channel_close_ends_the_watch(self):
+        base = watchers()
         c = gc.Client("bob")
         w, ev = self.watch(c)
         self.assertTrue(self.wait_online("dave", "bob", True))
         c.close()
+        self.assert_watchers(base, "back to its baseline after the channel closed")
         self.assertTrue(self.wait_online("dave", "bob", False), "bob still online after his channel closed")
         w2, ev2 = self.watch(C["bob"])
         self.assertEqual(ev2.WhichOneof("event"), "snapshot")
