@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/if.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
@@ -19,6 +20,7 @@
 #include <netlink/addr.h>
 #include <netlink/cache.h>
 #include <netlink/errno.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -257,14 +259,14 @@ netmon_del(struct netmon *m)
 /* ------------------------------------------------------------------------------- reading */
 
 static bool
-netmon_excluded(const struct netmon *m, const char *ifname)
+netmon_excluded(const char *exclude, const char *ifname)
 {
-	return m->exclude[0] != '\0' && strcmp(m->exclude, ifname) == 0;
+	return exclude[0] != '\0' && strcmp(exclude, ifname) == 0;
 }
 
 /* Considers one route as the default; keeps the lowest metric per family. */
 static void
-netmon_route_consider(struct netmon *m, struct nl_cache *links, struct rtnl_route *rt,
+netmon_route_consider(const char *exclude, struct nl_cache *links, struct rtnl_route *rt,
     struct netmon_route *best)
 {
 	struct nl_addr *dst = rtnl_route_get_dst(rt), *src = rtnl_route_get_src(rt);
@@ -293,7 +295,7 @@ netmon_route_consider(struct netmon *m, struct nl_cache *links, struct rtnl_rout
 		if (link == NULL)
 			continue;
 		name = rtnl_link_get_name(link);
-		if (name == NULL || strlen(name) >= IFNAMSIZ || netmon_excluded(m, name)) {
+		if (name == NULL || strlen(name) >= IFNAMSIZ || netmon_excluded(exclude, name)) {
 			rtnl_link_put(link);
 			continue;
 		}
@@ -456,13 +458,46 @@ netmon_maybe_resolve(struct netmon *m, const struct netmon_route *rt, int state)
 	netmon_resolve(rt);
 }
 
+/* The state the four tables describe, without I/O. Returns true when the default route's
+ * gateway can have a neighbour entry; *rt and *state (its NUD state) are then set. */
+static bool
+netmon_pick(const char *exclude, struct nl_cache *links, struct nl_cache *routes,
+    struct nl_cache *addrs, struct nl_cache *neighs, struct net_state *out,
+    struct netmon_route *rt, int *state)
+{
+	struct netmon_route v4 = { 0 }, v6 = { 0 };
+	struct nl_object *o;
+
+	memset(out, 0, sizeof(*out));
+	for (o = nl_cache_get_first(routes); o != NULL; o = nl_cache_get_next(o)) {
+		struct rtnl_route *route = (struct rtnl_route *)o;
+		int family = rtnl_route_get_family(route);
+
+		if (family == AF_INET)
+			netmon_route_consider(exclude, links, route, &v4);
+		else if (family == AF_INET6)
+			netmon_route_consider(exclude, links, route, &v6);
+	}
+	if (!v4.found && !v6.found)
+		return false; /* no default route: no LAN */
+	*rt = v4.found ? v4 : v6;
+
+	out->has_default = true;
+	strcpy(out->ifname, rt->ifname);
+	out->gateway = rt->gateway;
+	netmon_lan_collect(addrs, rt->ifindex, out);
+	if (rt->gateway.family == 0 || (rt->link_flags & (IFF_NOARP | IFF_LOOPBACK)))
+		return false; /* no neighbour entry will ever exist */
+	*state = netmon_neigh_find(neighs, rt->ifindex, &rt->gateway, out);
+	return true;
+}
+
 int
 netmon_read(struct netmon *m, struct net_state *out)
 {
 	struct nl_cache *links = NULL, *routes = NULL, *addrs = NULL, *neighs = NULL;
-	struct netmon_route v4 = { 0 }, v6 = { 0 }, *rt;
-	struct nl_object *o;
-	int err, r = 0, state;
+	struct netmon_route rt;
+	int err, r = 0, state = 0;
 
 	memset(out, 0, sizeof(*out));
 	err = rtnl_link_alloc_cache(m->sync, AF_UNSPEC, &links);
@@ -477,31 +512,12 @@ netmon_read(struct netmon *m, struct net_state *out)
 		r = netmon_nlerr(err);
 		goto out;
 	}
-
-	for (o = nl_cache_get_first(routes); o != NULL; o = nl_cache_get_next(o)) {
-		struct rtnl_route *route = (struct rtnl_route *)o;
-		int family = rtnl_route_get_family(route);
-
-		if (family == AF_INET)
-			netmon_route_consider(m, links, route, &v4);
-		else if (family == AF_INET6)
-			netmon_route_consider(m, links, route, &v6);
-	}
-	rt = v4.found ? &v4 : v6.found ? &v6 : NULL;
-	if (rt == NULL)
-		goto out; /* no default route: no LAN */
-
-	out->has_default = true;
-	strcpy(out->ifname, rt->ifname);
-	out->gateway = rt->gateway;
-	netmon_lan_collect(addrs, rt->ifindex, out);
-	if (rt->gateway.family == 0 || (rt->link_flags & (IFF_NOARP | IFF_LOOPBACK)))
-		goto out; /* no neighbour entry will ever exist */
-	state = netmon_neigh_find(neighs, rt->ifindex, &rt->gateway, out);
+	if (!netmon_pick(m->exclude, links, routes, addrs, neighs, out, &rt, &state))
+		goto out;
 	if (out->has_gateway_mac)
 		m->kicked = false; /* a later loss of the entry (roaming) asks again at once */
 	else
-		netmon_maybe_resolve(m, rt, state);
+		netmon_maybe_resolve(m, &rt, state);
 
 out:
 	nl_cache_free(neighs); /* all accept NULL */
@@ -532,4 +548,56 @@ net_state_equal(const struct net_state *a, const struct net_state *b)
 		if (!netaddr_equal(&a->lan[i], &b->lan[i]))
 			return false;
 	return true;
+}
+
+int
+netmon_parse(const void *buf, size_t len, const char *exclude_ifname, struct net_state *out)
+{
+	struct nl_cache *links = NULL, *routes = NULL, *addrs = NULL, *neighs = NULL, *c;
+	struct netmon_route rt;
+	struct nlmsghdr *nlh;
+	int rem = len > INT_MAX ? INT_MAX : (int)len, err, r = 0, state = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (exclude_ifname == NULL)
+		exclude_ifname = "";
+	if (strlen(exclude_ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	if (nl_cache_alloc_name("route/link", &links) < 0 ||
+	    nl_cache_alloc_name("route/route", &routes) < 0 ||
+	    nl_cache_alloc_name("route/addr", &addrs) < 0 ||
+	    nl_cache_alloc_name("route/neigh", &neighs) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (nlh = (struct nlmsghdr *)buf; nlmsg_ok(nlh, rem); nlh = nlmsg_next(nlh, &rem)) {
+		struct nl_msg *msg;
+
+		switch (nlh->nlmsg_type) {
+		case RTM_NEWLINK: c = links; break;
+		case RTM_NEWROUTE: c = routes; break;
+		case RTM_NEWADDR: c = addrs; break;
+		case RTM_NEWNEIGH: c = neighs; break;
+		default: continue; /* NLMSG_DONE between the dumps, and anything else */
+		}
+		if ((msg = nlmsg_convert(nlh)) == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		err = nl_cache_parse_and_add(c, msg);
+		nlmsg_free(msg);
+		if (err < 0) {
+			/* a dump whose message libnl refuses fails netmon_read the same way */
+			log_warnx("netmon: parsing a netlink message: %s", nl_geterror(err));
+			r = err == -NLE_NOMEM ? -ENOMEM : -EPROTO;
+			goto out;
+		}
+	}
+	(void)netmon_pick(exclude_ifname, links, routes, addrs, neighs, out, &rt, &state);
+out:
+	nl_cache_free(neighs); /* all accept NULL */
+	nl_cache_free(addrs);
+	nl_cache_free(routes);
+	nl_cache_free(links);
+	return r;
 }

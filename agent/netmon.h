@@ -40,4 +40,10 @@ int netmon_read(struct netmon *m, struct net_state *out);
 /* True when a and b would produce the same report. */
 bool net_state_equal(const struct net_state *a, const struct net_state *b);
 
+/* Exposed for tests and fuzzing: what netmon_read would report from the rtnetlink dump
+ * messages in buf (4-byte aligned; RTM_NEWLINK, RTM_NEWROUTE, RTM_NEWADDR and RTM_NEWNEIGH
+ * back to back, anything else skipped), never resolving anything. Returns 0, -EINVAL
+ * (exclude_ifname too long), -EPROTO (a message libnl refuses) or -ENOMEM. */
+int netmon_parse(const void *buf, size_t len, const char *exclude_ifname, struct net_state *out);
+
 #endif

@@ -8,7 +8,8 @@ build="autoconf automake pkg-config make gcc libc6-dev
   libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libinih-dev libjansson-dev check"
 test="python3 python3-grpcio python3-protobuf python3-h2 protobuf-compiler sqlite3 iproute2 procps
   sslscan
-  iputils-ping wireguard-go wireguard-tools nftables"
+  iputils-ping wireguard-go wireguard-tools nftables
+  clang libclang-rt-14-dev llvm-14"
 
 pkgs=$build
 [ "${1:-}" = "--test" ] && pkgs="$build $test"

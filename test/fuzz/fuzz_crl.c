@@ -1,0 +1,108 @@
+/* libFuzzer target: CRL handling. The bytes are read as the server reads its crl file on
+ * start and SIGHUP (rpc/tls.h tls_crl_read, PEM), else as DER; a CRL that parses is
+ * installed as the server installs it (tls_ctx_set_crl) and as the agent's verifier uses
+ * it (agent/verify.h peer_verifier_set_crl), and two real peer records of the fixed test
+ * PKI (fuzz_pki.h) are verified against it, so OpenSSL's CRL checks run over it too.
+ *
+ * Input: a CRL, PEM or DER. The seeds are real CRLs of the test CA. */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "agent/verify.h"
+#include "rpc/log.h"
+#include "rpc/tls.h"
+#include "test/fuzz/fuzz_pki.h"
+#include "test/fuzz/fuzz_util.h"
+
+static struct fuzz_file ca_file, crl_file;
+static struct peer_verifier *verifier;
+static SSL_CTX *ctx;
+static Wiresync__V1__Peer alpha = WIRESYNC__V1__PEER__INIT, beta = WIRESYNC__V1__PEER__INIT;
+static uint8_t alpha_key[WG_KEY_LEN], beta_key[WG_KEY_LEN];
+static char *alpha_ips[] = { "10.9.0.1/32", "fd00::1/128" }, *beta_ips[] = { "10.9.0.2/32" };
+
+static void
+peer_init(Wiresync__V1__Peer *p, const char *name, const char *key_b64, uint8_t *key,
+    char **ips, size_t n_ips, const unsigned char *der, size_t der_len)
+{
+	FUZZ_CHECK(wg_key_from_base64(key_b64, key));
+	p->name = (char *)name;
+	p->public_key.data = key;
+	p->public_key.len = WG_KEY_LEN;
+	p->tunnel_ips = ips;
+	p->n_tunnel_ips = n_ips;
+	p->certificate.data = (uint8_t *)der;
+	p->certificate.len = der_len;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	struct cert_identity id;
+	char err[256];
+	BIO *bio;
+	X509 *ca;
+
+	(void)argc;
+	(void)argv;
+	log_init("fuzz_crl", LOG_LEVEL_ERROR);
+	fuzz_file_open(&ca_file, "fuzz_ca");
+	fuzz_file_open(&crl_file, "fuzz_crl");
+	fuzz_file_write(&ca_file, fuzz_pki_ca_pem, strlen(fuzz_pki_ca_pem));
+	verifier = peer_verifier_new(ca_file.path, NULL, FUZZ_PKI_NETWORK, err, sizeof(err));
+	FUZZ_CHECK(verifier != NULL);
+	peer_init(&alpha, "alpha", FUZZ_PKI_ALPHA_KEY, alpha_key, alpha_ips, 2, fuzz_pki_alpha_der,
+	    sizeof(fuzz_pki_alpha_der));
+	peer_init(&beta, "beta", FUZZ_PKI_BETA_KEY, beta_key, beta_ips, 1, fuzz_pki_beta_der,
+	    sizeof(fuzz_pki_beta_der));
+	/* The PKI itself must verify, or every run would test nothing. */
+	FUZZ_CHECK(peer_verify(verifier, &alpha, &id, err, sizeof(err)));
+	FUZZ_CHECK(peer_verify(verifier, &beta, &id, err, sizeof(err)));
+
+	/* The server's context as far as CRLs go: a store holding the CA. */
+	ctx = SSL_CTX_new(TLS_server_method());
+	bio = BIO_new_mem_buf(fuzz_pki_ca_pem, -1);
+	ca = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	FUZZ_CHECK(ctx != NULL && ca != NULL);
+	FUZZ_CHECK(X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca) == 1);
+	X509_free(ca);
+	BIO_free(bio);
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct cert_identity id;
+	char err[256];
+	X509_CRL *crl;
+	const unsigned char *p = data;
+
+	fuzz_file_write(&crl_file, data, size);
+	crl = tls_crl_read(crl_file.path, err, sizeof(err));
+	if (crl == NULL) {
+		crl = d2i_X509_CRL(NULL, &p, (long)size);
+		if (crl == NULL) {
+			ERR_clear_error();
+			return 0;
+		}
+	}
+	(void)tls_ctx_set_crl(ctx, crl, err, sizeof(err));
+	if (peer_verifier_set_crl(verifier, crl) == 0) {
+		(void)peer_verify(verifier, &alpha, &id, err, sizeof(err));
+		(void)peer_verify(verifier, &beta, &id, err, sizeof(err));
+	}
+	X509_CRL_free(crl);
+	ERR_clear_error();
+	return 0;
+}
