@@ -87,6 +87,26 @@ owned_save(struct agent *a)
 	state_owned_save(a->owned_path, &a->owned);
 }
 
+/* Before a set: the peers it adds are saved as ours and the ones it removes still are, so
+ * an agent killed in the middle (or before it saves again) finds every peer it may have
+ * touched -- even one the daemon got half of -- owned, and fixes or removes it. */
+static void
+owned_save_ahead(struct agent *a, const struct wg_device *plan)
+{
+	struct owned_keys ahead = { 0 };
+
+	for (size_t i = 0; i < a->owned.n; i++)
+		if (owned_add(&ahead, a->owned.keys[i]) < 0)
+			goto out;
+	for (size_t i = 0; i < plan->n_peers; i++)
+		if ((plan->peers[i].flags & WG_PEER_REMOVE) &&
+		    owned_add(&ahead, plan->peers[i].key) < 0)
+			goto out;
+	state_owned_save(a->owned_path, &ahead);
+out:
+	owned_free(&ahead);
+}
+
 static void
 watch_state_save(struct agent *a, uint64_t revision)
 {
@@ -214,6 +234,7 @@ reconcile(void *arg)
 	r = reconcile_plan(actual, want, a->n_known, &a->owned, &plan, &st);
 	free(want);
 	if (r == 0 && plan.n_peers > 0) {
+		owned_save_ahead(a, &plan);
 		r = wg_device_set(a->backend, &plan);
 		if (r < 0)
 			log_warnx("%s: cannot configure peers: %s", a->conf->interface, strerror(-r));

@@ -46,10 +46,10 @@ usage(void)
 	    "  watch-many N [--name NAME --port P]\n"
 	    "  raw PATH HEX\n"
 	    "  updates DIR PREFIX COUNT [--port-base P] [--max N] [--log FILE]\n"
-	    "          [--duration-ms MS] [--keep-going] [--gap-ms MS]\n"
+	    "          [--duration-ms MS] [--keep-going] [--gap-ms MS] [--connect-window W]\n"
 	    "      COUNT clients, each with its own identity DIR/PREFIX<i>.crt/.key, each sending\n"
 	    "      Updates one at a time, listen_port = P + sequence; --log gets a line per send,\n"
-	    "      ack and failure\n"
+	    "      ack and failure; at most W (50) clients wait for their first reply at once\n"
 	    "ws-call mint CA_CRT CA_KEY DIR PREFIX COUNT FIRST_IPV4\n"
 	    "      issue COUNT agent certificates DIR/PREFIX<i>.{crt,key,pub} (no server needed)\n");
 	exit(EXIT_LOCAL);
@@ -454,7 +454,7 @@ struct upd_one {
 	SSL_CTX *ctx;
 	char name[64];
 	uint32_t seq, port;
-	bool busy, stopped;
+	bool busy, stopped, started;
 	struct loop_timer gap;
 };
 
@@ -465,6 +465,9 @@ struct updates {
 	uint32_t port_base, max, gap_ms;
 	bool keep_going;
 	long stopped, acked, failed;
+	/* at most window clients wait for their first reply (TLS handshakes in flight) */
+	struct upd_one *ones;
+	long n, next_start, window;
 };
 
 static void upd_send(void *arg);
@@ -510,9 +513,23 @@ upd_reply(void *arg, const uint8_t *data, size_t len)
 	wiresync__v1__update_reply__free_unpacked(r, NULL);
 }
 
+/* The client's first call ended: the next one waiting may connect. */
+static void
+upd_first_done(struct upd_one *one)
+{
+	struct updates *u = one->u;
+
+	if (one->started)
+		return;
+	one->started = true;
+	if (u->next_start < u->n)
+		upd_send(&u->ones[u->next_start++]);
+}
+
 static void
 upd_stop(struct upd_one *one)
 {
+	upd_first_done(one);
 	if (!one->stopped) {
 		one->stopped = true;
 		one->u->stopped++;
@@ -526,6 +543,7 @@ upd_done(void *arg, int status, const char *message)
 	struct updates *u = one->u;
 
 	one->busy = false;
+	upd_first_done(one);
 	if (status != GRPC_OK) {
 		upd_log(u, "fail %s %u %s %s\n", one->name, one->port, grpc_status_name(status),
 		    message);
@@ -610,6 +628,8 @@ run_updates(struct loop *loop, const struct opts *o, int argc, char **argv)
 			duration_ms = strtoull(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--gap-ms") == 0)
 			u.gap_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--connect-window") == 0)
+			u.window = strtol(argv[++i], NULL, 10);
 		else
 			usage();
 	}
@@ -637,8 +657,12 @@ run_updates(struct loop *loop, const struct opts *o, int argc, char **argv)
 			return EXIT_LOCAL;
 		}
 	}
-	for (long i = 0; i < n; i++)
-		upd_send(&ones[i]);
+	u.ones = ones;
+	u.n = n;
+	if (u.window <= 0)
+		u.window = 50;
+	for (u.next_start = 0; u.next_start < n && u.next_start < u.window;)
+		upd_send(&ones[u.next_start++]);
 	deadline = duration_ms > 0 ? loop_now_ms(loop) + duration_ms : UINT64_MAX;
 	/* SIGTERM ends the run with the summary line */
 	signal(SIGTERM, upd_on_term);
