@@ -115,6 +115,9 @@ void rpc_server_observe(struct rpc_server *s, const struct rpc_observer *obs);
 /* Closes a connection now (e.g. its certificate was revoked). */
 void rpc_conn_close(struct rpc_conn *c, const char *why);
 
+/* The client certificate the connection was opened with (borrowed, lives as long as c). */
+X509 *rpc_conn_peer_cert(const struct rpc_conn *c);
+
 /* --- calls ------------------------------------------------------------------------------ */
 
 /* The user data conn_open returned for the call's connection. */

@@ -82,6 +82,7 @@ conn_open(struct rpc_conn *c, X509 *cert, const struct sockaddr *peer, void *arg
 	unsigned char *der = NULL;
 	int len;
 
+	/* no copy of the certificate here: the TLS session keeps it (rpc_conn_peer_cert) */
 	ac = calloc(1, sizeof(*ac));
 	if (ac == NULL)
 		return NULL;
@@ -101,26 +102,23 @@ conn_open(struct rpc_conn *c, X509 *cert, const struct sockaddr *peer, void *arg
 		goto fail;
 	}
 	netaddr_from_sockaddr(peer, &ac->wan);
-	len = i2d_X509(cert, &der);
-	if (len <= 0)
-		goto fail;
-	ac->der = der;
-	ac->der_len = (size_t)len;
-	if (ac->id.has_key)
+	if (ac->id.has_key) {
 		memcpy(ac->ident, ac->id.key, WG_KEY_LEN);
-	else
+	} else {
+		len = i2d_X509(cert, &der);
+		if (len <= 0)
+			goto fail;
 		SHA256(der, (size_t)len, ac->ident);
+		OPENSSL_free(der);
+	}
 	if (idcount_get(svc->conns_per_id, ac->ident) >= svc->cfg.max_connections_per_identity) {
 		log_warnx("refusing connection of \"%s\" (serial %s): %u connections open "
 		    "(max_connections_per_identity)", ac->id.name, ac->id.serial,
 		    svc->cfg.max_connections_per_identity);
-		OPENSSL_free(der);
 		goto fail;
 	}
-	if (idcount_add(svc->conns_per_id, ac->ident, 1) < 0) {
-		OPENSSL_free(der);
+	if (idcount_add(svc->conns_per_id, ac->ident, 1) < 0)
 		goto fail;
-	}
 	ac->rc = c;
 	ac->next = svc->conns;
 	if (svc->conns != NULL)
@@ -147,7 +145,6 @@ conn_close(void *user, void *arg)
 		ac->next->prev = ac->prev;
 	idcount_add(svc->conns_per_id, ac->ident, -1);
 	log_debug("%s disconnected", ac->id.name);
-	OPENSSL_free(ac->der);
 	free(ac);
 }
 
@@ -224,16 +221,22 @@ build_record(const struct service *svc, const struct peer *old, const struct cha
 	const struct agent_conn *ac = pu->ac;
 	struct peer *p;
 
+	unsigned char *der = NULL;
+	int len;
+
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return NULL;
-	p->cert = malloc(ac->der_len);
+	len = i2d_X509(rpc_conn_peer_cert(ac->rc), &der);
+	p->cert = len > 0 ? malloc((size_t)len) : NULL;
 	if (p->cert == NULL) {
+		OPENSSL_free(der);
 		free(p);
 		return NULL;
 	}
-	memcpy(p->cert, ac->der, ac->der_len);
-	p->cert_len = ac->der_len;
+	memcpy(p->cert, der, (size_t)len);
+	OPENSSL_free(der);
+	p->cert_len = (size_t)len;
 	memcpy(p->key, ac->id.key, WG_KEY_LEN);
 	snprintf(p->name, sizeof(p->name), "%s", ac->id.name);
 	snprintf(p->network, sizeof(p->network), "%s", ac->id.network);
@@ -783,24 +786,27 @@ service_server_ops(struct service *svc, struct rpc_server_ops *ops)
 }
 
 static bool
+cert_revoked_x509(X509_CRL *crl, X509 *x, char *serial, size_t serial_len)
+{
+	X509_REVOKED *rev;
+	struct cert_identity id;
+	char err[160];
+
+	if (x == NULL || X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) != 0 ||
+	    X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(x)) != 1)
+		return false;
+	if (cert_identity_from_x509(x, &id, err, sizeof(err)))
+		snprintf(serial, serial_len, "%s", id.serial);
+	return true;
+}
+
+static bool
 cert_revoked(X509_CRL *crl, const uint8_t *der, size_t len, char *serial, size_t serial_len)
 {
 	const unsigned char *p = der;
-	X509_REVOKED *rev;
-	X509 *x;
-	bool revoked = false;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	bool revoked = cert_revoked_x509(crl, x, serial, serial_len);
 
-	x = d2i_X509(NULL, &p, (long)len);
-	if (x == NULL)
-		return false;
-	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) == 0 &&
-	    X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(x)) == 1) {
-		struct cert_identity id;
-		char err[160];
-		revoked = true;
-		if (cert_identity_from_x509(x, &id, err, sizeof(err)))
-			snprintf(serial, serial_len, "%s", id.serial);
-	}
 	X509_free(x);
 	return revoked;
 }
@@ -887,7 +893,7 @@ service_apply_crl(struct service *svc, X509_CRL *crl)
 		log_warnx("out of memory: agents do not get the new CRL");
 	for (ac = svc->conns; ac != NULL; ac = next) {
 		next = ac->next;
-		if (cert_revoked(crl, ac->der, ac->der_len, serial, sizeof(serial))) {
+		if (cert_revoked_x509(crl, rpc_conn_peer_cert(ac->rc), serial, sizeof(serial))) {
 			log_warnx("certificate of %s (serial %s) is revoked: closing its connection",
 			    ac->id.name, serial);
 			/* frees ac, and may free others' watchers: restart the walk */

@@ -26,8 +26,6 @@ struct agent_conn {
 	struct cert_identity id;
 	uint8_t ident[IDCOUNT_KEY_LEN]; /* WireGuard key, or the certificate's SHA-256 */
 	struct netaddr wan;          /* source address of the connection */
-	uint8_t *der;
-	size_t der_len;
 };
 
 enum change_kind { CHANGE_UPDATE, CHANGE_PRESENCE, CHANGE_REMOVE, CHANGE_PUT };
