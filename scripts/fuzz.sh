@@ -20,13 +20,21 @@ out=$builddir/fuzz
 
 TARGETS=${FUZZ_TARGETS:-"grpc request cert crl uapi conf wgnl netmon"}
 
-# The project's sources every target may use (the library objects; unused ones are not
-# linked in). Daemon mains and the store (sqlite) are left out.
-LIB_SOURCES="rpc/log.c rpc/grpc.c rpc/tls.c rpc/loop.c
-  common/netaddr.c common/cert.c common/conf.c
-  server/validate.c server/serverconf.c
-  agent/agentconf.c agent/verify.c agent/wg.c agent/wg_uapi.c agent/wg_kernel.c agent/netmon.c"
-GEN_SOURCES="proto/wiresync.pb-c.c proto/health.pb-c.c"
+# Every library source of the project is compiled (daemon mains aside) and archived, so a
+# target links what it reaches however the modules grow; generated protobuf-c code too.
+lib_sources() {
+	for d in rpc common server agent; do
+		for f in "$srcdir/$d"/*.c; do
+			[ "$(basename "$f")" = main.c ] || echo "$d/$(basename "$f")"
+		done
+	done
+	for f in "$builddir"/proto/*.pb-c.c; do
+		echo "proto/$(basename "$f")"
+	done
+}
+# The libraries configure.ac requires (add one here when it gains one).
+PC_MODULES="libprotobuf-c libnghttp2 openssl sqlite3 libnl-3.0 libnl-route-3.0 libnl-genl-3.0
+  inih jansson"
 
 pick_cc() {
 	if [ -n "${CC:-}" ] && "$CC" --version 2>/dev/null | grep -q clang; then
@@ -44,19 +52,20 @@ pick_cc() {
 build() {
 	cc=$(pick_cc)
 	[ -f "$builddir/config.h" ] || { echo "fuzz.sh: no config.h in $builddir (run configure)" >&2; exit 1; }
-	for g in $GEN_SOURCES; do
-		[ -f "$builddir/$g" ] || { echo "fuzz.sh: $builddir/$g missing (make $g)" >&2; exit 1; }
-	done
+	[ -f "$builddir/proto/wiresync.pb-c.c" ] ||
+		{ echo "fuzz.sh: $builddir/proto/wiresync.pb-c.c missing (make it first)" >&2; exit 1; }
 	mkdir -p "$out/obj"
-	pc_cflags=$(pkg-config --cflags libnl-3.0 libnl-genl-3.0 libnl-route-3.0 libprotobuf-c openssl inih)
-	libs=$(pkg-config --libs libnl-3.0 libnl-genl-3.0 libnl-route-3.0 libprotobuf-c openssl inih)
+	# shellcheck disable=SC2086
+	pc_cflags=$(pkg-config --cflags $PC_MODULES)
+	# shellcheck disable=SC2086
+	libs=$(pkg-config --libs $PC_MODULES)
 	san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 	cflags="-std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter $san
 	    -I$srcdir -I$builddir -DSYSCONFDIR=\"/etc\" -DLOCALSTATEDIR=\"/var\" $pc_cflags"
 	objs=""
 	pids=""
 	n=0
-	for s in $LIB_SOURCES $GEN_SOURCES; do
+	for s in $(lib_sources); do
 		if [ -f "$srcdir/$s" ]; then src=$srcdir/$s; else src=$builddir/$s; fi
 		o=$out/obj/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')
 		objs="$objs $o"
