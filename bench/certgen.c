@@ -247,7 +247,9 @@ certgen_issue(struct certgen *g, const char *prefix, uint32_t index, struct iden
 		return -1;
 	}
 	snprintf(cn, sizeof(cn), "%s-%u", prefix, index);
-	out->tunnel_ip = CERTGEN_NET_BASE + index + 1;
+	/* each seed its own 65536 addresses (seeds 0-63), so seeds never share an address */
+	out->tunnel_ip = CERTGEN_NET_BASE + 1 +
+	    (uint32_t)((g->seed * 65536u + index) % (CERTGEN_NET_SIZE - 2));
 	if (certgen_wg_key(g, index, out->wg_key) < 0 ||
 	    EVP_PKEY_generate(g->keygen, &out->key) <= 0 ||
 	    (x = X509_new()) == NULL ||

@@ -121,6 +121,7 @@ usage(FILE *f)
 	    "  fanout    -w W -r R            W watchers, one updater making R changes: time from\n"
 	    "                                 each Update's acknowledgement to each receipt\n"
 	    "  idle      -w W --pid PID       server RSS before and after W agents with a Watch\n"
+	    "  (update and fanout report the server's CPU time too when given --pid PID)\n"
 	    "  reconnect -w W --restart CMD   W agents with a Watch; CMD restarts the server; time\n"
 	    "            [--pid-file FILE]    until all resumed, bytes past the handshake, TLS\n"
 	    "            [--snapshot]         resumption (--snapshot: resume with a fresh snapshot)\n"
@@ -133,8 +134,9 @@ usage(FILE *f)
 	    "  --network NAME        O= of the agents (default: the issuing CA's O=)\n"
 	    "  --peers P             P more identities Update once before the agents connect, so\n"
 	    "                        the network holds P peers (fanout, idle, reconnect; 1)\n"
-	    "  --seed N              agent N's WireGuard key is SHA-256(network, seed, N) (0):\n"
-	    "                        reruns reuse their peers; another seed, other keys\n"
+	    "  --seed S              agent N's WireGuard key is SHA-256(network, S, N) and its\n"
+	    "                        address 10.64.0.0/10 + S*65536 + N + 1 (0): reruns reuse\n"
+	    "                        their peers; another seed, other peers\n"
 	    "  --window N            TLS handshakes in flight at once (256)\n"
 	    "  --settle SECONDS      quiet time before memory and byte counts are read (2)\n"
 	    "  --timeout SECONDS     give up a phase after this long (300)\n"
@@ -716,7 +718,7 @@ scenario_update(struct bench *b)
 	const struct opts *o = &b->o;
 	long live = 0;
 	uint64_t t0, t1;
-	double cpu0, secs;
+	double cpu0, secs, scpu0, scpu;
 
 	/* connections come up with one untimed Update each (it also registers the peer) */
 	for (size_t i = 0; i < b->n; i++)
@@ -731,6 +733,7 @@ scenario_update(struct bench *b)
 	if ((b->lat_us = calloc((size_t)o->total, sizeof(*b->lat_us))) == NULL)
 		fatalx("out of memory");
 	cpu0 = self_cpu_ms();
+	scpu0 = o->pid > 0 ? read_cpu_ms(o->pid) : -1;
 	t0 = now_us();
 	for (long s = 0; s < o->streams; s++)
 		for (size_t i = 0; i < b->n; i++)
@@ -745,6 +748,7 @@ scenario_update(struct bench *b)
 	if (!run_until(b, update_finished, o->timeout_s, "update: calls"))
 		return 1;
 	t1 = now_us();
+	scpu = scpu0 >= 0 ? read_cpu_ms(o->pid) - scpu0 : -1;
 	secs = (double)(t1 - t0) / 1e6;
 	qsort(b->lat_us, (size_t)b->u_ok, sizeof(*b->lat_us), cmp_u32);
 	{
@@ -758,6 +762,8 @@ scenario_update(struct bench *b)
 			{ "p99_ms", pct_ms(b->lat_us, (size_t)b->u_ok, 99), 3 },
 			{ "max_ms", pct_ms(b->lat_us, (size_t)b->u_ok, 100), 3 },
 			{ "client_cpu_ms", self_cpu_ms() - cpu0, 0 },
+			{ "server_cpu_ms", scpu, 0 },
+			{ "server_cpu_us_per_update", scpu >= 0 ? scpu * 1000 / (double)b->u_ok : -1, 1 },
 		};
 		print_figures(o, "update", f, sizeof(f) / sizeof(f[0]));
 	}
@@ -816,7 +822,7 @@ scenario_fanout(struct bench *b)
 	size_t nd = 0, missing = 0, early = 0;
 	uint32_t *lat;
 	uint64_t t0;
-	double setup_s, cpu0;
+	double setup_s, cpu0, scpu0, scpu;
 	int rc = 0;
 
 	b->fan_recv = calloc(b->n * (size_t)o->changes, sizeof(*b->fan_recv));
@@ -842,6 +848,7 @@ scenario_fanout(struct bench *b)
 	setup_s = (double)(now_us() - t0) / 1e6;
 	run_for(b, o->settle_s);
 	cpu0 = self_cpu_ms();
+	scpu0 = o->pid > 0 ? read_cpu_ms(o->pid) : -1;
 	for (b->fan_cur = 0; b->fan_cur < o->changes; b->fan_cur++) {
 		fanout_next(b);
 		if (!run_until(b, fanout_change_done, o->timeout_s < 30 ? o->timeout_s : 30,
@@ -852,6 +859,7 @@ scenario_fanout(struct bench *b)
 		}
 		run_for(b, 0.05);
 	}
+	scpu = scpu0 >= 0 ? read_cpu_ms(o->pid) - scpu0 : -1;
 	for (size_t w = 0; w < b->n; w++) {
 		for (long r = 0; r < o->changes; r++) {
 			uint64_t t = b->fan_recv[w * (size_t)o->changes + r], ack = b->fan_ack[r];
@@ -878,6 +886,8 @@ scenario_fanout(struct bench *b)
 			{ "max_ms", pct_ms(lat, nd, 100), 3 }, { "setup_s", setup_s, 3 },
 			{ "errors", (double)(b->failed + b->u_err), 0 },
 			{ "client_cpu_ms", self_cpu_ms() - cpu0, 0 },
+			{ "server_cpu_ms", scpu, 0 },
+			{ "server_cpu_us_per_delivery", scpu >= 0 && nd > 0 ? scpu * 1000 / (double)nd : -1, 2 },
 		};
 		print_figures(o, "fanout", f, sizeof(f) / sizeof(f[0]));
 	}
@@ -962,17 +972,21 @@ scenario_reconnect(struct bench *b)
 	const struct opts *o = &b->o;
 	uint64_t t0, t_all = 0, rx_hs = 0, rx_max = 0, rx_sum = 0, snap_sum = 0, hs_sum = 0;
 	struct child ch = { 0 };
-	double cpu_ms = -1, setup_s, cmd_s = 0, ccpu0;
+	double cpu_ms = -1, setup_s, cmd_s = 0, ccpu0, first_cpu;
 	long pid, nmeas = 0;
 	int st;
 
 	if (!seed_peers(b))
 		return 1;
+	pid = o->pid_file != NULL ? read_pid_file(o->pid_file) : o->pid;
+	first_cpu = pid > 0 ? read_cpu_ms(pid) : -1;
 	t0 = now_us();
 	connect_all(b, b->n);
 	if (!run_until(b, all_ready, o->timeout_s, "reconnect: connecting"))
 		return 1;
 	setup_s = (double)(now_us() - t0) / 1e6;
+	if (first_cpu >= 0)
+		first_cpu = read_cpu_ms(pid) - first_cpu;
 	run_for(b, o->settle_s);
 	for (size_t i = 0; i < b->n; i++) {
 		struct agent *a = &b->agents[i];
@@ -1053,6 +1067,8 @@ scenario_reconnect(struct bench *b)
 			{ "first_connect_rx_bytes_avg", (double)snap_sum / (double)b->n, 0 },
 			{ "server_cpu_ms", cpu_ms, 0 },
 			{ "server_cpu_ms_per_agent", cpu_ms >= 0 ? cpu_ms / n : -1, 3 },
+			{ "server_cpu_ms_per_first_connect", first_cpu >= 0 ?
+			    first_cpu / (double)b->n : -1, 3 },
 			{ "client_cpu_ms_per_agent", ccpu0 / n, 3 },
 			{ "setup_s", setup_s, 3 }, { "errors", (double)b->failed, 0 },
 		};

@@ -7,7 +7,7 @@
 #
 # SCENARIO: issue update fanout idle reconnect reconnect-snapshot (default: all).
 # Sizes from the environment: ISSUE_N=10000 UPDATE_C=8 UPDATE_S=64 UPDATE_N=200000
-# FANOUT_W=10000 FANOUT_R=20 IDLE_W=10000 RECONNECT_W=10000. BENCH_JSON=1 for --json.
+# FANOUT_W=10000 FANOUT_R=20 IDLE_W=10000 RECONNECT_W=10000 RECONNECT_PEERS=20. BENCH_JSON=1 for --json.
 # BENCH_KEEP=1 keeps the temporary directory. Use a release build (no sanitizers).
 set -u
 
@@ -61,7 +61,7 @@ start_server() {
 stop_server() {
     pid=$(cat "$T/server.pid")
     kill -TERM "$pid" 2>/dev/null
-    while [ -r "/proc/$pid/stat" ] && ! grep -q ') Z' "/proc/$pid/stat"; do sleep 0.05; done
+    while [ -r "/proc/$pid/stat" ] && ! grep -q ') Z' "/proc/$pid/stat" 2>/dev/null; do sleep 0.05; done
     wait "$pid" 2>/dev/null
     SRV_PID=
     rm -f "$T/server.pid"
@@ -88,16 +88,16 @@ for sc in $SCENARIOS; do
     update)
         start_server update
         a="-c ${UPDATE_C:-8} -s ${UPDATE_S:-64} -n ${UPDATE_N:-200000}"
-        show update $a
+        show update $a --pid PID
         # shellcheck disable=SC2086
-        "$B/wiresync-bench" update $a $COMMON
+        "$B/wiresync-bench" update $a --pid "$SRV_PID" $COMMON
         stop_server ;;
     fanout)
         start_server fanout
         a="-w ${FANOUT_W:-10000} -r ${FANOUT_R:-20}"
-        show fanout $a
+        show fanout $a --pid PID
         # shellcheck disable=SC2086
-        "$B/wiresync-bench" fanout $a $COMMON
+        "$B/wiresync-bench" fanout $a --pid "$SRV_PID" $COMMON
         stop_server ;;
     idle)
         start_server idle
@@ -110,9 +110,9 @@ for sc in $SCENARIOS; do
         echo "$SRV_ARGS" >"$T/srv.args"
         snap=
         [ "$sc" = reconnect ] || snap=--snapshot
-        show reconnect -w "${RECONNECT_W:-10000}" $snap --restart "sh \$T/restart.sh" --pid-file \$T/server.pid
+        show reconnect -w "${RECONNECT_W:-10000}" --peers "${RECONNECT_PEERS:-20}" $snap --restart "sh \$T/restart.sh" --pid-file \$T/server.pid
         # shellcheck disable=SC2086
-        "$B/wiresync-bench" reconnect -w "${RECONNECT_W:-10000}" $snap \
+        "$B/wiresync-bench" reconnect -w "${RECONNECT_W:-10000}" --peers "${RECONNECT_PEERS:-20}" $snap \
             --restart "sh $T/restart.sh" --pid-file "$T/server.pid" $COMMON
         SRV_PID=$(cat "$T/server.pid")
         stop_server ;;
