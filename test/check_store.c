@@ -136,6 +136,7 @@ assert_peer_equal(const struct peer *a, const struct peer *b)
 		ck_assert_mem_eq(a->lan_id, b->lan_id, a->lan_id_len);
 	ck_assert_str_eq(a->observed_endpoint, b->observed_endpoint);
 	ck_assert(a->online == b->online);
+	ck_assert(a->is_static == b->is_static);
 	ck_assert_int_eq(a->last_seen_ms, b->last_seen_ms);
 	ck_assert_uint_eq(a->revision, b->revision);
 	ck_assert_uint_eq(a->cert_len, b->cert_len);
@@ -294,6 +295,97 @@ START_TEST(test_roundtrip_reopen)
 	assert_peer_equal(&b, &s->p[0]);
 	assert_peer_equal(&a, &s->p[1]);
 	store_close(st);
+}
+END_TEST
+
+START_TEST(test_static_roundtrip)
+{
+	struct store *st = open_ok();
+	struct peer a, b;
+	struct seen *s;
+
+	peer_v4(&a, 0x30);
+	a.is_static = true;
+	peer_v4(&b, 0x31);
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_peer_put(st, &a), 0);
+	ck_assert_int_eq(store_peer_put(st, &b), 0);
+	ck_assert_int_eq(store_commit(st, 2), 0);
+	store_close(st);
+	st = open_ok();
+	s = walk(st);
+	ck_assert_uint_eq(s->n, 2);
+	ck_assert(s->p[0].is_static);
+	ck_assert(!s->p[1].is_static);
+	store_close(st);
+}
+END_TEST
+
+/* A version 2 store (before static peers) opens as version 3; its peers are not static. */
+START_TEST(test_migrate_from_v2)
+{
+	struct store *st = open_ok();
+	struct peer a;
+	struct seen *s;
+	char text[32];
+
+	peer_v4(&a, 0x40);
+	a.is_static = true;
+	put_commit(st, &a, 1);
+	store_close(st);
+	side_exec("ALTER TABLE peers DROP COLUMN static; PRAGMA user_version = 2");
+	st = open_ok();
+	query_text(NULL, "PRAGMA user_version", text, sizeof(text));
+	ck_assert_int_eq(atoi(text), store_schema_version());
+	s = walk(st);
+	ck_assert_uint_eq(s->n, 1);
+	ck_assert(!s->p[0].is_static);
+	a.is_static = false;
+	assert_peer_equal(&a, &s->p[0]);
+	store_close(st);
+}
+END_TEST
+
+/* The backup image is a whole database: opened as a store it holds the same peers. */
+START_TEST(test_backup_image)
+{
+	struct store *st = open_ok(), *copy = NULL;
+	struct peer a, b;
+	struct seen *s;
+	uint8_t *img = NULL;
+	size_t len = 0;
+	char path[128];
+	FILE *f;
+
+	peer_full(&a, 0x50);
+	peer_v4(&b, 0x51);
+	b.is_static = true;
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_peer_put(st, &a), 0);
+	ck_assert_int_eq(store_peer_put(st, &b), 0);
+	ck_assert_int_eq(store_commit(st, 9), 0);
+	ck_assert_int_eq(store_backup_image(st, &img, &len), 0);
+	ck_assert_uint_ge(len, 4096);
+	ck_assert_mem_eq(img, "SQLite format 3", 16);
+	snprintf(path, sizeof(path), "%s/copy.db", t_dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "wb"));
+	ck_assert_uint_eq(fwrite(img, 1, len, f), len);
+	fclose(f);
+	store_image_free(img);
+	ck_assert_msg(store_open(path, &copy, t_err, sizeof(t_err)) == 0, "%s", t_err);
+	ck_assert_uint_eq(store_revision(copy), 9);
+	s = walk(copy);
+	ck_assert_uint_eq(s->n, 2);
+	assert_peer_equal(&a, &s->p[0]);
+	assert_peer_equal(&b, &s->p[1]);
+	store_close(copy);
+	store_close(st);
+	unlink(path);
+	strcat(path, "-wal");
+	unlink(path);
+	path[strlen(path) - 4] = '\0';
+	strcat(path, "-shm");
+	unlink(path);
 }
 END_TEST
 
@@ -658,6 +750,9 @@ store_suite(void)
 	tcase_add_test(tc, test_wal_and_synchronous);
 	tcase_add_test(tc, test_roundtrip_reopen);
 	tcase_add_test(tc, test_update_in_place);
+	tcase_add_test(tc, test_static_roundtrip);
+	tcase_add_test(tc, test_migrate_from_v2);
+	tcase_add_test(tc, test_backup_image);
 	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_close_discards_open_transaction);
