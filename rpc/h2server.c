@@ -692,6 +692,9 @@ rpc_server_new(struct loop *l, SSL_CTX *ctx, const struct rpc_method *methods, s
 	nghttp2_option_set_max_outbound_ack(s->opt, 1000);
 	nghttp2_option_set_max_send_header_block_length(s->opt, 16384);
 	nghttp2_option_set_no_rfc9113_leading_and_trailing_ws_validation(s->opt, 0);
+	/* gRPC uses no stream priorities: closed streams need not be kept for them, and an
+	 * agent's finished Update would otherwise stay in memory beside its Watch */
+	nghttp2_option_set_no_closed_streams(s->opt, 1);
 	return s;
 }
 
