@@ -2,7 +2,8 @@
  * start and SIGHUP (rpc/tls.h tls_crl_read, PEM), else as DER; a CRL that parses is
  * installed as the server installs it (tls_ctx_set_crl) and as the agent's verifier uses
  * it (agent/verify.h peer_verifier_set_crl), and two real peer records of the fixed test
- * PKI (fuzz_pki.h) are verified against it, so OpenSSL's CRL checks run over it too.
+ * PKI (fuzz_pki.h) are verified against it, so OpenSSL's CRL checks run over it too. The
+ * same bytes are offered as a CRL the server relayed (peer_verifier_offer_crl, DER).
  *
  * Input: a CRL, PEM or DER. The seeds are real CRLs of the test CA. */
 #include "config.h"
@@ -44,6 +45,7 @@ peer_init(Wiresync__V1__Peer *p, const char *name, const char *key_b64, uint8_t 
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+static void offer(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -88,6 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	X509_CRL *crl;
 	const unsigned char *p = data;
 
+	offer(data, size);
 	fuzz_file_write(&crl_file, data, size);
 	crl = tls_crl_read(crl_file.path, err, sizeof(err));
 	if (crl == NULL) {
@@ -105,4 +108,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	X509_CRL_free(crl);
 	ERR_clear_error();
 	return 0;
+}
+
+/* The CRL as the server relays it in a WatchEvent (DER, unverified): the agent takes it
+ * only when the CA signed it and it is newer, so offering it twice takes it at most once. */
+static void
+offer(const uint8_t *data, size_t size)
+{
+	struct peer_verifier *v;
+	struct cert_identity id;
+	uint8_t sum[32];
+	char err[256];
+	int r;
+
+	v = peer_verifier_new(ca_file.path, NULL, FUZZ_PKI_NETWORK, err, sizeof(err));
+	FUZZ_CHECK(v != NULL);
+	FUZZ_CHECK(!peer_verifier_crl_sha256(v, sum) && peer_verifier_crl_count(v) == 0);
+	r = peer_verifier_offer_crl(v, data, size, err, sizeof(err));
+	FUZZ_CHECK(r == 1 || r == -1);
+	if (r == 1) {
+		FUZZ_CHECK(peer_verifier_crl_sha256(v, sum));
+		FUZZ_CHECK(peer_verifier_crl_count(v) >= 0);
+		(void)peer_verify(v, &alpha, &id, err, sizeof(err));
+		(void)peer_verify(v, &beta, &id, err, sizeof(err));
+		FUZZ_CHECK(peer_verifier_offer_crl(v, data, size, err, sizeof(err)) == 0);
+	}
+	peer_verifier_del(v);
+	ERR_clear_error();
 }
