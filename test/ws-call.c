@@ -564,7 +564,7 @@ upd_done(void *arg, int status, const char *message)
 		return;
 	}
 	if (u->gap_ms > 0 || status != GRPC_OK)
-		loop_timer_set(u->loop, &one->gap, u->gap_ms > 0 ? u->gap_ms : 50, upd_send, one);
+		loop_timer_set(u->loop, &one->gap, u->gap_ms > 0 ? u->gap_ms : 100, upd_send, one);
 	else
 		upd_send(one);
 }
