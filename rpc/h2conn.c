@@ -38,7 +38,10 @@ h2conn_init(struct h2conn *h, struct loop *l, int fd, SSL *ssl, bool server, siz
 		SSL_set_accept_state(ssl);
 	else
 		SSL_set_connect_state(ssl);
-	r = loop_io_add(l, &h->io, fd, EPOLLIN | EPOLLOUT, h2conn_event, h);
+	/* A TLS client speaks first: a server starts its handshake (and OpenSSL allocates its
+	 * ~40 KiB of handshake and record buffers) only once bytes arrive, so connections that
+	 * never send any cost little until the handshake timeout. */
+	r = loop_io_add(l, &h->io, fd, server ? EPOLLIN : EPOLLIN | EPOLLOUT, h2conn_event, h);
 	if (r < 0)
 		goto fail;
 	return 0;

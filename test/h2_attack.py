@@ -24,8 +24,9 @@ Attacks:
   big-headers         an honestly encoded header list far over the limit (expects a status)
   streams             more concurrent streams than the server's SETTINGS allow
   window              SETTINGS_INITIAL_WINDOW_SIZE 0, Watch streams, never a WINDOW_UPDATE
-  slowloris           --count TCP connections that stall in the TLS handshake (half send
-                      a partial ClientHello, half nothing); counts those the server closes
+  slowloris           --count TCP connections that stall in the TLS handshake (--stall:
+                      half send half a ClientHello and half nothing, all the former, or
+                      all the latter); counts those the server closes
 """
 
 import argparse
@@ -474,7 +475,7 @@ def run_slowloris(args):
             s = socks[i]
             if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
                 connected += 1
-                if i % 2 == 0:
+                if args.stall == "partial" or (args.stall == "mixed" and i % 2 == 0):
                     s.send(part)
             sel.modify(s, selectors.EVENT_READ, i)
             pending.discard(i)
@@ -517,6 +518,9 @@ def main():
     ap.add_argument("--expect", default="goaway:ENHANCE_YOUR_CALM,close")
     ap.add_argument("--once", action="store_true", help="one connection only")
     ap.add_argument("--count", type=int, default=2000, help="slowloris connections")
+    ap.add_argument("--stall", choices=["mixed", "partial", "none"], default="mixed",
+                    help="slowloris: half a ClientHello on every other connection (mixed), "
+                    "on all, or nothing at all")
     ap.add_argument("--max-streams", type=int, default=100, help="the server's max_streams")
     ap.add_argument("--watches", type=int, default=4, help="window: Watch streams")
     ap.add_argument("--polite", action="store_true", help="answer the server's PINGs")
