@@ -295,7 +295,9 @@ netmon_route_consider(const char *exclude, struct nl_cache *links, struct rtnl_r
 		if (link == NULL)
 			continue;
 		name = rtnl_link_get_name(link);
-		if (name == NULL || strlen(name) >= IFNAMSIZ || netmon_excluded(exclude, name)) {
+		/* a nameless link could be neither reported nor bound to when resolving */
+		if (name == NULL || name[0] == '\0' || strlen(name) >= IFNAMSIZ ||
+		    netmon_excluded(exclude, name)) {
 			rtnl_link_put(link);
 			continue;
 		}

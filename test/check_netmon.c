@@ -168,6 +168,29 @@ START_TEST(test_lowest_metric_and_exclude)
 }
 END_TEST
 
+/* Found by fuzz_netmon: a link whose IFLA_IFNAME is empty was chosen and reported as
+ * default=yes with ifname "". */
+START_TEST(test_nameless_link)
+{
+	struct dump d = { 0 };
+	struct net_state st;
+
+	lan_host(&d);
+	add_link(&d, 4, "", IFF_UP);
+	add_default(&d, 4, "10.1.1.1", 10);
+	ck_assert_int_eq(netmon_parse(d.buf, d.len, "wg0", &st), 0);
+	ck_assert_str_eq(st.ifname, "eth0");
+	free(d.buf);
+	d.buf = NULL;
+	d.len = 0;
+	add_link(&d, 4, "", IFF_UP);
+	add_default(&d, 4, "10.1.1.1", 10);
+	ck_assert_int_eq(netmon_parse(d.buf, d.len, NULL, &st), 0);
+	ck_assert(!st.has_default);
+	free(d.buf);
+}
+END_TEST
+
 START_TEST(test_no_default)
 {
 	struct dump d = { 0 };
@@ -235,6 +258,7 @@ netmon_suite(void)
 	tcase_add_test(core, test_no_default);
 	tcase_add_test(limits, test_lan_max);
 	tcase_add_test(errors, test_refused);
+	tcase_add_test(errors, test_nameless_link);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	suite_add_tcase(s, errors);
