@@ -221,6 +221,20 @@ over_budget(struct rpc_conn *c)
 	return ++c->ctl_frames > c->srv->lim.max_control_frames;
 }
 
+/* Streams we reset because the client broke them (a bad header, DATA after END_STREAM)
+ * cost as much as streams it resets itself: they share the budget (CVE-2025-8671, which
+ * Debian's nghttp2 1.52 does not limit). */
+static int
+on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+	struct rpc_conn *c = user_data;
+
+	if (frame->hd.type == NGHTTP2_RST_STREAM && over_budget(c))
+		conn_abuse(c, "too_many_control_frames", "more than %u streams reset in one second "
+		    "(RST_STREAM received or caused)", c->srv->lim.max_control_frames);
+	return 0;
+}
+
 /* nghttp2 tells why it refuses the peer; the first complaint per connection is logged. */
 static int
 on_error(nghttp2_session *session, int lib_error_code, const char *msg, size_t len,
@@ -273,7 +287,8 @@ on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_d
 	c->last_recv_ms = loop_now_ms(c->srv->loop);
 	if (control_frame(frame) && over_budget(c)) {
 		conn_abuse(c, "too_many_control_frames", "more than %u SETTINGS, PING, RST_STREAM, "
-		    "PRIORITY or empty DATA frames in one second", c->srv->lim.max_control_frames);
+		    "PRIORITY or empty DATA frames (or reset streams) in one second",
+		    c->srv->lim.max_control_frames);
 		return 0;
 	}
 	if (frame->hd.type == NGHTTP2_PING) {
@@ -682,6 +697,7 @@ rpc_server_new(struct loop *l, SSL_CTX *ctx, const struct rpc_method *methods, s
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
 	nghttp2_session_callbacks_set_error_callback2(cbs, on_error);
+	nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
 	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, on_invalid_frame);
 	/* nghttp2's own flood limits, stated rather than assumed (Debian 12's 1.52 has the
 	 * rapid-reset and CONTINUATION backports): RST_STREAM token bucket, CONTINUATION

