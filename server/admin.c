@@ -568,6 +568,19 @@ handle_add_static(struct rpc_call *call, const uint8_t *req, size_t len, void *a
 		st = GRPC_ALREADY_EXISTS;
 		goto fail;
 	}
+	/* as for agents' Updates: a tunnel address belongs to one peer of a network */
+	for (size_t i = 0; i < id.n_tunnel; i++) {
+		const struct peer *o = peer_table_find_tunnel(a->svc->peers, id.network,
+		    &id.tunnel[i], id.key);
+		char addr[NETADDR_STRLEN];
+		if (o != NULL) {
+			snprintf(err, sizeof(err), "tunnel address %s of \"%s\" is already bound to "
+			    "\"%s\" in network %s", netaddr_format(&id.tunnel[i], true, addr), id.name,
+			    o->name, id.network);
+			st = GRPC_ALREADY_EXISTS;
+			goto fail;
+		}
+	}
 	st = GRPC_RESOURCE_EXHAUSTED;
 	snprintf(err, sizeof(err), "out of memory");
 	if ((p = calloc(1, sizeof(*p))) == NULL || (p->cert = malloc(m->certificate.len)) == NULL ||
