@@ -233,6 +233,13 @@ main(int argc, char **argv)
 		ctl_err("unknown command \"%s\"", argv[i]);
 		goto usage;
 	}
+	for (int j = i + 1; j < argc; j++) {
+		if (strcmp(argv[j], "-h") == 0 || strcmp(argv[j], "--help") == 0) {
+			usage(stdout, &schema);
+			status = CTL_EXIT_OK;
+			goto out;
+		}
+	}
 	if (ctlconf_load(&conf, &schema, path, path_given, n_keyargs, keyargs, err,
 	    sizeof(err)) < 0) {
 		ctl_err("%s", err);
