@@ -6,7 +6,7 @@
 #   sh bench/run.sh BUILDDIR [SCENARIO...]
 #
 # SCENARIO: issue update fanout idle reconnect reconnect-snapshot (default: all).
-# Sizes from the environment: ISSUE_N=10000 UPDATE_C=8 UPDATE_S=64 UPDATE_N=200000
+# Sizes from the environment: ISSUE_N=10000 UPDATE_C=32 UPDATE_S=100 UPDATE_N=300000
 # FANOUT_W=10000 FANOUT_R=20 IDLE_W=10000 RECONNECT_W=10000 RECONNECT_PEERS=20. BENCH_JSON=1 for --json.
 # BENCH_KEEP=1 keeps the temporary directory. Use a release build (no sanitizers).
 set -u
@@ -87,7 +87,7 @@ for sc in $SCENARIOS; do
         "$B/wiresync-bench" issue -n "${ISSUE_N:-10000}" $COMMON ;;
     update)
         start_server update
-        a="-c ${UPDATE_C:-8} -s ${UPDATE_S:-64} -n ${UPDATE_N:-200000}"
+        a="-c ${UPDATE_C:-32} -s ${UPDATE_S:-100} -n ${UPDATE_N:-300000}"
         show update $a --pid PID
         # shellcheck disable=SC2086
         "$B/wiresync-bench" update $a --pid "$SRV_PID" $COMMON
