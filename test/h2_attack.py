@@ -26,6 +26,7 @@ Attacks:
   big-headers         an honestly encoded header list far over the limit (expects a status)
   streams             more concurrent streams than the server's SETTINGS allow
   window              SETTINGS_INITIAL_WINDOW_SIZE 0, Watch streams, never a WINDOW_UPDATE
+                      (--no-read --initial-window 65535: never read the socket at all)
   slowloris           --count TCP connections that stall in the TLS handshake (--stall:
                       half send half a ClientHello and half nothing, all the former, or
                       all the latter); counts those the server closes
@@ -376,10 +377,17 @@ def a_streams(c, stop):
 
 
 def a_window(c, stop):
-    """Watch streams with a zero window: the server may only queue, bounded."""
+    """Watch streams with a zero window (--initial-window): the server may only queue,
+    bounded. With --no-read the socket is not read at all either, so TCP backs up too."""
     c.args.polite = True
     c.wait(lambda: c.server_settings, 5)
+    if c.args.initial_window > 0:
+        # the connection's window as large as it goes: only TCP holds the server back
+        c.send(frame(WINDOW_UPDATE, 0, 0, (0x7fffffff - 65535).to_bytes(4, "big")))
     sids = [c.request("/wiresync.v1.WireSync/Watch") for _ in range(c.args.watches)]
+    if c.args.no_read:
+        time.sleep(max(stop - time.monotonic(), 0))
+        c.poll(0.5)     # whatever is there, to classify GOAWAY or close
     while time.monotonic() < stop and c.poll(0.2):
         pass
     c.stream_result = (len(sids), c.data, len([s for s in sids if s in c.status]))
@@ -407,7 +415,8 @@ def run_h2(args):
     kinds = {}
     while True:
         n += 1
-        local = [(SETTINGS_INITIAL_WINDOW_SIZE, 0)] if args.attack == "window" else []
+        local = [(SETTINGS_INITIAL_WINDOW_SIZE, args.initial_window)] \
+            if args.attack == "window" else []
         try:
             c = Conn(args, local)
         except (OSError, ssl.SSLError) as e:
@@ -538,6 +547,10 @@ def main():
     ap.add_argument("--max-streams", type=int, default=100, help="the server's max_streams")
     ap.add_argument("--watches", type=int, default=4, help="window: Watch streams")
     ap.add_argument("--polite", action="store_true", help="answer the server's PINGs")
+    ap.add_argument("--initial-window", type=int, default=0,
+                    help="window: SETTINGS_INITIAL_WINDOW_SIZE (0)")
+    ap.add_argument("--no-read", action="store_true",
+                    help="window: never read the socket once the streams are open")
     ap.add_argument("--no-settings-ack", action="store_true",
                     help="never acknowledge the server's SETTINGS")
     args = ap.parse_args()
