@@ -72,7 +72,7 @@ cat >"$T/restart.sh" <<EOF
 #!/bin/sh
 pid=\$(cat "$T/server.pid")
 kill -TERM "\$pid"
-while [ -r "/proc/\$pid/stat" ] && ! grep -q ') Z' "/proc/\$pid/stat"; do sleep 0.02; done
+while [ -r "/proc/\$pid/stat" ] && ! grep -q ') Z' "/proc/\$pid/stat" 2>/dev/null; do sleep 0.02; done
 "$B/wiresyncd" \$(cat "$T/srv.args") >>"$T/restarted.log" 2>&1 </dev/null &
 echo \$! >"$T/server.pid"
 until ss -Hltn "sport = :$PORT" | grep -q LISTEN; do sleep 0.02; done
