@@ -794,10 +794,8 @@ fanout_acked(struct bench *b, int status, const char *message)
 		}
 		return;
 	}
-	if (status != GRPC_OK) {
+	if (status != GRPC_OK && b->u_err++ < 3)
 		log_warnx("updater: Update %ld: %s: %s", b->fan_cur, grpc_status_name(status), message);
-		b->u_err++;
-	}
 	b->fan_ack[b->fan_cur] = now_us();
 	b->fan_acked = true;
 }
@@ -835,16 +833,22 @@ scenario_fanout(struct bench *b)
 	/* the updater becomes a peer first, so the watchers' snapshots already hold it */
 	b->fan_cur = -1;
 	u->port = FANOUT_PORT_BASE - 2;
-	if (!client_open(u))
-		return 1;
+	if (!client_open(u)) {
+		rc = 1;
+		goto done;
+	}
 	update_send(u, 0);
 	if (!run_until(b, updater_ready, o->timeout_s, "fanout: updater") || b->failed > 0 ||
-	    !seed_peers(b))
-		return 1;
+	    !seed_peers(b)) {
+		rc = 1;
+		goto done;
+	}
 	t0 = now_us();
 	connect_all(b, b->n);
-	if (!run_until(b, all_ready, o->timeout_s, "fanout: watchers connecting"))
-		return 1;
+	if (!run_until(b, all_ready, o->timeout_s, "fanout: watchers connecting")) {
+		rc = 1;
+		goto done;
+	}
 	setup_s = (double)(now_us() - t0) / 1e6;
 	run_for(b, o->settle_s);
 	cpu0 = self_cpu_ms();
@@ -856,6 +860,12 @@ scenario_fanout(struct bench *b)
 			rc = 1;
 			if (!b->fan_acked)
 				break;
+		}
+		if (b->u_err > 0 && !rpc_client_alive(u->client)) {
+			log_warnx("fanout: the updater's connection is gone: %s",
+			    rpc_client_error(u->client));
+			rc = 1;
+			break;
 		}
 		run_for(b, 0.05);
 	}
@@ -891,8 +901,10 @@ scenario_fanout(struct bench *b)
 		};
 		print_figures(o, "fanout", f, sizeof(f) / sizeof(f[0]));
 	}
+	rc = rc == 0 && missing == 0 && b->failed == 0 && b->u_err == 0 ? 0 : 1;
+done:
 	free(lat);
-	return rc == 0 && missing == 0 && b->failed == 0 && b->u_err == 0 ? 0 : 1;
+	return rc;
 }
 
 static int
