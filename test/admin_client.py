@@ -318,14 +318,22 @@ def mode_backup(path):
             port = port + 1 if port < 39999 else 30000
         c.close()
 
+    def wait_count(n):
+        deadline = time.monotonic() + 10
+        while count[0] < n and time.monotonic() < deadline and t.is_alive():
+            time.sleep(0.01)
+        return count[0]
+
     t = threading.Thread(target=updates, daemon=True)
     t.start()
-    time.sleep(0.3)
+    before = wait_count(5)
     data, chunks = op.fetch_backup()
-    time.sleep(0.3)
+    at = count[0]
+    after = wait_count(at + 5)
     stop.set()
     t.join(10)
-    ck.check(count[0] > 0 and count[1] == 0, "Updates ran during the backup (%d, %d failed)" % tuple(count))
+    ck.check(before >= 5 and after >= at + 5 and count[1] == 0,
+             "Updates ran before (%d) and after (%d) the backup, %d failed" % (before, after, count[1]))
     ck.check(len(chunks) >= 1 and chunks[-1].last and not any(c.last for c in chunks[:-1]),
              "the last chunk, and only it, says so")
     ck.check(len(data) == chunks[-1].total_bytes, "the chunks add up to total_bytes")
