@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <netlink/addr.h>
+#include <netlink/attr.h>
 #include <netlink/cache.h>
 #include <netlink/errno.h>
 #include <netlink/msg.h>
@@ -552,6 +553,33 @@ net_state_equal(const struct net_state *a, const struct net_state *b)
 	return true;
 }
 
+/* False for a route whose RTA_MULTIPATH holds a nexthop shorter than its header: libnl-route
+ * 3.7's parser never steps past one of length 0 and allocates nexthops until memory runs
+ * out (found by fuzz_netmon). The kernel never sends one; a buffer may. */
+static bool
+netmon_route_sane(struct nlmsghdr *nlh)
+{
+	struct nlattr *tb[RTA_MAX + 1];
+	struct rtnexthop *rtnh;
+	int rem;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE ||
+	    nlmsg_parse(nlh, sizeof(struct rtmsg), tb, RTA_MAX, NULL) < 0 ||
+	    tb[RTA_MULTIPATH] == NULL)
+		return true; /* libnl refuses what does not parse */
+	rtnh = nla_data(tb[RTA_MULTIPATH]);
+	rem = nla_len(tb[RTA_MULTIPATH]);
+	while (rem >= (int)sizeof(*rtnh)) {
+		if (rtnh->rtnh_len < sizeof(*rtnh))
+			return false;
+		if (rtnh->rtnh_len > rem)
+			break;
+		rem -= RTNH_ALIGN(rtnh->rtnh_len);
+		rtnh = RTNH_NEXT(rtnh);
+	}
+	return true;
+}
+
 int
 netmon_parse(const void *buf, size_t len, const char *exclude_ifname, struct net_state *out)
 {
@@ -581,6 +609,11 @@ netmon_parse(const void *buf, size_t len, const char *exclude_ifname, struct net
 		case RTM_NEWADDR: c = addrs; break;
 		case RTM_NEWNEIGH: c = neighs; break;
 		default: continue; /* NLMSG_DONE between the dumps, and anything else */
+		}
+		if (!netmon_route_sane(nlh)) {
+			log_warnx("netmon: a route with a multipath nexthop shorter than its header");
+			r = -EPROTO;
+			goto out;
 		}
 		if ((msg = nlmsg_convert(nlh)) == NULL) {
 			r = -ENOMEM;

@@ -43,7 +43,8 @@ bool net_state_equal(const struct net_state *a, const struct net_state *b);
 /* Exposed for tests and fuzzing: what netmon_read would report from the rtnetlink dump
  * messages in buf (4-byte aligned; RTM_NEWLINK, RTM_NEWROUTE, RTM_NEWADDR and RTM_NEWNEIGH
  * back to back, anything else skipped), never resolving anything. Returns 0, -EINVAL
- * (exclude_ifname too long), -EPROTO (a message libnl refuses) or -ENOMEM. */
+ * (exclude_ifname too long), -EPROTO (a message libnl refuses, or a route libnl would
+ * loop on: a multipath nexthop shorter than its header) or -ENOMEM. */
 int netmon_parse(const void *buf, size_t len, const char *exclude_ifname, struct net_state *out);
 
 #endif

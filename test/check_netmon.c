@@ -246,6 +246,26 @@ START_TEST(test_refused)
 }
 END_TEST
 
+/* Found by fuzz_netmon: libnl-route 3.7 allocates without end on a multipath nexthop of
+ * length 0; netmon_parse refuses the route instead of handing it on. */
+START_TEST(test_multipath_zero_length)
+{
+	struct dump d = { 0 };
+	struct net_state st;
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWROUTE, NLM_F_MULTI);
+	struct rtmsg rt = { .rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN,
+		.rtm_protocol = RTPROT_BOOT, .rtm_scope = RT_SCOPE_UNIVERSE, .rtm_type = RTN_UNICAST };
+	struct rtnexthop nh = { .rtnh_len = 0, .rtnh_ifindex = 2 };
+
+	lan_host(&d);
+	ck_assert_int_eq(nlmsg_append(m, &rt, sizeof(rt), NLMSG_ALIGNTO), 0);
+	ck_assert_int_eq(nla_put(m, RTA_MULTIPATH, sizeof(nh), &nh), 0);
+	dump_add(&d, m);
+	ck_assert_int_eq(netmon_parse(d.buf, d.len, NULL, &st), -EPROTO);
+	free(d.buf);
+}
+END_TEST
+
 Suite *
 netmon_suite(void)
 {
@@ -259,6 +279,7 @@ netmon_suite(void)
 	tcase_add_test(limits, test_lan_max);
 	tcase_add_test(errors, test_refused);
 	tcase_add_test(errors, test_nameless_link);
+	tcase_add_test(errors, test_multipath_zero_length);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	suite_add_tcase(s, errors);
