@@ -126,26 +126,9 @@ peerpb_event_upsert(const struct peer *p)
 	return b;
 }
 
-struct rpc_buf *
-peerpb_event_removed(const uint8_t key[WG_KEY_LEN], uint64_t revision)
-{
-	size_t total = 1 + varint_len(revision) + 1 + 1 + WG_KEY_LEN;
-	struct rpc_buf *b = buf_alloc(total);
-	uint8_t *o;
-
-	if (b == NULL)
-		return NULL;
-	o = b->data + GRPC_PREFIX_LEN;
-	*o++ = TAG_VARINT(1);
-	o = varint_put(o, revision);
-	*o++ = TAG_LEN(4);
-	*o++ = WG_KEY_LEN;
-	memcpy(o, key, WG_KEY_LEN);
-	return b;
-}
-
-struct rpc_buf *
-peerpb_event_crl(const uint8_t *der, size_t len, uint64_t revision)
+/* A framed WatchEvent{revision, <field> = bytes}: the removal and CRL events. */
+static struct rpc_buf *
+event_bytes(uint64_t revision, unsigned field, const uint8_t *data, size_t len)
 {
 	size_t total = 1 + varint_len(revision) + 1 + varint_len(len) + len;
 	struct rpc_buf *b = buf_alloc(total);
@@ -156,10 +139,22 @@ peerpb_event_crl(const uint8_t *der, size_t len, uint64_t revision)
 	o = b->data + GRPC_PREFIX_LEN;
 	*o++ = TAG_VARINT(1);
 	o = varint_put(o, revision);
-	*o++ = TAG_LEN(5);
+	*o++ = TAG_LEN(field);
 	o = varint_put(o, len);
-	memcpy(o, der, len);
+	memcpy(o, data, len);
 	return b;
+}
+
+struct rpc_buf *
+peerpb_event_removed(const uint8_t key[WG_KEY_LEN], uint64_t revision)
+{
+	return event_bytes(revision, 4, key, WG_KEY_LEN);
+}
+
+struct rpc_buf *
+peerpb_event_crl(const uint8_t *der, size_t len, uint64_t revision)
+{
+	return event_bytes(revision, 5, der, len);
 }
 
 struct snap_ctx {
