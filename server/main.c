@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "common/cert.h"
@@ -42,7 +40,6 @@ struct daemon {
 	struct loop_timer expiry_timer;
 	unsigned expiry_warn_days;
 	struct metrics *metrics;
-	unsigned char crl_sha256[SHA256_DIGEST_LENGTH];
 	bool stopping;
 };
 
@@ -91,23 +88,18 @@ on_sigterm(void *arg)
 static int
 apply_crl(struct daemon *d, char *err, size_t errlen)
 {
-	unsigned char digest[SHA256_DIGEST_LENGTH];
-	unsigned int dlen = 0;
 	X509_CRL *crl;
+	bool changed = false;
 	int r;
 
 	crl = tls_crl_read(d->crl, err, errlen);
 	if (crl == NULL)
 		return -1;
 	r = tls_ctx_set_crl(d->ctx, crl, err, errlen);
-	if (r == 0) {
-		service_apply_crl(d->svc, crl);
-		X509_CRL_digest(crl, EVP_sha256(), digest, &dlen);
-		r = memcmp(digest, d->crl_sha256, sizeof(digest)) != 0;
-		memcpy(d->crl_sha256, digest, sizeof(digest));
-	}
+	if (r == 0)
+		service_apply_crl(d->svc, crl, &changed);
 	X509_CRL_free(crl);
-	return r < 0 ? -1 : r;
+	return r < 0 ? -1 : changed;
 }
 
 /* A session resumed from a ticket skips the CRL: tickets made before a CRL change must

@@ -49,13 +49,21 @@ issuer_network_matches(X509 *cert, const char *network)
 	return n > 0 && strcmp(org, network) == 0;
 }
 
+/* True when crl, of x's issuer, lists x's serial. */
+static bool
+crl_lists(X509_CRL *crl, X509 *x)
+{
+	X509_REVOKED *rev;
+
+	return X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) == 0 &&
+	    X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(x)) == 1;
+}
+
 /* A resumed TLS session skips certificate verification: validity and the CRL in force
  * are checked here for every connection. */
 static bool
 cert_in_force(const struct service *svc, X509 *cert, char *why, size_t len)
 {
-	X509_REVOKED *rev;
-
 	if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
 		snprintf(why, len, "certificate has expired");
 		return false;
@@ -64,9 +72,7 @@ cert_in_force(const struct service *svc, X509 *cert, char *why, size_t len)
 		snprintf(why, len, "certificate is not valid yet");
 		return false;
 	}
-	if (svc->crl != NULL &&
-	    X509_NAME_cmp(X509_CRL_get_issuer(svc->crl), X509_get_issuer_name(cert)) == 0 &&
-	    X509_CRL_get0_by_serial(svc->crl, &rev, X509_get0_serialNumber(cert)) == 1) {
+	if (svc->crl != NULL && crl_lists(svc->crl, cert)) {
 		snprintf(why, len, "certificate is revoked");
 		return false;
 	}
@@ -788,12 +794,10 @@ service_server_ops(struct service *svc, struct rpc_server_ops *ops)
 static bool
 cert_revoked_x509(X509_CRL *crl, X509 *x, char *serial, size_t serial_len)
 {
-	X509_REVOKED *rev;
 	struct cert_identity id;
 	char err[160];
 
-	if (x == NULL || X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) != 0 ||
-	    X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(x)) != 1)
+	if (x == NULL || !crl_lists(crl, x))
 		return false;
 	if (cert_identity_from_x509(x, &id, err, sizeof(err)))
 		snprintf(serial, serial_len, "%s", id.serial);
@@ -848,7 +852,8 @@ sweep_peer(const struct peer *p, void *arg)
 	return 0;
 }
 
-/* Keeps crl for later connections and hands it to agents when it is new to them. */
+/* Keeps crl for later connections and hands it to agents when it is new to them.
+ * Returns 1 when it differs from the CRL in force, 0 when it is the same, -ENOMEM. */
 static int
 crl_install(struct service *svc, X509_CRL *crl)
 {
@@ -876,21 +881,26 @@ crl_install(struct service *svc, X509_CRL *crl)
 	svc->crl_event = ev;
 	memcpy(svc->crl_sha256, digest, sizeof(digest));
 	watch_broadcast_crl(svc);
-	return 0;
+	return 1;
 }
 
 size_t
-service_apply_crl(struct service *svc, X509_CRL *crl)
+service_apply_crl(struct service *svc, X509_CRL *crl, bool *changed)
 {
 	struct sweep_ctx sw = { svc, crl, 0 };
 	struct agent_conn *ac, *next;
 	char serial[80];
+	int r;
 
 	/* for the admin Status: how old the CRL in force is */
 	svc->crl_this_update = asn1_time_s(X509_CRL_get0_lastUpdate(crl));
 	svc->crl_next_update = asn1_time_s(X509_CRL_get0_nextUpdate(crl));
-	if (crl_install(svc, crl) < 0)
+	r = crl_install(svc, crl);
+	if (r < 0)
 		log_warnx("out of memory: agents do not get the new CRL");
+	/* when unsure, say changed: the caller then forgets sessions sealed before it */
+	if (changed != NULL)
+		*changed = r != 0;
 	for (ac = svc->conns; ac != NULL; ac = next) {
 		next = ac->next;
 		if (cert_revoked_x509(crl, rpc_conn_peer_cert(ac->rc), serial, sizeof(serial))) {

@@ -3,6 +3,7 @@
 #ifndef WS_SERVICE_H
 #define WS_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/x509.h>
@@ -41,8 +42,9 @@ const struct rpc_method *service_methods(struct service *svc, size_t *n);
 void service_server_ops(struct service *svc, struct rpc_server_ops *ops);
 
 /* Closes every connection whose certificate crl revokes and removes those peers from the
- * store (every watcher hears of it). crl is borrowed. Returns the number of peers removed. */
-size_t service_apply_crl(struct service *svc, X509_CRL *crl);
+ * store (every watcher hears of it). crl is borrowed. *changed (may be NULL): crl differs
+ * from the CRL in force before. Returns the number of peers removed. */
+size_t service_apply_crl(struct service *svc, X509_CRL *crl, bool *changed);
 
 /* Logs a warning for each stored peer whose certificate expires within days. Returns how
  * many. */
