@@ -553,20 +553,33 @@ net_state_equal(const struct net_state *a, const struct net_state *b)
 	return true;
 }
 
-/* False for a route whose RTA_MULTIPATH holds a nexthop shorter than its header: libnl-route
- * 3.7's parser never steps past one of length 0 and allocates nexthops until memory runs
- * out (found by fuzz_netmon). The kernel never sends one; a buffer may. */
+/* RTA_VIA carries a family before the address; libnl-route 3.7 builds the address with
+ * nla_len - sizeof(struct rtvia) bytes, a negative length for a shorter attribute
+ * (found by fuzz_netmon). */
+static bool
+via_sane(const struct nlattr *via)
+{
+	return via == NULL || nla_len(via) >= (int)sizeof(struct rtvia);
+}
+
+/* False for a route that libnl-route 3.7 cannot parse safely: an RTA_VIA shorter than its
+ * family, or an RTA_MULTIPATH nexthop shorter than its header (the parser never steps past
+ * one of length 0 and allocates nexthops until memory runs out; found by fuzz_netmon).
+ * The kernel never sends either; a buffer may. */
 static bool
 netmon_route_sane(struct nlmsghdr *nlh)
 {
-	struct nlattr *tb[RTA_MAX + 1];
+	struct nlattr *tb[RTA_MAX + 1], *ntb[RTA_MAX + 1];
 	struct rtnexthop *rtnh;
 	int rem;
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE ||
-	    nlmsg_parse(nlh, sizeof(struct rtmsg), tb, RTA_MAX, NULL) < 0 ||
-	    tb[RTA_MULTIPATH] == NULL)
+	    nlmsg_parse(nlh, sizeof(struct rtmsg), tb, RTA_MAX, NULL) < 0)
 		return true; /* libnl refuses what does not parse */
+	if (!via_sane(tb[RTA_VIA]))
+		return false;
+	if (tb[RTA_MULTIPATH] == NULL)
+		return true;
 	rtnh = nla_data(tb[RTA_MULTIPATH]);
 	rem = nla_len(tb[RTA_MULTIPATH]);
 	while (rem >= (int)sizeof(*rtnh)) {
@@ -574,6 +587,10 @@ netmon_route_sane(struct nlmsghdr *nlh)
 			return false;
 		if (rtnh->rtnh_len > rem)
 			break;
+		if (rtnh->rtnh_len > sizeof(*rtnh) &&
+		    nla_parse(ntb, RTA_MAX, (struct nlattr *)RTNH_DATA(rtnh),
+		    rtnh->rtnh_len - sizeof(*rtnh), NULL) == 0 && !via_sane(ntb[RTA_VIA]))
+			return false;
 		rem -= RTNH_ALIGN(rtnh->rtnh_len);
 		rtnh = RTNH_NEXT(rtnh);
 	}
@@ -611,7 +628,7 @@ netmon_parse(const void *buf, size_t len, const char *exclude_ifname, struct net
 		default: continue; /* NLMSG_DONE between the dumps, and anything else */
 		}
 		if (!netmon_route_sane(nlh)) {
-			log_warnx("netmon: a route with a multipath nexthop shorter than its header");
+			log_warnx("netmon: a route with an attribute shorter than its header (RTA_VIA, or a multipath nexthop)");
 			r = -EPROTO;
 			goto out;
 		}

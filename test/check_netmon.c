@@ -266,6 +266,55 @@ START_TEST(test_multipath_zero_length)
 }
 END_TEST
 
+/* A route whose RTA_VIA is shorter than its family field: libnl-route 3.7 would build an
+ * address of length -1 from it (found by fuzz_netmon). */
+START_TEST(test_short_via)
+{
+	struct dump d = { 0 };
+	struct net_state st;
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWROUTE, NLM_F_MULTI);
+	struct rtmsg rt = { .rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN,
+		.rtm_protocol = RTPROT_BOOT, .rtm_scope = RT_SCOPE_UNIVERSE, .rtm_type = RTN_UNICAST };
+	uint8_t one = AF_INET;
+
+	lan_host(&d);
+	ck_assert_int_eq(nlmsg_append(m, &rt, sizeof(rt), NLMSG_ALIGNTO), 0);
+	ck_assert_int_eq(nla_put(m, RTA_VIA, 1, &one), 0);
+	dump_add(&d, m);
+	ck_assert_int_eq(netmon_parse(d.buf, d.len, NULL, &st), -EPROTO);
+	free(d.buf);
+}
+END_TEST
+
+START_TEST(test_multipath_short_via)
+{
+	struct dump d = { 0 };
+	struct net_state st;
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWROUTE, NLM_F_MULTI);
+	struct rtmsg rt = { .rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN,
+		.rtm_protocol = RTPROT_BOOT, .rtm_scope = RT_SCOPE_UNIVERSE, .rtm_type = RTN_UNICAST };
+	/* one nexthop carrying an RTA_VIA of one byte (attribute header + 1, padded to 8) */
+	struct {
+		struct rtnexthop nh;
+		struct nlattr via;
+		uint8_t data[4];
+	} mp;
+
+	memset(&mp, 0, sizeof(mp));
+	mp.nh.rtnh_len = sizeof(mp);
+	mp.nh.rtnh_ifindex = 2;
+	mp.via.nla_len = NLA_HDRLEN + 1;
+	mp.via.nla_type = RTA_VIA;
+	mp.data[0] = AF_INET;
+	lan_host(&d);
+	ck_assert_int_eq(nlmsg_append(m, &rt, sizeof(rt), NLMSG_ALIGNTO), 0);
+	ck_assert_int_eq(nla_put(m, RTA_MULTIPATH, sizeof(mp), &mp), 0);
+	dump_add(&d, m);
+	ck_assert_int_eq(netmon_parse(d.buf, d.len, NULL, &st), -EPROTO);
+	free(d.buf);
+}
+END_TEST
+
 Suite *
 netmon_suite(void)
 {
@@ -280,6 +329,8 @@ netmon_suite(void)
 	tcase_add_test(errors, test_refused);
 	tcase_add_test(errors, test_nameless_link);
 	tcase_add_test(errors, test_multipath_zero_length);
+	tcase_add_test(errors, test_short_via);
+	tcase_add_test(errors, test_multipath_short_via);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	suite_add_tcase(s, errors);
