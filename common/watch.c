@@ -32,6 +32,8 @@ struct watch_client {
 	uint64_t revision;              /* last applied */
 	unsigned attempts;              /* connections started */
 	bool streaming;                 /* the current stream delivered an event */
+	bool again_now;                 /* the server asked for a new Watch (ABORTED) */
+	uint64_t again_now_ms;          /* when the last such reconnect was made */
 	bool deleting;
 	char why[400];                  /* why the current call ended ("" while it runs) */
 };
@@ -53,6 +55,13 @@ watch_ended_deferred(void *arg)
 	w->streaming = false;
 	rpc_client_del(c);
 	delay = backoff_next(&w->backoff);
+	/* at once, but never in a loop: at most once a second */
+	if (w->again_now && was_streaming &&
+	    (w->again_now_ms == 0 || loop_now_ms(w->loop) - w->again_now_ms >= 1000)) {
+		delay = 0;
+		w->again_now_ms = loop_now_ms(w->loop);
+	}
+	w->again_now = false;
 	if (loop_timer_set(w->loop, &w->retry, delay, watch_retry, w) < 0) {
 		log_errorx("%s: cannot arm the reconnect timer (out of memory); Watch stopped",
 		    w->server);
@@ -193,6 +202,7 @@ watch_done(void *arg, int status, const char *message)
 	w->call = NULL;
 	if (w->deleting)
 		return;
+	w->again_now = status == GRPC_ABORTED && w->why[0] == '\0';
 	if (w->why[0] == '\0')
 		snprintf(w->why, sizeof(w->why), "%s: %s", grpc_status_name(status),
 		    message[0] != '\0' ? message : "stream ended");

@@ -58,6 +58,8 @@ struct watch_client_config {
  * Whenever the call ends -- any status, GOAWAY, connection failure -- on_state(false) runs,
  * the connection is dropped at the end of the loop turn and a new one is made after a
  * backoff delay; the backoff starts again from its base once a stream delivers an event.
+ * A stream the server ends with ABORTED (it removed this host's record and asks it to
+ * report and watch again) is followed by a new one at once, at most once a second.
  * ctx is borrowed (up-ref'd); ops is copied. Returns the client (watch_client_del) or
  * NULL with errno set: EINVAL for a malformed server address, ENOMEM. */
 struct watch_client *watch_client_new(struct loop *l, SSL_CTX *ctx,

@@ -196,6 +196,28 @@ watch_broadcast_upsert(struct service *svc, const struct peer *p)
 	rpc_buf_unref(buf);
 }
 
+/* A host never hears of itself, so one whose record was removed while it watches (an
+ * operator's remove of a live host) would not know to report again: its streams end with
+ * ABORTED, which an agent answers with an Update and a new Watch at once. A revoked host's
+ * connections are closed before its removal, so this never brings one back. */
+static void
+end_own_watches(struct service *svc, struct net *n, const struct peer *p)
+{
+	struct watcher *w, *next;
+
+	for (w = n->watchers; w != NULL; w = next) {
+		next = w->next;
+		if (!is_self(w, p->key))
+			continue;
+		log_info("%s: its record was removed while it watches: ending its Watch stream "
+		    "(ABORTED) so that it reports again", w->ac->id.name);
+		rpc_call_on_cancel(w->call, NULL, NULL);
+		rpc_call_fail(w->call, GRPC_ABORTED, "the record of \"%s\" was removed from the "
+		    "server: send Update, then Watch again", w->ac->id.name);
+		watcher_free(w, true);
+	}
+}
+
 void
 watch_broadcast_removed(struct service *svc, const struct peer *p, uint64_t revision)
 {
@@ -207,10 +229,11 @@ watch_broadcast_removed(struct service *svc, const struct peer *p, uint64_t revi
 	buf = peerpb_event_removed(p->key, revision);
 	if (buf == NULL) {
 		log_warnx("out of memory encoding the removal of %s", p->name);
-		return;
+	} else {
+		broadcast(svc, p->network, p->key, buf, revision);
+		rpc_buf_unref(buf);
 	}
-	broadcast(svc, p->network, p->key, buf, revision);
-	rpc_buf_unref(buf);
+	end_own_watches(svc, n, p);
 }
 
 void

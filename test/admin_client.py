@@ -207,12 +207,28 @@ class T03Change(Base):
         bob.up(listen_port=51821, lan_ips=["192.168.1.11"], lan_id=gc.LAN_A)
         w = Watcher(Client("dave"))
         w.get()
+        bw = Watcher(bob)
+        bw.get()
         r = op.remove(apb.PeerRef(name="bob"), timeout=TIMEOUT)
         self.assertEqual(r.removed.peer.name, "bob")
         ev, seen = w.wait_for(lambda e: e.WhichOneof("event") == "removed_key")
         self.assertIsNotNone(ev, gc.describe(seen))
         self.assertEqual(ev.removed_key, gc.key_of("bob"))
         self.assertEqual(ev.revision, r.revision)
+        # bob's own stream, a stock grpcio call, ends with ABORTED and says what to do;
+        # it never carries an event about bob
+        ev, seen = bw.wait_for(lambda e: False, 5)
+        self.assertTrue(seen and isinstance(seen[-1], tuple), gc.describe(seen))
+        self.assertEqual(seen[-1][1], grpc.StatusCode.ABORTED, gc.describe(seen))
+        self.assertIn("was removed", seen[-1][2])
+        self.assertIn("Update", seen[-1][2])
+        for e in seen[:-1]:
+            self.assertNotEqual(e.removed_key, gc.key_of("bob"), gc.describe(seen))
+        # a new Watch of the removed host works (from its revision: only what it missed)
+        bw = Watcher(bob, since=r.revision)
+        ev, seen = bw.wait_for(lambda e: True, 2)
+        self.assertTrue(not seen or not isinstance(seen[-1], tuple), gc.describe(seen))
+        bw.close()
         self.assertNotIn("bob", op.peers())
         self.assertCode(grpc.StatusCode.NOT_FOUND, op.remove, apb.PeerRef(name="bob"), timeout=TIMEOUT)
         # a valid certificate comes back with its next report
