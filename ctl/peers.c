@@ -364,8 +364,8 @@ cmd_remove(struct ctl *c, int argc, char **argv)
 	printf("removed %s from network %s at revision %llu\n", r->removed->peer->name,
 	    r->removed->network, (unsigned long long)r->revision);
 	if (!r->removed->is_static)
-		printf("note: its certificate is still valid, so its agent comes back with its next "
-		    "report; revoke it (wiresync-ca revoke) to keep it out\n");
+		printf("note: its certificate is still valid: a running agent reports again at once "
+		    "(a reset); revoke it (wiresync-ca revoke) to keep it out\n");
 	wiresync__v1__remove_peer_reply__free_unpacked(r, NULL);
 	return CTL_EXIT_OK;
 }
