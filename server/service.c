@@ -490,6 +490,8 @@ commit_batch(void *arg)
 		}
 		if (ok && c->changed)
 			announce_change(svc, c);
+		if (!ok && svc_retry_take(svc, c))
+			continue;
 		if (c->done != NULL)
 			c->done(c, ok, c->done_arg);
 		peer_free(c->put);
@@ -497,6 +499,10 @@ commit_batch(void *arg)
 		peer_free(c->old);
 		free(c);
 	}
+	if (ok)
+		svc_retry_reset(svc);
+	else
+		svc_retry_schedule(svc);
 }
 
 static void
@@ -728,14 +734,17 @@ service_new(struct loop *l, struct store *st, const struct service_config *cfg, 
 	svc->store = st;
 	svc->pending_tail = &svc->pending;
 	svc->offline_tail = &svc->offline_head;
+	svc->retry_tail = &svc->retry_head;
 	svc->cfg = *cfg;
 	svc->revision = store_revision(st);
 	svc->peers = peer_table_new();
 	svc->watches = idcount_new();
 	svc->conns_per_id = idcount_new();
+	svc->retry_presence = idcount_new();
 	if (cfg->update_rate_per_s > 0)
 		svc->update_rate = ratelimit_new(cfg->update_rate_per_s, cfg->update_burst);
 	if (svc->peers == NULL || svc->watches == NULL || svc->conns_per_id == NULL ||
+	    svc->retry_presence == NULL ||
 	    (cfg->update_rate_per_s > 0 && svc->update_rate == NULL) ||
 	    store_peers_foreach(st, load_peer, svc) != 0 ||
 	    loop_timer_set(l, &svc->restart_timer, cfg->restart_grace_ms, watch_restart_grace_over,
@@ -767,6 +776,7 @@ service_del(struct service *svc)
 		free(pu);
 	}
 	watch_free_all(svc);
+	svc_retry_free(svc);
 	rpc_buf_unref(svc->crl_event);
 	X509_CRL_free(svc->crl);
 	idcount_del(svc->watches);

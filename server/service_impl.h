@@ -106,10 +106,24 @@ struct service {
 	uint8_t crl_sha256[32];
 	int64_t crl_this_update;     /* of the CRL in force, seconds since the epoch; 0: none */
 	int64_t crl_next_update;
+	struct change *retry_head, **retry_tail; /* rolled back, nobody waiting: retry.c */
+	struct loop_timer retry_timer;
+	uint32_t retry_ms;           /* the delay of the last retry; 0: none failed */
+	struct idcount *retry_presence; /* hosts with a presence change in the retry list */
 };
 
 /* service.c */
 void svc_change_queue(struct service *svc, struct change *c);
+
+/* retry.c: after a failed batch, takes c (a presence change, or a removal nobody waits
+ * for) into the retry list and returns true; false: the caller frees c as usual. */
+bool svc_retry_take(struct service *svc, struct change *c);
+/* After a failed batch: arms the retry of what svc_retry_take kept. */
+void svc_retry_schedule(struct service *svc);
+/* After a batch that committed: the delay starts again, and kept changes go at once. */
+void svc_retry_reset(struct service *svc);
+/* Frees the retry list (service_del). */
+void svc_retry_free(struct service *svc);
 
 /* fanout.c */
 void watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
