@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Presence across failed group commits, driven by test/storefault.test against a running
 wiresyncd (WS_ADDR, WS_PKI, WS_PY as for grpc_client.py; WS_DB its database, WS_LOG its
-log, presence_grace_ms 500). The fault is real: another SQLite connection holds the write
+log, WS_CA the path of wiresync-ca; presence_grace_ms 500, crl = network a's ca.crl). The fault is real: another SQLite connection holds the write
 lock (BEGIN IMMEDIATE), so the server's BEGIN IMMEDIATE fails with SQLITE_BUSY after its
 5 s busy timeout and the whole batch is rolled back. The lock holder never writes.
 
@@ -13,15 +13,19 @@ lock (BEGIN IMMEDIATE), so the server's BEGIN IMMEDIATE fails with SQLITE_BUSY a
     C. alice's Watch ends, the offline change fails, and alice watches again before the
        store works: the retried change is the truth at retry time (online), not the stale
        offline.
+    D. `wiresync-ca revoke bob` while the store is locked: the server sees the CRL file
+       change and removes bob in a batch that fails; once the lock is gone bob must be
+       removed (dave's Watch sees it, GetPeer says NOT_FOUND).
 Ends with "N passed, M failed" and exits non-zero on failure.
 """
 
 import os
 import sqlite3
+import subprocess
 import time
 
 import grpc_client as gc
-from grpc_client import Checks, Client, Watcher
+from grpc_client import Checks, Client, Watcher, grpc
 
 DB = os.environ["WS_DB"]
 LOG = os.environ["WS_LOG"]
@@ -106,6 +110,16 @@ def online(dave):
     return dave.peer("alice").online
 
 
+def has_peer(client, name):
+    try:
+        client.peer(name)
+    except grpc.RpcError as e:
+        if e.code() == grpc.StatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
 def fail_one_batch(what, action):
     """Locks the store, runs action, waits for the failed commit; returns the lock."""
     mark = len(log_lines())
@@ -170,6 +184,28 @@ def main():
     ck.check(ev is None, "C: the retried change does not mark alice offline while she watches",
              gc.describe(seen))
     ck.check(online(dave), "C: GetPeer says alice is online")
+
+    # D. the removal of a revoked peer, in a failed batch
+    bob = Client("bob")
+    bob.up(listen_port=51821, lan_ips=["192.168.1.11"], lan_id=gc.LAN_A)
+    ck.check(has_peer(dave, "bob"), "D: bob has reported")
+    mark = len(log_lines())
+    lock = Lock()
+    r = subprocess.run(["sh", os.environ["WS_CA"], "-d", os.path.join(gc.PKI, "a"), "revoke",
+                        "bob"], capture_output=True, text=True)
+    ck.check(r.returncode == 0, "D: wiresync-ca revoke bob", r.stderr)
+    ck.check(wait_log(mark, "begin: database is locked", 15),
+             "D: the batch with bob's removal fails")
+    ck.check(wait_log(mark, "presence and revocation changes are written again", 2),
+             "D: the server says the removal will be written again")
+    t = time.monotonic()
+    lock.release()
+    ev, seen = dw.wait_for(lambda e: e.WhichOneof("event") == "removed_key" and
+                           e.removed_key == gc.key_of("bob"), 10)
+    ck.check(ev is not None, "D: dave's Watch sees revoked bob removed once the store works "
+             "(%.2f s after the lock was released; 10 s allowed)" % (time.monotonic() - t),
+             gc.describe(seen))
+    ck.check(poll(lambda: not has_peer(dave, "bob"), 2), "D: GetPeer: bob is gone")
     aw[0].close()
     dw.close()
     return ck.done()
