@@ -172,8 +172,8 @@ def main():
     ck.check(wait_log(mark, "alice: Watch from revision", 15),
              "C: alice watches again while the store still fails")
     lines = log_lines()
-    watched = mark + next(i for i, line in enumerate(lines[mark:])
-                          if "alice: Watch from revision" in line)
+    watched = mark + next((i for i, line in enumerate(lines[mark:])
+                           if "alice: Watch from revision" in line), 0)
     lock.release()
     # the kept change is queued again after alice's Watch (it cannot commit before the lock
     # is gone); an Update acknowledged after that means it has been written
