@@ -69,10 +69,10 @@ svc_retry_schedule(struct service *svc)
 	    svc->retry_ms >= RETRY_MAX_MS / 2 ? RETRY_MAX_MS : svc->retry_ms * 2;
 	for (const struct change *c = svc->retry_head; c != NULL; c = c->next)
 		n++;
+	/* without a timer they wait for the next batch that commits, or fails and tries again */
 	if (loop_timer_set(svc->loop, &svc->retry_timer, svc->retry_ms, retry_fire, svc) < 0) {
-		log_warnx("out of memory: %zu presence and revocation changes are written again "
-		    "at once", n);
-		retry_fire(svc);
+		log_warnx("out of memory: %zu presence and revocation changes wait for the next "
+		    "write that succeeds", n);
 		return;
 	}
 	log_info("store write failed: %zu presence and revocation changes are written again "
