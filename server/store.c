@@ -15,10 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "rpc/log.h"
-#include "server/store.h"
+#include "server/store_impl.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_CERT_MAX (64 * 1024)   /* a DER certificate larger than this is refused */
@@ -65,24 +63,6 @@ static const char *const store_migrations[] = {
 #define STORE_PEER_COLUMNS "key, name, network, listen_port, tunnel_ips, lan_ips, wan_ip, " \
     "lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, static"
 
-enum store_stmt {
-	STMT_BEGIN,
-	STMT_COMMIT,
-	STMT_ROLLBACK,
-	STMT_PUT,
-	STMT_DELETE,
-	STMT_FOREACH,
-	STMT_REVISION_GET,
-	STMT_REVISION_SET,
-	STMT_SIZE,
-	STMT_LOG_PUT,
-	STMT_LOG_SINCE,
-	STMT_LOG_PRUNE_COUNT,
-	STMT_LOG_PRUNE_AGE,
-	STMT_LOG_MIN,
-	STMT_COUNT
-};
-
 static const char *const store_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[STMT_COMMIT] = "COMMIT",
@@ -101,15 +81,6 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_REVISION_GET] = "SELECT value FROM meta WHERE name = 'revision'",
 	[STMT_REVISION_SET] = "UPDATE meta SET value = ?1 WHERE name = 'revision'",
 	[STMT_SIZE] = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
-	[STMT_LOG_PUT] = "INSERT INTO changes (revision, key, network, ts_ms) VALUES (?1, ?2, ?3, ?4)",
-	/* one row per peer: its latest change, in revision order */
-	[STMT_LOG_SINCE] = "SELECT key, MAX(revision) AS r FROM changes "
-	    "WHERE network = ?1 AND revision > ?2 GROUP BY key ORDER BY r",
-	[STMT_LOG_PRUNE_COUNT] = "DELETE FROM changes WHERE revision <= ?1",
-	/* bounded work per call: only the oldest rows are looked at */
-	[STMT_LOG_PRUNE_AGE] = "DELETE FROM changes WHERE revision <= (SELECT MAX(revision) FROM "
-	    "(SELECT revision, ts_ms FROM changes ORDER BY revision LIMIT 10000) WHERE ts_ms < ?1)",
-	[STMT_LOG_MIN] = "SELECT MIN(revision) FROM changes",
 };
 
 /* For log lines. */
@@ -123,24 +94,7 @@ static const char *const store_stmt_name[STMT_COUNT] = {
 	[STMT_REVISION_GET] = "read revision",
 	[STMT_REVISION_SET] = "write revision",
 	[STMT_SIZE] = "size",
-	[STMT_LOG_PUT] = "log change",
-	[STMT_LOG_SINCE] = "read changes",
-	[STMT_LOG_PRUNE_COUNT] = "prune changes by count",
-	[STMT_LOG_PRUNE_AGE] = "prune changes by age",
-	[STMT_LOG_MIN] = "oldest change",
 };
-
-struct store {
-	sqlite3 *db;
-	char *path;
-	sqlite3_stmt *stmt[STMT_COUNT];
-	uint64_t revision;
-	/* a write failed and no commit has succeeded since: a full disk fails every batch,
-	 * and the log says so once, not once per call */
-	bool failing;
-	unsigned long failures;
-};
-
 
 /* Maps an SQLite result code to a negative errno. */
 static int
@@ -168,11 +122,9 @@ store_errno(sqlite3 *db, int rc)
 	}
 }
 
-/* Runs a statement that returns no rows we need, then resets it for the next use. */
-static int
-store_step_done(struct store *st, enum store_stmt which)
+int
+store_stmt_run(struct store *st, sqlite3_stmt *stmt, const char *what)
 {
-	sqlite3_stmt *stmt = st->stmt[which];
 	int rc;
 
 	rc = sqlite3_step(stmt);
@@ -181,15 +133,21 @@ store_step_done(struct store *st, enum store_stmt which)
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		if (!st->failing)
 			log_warnx("store %s: %s: %s (until a write succeeds, again at debug level)",
-			    st->path, store_stmt_name[which], sqlite3_errmsg(st->db));
+			    st->path, what, sqlite3_errmsg(st->db));
 		else
-			log_debug("store %s: %s: %s", st->path, store_stmt_name[which],
-			    sqlite3_errmsg(st->db));
+			log_debug("store %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
 		st->failing = true;
 		st->failures++;
 		return -EIO;
 	}
 	return 0;
+}
+
+/* Runs one of store.c's statements that returns no rows we need. */
+static int
+store_step_done(struct store *st, enum store_stmt which)
+{
+	return store_stmt_run(st, st->stmt[which], store_stmt_name[which]);
 }
 
 /* Runs one PRAGMA (or other one-value query) and copies its first column as text. */
@@ -357,6 +315,8 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 			goto out;
 		}
 	}
+	if ((ret = store_log_open(st, err, errlen)) != 0)
+		goto out;
 	rc = sqlite3_step(st->stmt[STMT_REVISION_GET]);
 	if (rc == SQLITE_ROW)
 		st->revision = (uint64_t)sqlite3_column_int64(st->stmt[STMT_REVISION_GET], 0);
@@ -387,6 +347,7 @@ store_close(struct store *st)
 		return;
 	for (i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	store_log_close(st);
 	if (st->db != NULL && (rc = sqlite3_close(st->db)) != SQLITE_OK)
 		log_warnx("store %s: close: %s", st->path, sqlite3_errstr(rc));
 	free(st->path);
@@ -495,7 +456,7 @@ store_log_key(const char *path, const char *what, const uint8_t key[WG_KEY_LEN],
 }
 
 /* Refuses writes outside store_begin/store_commit: they would commit on their own. */
-static bool
+bool
 store_in_tx(struct store *st, const char *what)
 {
 	if (!sqlite3_get_autocommit(st->db))
@@ -662,6 +623,7 @@ out:
 int
 store_begin(struct store *st)
 {
+	st->log_tx_rows = 0;
 	return store_step_done(st, STMT_BEGIN);
 }
 
@@ -710,87 +672,6 @@ store_size(struct store *st)
 		log_warnx("store %s: size: %s", st->path, sqlite3_errmsg(st->db));
 	sqlite3_reset(stmt);
 	return size;
-}
-
-int
-store_change_log(struct store *st, uint64_t revision, const uint8_t key[WG_KEY_LEN],
-    const char *network, int64_t ts_ms)
-{
-	sqlite3_stmt *stmt = st->stmt[STMT_LOG_PUT];
-
-	if (!store_in_tx(st, "log change"))
-		return -EINVAL;
-	if (sqlite3_bind_int64(stmt, 1, (sqlite3_int64)revision) != SQLITE_OK ||
-	    sqlite3_bind_blob(stmt, 2, key, WG_KEY_LEN, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(stmt, 3, network, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(stmt, 4, ts_ms) != SQLITE_OK) {
-		log_warnx("store %s: log change: %s", st->path, sqlite3_errmsg(st->db));
-		sqlite3_reset(stmt);
-		sqlite3_clear_bindings(stmt);
-		return -EIO;
-	}
-	return store_step_done(st, STMT_LOG_PUT) == 0 ? 0 : -EIO;
-}
-
-int
-store_changes_since(struct store *st, const char *network, uint64_t since,
-    int (*fn)(const uint8_t key[WG_KEY_LEN], uint64_t revision, void *arg), void *arg)
-{
-	sqlite3_stmt *stmt = st->stmt[STMT_LOG_SINCE];
-	int rc, ret = 0;
-
-	if (sqlite3_stmt_busy(stmt))
-		return -EBUSY;
-	if (sqlite3_bind_text(stmt, 1, network, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)since) != SQLITE_OK) {
-		ret = -EIO;
-		goto out;
-	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const void *key = sqlite3_column_blob(stmt, 0);
-		if (key == NULL || sqlite3_column_bytes(stmt, 0) != WG_KEY_LEN) {
-			ret = -EIO;
-			goto out;
-		}
-		if ((ret = fn(key, (uint64_t)sqlite3_column_int64(stmt, 1), arg)) != 0)
-			goto out;
-	}
-	if (rc != SQLITE_DONE)
-		ret = -EIO;
-out:
-	if (ret == -EIO)
-		log_warnx("store %s: read changes: %s", st->path, sqlite3_errmsg(st->db));
-	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
-	return ret;
-}
-
-int
-store_changes_prune(struct store *st, uint64_t upto_revision, int64_t older_than_ms)
-{
-	if (!store_in_tx(st, "prune changes"))
-		return -EINVAL;
-	if (sqlite3_bind_int64(st->stmt[STMT_LOG_PRUNE_COUNT], 1,
-	    (sqlite3_int64)upto_revision) != SQLITE_OK ||
-	    store_step_done(st, STMT_LOG_PRUNE_COUNT) != 0)
-		return -EIO;
-	if (sqlite3_bind_int64(st->stmt[STMT_LOG_PRUNE_AGE], 1, older_than_ms) != SQLITE_OK ||
-	    store_step_done(st, STMT_LOG_PRUNE_AGE) != 0)
-		return -EIO;
-	return 0;
-}
-
-uint64_t
-store_log_floor(struct store *st)
-{
-	sqlite3_stmt *stmt = st->stmt[STMT_LOG_MIN];
-	uint64_t floor = st->revision;
-
-	/* Revisions are logged one row each, so the log covers (MIN - 1, revision]. */
-	if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-		floor = (uint64_t)sqlite3_column_int64(stmt, 0) - 1;
-	sqlite3_reset(stmt);
-	return floor;
 }
 
 int
