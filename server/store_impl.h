@@ -1,5 +1,5 @@
-/* What store.c and store_log.c share: the store's fields and its statement runner.
- * Only these two files include it (and with it sqlite3.h). */
+/* What the store's files (store.c, store_peer.c, store_log.c) share: its fields and its
+ * statement runner. Only they include it (and with it sqlite3.h). */
 #ifndef WS_STORE_IMPL_H
 #define WS_STORE_IMPL_H
 
@@ -9,6 +9,10 @@
 #include <sqlite3.h>
 
 #include "server/store.h"
+
+/* The peers' columns, in the order store_peer.c binds and reads them. */
+#define STORE_PEER_COLUMNS "key, name, network, listen_port, tunnel_ips, lan_ips, wan_ip, " \
+    "lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, static"
 
 /* store.c's statements, prepared once in store_open. */
 enum store_stmt {
