@@ -53,6 +53,12 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX changes_network ON changes (network, revision);",
 	/* 3: static peers (added by an operator, no agent, never online by presence) */
 	"ALTER TABLE peers ADD COLUMN static INTEGER NOT NULL DEFAULT 0;",
+	/* 4: no index beside the primary keys. The peers are read whole at start, never by
+	 * network; the change log is read by revision range (a resume reads the rows after
+	 * its revision, of every network). Each index cost a B-tree write per change and per
+	 * pruned row: 3 of 18 us per Update at small batches. */
+	"DROP INDEX IF EXISTS peers_network;"
+	"DROP INDEX IF EXISTS changes_network;",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 

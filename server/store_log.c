@@ -17,7 +17,8 @@
 
 static const char *const log_sql[LOG_STMT_COUNT] = {
 	[LOG_PUT] = "INSERT INTO changes (revision, key, network, ts_ms) VALUES (?1, ?2, ?3, ?4)",
-	/* one row per peer: its latest change, in revision order */
+	/* one row per peer: its latest change, in revision order; reads the rowid range after
+	 * since (of every network: there is no index to write with each change) */
 	[LOG_SINCE] = "SELECT key, MAX(revision) AS r FROM changes "
 	    "WHERE network = ?1 AND revision > ?2 GROUP BY key ORDER BY r",
 	/* one seek: the first row at or after a revision */

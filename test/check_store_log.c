@@ -103,6 +103,17 @@ side_count(const char *sql)
 	return n;
 }
 
+static void
+side_exec(const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(sqlite3_open(t_db, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql,
+	    sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
 static long long
 log_rows(void)
 {
@@ -274,7 +285,57 @@ START_TEST(test_clock_stepped_back_keeps_order)
 }
 END_TEST
 
+/* Schema 4 drops the two indexes beside the primary keys (each cost a B-tree write per
+ * change); a version-3 database keeps its log through the step. */
+START_TEST(test_migrate_from_v3_drops_indexes)
+{
+	struct store *st = open_ok();
+	struct since s = { 0 };
+
+	log_range(st, 1, 30, 3, 1000, 1);
+	store_close(st);
+	side_exec("CREATE INDEX IF NOT EXISTS peers_network ON peers (network);"
+	    "CREATE INDEX IF NOT EXISTS changes_network ON changes (network, revision);"
+	    "PRAGMA user_version = 3");
+	ck_assert_int_eq(side_count("SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+	    "AND name IN ('peers_network', 'changes_network')"), 2);
+	st = open_ok();
+	ck_assert_int_ge(store_schema_version(), 4);
+	ck_assert_int_eq(side_count("PRAGMA user_version"), store_schema_version());
+	ck_assert_int_eq(side_count("SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+	    "AND name IN ('peers_network', 'changes_network')"), 0);
+	ck_assert_int_eq(log_rows(), 30);
+	ck_assert_int_eq(store_changes_since(st, "lab", 27, since_collect, &s), 0);
+	ck_assert_uint_eq(s.n, 3);
+	ck_assert_uint_eq(s.rev[2], 30);
+	store_close(st);
+}
+END_TEST
+
 /* --- limits ---------------------------------------------------------------------------- */
+
+/* A resume near the end of a long log reads the rows after its revision, not the log. */
+START_TEST(test_since_reads_only_rows_after_it)
+{
+	struct store *st = open_ok();
+	struct since s = { 0 };
+	long long steps, full;
+
+	log_range(st, 1, LONG_LOG, 4, 1000, 1);
+	steps = work(SQLITE_STMTSTATUS_VM_STEP);
+	full = work(SQLITE_STMTSTATUS_FULLSCAN_STEP);
+	ck_assert_int_eq(store_changes_since(st, "lab", LONG_LOG - 10, since_collect, &s), 0);
+	steps = work(SQLITE_STMTSTATUS_VM_STEP) - steps;
+	full = work(SQLITE_STMTSTATUS_FULLSCAN_STEP) - full;
+	ck_assert_uint_eq(s.n, 4);
+	ck_assert_uint_eq(s.rev[3], LONG_LOG);
+	ck_assert_msg(steps <= COMMIT_STEPS_MAX, "reading 10 changes of %d took %lld VM steps",
+	    LONG_LOG, steps);
+	ck_assert_msg(full <= 10, "reading 10 changes took %lld full-scan steps", full);
+	store_close(st);
+}
+END_TEST
+
 
 /* Next to 10,000 rows, a commit of one change looks at a few rows, not the log. */
 START_TEST(test_commit_work_bounded_next_to_long_log)
@@ -412,12 +473,14 @@ store_log_suite(void)
 	tcase_add_test(tc, test_prune_by_count);
 	tcase_add_test(tc, test_prune_by_age);
 	tcase_add_test(tc, test_clock_stepped_back_keeps_order);
+	tcase_add_test(tc, test_migrate_from_v3_drops_indexes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
 	tcase_add_checked_fixture(tc, dir_setup, dir_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_commit_work_bounded_next_to_long_log);
+	tcase_add_test(tc, test_since_reads_only_rows_after_it);
 	tcase_add_test(tc, test_backlog_drains_in_bounded_steps);
 	tcase_add_test(tc, test_large_batch_keeps_count);
 	suite_add_tcase(s, tc);
