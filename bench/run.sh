@@ -8,7 +8,8 @@
 # SCENARIO: issue update fanout idle reconnect reconnect-snapshot (default: all).
 # Sizes from the environment: ISSUE_N=10000 UPDATE_C=32 UPDATE_S=100 UPDATE_N=300000
 # FANOUT_W=10000 FANOUT_R=20 IDLE_W=10000 RECONNECT_W=10000 RECONNECT_PEERS=20. BENCH_JSON=1 for --json.
-# BENCH_KEEP=1 keeps the temporary directory. Use a release build (no sanitizers).
+# BENCH_KEEP=1 keeps the temporary directory. SERVER_ARGS adds wiresyncd options to every
+# server (e.g. SERVER_ARGS=--change_log_max_entries=500). Use a release build (no sanitizers).
 set -u
 
 usage() { echo "usage: sh bench/run.sh BUILDDIR [issue|update|fanout|idle|reconnect|reconnect-snapshot]..." >&2; exit 2; }
@@ -43,7 +44,7 @@ COMMON="--server 127.0.0.1:$PORT --ca-cert $CA/ca.crt --ca-key $CA/ca.key --trus
 # start_server NAME: a fresh database; the pid also goes to $T/server.pid
 start_server() {
     SRV_ARGS="--listen=127.0.0.1:$PORT --certificate=$CA/server.crt --private_key=$CA/server.key
-        --ca=$CA/ca.crt --database=$T/$1.db --max_connections=11000 --log_level=warn"
+        --ca=$CA/ca.crt --database=$T/$1.db --max_connections=11000 --log_level=warn ${SERVER_ARGS:-}"
     # shellcheck disable=SC2086
     "$B/wiresyncd" $SRV_ARGS >"$T/$1.log" 2>&1 </dev/null &
     SRV_PID=$!

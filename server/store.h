@@ -62,16 +62,21 @@ int store_peer_delete(struct store *st, const uint8_t key[WG_KEY_LEN]);
 int store_commit(struct store *st, uint64_t revision);
 void store_rollback(struct store *st);
 
-/* The change log, written in the same transaction as the change: one row per revision,
- * naming the peer that changed. 0 or -EIO. */
+/* The change log (store_log.c), written in the same transaction as the change: one row per
+ * revision, naming the peer that changed, stamped ts_ms or, when the wall clock went back,
+ * the last stamp given (so rows are in time order as well as revision order). 0 or -EIO. */
 int store_change_log(struct store *st, uint64_t revision, const uint8_t key[WG_KEY_LEN],
     const char *network, int64_t ts_ms);
 /* Calls fn once per peer of network changed after since, with its latest revision, in
  * revision order. Returns 0, fn's non-zero value, -EBUSY when nested, or -EIO. */
 int store_changes_since(struct store *st, const char *network, uint64_t since,
     int (*fn)(const uint8_t key[WG_KEY_LEN], uint64_t revision, void *arg), void *arg);
-/* Inside a transaction: drops log rows at or below upto_revision, and the oldest rows
- * written before older_than_ms (at most 10000 a call). 0 or -EIO. */
+/* Inside a transaction: drops the oldest log rows, those at or below upto_revision and
+ * those stamped before older_than_ms, but at most the rows this transaction logged plus
+ * STORE_LOG_PRUNE_EXTRA, so a backlog drains over several commits. Its work grows with the
+ * rows it drops (a few seeks besides), not with the length of the log. 0, -EINVAL outside
+ * a transaction, or -EIO. */
+#define STORE_LOG_PRUNE_EXTRA 1024
 int store_changes_prune(struct store *st, uint64_t upto_revision, int64_t older_than_ms);
 /* The oldest revision a Watch can resume from: the log covers (floor, revision]. */
 uint64_t store_log_floor(struct store *st);

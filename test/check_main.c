@@ -17,6 +17,7 @@ main(void)
 	srunner_add_suite(sr, cert_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, store_suite());
+	srunner_add_suite(sr, store_log_suite());
 	srunner_add_suite(sr, grpc_suite());
 	srunner_add_suite(sr, validate_suite());
 	srunner_add_suite(sr, loop_suite());

@@ -8,6 +8,7 @@ Suite *netaddr_suite(void);
 Suite *cert_suite(void);
 Suite *config_suite(void);
 Suite *store_suite(void);
+Suite *store_log_suite(void);
 Suite *grpc_suite(void);
 Suite *validate_suite(void);
 Suite *loop_suite(void);

@@ -1,0 +1,68 @@
+/* What the store's files (store.c, store_peer.c, store_log.c) share: its fields and its
+ * statement runner. Only they include it (and with it sqlite3.h). */
+#ifndef WS_STORE_IMPL_H
+#define WS_STORE_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "server/store.h"
+
+/* The peers' columns, in the order store_peer.c binds and reads them. */
+#define STORE_PEER_COLUMNS "key, name, network, listen_port, tunnel_ips, lan_ips, wan_ip, " \
+    "lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, static"
+
+/* store.c's statements, prepared once in store_open. */
+enum store_stmt {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_PUT,
+	STMT_DELETE,
+	STMT_FOREACH,
+	STMT_REVISION_GET,
+	STMT_REVISION_SET,
+	STMT_SIZE,
+	STMT_COUNT
+};
+
+/* The change log's statements (store_log.c). */
+enum store_log_stmt {
+	LOG_PUT,
+	LOG_SINCE,
+	LOG_AT,
+	LOG_TAIL,
+	LOG_DROP,
+	LOG_STMT_COUNT
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *stmt[STMT_COUNT];
+	sqlite3_stmt *log_stmt[LOG_STMT_COUNT];
+	uint64_t revision;
+	/* a write failed and no commit has succeeded since: a full disk fails every batch,
+	 * and the log says so once, not once per call */
+	bool failing;
+	unsigned long failures;
+	/* the change log: the latest stamp given (rows are stamped no earlier), and the rows
+	 * logged by the open transaction (what its prune may drop beyond the extra) */
+	int64_t log_last_ts;
+	uint64_t log_tx_rows;
+};
+
+/* Steps stmt once (it returns no rows we need), resets it and clears its bindings.
+ * 0, or -EIO with the failure logged as "what" (once per run of failures). */
+int store_stmt_run(struct store *st, sqlite3_stmt *stmt, const char *what);
+/* False (and a warning) when no transaction is open: a write would commit on its own. */
+bool store_in_tx(struct store *st, const char *what);
+
+/* store_log.c: prepares the log's statements and reads its last stamp after the schema is
+ * current (0, or a negative errno with err naming the file); finalizes them (NULL-safe). */
+int store_log_open(struct store *st, char *err, size_t errlen);
+void store_log_close(struct store *st);
+
+#endif
