@@ -187,17 +187,16 @@ def mode_refuse():
 
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
-    if mode == "--nets":
-        mode_nets()
-    elif mode == "--revoke-b":
-        mode_revoke_b(sys.argv[2])
-    elif mode == "--stale-keep":
-        mode_stale_keep()
-    elif mode == "--refuse":
-        mode_refuse()
-    else:
+    modes = {"--nets": mode_nets, "--revoke-b": lambda: mode_revoke_b(sys.argv[2]),
+             "--stale-keep": mode_stale_keep, "--refuse": mode_refuse}
+    if mode not in modes:
         print("usage: crl.py --nets | --revoke-b NAME | --stale-keep | --refuse")
         sys.exit(2)
+    try:
+        modes[mode]()
+    except grpc.RpcError as e:
+        check(False, "%s: a call that must succeed failed" % mode,
+              "%s: %s" % (e.code().name, e.details()))
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
 
