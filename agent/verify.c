@@ -188,7 +188,11 @@ peer_verifier_offer_crl(struct peer_verifier *v, const uint8_t *der, size_t len,
 	}
 	/* newer than the CRL of the same CA; another CA's does not count */
 	slot = crl_slot(v, crl);
-	if (slot != NULL && slot != &v->crls[v->n_crls] && !crl_newer(crl, *slot)) {
+	if (slot == NULL) {
+		snprintf(err, errlen, "CRLs of %d CAs are in use already", VERIFY_CRL_MAX);
+		goto out;
+	}
+	if (slot != &v->crls[v->n_crls] && !crl_newer(crl, *slot)) {
 		r = 0;
 		goto out;
 	}
