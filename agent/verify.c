@@ -268,14 +268,17 @@ asn1_time_s(const ASN1_TIME *t)
 }
 
 int64_t
-peer_verifier_crl_next_update(const struct peer_verifier *v)
+peer_verifier_crl_next_update(const struct peer_verifier *v, int64_t *this_update)
 {
 	int64_t next = 0;
 
 	for (size_t i = 0; i < v->n_crls; i++) {
 		int64_t t = asn1_time_s(X509_CRL_get0_nextUpdate(v->crls[i]));
-		if (t > 0 && (next == 0 || t < next))
+		if (t > 0 && (next == 0 || t < next)) {
 			next = t;
+			if (this_update != NULL)
+				*this_update = asn1_time_s(X509_CRL_get0_lastUpdate(v->crls[i]));
+		}
 	}
 	return next;
 }

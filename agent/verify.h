@@ -44,8 +44,9 @@ int peer_verifier_crls_der(const struct peer_verifier *v, uint8_t **out, size_t 
 
 /* How many certificates the CRLs in use revoke (0 without one). */
 int peer_verifier_crl_count(const struct peer_verifier *v);
-/* The earliest nextUpdate of the CRLs in use, seconds since the epoch; 0 when none has. */
-int64_t peer_verifier_crl_next_update(const struct peer_verifier *v);
+/* The earliest nextUpdate of the CRLs in use, seconds since the epoch; 0 when none has.
+ * *this_update (may be NULL) gets that CRL's lastUpdate. */
+int64_t peer_verifier_crl_next_update(const struct peer_verifier *v, int64_t *this_update);
 
 /* True when p's certificate chains to the CA, is within its validity and not revoked, is a
  * client certificate of our network to the profile, and binds exactly p's public key and

@@ -464,6 +464,7 @@ static enum crl_state
 crl_judge(const Wiresync__V1__StatusReply *r, char *msg, size_t len)
 {
 	int64_t now = (int64_t)time(NULL), next = r->crl_next_update;
+	int64_t window = (int64_t)r->expiry_warn_days * 86400, half;
 	char when[32];
 
 	msg[0] = '\0';
@@ -476,7 +477,11 @@ crl_judge(const Wiresync__V1__StatusReply *r, char *msg, size_t len)
 		    "the server's crl file", when, (long long)(now - next));
 		return CRL_STALE;
 	}
-	if (next - now < (int64_t)r->expiry_warn_days * 86400) {
+	/* as the server warns: within expiry_warn_days and past half the CRL's lifetime */
+	half = (next - (now - r->crl_age_s)) / 2;
+	if (half < window)
+		window = half;
+	if (next - now < window) {
 		snprintf(msg, len, "the CRL goes stale in %lld days (%s): renew it where the CA "
 		    "lives (wiresync-ca -d DIR crl, or wiresync-ca-crl.timer)",
 		    (long long)((next - now) / 86400), when);

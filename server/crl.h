@@ -60,9 +60,10 @@ bool crlset_equal(const struct crlset *a, const struct crlset *b);
 int crlset_send(const struct crlset *s, const char *network, struct rpc_call *call,
     const uint8_t *held, size_t held_len);
 
-/* Logs each CRL that is past its nextUpdate, or within warn_days of it (0: only past),
- * naming the file and the command that renews it; refuse says what the server does about
- * a stale one. Returns how many were logged. */
+/* Logs each CRL that is past its nextUpdate, or within warn_days of it (0: only past) and
+ * past half its lifetime (so that a CRL renewed daily is never warned about), naming the
+ * file and the command that renews it; refuse says what the server does about a stale one.
+ * Returns how many were logged. */
 size_t crlset_log_stale(const struct crlset *s, int64_t now, unsigned warn_days,
     const char *path, bool refuse);
 

@@ -282,8 +282,29 @@ START_TEST(test_stale_logged_and_not_next)
 	/* only b's is ahead */
 	ck_assert_int_le(llabs(crlset_next_stale(s, now) - (now + 10 * 86400)), 5);
 	ck_assert_uint_eq(crlset_log_stale(s, now, 0, path, false), 1);
-	ck_assert_uint_eq(crlset_log_stale(s, now, 30, path, true), 2);
-	ck_assert_uint_eq(crlset_log_stale(s, now, 5, path, false), 1);
+	/* b's was made a minute ago: renewed in time, not warned about even 30 days ahead */
+	ck_assert_uint_eq(crlset_log_stale(s, now, 30, path, true), 1);
+	crlset_del(s);
+}
+END_TEST
+
+/* Past half its lifetime and within warn_days: warned about; within warn_days only, not. */
+START_TEST(test_soon_warned_past_half_life)
+{
+	struct crlset *s;
+	int64_t now = (int64_t)time(NULL);
+
+	write_crls(crl_new(&ca_a, -9 * 86400, 86400, NULL), crl_new(&ca_b, -60, 20 * 86400, NULL),
+	    NULL);
+	s = read_ok();
+	ck_assert_uint_eq(crlset_log_stale(s, now, 0, path, false), 0);
+	ck_assert_uint_eq(crlset_log_stale(s, now, 2, path, false), 1);
+	ck_assert_uint_eq(crlset_log_stale(s, now, 30, path, false), 1);
+	crlset_del(s);
+	write_crls(crl_new(&ca_a, -60, 86400, NULL), crl_new(&ca_b, -15 * 86400, 5 * 86400, NULL),
+	    NULL);
+	s = read_ok();
+	ck_assert_uint_eq(crlset_log_stale(s, now, 30, path, false), 1);   /* b only */
 	crlset_del(s);
 }
 END_TEST
@@ -379,6 +400,7 @@ crl_suite(void)
 	tc = tcase_create("limits");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_stale_logged_and_not_next);
+	tcase_add_test(tc, test_soon_warned_past_half_life);
 	tcase_add_test(tc, test_no_next_update_never_stale);
 	suite_add_tcase(s, tc);
 
