@@ -526,7 +526,8 @@ recheck_known(struct agent *a)
 	/* only the records refused before this pass; one that fails again stays put */
 	for (size_t i = n_refused; i-- > 0;) {
 		Wiresync__V1__Peer *rec;
-		if (!peer_verify(a->verifier, a->refused.recs[i], &id, err, sizeof(err)))
+		if (!peer_verify(a->verifier, a->refused.recs[i], &id, err, sizeof(err)) ||
+		    !tunnels_free(a, NULL, &id, err, sizeof(err)))
 			continue;
 		rec = refused_take(&a->refused, i);
 		log_info("peer \"%s\" verifies under the CRL now in use: taking it back", id.name);
