@@ -9,7 +9,7 @@
 
 #include "proto/wiresync.pb-c.h"
 
-#define REFUSED_MAX 65536            /* records kept; past it an earlier one goes */
+#define REFUSED_MAX 4096             /* records kept; past it an earlier one goes */
 
 struct refused_set {
 	Wiresync__V1__Peer **recs;          /* owned copies */
