@@ -20,6 +20,7 @@
 #include "agent/netmon.h"
 #include "agent/reconcile.h"
 #include "agent/state.h"
+#include "agent/refused.h"
 #include "agent/verify.h"
 #include "agent/wg.h"
 #include "common/cert.h"
@@ -63,6 +64,8 @@ struct agent {
 	struct watch_client *watch;
 	struct known *known;
 	size_t n_known, cap_known;
+	struct refused_set refused;         /* records that did not verify, to try again */
+	struct loop_timer crl_timer;        /* when the CRL in use goes stale */
 	struct owned_keys owned;
 	char owned_path[4096];
 	char watch_path[4096];
@@ -110,13 +113,17 @@ out:
 static void
 watch_state_save(struct agent *a, uint64_t revision)
 {
-	Wiresync__V1__Peer **recs = calloc(a->n_known > 0 ? a->n_known : 1, sizeof(*recs));
+	size_t n = a->n_known + a->refused.n;
+	Wiresync__V1__Peer **recs = calloc(n > 0 ? n : 1, sizeof(*recs));
 
 	if (recs == NULL)
 		return;
 	for (size_t i = 0; i < a->n_known; i++)
 		recs[i] = a->known[i].rec;
-	if (state_watch_save(a->watch_path, revision, recs, a->n_known) == 0)
+	/* refused ones too: after a restart a new CRL may still let them in */
+	for (size_t i = 0; i < a->refused.n; i++)
+		recs[a->n_known + i] = a->refused.recs[i];
+	if (state_watch_save(a->watch_path, revision, recs, n) == 0)
 		a->saved_revision = revision;
 	free(recs);
 }
@@ -140,6 +147,7 @@ watch_state_load(struct agent *a)
 		log_warnx("%s: damaged; starting from a snapshot", a->watch_path);
 		while (a->n_known > 0)
 			known_drop(a, &a->known[0]);
+		refused_clear(&a->refused);
 		return 0;
 	}
 	if (r > 0)
@@ -367,21 +375,6 @@ known_drop(struct agent *a, struct known *k)
 	*k = a->known[--a->n_known];
 }
 
-static Wiresync__V1__Peer *
-peer_copy(const Wiresync__V1__Peer *p)
-{
-	size_t len = wiresync__v1__peer__get_packed_size(p);
-	uint8_t *buf = malloc(len + 1);
-	Wiresync__V1__Peer *q;
-
-	if (buf == NULL)
-		return NULL;
-	wiresync__v1__peer__pack(p, buf);
-	q = wiresync__v1__peer__unpack(NULL, len, buf);
-	free(buf);
-	return q;
-}
-
 /* Two certificates binding one tunnel address (careless CA tooling) must never both be
  * installed: allowed IPs would overlap. The peer already held, or we, keep it. */
 static bool
@@ -404,8 +397,9 @@ tunnels_free(const struct agent *a, const struct known *k, const struct cert_ide
 	return true;
 }
 
-/* Verifies and stores one record; a record that fails is refused and logged, and the
- * previous verified state of that peer (if any) is dropped too. */
+/* Verifies and stores one record; a record that fails is refused and logged (and kept
+ * to verify again under a new CRL), and the previous verified state of that peer (if any)
+ * is dropped too. */
 static void
 apply_record(struct agent *a, const Wiresync__V1__Peer *p)
 {
@@ -426,8 +420,11 @@ apply_record(struct agent *a, const Wiresync__V1__Peer *p)
 		log_warnx("refusing the record of \"%.64s\" (key %s): %s", p->name, b64, err);
 		if (k != NULL)
 			known_drop(a, k);
+		if (refused_put(&a->refused, p) < 0)
+			log_warnx("out of memory: a new CRL will not bring \"%.64s\" back", p->name);
 		return;
 	}
+	refused_forget(&a->refused, p->public_key.data, p->public_key.len);
 	if (k == NULL) {
 		if (a->n_known == a->cap_known) {
 			size_t cap = a->cap_known ? a->cap_known * 2 : 16;
@@ -442,7 +439,7 @@ apply_record(struct agent *a, const Wiresync__V1__Peer *p)
 	} else {
 		wiresync__v1__peer__free_unpacked(k->rec, NULL);
 	}
-	k->rec = peer_copy(p);
+	k->rec = refused_peer_copy(p);
 	k->id = id;
 	if (k->rec == NULL)
 		known_drop(a, k);
@@ -455,6 +452,7 @@ on_snapshot(void *arg, uint64_t revision, Wiresync__V1__Peer *const *peers, size
 
 	while (a->n_known > 0)
 		known_drop(a, &a->known[0]);
+	refused_clear(&a->refused);
 	for (size_t i = 0; i < n; i++)
 		apply_record(a, peers[i]);
 	log_info("snapshot at revision %llu: %zu peers verified of %zu",
@@ -478,6 +476,7 @@ on_removed(void *arg, uint64_t revision, const uint8_t *key, size_t len)
 	struct agent *a = arg;
 	struct known *k = known_find(a, key, len);
 
+	refused_forget(&a->refused, key, len);
 	if (k != NULL) {
 		log_info("revision %llu: %s removed", (unsigned long long)revision, k->id.name);
 		known_drop(a, k);
@@ -485,7 +484,9 @@ on_removed(void *arg, uint64_t revision, const uint8_t *key, size_t len)
 	}
 }
 
-/* Once a day: our certificate must not expire unnoticed. */
+static void crl_warn(struct agent *a, unsigned warn_days);
+
+/* Once a day: our certificate, and the CRL in use, must not expire unnoticed. */
 static void
 expiry_check(void *arg)
 {
@@ -496,29 +497,104 @@ expiry_check(void *arg)
 	if (left != INT_MIN && left < (int)a->conf->expiry_warn_days)
 		log_warnx("our certificate %s expires in %d days: ask the operator for a new one",
 		    a->conf->certificate, left);
+	crl_warn(a, a->conf->expiry_warn_days);
 	loop_timer_set(a->loop, &a->expiry_timer, 24ull * 3600 * 1000, expiry_check, a);
 }
 
 /* --- revocation: the CA's CRL, relayed by the server but checked here --------------- */
 
-/* Peers verified under an older CRL are checked again; the revoked ones go at once. */
+/* Under new CRLs, everything held is verified again: peers verified under older ones
+ * that are now revoked go at once, and records refused before that now verify come
+ * back (a peer refused for a CRL reason returns as soon as a CRL lets it). */
 static void
 recheck_known(struct agent *a)
 {
 	struct cert_identity id;
 	char err[256];
-	size_t dropped = 0;
+	size_t dropped = 0, back = 0, n_refused = a->refused.n;
 
 	for (size_t i = a->n_known; i-- > 0;) {
 		struct known *k = &a->known[i];
 		if (peer_verify(a->verifier, k->rec, &id, err, sizeof(err)))
 			continue;
 		log_warnx("dropping peer \"%s\": %s", k->id.name, err);
+		if (refused_put(&a->refused, k->rec) < 0)
+			log_warnx("out of memory: a new CRL will not bring \"%s\" back", k->id.name);
 		known_drop(a, k);
 		dropped++;
 	}
-	if (dropped > 0)
+	/* only the records refused before this pass; one that fails again stays put */
+	for (size_t i = n_refused; i-- > 0;) {
+		Wiresync__V1__Peer *rec;
+		if (!peer_verify(a->verifier, a->refused.recs[i], &id, err, sizeof(err)) ||
+		    !tunnels_free(a, NULL, &id, err, sizeof(err)))
+			continue;
+		rec = refused_take(&a->refused, i);
+		log_info("peer \"%s\" verifies under the CRL now in use: taking it back", id.name);
+		apply_record(a, rec);
+		wiresync__v1__peer__free_unpacked(rec, NULL);
+		back++;
+	}
+	if (dropped > 0 || back > 0)
 		reconcile_soon(a);
+}
+
+static void crl_timer_arm(struct agent *a);
+
+/* Warn from warn_days before nextUpdate, or from half the CRL's lifetime when that is
+ * shorter: a CRL renewed daily is never warned about, one nobody renews is. */
+static int64_t
+crl_warn_window(int64_t this_up, int64_t next, unsigned warn_days)
+{
+	int64_t w = (int64_t)warn_days * 86400, half = (next - this_up) / 2;
+
+	return this_up > 0 && half < w ? half : w;
+}
+
+/* A stale CRL is still enforced and peers stay: the operator must hear of it, here as on
+ * the server (which logs the same). */
+static void
+crl_warn(struct agent *a, unsigned warn_days)
+{
+	int64_t this_up = 0, next = peer_verifier_crl_next_update(a->verifier, &this_up);
+	int64_t now = now_s();
+	char when[32];
+	struct tm tm;
+	time_t t = (time_t)next;
+
+	if (next == 0)
+		return;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (now >= next)
+		log_warnx("the CRL in use is past its nextUpdate %s: still enforcing its %d "
+		    "revocations and keeping every verified peer; the operator must renew it where "
+		    "the CA lives (wiresync-ca -d DIR crl) and give it to the server, which relays "
+		    "it", when, peer_verifier_crl_count(a->verifier));
+	else if (next - now < crl_warn_window(this_up, next, warn_days))
+		log_warnx("the CRL in use goes stale in %lld days (nextUpdate %s): the operator "
+		    "should renew it (wiresync-ca -d DIR crl)", (long long)((next - now) / 86400),
+		    when);
+}
+
+static void
+on_crl_timer(void *arg)
+{
+	struct agent *a = arg;
+
+	crl_warn(a, 0);
+	crl_timer_arm(a);
+}
+
+static void
+crl_timer_arm(struct agent *a)
+{
+	int64_t next = peer_verifier_crl_next_update(a->verifier, NULL), now = now_s();
+
+	loop_timer_cancel(a->loop, &a->crl_timer);
+	if (next > now)
+		loop_timer_set(a->loop, &a->crl_timer, (uint64_t)(next - now + 1) * 1000,
+		    on_crl_timer, a);
 }
 
 /* 1 when der became the CRL in use, 0 when it is not newer, -1 when refused (logged). */
@@ -544,11 +620,19 @@ on_crl(void *arg, const uint8_t *der, size_t len)
 {
 	struct agent *a = arg;
 
+	uint8_t *all;
+	size_t all_len;
+
 	if (take_crl(a, der, len, "the server") <= 0)
 		return;
-	if (state_crl_save(a->crl_path, der, len) < 0)
+	/* every CA's CRL in use, so a restart starts from all of them */
+	if (peer_verifier_crls_der(a->verifier, &all, &all_len) < 0 ||
+	    state_crl_save(a->crl_path, all, all_len) < 0)
 		log_warnx("%s: cannot save the CRL", a->crl_path);
+	free(all);
 	recheck_known(a);
+	crl_warn(a, 0);
+	crl_timer_arm(a);
 }
 
 /* The newest of the configured CRL and the one saved from the server. */
@@ -556,6 +640,7 @@ static void
 crl_state_load(struct agent *a)
 {
 	uint8_t *der;
+	const uint8_t *p, *end;
 	size_t len;
 	int r;
 
@@ -569,7 +654,19 @@ crl_state_load(struct agent *a)
 		log_warnx("%s: %s", a->crl_path, strerror(-r));
 		return;
 	}
-	take_crl(a, der, len, a->crl_path);
+	/* one DER CRL per CA, one after the other */
+	for (p = der, end = der + len; p < end;) {
+		const unsigned char *q = p;
+		X509_CRL *crl = d2i_X509_CRL(NULL, &q, (long)(end - p));
+		if (crl == NULL) {
+			log_warnx("%s: damaged after %zu bytes; the rest is ignored", a->crl_path,
+			    (size_t)(p - der));
+			break;
+		}
+		X509_CRL_free(crl);
+		take_crl(a, p, (size_t)(q - p), a->crl_path);
+		p = q;
+	}
 	free(der);
 }
 
@@ -877,6 +974,9 @@ agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err,
 	wc.crl_sha256 = a->crl_sha256;
 	if (conf->expiry_warn_days > 0)
 		expiry_check(a);
+	else
+		crl_warn(a, 0);
+	crl_timer_arm(a);
 	snprintf(a->watch_path, sizeof(a->watch_path), "%s/watch-%s", conf->state_dir,
 	    conf->interface);
 	wc.since_revision = watch_state_load(a);
@@ -900,6 +1000,7 @@ agent_del(struct agent *a)
 	a->stopping = true;
 	loop_timer_cancel(a->loop, &a->debounce);
 	loop_timer_cancel(a->loop, &a->expiry_timer);
+	loop_timer_cancel(a->loop, &a->crl_timer);
 	loop_timer_cancel(a->loop, &a->reconcile_timer);
 	loop_timer_cancel(a->loop, &a->trial_timer);
 	loop_timer_cancel(a->loop, &a->update_retry);
@@ -913,6 +1014,7 @@ agent_del(struct agent *a)
 	while (a->n_known > 0)
 		known_drop(a, &a->known[0]);
 	free(a->known);
+	refused_clear(&a->refused);
 	owned_free(&a->owned);
 	free(a);
 }
@@ -1002,6 +1104,7 @@ out:
 	while (a->n_known > 0)
 		known_drop(a, &a->known[0]);
 	free(a->known);
+	refused_clear(&a->refused);
 	loop_del(a->loop);
 	free(a);
 	return r;

@@ -14,7 +14,7 @@ static const struct config_field keys_template[] = {
 	KEY(certificate, .type = CONFIG_STRING, .required = true, .help = "this host's certificate, PEM"),
 	KEY(private_key, .type = CONFIG_STRING, .required = true, .help = "its private key, PEM, mode 0600"),
 	KEY(ca, .type = CONFIG_STRING, .required = true, .help = "the network's CA certificate"),
-	KEY(crl, .type = CONFIG_STRING, .help = "the CA's CRL, PEM (optional)"),
+	KEY(crl, .type = CONFIG_STRING, .help = "the CA's CRL, PEM, one per CA of ca (optional; the server relays newer ones)"),
 	KEY(interface, .type = CONFIG_STRING, .required = true, .help = "WireGuard interface whose peers the agent manages"),
 	KEY(state_dir, .type = CONFIG_STRING, .help = "where the agent keeps the peers it added (" LOCALSTATEDIR "/lib/wiresync-agent)"),
 	KEY(backend, .type = CONFIG_STRING, .help = "auto, uapi or kernel (auto)"),

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -14,10 +15,12 @@
 #include <openssl/x509v3.h>
 
 #include "agent/verify.h"
+#include "rpc/tls.h"
 
 struct peer_verifier {
 	X509_STORE *store;
-	X509_CRL *crl;                      /* in use, or NULL */
+	X509_CRL *crls[VERIFY_CRL_MAX];     /* in use: one per CA */
+	size_t n_crls;
 	char *ca_file;
 	char network[CERT_NAME_MAX + 1];
 };
@@ -55,16 +58,19 @@ peer_verifier_new(const char *ca_file, const char *crl_file, const char *network
 		goto fail;
 	}
 	if (crl_file != NULL && crl_file[0] != '\0') {
-		FILE *fp = fopen(crl_file, "r");
-		X509_CRL *crl = fp != NULL ? PEM_read_X509_CRL(fp, NULL, NULL, NULL) : NULL;
-		if (fp != NULL)
-			fclose(fp);
-		if (crl == NULL) {
-			snprintf(err, errlen, "%s: cannot read CRL", crl_file);
+		/* every CRL of the file: one per CA */
+		STACK_OF(X509_CRL) *crls = tls_crls_read(crl_file, err, errlen);
+		int r = 0;
+		if (crls == NULL)
+			goto fail;
+		for (int i = 0; r == 0 && i < sk_X509_CRL_num(crls); i++)
+			r = peer_verifier_set_crl(v, sk_X509_CRL_value(crls, i));
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
+		if (r < 0) {
+			snprintf(err, errlen, "%s: more CRLs than %d CAs, or out of memory", crl_file,
+			    VERIFY_CRL_MAX);
 			goto fail;
 		}
-		peer_verifier_set_crl(v, crl);
-		X509_CRL_free(crl);
 	}
 	return v;
 fail:
@@ -78,26 +84,46 @@ peer_verifier_del(struct peer_verifier *v)
 	if (v == NULL)
 		return;
 	X509_STORE_free(v->store);
-	X509_CRL_free(v->crl);
+	for (size_t i = 0; i < v->n_crls; i++)
+		X509_CRL_free(v->crls[i]);
 	free(v->ca_file);
 	free(v);
+}
+
+/* The slot of the CRL of crl's issuer, or of a new one; NULL when every slot is taken. */
+static X509_CRL **
+crl_slot(struct peer_verifier *v, X509_CRL *crl)
+{
+	for (size_t i = 0; i < v->n_crls; i++)
+		if (X509_NAME_cmp(X509_CRL_get_issuer(v->crls[i]), X509_CRL_get_issuer(crl)) == 0)
+			return &v->crls[i];
+	return v->n_crls < VERIFY_CRL_MAX ? &v->crls[v->n_crls] : NULL;
 }
 
 int
 peer_verifier_set_crl(struct peer_verifier *v, X509_CRL *crl)
 {
 	X509_STORE *st = store_new(v->ca_file);
+	X509_CRL **slot = crl_slot(v, crl);
+	bool ok = st != NULL && slot != NULL;
 
-	if (st == NULL || X509_STORE_add_crl(st, crl) != 1) {
+	/* the other CAs' CRLs stay in force beside this one */
+	for (size_t i = 0; ok && i < v->n_crls; i++)
+		ok = &v->crls[i] == slot || X509_STORE_add_crl(st, v->crls[i]) == 1;
+	if (!ok || X509_STORE_add_crl(st, crl) != 1) {
 		X509_STORE_free(st);
 		return -ENOMEM;
 	}
 	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
+	tls_store_allow_stale_crl(st);
 	X509_STORE_free(v->store);
 	v->store = st;
 	X509_CRL_up_ref(crl);
-	X509_CRL_free(v->crl);
-	v->crl = crl;
+	if (slot == &v->crls[v->n_crls])
+		v->n_crls++;
+	else
+		X509_CRL_free(*slot);
+	*slot = crl;
 	return 0;
 }
 
@@ -144,7 +170,7 @@ peer_verifier_offer_crl(struct peer_verifier *v, const uint8_t *der, size_t len,
     size_t errlen)
 {
 	const unsigned char *p = der;
-	X509_CRL *crl;
+	X509_CRL *crl, **slot;
 	int r = -1;
 
 	crl = d2i_X509_CRL(NULL, &p, (long)len);
@@ -160,7 +186,13 @@ peer_verifier_offer_crl(struct peer_verifier *v, const uint8_t *der, size_t len,
 		snprintf(err, errlen, "no lastUpdate");
 		goto out;
 	}
-	if (v->crl != NULL && !crl_newer(crl, v->crl)) {
+	/* newer than the CRL of the same CA; another CA's does not count */
+	slot = crl_slot(v, crl);
+	if (slot == NULL) {
+		snprintf(err, errlen, "CRLs of %d CAs are in use already", VERIFY_CRL_MAX);
+		goto out;
+	}
+	if (slot != &v->crls[v->n_crls] && !crl_newer(crl, *slot)) {
 		r = 0;
 		goto out;
 	}
@@ -175,25 +207,80 @@ out:
 	return r;
 }
 
+int
+peer_verifier_crls_der(const struct peer_verifier *v, uint8_t **out, size_t *out_len)
+{
+	uint8_t *buf = NULL, *nb;
+	size_t len = 0;
+
+	for (size_t i = 0; i < v->n_crls; i++) {
+		unsigned char *der = NULL;
+		int n = i2d_X509_CRL(v->crls[i], &der);
+		if (n <= 0 || (nb = realloc(buf, len + (size_t)n)) == NULL) {
+			OPENSSL_free(der);
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nb;
+		memcpy(buf + len, der, (size_t)n);
+		len += (size_t)n;
+		OPENSSL_free(der);
+	}
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
 bool
 peer_verifier_crl_sha256(const struct peer_verifier *v, uint8_t out[32])
 {
-	unsigned char *der = NULL;
-	int len;
+	uint8_t *der;
+	size_t len;
 
-	if (v->crl == NULL || (len = i2d_X509_CRL(v->crl, &der)) <= 0)
+	if (v->n_crls == 0 || peer_verifier_crls_der(v, &der, &len) < 0)
 		return false;
-	SHA256(der, (size_t)len, out);
-	OPENSSL_free(der);
+	SHA256(der, len, out);
+	free(der);
 	return true;
 }
 
 int
 peer_verifier_crl_count(const struct peer_verifier *v)
 {
-	STACK_OF(X509_REVOKED) *revoked = v->crl != NULL ? X509_CRL_get_REVOKED(v->crl) : NULL;
+	int n = 0;
 
-	return revoked != NULL ? sk_X509_REVOKED_num(revoked) : 0;
+	for (size_t i = 0; i < v->n_crls; i++) {
+		STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(v->crls[i]);
+		n += revoked != NULL ? sk_X509_REVOKED_num(revoked) : 0;
+	}
+	return n;
+}
+
+static int64_t
+asn1_time_s(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+int64_t
+peer_verifier_crl_next_update(const struct peer_verifier *v, int64_t *this_update)
+{
+	int64_t next = 0;
+
+	for (size_t i = 0; i < v->n_crls; i++) {
+		int64_t t = asn1_time_s(X509_CRL_get0_nextUpdate(v->crls[i]));
+		if (t > 0 && (next == 0 || t < next)) {
+			next = t;
+			if (this_update != NULL)
+				*this_update = asn1_time_s(X509_CRL_get0_lastUpdate(v->crls[i]));
+		}
+	}
+	return next;
 }
 
 /* The record's tunnel addresses must be exactly the certificate's, in any order: each in

@@ -457,6 +457,39 @@ cmd_add_static(struct ctl *c, int argc, char **argv)
 
 /* --- status ------------------------------------------------------------------------------- */
 
+enum crl_state { CRL_FINE, CRL_SOON, CRL_STALE };
+
+/* A stale CRL is still enforced; the operator has to renew it, and is told how. */
+static enum crl_state
+crl_judge(const Wiresync__V1__StatusReply *r, char *msg, size_t len)
+{
+	int64_t now = (int64_t)time(NULL), next = r->crl_next_update;
+	int64_t window = (int64_t)r->expiry_warn_days * 86400, half;
+	char when[32];
+
+	msg[0] = '\0';
+	if (r->crl_age_s < 0 || next <= 0)
+		return CRL_FINE;
+	iso_time(next, when, sizeof(when));
+	if (now >= next) {
+		snprintf(msg, len, "the CRL is past its nextUpdate (%s), stale for %llds: still "
+		    "enforced; renew it where the CA lives (wiresync-ca -d DIR crl) and put it in "
+		    "the server's crl file", when, (long long)(now - next));
+		return CRL_STALE;
+	}
+	/* as the server warns: within expiry_warn_days and past half the CRL's lifetime */
+	half = (next - (now - r->crl_age_s)) / 2;
+	if (half < window)
+		window = half;
+	if (next - now < window) {
+		snprintf(msg, len, "the CRL goes stale in %lld days (%s): renew it where the CA "
+		    "lives (wiresync-ca -d DIR crl, or wiresync-ca-crl.timer)",
+		    (long long)((next - now) / 86400), when);
+		return CRL_SOON;
+	}
+	return CRL_FINE;
+}
+
 int
 cmd_status(struct ctl *c, int argc, char **argv)
 {
@@ -469,7 +502,8 @@ cmd_status(struct ctl *c, int argc, char **argv)
 	uint8_t *reply;
 	size_t len;
 	bool json = false;
-	char *end, when[32];
+	char *end, when[32], crl_warning[300];
+	enum crl_state crl_state;
 	int o, st;
 
 	optind = 0;
@@ -499,6 +533,7 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		ctl_err("Status: the reply does not decode");
 		return CTL_EXIT_SERVER;
 	}
+	crl_state = crl_judge(r, crl_warning, sizeof(crl_warning));
 	if (json) {
 		json_t *o2 = json_object(), *a = json_array();
 		char k[45];
@@ -515,6 +550,9 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		iso_time(r->crl_next_update, when, sizeof(when));
 		json_object_set_new(o2, "crl_next_update", r->crl_next_update > 0 ?
 		    json_string(when) : json_null());
+		json_object_set_new(o2, "crl_stale", json_boolean(crl_state == CRL_STALE));
+		json_object_set_new(o2, "crl_warning", crl_state != CRL_FINE ?
+		    json_string(crl_warning) : json_null());
 		json_object_set_new(o2, "expiry_warn_days", json_integer(r->expiry_warn_days));
 		for (size_t i = 0; i < r->n_expiring; i++) {
 			const Wiresync__V1__ExpiringCertificate *e = r->expiring[i];
@@ -546,6 +584,8 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		} else {
 			printf("CRL:           none\n");
 		}
+		if (crl_state != CRL_FINE)
+			printf("warning:       %s\n", crl_warning);
 		printf("expiring within %u days: %zu\n", r->expiry_warn_days, r->n_expiring);
 		for (size_t i = 0; i < r->n_expiring; i++) {
 			iso_time(r->expiring[i]->not_after, when, sizeof(when));

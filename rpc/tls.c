@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "rpc/log.h"
@@ -52,54 +53,117 @@ check_key_mode(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-X509_CRL *
-tls_crl_read(const char *path, char *err, size_t errlen)
+/* A CRL past its nextUpdate (or before its lastUpdate: a clock behind the CA's) is still
+ * the CA's signed list of revoked serials. Only that time judgement is waived: the
+ * certificate's own validity, its chain, the CRL's signature and a listed serial are
+ * checked as ever. (X509_V_FLAG_NO_CHECK_TIME would waive the certificates' times too.) */
+static int
+verify_stale_crl_ok(int ok, X509_STORE_CTX *sctx)
 {
-	X509_CRL *crl;
-	FILE *fp;
-	char ebuf[256];
+	int e;
 
-	fp = fopen(path, "r");
-	if (fp == NULL) {
-		int e = errno;
+	if (ok)
+		return ok;
+	e = X509_STORE_CTX_get_error(sctx);
+	if (e == X509_V_ERR_CRL_HAS_EXPIRED || e == X509_V_ERR_CRL_NOT_YET_VALID) {
+		X509_STORE_CTX_set_error(sctx, X509_V_OK);
+		return 1;
+	}
+	return ok;
+}
+
+void
+tls_store_allow_stale_crl(X509_STORE *store)
+{
+	X509_STORE_set_verify_cb(store, verify_stale_crl_ok);
+}
+
+STACK_OF(X509_CRL) *
+tls_crls_read(const char *path, char *err, size_t errlen)
+{
+	STACK_OF(X509_CRL) *crls = NULL;
+	X509_CRL *crl;
+	BIO *bio;
+	char ebuf[256];
+	unsigned long e;
+
+	bio = BIO_new_file(path, "r");
+	if (bio == NULL) {
+		int en = errno;
+		ERR_clear_error();
 		/* after a privilege drop: say whose permission is missing */
-		if (e == EACCES)
-			snprintf(err, errlen, "%s: %s (to uid %u)", path, strerror(e),
+		if (en == EACCES)
+			snprintf(err, errlen, "%s: %s (to uid %u)", path, strerror(en),
 			    (unsigned)geteuid());
 		else
-			snprintf(err, errlen, "%s: %s", path, strerror(e));
+			snprintf(err, errlen, "%s: %s", path, en != 0 ? strerror(en) : "cannot open");
 		return NULL;
 	}
-	crl = PEM_read_X509_CRL(fp, NULL, NULL, NULL);
-	fclose(fp);
-	if (crl == NULL)
-		snprintf(err, errlen, "%s: not a PEM CRL: %s", path, tls_error_string(ebuf, sizeof(ebuf)));
-	return crl;
+	crls = sk_X509_CRL_new_null();
+	if (crls == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	ERR_clear_error();
+	while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_CRL_num(crls) >= TLS_CRL_MAX) {
+			X509_CRL_free(crl);
+			snprintf(err, errlen, "%s: more than %d CRLs", path, TLS_CRL_MAX);
+			goto fail;
+		}
+		if (sk_X509_CRL_push(crls, crl) <= 0) {
+			X509_CRL_free(crl);
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	/* the end of the file, or a damaged CRL that must not be skipped */
+	e = ERR_peek_last_error();
+	if (ERR_GET_LIB(e) != ERR_LIB_PEM || ERR_GET_REASON(e) != PEM_R_NO_START_LINE ||
+	    sk_X509_CRL_num(crls) == 0) {
+		if (sk_X509_CRL_num(crls) == 0)
+			snprintf(err, errlen, "%s: not a PEM CRL: %s", path,
+			    tls_error_string(ebuf, sizeof(ebuf)));
+		else
+			snprintf(err, errlen, "%s: CRL %d does not parse: %s", path,
+			    sk_X509_CRL_num(crls) + 1, tls_error_string(ebuf, sizeof(ebuf)));
+		goto fail;
+	}
+	ERR_clear_error();
+	BIO_free(bio);
+	return crls;
+fail:
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	BIO_free(bio);
+	return NULL;
 }
 
 static int
-store_add_crl(X509_STORE *store, X509_CRL *crl, char *err, size_t errlen)
+store_add_crls(X509_STORE *store, STACK_OF(X509_CRL) *crls, char *err, size_t errlen)
 {
 	char ebuf[256];
 
-	if (X509_STORE_add_crl(store, crl) != 1) {
-		snprintf(err, errlen, "CRL: %s", tls_error_string(ebuf, sizeof(ebuf)));
-		return -EINVAL;
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+		if (X509_STORE_add_crl(store, sk_X509_CRL_value(crls, i)) != 1) {
+			snprintf(err, errlen, "CRL: %s", tls_error_string(ebuf, sizeof(ebuf)));
+			return -EINVAL;
+		}
 	}
 	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+	tls_store_allow_stale_crl(store);
 	return 0;
 }
 
 static int
 load_crl(X509_STORE *store, const char *path, char *err, size_t errlen)
 {
-	X509_CRL *crl = tls_crl_read(path, err, errlen);
+	STACK_OF(X509_CRL) *crls = tls_crls_read(path, err, errlen);
 	int r;
 
-	if (crl == NULL)
+	if (crls == NULL)
 		return -EINVAL;
-	r = store_add_crl(store, crl, err, errlen);
-	X509_CRL_free(crl);
+	r = store_add_crls(store, crls, err, errlen);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	return r;
 }
 
@@ -222,7 +286,7 @@ tls_client_ctx_new(const struct tls_files *f, char *err, size_t errlen)
 }
 
 int
-tls_ctx_set_crl(SSL_CTX *ctx, X509_CRL *crl, char *err, size_t errlen)
+tls_ctx_set_crls(SSL_CTX *ctx, STACK_OF(X509_CRL) *crls, char *err, size_t errlen)
 {
 	STACK_OF(X509_OBJECT) *objs;
 	X509_STORE *store;
@@ -240,7 +304,7 @@ tls_ctx_set_crl(SSL_CTX *ctx, X509_CRL *crl, char *err, size_t errlen)
 		if (x != NULL)
 			X509_STORE_add_cert(store, x);
 	}
-	r = store_add_crl(store, crl, err, errlen);
+	r = store_add_crls(store, crls, err, errlen);
 	if (r < 0) {
 		X509_STORE_free(store);
 		return r;

@@ -10,7 +10,7 @@ struct tls_files {
 	const char *certificate;  /* PEM chain, leaf first */
 	const char *private_key;  /* PEM; must not be readable by group or others */
 	const char *ca;           /* PEM CA that peers' certificates must chain to */
-	const char *crl;          /* optional PEM CRL of that CA */
+	const char *crl;          /* optional PEM CRLs of those CAs, one per CA */
 };
 
 /* Server context: TLS 1.2+, AEAD ciphers only, ALPN "h2" required, client certificate
@@ -23,12 +23,21 @@ SSL_CTX *tls_server_ctx_new(const struct tls_files *f, char *err, size_t errlen)
  * verifies the server against ca. */
 SSL_CTX *tls_client_ctx_new(const struct tls_files *f, char *err, size_t errlen);
 
-/* Reads a PEM CRL; returns it (X509_CRL_free) or NULL with err naming the file. */
-X509_CRL *tls_crl_read(const char *path, char *err, size_t errlen);
+#define TLS_CRL_MAX 64           /* CRLs in one file: one per CA */
 
-/* Replaces the CRL that later handshakes are checked against (crl is borrowed). 0 or
- * -errno with err set. */
-int tls_ctx_set_crl(SSL_CTX *ctx, X509_CRL *crl, char *err, size_t errlen);
+/* Reads every PEM CRL of path, in file order (several CAs, one CRL each). Returns them
+ * (sk_X509_CRL_pop_free(s, X509_CRL_free)) or NULL with err naming the file; a file with
+ * no CRL, or with one that does not parse, is an error. */
+STACK_OF(X509_CRL) *tls_crls_read(const char *path, char *err, size_t errlen);
+
+/* Replaces the CRLs that later handshakes are checked against (borrowed). 0 or -errno
+ * with err set. */
+int tls_ctx_set_crls(SSL_CTX *ctx, STACK_OF(X509_CRL) *crls, char *err, size_t errlen);
+
+/* Makes store accept a CRL past its nextUpdate (or before its lastUpdate) as the list of
+ * revoked serials it still is; every other check stays. Every store with CRLs that this
+ * module builds has it. */
+void tls_store_allow_stale_crl(X509_STORE *store);
 
 /* After a handshake: true when ALPN chose "h2". */
 int tls_alpn_is_h2(const SSL *ssl);

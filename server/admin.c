@@ -17,6 +17,7 @@
 #include "rpc/grpc.h"
 #include "rpc/log.h"
 #include "server/admin.h"
+#include "server/crl.h"
 #include "server/peerpb.h"
 #include "server/service_impl.h"
 
@@ -717,8 +718,13 @@ handle_status(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	r.store_bytes = store_size(a->st);
 	r.peers = c.n;
 	r.peers_total = service_peer_count(a->svc);
-	r.crl_age_s = a->svc->crl_this_update > 0 ? now - a->svc->crl_this_update : -1;
-	r.crl_next_update = a->svc->crl_next_update;
+	{
+		/* the CRL of the caller's network; the oldest when several CAs serve it */
+		int64_t this_up, next_up;
+		bool has = crlset_network_times(a->svc->crls, ac->id.network, &this_up, &next_up);
+		r.crl_age_s = has && this_up > 0 ? now - this_up : -1;
+		r.crl_next_update = has ? next_up : 0;
+	}
 	r.expiry_warn_days = days;
 	r.n_expiring = e.n;
 	r.expiring = ptrs;

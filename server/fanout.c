@@ -10,6 +10,7 @@
 #include "proto/wiresync.pb-c.h"
 #include "rpc/grpc.h"
 #include "rpc/log.h"
+#include "server/crl.h"
 #include "server/metrics.h"
 #include "server/peerpb.h"
 #include "server/service_impl.h"
@@ -237,13 +238,15 @@ watch_broadcast_removed(struct service *svc, const struct peer *p, uint64_t revi
 }
 
 void
-watch_broadcast_crl(struct service *svc)
+watch_broadcast_crl(struct service *svc, const struct crlset *old)
 {
 	for (struct net *n = svc->nets; n != NULL; n = n->next) {
+		if (!crlset_changed(old, svc->crls, n->name))
+			continue;
 		for (struct watcher *w = n->watchers; w != NULL; w = w->next) {
 			if (w->lagging)
 				w->crl_pending = true;
-			else if (rpc_call_send(w->call, svc->crl_event, 0) < 0)
+			else if (crlset_send(svc->crls, n->name, w->call, NULL, 0) < 0)
 				log_warnx("%s: out of memory queueing the CRL", w->ac->id.name);
 		}
 	}
@@ -318,7 +321,7 @@ watcher_catch_up(struct rpc_call *call, void *arg)
 
 	w->lagging = false;
 	if (watcher_replay(svc, w, from) < 0 ||
-	    (w->crl_pending && rpc_call_send(call, svc->crl_event, 0) < 0)) {
+	    (w->crl_pending && crlset_send(svc->crls, w->ac->id.network, call, NULL, 0) < 0)) {
 		log_warnx("%s: cannot catch the Watch stream up; ending it", w->ac->id.name);
 		rpc_call_on_cancel(call, NULL, NULL);
 		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
@@ -339,7 +342,8 @@ watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	struct watcher *w;
 	uint64_t since;
 	int64_t count;
-	bool send_crl;
+	uint8_t held[32];
+	size_t held_len;
 
 	m = wiresync__v1__watch_request__unpack(NULL, len, req);
 	if (m == NULL) {
@@ -348,8 +352,9 @@ watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	}
 	since = m->since_revision;
 	/* the CRL goes out unless the agent says it holds this very one */
-	send_crl = svc->crl_event != NULL && (m->crl_sha256.len != sizeof(svc->crl_sha256) ||
-	    memcmp(m->crl_sha256.data, svc->crl_sha256, sizeof(svc->crl_sha256)) != 0);
+	held_len = m->crl_sha256.len == sizeof(held) ? sizeof(held) : 0;
+	if (held_len > 0)
+		memcpy(held, m->crl_sha256.data, held_len);
 	wiresync__v1__watch_request__free_unpacked(m, NULL);
 	if (idcount_get(svc->watches, ac->ident) >= svc->cfg.max_watches_per_identity) {
 		log_warnx("%s: refusing Watch: %u streams open (max_watches_per_identity)",
@@ -376,7 +381,7 @@ watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	svc->n_watchers++;
 	rpc_call_accept(call);
 	if (watcher_replay(svc, w, since) < 0 ||
-	    (send_crl && rpc_call_send(call, svc->crl_event, 0) < 0)) {
+	    crlset_send(svc->crls, ac->id.network, call, held, held_len) < 0) {
 		watcher_free(w, false);
 		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/x509.h>
@@ -22,6 +23,7 @@
 #include "rpc/tickets.h"
 #include "rpc/tls.h"
 #include "server/admin.h"
+#include "server/crl.h"
 #include "server/metrics.h"
 #include "server/privdrop.h"
 #include "server/service.h"
@@ -38,6 +40,8 @@ struct daemon {
 	struct loop_timer ticket_timer;
 	struct filewatch *crl_watch;
 	struct loop_timer expiry_timer;
+	struct loop_timer crl_stale_timer;   /* when a CRL in force goes past its nextUpdate */
+	bool crl_refuse;                     /* crl_stale = refuse */
 	unsigned expiry_warn_days;
 	struct metrics *metrics;
 	bool stopping;
@@ -83,23 +87,56 @@ on_sigterm(void *arg)
 	rpc_server_shutdown(d->server, on_drained, d);
 }
 
-/* Later handshakes check the new CRL; live connections and stored peers are swept now.
- * Returns 1 when the CRL differs from the one in force, 0 when it is the same, -1. */
+static int64_t
+wall_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static void crl_stale_timer_arm(struct daemon *d);
+
+/* The moment a CRL goes stale is worth a line: agents keep their peers, and the server
+ * keeps serving (or, with crl_stale = refuse, admits no one new). */
+static void
+on_crl_stale_timer(void *arg)
+{
+	struct daemon *d = arg;
+
+	crlset_log_stale(service_crls(d->svc), wall_s(), 0, d->crl, d->crl_refuse);
+	crl_stale_timer_arm(d);
+}
+
+static void
+crl_stale_timer_arm(struct daemon *d)
+{
+	int64_t now = wall_s(), next = crlset_next_stale(service_crls(d->svc), now);
+
+	loop_timer_cancel(d->loop, &d->crl_stale_timer);
+	if (next > 0)
+		loop_timer_set(d->loop, &d->crl_stale_timer, (uint64_t)(next - now + 1) * 1000,
+		    on_crl_stale_timer, d);
+}
+
+/* Later handshakes check the new CRLs; live connections and stored peers are swept now.
+ * Returns 1 when the CRLs differ from the ones in force, 0 when they are the same, -1
+ * (the ones in force stay). */
 static int
 apply_crl(struct daemon *d, char *err, size_t errlen)
 {
-	X509_CRL *crl;
+	struct crlset *set;
 	bool changed = false;
-	int r;
 
-	crl = tls_crl_read(d->crl, err, errlen);
-	if (crl == NULL)
+	set = crlset_read(d->crl, SSL_CTX_get_cert_store(d->ctx), service_revision(d->svc), err,
+	    errlen);
+	if (set == NULL)
 		return -1;
-	r = tls_ctx_set_crl(d->ctx, crl, err, errlen);
-	if (r == 0)
-		service_apply_crl(d->svc, crl, &changed);
-	X509_CRL_free(crl);
-	return r < 0 ? -1 : changed;
+	if (tls_ctx_set_crls(d->ctx, crlset_stack(set), err, errlen) < 0) {
+		crlset_del(set);
+		return -1;
+	}
+	service_apply_crls(d->svc, set, &changed);
+	crl_stale_timer_arm(d);
+	return changed;
 }
 
 /* A session resumed from a ticket skips the CRL: tickets made before a CRL change must
@@ -134,8 +171,11 @@ reload_crl(struct daemon *d, const char *why)
 		log_info("%s: CRL %s unchanged", why, d->crl);
 		break;
 	default:
-		log_info("%s: reloaded CRL %s", why, d->crl);
+		log_info("%s: reloaded CRL %s (%zu CAs)", why, d->crl,
+		    crlset_count(service_crls(d->svc)));
 		forget_tickets(d, why);
+		crlset_log_stale(service_crls(d->svc), wall_s(), d->expiry_warn_days, d->crl,
+		    d->crl_refuse);
 	}
 }
 
@@ -161,7 +201,7 @@ on_ticket_timer(void *arg)
 	    on_ticket_timer, d);
 }
 
-/* Once a day: certificates about to expire, ours and the stored peers'. */
+/* Once a day: certificates about to expire, ours and the stored peers', and CRLs. */
 static void
 on_expiry_timer(void *arg)
 {
@@ -172,6 +212,8 @@ on_expiry_timer(void *arg)
 	if (left != INT_MIN && left < (int)d->expiry_warn_days)
 		log_warnx("the server's own certificate expires in %d days: issue a new one", left);
 	service_log_expiring(d->svc, d->expiry_warn_days);
+	crlset_log_stale(service_crls(d->svc), wall_s(), d->expiry_warn_days, d->crl,
+	    d->crl_refuse);
 	loop_timer_set(d->loop, &d->expiry_timer, 24ull * 3600 * 1000, on_expiry_timer, d);
 }
 
@@ -313,6 +355,7 @@ main(int argc, char **argv)
 	struct rpc_server_ops ops;
 	struct rpc_limits lim;
 	const struct rpc_method *methods;
+	struct rpc_method *gated = NULL;
 	size_t n_methods;
 	const char *path = SERVERCONF_DEFAULT_PATH;
 	bool path_given = false, check_only = false, debug = false;
@@ -374,6 +417,16 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* every CA needs its CRL: -n says so as the start would */
+	if (conf.crl != NULL && conf.crl[0] != '\0') {
+		struct crlset *set = crlset_read(conf.crl, SSL_CTX_get_cert_store(d.ctx), 0, err,
+		    sizeof(err));
+		if (set == NULL) {
+			log_errorx("%s", err);
+			goto out;
+		}
+		crlset_del(set);
+	}
 	if (check_only) {
 		printf("configuration OK\n");
 		status = 0;
@@ -401,6 +454,7 @@ main(int argc, char **argv)
 		sc.update_burst = conf.update_burst;
 		sc.log_max_entries = conf.change_log_max_entries;
 		sc.log_max_age_ms = (uint64_t)conf.change_log_max_age_s * 1000;
+		sc.crl_stale_refuse = conf.crl_stale_refuse;
 		svc = service_new(d.loop, store, &sc, err, sizeof(err));
 	}
 	if (svc == NULL) {
@@ -409,8 +463,9 @@ main(int argc, char **argv)
 	}
 	d.svc = svc;
 	d.crl = conf.crl;
+	d.crl_refuse = conf.crl_stale_refuse;
 	/* Peers stored before their certificates were revoked go now. */
-	if (d.crl != NULL && apply_crl(&d, err, sizeof(err)) < 0) {
+	if (d.crl != NULL && d.crl[0] != '\0' && apply_crl(&d, err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
 		goto out;
 	}
@@ -425,6 +480,8 @@ main(int argc, char **argv)
 	d.expiry_warn_days = conf.expiry_warn_days;
 	if (d.expiry_warn_days > 0)
 		on_expiry_timer(&d);
+	else
+		crlset_log_stale(service_crls(svc), wall_s(), 0, d.crl, d.crl_refuse);
 	rpc_limits_default(&lim);
 	lim.max_connections = conf.max_connections;
 	lim.max_streams = conf.max_streams;
@@ -441,6 +498,11 @@ main(int argc, char **argv)
 			fatal("admin_new");
 	}
 	methods = admin_methods(admin, &n_methods);
+	if (conf.crl_stale_refuse) {
+		if ((gated = crl_gate_methods(methods, n_methods, svc)) == NULL)
+			fatal("crl_gate_methods");
+		methods = gated;
+	}
 	service_server_ops(svc, &ops);
 	d.server = rpc_server_new(d.loop, d.ctx, methods, n_methods, &ops, &lim);
 	if (d.server == NULL)
@@ -470,12 +532,15 @@ main(int argc, char **argv)
 	log_info("stopped");
 out:
 	rpc_server_del(d.server);
+	free(gated);
 	admin_del(admin);
 	filewatch_del(d.crl_watch);
 	if (d.loop != NULL)
 		loop_timer_cancel(d.loop, &d.ticket_timer);
 	if (d.loop != NULL)
 		loop_timer_cancel(d.loop, &d.expiry_timer);
+	if (d.loop != NULL)
+		loop_timer_cancel(d.loop, &d.crl_stale_timer);
 	service_del(svc);
 	metrics_del(d.metrics);
 	loop_del(d.loop);

@@ -15,6 +15,7 @@
 
 #include "rpc/grpc.h"
 #include "rpc/log.h"
+#include "server/crl.h"
 #include "server/metrics.h"
 #include "server/service.h"
 
@@ -240,6 +241,32 @@ render_hist(FILE *f, const struct hist *h, const char *name, const char *help)
 	fprintf(f, "\n%s_count %llu\n", name, (unsigned long long)h->count);
 }
 
+/* One series per CRL in force: alert on time() > nextUpdate - N days. */
+static void
+render_crls(FILE *f, const struct crlset *crls)
+{
+	static const char *const names[][2] = {
+		{ "wiresync_crl_next_update_seconds", "nextUpdate of each CRL in force, Unix time "
+		    "(0: it has none); past it the CRL is stale but still enforced." },
+		{ "wiresync_crl_last_update_seconds", "thisUpdate of each CRL in force, Unix time." },
+		{ "wiresync_crl_revoked", "Serials each CRL in force revokes." },
+	};
+	struct crl_info info;
+
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		head(f, names[k][0], "gauge", names[k][1]);
+		for (size_t i = 0; i < crlset_count(crls); i++) {
+			crlset_info(crls, i, &info);
+			fprintf(f, "%s{network=\"", names[k][0]);
+			label_value(f, info.network, strlen(info.network));
+			fputs("\",issuer=\"", f);
+			label_value(f, info.issuer, strlen(info.issuer));
+			fprintf(f, "\"} %lld\n", k == 0 ? (long long)info.next_update :
+			    k == 1 ? (long long)info.this_update : (long long)info.revoked);
+		}
+	}
+}
+
 char *
 metrics_render(struct metrics *m, size_t *len)
 {
@@ -264,6 +291,8 @@ metrics_render(struct metrics *m, size_t *len)
 	head(f, "wiresync_revision", "gauge", "The store's revision: it grows by one per change.");
 	fprintf(f, "wiresync_revision %llu\n",
 	    (unsigned long long)(m->svc != NULL ? service_revision(m->svc) : 0));
+
+	render_crls(f, m->svc != NULL ? service_crls(m->svc) : NULL);
 
 	head(f, "wiresync_rpcs_total", "counter",
 	    "Calls ended, by method and gRPC status (CANCELLED: the client went away first).");

@@ -19,7 +19,8 @@ static const struct config_field keys_template[] = {
 	KEY(certificate, .type = CONFIG_STRING, .required = true, .help = "server certificate, PEM"),
 	KEY(private_key, .type = CONFIG_STRING, .required = true, .help = "server private key, PEM, mode 0600"),
 	KEY(ca, .type = CONFIG_STRING, .required = true, .help = "CA certificate(s) that client certificates must chain to"),
-	KEY(crl, .type = CONFIG_STRING, .help = "CRL of the CA, PEM (optional)"),
+	KEY(crl, .type = CONFIG_STRING, .help = "CRLs of the CAs, PEM, one per CA (optional)"),
+	KEY(crl_stale, .type = CONFIG_STRING, .help = "a CRL past its nextUpdate: keep (enforce it and serve) or refuse (no new connections) (keep)"),
 	KEY(database, .type = CONFIG_STRING, .help = "SQLite database file (" LOCALSTATEDIR "/lib/wiresync/wiresync.db)"),
 	KEY(hub_interface, .type = CONFIG_STRING, .help = "WireGuard interface whose endpoints to publish (optional)"),
 	KEY(log_level, .type = CONFIG_STRING, .help = "error, warn, info or debug (info)"),
@@ -109,6 +110,14 @@ serverconf_load(struct serverconf *conf, struct config_schema *schema, const cha
 		if (r < 0)
 			return -1;
 	}
+	if (config_default(schema, &conf->crl_stale, "--crl_stale=keep", err, errlen) < 0)
+		return -1;
+	if (strcmp(conf->crl_stale, "keep") != 0 && strcmp(conf->crl_stale, "refuse") != 0) {
+		snprintf(err, errlen, "%s: key 'crl_stale': must be keep or refuse, got \"%s\"",
+		    config_where(schema, "crl_stale"), conf->crl_stale);
+		return -1;
+	}
+	conf->crl_stale_refuse = strcmp(conf->crl_stale, "refuse") == 0;
 	if (log_level_parse(conf->log_level) < 0) {
 		snprintf(err, errlen, "%s: key 'log_level': must be error, warn, info or debug, "
 		    "got \"%s\"", config_where(schema, "log_level"), conf->log_level);

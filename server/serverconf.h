@@ -16,6 +16,8 @@ struct serverconf {
 	char *private_key;
 	char *ca;
 	char *crl;
+	char *crl_stale;             /* "keep" or "refuse" */
+	bool crl_stale_refuse;
 	char *database;
 	char *hub_interface;
 	char *log_level;

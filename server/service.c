@@ -17,6 +17,7 @@
 #include "proto/wiresync.pb-c.h"
 #include "rpc/grpc.h"
 #include "rpc/log.h"
+#include "server/crl.h"
 #include "server/idcount.h"
 #include "server/ratelimit.h"
 #include "server/metrics.h"
@@ -49,16 +50,6 @@ issuer_network_matches(X509 *cert, const char *network)
 	return n > 0 && strcmp(org, network) == 0;
 }
 
-/* True when crl, of x's issuer, lists x's serial. */
-static bool
-crl_lists(X509_CRL *crl, X509 *x)
-{
-	X509_REVOKED *rev;
-
-	return X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) == 0 &&
-	    X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(x)) == 1;
-}
-
 /* A resumed TLS session skips certificate verification: validity and the CRL in force
  * are checked here for every connection. */
 static bool
@@ -72,7 +63,7 @@ cert_in_force(const struct service *svc, X509 *cert, char *why, size_t len)
 		snprintf(why, len, "certificate is not valid yet");
 		return false;
 	}
-	if (svc->crl != NULL && crl_lists(svc->crl, cert)) {
+	if (crlset_revokes(svc->crls, cert)) {
 		snprintf(why, len, "certificate is revoked");
 		return false;
 	}
@@ -108,6 +99,7 @@ conn_open(struct rpc_conn *c, X509 *cert, const struct sockaddr *peer, void *arg
 		goto fail;
 	}
 	netaddr_from_sockaddr(peer, &ac->wan);
+	ac->opened_s = (int64_t)time(NULL);
 	if (ac->id.has_key) {
 		memcpy(ac->ident, ac->id.key, WG_KEY_LEN);
 	} else {
@@ -777,8 +769,7 @@ service_del(struct service *svc)
 	}
 	watch_free_all(svc);
 	svc_retry_free(svc);
-	rpc_buf_unref(svc->crl_event);
-	X509_CRL_free(svc->crl);
+	crlset_del(svc->crls);
 	idcount_del(svc->watches);
 	idcount_del(svc->conns_per_id);
 	ratelimit_del(svc->update_rate);
@@ -802,12 +793,12 @@ service_server_ops(struct service *svc, struct rpc_server_ops *ops)
 }
 
 static bool
-cert_revoked_x509(X509_CRL *crl, X509 *x, char *serial, size_t serial_len)
+cert_revoked_x509(const struct crlset *crls, X509 *x, char *serial, size_t serial_len)
 {
 	struct cert_identity id;
 	char err[160];
 
-	if (x == NULL || !crl_lists(crl, x))
+	if (x == NULL || !crlset_revokes(crls, x))
 		return false;
 	if (cert_identity_from_x509(x, &id, err, sizeof(err)))
 		snprintf(serial, serial_len, "%s", id.serial);
@@ -815,11 +806,12 @@ cert_revoked_x509(X509_CRL *crl, X509 *x, char *serial, size_t serial_len)
 }
 
 static bool
-cert_revoked(X509_CRL *crl, const uint8_t *der, size_t len, char *serial, size_t serial_len)
+cert_revoked(const struct crlset *crls, const uint8_t *der, size_t len, char *serial,
+    size_t serial_len)
 {
 	const unsigned char *p = der;
 	X509 *x = d2i_X509(NULL, &p, (long)len);
-	bool revoked = cert_revoked_x509(crl, x, serial, serial_len);
+	bool revoked = cert_revoked_x509(crls, x, serial, serial_len);
 
 	X509_free(x);
 	return revoked;
@@ -827,20 +819,8 @@ cert_revoked(X509_CRL *crl, const uint8_t *der, size_t len, char *serial, size_t
 
 struct sweep_ctx {
 	struct service *svc;
-	X509_CRL *crl;
 	size_t removed;
 };
-
-static int64_t
-asn1_time_s(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return 0;
-	return (int64_t)timegm(&tm);
-}
 
 static int
 sweep_peer(const struct peer *p, void *arg)
@@ -849,7 +829,7 @@ sweep_peer(const struct peer *p, void *arg)
 	struct change *c;
 	char serial[80] = "";
 
-	if (!cert_revoked(sw->crl, p->cert, p->cert_len, serial, sizeof(serial)))
+	if (!cert_revoked(sw->svc->crls, p->cert, p->cert_len, serial, sizeof(serial)))
 		return 0;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -862,58 +842,23 @@ sweep_peer(const struct peer *p, void *arg)
 	return 0;
 }
 
-/* Keeps crl for later connections and hands it to agents when it is new to them.
- * Returns 1 when it differs from the CRL in force, 0 when it is the same, -ENOMEM. */
-static int
-crl_install(struct service *svc, X509_CRL *crl)
-{
-	unsigned char *der = NULL;
-	uint8_t digest[SHA256_DIGEST_LENGTH];
-	struct rpc_buf *ev;
-	int len;
-
-	X509_CRL_up_ref(crl);
-	X509_CRL_free(svc->crl);
-	svc->crl = crl;
-	len = i2d_X509_CRL(crl, &der);
-	if (len <= 0)
-		return -ENOMEM;
-	SHA256(der, (size_t)len, digest);
-	if (svc->crl_event != NULL && memcmp(digest, svc->crl_sha256, sizeof(digest)) == 0) {
-		OPENSSL_free(der);
-		return 0;
-	}
-	ev = peerpb_event_crl(der, (size_t)len, svc->revision);
-	OPENSSL_free(der);
-	if (ev == NULL)
-		return -ENOMEM;
-	rpc_buf_unref(svc->crl_event);
-	svc->crl_event = ev;
-	memcpy(svc->crl_sha256, digest, sizeof(digest));
-	watch_broadcast_crl(svc);
-	return 1;
-}
-
 size_t
-service_apply_crl(struct service *svc, X509_CRL *crl, bool *changed)
+service_apply_crls(struct service *svc, struct crlset *crls, bool *changed)
 {
-	struct sweep_ctx sw = { svc, crl, 0 };
+	struct sweep_ctx sw = { svc, 0 };
 	struct agent_conn *ac, *next;
+	struct crlset *old = svc->crls;
 	char serial[80];
-	int r;
 
-	/* for the admin Status: how old the CRL in force is */
-	svc->crl_this_update = asn1_time_s(X509_CRL_get0_lastUpdate(crl));
-	svc->crl_next_update = asn1_time_s(X509_CRL_get0_nextUpdate(crl));
-	r = crl_install(svc, crl);
-	if (r < 0)
-		log_warnx("out of memory: agents do not get the new CRL");
-	/* when unsure, say changed: the caller then forgets sessions sealed before it */
 	if (changed != NULL)
-		*changed = r != 0;
+		*changed = !crlset_equal(old, crls);
+	svc->crls = crls;
+	/* each network's agents get their own CA's CRL when it changed */
+	watch_broadcast_crl(svc, old);
+	crlset_del(old);
 	for (ac = svc->conns; ac != NULL; ac = next) {
 		next = ac->next;
-		if (cert_revoked_x509(crl, rpc_conn_peer_cert(ac->rc), serial, sizeof(serial))) {
+		if (cert_revoked_x509(crls, rpc_conn_peer_cert(ac->rc), serial, sizeof(serial))) {
 			log_warnx("certificate of %s (serial %s) is revoked: closing its connection",
 			    ac->id.name, serial);
 			/* frees ac, and may free others' watchers: restart the walk */
@@ -923,6 +868,30 @@ service_apply_crl(struct service *svc, X509_CRL *crl, bool *changed)
 	}
 	peer_table_foreach(svc->peers, NULL, sweep_peer, &sw);
 	return sw.removed;
+}
+
+const struct crlset *
+service_crls(const struct service *svc)
+{
+	return svc->crls;
+}
+
+bool
+service_call_admitted(const struct service *svc, struct rpc_call *call, char *why, size_t len)
+{
+	const struct agent_conn *ac = rpc_call_conn_user(call);
+	int64_t next, now = (int64_t)time(NULL);
+
+	if (!svc->cfg.crl_stale_refuse || ac == NULL)
+		return true;
+	next = crlset_next_update_of(svc->crls, rpc_conn_peer_cert(ac->rc));
+	/* connections admitted while the CRL was fresh keep working */
+	if (next == 0 || now < next || ac->opened_s < next)
+		return true;
+	snprintf(why, len, "the server's CRL for network %s is past its nextUpdate and the "
+	    "server is set to crl_stale = refuse: no new connections until the operator renews "
+	    "the CRL (wiresync-ca -d DIR crl)", ac->id.network);
+	return false;
 }
 
 struct expiry_ctx {

@@ -24,6 +24,7 @@ struct service_config {
 	uint32_t update_burst;             /* ... and in a burst */
 	uint64_t log_max_entries;          /* change log kept for resuming Watch streams */
 	uint64_t log_max_age_ms;
+	bool crl_stale_refuse;             /* crl_stale = refuse (see service_call_admitted) */
 };
 
 /* 3 s, 30 s, 16 Watch streams and 256 connections per identity, no Update rate limit
@@ -41,10 +42,19 @@ void service_del(struct service *svc);
 const struct rpc_method *service_methods(struct service *svc, size_t *n);
 void service_server_ops(struct service *svc, struct rpc_server_ops *ops);
 
-/* Closes every connection whose certificate crl revokes and removes those peers from the
- * store (every watcher hears of it). crl is borrowed. *changed (may be NULL): crl differs
- * from the CRL in force before. Returns the number of peers removed. */
-size_t service_apply_crl(struct service *svc, X509_CRL *crl, bool *changed);
+struct crlset;
+/* Puts crls in force (taken; the old set is freed), relays to each network's watchers the
+ * CRLs of its CA that changed, closes every connection whose certificate they revoke and
+ * removes those peers from the store (every watcher hears of it). *changed (may be NULL):
+ * crls differ from the set in force before. Returns the number of peers removed. */
+size_t service_apply_crls(struct service *svc, struct crlset *crls, bool *changed);
+/* The CRLs in force (borrowed), NULL when none. */
+const struct crlset *service_crls(const struct service *svc);
+/* With crl_stale = refuse: false, with why set, for a call on a connection opened once
+ * the CRL of its certificate's CA was past its nextUpdate, while that CRL is in force.
+ * Connections opened before it went stale, and every call under crl_stale = keep, pass. */
+bool service_call_admitted(const struct service *svc, struct rpc_call *call, char *why,
+    size_t len);
 
 /* Logs a warning for each stored peer whose certificate expires within days. Returns how
  * many. */

@@ -26,6 +26,7 @@ struct agent_conn {
 	struct cert_identity id;
 	uint8_t ident[IDCOUNT_KEY_LEN]; /* WireGuard key, or the certificate's SHA-256 */
 	struct netaddr wan;          /* source address of the connection */
+	int64_t opened_s;            /* wall clock, for crl_stale = refuse */
 };
 
 enum change_kind { CHANGE_UPDATE, CHANGE_PRESENCE, CHANGE_REMOVE, CHANGE_PUT };
@@ -101,11 +102,8 @@ struct service {
 	struct agent_conn *conns;
 	struct metrics *metrics;     /* NULL: not measured */
 	uint64_t commit_ns;          /* when the batch being announced committed */
-	X509_CRL *crl;               /* in force; resumed sessions skip the handshake's check */
-	struct rpc_buf *crl_event;   /* WatchEvent{crl}: agents check revocations themselves */
-	uint8_t crl_sha256[32];
-	int64_t crl_this_update;     /* of the CRL in force, seconds since the epoch; 0: none */
-	int64_t crl_next_update;
+	struct crlset *crls;         /* in force (NULL: none); resumed sessions skip the
+	                              * handshake's check, and agents get their CA's CRL */
 	struct change *retry_head, **retry_tail; /* rolled back, nobody waiting: retry.c */
 	struct loop_timer retry_timer;
 	uint32_t retry_ms;           /* the delay of the last retry; 0: none failed */
@@ -131,8 +129,9 @@ void watch_broadcast_upsert(struct service *svc, const struct peer *p);
 void watch_broadcast_removed(struct service *svc, const struct peer *p, uint64_t revision);
 void watch_presence_queue(struct service *svc, const uint8_t key[WG_KEY_LEN], bool online);
 void watch_restart_grace_over(void *arg);
-/* Sends svc->crl_event to every watcher. */
-void watch_broadcast_crl(struct service *svc);
+/* Sends each watcher the CRLs of its network in svc->crls, where they differ from old's. */
+struct crlset;
+void watch_broadcast_crl(struct service *svc, const struct crlset *old);
 /* Ends every watcher without presence changes and frees the per-network lists. */
 void watch_free_all(struct service *svc);
 

@@ -30,6 +30,8 @@ main(void)
 	srunner_add_suite(sr, netmon_suite());
 	srunner_add_suite(sr, peers_suite());
 	srunner_add_suite(sr, metrics_suite());
+	srunner_add_suite(sr, crl_suite());
+	srunner_add_suite(sr, refused_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

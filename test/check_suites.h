@@ -21,5 +21,7 @@ Suite *netmon_suite(void);
 Suite *peers_suite(void);
 Suite *ratelimit_suite(void);
 Suite *metrics_suite(void);
+Suite *crl_suite(void);
+Suite *refused_suite(void);
 
 #endif

@@ -189,7 +189,7 @@ add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 }
 
 static void
-crlca_new(struct crlca *c)
+crlca_new_named(struct crlca *c, const char *cn)
 {
 	X509_NAME *name;
 
@@ -204,7 +204,7 @@ crlca_new(struct crlca *c)
 	ck_assert_int_eq(X509_set_pubkey(c->cert, c->key), 1);
 	name = X509_get_subject_name(c->cert);
 	ck_assert_int_eq(X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
-	    (const unsigned char *)"wiresync CRL test CA", -1, -1, 0), 1);
+	    (const unsigned char *)cn, -1, -1, 0), 1);
 	ck_assert_int_eq(X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8,
 	    (const unsigned char *)NETWORK, -1, -1, 0), 1);
 	ck_assert_int_eq(X509_set_issuer_name(c->cert, name), 1);
@@ -216,6 +216,12 @@ crlca_new(struct crlca *c)
 }
 
 static void
+crlca_new(struct crlca *c)
+{
+	crlca_new_named(c, "wiresync CRL test CA");
+}
+
+static void
 crlca_del(struct crlca *c)
 {
 	unlink(c->path);
@@ -223,12 +229,11 @@ crlca_del(struct crlca *c)
 	EVP_PKEY_free(c->key);
 }
 
-/* A good leaf from the testcert CA, re-issued by c. */
+/* A leaf of spec from the testcert CA, re-issued by c. */
 static X509 *
-crlca_issue(struct crlca *c)
+crlca_issue_spec(struct crlca *c, const struct testcert_spec *spec)
 {
-	struct testcert_spec spec = good_spec();
-	X509 *x = issue(&spec);
+	X509 *x = issue(spec);
 	int i;
 
 	ck_assert_int_eq(X509_set_issuer_name(x, X509_get_subject_name(c->cert)), 1);
@@ -239,9 +244,19 @@ crlca_issue(struct crlca *c)
 	return x;
 }
 
-/* A CRL of c issued last_update seconds from now, revoking revoked (NULL: none). */
+/* A good leaf from the testcert CA, re-issued by c. */
+static X509 *
+crlca_issue(struct crlca *c)
+{
+	struct testcert_spec spec = good_spec();
+
+	return crlca_issue_spec(c, &spec);
+}
+
+/* A CRL of c issued last_update seconds from now, next due next_update seconds from now,
+ * revoking revoked (NULL: none). */
 static X509_CRL *
-crl_make(struct crlca *c, long last_update, X509 *revoked)
+crl_make_at(struct crlca *c, long last_update, long next_update, X509 *revoked)
 {
 	X509_CRL *crl = X509_CRL_new();
 	ASN1_TIME *t = ASN1_TIME_new();
@@ -252,7 +267,7 @@ crl_make(struct crlca *c, long last_update, X509 *revoked)
 	ck_assert_int_eq(X509_CRL_set_issuer_name(crl, X509_get_subject_name(c->cert)), 1);
 	ck_assert_ptr_nonnull(X509_gmtime_adj(t, last_update));
 	ck_assert_int_eq(X509_CRL_set1_lastUpdate(crl, t), 1);
-	ck_assert_ptr_nonnull(X509_gmtime_adj(t, 86400));
+	ck_assert_ptr_nonnull(X509_gmtime_adj(t, next_update));
 	ck_assert_int_eq(X509_CRL_set1_nextUpdate(crl, t), 1);
 	if (revoked != NULL) {
 		X509_REVOKED *r = X509_REVOKED_new();
@@ -267,6 +282,13 @@ crl_make(struct crlca *c, long last_update, X509 *revoked)
 	ck_assert_int_gt(X509_CRL_sign(crl, c->key, EVP_sha256()), 0);
 	ASN1_TIME_free(t);
 	return crl;
+}
+
+/* ... due in a day. */
+static X509_CRL *
+crl_make(struct crlca *c, long last_update, X509 *revoked)
+{
+	return crl_make_at(c, last_update, 86400, revoked);
 }
 
 static struct peer_verifier *
@@ -425,6 +447,119 @@ START_TEST(test_new_reads_crl_file)
 	ok = verify_x(w, cleaf, key, good_ips, err, sizeof(err));
 	peer_verifier_del(w);
 	assert_outcome(ok, err, "certificate does not verify: certificate revoked");
+}
+END_TEST
+
+static int offer(struct peer_verifier *w, X509_CRL *crl, char *err, size_t errlen);
+
+/* A CRL past its nextUpdate is still the CA's list of revoked serials: it revokes what it
+ * lists and lets the rest through (issue 11: it used to refuse every peer). */
+START_TEST(test_stale_crl_still_enforced)
+{
+	set_crl(cv, crl_make_at(&cc, -7200, -3600, cleaf));
+	expect(cv, cleaf, key, good_ips, "certificate does not verify: certificate revoked");
+	expect(cv, cother, key, good_ips, NULL);
+}
+END_TEST
+
+/* Before its lastUpdate (a clock behind the CA's): the same. */
+START_TEST(test_crl_not_yet_valid_still_enforced)
+{
+	set_crl(cv, crl_make_at(&cc, 3600, 7200, cleaf));
+	expect(cv, cleaf, key, good_ips, "certificate does not verify: certificate revoked");
+	expect(cv, cother, key, good_ips, NULL);
+}
+END_TEST
+
+/* Only the CRL's time is waived: a certificate's own expiry still counts. */
+START_TEST(test_stale_crl_keeps_certificate_expiry)
+{
+	struct testcert_spec spec = good_spec();
+	X509 *old;
+
+	spec.not_before_offset = -7200;
+	spec.not_after_offset = -3600;
+	old = crlca_issue_spec(&cc, &spec);
+	set_crl(cv, crl_make_at(&cc, -7200, -3600, NULL));
+	expect(cv, old, key, good_ips, "certificate does not verify: certificate has expired");
+	X509_free(old);
+}
+END_TEST
+
+/* The same, for a CRL read from the configured file. */
+START_TEST(test_new_reads_stale_crl_file)
+{
+	char crl_path[sizeof(TMP_TEMPLATE)], err[256] = "";
+	struct peer_verifier *w;
+	X509_CRL *crl = crl_make_at(&cc, -7200, -3600, cleaf);
+	FILE *f;
+	int fd;
+
+	memcpy(crl_path, TMP_TEMPLATE, sizeof(TMP_TEMPLATE));
+	fd = mkstemp(crl_path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(PEM_write_X509_CRL(f, crl), 1);
+	fclose(f);
+	X509_CRL_free(crl);
+	w = peer_verifier_new(cc.path, crl_path, NETWORK, err, sizeof(err));
+	unlink(crl_path);
+	ck_assert_msg(w != NULL, "peer_verifier_new: %s", err);
+	ck_assert_int_lt(peer_verifier_crl_next_update(w, NULL), (int64_t)time(NULL));
+	ck_assert_int_gt(peer_verifier_crl_next_update(w, NULL), (int64_t)time(NULL) - 3700);
+	expect(w, cleaf, key, good_ips, "certificate does not verify: certificate revoked");
+	expect(w, cother, key, good_ips, NULL);
+	peer_verifier_del(w);
+}
+END_TEST
+
+/* Two CAs in ca_file, each with its CRL: each CRL revokes its own CA's certificates, and
+ * a CRL of one CA neither replaces nor is compared with the other's. */
+START_TEST(test_two_cas_each_crl)
+{
+	struct crlca c2;
+	char bundle[sizeof(TMP_TEMPLATE)], err[256] = "";
+	struct peer_verifier *w;
+	X509 *l2, *o2;
+	FILE *f;
+	int fd;
+
+	crlca_new_named(&c2, "wiresync CRL test CA two");
+	l2 = crlca_issue(&c2);
+	o2 = crlca_issue(&c2);
+	memcpy(bundle, TMP_TEMPLATE, sizeof(TMP_TEMPLATE));
+	fd = mkstemp(bundle);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(PEM_write_X509(f, cc.cert), 1);
+	ck_assert_int_eq(PEM_write_X509(f, c2.cert), 1);
+	fclose(f);
+	/* the verifier reads ca_file again for each new CRL: it stays until the end */
+	w = peer_verifier_new(bundle, NULL, NETWORK, err, sizeof(err));
+	ck_assert_msg(w != NULL, "peer_verifier_new: %s", err);
+	/* the second CA's CRL is older than the first's, and still taken: another CA's */
+	ck_assert_msg(offer(w, crl_make(&cc, -60, cleaf), err, sizeof(err)) == 1, "%s", err);
+	ck_assert_msg(offer(w, crl_make(&c2, -600, l2), err, sizeof(err)) == 1, "%s", err);
+	ck_assert_int_eq(peer_verifier_crl_count(w), 2);
+	expect(w, cleaf, key, good_ips, "certificate does not verify: certificate revoked");
+	expect(w, l2, key, good_ips, "certificate does not verify: certificate revoked");
+	expect(w, cother, key, good_ips, NULL);
+	expect(w, o2, key, good_ips, NULL);
+	/* a newer CRL of the first CA replaces only the first's */
+	ck_assert_int_eq(offer(w, crl_make(&cc, -30, NULL), err, sizeof(err)), 1);
+	ck_assert_int_eq(peer_verifier_crl_count(w), 1);
+	expect(w, cleaf, key, good_ips, NULL);
+	expect(w, l2, key, good_ips, "certificate does not verify: certificate revoked");
+	/* and an older one of the second CA is still ignored */
+	ck_assert_int_eq(offer(w, crl_make(&c2, -900, NULL), err, sizeof(err)), 0);
+	expect(w, l2, key, good_ips, "certificate does not verify: certificate revoked");
+	peer_verifier_del(w);
+	unlink(bundle);
+	X509_free(o2);
+	X509_free(l2);
+	crlca_del(&c2);
 }
 END_TEST
 
@@ -865,7 +1000,7 @@ START_TEST(test_err_missing_crl_file)
 
 	ck_assert_ptr_null(peer_verifier_new(ca_path, "/nonexistent/wiresync/ca.crl", NETWORK,
 	    err, sizeof(err)));
-	ck_assert_str_eq(err, "/nonexistent/wiresync/ca.crl: cannot read CRL");
+	ck_assert_str_eq(err, "/nonexistent/wiresync/ca.crl: No such file or directory");
 }
 END_TEST
 
@@ -908,6 +1043,11 @@ verify_suite(void)
 	tcase_add_test(tc, test_crl_not_listing_serial_accepted);
 	tcase_add_test(tc, test_revoked_refused);
 	tcase_add_test(tc, test_new_reads_crl_file);
+	tcase_add_test(tc, test_stale_crl_still_enforced);
+	tcase_add_test(tc, test_crl_not_yet_valid_still_enforced);
+	tcase_add_test(tc, test_stale_crl_keeps_certificate_expiry);
+	tcase_add_test(tc, test_new_reads_stale_crl_file);
+	tcase_add_test(tc, test_two_cas_each_crl);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

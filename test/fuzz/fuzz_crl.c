@@ -1,6 +1,7 @@
 /* libFuzzer target: CRL handling. The bytes are read as the server reads its crl file on
- * start and SIGHUP (rpc/tls.h tls_crl_read, PEM), else as DER; a CRL that parses is
- * installed as the server installs it (tls_ctx_set_crl) and as the agent's verifier uses
+ * start and SIGHUP (rpc/tls.h tls_crls_read: every PEM CRL of the file), else as DER; CRLs
+ * that parse are installed as the server installs them (tls_ctx_set_crls) and as the
+ * agent's verifier uses
  * it (agent/verify.h peer_verifier_set_crl), and two real peer records of the fixed test
  * PKI (fuzz_pki.h) are verified against it, so OpenSSL's CRL checks run over it too. The
  * same bytes are offered as a CRL the server relayed (peer_verifier_offer_crl, DER).
@@ -87,25 +88,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cert_identity id;
 	char err[256];
+	STACK_OF(X509_CRL) *crls;
 	X509_CRL *crl;
 	const unsigned char *p = data;
 
 	offer(data, size);
 	fuzz_file_write(&crl_file, data, size);
-	crl = tls_crl_read(crl_file.path, err, sizeof(err));
-	if (crl == NULL) {
+	crls = tls_crls_read(crl_file.path, err, sizeof(err));
+	if (crls == NULL) {
 		crl = d2i_X509_CRL(NULL, &p, (long)size);
 		if (crl == NULL) {
 			ERR_clear_error();
 			return 0;
 		}
+		crls = sk_X509_CRL_new_null();
+		if (crls == NULL || sk_X509_CRL_push(crls, crl) <= 0) {
+			X509_CRL_free(crl);
+			sk_X509_CRL_free(crls);
+			return 0;
+		}
 	}
-	(void)tls_ctx_set_crl(ctx, crl, err, sizeof(err));
-	if (peer_verifier_set_crl(verifier, crl) == 0) {
-		(void)peer_verify(verifier, &alpha, &id, err, sizeof(err));
-		(void)peer_verify(verifier, &beta, &id, err, sizeof(err));
+	(void)tls_ctx_set_crls(ctx, crls, err, sizeof(err));
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+		if (peer_verifier_set_crl(verifier, sk_X509_CRL_value(crls, i)) == 0) {
+			(void)peer_verify(verifier, &alpha, &id, err, sizeof(err));
+			(void)peer_verify(verifier, &beta, &id, err, sizeof(err));
+		}
 	}
-	X509_CRL_free(crl);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	ERR_clear_error();
 	return 0;
 }
