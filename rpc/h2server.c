@@ -108,7 +108,6 @@ on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *use
 	call = call_new(c, frame->hd.stream_id);
 	if (call == NULL)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	c->ping_strikes = 0;
 	nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, call);
 	return 0;
 }
@@ -173,20 +172,20 @@ on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *n
 	return 0;
 }
 
-/* gRPC servers' policy: a client may PING at most every ping_min_idle_ms without a
- * stream open and every ping_min_busy_ms with one; the third strike ends the connection
- * with a GOAWAY that stock clients understand and back off from. */
+/* gRPC servers' policy (rpc/pingpolicy.h): a client may PING at most every
+ * ping_min_idle_ms without a stream open and every ping_min_busy_ms with one, counted only
+ * while we send it nothing; the third strike ends the connection with a GOAWAY that stock
+ * clients understand and back off from. */
 static void
 client_ping(struct rpc_conn *c)
 {
 	const struct rpc_limits *lim = &c->srv->lim;
-	uint64_t now = loop_now_ms(c->srv->loop);
-	uint64_t min = c->n_calls > 0 ? lim->ping_min_busy_ms : lim->ping_min_idle_ms;
+	uint32_t min = c->n_calls > 0 ? lim->ping_min_busy_ms : lim->ping_min_idle_ms;
 
-	if (c->last_client_ping_ms != 0 && now - c->last_client_ping_ms < min &&
-	    ++c->ping_strikes > 2)
-		conn_abuse(c, "too_many_pings", "too many PINGs (3 less than %u ms apart)", min);
-	c->last_client_ping_ms = now;
+	if (ping_policy_received(&c->pings, loop_now_ms(c->srv->loop), min,
+	    PING_POLICY_MAX_STRIKES))
+		conn_abuse(c, "too_many_pings", "too many PINGs (%u less than %u ms apart while "
+		    "the server sent nothing)", PING_POLICY_MAX_STRIKES + 1, min);
 }
 
 /* Frames that cost us work and carry no request: floods of them are attacks (CVE-2019-9512,
@@ -221,7 +220,8 @@ over_budget(struct rpc_conn *c)
 	return ++c->ctl_frames > c->srv->lim.max_control_frames;
 }
 
-/* Streams we reset because the client broke them (a bad header, DATA after END_STREAM)
+/* Our HEADERS and DATA wipe the client's PING strikes: it may PING while it receives.
+ * Streams we reset because the client broke them (a bad header, DATA after END_STREAM)
  * cost as much as streams it resets itself: they share the budget (CVE-2025-8671, which
  * Debian's nghttp2 1.52 does not limit). */
 static int
@@ -229,7 +229,9 @@ on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_d
 {
 	struct rpc_conn *c = user_data;
 
-	if (frame->hd.type == NGHTTP2_RST_STREAM && over_budget(c))
+	if (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)
+		ping_policy_reset(&c->pings);
+	else if (frame->hd.type == NGHTTP2_RST_STREAM && over_budget(c))
 		conn_abuse(c, "too_many_control_frames", "more than %u streams reset in one second "
 		    "(RST_STREAM received or caused)", c->srv->lim.max_control_frames);
 	return 0;

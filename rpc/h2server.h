@@ -84,7 +84,8 @@ struct rpc_limits {
 /* Sensible defaults: 1 MiB messages, 100 streams, 10000 connections, 64 KiB output,
  * 16 KiB headers, 10 s handshake, no idle timeout, PING after 60 s of silence answered
  * within 20 s, client PINGs at most every 5 minutes without streams and every 10 s with
- * one (past two strikes: GOAWAY ENHANCE_YOUR_CALM "too_many_pings"), 200 control frames
+ * one while the server sends nothing (past two strikes: GOAWAY ENHANCE_YOUR_CALM
+ * "too_many_pings"; our HEADERS or DATA wipe them, rpc/pingpolicy.h), 200 control frames
  * per second (past it: GOAWAY ENHANCE_YOUR_CALM). A request header list over
  * max_header_list is answered RESOURCE_EXHAUSTED; one that decodes to 64 times that (an
  * HPACK bomb) ends the connection with GOAWAY ENHANCE_YOUR_CALM. */

@@ -12,6 +12,7 @@
 #include "rpc/h2conn.h"
 #include "rpc/h2server.h"
 #include "rpc/loop.h"
+#include "rpc/pingpolicy.h"
 
 #define MAX_LISTENERS 4
 
@@ -52,8 +53,7 @@ struct rpc_conn {
 	struct loop_timer timer;        /* handshake, then idle timeout */
 	struct loop_timer keepalive;
 	uint64_t last_recv_ms;          /* any frame from the peer */
-	uint64_t last_client_ping_ms;
-	uint8_t ping_strikes;
+	struct ping_policy pings;       /* client PING strikes, wiped by our HEADERS/DATA */
 	bool ping_outstanding;
 	bool error_logged;              /* nghttp2's first complaint about the peer is logged */
 	uint64_t ctl_window_ms;         /* start of the second the control frames count in */

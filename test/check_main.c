@@ -29,6 +29,7 @@ main(void)
 	srunner_add_suite(sr, netmon_suite());
 	srunner_add_suite(sr, peers_suite());
 	srunner_add_suite(sr, metrics_suite());
+	srunner_add_suite(sr, pingpolicy_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

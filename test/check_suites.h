@@ -20,5 +20,6 @@ Suite *netmon_suite(void);
 Suite *peers_suite(void);
 Suite *ratelimit_suite(void);
 Suite *metrics_suite(void);
+Suite *pingpolicy_suite(void);
 
 #endif
