@@ -1,4 +1,5 @@
-/* gRPC server over nghttp2: accept, handshake, route by :path, frame, answer. */
+/* gRPC server over nghttp2: connections, their handshake and timers, the HTTP/2 callbacks
+ * (route by :path, frame, abuse limits). Accepting and shutdown are h2listen.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 
+#include "rpc/addrcount.h"
 #include "rpc/h2server_impl.h"
 #include "rpc/log.h"
 #include "rpc/tls.h"
@@ -38,6 +40,8 @@ rpc_limits_default(struct rpc_limits *lim)
 	lim->ping_min_idle_ms = 300000;
 	lim->ping_min_busy_ms = 10000;
 	lim->max_control_frames = 200;
+	lim->max_handshakes_per_address = 512;
+	lim->log_window_ms = 10000;
 }
 
 /* "127.0.0.1 (alice)": who a log line about a connection is about. */
@@ -445,6 +449,7 @@ conn_timeout(void *arg)
 	if (!c->h.handshaken)
 		handshake_failed(c->srv, RPC_HS_TIMEOUT);
 	if (!c->h.handshaken || c->h.session == NULL) {
+		c->hs_timed_out = true;
 		h2conn_close(&c->h, "TLS handshake timeout (handshake_timeout_ms)");
 		return;
 	}
@@ -453,8 +458,9 @@ conn_timeout(void *arg)
 		h2conn_close(&c->h, "GOAWAY not taken in time");
 		return;
 	}
-	log_info("connection from %s: no stream for %u ms (idle_timeout_ms): GOAWAY and close",
-	    conn_label(c, label, sizeof(label)), c->srv->lim.idle_timeout_ms);
+	if (server_log_allowed(c->srv, SRV_LOG_IDLE))
+		log_info("connection from %s: no stream for %u ms (idle_timeout_ms): GOAWAY and "
+		    "close", conn_label(c, label, sizeof(label)), c->srv->lim.idle_timeout_ms);
 	nghttp2_submit_goaway(c->h.session, NGHTTP2_FLAG_NONE,
 	    nghttp2_session_get_last_proc_stream_id(c->h.session), NGHTTP2_NO_ERROR,
 	    (const uint8_t *)"idle", 4);
@@ -502,8 +508,6 @@ conn_free_deferred(void *arg)
 	free(arg);
 }
 
-static void server_check_drained(struct rpc_server *s);
-
 static void
 conn_closed(struct h2conn *h, void *arg)
 {
@@ -512,9 +516,9 @@ conn_closed(struct h2conn *h, void *arg)
 	char host[NI_MAXHOST] = "?", label[NI_MAXHOST + 80];
 
 	loop_timer_cancel(s->loop, &c->timer);
+	server_handshake_over(c);
 	while (c->calls != NULL)
 		call_free(c->calls);
-	loop_timer_cancel(s->loop, &c->timer);
 	loop_timer_cancel(s->loop, &c->keepalive);
 	if (c->user != NULL && s->ops.conn_close != NULL)
 		s->ops.conn_close(c->user, s->ops.arg);
@@ -527,7 +531,7 @@ conn_closed(struct h2conn *h, void *arg)
 		    h->why);
 	else if (h->handshaken)
 		log_debug("connection from %s closed: %s", host, h->why);
-	else
+	else if (!c->hs_timed_out || server_log_allowed(s, SRV_LOG_HANDSHAKE_TIMEOUT))
 		log_info("connection from %s refused: %s", host, h->why);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -555,6 +559,7 @@ conn_handshake_done(struct h2conn *h, void *arg)
 	X509 *cert;
 
 	loop_timer_cancel(s->loop, &c->timer);
+	server_handshake_over(c);
 	if (!tls_alpn_is_h2(h->ssl)) {
 		snprintf(h->why, sizeof(h->why), "client did not negotiate ALPN h2");
 		handshake_failed(s, RPC_HS_PROTOCOL);
@@ -608,60 +613,35 @@ rpc_conn_peer_cert(const struct rpc_conn *c)
 	return c->h.ssl != NULL ? SSL_get0_peer_certificate(c->h.ssl) : NULL;
 }
 
-static void
-listener_event(void *arg, uint32_t events)
+
+int
+conn_new(struct rpc_server *s, int fd, const struct sockaddr_storage *ss, bool counted)
 {
-	struct rpc_server *s = arg;
+	struct rpc_conn *c;
+	SSL *ssl;
 
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct rpc_conn *c;
-		SSL *ssl;
-		int fd, one = 1;
-
-		fd = -1;
-		for (size_t k = 0; k < s->n_listeners && fd < 0; k++)
-			fd = accept4(s->listeners[k].fd, (struct sockaddr *)&ss, &sl,
-			    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				log_warn("accept");
-			return;
-		}
-		if (s->n_conns >= s->lim.max_connections || s->draining) {
-			uint64_t now = loop_now_ms(s->loop);
-			s->refused++;
-			if (!s->draining && now - s->refused_log_ms >= 1000) {
-				log_warnx("refusing connections: %zu open (max_connections); %zu "
-				    "refused since the last such line", s->n_conns, s->refused);
-				s->refused_log_ms = now;
-				s->refused = 0;
-			}
-			close(fd);
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c = calloc(1, sizeof(*c));
-		ssl = c != NULL ? SSL_new(s->ctx) : NULL;
-		if (ssl == NULL) {
-			free(c);
-			close(fd);
-			continue;
-		}
-		c->srv = s;
-		memcpy(&c->peer, &ss, sizeof(ss));
-		if (h2conn_init(&c->h, s->loop, fd, ssl, true, s->lim.max_output, &conn_ops, c) < 0) {
-			free(c);
-			continue;
-		}
-		c->next = s->conns;
-		if (s->conns != NULL)
-			s->conns->prev = c;
-		s->conns = c;
-		s->n_conns++;
-		loop_timer_set(s->loop, &c->timer, s->lim.handshake_timeout_ms, conn_timeout, c);
+	c = calloc(1, sizeof(*c));
+	ssl = c != NULL ? SSL_new(s->ctx) : NULL;
+	if (ssl == NULL) {
+		free(c);
+		close(fd);
+		return -ENOMEM;
 	}
+	c->srv = s;
+	memcpy(&c->peer, ss, sizeof(*ss));
+	ping_policy_init(&c->pings);
+	if (h2conn_init(&c->h, s->loop, fd, ssl, true, s->lim.max_output, &conn_ops, c) < 0) {
+		free(c);
+		return -EIO;
+	}
+	c->hs_counted = counted;
+	c->next = s->conns;
+	if (s->conns != NULL)
+		s->conns->prev = c;
+	s->conns = c;
+	s->n_conns++;
+	loop_timer_set(s->loop, &c->timer, s->lim.handshake_timeout_ms, conn_timeout, c);
+	return 0;
 }
 
 /* --- server ----------------------------------------------------------------------------- */
@@ -686,6 +666,12 @@ rpc_server_new(struct loop *l, SSL_CTX *ctx, const struct rpc_method *methods, s
 		s->lim = *lim;
 	else
 		rpc_limits_default(&s->lim);
+	server_logs_init(s);
+	if (s->lim.max_handshakes_per_address > 0 && (s->handshakes = addrcount_new()) == NULL) {
+		rpc_server_del(s);
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (nghttp2_session_callbacks_new(&cbs) != 0 || nghttp2_option_new(&s->opt) != 0) {
 		rpc_server_del(s);
 		errno = ENOMEM;
@@ -716,161 +702,3 @@ rpc_server_new(struct loop *l, SSL_CTX *ctx, const struct rpc_method *methods, s
 	return s;
 }
 
-int
-rpc_server_listen(struct rpc_server *s, const char *addr, char *err, size_t errlen)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
-	char host[256], *port;
-	const char *h;
-	int fd = -1, r, one = 1;
-
-	if (s->n_listeners == MAX_LISTENERS) {
-		snprintf(err, errlen, "too many listen addresses");
-		return -ENOSPC;
-	}
-	snprintf(host, sizeof(host), "%s", addr);
-	port = strrchr(host, ':');
-	if (port == NULL) {
-		snprintf(err, errlen, "listen address \"%s\" has no port (HOST:PORT)", addr);
-		return -EINVAL;
-	}
-	*port++ = '\0';
-	h = host;
-	if (host[0] == '[') {
-		size_t n = strlen(host);
-		if (n < 2 || host[n - 1] != ']') {
-			snprintf(err, errlen, "bad listen address \"%s\"", addr);
-			return -EINVAL;
-		}
-		host[n - 1] = '\0';
-		h = host + 1;
-	}
-	if (*h == '\0')
-		h = NULL;
-	r = getaddrinfo(h, port, &hints, &res);
-	if (r != 0) {
-		snprintf(err, errlen, "listen address \"%s\": %s", addr, gai_strerror(r));
-		return -EINVAL;
-	}
-	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto syserr;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 4096) < 0)
-		goto syserr;
-	r = loop_io_add(s->loop, &s->listeners[s->n_listeners], fd, EPOLLIN, listener_event, s);
-	if (r < 0) {
-		errno = -r;
-		goto syserr;
-	}
-	s->n_listeners++;
-	{
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-			s->port = ntohs(ss.ss_family == AF_INET6 ?
-			    ((struct sockaddr_in6 *)&ss)->sin6_port :
-			    ((struct sockaddr_in *)&ss)->sin_port);
-	}
-	freeaddrinfo(res);
-	return 0;
-syserr:
-	r = -errno;
-	snprintf(err, errlen, "listen on %s: %s", addr, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(res);
-	return r;
-}
-
-int
-rpc_server_port(const struct rpc_server *s)
-{
-	return s->port;
-}
-
-size_t
-rpc_server_connections(const struct rpc_server *s)
-{
-	return s->n_conns;
-}
-
-static void
-drained_deferred(void *arg)
-{
-	struct rpc_server *s = arg;
-
-	if (s->drained_fn != NULL) {
-		loop_fn fn = s->drained_fn;
-		s->drained_fn = NULL;
-		fn(s->drained_arg);
-	}
-}
-
-static void
-server_check_drained(struct rpc_server *s)
-{
-	if (s->draining && s->n_conns == 0 && s->drained_fn != NULL)
-		loop_defer(s->loop, &s->drained_defer, drained_deferred, s);
-}
-
-void
-rpc_server_shutdown(struct rpc_server *s, loop_fn done, void *arg)
-{
-	struct rpc_conn *c, *next;
-
-	s->draining = true;
-	s->drained_fn = done;
-	s->drained_arg = arg;
-	for (size_t i = 0; i < s->n_listeners; i++) {
-		loop_io_del(s->loop, &s->listeners[i]);
-		close(s->listeners[i].fd);
-		s->listeners[i].fd = -1;
-	}
-	s->n_listeners = 0;
-	for (c = s->conns; c != NULL; c = next) {
-		struct rpc_call *call, *cnext;
-
-		next = c->next;
-		if (!c->h.handshaken || c->h.session == NULL) {
-			h2conn_close(&c->h, "server shutting down");
-			continue;
-		}
-		nghttp2_submit_goaway(c->h.session, NGHTTP2_FLAG_NONE,
-		    nghttp2_session_get_last_proc_stream_id(c->h.session), NGHTTP2_NO_ERROR,
-		    NULL, 0);
-		for (call = c->calls; call != NULL; call = cnext) {
-			cnext = call->next;
-			/* Streams end now; unary calls already dispatched finish on their own. */
-			if (call->dispatched && !call->answered && call->method->streaming) {
-				rpc_cancel_fn fn = call->cancel_fn;
-				call->cancel_fn = NULL;
-				if (fn != NULL)
-					fn(call, call->cancel_arg);
-				rpc_call_fail(call, GRPC_UNAVAILABLE, "server shutting down");
-			}
-		}
-		h2conn_flush_later(&c->h);
-	}
-	server_check_drained(s);
-}
-
-void
-rpc_server_del(struct rpc_server *s)
-{
-	if (s == NULL)
-		return;
-	while (s->conns != NULL)
-		h2conn_close(&s->conns->h, "server stopped");
-	for (size_t i = 0; i < s->n_listeners; i++) {
-		loop_io_del(s->loop, &s->listeners[i]);
-		close(s->listeners[i].fd);
-	}
-	loop_defer_cancel(s->loop, &s->drained_defer);
-	nghttp2_session_callbacks_del(s->cbs);
-	nghttp2_option_del(s->opt);
-	SSL_CTX_free(s->ctx);
-	free(s);
-}
