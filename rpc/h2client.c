@@ -563,9 +563,9 @@ client_handshake_failed(struct h2conn *h, void *arg)
 	if (leaf == NULL || (h->hs_verify != X509_V_ERR_HOSTNAME_MISMATCH &&
 	    h->hs_verify != X509_V_ERR_IP_ADDRESS_MISMATCH))
 		return;
-	snprintf(c->error, sizeof(c->error), "TLS handshake with %s failed: the server's "
-	    "certificate is not for %s (server certificate names: %s; expected %s)",
-	    c->authority, c->host, tls_cert_names(leaf, names, sizeof(names)), c->host);
+	snprintf(c->error, sizeof(c->error), "TLS handshake with %s failed: certificate name "
+	    "mismatch (server certificate names: %s; expected %s)", c->authority,
+	    tls_cert_names(leaf, names, sizeof(names)), c->host);
 }
 
 static const struct h2conn_ops client_ops = {

@@ -295,8 +295,10 @@ rpc_server_del(struct rpc_server *s)
 		close(s->listeners[i].fd);
 	}
 	loop_defer_cancel(s->loop, &s->drained_defer);
-	for (int k = 0; k < SRV_LOG_N; k++)
+	for (int k = 0; k < SRV_LOG_N; k++) {
 		loop_timer_cancel(s->loop, &s->logs[k].timer);
+		log_window_end(&s->logs[k]);    /* counts of a window cut short */
+	}
 	addrcount_del(s->handshakes);
 	nghttp2_session_callbacks_del(s->cbs);
 	nghttp2_option_del(s->opt);

@@ -21,5 +21,8 @@ Suite *peers_suite(void);
 Suite *ratelimit_suite(void);
 Suite *metrics_suite(void);
 Suite *pingpolicy_suite(void);
+Suite *addrcount_suite(void);
+Suite *ratelog_suite(void);
+Suite *tlsnames_suite(void);
 
 #endif
