@@ -142,6 +142,27 @@ listener_event(void *arg, uint32_t events)
 
 /* --- server ----------------------------------------------------------------------------- */
 
+const char *
+rpc_handshake_failure_name(int why)
+{
+	static const char *const names[RPC_HS_N] = {
+		"no_certificate", "bad_certificate", "revoked", "expired", "refused", "protocol",
+		"timeout",
+	};
+
+	return why >= 0 && why < RPC_HS_N ? names[why] : "unknown";
+}
+
+void
+rpc_server_observe(struct rpc_server *s, const struct rpc_observer *obs)
+{
+	if (obs != NULL)
+		s->obs = *obs;
+	else
+		memset(&s->obs, 0, sizeof(s->obs));
+}
+
+
 int
 rpc_server_listen(struct rpc_server *s, const char *addr, char *err, size_t errlen)
 {

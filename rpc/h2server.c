@@ -380,26 +380,6 @@ on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code
 
 /* --- observer --------------------------------------------------------------------------- */
 
-const char *
-rpc_handshake_failure_name(int why)
-{
-	static const char *const names[RPC_HS_N] = {
-		"no_certificate", "bad_certificate", "revoked", "expired", "refused", "protocol",
-		"timeout",
-	};
-
-	return why >= 0 && why < RPC_HS_N ? names[why] : "unknown";
-}
-
-void
-rpc_server_observe(struct rpc_server *s, const struct rpc_observer *obs)
-{
-	if (obs != NULL)
-		s->obs = *obs;
-	else
-		memset(&s->obs, 0, sizeof(s->obs));
-}
-
 void
 server_call_done(struct rpc_call *call, int status)
 {
