@@ -40,7 +40,7 @@ rpc_limits_default(struct rpc_limits *lim)
 	lim->ping_min_idle_ms = 300000;
 	lim->ping_min_busy_ms = 10000;
 	lim->max_control_frames = 200;
-	lim->max_handshakes_per_address = 512;
+	lim->max_handshakes_per_address = 1024;
 	lim->log_window_ms = 10000;
 }
 

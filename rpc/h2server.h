@@ -87,7 +87,7 @@ struct rpc_limits {
 };
 
 /* Sensible defaults: 1 MiB messages, 100 streams, 10000 connections, 64 KiB output,
- * 16 KiB headers, 10 s handshake, 512 handshakes in progress per address, no idle
+ * 16 KiB headers, 10 s handshake, 1024 handshakes in progress per address, no idle
  * timeout, PING after 60 s of silence answered within 20 s, client PINGs at most every 5 minutes without streams and every 10 s with
  * one while the server sends nothing (past two strikes: GOAWAY ENHANCE_YOUR_CALM
  * "too_many_pings"; our HEADERS or DATA wipe them, rpc/pingpolicy.h), 200 control frames
