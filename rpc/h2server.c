@@ -499,6 +499,7 @@ conn_closed(struct h2conn *h, void *arg)
 	server_handshake_over(c);
 	while (c->calls != NULL)
 		call_free(c->calls);
+	loop_timer_cancel(s->loop, &c->timer);
 	loop_timer_cancel(s->loop, &c->keepalive);
 	if (c->user != NULL && s->ops.conn_close != NULL)
 		s->ops.conn_close(c->user, s->ops.arg);
