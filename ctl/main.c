@@ -116,8 +116,9 @@ ctl_call(struct ctl *c, const char *method, const ProtobufCMessage *req, uint8_t
 		return CTL_EXIT_OK;
 	free(*reply);
 	*reply = NULL;
-	if (status == GRPC_UNAVAILABLE && rpc_client_error(c->client)[0] != '\0')
-		ctl_err("server %s: %s", c->server, rpc_client_error(c->client));
+	if (status == GRPC_UNAVAILABLE)        /* e.g. "could not connect to H:P within 10 s" */
+		ctl_err("server %s: %s", c->server, rpc_client_error(c->client)[0] != '\0' ?
+		    rpc_client_error(c->client) : message);
 	else
 		ctl_err("%s: %s: %s", method, grpc_status_name(status), message);
 	return ctl_exit_for(status);

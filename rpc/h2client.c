@@ -52,8 +52,10 @@ struct rpc_client {
 	bool ready, goaway, deleted, enforce_deadline, ping_outstanding;
 	uint32_t keepalive_ms, keepalive_timeout_ms;
 	struct loop_timer keepalive;
+	uint32_t connect_timeout_ms, handshake_timeout_ms;
+	struct loop_timer setup;        /* connect, then TLS handshake deadline */
 	char extra_name[64], extra_value[256];
-	char error[400];
+	char error[1024];
 	nghttp2_session_callbacks *cbs;
 };
 
@@ -85,6 +87,31 @@ split_hostport(const char *hostport, char *host, size_t hostlen, char *port, siz
 	host[n] = '\0';
 	snprintf(port, portlen, "%s", colon + 1);
 	return 0;
+}
+
+/* "10 s", "0.5 s": a duration for a message. */
+static const char *
+secs(uint64_t ms, char *buf, size_t len)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "%llu s", (unsigned long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%.1f s", (double)ms / 1000);
+	return buf;
+}
+
+/* Why a connection still being set up after ms is not up: the TCP connect or TLS. */
+static void
+setup_failure(const struct rpc_client *c, uint64_t ms, char *buf, size_t len)
+{
+	char t[32];
+
+	if (!c->h.tcp_up)
+		snprintf(buf, len, "could not connect to %s within %s", c->authority,
+		    secs(ms, t, sizeof(t)));
+	else
+		snprintf(buf, len, "TLS handshake with %s did not finish within %s", c->authority,
+		    secs(ms, t, sizeof(t)));
 }
 
 static const char *
@@ -285,7 +312,11 @@ call_deadline(void *arg)
 	struct rpc_client_call *call = arg;
 	struct rpc_client *c = call->c;
 
-	if (call->stream_id > 0 && c->h.session != NULL) {
+	if (!c->ready && !c->h.closed && call->stream_id == 0) {
+		char why[300];
+		setup_failure(c, call->timeout_ms, why, sizeof(why));
+		call_complete(call, GRPC_UNAVAILABLE, why);
+	} else if (call->stream_id > 0 && c->h.session != NULL) {
 		call->local_status = GRPC_DEADLINE_EXCEEDED;
 		snprintf(call->message, sizeof(call->message), "deadline exceeded");
 		nghttp2_submit_rst_stream(c->h.session, NGHTTP2_FLAG_NONE, call->stream_id,
@@ -429,6 +460,7 @@ client_handshake_done(struct h2conn *h, void *arg)
 	if (nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0)
 		return -1;
 	nghttp2_session_set_local_window_size(session, NGHTTP2_FLAG_NONE, 0, 1 << 24);
+	loop_timer_cancel(c->loop, &c->setup);
 	c->ready = true;
 	if (c->keepalive_ms > 0)
 		loop_timer_set(c->loop, &c->keepalive, c->keepalive_ms, client_keepalive, c);
@@ -443,9 +475,11 @@ client_closed(struct h2conn *h, void *arg)
 {
 	struct rpc_client *c = arg;
 
-	snprintf(c->error, sizeof(c->error), "%s", h->why[0] ? h->why : "connection closed");
+	if (c->error[0] == '\0')        /* a set-up timeout or name mismatch said more */
+		snprintf(c->error, sizeof(c->error), "%s", h->why[0] ? h->why : "connection closed");
 	c->ready = false;
 	loop_timer_cancel(c->loop, &c->keepalive);
+	loop_timer_cancel(c->loop, &c->setup);
 	while (c->calls != NULL) {
 		struct rpc_client_call *call = c->calls;
 		call->stream_id = 0;
@@ -499,10 +533,60 @@ rpc_client_set_keepalive(struct rpc_client *c, uint32_t interval_ms, uint32_t ti
 		loop_timer_set(c->loop, &c->keepalive, interval_ms, client_keepalive, c);
 }
 
+static void
+client_setup_timeout(void *arg)
+{
+	struct rpc_client *c = arg;
+
+	setup_failure(c, c->h.tcp_up ? c->handshake_timeout_ms : c->connect_timeout_ms, c->error,
+	    sizeof(c->error));
+	h2conn_close(&c->h, NULL);
+}
+
+static void
+client_connected(struct h2conn *h, void *arg)
+{
+	struct rpc_client *c = arg;
+
+	loop_timer_set(c->loop, &c->setup, c->handshake_timeout_ms, client_setup_timeout, c);
+}
+
+/* A certificate that does not name the server: say which names it has. */
+static void
+client_handshake_failed(struct h2conn *h, void *arg)
+{
+	struct rpc_client *c = arg;
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(h->ssl);
+	X509 *leaf = chain != NULL && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : NULL;
+	char names[240];
+
+	if (leaf == NULL || (h->hs_verify != X509_V_ERR_HOSTNAME_MISMATCH &&
+	    h->hs_verify != X509_V_ERR_IP_ADDRESS_MISMATCH))
+		return;
+	snprintf(c->error, sizeof(c->error), "TLS handshake with %s failed: certificate name "
+	    "mismatch (server certificate names: %s; expected %s)", c->authority,
+	    tls_cert_names(leaf, names, sizeof(names)), c->host);
+}
+
 static const struct h2conn_ops client_ops = {
 	.handshake_done = client_handshake_done,
 	.closed = client_closed,
+	.connected = client_connected,
+	.handshake_failed = client_handshake_failed,
 };
+
+void
+rpc_client_set_timeouts(struct rpc_client *c, uint32_t connect_ms, uint32_t handshake_ms)
+{
+	if (connect_ms > 0)
+		c->connect_timeout_ms = connect_ms;
+	if (handshake_ms > 0)
+		c->handshake_timeout_ms = handshake_ms;
+	if (c->loop == NULL || c->h.closed || c->ready)
+		return;
+	loop_timer_set(c->loop, &c->setup, (c->h.tcp_up ? c->handshake_timeout_ms :
+	    c->connect_timeout_ms), client_setup_timeout, c);
+}
 
 struct rpc_client *
 rpc_client_new(struct loop *l, SSL_CTX *ctx, const char *hostport)
@@ -521,6 +605,8 @@ rpc_client_new(struct loop *l, SSL_CTX *ctx, const char *hostport)
 		return NULL;
 	c->loop = l;
 	c->enforce_deadline = true;
+	c->connect_timeout_ms = RPC_CLIENT_CONNECT_TIMEOUT_MS;
+	c->handshake_timeout_ms = RPC_CLIENT_HANDSHAKE_TIMEOUT_MS;
 	c->h.closed = true;
 	c->h.io.fd = -1;
 	if (split_hostport(hostport, c->host, sizeof(c->host), port, sizeof(port)) < 0) {
@@ -570,6 +656,7 @@ rpc_client_new(struct loop *l, SSL_CTX *ctx, const char *hostport)
 		c->h.closed = true;
 		return c;
 	}
+	loop_timer_set(l, &c->setup, c->connect_timeout_ms, client_setup_timeout, c);
 	return c;
 fail:
 	if (fd >= 0)

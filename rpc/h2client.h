@@ -39,7 +39,8 @@ void rpc_client_del(struct rpc_client *c);
 
 /* True while the connection is usable or still being set up. */
 bool rpc_client_alive(const struct rpc_client *c);
-/* Why the connection failed or closed ("" while alive). */
+/* Why the connection failed or closed ("" while alive): a name mismatch lists the names the
+ * server's certificate has ("server certificate names: a, b; expected HOST"). */
 const char *rpc_client_error(const struct rpc_client *c);
 
 /* Starts a call of path with one request message. timeout_ms 0: no deadline; otherwise it
@@ -62,6 +63,17 @@ void rpc_client_set_local_deadline(struct rpc_client *c, bool enforce);
  * with UNAVAILABLE) when a PING is not answered within timeout_ms: a server that vanished
  * silently is noticed. 0 turns it off (the default). */
 void rpc_client_set_keepalive(struct rpc_client *c, uint32_t interval_ms, uint32_t timeout_ms);
+
+/* Connection set-up limits (defaults: RPC_CLIENT_CONNECT_TIMEOUT_MS and
+ * RPC_CLIENT_HANDSHAKE_TIMEOUT_MS): TCP must connect within connect_ms and TLS finish
+ * within handshake_ms after that, or the connection closes and its calls end with
+ * UNAVAILABLE "could not connect to HOST:PORT within N s" (or "TLS handshake with HOST:PORT
+ * did not finish within N s"). A call whose own deadline passes first, while the connection
+ * is still being set up, ends the same way (UNAVAILABLE, not DEADLINE_EXCEEDED): the server
+ * never saw it. Call before the loop next runs; 0 keeps a default. */
+#define RPC_CLIENT_CONNECT_TIMEOUT_MS 10000
+#define RPC_CLIENT_HANDSHAKE_TIMEOUT_MS 10000
+void rpc_client_set_timeouts(struct rpc_client *c, uint32_t connect_ms, uint32_t handshake_ms);
 
 /* Stops or resumes reading from the server (tests of slow readers). */
 void rpc_client_pause_reading(struct rpc_client *c, bool paused);

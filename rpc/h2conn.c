@@ -261,6 +261,8 @@ do_handshake(struct h2conn *h)
 		snprintf(h->why, sizeof(h->why), "TLS handshake failed: connection closed");
 	}
 	ERR_clear_error();
+	if (h->ops->handshake_failed != NULL)
+		h->ops->handshake_failed(h, h->arg);
 	h2conn_close(h, NULL);
 	return -1;
 }
@@ -341,6 +343,11 @@ h2conn_event(void *arg, uint32_t events)
 
 	if (h->closed)
 		return;
+	if (!h->server && !h->tcp_up && (events & EPOLLOUT) && !(events & EPOLLERR)) {
+		h->tcp_up = true;
+		if (h->ops->connected != NULL)
+			h->ops->connected(h, h->arg);
+	}
 	if (!h->handshaken) {
 		if (do_handshake(h) != 0)
 			return;

@@ -23,6 +23,11 @@ struct h2conn_ops {
 	/* The connection is closed (fd and SSL are gone); the owner frees its object, but not
 	 * before the end of this loop turn (use loop_defer): events may still name it. */
 	void (*closed)(struct h2conn *h, void *arg);
+	/* Optional: a client's TCP connection is up (the TLS handshake starts). */
+	void (*connected)(struct h2conn *h, void *arg);
+	/* Optional: SSL_do_handshake failed; h->ssl (and the peer's chain) is still there,
+	 * h->why says what failed. Runs right before closed. */
+	void (*handshake_failed)(struct h2conn *h, void *arg);
 };
 
 struct h2conn {
@@ -36,6 +41,7 @@ struct h2conn {
 	size_t out_len, out_off, out_max;
 	struct loop_defer flush_defer;
 	bool server, handshaken, closed, close_when_flushed, paused;
+	bool tcp_up;             /* a client's connect() completed */
 	bool peer_error;         /* nghttp2 refused the peer's input (flood, bad frames) */
 	char why[96];            /* why the connection closed, for logs */
 	/* set when SSL_do_handshake failed: its verify result and OpenSSL error */

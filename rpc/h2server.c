@@ -1,4 +1,5 @@
-/* gRPC server over nghttp2: accept, handshake, route by :path, frame, answer. */
+/* gRPC server over nghttp2: connections, their handshake and timers, the HTTP/2 callbacks
+ * (route by :path, frame, abuse limits). Accepting and shutdown are h2listen.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 
+#include "rpc/addrcount.h"
 #include "rpc/h2server_impl.h"
 #include "rpc/log.h"
 #include "rpc/tls.h"
@@ -38,6 +40,8 @@ rpc_limits_default(struct rpc_limits *lim)
 	lim->ping_min_idle_ms = 300000;
 	lim->ping_min_busy_ms = 10000;
 	lim->max_control_frames = 200;
+	lim->max_handshakes_per_address = 1024;
+	lim->log_window_ms = 10000;
 }
 
 /* "127.0.0.1 (alice)": who a log line about a connection is about. */
@@ -108,7 +112,6 @@ on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *use
 	call = call_new(c, frame->hd.stream_id);
 	if (call == NULL)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	c->ping_strikes = 0;
 	nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, call);
 	return 0;
 }
@@ -173,20 +176,20 @@ on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *n
 	return 0;
 }
 
-/* gRPC servers' policy: a client may PING at most every ping_min_idle_ms without a
- * stream open and every ping_min_busy_ms with one; the third strike ends the connection
- * with a GOAWAY that stock clients understand and back off from. */
+/* gRPC servers' policy (rpc/pingpolicy.h): a client may PING at most every
+ * ping_min_idle_ms without a stream open and every ping_min_busy_ms with one, counted only
+ * while we send it nothing; the third strike ends the connection with a GOAWAY that stock
+ * clients understand and back off from. */
 static void
 client_ping(struct rpc_conn *c)
 {
 	const struct rpc_limits *lim = &c->srv->lim;
-	uint64_t now = loop_now_ms(c->srv->loop);
-	uint64_t min = c->n_calls > 0 ? lim->ping_min_busy_ms : lim->ping_min_idle_ms;
+	uint32_t min = c->n_calls > 0 ? lim->ping_min_busy_ms : lim->ping_min_idle_ms;
 
-	if (c->last_client_ping_ms != 0 && now - c->last_client_ping_ms < min &&
-	    ++c->ping_strikes > 2)
-		conn_abuse(c, "too_many_pings", "too many PINGs (3 less than %u ms apart)", min);
-	c->last_client_ping_ms = now;
+	if (ping_policy_received(&c->pings, loop_now_ms(c->srv->loop), min,
+	    PING_POLICY_MAX_STRIKES))
+		conn_abuse(c, "too_many_pings", "too many PINGs (%u less than %u ms apart while "
+		    "the server sent nothing)", PING_POLICY_MAX_STRIKES + 1, min);
 }
 
 /* Frames that cost us work and carry no request: floods of them are attacks (CVE-2019-9512,
@@ -221,7 +224,8 @@ over_budget(struct rpc_conn *c)
 	return ++c->ctl_frames > c->srv->lim.max_control_frames;
 }
 
-/* Streams we reset because the client broke them (a bad header, DATA after END_STREAM)
+/* Our HEADERS and DATA wipe the client's PING strikes: it may PING while it receives.
+ * Streams we reset because the client broke them (a bad header, DATA after END_STREAM)
  * cost as much as streams it resets itself: they share the budget (CVE-2025-8671, which
  * Debian's nghttp2 1.52 does not limit). */
 static int
@@ -229,7 +233,9 @@ on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_d
 {
 	struct rpc_conn *c = user_data;
 
-	if (frame->hd.type == NGHTTP2_RST_STREAM && over_budget(c))
+	if (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)
+		ping_policy_reset(&c->pings);
+	else if (frame->hd.type == NGHTTP2_RST_STREAM && over_budget(c))
 		conn_abuse(c, "too_many_control_frames", "more than %u streams reset in one second "
 		    "(RST_STREAM received or caused)", c->srv->lim.max_control_frames);
 	return 0;
@@ -374,26 +380,6 @@ on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code
 
 /* --- observer --------------------------------------------------------------------------- */
 
-const char *
-rpc_handshake_failure_name(int why)
-{
-	static const char *const names[RPC_HS_N] = {
-		"no_certificate", "bad_certificate", "revoked", "expired", "refused", "protocol",
-		"timeout",
-	};
-
-	return why >= 0 && why < RPC_HS_N ? names[why] : "unknown";
-}
-
-void
-rpc_server_observe(struct rpc_server *s, const struct rpc_observer *obs)
-{
-	if (obs != NULL)
-		s->obs = *obs;
-	else
-		memset(&s->obs, 0, sizeof(s->obs));
-}
-
 void
 server_call_done(struct rpc_call *call, int status)
 {
@@ -443,6 +429,7 @@ conn_timeout(void *arg)
 	if (!c->h.handshaken)
 		handshake_failed(c->srv, RPC_HS_TIMEOUT);
 	if (!c->h.handshaken || c->h.session == NULL) {
+		c->hs_timed_out = true;
 		h2conn_close(&c->h, "TLS handshake timeout (handshake_timeout_ms)");
 		return;
 	}
@@ -451,8 +438,9 @@ conn_timeout(void *arg)
 		h2conn_close(&c->h, "GOAWAY not taken in time");
 		return;
 	}
-	log_info("connection from %s: no stream for %u ms (idle_timeout_ms): GOAWAY and close",
-	    conn_label(c, label, sizeof(label)), c->srv->lim.idle_timeout_ms);
+	if (server_log_allowed(c->srv, SRV_LOG_IDLE))
+		log_info("connection from %s: no stream for %u ms (idle_timeout_ms): GOAWAY and "
+		    "close", conn_label(c, label, sizeof(label)), c->srv->lim.idle_timeout_ms);
 	nghttp2_submit_goaway(c->h.session, NGHTTP2_FLAG_NONE,
 	    nghttp2_session_get_last_proc_stream_id(c->h.session), NGHTTP2_NO_ERROR,
 	    (const uint8_t *)"idle", 4);
@@ -500,8 +488,6 @@ conn_free_deferred(void *arg)
 	free(arg);
 }
 
-static void server_check_drained(struct rpc_server *s);
-
 static void
 conn_closed(struct h2conn *h, void *arg)
 {
@@ -510,6 +496,7 @@ conn_closed(struct h2conn *h, void *arg)
 	char host[NI_MAXHOST] = "?", label[NI_MAXHOST + 80];
 
 	loop_timer_cancel(s->loop, &c->timer);
+	server_handshake_over(c);
 	while (c->calls != NULL)
 		call_free(c->calls);
 	loop_timer_cancel(s->loop, &c->timer);
@@ -525,7 +512,7 @@ conn_closed(struct h2conn *h, void *arg)
 		    h->why);
 	else if (h->handshaken)
 		log_debug("connection from %s closed: %s", host, h->why);
-	else
+	else if (!c->hs_timed_out || server_log_allowed(s, SRV_LOG_HANDSHAKE_TIMEOUT))
 		log_info("connection from %s refused: %s", host, h->why);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -553,6 +540,7 @@ conn_handshake_done(struct h2conn *h, void *arg)
 	X509 *cert;
 
 	loop_timer_cancel(s->loop, &c->timer);
+	server_handshake_over(c);
 	if (!tls_alpn_is_h2(h->ssl)) {
 		snprintf(h->why, sizeof(h->why), "client did not negotiate ALPN h2");
 		handshake_failed(s, RPC_HS_PROTOCOL);
@@ -606,60 +594,35 @@ rpc_conn_peer_cert(const struct rpc_conn *c)
 	return c->h.ssl != NULL ? SSL_get0_peer_certificate(c->h.ssl) : NULL;
 }
 
-static void
-listener_event(void *arg, uint32_t events)
+
+int
+conn_new(struct rpc_server *s, int fd, const struct sockaddr_storage *ss, bool counted)
 {
-	struct rpc_server *s = arg;
+	struct rpc_conn *c;
+	SSL *ssl;
 
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct rpc_conn *c;
-		SSL *ssl;
-		int fd, one = 1;
-
-		fd = -1;
-		for (size_t k = 0; k < s->n_listeners && fd < 0; k++)
-			fd = accept4(s->listeners[k].fd, (struct sockaddr *)&ss, &sl,
-			    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				log_warn("accept");
-			return;
-		}
-		if (s->n_conns >= s->lim.max_connections || s->draining) {
-			uint64_t now = loop_now_ms(s->loop);
-			s->refused++;
-			if (!s->draining && now - s->refused_log_ms >= 1000) {
-				log_warnx("refusing connections: %zu open (max_connections); %zu "
-				    "refused since the last such line", s->n_conns, s->refused);
-				s->refused_log_ms = now;
-				s->refused = 0;
-			}
-			close(fd);
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c = calloc(1, sizeof(*c));
-		ssl = c != NULL ? SSL_new(s->ctx) : NULL;
-		if (ssl == NULL) {
-			free(c);
-			close(fd);
-			continue;
-		}
-		c->srv = s;
-		memcpy(&c->peer, &ss, sizeof(ss));
-		if (h2conn_init(&c->h, s->loop, fd, ssl, true, s->lim.max_output, &conn_ops, c) < 0) {
-			free(c);
-			continue;
-		}
-		c->next = s->conns;
-		if (s->conns != NULL)
-			s->conns->prev = c;
-		s->conns = c;
-		s->n_conns++;
-		loop_timer_set(s->loop, &c->timer, s->lim.handshake_timeout_ms, conn_timeout, c);
+	c = calloc(1, sizeof(*c));
+	ssl = c != NULL ? SSL_new(s->ctx) : NULL;
+	if (ssl == NULL) {
+		free(c);
+		close(fd);
+		return -ENOMEM;
 	}
+	c->srv = s;
+	memcpy(&c->peer, ss, sizeof(*ss));
+	ping_policy_init(&c->pings);
+	if (h2conn_init(&c->h, s->loop, fd, ssl, true, s->lim.max_output, &conn_ops, c) < 0) {
+		free(c);
+		return -EIO;
+	}
+	c->hs_counted = counted;
+	c->next = s->conns;
+	if (s->conns != NULL)
+		s->conns->prev = c;
+	s->conns = c;
+	s->n_conns++;
+	loop_timer_set(s->loop, &c->timer, s->lim.handshake_timeout_ms, conn_timeout, c);
+	return 0;
 }
 
 /* --- server ----------------------------------------------------------------------------- */
@@ -684,6 +647,12 @@ rpc_server_new(struct loop *l, SSL_CTX *ctx, const struct rpc_method *methods, s
 		s->lim = *lim;
 	else
 		rpc_limits_default(&s->lim);
+	server_logs_init(s);
+	if (s->lim.max_handshakes_per_address > 0 && (s->handshakes = addrcount_new()) == NULL) {
+		rpc_server_del(s);
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (nghttp2_session_callbacks_new(&cbs) != 0 || nghttp2_option_new(&s->opt) != 0) {
 		rpc_server_del(s);
 		errno = ENOMEM;
@@ -714,161 +683,3 @@ rpc_server_new(struct loop *l, SSL_CTX *ctx, const struct rpc_method *methods, s
 	return s;
 }
 
-int
-rpc_server_listen(struct rpc_server *s, const char *addr, char *err, size_t errlen)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
-	char host[256], *port;
-	const char *h;
-	int fd = -1, r, one = 1;
-
-	if (s->n_listeners == MAX_LISTENERS) {
-		snprintf(err, errlen, "too many listen addresses");
-		return -ENOSPC;
-	}
-	snprintf(host, sizeof(host), "%s", addr);
-	port = strrchr(host, ':');
-	if (port == NULL) {
-		snprintf(err, errlen, "listen address \"%s\" has no port (HOST:PORT)", addr);
-		return -EINVAL;
-	}
-	*port++ = '\0';
-	h = host;
-	if (host[0] == '[') {
-		size_t n = strlen(host);
-		if (n < 2 || host[n - 1] != ']') {
-			snprintf(err, errlen, "bad listen address \"%s\"", addr);
-			return -EINVAL;
-		}
-		host[n - 1] = '\0';
-		h = host + 1;
-	}
-	if (*h == '\0')
-		h = NULL;
-	r = getaddrinfo(h, port, &hints, &res);
-	if (r != 0) {
-		snprintf(err, errlen, "listen address \"%s\": %s", addr, gai_strerror(r));
-		return -EINVAL;
-	}
-	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto syserr;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 4096) < 0)
-		goto syserr;
-	r = loop_io_add(s->loop, &s->listeners[s->n_listeners], fd, EPOLLIN, listener_event, s);
-	if (r < 0) {
-		errno = -r;
-		goto syserr;
-	}
-	s->n_listeners++;
-	{
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-			s->port = ntohs(ss.ss_family == AF_INET6 ?
-			    ((struct sockaddr_in6 *)&ss)->sin6_port :
-			    ((struct sockaddr_in *)&ss)->sin_port);
-	}
-	freeaddrinfo(res);
-	return 0;
-syserr:
-	r = -errno;
-	snprintf(err, errlen, "listen on %s: %s", addr, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(res);
-	return r;
-}
-
-int
-rpc_server_port(const struct rpc_server *s)
-{
-	return s->port;
-}
-
-size_t
-rpc_server_connections(const struct rpc_server *s)
-{
-	return s->n_conns;
-}
-
-static void
-drained_deferred(void *arg)
-{
-	struct rpc_server *s = arg;
-
-	if (s->drained_fn != NULL) {
-		loop_fn fn = s->drained_fn;
-		s->drained_fn = NULL;
-		fn(s->drained_arg);
-	}
-}
-
-static void
-server_check_drained(struct rpc_server *s)
-{
-	if (s->draining && s->n_conns == 0 && s->drained_fn != NULL)
-		loop_defer(s->loop, &s->drained_defer, drained_deferred, s);
-}
-
-void
-rpc_server_shutdown(struct rpc_server *s, loop_fn done, void *arg)
-{
-	struct rpc_conn *c, *next;
-
-	s->draining = true;
-	s->drained_fn = done;
-	s->drained_arg = arg;
-	for (size_t i = 0; i < s->n_listeners; i++) {
-		loop_io_del(s->loop, &s->listeners[i]);
-		close(s->listeners[i].fd);
-		s->listeners[i].fd = -1;
-	}
-	s->n_listeners = 0;
-	for (c = s->conns; c != NULL; c = next) {
-		struct rpc_call *call, *cnext;
-
-		next = c->next;
-		if (!c->h.handshaken || c->h.session == NULL) {
-			h2conn_close(&c->h, "server shutting down");
-			continue;
-		}
-		nghttp2_submit_goaway(c->h.session, NGHTTP2_FLAG_NONE,
-		    nghttp2_session_get_last_proc_stream_id(c->h.session), NGHTTP2_NO_ERROR,
-		    NULL, 0);
-		for (call = c->calls; call != NULL; call = cnext) {
-			cnext = call->next;
-			/* Streams end now; unary calls already dispatched finish on their own. */
-			if (call->dispatched && !call->answered && call->method->streaming) {
-				rpc_cancel_fn fn = call->cancel_fn;
-				call->cancel_fn = NULL;
-				if (fn != NULL)
-					fn(call, call->cancel_arg);
-				rpc_call_fail(call, GRPC_UNAVAILABLE, "server shutting down");
-			}
-		}
-		h2conn_flush_later(&c->h);
-	}
-	server_check_drained(s);
-}
-
-void
-rpc_server_del(struct rpc_server *s)
-{
-	if (s == NULL)
-		return;
-	while (s->conns != NULL)
-		h2conn_close(&s->conns->h, "server stopped");
-	for (size_t i = 0; i < s->n_listeners; i++) {
-		loop_io_del(s->loop, &s->listeners[i]);
-		close(s->listeners[i].fd);
-	}
-	loop_defer_cancel(s->loop, &s->drained_defer);
-	nghttp2_session_callbacks_del(s->cbs);
-	nghttp2_option_del(s->opt);
-	SSL_CTX_free(s->ctx);
-	free(s);
-}

@@ -79,15 +79,22 @@ struct rpc_limits {
 	uint32_t max_control_frames;  /* SETTINGS, PING, RST_STREAM, PRIORITY and empty DATA
 	                               * frames received, and RST_STREAMs sent, per connection
 	                               * per second */
+	uint32_t max_handshakes_per_address; /* connections in their TLS handshake from one
+	                               * IPv4 address or IPv6 /64; past it new ones are closed
+	                               * at once; 0: no limit */
+	uint32_t log_window_ms;       /* handshake and idle timeouts and per-address refusals:
+	                               * one log line per window, then the count */
 };
 
 /* Sensible defaults: 1 MiB messages, 100 streams, 10000 connections, 64 KiB output,
- * 16 KiB headers, 10 s handshake, no idle timeout, PING after 60 s of silence answered
- * within 20 s, client PINGs at most every 5 minutes without streams and every 10 s with
- * one (past two strikes: GOAWAY ENHANCE_YOUR_CALM "too_many_pings"), 200 control frames
+ * 16 KiB headers, 10 s handshake, 1024 handshakes in progress per address, no idle
+ * timeout, PING after 60 s of silence answered within 20 s, client PINGs at most every 5 minutes without streams and every 10 s with
+ * one while the server sends nothing (past two strikes: GOAWAY ENHANCE_YOUR_CALM
+ * "too_many_pings"; our HEADERS or DATA wipe them, rpc/pingpolicy.h), 200 control frames
  * per second (past it: GOAWAY ENHANCE_YOUR_CALM). A request header list over
  * max_header_list is answered RESOURCE_EXHAUSTED; one that decodes to 64 times that (an
- * HPACK bomb) ends the connection with GOAWAY ENHANCE_YOUR_CALM. */
+ * HPACK bomb) ends the connection with GOAWAY ENHANCE_YOUR_CALM. Floods of timeouts and
+ * refusals are logged one line per 10 s with a count. */
 void rpc_limits_default(struct rpc_limits *lim);
 
 /* Creates a server that serves methods[0..n-1] (the array must outlive the server).

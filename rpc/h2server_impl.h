@@ -12,6 +12,8 @@
 #include "rpc/h2conn.h"
 #include "rpc/h2server.h"
 #include "rpc/loop.h"
+#include "rpc/pingpolicy.h"
+#include "rpc/ratelog.h"
 
 #define MAX_LISTENERS 4
 
@@ -52,10 +54,11 @@ struct rpc_conn {
 	struct loop_timer timer;        /* handshake, then idle timeout */
 	struct loop_timer keepalive;
 	uint64_t last_recv_ms;          /* any frame from the peer */
-	uint64_t last_client_ping_ms;
-	uint8_t ping_strikes;
+	struct ping_policy pings;       /* client PING strikes, wiped by our HEADERS/DATA */
 	bool ping_outstanding;
 	bool error_logged;              /* nghttp2's first complaint about the peer is logged */
+	bool hs_counted;                /* in srv->handshakes until the handshake is over */
+	bool hs_timed_out;              /* closed by handshake_timeout_ms */
 	uint64_t ctl_window_ms;         /* start of the second the control frames count in */
 	uint32_t ctl_frames;
 	char name[64];                  /* the client certificate's CN, for log lines */
@@ -63,6 +66,14 @@ struct rpc_conn {
 	void *user;
 	size_t n_calls;
 	struct sockaddr_storage peer;
+};
+
+/* Floods logged one line per window (rpc/ratelog.h), with the count at its end. */
+enum srv_log_kind { SRV_LOG_HANDSHAKE_TIMEOUT, SRV_LOG_IDLE, SRV_LOG_PER_ADDRESS, SRV_LOG_N };
+struct srv_log {
+	struct ratelog rl;
+	struct loop_timer timer;        /* the end of the window: log the count */
+	enum srv_log_kind kind;
 };
 
 struct rpc_server {
@@ -86,6 +97,8 @@ struct rpc_server {
 	struct loop_defer drained_defer;
 	uint64_t refused_log_ms;        /* connections refused at max_connections: logged */
 	size_t refused;                 /* at most once a second, with a count */
+	struct addrcount *handshakes;   /* connections in their TLS handshake, per address */
+	struct srv_log logs[SRV_LOG_N];
 };
 
 /* h2call.c */
@@ -104,7 +117,18 @@ void call_dispatch(struct rpc_call *call);
 
 /* h2server.c */
 void conn_arm_idle(struct rpc_conn *c);
+/* Takes fd and starts the TLS handshake; counted: its address is in srv->handshakes.
+ * Returns 0 or -errno (fd closed; the caller releases the count). */
+int conn_new(struct rpc_server *s, int fd, const struct sockaddr_storage *ss, bool counted);
 /* Tells the observer, if any, that call ended with status. */
 void server_call_done(struct rpc_call *call, int status);
+
+/* h2listen.c */
+void server_check_drained(struct rpc_server *s);
+void server_logs_init(struct rpc_server *s);
+/* An event of that kind: true when it is to be logged (the first of its window). */
+bool server_log_allowed(struct rpc_server *s, enum srv_log_kind kind);
+/* The connection's handshake ended (done, failed or closed): uncount its address. */
+void server_handshake_over(struct rpc_conn *c);
 
 #endif

@@ -1,7 +1,9 @@
 /* OpenSSL 3 contexts for wiresync's mutual-TLS HTTP/2. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -321,4 +323,62 @@ tls_alpn_is_h2(const SSL *ssl)
 
 	SSL_get0_alpn_selected(ssl, &p, &n);
 	return n == 2 && memcmp(p, "h2", 2) == 0;
+}
+
+/* Appends "name" (", name" after the first) to buf; false once it no longer fits. */
+static bool
+names_add(char *buf, size_t len, size_t *used, const char *name, size_t n)
+{
+	const char *sep = *used > 0 ? ", " : "";
+	size_t need = strlen(sep) + n;
+
+	if (*used + need + 1 > len) {
+		if (len >= 4)
+			snprintf(buf + (*used + 4 < len ? *used : len - 4), 4, "...");
+		return false;
+	}
+	snprintf(buf + *used, len - *used, "%s%.*s", sep, (int)n, name);
+	*used += need;
+	return true;
+}
+
+const char *
+tls_cert_names(X509 *cert, char *buf, size_t len)
+{
+	GENERAL_NAMES *sans;
+	size_t used = 0;
+	bool room = true;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; room && i < sk_GENERAL_NAME_num(sans); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+		char ip[INET6_ADDRSTRLEN];
+		int type;
+		const ASN1_STRING *v = GENERAL_NAME_get0_value(g, &type);
+
+		if (type == GEN_DNS) {
+			room = names_add(buf, len, &used, (const char *)ASN1_STRING_get0_data(v),
+			    (size_t)ASN1_STRING_length(v));
+		} else if (type == GEN_IPADD) {
+			int af = ASN1_STRING_length(v) == 4 ? AF_INET :
+			    ASN1_STRING_length(v) == 16 ? AF_INET6 : -1;
+			if (af < 0 || inet_ntop(af, ASN1_STRING_get0_data(v), ip, sizeof(ip)) == NULL)
+				continue;
+			room = names_add(buf, len, &used, ip, strlen(ip));
+		}
+	}
+	GENERAL_NAMES_free(sans);
+	if (used == 0) {
+		char cn[256];
+		int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn,
+		    sizeof(cn));
+		if (n > 0)
+			names_add(buf, len, &used, cn, (size_t)n);
+		else
+			snprintf(buf, len, "none");
+	}
+	return buf;
 }

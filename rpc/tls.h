@@ -42,6 +42,11 @@ void tls_store_allow_stale_crl(X509_STORE *store);
 /* After a handshake: true when ALPN chose "h2". */
 int tls_alpn_is_h2(const SSL *ssl);
 
+/* The names a certificate answers to, for an error about a name mismatch: its DNS and IP
+ * subjectAltNames ("sync.example.org, 10.0.0.1"), else its subject CN, else "none"; cut
+ * to fit buf (ending in "..."). Returns buf. */
+const char *tls_cert_names(X509 *cert, char *buf, size_t len);
+
 /* Describes the newest OpenSSL error (or "unknown") into buf; returns buf. */
 const char *tls_error_string(char *buf, size_t len);
 

@@ -488,6 +488,7 @@ main(int argc, char **argv)
 	lim.max_header_list = conf.max_header_list_bytes;
 	lim.max_message = conf.max_message_bytes;
 	lim.handshake_timeout_ms = conf.handshake_timeout_ms;
+	lim.max_handshakes_per_address = conf.max_handshakes_per_address;
 	lim.idle_timeout_ms = conf.idle_timeout_ms;
 	lim.keepalive_ms = conf.keepalive_ms;
 	lim.keepalive_timeout_ms = conf.keepalive_timeout_ms;

@@ -28,6 +28,7 @@ static const struct config_field keys_template[] = {
 	KEY(max_streams, .type = CONFIG_UINT, .min = 1, .max = 10000, .help = "concurrent streams per connection (100)"),
 	KEY(max_message_bytes, .type = CONFIG_UINT, .min = 1024, .max = 16777216, .help = "largest request message (1048576)"),
 	KEY(handshake_timeout_ms, .type = CONFIG_UINT, .min = 100, .max = 600000, .help = "TLS handshake deadline (10000)"),
+	KEY(max_handshakes_per_address, .type = CONFIG_UINT, .min = 0, .max = 1000000, .help = "connections in their TLS handshake from one IPv4 address or IPv6 /64; 0 no limit (1024)"),
 	KEY(idle_timeout_ms, .type = CONFIG_UINT, .min = 0, .max = 86400000, .help = "close connections idle without streams this long; 0 never (0)"),
 	KEY(keepalive_ms, .type = CONFIG_UINT, .min = 0, .max = 86400000, .help = "PING connections silent this long; 0 never (60000)"),
 	KEY(keepalive_timeout_ms, .type = CONFIG_UINT, .min = 100, .max = 600000, .help = "close when a PING is not answered this soon (20000)"),
@@ -59,6 +60,7 @@ serverconf_init(struct serverconf *conf, struct config_schema *schema)
 	conf->max_streams = 100;
 	conf->max_message_bytes = 1024 * 1024;
 	conf->handshake_timeout_ms = 10000;
+	conf->max_handshakes_per_address = 1024;
 	conf->idle_timeout_ms = 0;
 	conf->keepalive_ms = 60000;
 	conf->keepalive_timeout_ms = 20000;

@@ -25,6 +25,7 @@ struct serverconf {
 	unsigned max_streams;
 	unsigned max_message_bytes;
 	unsigned handshake_timeout_ms;
+	unsigned max_handshakes_per_address;
 	unsigned idle_timeout_ms;
 	unsigned keepalive_ms;
 	unsigned keepalive_timeout_ms;

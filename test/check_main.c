@@ -32,6 +32,10 @@ main(void)
 	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, crl_suite());
 	srunner_add_suite(sr, refused_suite());
+	srunner_add_suite(sr, pingpolicy_suite());
+	srunner_add_suite(sr, addrcount_suite());
+	srunner_add_suite(sr, ratelog_suite());
+	srunner_add_suite(sr, tlsnames_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -23,5 +23,9 @@ Suite *ratelimit_suite(void);
 Suite *metrics_suite(void);
 Suite *crl_suite(void);
 Suite *refused_suite(void);
+Suite *pingpolicy_suite(void);
+Suite *addrcount_suite(void);
+Suite *ratelog_suite(void);
+Suite *tlsnames_suite(void);
 
 #endif

@@ -485,6 +485,8 @@ def run_slowloris(args):
     t0 = time.monotonic()
     for i in range(args.count):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if args.source:
+            s.bind((args.source, 0))
         s.setblocking(False)
         s.connect_ex((host, int(port)))
         socks.append(s)
@@ -505,7 +507,7 @@ def run_slowloris(args):
     t_ready = time.monotonic()
     print("slowloris ready connected=%d/%d in %.1f s" % (connected, args.count, t_ready - t0),
           flush=True)
-    closed = 0
+    closed = early = 0
     alive = set(range(args.count)) - pending
     deadline = time.monotonic() + args.seconds
     while alive and time.monotonic() < deadline:
@@ -522,11 +524,13 @@ def run_slowloris(args):
             sel.unregister(socks[i])
             alive.discard(i)
             closed += 1
+            if time.monotonic() - t_ready < 1.0:
+                early += 1
     took = time.monotonic() - t_ready
     for s in socks:
         s.close()
-    print("result slowloris connections=%d closed=%d still_open=%d in %.1f s after ready" %
-          (connected, closed, len(alive), took), flush=True)
+    print("result slowloris connections=%d closed=%d still_open=%d in %.1f s after ready "
+          "early=%d" % (connected, closed, len(alive), took, early), flush=True)
     return 0 if connected == args.count and closed == args.count else 1
 
 
@@ -544,6 +548,7 @@ def main():
     ap.add_argument("--stall", choices=["mixed", "partial", "none"], default="mixed",
                     help="slowloris: half a ClientHello on every other connection (mixed), "
                     "on all, or nothing at all")
+    ap.add_argument("--source", help="slowloris: local address to connect from")
     ap.add_argument("--max-streams", type=int, default=100, help="the server's max_streams")
     ap.add_argument("--watches", type=int, default=4, help="window: Watch streams")
     ap.add_argument("--polite", action="store_true", help="answer the server's PINGs")
