@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "agent/verify.h"
+#include "common/cert.h"
 #include "rpc/tls.h"
 
 struct peer_verifier {
@@ -256,28 +257,17 @@ peer_verifier_crl_count(const struct peer_verifier *v)
 	return n;
 }
 
-static int64_t
-asn1_time_s(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return 0;
-	return (int64_t)timegm(&tm);
-}
-
 int64_t
 peer_verifier_crl_next_update(const struct peer_verifier *v, int64_t *this_update)
 {
 	int64_t next = 0;
 
 	for (size_t i = 0; i < v->n_crls; i++) {
-		int64_t t = asn1_time_s(X509_CRL_get0_nextUpdate(v->crls[i]));
+		int64_t t = cert_asn1_time_s(X509_CRL_get0_nextUpdate(v->crls[i]));
 		if (t > 0 && (next == 0 || t < next)) {
 			next = t;
 			if (this_update != NULL)
-				*this_update = asn1_time_s(X509_CRL_get0_lastUpdate(v->crls[i]));
+				*this_update = cert_asn1_time_s(X509_CRL_get0_lastUpdate(v->crls[i]));
 		}
 	}
 	return next;

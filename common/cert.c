@@ -402,3 +402,14 @@ cert_days_left(const X509 *x)
 	/* both carry the sign of the difference: round towards the past */
 	return days - (secs < 0 ? 1 : 0);
 }
+
+int64_t
+cert_asn1_time_s(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return (int64_t)timegm(&tm);
+}

@@ -49,4 +49,7 @@ bool wg_key_from_base64(const char *s, uint8_t key[WG_KEY_LEN]);
 /* Whole days until x expires (negative: expired), or INT_MIN when it cannot be read. */
 int cert_days_left(const X509 *x);
 
+/* t as seconds since the epoch; 0 when t is NULL or unreadable. */
+int64_t cert_asn1_time_s(const ASN1_TIME *t);
+
 #endif

@@ -35,17 +35,6 @@ struct crlset {
 	STACK_OF(X509_CRL) *stack;
 };
 
-static int64_t
-asn1_time_s(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return 0;
-	return (int64_t)timegm(&tm);
-}
-
 static void
 name_line(const X509_NAME *n, char *buf, size_t len)
 {
@@ -102,8 +91,8 @@ entry_init(struct crl_entry *e, X509_CRL *crl, uint64_t revision)
 	if (X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_organizationName, org,
 	    sizeof(org)) > 0 && strlen(org) <= CERT_NAME_MAX)
 		snprintf(e->network, sizeof(e->network), "%s", org);
-	e->this_update = asn1_time_s(X509_CRL_get0_lastUpdate(crl));
-	e->next_update = asn1_time_s(X509_CRL_get0_nextUpdate(crl));
+	e->this_update = cert_asn1_time_s(X509_CRL_get0_lastUpdate(crl));
+	e->next_update = cert_asn1_time_s(X509_CRL_get0_nextUpdate(crl));
 	len = i2d_X509_CRL(crl, &der);
 	if (len <= 0)
 		return -ENOMEM;
