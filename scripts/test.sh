@@ -21,7 +21,15 @@ fi
 # the long runs (scripts/fuzz.sh run 600), which use a fresh seed each time.
 FUZZ_ARGS=-seed=1 make fuzz-run FUZZ_SECONDS=30 || exit 1
 # The release tarball must build, test and install from itself too.
-make distcheck >distcheck.log 2>&1 || { tail -n 80 distcheck.log; exit 1; }
+if ! make distcheck >distcheck.log 2>&1; then
+	tail -n 80 distcheck.log
+	# the failing tests' own logs, from the tarball's build tree
+	for f in $(grep -l -E '^:test-result: (FAIL|ERROR)' wiresync-*/_build/sub/test/*.trs 2>/dev/null); do
+		echo "=== distcheck: ${f%.trs}.log"; grep -E '^not ok|^# ' "${f%.trs}.log" | tail -n 40
+		tail -n 30 "${f%.trs}.log"
+	done
+	exit 1
+fi
 echo "make distcheck: OK"
 # One closing line over every test log: Check's counts and our scripts' "N passed, M failed".
 passed=0 failed=0
