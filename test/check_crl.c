@@ -16,6 +16,7 @@
 
 #include "server/crl.h"
 #include "test/check_suites.h"
+#include "test/testcert.h"
 
 #define TMP_TEMPLATE "/tmp/check_crl.XXXXXX"
 
@@ -30,19 +31,6 @@ static struct tca ca_a, ca_b, ca_x;   /* networks a and b; x calls itself "a" to
 static X509_STORE *trust;             /* ca_a and ca_b */
 static X509 *leaf_a, *leaf_b;
 static char path[sizeof(TMP_TEMPLATE)];
-
-static void
-add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	ck_assert_ptr_nonnull(ext);
-	ck_assert_int_eq(X509_add_ext(x, ext, -1), 1);
-	X509_EXTENSION_free(ext);
-}
 
 static X509 *
 cert_new(EVP_PKEY *key, const char *cn, const char *org, long serial)
@@ -71,8 +59,9 @@ tca_new(struct tca *c, const char *cn, const char *org)
 	ck_assert_ptr_nonnull(c->key);
 	c->cert = cert_new(c->key, cn, org, 4242);
 	ck_assert_int_eq(X509_set_issuer_name(c->cert, X509_get_subject_name(c->cert)), 1);
-	add_ext(c->cert, c->cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
-	add_ext(c->cert, c->cert, NID_key_usage, "critical,keyCertSign,cRLSign");
+	ck_assert(testcert_add_conf(c->cert, c->cert, NID_basic_constraints,
+	    "critical,CA:TRUE,pathlen:0"));
+	ck_assert(testcert_add_conf(c->cert, c->cert, NID_key_usage, "critical,keyCertSign,cRLSign"));
 	ck_assert_int_gt(X509_sign(c->cert, c->key, EVP_sha256()), 0);
 	c->crl_number = 1;
 }
@@ -97,7 +86,7 @@ leaf_new(struct tca *c, const char *cn, long serial)
 	    NID_organizationName, org, sizeof(org)), 0);
 	x = cert_new(k, cn, org, serial);
 	ck_assert_int_eq(X509_set_issuer_name(x, X509_get_subject_name(c->cert)), 1);
-	add_ext(x, c->cert, NID_basic_constraints, "critical,CA:FALSE");
+	ck_assert(testcert_add_conf(x, c->cert, NID_basic_constraints, "critical,CA:FALSE"));
 	ck_assert_int_gt(X509_sign(x, c->key, EVP_sha256()), 0);
 	EVP_PKEY_free(k);
 	return x;

@@ -176,19 +176,6 @@ struct crlca {
 };
 
 static void
-add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	ck_assert_ptr_nonnull(ext);
-	ck_assert_int_eq(X509_add_ext(x, ext, -1), 1);
-	X509_EXTENSION_free(ext);
-}
-
-static void
 crlca_new_named(struct crlca *c, const char *cn)
 {
 	X509_NAME *name;
@@ -208,9 +195,10 @@ crlca_new_named(struct crlca *c, const char *cn)
 	ck_assert_int_eq(X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8,
 	    (const unsigned char *)NETWORK, -1, -1, 0), 1);
 	ck_assert_int_eq(X509_set_issuer_name(c->cert, name), 1);
-	add_ext(c->cert, c->cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
-	add_ext(c->cert, c->cert, NID_key_usage, "critical,keyCertSign,cRLSign");
-	add_ext(c->cert, c->cert, NID_subject_key_identifier, "hash");
+	ck_assert(testcert_add_conf(c->cert, c->cert, NID_basic_constraints,
+	    "critical,CA:TRUE,pathlen:0"));
+	ck_assert(testcert_add_conf(c->cert, c->cert, NID_key_usage, "critical,keyCertSign,cRLSign"));
+	ck_assert(testcert_add_conf(c->cert, c->cert, NID_subject_key_identifier, "hash"));
 	ck_assert_int_gt(X509_sign(c->cert, c->key, EVP_sha256()), 0);
 	write_temp_pem(c->cert, c->path);
 }
@@ -239,7 +227,7 @@ crlca_issue_spec(struct crlca *c, const struct testcert_spec *spec)
 	ck_assert_int_eq(X509_set_issuer_name(x, X509_get_subject_name(c->cert)), 1);
 	while ((i = X509_get_ext_by_NID(x, NID_authority_key_identifier, -1)) >= 0)
 		X509_EXTENSION_free(X509_delete_ext(x, i));
-	add_ext(x, c->cert, NID_authority_key_identifier, "keyid:always");
+	ck_assert(testcert_add_conf(x, c->cert, NID_authority_key_identifier, "keyid:always"));
 	ck_assert_int_gt(X509_sign(x, c->key, EVP_sha256()), 0);
 	return x;
 }

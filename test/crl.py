@@ -24,29 +24,17 @@ import time
 
 import grpc
 import grpc_client as gc
+import tap
+from tap import check, summary
 from grpc_client import Client, Watcher
 
 gc.NETS.update({"erin": "b", "gina": "b"})
 CRL = os.environ.get("WS_CRL", "")
 CA = os.environ.get("WS_CA", "")
-passed = failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok - " + what)
-    else:
-        failed += 1
-        print("not ok - " + what)
-        for line in str(detail).splitlines():
-            print("#   " + line)
 
 
 def der(net):
-    return subprocess.run(["openssl", "crl", "-in", os.path.join(gc.PKI, net, "ca.crl"),
-                           "-outform", "DER"], check=True, capture_output=True).stdout
+    return tap.crl_der(os.path.join(gc.PKI, net))
 
 
 def ca(net, *args):
@@ -197,8 +185,7 @@ def main():
     except grpc.RpcError as e:
         check(False, "%s: a call that must succeed failed" % mode,
               "%s: %s" % (e.code().name, e.details()))
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(summary())
 
 
 if __name__ == "__main__":

@@ -17,28 +17,15 @@ import sys
 import time
 
 import grpc_client as gc
+import tap
+from tap import check, summary
 from grpc_client import Client, Watcher, key_of, pb
 
 CA_DIR = os.path.join(gc.PKI, "a")
-passed = failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok - " + what)
-    else:
-        failed += 1
-        print("not ok - " + what)
-        if detail:
-            for line in str(detail).splitlines():
-                print("#   " + line)
 
 
 def crl_der():
-    return subprocess.run(["openssl", "crl", "-in", os.path.join(CA_DIR, "ca.crl"),
-                           "-outform", "DER"], check=True, capture_output=True).stdout
+    return tap.crl_der(CA_DIR)
 
 
 def is_crl(ev):
@@ -141,8 +128,7 @@ def main(argv):
     else:
         print("usage: revoke.py --crl-event | --revoke-live NAME", file=sys.stderr)
         return 2
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -24,8 +24,7 @@ struct testcert_ca {
 	X509 *cert;
 };
 
-/* Adds an extension written in openssl.cnf syntax; only for fixed strings of ours. */
-static bool
+bool
 testcert_add_conf(X509 *x, X509 *issuer, int nid, const char *value)
 {
 	X509V3_CTX ctx;

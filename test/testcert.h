@@ -45,6 +45,10 @@ X509 *testcert_issue(struct testcert_ca *ca, const struct testcert_spec *spec,
 int testcert_write_pem(const char *path, X509 *x);
 int testcert_write_key(const char *path, EVP_PKEY *k);
 
+/* Adds to x an extension written in openssl.cnf syntax ("critical,CA:FALSE"), issuer
+ * giving the key identifiers; false when OpenSSL refuses. Only for fixed strings. */
+bool testcert_add_conf(X509 *x, X509 *issuer, int nid, const char *value);
+
 /* A fresh X25519 public key in standard base64 (44 chars + NUL into out). */
 void testcert_random_key_b64(char out[45]);
 
