@@ -11,6 +11,7 @@
 
 #include "rpc/h2conn.h"
 #include "rpc/log.h"
+#include "rpc/tls.h"
 
 #define H2CONN_READ_CHUNK 16384
 
@@ -249,8 +250,7 @@ do_handshake(struct h2conn *h)
 		h->hs_verify = vr;
 		h->hs_error = e;
 		if (vr != X509_V_OK)
-			snprintf(h->why, sizeof(h->why), "TLS handshake failed: certificate %s",
-			    X509_verify_cert_error_string(vr));
+			tls_verify_failure(vr, h->why, sizeof(h->why));
 		else {
 			ERR_error_string_n(e, ebuf, sizeof(ebuf));
 			snprintf(h->why, sizeof(h->why), "TLS handshake failed: %s", ebuf);

@@ -43,7 +43,7 @@ struct h2conn {
 	bool server, handshaken, closed, close_when_flushed, paused;
 	bool tcp_up;             /* a client's connect() completed */
 	bool peer_error;         /* nghttp2 refused the peer's input (flood, bad frames) */
-	char why[96];            /* why the connection closed, for logs */
+	char why[160];           /* why the connection closed, for logs */
 	/* set when SSL_do_handshake failed: its verify result and OpenSSL error */
 	bool hs_failed;
 	long hs_verify;

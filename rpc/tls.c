@@ -37,6 +37,14 @@ tls_error_string(char *buf, size_t len)
 	return buf;
 }
 
+const char *
+tls_verify_failure(long verify_result, char *buf, size_t len)
+{
+	snprintf(buf, len, "TLS handshake failed: the peer's certificate did not verify: %s",
+	    X509_verify_cert_error_string(verify_result));
+	return buf;
+}
+
 static int
 check_key_mode(const char *path, char *err, size_t errlen)
 {

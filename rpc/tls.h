@@ -47,6 +47,11 @@ int tls_alpn_is_h2(const SSL *ssl);
  * to fit buf (ending in "..."). Returns buf. */
 const char *tls_cert_names(X509 *cert, char *buf, size_t len);
 
+/* Why a handshake failed when the peer's chain did not verify (SSL_get_verify_result):
+ * OpenSSL's strings already start with words like "certificate", so they follow a colon
+ * rather than a noun. Returns buf. */
+const char *tls_verify_failure(long verify_result, char *buf, size_t len);
+
 /* Describes the newest OpenSSL error (or "unknown") into buf; returns buf. */
 const char *tls_error_string(char *buf, size_t len);
 

@@ -1,10 +1,13 @@
-/* Unit tests for tls_cert_names (rpc/tls.c): the names a name-mismatch error lists. */
+/* Unit tests for tls_cert_names (rpc/tls.c): the names a name-mismatch error lists; and
+ * tls_verify_failure: the words a verify failure logs. */
 #include "config.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include <openssl/x509v3.h>
 
+#include "rpc/h2conn.h"
 #include "rpc/tls.h"
 #include "test/check_suites.h"
 #include "test/testcert.h"
@@ -72,6 +75,53 @@ START_TEST(test_cut_to_fit)
 }
 END_TEST
 
+/* The next word of s after *i (letters, digits, ' and -), lower-cased into w; false at the end. */
+static bool
+next_word(const char *s, size_t *i, char *w, size_t wlen)
+{
+	size_t n = 0;
+
+	while (s[*i] != '\0' && !isalnum((unsigned char)s[*i]))
+		(*i)++;
+	if (s[*i] == '\0')
+		return false;
+	while (isalnum((unsigned char)s[*i]) || s[*i] == '\'' || s[*i] == '-') {
+		if (n + 1 < wlen)
+			w[n++] = (char)tolower((unsigned char)s[*i]);
+		(*i)++;
+	}
+	w[n] = '\0';
+	return true;
+}
+
+/* Every verify error OpenSSL names reads without a doubled word ("certificate certificate
+ * revoked", as "certificate %s" once logged) and fits the connection's why[] whole. */
+START_TEST(test_verify_failure_words)
+{
+	struct h2conn h;
+	char buf[sizeof(h.why)], prev[64], w[64];
+	long vr;
+
+	for (vr = X509_V_ERR_UNSPECIFIED; vr <= 200; vr++) {
+		const char *reason = X509_verify_cert_error_string(vr);
+		size_t i = 0;
+
+		ck_assert_ptr_eq(tls_verify_failure(vr, buf, sizeof(buf)), buf);
+		ck_assert_msg(strstr(buf, reason) != NULL && strlen(buf) + 1 < sizeof(buf),
+		    "verify error %ld cut short: \"%s\"", vr, buf);
+		prev[0] = '\0';
+		while (next_word(buf, &i, w, sizeof(w))) {
+			ck_assert_msg(strcmp(w, prev) != 0, "verify error %ld doubles \"%s\": \"%s\"",
+			    vr, w, buf);
+			snprintf(prev, sizeof(prev), "%s", w);
+		}
+	}
+	tls_verify_failure(X509_V_ERR_CERT_REVOKED, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "TLS handshake failed: the peer's certificate did not verify: "
+	    "certificate revoked");
+}
+END_TEST
+
 Suite *
 tlsnames_suite(void)
 {
@@ -81,6 +131,7 @@ tlsnames_suite(void)
 	tcase_add_test(core, test_dns_and_ip);
 	tcase_add_test(core, test_cn_without_names);
 	tcase_add_test(limits, test_cut_to_fit);
+	tcase_add_test(core, test_verify_failure_words);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;
