@@ -36,7 +36,8 @@ struct agent_conn {
 enum change_kind { CHANGE_UPDATE, CHANGE_PRESENCE, CHANGE_REMOVE, CHANGE_PUT };
 
 struct change;
-/* Runs after the batch of c committed (ok) or rolled back, before c is freed (admin.c). */
+/* Runs after the batch of c committed (ok) or rolled back, before c is freed (admin.c,
+ * admin_ops.c). */
 typedef void (*change_done_fn)(struct change *c, bool ok, void *arg);
 
 /* One queued change to the store; all changes of a loop turn share one transaction. */
