@@ -1,10 +1,14 @@
-/* The service's private parts, shared by service.c (connections, Update and the store,
- * reads) and fanout.c (Watch streams, fan-out, presence). Not for other modules. */
+/* The service's private parts, shared by service.c (lifecycle), admission.c (connections),
+ * update.c (Update and the store), reads.c (Keys, GetPeer, Health), janitor.c (CRL and
+ * expiry sweeps), fanout.c (Watch streams, fan-out, presence) and retry.c. Not for other
+ * modules. */
 #ifndef WS_SERVICE_IMPL_H
 #define WS_SERVICE_IMPL_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
 
 #include "common/cert.h"
 #include "rpc/h2server.h"
@@ -32,7 +36,8 @@ struct agent_conn {
 enum change_kind { CHANGE_UPDATE, CHANGE_PRESENCE, CHANGE_REMOVE, CHANGE_PUT };
 
 struct change;
-/* Runs after the batch of c committed (ok) or rolled back, before c is freed (admin.c). */
+/* Runs after the batch of c committed (ok) or rolled back, before c is freed (admin.c,
+ * admin_ops.c). */
 typedef void (*change_done_fn)(struct change *c, bool ok, void *arg);
 
 /* One queued change to the store; all changes of a loop turn share one transaction. */
@@ -110,8 +115,17 @@ struct service {
 	struct idcount *retry_presence; /* hosts with a presence change in the retry list */
 };
 
-/* service.c */
+/* service.c: packs m and replies with it, or fails the call (RESOURCE_EXHAUSTED). */
+void svc_reply_message(struct rpc_call *call, const ProtobufCMessage *m);
+
+/* update.c */
 void svc_change_queue(struct service *svc, struct change *c);
+void svc_handle_update(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+
+/* reads.c */
+void svc_handle_keys(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+void svc_handle_getpeer(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+void svc_handle_health(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 
 /* retry.c: after a failed batch, takes c (a presence change, or a removal nobody waits
  * for) into the retry list and returns true; false: the caller frees c as usual. */

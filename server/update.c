@@ -1,0 +1,406 @@
+/* The Update RPC and the change queue behind it: validation and the rate limit, then one
+ * group commit per loop turn for every queued change (Updates, presence, removals, static
+ * peers), answered only once durable and then announced to the watchers. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "common/cert.h"
+#include "proto/wiresync.pb-c.h"
+#include "rpc/grpc.h"
+#include "rpc/log.h"
+#include "server/idcount.h"
+#include "server/ratelimit.h"
+#include "server/metrics.h"
+#include "server/peers.h"
+#include "server/service_impl.h"
+
+static void commit_batch(void *arg);
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+peer_same(const struct peer *a, const struct peer *b)
+{
+	if (a->listen_port != b->listen_port || a->n_lan != b->n_lan ||
+	    a->n_tunnel != b->n_tunnel || a->lan_id_len != b->lan_id_len ||
+	    !netaddr_equal(&a->wan, &b->wan) || strcmp(a->name, b->name) != 0 ||
+	    strcmp(a->network, b->network) != 0 ||
+	    strcmp(a->observed_endpoint, b->observed_endpoint) != 0 || a->is_static != b->is_static ||
+	    memcmp(a->lan_id, b->lan_id, a->lan_id_len) != 0 || a->cert_len != b->cert_len ||
+	    memcmp(a->cert, b->cert, a->cert_len) != 0)
+		return false;
+	for (size_t i = 0; i < a->n_lan; i++)
+		if (!netaddr_equal(&a->lan[i], &b->lan[i]))
+			return false;
+	for (size_t i = 0; i < a->n_tunnel; i++)
+		if (!netaddr_equal(&a->tunnel[i], &b->tunnel[i]))
+			return false;
+	return true;
+}
+
+/* --- Update with group commit ----------------------------------------------------------- */
+
+static void
+update_cancelled(struct rpc_call *call, void *arg)
+{
+	struct change *c = arg;
+
+	c->call = NULL;
+	c->ac = NULL;
+}
+
+void
+svc_change_queue(struct service *svc, struct change *c)
+{
+	*svc->pending_tail = c;
+	svc->pending_tail = &c->next;
+	loop_defer(svc->loop, &svc->commit_defer, commit_batch, svc);
+}
+
+static struct peer *
+build_record(const struct service *svc, const struct peer *old, const struct change *pu)
+{
+	const struct agent_conn *ac = pu->ac;
+	struct peer *p;
+
+	unsigned char *der = NULL;
+	int len;
+
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	len = i2d_X509(rpc_conn_peer_cert(ac->rc), &der);
+	p->cert = len > 0 ? malloc((size_t)len) : NULL;
+	if (p->cert == NULL) {
+		OPENSSL_free(der);
+		free(p);
+		return NULL;
+	}
+	memcpy(p->cert, der, (size_t)len);
+	OPENSSL_free(der);
+	p->cert_len = (size_t)len;
+	memcpy(p->key, ac->id.key, WG_KEY_LEN);
+	snprintf(p->name, sizeof(p->name), "%s", ac->id.name);
+	snprintf(p->network, sizeof(p->network), "%s", ac->id.network);
+	p->n_tunnel = (uint8_t)ac->id.n_tunnel;
+	memcpy(p->tunnel, ac->id.tunnel, sizeof(p->tunnel));
+	p->listen_port = pu->f.listen_port;
+	p->n_lan = pu->f.n_lan;
+	memcpy(p->lan, pu->f.lan, sizeof(p->lan));
+	p->lan_id_len = pu->f.lan_id_len;
+	memcpy(p->lan_id, pu->f.lan_id, sizeof(p->lan_id));
+	p->wan = ac->wan;
+	if (old != NULL) {
+		snprintf(p->observed_endpoint, sizeof(p->observed_endpoint), "%s",
+		    old->observed_endpoint);
+		p->online = old->online;
+		p->revision = old->revision;
+	} else {
+		/* Watches opened before the first Update count from now on. */
+		p->online = idcount_get(svc->watches, p->key) > 0;
+	}
+	return p;
+}
+
+static void
+reply_update(struct change *pu)
+{
+	Wiresync__V1__UpdateReply r = WIRESYNC__V1__UPDATE_REPLY__INIT;
+	char wan[NETADDR_STRLEN];
+
+	r.revision = pu->cur->revision;
+	r.observed_wan_ip = netaddr_format(&pu->ac->wan, false, wan);
+	svc_reply_message(pu->call, &r.base);
+}
+
+/* Puts back the records the batch replaced or removed, newest first. */
+static void
+undo_batch(struct service *svc, struct change *list)
+{
+	struct change *newest = NULL;
+
+	for (struct change *c = list; c != NULL; c = c->next) {
+		c->undo_next = newest;
+		newest = c;
+	}
+	for (struct change *c = newest; c != NULL; c = c->undo_next) {
+		if (!c->changed)
+			continue;
+		if (c->old != NULL)
+			peer_free(peer_table_put(svc->peers, c->old));
+		else
+			peer_free(peer_table_take(svc->peers, c->cur->key));
+		c->old = NULL;
+		c->changed = false;
+	}
+}
+
+/* The serial of a stored record's certificate, for logs. */
+static const char *
+record_serial(const struct peer *p, char *buf, size_t len)
+{
+	struct cert_identity id;
+	char err[160];
+
+	if (p->cert_len == 0 || !cert_identity_from_der(p->cert, p->cert_len, &id, err,
+	    sizeof(err)))
+		snprintf(buf, len, "none");
+	else
+		snprintf(buf, len, "%s", id.serial);
+	return buf;
+}
+
+/* Two certificates that bind one WireGuard key, or one tunnel address in a network (careless
+ * CA tooling): the record already stored keeps it, this Update is refused. Checked as the
+ * batch is applied, so two such Updates in one batch are caught too. */
+static bool
+update_conflicts(struct service *svc, struct change *c)
+{
+	const struct cert_identity *id = &c->ac->id;
+	const struct peer *other = peer_table_get(svc->peers, id->key);
+	char addr[NETADDR_STRLEN], serial[80], what[96];
+
+	if (other != NULL && strcmp(other->name, id->name) == 0 &&
+	    strcmp(other->network, id->network) == 0)
+		other = NULL;   /* the same host: a renewed certificate */
+	if (other != NULL)
+		snprintf(what, sizeof(what), "its WireGuard key");
+	for (size_t i = 0; other == NULL && i < id->n_tunnel; i++) {
+		other = peer_table_find_tunnel(svc->peers, id->network, &id->tunnel[i], id->key);
+		if (other != NULL)
+			snprintf(what, sizeof(what), "tunnel address %s",
+			    netaddr_format(&id->tunnel[i], true, addr));
+	}
+	if (other == NULL)
+		return false;
+	log_warnx("refusing Update of \"%s\" (serial %s): %s is already bound to \"%s\" "
+	    "(serial %s) in network %s; revoke or remove one of them", id->name, id->serial,
+	    what, other->name, record_serial(other, serial, sizeof(serial)), id->network);
+	snprintf(c->refused, sizeof(c->refused), "%s of certificate \"%s\" is already bound to "
+	    "\"%s\" in network %s", what, id->name, other->name, id->network);
+	return true;
+}
+
+/* Applies one change to the table and the open transaction. Returns 0 or -1. */
+static int
+apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
+{
+	struct peer *old, *p = NULL, *displaced;
+
+	switch (c->kind) {
+	case CHANGE_UPDATE:
+		if (c->call == NULL || update_conflicts(svc, c))
+			return 0;
+		old = peer_table_get(svc->peers, c->ac->id.key);
+		p = build_record(svc, old, c);
+		if (p == NULL)
+			return -1;
+		p->last_seen_ms = now;
+		if (old != NULL && peer_same(old, p)) {
+			old->last_seen_ms = now;
+			peer_free(p);
+			c->cur = old;
+			return 0;
+		}
+		break;
+	case CHANGE_PRESENCE:
+		old = peer_table_get(svc->peers, c->key);
+		/* a static peer has no agent: presence does not apply to it */
+		if (old == NULL || old->online == c->online || old->is_static)
+			return 0;
+		p = peer_dup(old);
+		if (p == NULL)
+			return -1;
+		p->online = c->online;
+		p->last_seen_ms = now;
+		break;
+	case CHANGE_REMOVE:
+		old = peer_table_get(svc->peers, c->key);
+		if (old == NULL)
+			return 0;
+		c->revision = ++*rev;
+		if (store_peer_delete(svc->store, c->key) < 0 ||
+		    store_change_log(svc->store, c->revision, c->key, old->network, now) < 0)
+			return -1;
+		c->old = peer_table_take(svc->peers, c->key);
+		c->changed = true;
+		return 0;
+	case CHANGE_PUT:
+		old = peer_table_get(svc->peers, c->put->key);
+		p = c->put;
+		c->put = NULL;
+		p->last_seen_ms = now;
+		if (old != NULL && peer_same(old, p)) {
+			peer_free(p);
+			c->cur = old;
+			return 0;
+		}
+		break;
+	}
+	p->revision = ++*rev;
+	if (store_peer_put(svc->store, p) < 0 ||
+	    store_change_log(svc->store, p->revision, p->key, p->network, now) < 0) {
+		peer_free(p);
+		return -1;
+	}
+	displaced = peer_table_put(svc->peers, p);
+	if (displaced == p) {
+		peer_free(p);
+		return -1;
+	}
+	c->old = displaced;
+	c->cur = p;
+	c->changed = true;
+	return 0;
+}
+
+static void
+announce_change(struct service *svc, struct change *c)
+{
+	switch (c->kind) {
+	case CHANGE_UPDATE:
+	case CHANGE_PUT:
+		log_debug("%s: revision %llu", c->cur->name, (unsigned long long)c->cur->revision);
+		if (c->old == NULL)
+			log_info("new peer %s in network %s", c->cur->name, c->cur->network);
+		watch_broadcast_upsert(svc, c->cur);
+		break;
+	case CHANGE_PRESENCE:
+		log_info("%s is %s", c->cur->name, c->cur->online ? "online" : "offline");
+		watch_broadcast_upsert(svc, c->cur);
+		break;
+	case CHANGE_REMOVE:
+		log_info("removed peer %s from network %s", c->old->name, c->old->network);
+		watch_broadcast_removed(svc, c->old, c->revision);
+		break;
+	}
+}
+
+static void
+commit_batch(void *arg)
+{
+	struct service *svc = arg;
+	struct change *list = svc->pending, *c, *next;
+	uint64_t rev = svc->revision;
+	int64_t now = wall_ms();
+	uint64_t t0 = metrics_clock_ns();
+	bool ok;
+
+	svc->pending = NULL;
+	svc->pending_tail = &svc->pending;
+	ok = store_begin(svc->store) == 0;
+	for (c = list; ok && c != NULL; c = c->next)
+		if (apply_change(svc, c, &rev, now) < 0)
+			ok = false;
+	if (ok && rev != svc->revision) {
+		uint64_t keep = svc->cfg.log_max_entries;
+		ok = store_changes_prune(svc->store, rev > keep ? rev - keep : 0,
+		    now - (int64_t)svc->cfg.log_max_age_ms) == 0 &&
+		    store_commit(svc->store, rev) == 0;
+		if (ok)
+			metrics_observe_since(svc->metrics, METRICS_COMMIT, t0);
+	}
+	else if (ok)
+		store_rollback(svc->store);
+	if (!ok) {
+		store_rollback(svc->store);
+		undo_batch(svc, list);
+		rev = svc->revision;
+		/* the store logs the first failure of a run of them */
+		log_debug("store write failed: the batch was rolled back");
+	}
+	svc->revision = rev;
+	svc->commit_ns = metrics_clock_ns();
+	/* Acknowledge only now that the changes are durable, then tell the watchers. */
+	for (c = list; c != NULL; c = next) {
+		next = c->next;
+		if (c->kind == CHANGE_UPDATE && c->call != NULL) {
+			rpc_call_on_cancel(c->call, NULL, NULL);
+			if (ok && c->refused[0] != '\0')
+				rpc_call_fail(c->call, GRPC_FAILED_PRECONDITION, "%s", c->refused);
+			else if (ok) {
+				reply_update(c);
+				metrics_observe_since(svc->metrics, METRICS_UPDATE, c->recv_ns);
+			} else
+				rpc_call_fail(c->call, GRPC_UNAVAILABLE, "store write failed");
+		}
+		if (ok && c->changed)
+			announce_change(svc, c);
+		if (!ok && svc_retry_take(svc, c))
+			continue;
+		if (c->done != NULL)
+			c->done(c, ok, c->done_arg);
+		peer_free(c->put);
+		/* A removed record is freed here; a replaced one too. */
+		peer_free(c->old);
+		free(c);
+	}
+	if (ok)
+		svc_retry_reset(svc);
+	else
+		svc_retry_schedule(svc);
+}
+
+void
+svc_handle_update(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
+{
+	struct service *svc = arg;
+	struct agent_conn *ac = rpc_call_conn_user(call);
+	Wiresync__V1__UpdateRequest *m;
+	struct change *pu;
+	char err[256];
+	int st;
+	uint32_t retry_ms;
+	bool first;
+
+	/* Before any work: a certificate holder cannot make us write faster than this. */
+	if (svc->update_rate != NULL && !ratelimit_take(svc->update_rate, ac->ident,
+	    loop_now_ms(svc->loop), &retry_ms, &first)) {
+		if (first)
+			log_warnx("%s: Updates over the rate limit (update_rate_per_s %u, update_burst "
+			    "%u): RESOURCE_EXHAUSTED until they slow down", ac->id.name,
+			    svc->cfg.update_rate_per_s, svc->cfg.update_burst);
+		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "Update rate limit: %u per second, "
+		    "bursts of %u; retry in %u ms", svc->cfg.update_rate_per_s,
+		    svc->cfg.update_burst, retry_ms);
+		return;
+	}
+	m = wiresync__v1__update_request__unpack(NULL, len, req);
+	if (m == NULL) {
+		rpc_call_fail(call, GRPC_INVALID_ARGUMENT, "UpdateRequest does not decode");
+		return;
+	}
+	pu = calloc(1, sizeof(*pu));
+	if (pu == NULL) {
+		wiresync__v1__update_request__free_unpacked(m, NULL);
+		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	st = validate_update(m, &ac->id, &pu->f, err, sizeof(err));
+	wiresync__v1__update_request__free_unpacked(m, NULL);
+	if (st != GRPC_OK) {
+		free(pu);
+		log_info("%s: Update refused: %s", ac->id.name, err);
+		rpc_call_fail(call, st, "%s", err);
+		return;
+	}
+	pu->kind = CHANGE_UPDATE;
+	pu->recv_ns = metrics_clock_ns();
+	pu->call = call;
+	pu->ac = ac;
+	rpc_call_on_cancel(call, update_cancelled, pu);
+	svc_change_queue(svc, pu);
+}
