@@ -1,5 +1,5 @@
 /* libFuzzer target: request decoding and validation, as the server does it for a gRPC
- * message that arrived whole (server/service.c, server/fanout.c): protobuf-c unpack of
+ * message that arrived whole (server/update.c, server/reads.c, server/fanout.c): protobuf-c unpack of
  * UpdateRequest, KeysRequest, GetPeerRequest, WatchRequest or HealthCheckRequest, then
  * server/validate.h.
  *
