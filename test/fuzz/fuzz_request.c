@@ -1,7 +1,7 @@
 /* libFuzzer target: request decoding and validation, as the server does it for a gRPC
  * message that arrived whole (server/update.c, server/reads.c, server/fanout.c):
- * protobuf-c unpack of UpdateRequest, KeysRequest, GetPeerRequest, WatchRequest or HealthCheckRequest, then
- * server/validate.h.
+ * protobuf-c unpack of UpdateRequest, KeysRequest, GetPeerRequest, WatchRequest or
+ * HealthCheckRequest, then server/validate.h.
  *
  * Input: one byte picks the message type (low 3 bits) and the caller (bit 3: a certificate
  * without a key), the rest is the message. Whatever validation accepts must be in range and
