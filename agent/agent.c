@@ -264,6 +264,7 @@ reconcile(void *arg)
 			trials = true;
 		known_path(k, wg_device_peer(actual, k->id.key), d);
 		d->force = a->rewrite;
+		d->kick |= a->rewrite;
 		/* Keepalive toward peers behind NAT; toward a LAN peer only until a handshake
 		 * proves its endpoint (setting it makes WireGuard handshake at once). */
 		d->keepalive_s = endpoint_needs_keepalive(k->rec, &me) || !k->confirmed ?
