@@ -18,9 +18,11 @@
 #include "agent/agent.h"
 #include "agent/endpoint.h"
 #include "agent/netmon.h"
+#include "agent/path.h"
 #include "agent/reconcile.h"
 #include "agent/state.h"
 #include "agent/refused.h"
+#include "agent/show.h"
 #include "agent/verify.h"
 #include "agent/wg.h"
 #include "common/cert.h"
@@ -34,7 +36,6 @@
 #define RECONCILE_DELAY_MS 50
 #define UPDATE_TIMEOUT_MS 10000
 #define TRIAL_CHECK_MS 1000          /* while an endpoint awaits its first handshake */
-#define SESSION_LIVE_S 180           /* WireGuard's REJECT_AFTER_TIME */
 
 /* A peer as the Watch stream describes it, once verified. */
 struct known {
@@ -44,6 +45,8 @@ struct known {
 	size_t idx;                         /* candidate in use */
 	int64_t chosen_at_s;
 	bool confirmed;                     /* a handshake followed the choice */
+	struct sockaddr_storage guess;      /* the candidate of the last reconcile; family 0 none */
+	struct sockaddr_storage kept;       /* the roamed endpoint kept (and logged); 0 none */
 };
 
 struct agent {
@@ -61,6 +64,7 @@ struct agent {
 	struct rpc_client *update_client, *stale_client;
 	struct loop_defer stale_defer;
 	bool update_inflight, update_again, stopping;
+	bool rewrite;                       /* after a network change: set every endpoint again */
 	struct watch_client *watch;
 	struct known *known;
 	size_t n_known, cap_known;
@@ -198,6 +202,34 @@ known_candidates(struct agent *a, struct known *k)
 
 static void trial_check(void *arg);
 
+/* d's endpoint: our guess, or the one WireGuard roamed to while it works (agent/path.h). */
+static void
+known_path(struct known *k, const struct wg_peer *wp, struct desired_peer *d)
+{
+	struct sockaddr_storage have, none = { 0 };
+	struct path_in in = { .guess = k->cands.n > 0 ? &k->cands.addr[k->idx] : NULL,
+	    .guess_lan = k->cands.n > 0 && k->cands.lan[k->idx], .kept = &k->kept,
+	    .last_guess = k->guess.ss_family != 0 ? &k->guess : NULL,
+	    .actual = wg_peer_endpoint(wp, &have), .now_s = now_s(),
+	    .last_handshake_s = wp != NULL ? wp->last_handshake_s : 0 };
+	struct path_choice pc;
+	char ep[64], g[64];
+
+	path_choose(&in, &pc);
+	k->guess = in.guess != NULL ? *in.guess : none;
+	k->kept = pc.from == PATH_ROAMED ? pc.endpoint : none;
+	if (pc.newly_kept)
+		log_info("%s: keeping endpoint %s WireGuard roamed to (handshake %llds ago) over "
+		    "guess %s", k->id.name, endpoint_format(&pc.endpoint, ep, sizeof(ep)),
+		    (long long)pc.handshake_age_s, endpoint_format(in.guess, g, sizeof(g)));
+	else if (pc.has_endpoint && !path_addr_equal(in.actual, &pc.endpoint))
+		log_info("%s: endpoint %s (%s)", k->id.name, endpoint_format(&pc.endpoint, ep,
+		    sizeof(ep)), path_from_name(pc.from));
+	d->has_endpoint = pc.has_endpoint;
+	d->endpoint = pc.endpoint;
+	d->kick = pc.from == PATH_WAN;
+}
+
 static void
 reconcile(void *arg)
 {
@@ -228,12 +260,11 @@ reconcile(void *arg)
 		memcpy(d->key, k->id.key, WG_KEY_LEN);
 		d->n_allowed = k->id.n_tunnel;
 		memcpy(d->allowed, k->id.tunnel, k->id.n_tunnel * sizeof(d->allowed[0]));
-		if (k->cands.n > 0) {
-			d->has_endpoint = true;
-			d->endpoint = k->cands.addr[k->idx];
-			if (!k->confirmed && k->rec->online)
-				trials = true;
-		}
+		if (k->cands.n > 0 && !k->confirmed && k->rec->online)
+			trials = true;
+		known_path(k, wg_device_peer(actual, k->id.key), d);
+		d->force = a->rewrite;
+		d->kick |= a->rewrite;
 		/* Keepalive toward peers behind NAT; toward a LAN peer only until a handshake
 		 * proves its endpoint (setting it makes WireGuard handshake at once). */
 		d->keepalive_s = endpoint_needs_keepalive(k->rec, &me) || !k->confirmed ?
@@ -247,10 +278,12 @@ reconcile(void *arg)
 		if (r < 0)
 			log_warnx("%s: cannot configure peers: %s", a->conf->interface, strerror(-r));
 		else
-			log_info("%s: %zu peers added, %zu updated, %zu removed", a->conf->interface,
-			    st.added, st.updated, st.removed);
+			log_info("%s: %zu peers added, %zu updated (%zu kicked), %zu removed",
+			    a->conf->interface, st.added, st.updated, st.kicked, st.removed);
 		owned_save(a);
 	}
+	if (r == 0)
+		a->rewrite = false;
 	if (st.foreign > 0)
 		log_debug("%s: %zu peers on the interface were not added by us; left alone",
 		    a->conf->interface, st.foreign);
@@ -269,21 +302,6 @@ reconcile_soon(struct agent *a)
 {
 	if (!loop_timer_armed(&a->reconcile_timer))
 		loop_timer_set(a->loop, &a->reconcile_timer, RECONCILE_DELAY_MS, reconcile, a);
-}
-
-static bool
-same_endpoint(const struct wg_peer *wp, const struct sockaddr_storage *ss)
-{
-	if (!(wp->flags & WG_PEER_HAS_ENDPOINT) || wp->endpoint.sa.sa_family != ss->ss_family)
-		return false;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *b = (const struct sockaddr_in *)ss;
-		return wp->endpoint.in4.sin_port == b->sin_port &&
-		    wp->endpoint.in4.sin_addr.s_addr == b->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)ss;
-	return wp->endpoint.in6.sin6_port == b6->sin6_port &&
-	    memcmp(&wp->endpoint.in6.sin6_addr, &b6->sin6_addr, 16) == 0;
 }
 
 /* After an endpoint is chosen: a handshake confirms it; none within the timeout moves the
@@ -307,16 +325,15 @@ trial_check(void *arg)
 		/* an offline peer cannot answer: wait for it to come online */
 		if (k->confirmed || k->cands.n == 0 || !k->rec->online)
 			continue;
-		const struct wg_peer *wp = NULL;
+		const struct wg_peer *wp = wg_device_peer(dev, k->id.key);
+		struct sockaddr_storage have;
 
-		for (size_t j = 0; j < dev->n_peers; j++)
-			if (memcmp(dev->peers[j].key, k->id.key, WG_KEY_LEN) == 0)
-				wp = &dev->peers[j];
 		hs = wp != NULL ? wp->last_handshake_s : 0;
 		/* A handshake after the choice confirms it; so does a live session (WireGuard
 		 * rekeys only every two minutes) whose packets come from the chosen address. */
 		if (hs != 0 && (hs >= k->chosen_at_s ||
-		    (now - hs < SESSION_LIVE_S && same_endpoint(wp, &k->cands.addr[k->idx])))) {
+		    (now - hs < PATH_LIVE_S &&
+		    path_addr_equal(wg_peer_endpoint(wp, &have), &k->cands.addr[k->idx])))) {
 			char ep[64];
 			log_info("%s: handshake via %s", k->id.name,
 			    endpoint_format(&k->cands.addr[k->idx], ep, sizeof(ep)));
@@ -850,6 +867,9 @@ net_settled(void *arg)
 		return;
 	if (a->net_valid && net_state_equal(&now, &a->net))
 		return;
+	/* WireGuard keeps sending from a source address we may no longer have until an
+	 * endpoint is set again */
+	a->rewrite = a->net_valid;
 	a->net = now;
 	a->net_valid = true;
 	if (now.has_default)
@@ -1024,36 +1044,16 @@ agent_del(struct agent *a)
 static void
 show_peer(struct agent *a, struct known *k, const struct wg_device *dev, FILE *out)
 {
-	struct endpoint_self me;
-	char b64[45], ep[64], ips[CERT_TUNNEL_MAX * NETADDR_STRLEN] = "", one[NETADDR_STRLEN];
-	const char *why = "no address known";
-	char state[40];
-	int64_t hs = -1;
+	struct show_row row = { .name = k->id.name, .key = k->id.key, .wp = wg_device_peer(dev,
+	    k->id.key), .tunnel = k->id.tunnel, .n_tunnel = k->id.n_tunnel };
 
-	self_view(a, &me);
 	known_candidates(a, k);
-	for (size_t i = 0; i < k->id.n_tunnel; i++) {
-		if (i > 0)
-			strcat(ips, ",");
-		strcat(ips, netaddr_format(&k->id.tunnel[i], true, one));
-	}
 	if (k->cands.n > 0) {
-		endpoint_format(&k->cands.addr[k->idx], ep, sizeof(ep));
-		why = k->cands.lan[k->idx] ? "same LAN" :
-		    k->rec->observed_endpoint[0] != '\0' ? "NAT mapping seen" : "WAN address";
-	} else {
-		snprintf(ep, sizeof(ep), "-");
+		row.guess = &k->cands.addr[k->idx];
+		row.guess_lan = k->cands.lan[k->idx];
+		row.guess_observed = k->rec->observed_endpoint[0] != '\0';
 	}
-	for (size_t j = 0; j < dev->n_peers; j++)
-		if (memcmp(dev->peers[j].key, k->id.key, WG_KEY_LEN) == 0)
-			hs = dev->peers[j].last_handshake_s;
-	wg_key_to_base64(k->id.key, b64);
-	if (hs > 0)
-		snprintf(state, sizeof(state), "handshake %llds ago", (long long)(now_s() - hs));
-	else
-		snprintf(state, sizeof(state), "%s", hs < 0 ? "not configured" : "no handshake");
-	fprintf(out, "%-12s %s %-22s %-16s %-18s %s\n", k->id.name, b64, ep, why, ips, state);
-	(void)me;
+	show_row(out, &row, now_s());
 }
 
 int
@@ -1092,8 +1092,7 @@ agent_show(const struct agentconf *conf, FILE *out, char *err, size_t errlen)
 	    conf->interface);
 	fprintf(out, "# %s: revision %llu of the saved peer set; nothing is changed\n",
 	    a->watch_path, (unsigned long long)watch_state_load(a));
-	fprintf(out, "%-12s %-44s %-22s %-16s %-18s %s\n", "NAME", "KEY", "ENDPOINT", "WHY",
-	    "ALLOWED IPS", "STATE");
+	show_header(out);
 	for (size_t i = 0; i < a->n_known; i++)
 		show_peer(a, &a->known[i], dev, out);
 	r = 0;

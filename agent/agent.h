@@ -19,8 +19,9 @@ struct agent;
  * outlive the agent. */
 struct agent *agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err,
     size_t errlen);
-/* Prints the desired peer table from the saved peer set (name, key, endpoint and why,
- * allowed IPs, handshake) without changing anything. 0, or -1 with err set. */
+/* Prints the peer table from the saved peer set (agent/show.h: name, key, the endpoint in
+ * use on the interface and where it came from, the guess and why, allowed IPs, handshake)
+ * without changing anything. 0, or -1 with err set. */
 int agent_show(const struct agentconf *conf, FILE *out, char *err, size_t errlen);
 
 /* Stops and frees; peers on the interface stay as they are. Accepts NULL. */

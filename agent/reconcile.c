@@ -116,7 +116,7 @@ reconcile_plan(const struct wg_device *actual, const struct desired_peer *desire
     size_t n_desired, struct owned_keys *owned, struct wg_device *plan,
     struct reconcile_stats *stats)
 {
-	size_t max = n_desired + owned->n, n = 0;
+	size_t max = 2 * n_desired + owned->n, n = 0;
 	struct wg_peer *peers;
 
 	memset(stats, 0, sizeof(*stats));
@@ -133,14 +133,25 @@ reconcile_plan(const struct wg_device *actual, const struct desired_peer *desire
 			stats->foreign++;
 			continue;
 		}
-		if (a != NULL && endpoint_equal(a, d) && allowed_equal(a, d) &&
-		    a->keepalive_s == d->keepalive_s)
+		bool moved = a == NULL || !endpoint_equal(a, d);
+
+		if (!d->force && !moved && allowed_equal(a, d) && a->keepalive_s == d->keepalive_s)
 			continue;
 		if (a == NULL && owned_add(owned, d->key) < 0) {
 			free(peers);
 			return -ENOMEM;
 		}
 		fill_set(&peers[n++], d);
+		if (d->kick && d->keepalive_s > 0 && (moved || d->force)) {
+			/* the same peer again: only its keepalive, now going from 0 to N */
+			peers[n - 1].keepalive_s = 0;
+			memset(&peers[n], 0, sizeof(peers[n]));
+			memcpy(peers[n].key, d->key, WG_KEY_LEN);
+			peers[n].flags = WG_PEER_HAS_KEEPALIVE;
+			peers[n].keepalive_s = d->keepalive_s;
+			n++;
+			stats->kicked++;
+		}
 		if (a == NULL)
 			stats->added++;
 		else

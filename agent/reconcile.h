@@ -16,6 +16,11 @@ struct desired_peer {
 	uint16_t keepalive_s;
 	size_t n_allowed;
 	struct netaddr allowed[WG_ALLOWED_MAX];
+	bool force;         /* write it even when the interface already matches (a network
+	                       change: setting the endpoint drops WireGuard's cached source) */
+	bool kick;          /* when written with a new endpoint (or forced), and keepalive_s is
+	                       not 0: make WireGuard send at once, so NATs open within a round
+	                       trip instead of at the next keepalive */
 };
 
 /* The set of keys the agent added (kept in state_dir). */
@@ -32,11 +37,14 @@ void owned_free(struct owned_keys *o);
 
 struct reconcile_stats {
 	size_t added, updated, removed, foreign;  /* foreign: desired but not ours to touch */
+	size_t kicked;
 };
 
 /* Fills plan->peers (malloc'd; wg_device_free or free(plan->peers)) with what turns actual
  * into desired: new peers added (owned), owned peers whose endpoint, keepalive or allowed IPs
- * differ updated, owned peers no longer desired removed. A desired key already on the
+ * differ (or forced) updated, owned peers no longer desired removed. A kicked peer is written
+ * twice, with keepalive 0 and then keepalive_s: WireGuard (kernel and wireguard-go) sends a
+ * keepalive at once when the interval goes from 0 to N. A desired key already on the
  * interface but not owned is left alone and counted as foreign. Updates owned (adds and
  * removals) to match the plan. Returns 0 or -ENOMEM. */
 int reconcile_plan(const struct wg_device *actual, const struct desired_peer *desired,

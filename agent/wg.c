@@ -103,6 +103,27 @@ wg_device_set(enum wg_backend b, const struct wg_device *dev)
 	}
 }
 
+const struct wg_peer *
+wg_device_peer(const struct wg_device *dev, const uint8_t key[WG_KEY_LEN])
+{
+	for (size_t i = 0; dev != NULL && i < dev->n_peers; i++)
+		if (memcmp(dev->peers[i].key, key, WG_KEY_LEN) == 0)
+			return &dev->peers[i];
+	return NULL;
+}
+
+const struct sockaddr_storage *
+wg_peer_endpoint(const struct wg_peer *wp, struct sockaddr_storage *ss)
+{
+	if (wp == NULL || !(wp->flags & WG_PEER_HAS_ENDPOINT) ||
+	    (wp->endpoint.sa.sa_family != AF_INET && wp->endpoint.sa.sa_family != AF_INET6))
+		return NULL;
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &wp->endpoint, wp->endpoint.sa.sa_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	return ss;
+}
+
 void
 wg_device_free(struct wg_device *dev)
 {

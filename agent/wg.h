@@ -74,6 +74,12 @@ int wg_device_get(enum wg_backend b, const char *ifname, struct wg_device **out)
  * error, a prefix of the peers may already be applied. */
 int wg_device_set(enum wg_backend b, const struct wg_device *dev);
 
+/* The peer of dev with key; NULL when none (or dev is NULL). Points into dev. */
+const struct wg_peer *wg_device_peer(const struct wg_device *dev, const uint8_t key[WG_KEY_LEN]);
+/* wp's endpoint copied into ss, which is returned; NULL when wp is NULL or has none. */
+const struct sockaddr_storage *wg_peer_endpoint(const struct wg_peer *wp,
+    struct sockaddr_storage *ss);
+
 /* Frees dev; accepts NULL. */
 void wg_device_free(struct wg_device *dev);
 

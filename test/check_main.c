@@ -26,6 +26,7 @@ main(void)
 	srunner_add_suite(sr, verify_suite());
 	srunner_add_suite(sr, endpoint_suite());
 	srunner_add_suite(sr, reconcile_suite());
+	srunner_add_suite(sr, path_suite());
 	srunner_add_suite(sr, wg_suite());
 	srunner_add_suite(sr, netmon_suite());
 	srunner_add_suite(sr, peers_suite());

@@ -16,6 +16,7 @@ Suite *backoff_suite(void);
 Suite *verify_suite(void);
 Suite *endpoint_suite(void);
 Suite *reconcile_suite(void);
+Suite *path_suite(void);
 Suite *wg_suite(void);
 Suite *netmon_suite(void);
 Suite *peers_suite(void);

@@ -1,0 +1,32 @@
+/* wiresync-agent --show: one line per verified peer, the endpoint in use on the interface
+ * and where it came from. Formatting only; the agent gathers the rows. */
+#ifndef WS_SHOW_H
+#define WS_SHOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "agent/wg.h"
+#include "common/netaddr.h"
+
+struct show_row {
+	const char *name;
+	const uint8_t *key;                    /* WG_KEY_LEN bytes */
+	const struct sockaddr_storage *guess;  /* the agent's choice; NULL: no address known */
+	bool guess_lan;
+	bool guess_observed;                   /* the guess is the NAT mapping the server saw */
+	const struct wg_peer *wp;              /* on the interface; NULL: not configured */
+	const struct netaddr *tunnel;
+	size_t n_tunnel;
+};
+
+/* The column titles. */
+void show_header(FILE *out);
+/* One peer: ENDPOINT is the interface's (else the guess), FROM where it came from (roamed:
+ * WireGuard learned it from the peer's packets and the agent keeps it; lan, wan: the
+ * agent's guess; pending: the agent will write its guess over it), WHY the guess. */
+void show_row(FILE *out, const struct show_row *r, int64_t now_s);
+
+#endif
