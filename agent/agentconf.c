@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "agent/agentconf.h"
+#include "common/confcheck.h"
 #include "rpc/log.h"
 
 /* One line per key: its name is the field of struct agentconf it fills. */
@@ -73,4 +74,30 @@ agentconf_load(struct agentconf *conf, struct config_schema *schema, const char 
 		return -1;
 	}
 	return 0;
+}
+
+/* What the start needs of the files and directories, checked before anything is made. */
+int
+agentconf_check(const struct agentconf *conf, const struct config_schema *schema,
+    char *err, size_t errlen)
+{
+	const struct { const char *key, *path; } files[] = {
+		{ "certificate", conf->certificate }, { "private_key", conf->private_key },
+		{ "ca", conf->ca }, { "crl", conf->crl },
+	};
+	char why[160];
+
+	if (!confcheck_hostport(conf->server, true, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: server = %s: %s", config_where(schema, "server"),
+		    conf->server, why);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i].path != NULL && files[i].path[0] != '\0' &&
+		    confcheck_file(config_where(schema, files[i].key), files[i].key,
+		    files[i].path, err, errlen) < 0)
+			return -1;
+	/* the start makes state_dir (one level, as mkdir does) and writes its files there */
+	return confcheck_dir(config_where(schema, "state_dir"), "state_dir", conf->state_dir,
+	    true, err, errlen);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/confcheck.h"
 #include "rpc/log.h"
 #include "server/metrics.h"
 #include "server/privdrop.h"
@@ -140,5 +141,32 @@ serverconf_load(struct serverconf *conf, struct config_schema *schema, const cha
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* What the start needs of the files and addresses, checked before anything is created. */
+int
+serverconf_check(const struct serverconf *conf, const struct config_schema *schema,
+    char *err, size_t errlen)
+{
+	const struct { const char *key, *path; } files[] = {
+		{ "certificate", conf->certificate }, { "private_key", conf->private_key },
+		{ "ca", conf->ca }, { "crl", conf->crl },
+	};
+
+#define WHERE(k) config_where(schema, k)
+	if (confcheck_listen(WHERE("listen"), "listen", conf->listen, true, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i].path != NULL && files[i].path[0] != '\0' &&
+		    confcheck_file(WHERE(files[i].key), files[i].key, files[i].path, err,
+		    errlen) < 0)
+			return -1;
+	if (confcheck_writable_file(WHERE("database"), "database", conf->database, err,
+	    errlen) < 0 ||
+	    confcheck_writable_file(WHERE("ticket_key_file"), "ticket_key_file",
+	    conf->ticket_key_file, err, errlen) < 0)
+		return -1;
+#undef WHERE
 	return 0;
 }
