@@ -1053,7 +1053,7 @@ show_peer(struct agent *a, struct known *k, const struct wg_device *dev, FILE *o
 	if (k->cands.n > 0) {
 		endpoint_format(&k->cands.addr[k->idx], ep, sizeof(ep));
 		why = k->cands.lan[k->idx] ? "same LAN" :
-		    k->rec->observed_endpoint[0] != '\0' ? "NAT mapping seen" : "WAN address";
+		    k->rec->observed_endpoint[0] != '\0' ? "NAT mapping seen" : "seen by server";
 	} else {
 		snprintf(ep, sizeof(ep), "-");
 	}
