@@ -97,6 +97,13 @@ agentconf_check(const struct agentconf *conf, const struct config_schema *schema
 		    confcheck_file(config_where(schema, files[i].key), files[i].key,
 		    files[i].path, err, errlen) < 0)
 			return -1;
+	return 0;
+}
+
+int
+agentconf_check_state(const struct agentconf *conf, const struct config_schema *schema,
+    char *err, size_t errlen)
+{
 	/* the start makes state_dir (one level, as mkdir does) and writes its files there */
 	return confcheck_dir(config_where(schema, "state_dir"), "state_dir", conf->state_dir,
 	    true, err, errlen);

@@ -106,6 +106,10 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (!show && agentconf_check_state(&conf, &schema, err, sizeof(err)) < 0) {
+		log_errorx("%s", err);
+		goto out;
+	}
 	if (check_only) {
 		printf("configuration OK\n");
 		status = 0;

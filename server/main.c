@@ -431,6 +431,10 @@ main(int argc, char **argv)
 		}
 		crlset_del(set);
 	}
+	if (serverconf_check_storage(&conf, &schema, err, sizeof(err)) < 0) {
+		log_errorx("%s", err);
+		goto out;
+	}
 	if (check_only) {
 		printf("configuration OK\n");
 		status = 0;
