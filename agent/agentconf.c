@@ -17,7 +17,7 @@ static const struct config_field keys_template[] = {
 	KEY(ca, .type = CONFIG_STRING, .required = true, .help = "the network's CA certificate"),
 	KEY(crl, .type = CONFIG_STRING, .help = "the CA's CRL, PEM, one per CA of ca (optional; the server relays newer ones)"),
 	KEY(interface, .type = CONFIG_STRING, .required = true, .help = "WireGuard interface whose peers the agent manages"),
-	KEY(state_dir, .type = CONFIG_STRING, .help = "where the agent keeps the peers it added (" LOCALSTATEDIR "/lib/wiresync-agent)"),
+	KEY(state_dir, .type = CONFIG_STRING, .help = "where the agent keeps the peers it added; made if absent, in an existing directory (" LOCALSTATEDIR "/lib/wiresync-agent)"),
 	KEY(backend, .type = CONFIG_STRING, .help = "auto, uapi or kernel (auto)"),
 	KEY(uapi_dir, .type = CONFIG_STRING, .help = "directory of WireGuard UAPI sockets (/var/run/wireguard)"),
 	KEY(log_level, .type = CONFIG_STRING, .help = "error, warn, info or debug (info)"),
