@@ -20,6 +20,7 @@
 #include "agent/netmon.h"
 #include "agent/path.h"
 #include "agent/reconcile.h"
+#include "agent/refusal.h"
 #include "agent/state.h"
 #include "agent/refused.h"
 #include "agent/show.h"
@@ -61,6 +62,7 @@ struct agent {
 	bool net_valid;
 	struct loop_timer debounce, reconcile_timer, trial_timer, update_retry, expiry_timer;
 	struct backoff update_backoff;
+	struct refusal refusal;          /* the server refuses our certificate */
 	struct rpc_client *update_client, *stale_client;
 	struct loop_defer stale_defer;
 	bool update_inflight, update_again, stopping;
@@ -694,12 +696,21 @@ on_state(void *arg, bool connected, const char *why)
 {
 	struct agent *a = arg;
 
+	/* common/watch.c logs the stream's end and the retry */
+	(void)why;
 	if (connected) {
+		refusal_clear(&a->refusal);
 		/* the server may see us from a new address after a reconnect */
 		send_update(a);
-	} else {
-		log_info("Watch stream down: %s", why);
 	}
+}
+
+static uint32_t
+watch_retry_delay(void *arg, int status, const char *why, uint32_t delay_ms)
+{
+	struct agent *a = arg;
+
+	return refusal_retry_delay(&a->refusal, a->self.name, status, why, delay_ms);
 }
 
 /* --- reporting -------------------------------------------------------------------------- */
@@ -736,7 +747,8 @@ update_done(void *arg, int status, const char *message)
 	if (a->stopping)
 		return;
 	if (status != GRPC_OK) {
-		uint32_t delay = backoff_next(&a->update_backoff);
+		uint32_t delay = refusal_retry_delay(&a->refusal, a->self.name, status, message,
+		    backoff_next(&a->update_backoff));
 		/* the connection may be stranded on an address we no longer have */
 		drop_update_client(a);
 		log_warnx("Update failed: %s: %s; retrying in %u ms", grpc_status_name(status),
@@ -745,6 +757,7 @@ update_done(void *arg, int status, const char *message)
 		return;
 	}
 	backoff_reset(&a->update_backoff);
+	refusal_clear(&a->refusal);
 	if (a->update_again) {
 		a->update_again = false;
 		send_update(a);
@@ -836,7 +849,7 @@ send_update(struct agent *a)
 
 static const struct watch_client_ops watch_ops = {
 	.on_snapshot = on_snapshot, .on_upsert = on_upsert, .on_removed = on_removed,
-	.on_crl = on_crl, .on_state = on_state,
+	.on_crl = on_crl, .on_state = on_state, .retry_delay = watch_retry_delay,
 };
 
 static void

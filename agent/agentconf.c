@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "agent/agentconf.h"
+#include "common/confcheck.h"
 #include "rpc/log.h"
 
 /* One line per key: its name is the field of struct agentconf it fills. */
@@ -16,7 +17,7 @@ static const struct config_field keys_template[] = {
 	KEY(ca, .type = CONFIG_STRING, .required = true, .help = "the network's CA certificate"),
 	KEY(crl, .type = CONFIG_STRING, .help = "the CA's CRL, PEM, one per CA of ca (optional; the server relays newer ones)"),
 	KEY(interface, .type = CONFIG_STRING, .required = true, .help = "WireGuard interface whose peers the agent manages"),
-	KEY(state_dir, .type = CONFIG_STRING, .help = "where the agent keeps the peers it added (" LOCALSTATEDIR "/lib/wiresync-agent)"),
+	KEY(state_dir, .type = CONFIG_STRING, .help = "where the agent keeps the peers it added; made if absent, in an existing directory (" LOCALSTATEDIR "/lib/wiresync-agent)"),
 	KEY(backend, .type = CONFIG_STRING, .help = "auto, uapi or kernel (auto)"),
 	KEY(uapi_dir, .type = CONFIG_STRING, .help = "directory of WireGuard UAPI sockets (/var/run/wireguard)"),
 	KEY(log_level, .type = CONFIG_STRING, .help = "error, warn, info or debug (info)"),
@@ -73,4 +74,37 @@ agentconf_load(struct agentconf *conf, struct config_schema *schema, const char 
 		return -1;
 	}
 	return 0;
+}
+
+/* What the start needs of the files and directories, checked before anything is made. */
+int
+agentconf_check(const struct agentconf *conf, const struct config_schema *schema,
+    char *err, size_t errlen)
+{
+	const struct { const char *key, *path; } files[] = {
+		{ "certificate", conf->certificate }, { "private_key", conf->private_key },
+		{ "ca", conf->ca }, { "crl", conf->crl },
+	};
+	char why[160];
+
+	if (!confcheck_hostport(conf->server, true, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: server = %s: %s", config_where(schema, "server"),
+		    conf->server, why);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i].path != NULL && files[i].path[0] != '\0' &&
+		    confcheck_file(config_where(schema, files[i].key), files[i].key,
+		    files[i].path, err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+int
+agentconf_check_state(const struct agentconf *conf, const struct config_schema *schema,
+    char *err, size_t errlen)
+{
+	/* the start makes state_dir (one level, as mkdir does) and writes its files there */
+	return confcheck_dir(config_where(schema, "state_dir"), "state_dir", conf->state_dir,
+	    true, err, errlen);
 }

@@ -36,4 +36,15 @@ void agentconf_free(struct agentconf *conf, struct config_schema *schema);
 int agentconf_load(struct agentconf *conf, struct config_schema *schema, const char *path,
     bool path_given, int argc, char **argv, char *err, size_t errlen);
 
+/* The checks of the start that need the file system but create nothing, in the start's
+ * order: agentconf_check before the TLS files are loaded (server is HOST:PORT, the
+ * certificate, key, CA and CRL files are readable), agentconf_check_state after (state_dir
+ * is a writable directory or can be made). wiresync-agent runs both at the start and for
+ * -n. Each returns 0, or -1 with err naming the file and line (or "command line"), the
+ * key, its value and what is wrong. */
+int agentconf_check(const struct agentconf *conf, const struct config_schema *schema,
+    char *err, size_t errlen);
+int agentconf_check_state(const struct agentconf *conf, const struct config_schema *schema,
+    char *err, size_t errlen);
+
 #endif

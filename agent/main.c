@@ -93,6 +93,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level(debug ? LOG_LEVEL_DEBUG : (enum log_level)log_level_parse(conf.log_level));
+	/* -n and the start refuse the same things, before anything is made */
+	if (!show && agentconf_check(&conf, &schema, err, sizeof(err)) < 0) {
+		log_errorx("%s", err);
+		goto out;
+	}
 	{
 		struct tls_files f = { conf.certificate, conf.private_key, conf.ca, NULL };
 		ctx = tls_client_ctx_new(&f, err, sizeof(err));
@@ -100,6 +105,10 @@ main(int argc, char **argv)
 			log_errorx("%s", err);
 			goto out;
 		}
+	}
+	if (!show && agentconf_check_state(&conf, &schema, err, sizeof(err)) < 0) {
+		log_errorx("%s", err);
+		goto out;
 	}
 	if (check_only) {
 		printf("configuration OK\n");

@@ -35,7 +35,7 @@ show_row(FILE *out, const struct show_row *r, int64_t now_s)
 		strcat(ips, netaddr_format(&r->tunnel[i], true, one));
 	}
 	snprintf(why, sizeof(why), "%s", r->guess == NULL ? "no address known" :
-	    r->guess_lan ? "same LAN" : r->guess_observed ? "NAT mapping seen" : "WAN address");
+	    r->guess_lan ? "same LAN" : r->guess_observed ? "NAT mapping seen" : "seen by server");
 	from = path_from_name(pc.from);
 	if (actual != NULL) {
 		endpoint_format(actual, ep, sizeof(ep));

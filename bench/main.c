@@ -59,6 +59,7 @@ usage(FILE *f)
 	    "  --timeout SECONDS     give up a phase after this long (300)\n"
 	    "  --json                print one JSON object instead of the summary line\n"
 	    "  -h, --help            this help\n"
+	    "  -V, --version         show the version\n"
 	    "\n"
 	    "Exit status: 0 when every call and agent succeeded, 1 otherwise, 2 usage.\n");
 }
@@ -128,12 +129,13 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "watchers", required_argument, NULL, 'w' },
 		{ "changes", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sc;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:s:n:w:r:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:n:w:r:hV", lo, NULL)) != -1) {
 		switch (c) {
 		case O_SERVER: o->server = optarg; break;
 		case O_CACERT: o->ca_cert = optarg; break;
@@ -157,6 +159,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'w': o->watchers = parse_long(optarg, "-w", 1, 1000000); break;
 		case 'r': o->changes = parse_long(optarg, "-r", 1, 100000); break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("wiresync-bench %s\n", PACKAGE_VERSION); exit(0);
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
 	}

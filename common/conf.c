@@ -616,17 +616,29 @@ int
 config_load_all(const struct config_schema *s, const char *path, bool path_given,
     int n_args, char **args, char *err, size_t errlen)
 {
+	const char *looked_for = NULL;
+	char why[256];
+
 	/* The default file is optional: every key may come from the command line. */
 	if (path != NULL && (path_given || access(path, F_OK) == 0)) {
 		if (config_load_file(s, path, err, errlen) < 0)
 			return -1;
 	} else {
+		looked_for = path;
 		path = NULL;
 	}
 	for (int i = 0; i < n_args; i++)
 		if (config_apply_arg(s, args[i], err, errlen) < 0)
 			return -1;
-	return config_check_required(s, path, err, errlen) < 0 ? -1 : 0;
+	if (config_check_required(s, path, why, sizeof(why)) == 0)
+		return 0;
+	/* a missing key is most often a missing file: say which one was looked for */
+	if (looked_for != NULL)
+		snprintf(err, errlen, "no configuration: looked for %s (or give --config FILE); %s",
+		    looked_for, why);
+	else
+		snprintf(err, errlen, "%s", why);
+	return -1;
 }
 
 int

@@ -35,6 +35,7 @@ struct watch_client {
 	bool again_now;                 /* the server asked for a new Watch (ABORTED) */
 	uint64_t again_now_ms;          /* when the last such reconnect was made */
 	bool deleting;
+	int status;                     /* gRPC status of the call that ended */
 	char why[400];                  /* why the current call ended ("" while it runs) */
 };
 
@@ -55,6 +56,8 @@ watch_ended_deferred(void *arg)
 	w->streaming = false;
 	rpc_client_del(c);
 	delay = backoff_next(&w->backoff);
+	if (w->ops.retry_delay != NULL)
+		delay = w->ops.retry_delay(w->arg, w->status, w->why, delay);
 	/* at once, but never in a loop: at most once a second */
 	if (w->again_now && was_streaming &&
 	    (w->again_now_ms == 0 || loop_now_ms(w->loop) - w->again_now_ms >= 1000)) {
@@ -203,6 +206,7 @@ watch_done(void *arg, int status, const char *message)
 	if (w->deleting)
 		return;
 	w->again_now = status == GRPC_ABORTED && w->why[0] == '\0';
+	w->status = status;
 	if (w->why[0] == '\0')
 		snprintf(w->why, sizeof(w->why), "%s: %s", grpc_status_name(status),
 		    message[0] != '\0' ? message : "stream ended");
@@ -227,6 +231,7 @@ watch_start(struct watch_client *w)
 	size_t len;
 
 	w->why[0] = '\0';
+	w->status = GRPC_UNAVAILABLE;   /* until the call itself ends with a status */
 	w->streaming = false;
 	errno = 0;
 	w->client = rpc_client_new(w->loop, w->ctx, w->server);

@@ -38,6 +38,11 @@ struct watch_client_ops {
 	 * attempt while the server is unreachable); why says how ("UNAVAILABLE: ..."). A
 	 * reconnection is already scheduled when it is reported. */
 	void (*on_state)(void *arg, bool connected, const char *why);
+	/* The stream or its connection ended with status (a gRPC code) and why, the text
+	 * on_state gets; delay_ms is the backoff's next delay. Returns the delay to wait
+	 * before the next attempt instead (a server that refuses our certificate is not
+	 * asked again every few seconds). NULL: the backoff's. */
+	uint32_t (*retry_delay)(void *arg, int status, const char *why, uint32_t delay_ms);
 };
 
 struct watch_client_config {

@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "common/confcheck.h"
 #include "ctl/ctlconf.h"
 
 #define KEY(field, ...) { { .name = #field, __VA_ARGS__ }, offsetof(struct ctlconf, field) }
@@ -50,4 +52,26 @@ ctlconf_load(struct ctlconf *conf, struct config_schema *schema, const char *pat
 {
 	(void)conf;
 	return config_load_all(schema, path, path_given, argc, argv, err, errlen) < 0 ? -1 : 0;
+}
+
+int
+ctlconf_check(const struct ctlconf *conf, const struct config_schema *schema, char *err,
+    size_t errlen)
+{
+	const struct { const char *key, *path; } files[] = {
+		{ "certificate", conf->certificate }, { "private_key", conf->private_key },
+		{ "ca", conf->ca },
+	};
+	char why[160];
+
+	if (!confcheck_hostport(conf->server, true, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: server = %s: %s", config_where(schema, "server"),
+		    conf->server, why);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (confcheck_file(config_where(schema, files[i].key), files[i].key, files[i].path,
+		    err, errlen) < 0)
+			return -1;
+	return 0;
 }

@@ -26,4 +26,9 @@ void ctlconf_free(struct ctlconf *conf, struct config_schema *schema);
 int ctlconf_load(struct ctlconf *conf, struct config_schema *schema, const char *path,
     bool path_given, int argc, char **argv, char *err, size_t errlen);
 
+/* server is HOST:PORT and the certificate, key and CA files are readable, before OpenSSL
+ * loads them. 0, or -1 with err naming the file and line, the key and the path. */
+int ctlconf_check(const struct ctlconf *conf, const struct config_schema *schema, char *err,
+    size_t errlen);
+
 #endif

@@ -242,7 +242,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (ctlconf_load(&conf, &schema, path, path_given, n_keyargs, keyargs, err,
-	    sizeof(err)) < 0) {
+	    sizeof(err)) < 0 || ctlconf_check(&conf, &schema, err, sizeof(err)) < 0) {
 		ctl_err("%s", err);
 		goto out;
 	}

@@ -6,6 +6,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 sh scripts/deps.sh --test
 autoreconf -fi
+# a tree configured in place (./configure) refuses any build out of tree: undo it
+if [ -f config.status ]; then
+	echo "test.sh: the source tree was configured in place; make distclean there first"
+	make distclean >/dev/null
+fi
 mkdir -p build-test
 cd build-test
 ../configure --enable-werror --enable-sanitizers

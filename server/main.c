@@ -408,7 +408,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level(debug ? LOG_LEVEL_DEBUG : (enum log_level)log_level_parse(conf.log_level));
-
+	/* -n and the start refuse the same things, before the database is created */
+	if (serverconf_check(&conf, &schema, err, sizeof(err)) < 0) {
+		log_errorx("%s", err);
+		goto out;
+	}
 	{
 		struct tls_files files = { conf.certificate, conf.private_key, conf.ca, conf.crl };
 		d.ctx = tls_server_ctx_new(&files, err, sizeof(err));
@@ -426,6 +430,10 @@ main(int argc, char **argv)
 			goto out;
 		}
 		crlset_del(set);
+	}
+	if (serverconf_check_storage(&conf, &schema, err, sizeof(err)) < 0) {
+		log_errorx("%s", err);
+		goto out;
 	}
 	if (check_only) {
 		printf("configuration OK\n");

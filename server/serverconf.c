@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/confcheck.h"
 #include "rpc/log.h"
 #include "server/metrics.h"
 #include "server/privdrop.h"
@@ -22,7 +23,7 @@ static const struct config_field keys_template[] = {
 	KEY(crl, .type = CONFIG_STRING, .help = "CRLs of the CAs, PEM, one per CA (optional)"),
 	KEY(crl_stale, .type = CONFIG_STRING, .help = "a CRL past its nextUpdate: keep (enforce it and serve) or refuse (no new connections) (keep)"),
 	KEY(database, .type = CONFIG_STRING, .help = "SQLite database file (" LOCALSTATEDIR "/lib/wiresync/wiresync.db)"),
-	KEY(hub_interface, .type = CONFIG_STRING, .help = "WireGuard interface whose endpoints to publish (optional)"),
+	KEY(hub_interface, .type = CONFIG_STRING, .help = "reserved; not supported yet: a value is ignored with a warning at the start"),
 	KEY(log_level, .type = CONFIG_STRING, .help = "error, warn, info or debug (info)"),
 	KEY(max_connections, .type = CONFIG_UINT, .min = 1, .max = 1000000, .help = "connections at once (10000)"),
 	KEY(max_streams, .type = CONFIG_UINT, .min = 1, .max = 10000, .help = "concurrent streams per connection (100)"),
@@ -142,3 +143,38 @@ serverconf_load(struct serverconf *conf, struct config_schema *schema, const cha
 	}
 	return 0;
 }
+
+#define WHERE(k) config_where(schema, k)
+
+/* What the start needs of the files and addresses, checked before anything is created. */
+int
+serverconf_check(const struct serverconf *conf, const struct config_schema *schema,
+    char *err, size_t errlen)
+{
+	const struct { const char *key, *path; } files[] = {
+		{ "certificate", conf->certificate }, { "private_key", conf->private_key },
+		{ "ca", conf->ca }, { "crl", conf->crl },
+	};
+
+	if (confcheck_listen(WHERE("listen"), "listen", conf->listen, true, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i].path != NULL && files[i].path[0] != '\0' &&
+		    confcheck_file(WHERE(files[i].key), files[i].key, files[i].path, err,
+		    errlen) < 0)
+			return -1;
+	return 0;
+}
+
+int
+serverconf_check_storage(const struct serverconf *conf, const struct config_schema *schema,
+    char *err, size_t errlen)
+{
+	if (confcheck_writable_file(WHERE("database"), "database", conf->database, err,
+	    errlen) < 0 ||
+	    confcheck_writable_file(WHERE("ticket_key_file"), "ticket_key_file",
+	    conf->ticket_key_file, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+#undef WHERE

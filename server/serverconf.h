@@ -57,4 +57,15 @@ void serverconf_free(struct serverconf *conf, struct config_schema *schema);
 int serverconf_load(struct serverconf *conf, struct config_schema *schema, const char *path,
     bool path_given, int argc, char **argv, char *err, size_t errlen);
 
+/* The checks of the start that need the file system but create nothing, in the start's
+ * order: serverconf_check before the TLS files are loaded (listen parses as HOST:PORT and
+ * resolves, the certificate, key, CA and CRL files are readable), serverconf_check_storage
+ * after (database and ticket_key_file can be written or created). wiresyncd runs both at
+ * the start and for -n. Each returns 0, or -1 with err naming the file and line (or
+ * "command line"), the key, its value and what is wrong. */
+int serverconf_check(const struct serverconf *conf, const struct config_schema *schema,
+    char *err, size_t errlen);
+int serverconf_check_storage(const struct serverconf *conf,
+    const struct config_schema *schema, char *err, size_t errlen);
+
 #endif

@@ -28,5 +28,7 @@ Suite *pingpolicy_suite(void);
 Suite *addrcount_suite(void);
 Suite *ratelog_suite(void);
 Suite *tlsnames_suite(void);
+Suite *confcheck_suite(void);
+Suite *refusal_suite(void);
 
 #endif

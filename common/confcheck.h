@@ -1,0 +1,36 @@
+/* Checks of configuration values that the daemons' start and their -n share, so that -n
+ * refuses what the start would refuse, with the same words, before anything is created. */
+#ifndef WS_CONFCHECK_H
+#define WS_CONFCHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Pure: true when value is "HOST:PORT", "[IPV6]:PORT" or, unless need_host, ":PORT", with a
+ * decimal PORT of 0 to 65535. On false, why says what is wrong with it and gives an
+ * example ("0.0.0.0:7444" for a bare "7444"). */
+bool confcheck_hostport(const char *value, bool need_host, char *why, size_t whylen);
+
+/* The checks below write "WHERE: KEY = VALUE: what is wrong; what to do" into err, WHERE
+ * being config_where()'s "FILE:LINE" or "command line". Each returns 0 or -1. */
+
+/* value is HOST:PORT (confcheck_hostport) and, when resolve, HOST resolves as a local
+ * address to listen on (getaddrinfo, AI_PASSIVE; nothing is bound). */
+int confcheck_listen(const char *where, const char *key, const char *value, bool resolve,
+    char *err, size_t errlen);
+
+/* path names a regular file this process can read. */
+int confcheck_file(const char *where, const char *key, const char *path, char *err,
+    size_t errlen);
+
+/* path names a file that can be opened for writing or created: it is a writable regular
+ * file, or absent in an existing directory this process can write. */
+int confcheck_writable_file(const char *where, const char *key, const char *path, char *err,
+    size_t errlen);
+
+/* path is a directory this process can write, or (may_create) absent with a writable
+ * parent directory, as mkdir(2) of path would need. */
+int confcheck_dir(const char *where, const char *key, const char *path, bool may_create,
+    char *err, size_t errlen);
+
+#endif
