@@ -339,8 +339,8 @@ known_drop(struct agent *a, struct known *k)
 /* Two certificates binding one tunnel address (careless CA tooling) must never both be
  * installed: allowed IPs would overlap. The peer already held, or we, keep it. */
 bool
-agent_tunnels_free(const struct agent *a, const struct known *k, const struct cert_identity *id,
-    char *err, size_t errlen)
+agent_tunnels_free(const struct agent *a, const struct known *k,
+    const struct cert_identity *id, char *err, size_t errlen)
 {
 	char addr[NETADDR_STRLEN];
 

@@ -175,8 +175,9 @@ send_update(struct agent *a)
 /* --- network changes -------------------------------------------------------------------- */
 
 const struct watch_client_ops agent_watch_ops = {
-	.on_snapshot = agent_on_snapshot, .on_upsert = agent_on_upsert, .on_removed = agent_on_removed,
-	.on_crl = agent_on_crl, .on_state = on_state, .retry_delay = watch_retry_delay,
+	.on_snapshot = agent_on_snapshot, .on_upsert = agent_on_upsert,
+	.on_removed = agent_on_removed, .on_crl = agent_on_crl, .on_state = on_state,
+	.retry_delay = watch_retry_delay,
 };
 
 static void
