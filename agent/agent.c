@@ -1,26 +1,25 @@
 /* The agent's life: network changes become Updates, Watch events become verified desired
  * peers, and the interface is reconciled with them. Nothing polls: timers run only while a
- * debounce, a retry or an endpoint trial is pending. */
+ * debounce, a retry or an endpoint trial is pending. This file holds the agent's life, the
+ * state kept in state_dir, reconciliation and endpoint trials, the peers the Watch stream
+ * describes, and --show; agent_crl.c the CRL and expiry warnings, agent_update.c the
+ * Updates, the Watch connection and network changes (agent/agent_impl.h). */
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <openssl/pem.h>
 
 #include "agent/agent.h"
+#include "agent/agent_impl.h"
 #include "agent/endpoint.h"
 #include "agent/netmon.h"
 #include "agent/path.h"
 #include "agent/reconcile.h"
-#include "agent/refusal.h"
 #include "agent/state.h"
 #include "agent/refused.h"
 #include "agent/show.h"
@@ -30,63 +29,8 @@
 #include "common/watch.h"
 #include "proto/wiresync.pb-c.h"
 #include "rpc/backoff.h"
-#include "rpc/grpc.h"
 #include "rpc/h2client.h"
 #include "rpc/log.h"
-
-#define RECONCILE_DELAY_MS 50
-#define UPDATE_TIMEOUT_MS 10000
-#define TRIAL_CHECK_MS 1000          /* while an endpoint awaits its first handshake */
-
-/* A peer as the Watch stream describes it, once verified. */
-struct known {
-	Wiresync__V1__Peer *rec;            /* owned copy */
-	struct cert_identity id;
-	struct endpoint_list cands;
-	size_t idx;                         /* candidate in use */
-	int64_t chosen_at_s;
-	bool confirmed;                     /* a handshake followed the choice */
-	struct sockaddr_storage guess;      /* the candidate of the last reconcile; family 0 none */
-	struct sockaddr_storage kept;       /* the roamed endpoint kept (and logged); 0 none */
-};
-
-struct agent {
-	struct loop *loop;
-	const struct agentconf *conf;
-	SSL_CTX *ctx;
-	enum wg_backend backend;
-	struct cert_identity self;
-	struct peer_verifier *verifier;
-	struct netmon *netmon;
-	struct net_state net;
-	bool net_valid;
-	struct loop_timer debounce, reconcile_timer, trial_timer, update_retry, expiry_timer;
-	struct backoff update_backoff;
-	struct refusal refusal;          /* the server refuses our certificate */
-	struct rpc_client *update_client, *stale_client;
-	struct loop_defer stale_defer;
-	bool update_inflight, update_again, stopping;
-	bool rewrite;                       /* after a network change: set every endpoint again */
-	struct watch_client *watch;
-	struct known *known;
-	size_t n_known, cap_known;
-	struct refused_set refused;         /* records that did not verify, to try again */
-	struct loop_timer crl_timer;        /* when the CRL in use goes stale */
-	struct owned_keys owned;
-	char owned_path[4096];
-	char watch_path[4096];
-	char crl_path[4096];
-	uint8_t crl_sha256[32];             /* of the CRL in use, told to the server */
-	uint64_t saved_revision;
-	uint32_t trial_ms;
-	char wan_ip[NETADDR_STRLEN];        /* ours, as the server last saw it */
-};
-
-static int64_t
-now_s(void)
-{
-	return (int64_t)time(NULL);
-}
 
 /* --- state kept in state_dir ------------------------------------------------------------ */
 
@@ -134,13 +78,11 @@ watch_state_save(struct agent *a, uint64_t revision)
 	free(recs);
 }
 
-static void apply_record(struct agent *a, const Wiresync__V1__Peer *p);
-static void known_drop(struct agent *a, struct known *k);
 
 static void
 load_one(void *arg, const Wiresync__V1__Peer *p)
 {
-	apply_record(arg, p);
+	agent_apply_record(arg, p);
 }
 
 /* The saved peer set, each record verified again; the revision to resume from, or 0. */
@@ -299,8 +241,8 @@ reconcile(void *arg)
 	}
 }
 
-static void
-reconcile_soon(struct agent *a)
+void
+agent_reconcile_soon(struct agent *a)
 {
 	if (!loop_timer_armed(&a->reconcile_timer))
 		loop_timer_set(a->loop, &a->reconcile_timer, RECONCILE_DELAY_MS, reconcile, a);
@@ -387,7 +329,7 @@ known_find(struct agent *a, const uint8_t *key, size_t len)
 	return NULL;
 }
 
-static void
+void
 known_drop(struct agent *a, struct known *k)
 {
 	wiresync__v1__peer__free_unpacked(k->rec, NULL);
@@ -396,9 +338,9 @@ known_drop(struct agent *a, struct known *k)
 
 /* Two certificates binding one tunnel address (careless CA tooling) must never both be
  * installed: allowed IPs would overlap. The peer already held, or we, keep it. */
-static bool
-tunnels_free(const struct agent *a, const struct known *k, const struct cert_identity *id,
-    char *err, size_t errlen)
+bool
+agent_tunnels_free(const struct agent *a, const struct known *k,
+    const struct cert_identity *id, char *err, size_t errlen)
 {
 	char addr[NETADDR_STRLEN];
 
@@ -419,8 +361,8 @@ tunnels_free(const struct agent *a, const struct known *k, const struct cert_ide
 /* Verifies and stores one record; a record that fails is refused and logged (and kept
  * to verify again under a new CRL), and the previous verified state of that peer (if any)
  * is dropped too. */
-static void
-apply_record(struct agent *a, const Wiresync__V1__Peer *p)
+void
+agent_apply_record(struct agent *a, const Wiresync__V1__Peer *p)
 {
 	struct cert_identity id;
 	struct known *k;
@@ -431,7 +373,7 @@ apply_record(struct agent *a, const Wiresync__V1__Peer *p)
 		return;
 	k = known_find(a, p->public_key.data, p->public_key.len);
 	if (!peer_verify(a->verifier, p, &id, err, sizeof(err)) ||
-	    !tunnels_free(a, k, &id, err, sizeof(err))) {
+	    !agent_tunnels_free(a, k, &id, err, sizeof(err))) {
 		if (p->public_key.len == WG_KEY_LEN)
 			wg_key_to_base64(p->public_key.data, b64);
 		else
@@ -464,8 +406,8 @@ apply_record(struct agent *a, const Wiresync__V1__Peer *p)
 		known_drop(a, k);
 }
 
-static void
-on_snapshot(void *arg, uint64_t revision, Wiresync__V1__Peer *const *peers, size_t n)
+void
+agent_on_snapshot(void *arg, uint64_t revision, Wiresync__V1__Peer *const *peers, size_t n)
 {
 	struct agent *a = arg;
 
@@ -473,24 +415,24 @@ on_snapshot(void *arg, uint64_t revision, Wiresync__V1__Peer *const *peers, size
 		known_drop(a, &a->known[0]);
 	refused_clear(&a->refused);
 	for (size_t i = 0; i < n; i++)
-		apply_record(a, peers[i]);
+		agent_apply_record(a, peers[i]);
 	log_info("snapshot at revision %llu: %zu peers verified of %zu",
 	    (unsigned long long)revision, a->n_known, n);
-	reconcile_soon(a);
+	agent_reconcile_soon(a);
 }
 
-static void
-on_upsert(void *arg, uint64_t revision, const Wiresync__V1__Peer *p)
+void
+agent_on_upsert(void *arg, uint64_t revision, const Wiresync__V1__Peer *p)
 {
 	struct agent *a = arg;
 
 	log_debug("revision %llu: %s changed", (unsigned long long)revision, p->name);
-	apply_record(a, p);
-	reconcile_soon(a);
+	agent_apply_record(a, p);
+	agent_reconcile_soon(a);
 }
 
-static void
-on_removed(void *arg, uint64_t revision, const uint8_t *key, size_t len)
+void
+agent_on_removed(void *arg, uint64_t revision, const uint8_t *key, size_t len)
 {
 	struct agent *a = arg;
 	struct known *k = known_find(a, key, len);
@@ -499,413 +441,8 @@ on_removed(void *arg, uint64_t revision, const uint8_t *key, size_t len)
 	if (k != NULL) {
 		log_info("revision %llu: %s removed", (unsigned long long)revision, k->id.name);
 		known_drop(a, k);
-		reconcile_soon(a);
+		agent_reconcile_soon(a);
 	}
-}
-
-static void crl_warn(struct agent *a, unsigned warn_days);
-
-/* Once a day: our certificate, and the CRL in use, must not expire unnoticed. */
-static void
-expiry_check(void *arg)
-{
-	struct agent *a = arg;
-	X509 *own = SSL_CTX_get0_certificate(a->ctx);
-	int left = own != NULL ? cert_days_left(own) : INT_MIN;
-
-	if (left != INT_MIN && left < (int)a->conf->expiry_warn_days)
-		log_warnx("our certificate %s expires in %d days: ask the operator for a new one",
-		    a->conf->certificate, left);
-	crl_warn(a, a->conf->expiry_warn_days);
-	loop_timer_set(a->loop, &a->expiry_timer, 24ull * 3600 * 1000, expiry_check, a);
-}
-
-/* --- revocation: the CA's CRL, relayed by the server but checked here --------------- */
-
-/* Under new CRLs, everything held is verified again: peers verified under older ones
- * that are now revoked go at once, and records refused before that now verify come
- * back (a peer refused for a CRL reason returns as soon as a CRL lets it). */
-static void
-recheck_known(struct agent *a)
-{
-	struct cert_identity id;
-	char err[256];
-	size_t dropped = 0, back = 0, n_refused = a->refused.n;
-
-	for (size_t i = a->n_known; i-- > 0;) {
-		struct known *k = &a->known[i];
-		if (peer_verify(a->verifier, k->rec, &id, err, sizeof(err)))
-			continue;
-		log_warnx("dropping peer \"%s\": %s", k->id.name, err);
-		if (refused_put(&a->refused, k->rec) < 0)
-			log_warnx("out of memory: a new CRL will not bring \"%s\" back", k->id.name);
-		known_drop(a, k);
-		dropped++;
-	}
-	/* only the records refused before this pass; one that fails again stays put */
-	for (size_t i = n_refused; i-- > 0;) {
-		Wiresync__V1__Peer *rec;
-		if (!peer_verify(a->verifier, a->refused.recs[i], &id, err, sizeof(err)) ||
-		    !tunnels_free(a, NULL, &id, err, sizeof(err)))
-			continue;
-		rec = refused_take(&a->refused, i);
-		log_info("peer \"%s\" verifies under the CRL now in use: taking it back", id.name);
-		apply_record(a, rec);
-		wiresync__v1__peer__free_unpacked(rec, NULL);
-		back++;
-	}
-	if (dropped > 0 || back > 0)
-		reconcile_soon(a);
-}
-
-static void crl_timer_arm(struct agent *a);
-
-/* Warn from warn_days before nextUpdate, or from half the CRL's lifetime when that is
- * shorter: a CRL renewed daily is never warned about, one nobody renews is. */
-static int64_t
-crl_warn_window(int64_t this_up, int64_t next, unsigned warn_days)
-{
-	int64_t w = (int64_t)warn_days * 86400, half = (next - this_up) / 2;
-
-	return this_up > 0 && half < w ? half : w;
-}
-
-/* A stale CRL is still enforced and peers stay: the operator must hear of it, here as on
- * the server (which logs the same). */
-static void
-crl_warn(struct agent *a, unsigned warn_days)
-{
-	int64_t this_up = 0, next = peer_verifier_crl_next_update(a->verifier, &this_up);
-	int64_t now = now_s();
-	char when[32];
-	struct tm tm;
-	time_t t = (time_t)next;
-
-	if (next == 0)
-		return;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (now >= next)
-		log_warnx("the CRL in use is past its nextUpdate %s: still enforcing its %d "
-		    "revocations and keeping every verified peer; the operator must renew it where "
-		    "the CA lives (wiresync-ca -d DIR crl) and give it to the server, which relays "
-		    "it", when, peer_verifier_crl_count(a->verifier));
-	else if (next - now < crl_warn_window(this_up, next, warn_days))
-		log_warnx("the CRL in use goes stale in %lld days (nextUpdate %s): the operator "
-		    "should renew it (wiresync-ca -d DIR crl)", (long long)((next - now) / 86400),
-		    when);
-}
-
-static void
-on_crl_timer(void *arg)
-{
-	struct agent *a = arg;
-
-	crl_warn(a, 0);
-	crl_timer_arm(a);
-}
-
-static void
-crl_timer_arm(struct agent *a)
-{
-	int64_t next = peer_verifier_crl_next_update(a->verifier, NULL), now = now_s();
-
-	loop_timer_cancel(a->loop, &a->crl_timer);
-	if (next > now)
-		loop_timer_set(a->loop, &a->crl_timer, (uint64_t)(next - now + 1) * 1000,
-		    on_crl_timer, a);
-}
-
-/* 1 when der became the CRL in use, 0 when it is not newer, -1 when refused (logged). */
-static int
-take_crl(struct agent *a, const uint8_t *der, size_t len, const char *from)
-{
-	char err[160];
-	int r = peer_verifier_offer_crl(a->verifier, der, len, err, sizeof(err));
-
-	if (r < 0)
-		log_warnx("refusing the CRL from %s: %s", from, err);
-	if (r <= 0)
-		return r;
-	if (!peer_verifier_crl_sha256(a->verifier, a->crl_sha256))
-		memset(a->crl_sha256, 0, sizeof(a->crl_sha256));
-	log_info("CRL from %s in use: %d certificates revoked", from,
-	    peer_verifier_crl_count(a->verifier));
-	return 1;
-}
-
-static void
-on_crl(void *arg, const uint8_t *der, size_t len)
-{
-	struct agent *a = arg;
-
-	uint8_t *all;
-	size_t all_len;
-
-	if (take_crl(a, der, len, "the server") <= 0)
-		return;
-	/* every CA's CRL in use, so a restart starts from all of them */
-	if (peer_verifier_crls_der(a->verifier, &all, &all_len) < 0 ||
-	    state_crl_save(a->crl_path, all, all_len) < 0)
-		log_warnx("%s: cannot save the CRL", a->crl_path);
-	free(all);
-	recheck_known(a);
-	crl_warn(a, 0);
-	crl_timer_arm(a);
-}
-
-/* The newest of the configured CRL and the one saved from the server. */
-static void
-crl_state_load(struct agent *a)
-{
-	uint8_t *der;
-	const uint8_t *p, *end;
-	size_t len;
-	int r;
-
-	snprintf(a->crl_path, sizeof(a->crl_path), "%s/crl-%s", a->conf->state_dir,
-	    a->conf->interface);
-	peer_verifier_crl_sha256(a->verifier, a->crl_sha256);
-	r = state_crl_load(a->crl_path, &der, &len);
-	if (r == -ENOENT)
-		return;
-	if (r < 0) {
-		log_warnx("%s: %s", a->crl_path, strerror(-r));
-		return;
-	}
-	/* one DER CRL per CA, one after the other */
-	for (p = der, end = der + len; p < end;) {
-		const unsigned char *q = p;
-		X509_CRL *crl = d2i_X509_CRL(NULL, &q, (long)(end - p));
-		if (crl == NULL) {
-			log_warnx("%s: damaged after %zu bytes; the rest is ignored", a->crl_path,
-			    (size_t)(p - der));
-			break;
-		}
-		X509_CRL_free(crl);
-		take_crl(a, p, (size_t)(q - p), a->crl_path);
-		p = q;
-	}
-	free(der);
-}
-
-static void send_update(struct agent *a);
-
-static void
-on_state(void *arg, bool connected, const char *why)
-{
-	struct agent *a = arg;
-
-	/* common/watch.c logs the stream's end and the retry */
-	(void)why;
-	if (connected) {
-		refusal_clear(&a->refusal);
-		/* the server may see us from a new address after a reconnect */
-		send_update(a);
-	}
-}
-
-static uint32_t
-watch_retry_delay(void *arg, int status, const char *why, uint32_t delay_ms)
-{
-	struct agent *a = arg;
-
-	return refusal_retry_delay(&a->refusal, a->self.name, status, why, delay_ms);
-}
-
-/* --- reporting -------------------------------------------------------------------------- */
-
-static void update_retry(void *arg);
-static void drop_update_client(struct agent *a);
-
-static void reconcile_soon(struct agent *a);
-
-static void
-update_reply(void *arg, const uint8_t *data, size_t len)
-{
-	struct agent *a = arg;
-	Wiresync__V1__UpdateReply *r = wiresync__v1__update_reply__unpack(NULL, len, data);
-
-	if (r == NULL)
-		return;
-	log_info("reported to the server: revision %llu, seen from %s",
-	    (unsigned long long)r->revision, r->observed_wan_ip);
-	/* which peers share our public address (our NAT) can change the endpoints */
-	if (strcmp(a->wan_ip, r->observed_wan_ip) != 0) {
-		snprintf(a->wan_ip, sizeof(a->wan_ip), "%s", r->observed_wan_ip);
-		reconcile_soon(a);
-	}
-	wiresync__v1__update_reply__free_unpacked(r, NULL);
-}
-
-static void
-update_done(void *arg, int status, const char *message)
-{
-	struct agent *a = arg;
-
-	a->update_inflight = false;
-	if (a->stopping)
-		return;
-	if (status != GRPC_OK) {
-		uint32_t delay = refusal_retry_delay(&a->refusal, a->self.name, status, message,
-		    backoff_next(&a->update_backoff));
-		/* the connection may be stranded on an address we no longer have */
-		drop_update_client(a);
-		log_warnx("Update failed: %s: %s; retrying in %u ms", grpc_status_name(status),
-		    message, delay);
-		loop_timer_set(a->loop, &a->update_retry, delay, update_retry, a);
-		return;
-	}
-	backoff_reset(&a->update_backoff);
-	refusal_clear(&a->refusal);
-	if (a->update_again) {
-		a->update_again = false;
-		send_update(a);
-	}
-}
-
-static void
-drop_update_client_deferred(void *arg)
-{
-	struct agent *a = arg;
-
-	rpc_client_del(a->stale_client);
-	a->stale_client = NULL;
-}
-
-/* Never freed from inside its own callback: handed to the end of the loop turn. */
-static void
-drop_update_client(struct agent *a)
-{
-	if (a->update_client == NULL)
-		return;
-	rpc_client_del(a->stale_client);
-	a->stale_client = a->update_client;
-	a->update_client = NULL;
-	loop_defer(a->loop, &a->stale_defer, drop_update_client_deferred, a);
-}
-
-static void
-update_retry(void *arg)
-{
-	send_update(arg);
-}
-
-static void
-send_update(struct agent *a)
-{
-	static const struct rpc_client_cb cb = { .on_message = update_reply, .on_done = update_done };
-	Wiresync__V1__UpdateRequest m = WIRESYNC__V1__UPDATE_REQUEST__INIT;
-	struct wg_device *dev = NULL;
-	char text[NETMON_LAN_MAX][NETADDR_STRLEN], *lans[NETMON_LAN_MAX];
-	uint8_t buf[1024];
-	size_t len;
-	int r;
-
-	if (a->update_inflight) {
-		a->update_again = true;
-		return;
-	}
-	loop_timer_cancel(a->loop, &a->update_retry);
-	r = wg_device_get(a->backend, a->conf->interface, &dev);
-	if (r < 0) {
-		log_warnx("%s: cannot read the interface: %s", a->conf->interface, strerror(-r));
-		loop_timer_set(a->loop, &a->update_retry, backoff_next(&a->update_backoff),
-		    update_retry, a);
-		return;
-	}
-	m.public_key.data = a->self.key;
-	m.public_key.len = WG_KEY_LEN;
-	m.listen_port = dev->listen_port;
-	wg_device_free(dev);
-	if (a->net_valid && a->net.has_default) {
-		for (size_t i = 0; i < a->net.n_lan; i++)
-			lans[i] = netaddr_format(&a->net.lan[i], true, text[i]);
-		m.n_lan_ips = a->net.n_lan;
-		m.lan_ips = lans;
-		if (a->net.has_gateway_mac) {
-			m.lan_id.data = a->net.gateway_mac;
-			m.lan_id.len = 6;
-		}
-	}
-	len = wiresync__v1__update_request__get_packed_size(&m);
-	if (len > sizeof(buf))
-		return;
-	wiresync__v1__update_request__pack(&m, buf);
-	if (a->update_client == NULL || !rpc_client_alive(a->update_client)) {
-		drop_update_client(a);
-		a->update_client = rpc_client_new(a->loop, a->ctx, a->conf->server);
-		if (a->update_client == NULL) {
-			log_warnx("bad server address \"%s\"", a->conf->server);
-			return;
-		}
-	}
-	if (rpc_client_call(a->update_client, "/wiresync.v1.WireSync/Update", buf, len,
-	    UPDATE_TIMEOUT_MS, &cb, a) != NULL)
-		a->update_inflight = true;
-}
-
-/* --- network changes -------------------------------------------------------------------- */
-
-static const struct watch_client_ops watch_ops = {
-	.on_snapshot = on_snapshot, .on_upsert = on_upsert, .on_removed = on_removed,
-	.on_crl = on_crl, .on_state = on_state, .retry_delay = watch_retry_delay,
-};
-
-static void
-restart_watch(struct agent *a)
-{
-	struct watch_client_config wc = { .server = a->conf->server,
-		.crl_sha256 = a->crl_sha256, .keepalive_ms = a->conf->server_keepalive_s * 1000 };
-	struct watch_client *w;
-
-	wc.since_revision = watch_client_revision(a->watch);
-	w = watch_client_new(a->loop, a->ctx, &wc, &watch_ops, a);
-	if (w == NULL) {
-		log_warn("cannot restart the Watch stream");
-		return;
-	}
-	watch_client_del(a->watch);
-	a->watch = w;
-}
-
-static void
-net_settled(void *arg)
-{
-	struct agent *a = arg;
-	struct net_state now;
-	char gw[NETADDR_STRLEN];
-
-	if (netmon_read(a->netmon, &now) < 0)
-		return;
-	if (a->net_valid && net_state_equal(&now, &a->net))
-		return;
-	/* WireGuard keeps sending from a source address we may no longer have until an
-	 * endpoint is set again */
-	a->rewrite = a->net_valid;
-	a->net = now;
-	a->net_valid = true;
-	if (now.has_default)
-		log_info("network: default route via %s on %s, gateway MAC %s, %zu LAN addresses",
-		    netaddr_format(&now.gateway, false, gw), now.ifname,
-		    now.has_gateway_mac ? "known" : "not yet known", now.n_lan);
-	else
-		log_info("network: no default route; reporting no LAN");
-	if (a->watch != NULL) {
-		/* our address may have changed: connections bound to the old one would hang */
-		drop_update_client(a);
-		restart_watch(a);
-	}
-	send_update(a);
-	reconcile_soon(a);
-}
-
-static void
-net_changed(void *arg)
-{
-	struct agent *a = arg;
-
-	loop_timer_set(a->loop, &a->debounce, a->conf->debounce_ms, net_settled, a);
 }
 
 /* --- life ------------------------------------------------------------------------------- */
@@ -998,23 +535,23 @@ agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err,
 		snprintf(err, errlen, "%s: %s", a->owned_path, strerror(-r));
 		goto fail;
 	}
-	a->netmon = netmon_new(l, conf->interface, net_changed, a);
+	a->netmon = netmon_new(l, conf->interface, agent_net_changed, a);
 	if (a->netmon == NULL) {
 		snprintf(err, errlen, "cannot watch the network (netlink): %s", strerror(errno));
 		goto fail;
 	}
-	crl_state_load(a);
+	agent_crl_state_load(a);
 	wc.crl_sha256 = a->crl_sha256;
 	if (conf->expiry_warn_days > 0)
-		expiry_check(a);
+		agent_expiry_check(a);
 	else
-		crl_warn(a, 0);
-	crl_timer_arm(a);
+		agent_crl_warn(a, 0);
+	agent_crl_timer_arm(a);
 	snprintf(a->watch_path, sizeof(a->watch_path), "%s/watch-%s", conf->state_dir,
 	    conf->interface);
 	wc.since_revision = watch_state_load(a);
-	net_settled(a);
-	a->watch = watch_client_new(l, ctx, &wc, &watch_ops, a);
+	agent_net_settled(a);
+	a->watch = watch_client_new(l, ctx, &wc, &agent_watch_ops, a);
 	if (a->watch == NULL) {
 		snprintf(err, errlen, "server \"%s\": %s", conf->server, strerror(errno));
 		goto fail;
@@ -1097,7 +634,7 @@ agent_show(const struct agentconf *conf, FILE *out, char *err, size_t errlen)
 	a->verifier = peer_verifier_new(conf->ca, conf->crl, a->self.network, err, errlen);
 	if (a->verifier == NULL)
 		goto out;
-	crl_state_load(a);
+	agent_crl_state_load(a);
 	a->netmon = netmon_new(a->loop, conf->interface, NULL, NULL);
 	if (a->netmon != NULL && netmon_read(a->netmon, &a->net) == 0)
 		a->net_valid = true;

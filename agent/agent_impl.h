@@ -1,0 +1,122 @@
+/* The agent's private parts, shared by agent.c (life, the peers it knows, reconciliation,
+ * --show), agent_crl.c (revocation and expiry warnings) and agent_update.c (reporting, the
+ * Watch connection, network changes). Not for other modules. */
+#ifndef WS_AGENT_IMPL_H
+#define WS_AGENT_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+
+#include "agent/agent.h"
+#include "agent/endpoint.h"
+#include "agent/netmon.h"
+#include "agent/refusal.h"
+#include "agent/refused.h"
+#include "agent/state.h"
+#include "agent/verify.h"
+#include "agent/wg.h"
+#include "common/cert.h"
+#include "common/netaddr.h"
+#include "common/watch.h"
+#include "proto/wiresync.pb-c.h"
+#include "rpc/backoff.h"
+#include "rpc/h2client.h"
+#include "rpc/loop.h"
+
+#define RECONCILE_DELAY_MS 50
+#define UPDATE_TIMEOUT_MS 10000
+#define TRIAL_CHECK_MS 1000          /* while an endpoint awaits its first handshake */
+
+/* A peer as the Watch stream describes it, once verified. */
+struct known {
+	Wiresync__V1__Peer *rec;            /* owned copy */
+	struct cert_identity id;
+	struct endpoint_list cands;
+	size_t idx;                         /* candidate in use */
+	int64_t chosen_at_s;
+	bool confirmed;                     /* a handshake followed the choice */
+	struct sockaddr_storage guess;      /* the candidate of the last reconcile; family 0 none */
+	struct sockaddr_storage kept;       /* the roamed endpoint kept (and logged); 0 none */
+};
+
+struct agent {
+	struct loop *loop;
+	const struct agentconf *conf;
+	SSL_CTX *ctx;
+	enum wg_backend backend;
+	struct cert_identity self;
+	struct peer_verifier *verifier;
+	struct netmon *netmon;
+	struct net_state net;
+	bool net_valid;
+	struct loop_timer debounce, reconcile_timer, trial_timer, update_retry, expiry_timer;
+	struct backoff update_backoff;
+	struct refusal refusal;          /* the server refuses our certificate */
+	struct rpc_client *update_client, *stale_client;
+	struct loop_defer stale_defer;
+	bool update_inflight, update_again, stopping;
+	bool rewrite;                       /* after a network change: set every endpoint again */
+	struct watch_client *watch;
+	struct known *known;
+	size_t n_known, cap_known;
+	struct refused_set refused;         /* records that did not verify, to try again */
+	struct loop_timer crl_timer;        /* when the CRL in use goes stale */
+	struct owned_keys owned;
+	char owned_path[4096];
+	char watch_path[4096];
+	char crl_path[4096];
+	uint8_t crl_sha256[32];             /* of the CRL in use, told to the server */
+	uint64_t saved_revision;
+	uint32_t trial_ms;
+	char wan_ip[NETADDR_STRLEN];        /* ours, as the server last saw it */
+};
+
+static inline int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* agent.c */
+/* Verifies and stores one record, or refuses it (logged, kept to verify again). */
+void agent_apply_record(struct agent *a, const Wiresync__V1__Peer *p);
+/* Forgets k (a pointer into a->known, which is reordered). */
+void known_drop(struct agent *a, struct known *k);
+/* Whether id's tunnel addresses are free: not ours, nor another known peer's than k (NULL:
+ * any). false with err saying which address and who holds it. */
+bool agent_tunnels_free(const struct agent *a, const struct known *k,
+    const struct cert_identity *id, char *err, size_t errlen);
+/* Reconciles the interface at the end of a short delay, once for many changes. */
+void agent_reconcile_soon(struct agent *a);
+/* The Watch stream's records (common/watch.h), arg the agent. */
+void agent_on_snapshot(void *arg, uint64_t revision, Wiresync__V1__Peer *const *peers,
+    size_t n);
+void agent_on_upsert(void *arg, uint64_t revision, const Wiresync__V1__Peer *p);
+void agent_on_removed(void *arg, uint64_t revision, const uint8_t *key, size_t len);
+
+/* agent_crl.c */
+/* Warns about our certificate and the CRL in use, and again in a day; arg the agent. */
+void agent_expiry_check(void *arg);
+/* Warns when the CRL in use is stale, or goes stale within warn_days. */
+void agent_crl_warn(struct agent *a, unsigned warn_days);
+/* (Re)arms the timer that warns when the CRL in use goes stale. */
+void agent_crl_timer_arm(struct agent *a);
+/* A CRL the server relays (common/watch.h), arg the agent. */
+void agent_on_crl(void *arg, const uint8_t *der, size_t len);
+/* Sets a->crl_path and takes the CRL saved there if newer than the configured one. */
+void agent_crl_state_load(struct agent *a);
+
+/* agent_update.c */
+extern const struct watch_client_ops agent_watch_ops;
+/* The network as netmon reads it now: on a change, reports it and reconnects; arg the
+ * agent. */
+void agent_net_settled(void *arg);
+/* netmon's callback: agent_net_settled after the debounce. */
+void agent_net_changed(void *arg);
+
+#endif
