@@ -27,5 +27,6 @@ Suite *pingpolicy_suite(void);
 Suite *addrcount_suite(void);
 Suite *ratelog_suite(void);
 Suite *tlsnames_suite(void);
+Suite *relay_suite(void);
 
 #endif
