@@ -64,26 +64,6 @@ struct relay {
 	uint64_t verdicts[RELAY_VERDICT_COUNT];
 };
 
-static const char *const verdict_names[RELAY_VERDICT_COUNT] = {
-	[RELAY_FORWARD] = "forward",
-	[RELAY_DROP_MALFORMED] = "malformed",
-	[RELAY_DROP_STRANGER] = "stranger",
-	[RELAY_DROP_RATE] = "rate",
-	[RELAY_DROP_MAC1] = "mac1",
-	[RELAY_DROP_NETWORK] = "network",
-	[RELAY_DROP_UNKNOWN_INDEX] = "unknown_index",
-	[RELAY_DROP_NO_ROUTE] = "no_route",
-	[RELAY_DROP_LOOP] = "loop",
-	[RELAY_DROP_INDEX_IN_USE] = "index_in_use",
-	[RELAY_DROP_FULL] = "full",
-};
-
-const char *
-relay_verdict_name(enum relay_verdict v)
-{
-	return (unsigned)v < RELAY_VERDICT_COUNT ? verdict_names[v] : "?";
-}
-
 void
 relay_limits_default(struct relay_limits *lim)
 {
@@ -224,13 +204,18 @@ entry_drop(struct relay *r, uint32_t i)
 	relay_table_release(&r->etab, i);
 }
 
-/* Drops every entry h owns or is at the other end of: its relayed sessions stop. */
+/* Drops every entry h owns, is at the other end of, or may own (an initiation from one of
+ * its IPs whose sender is not known yet): its relayed sessions stop. */
 static void
 host_entries_drop(struct relay *r, int h)
 {
-	for (uint32_t i = 0; i < r->etab.cap; i++)
-		if (r->etab.links[i].used && (r->entries[i].owner == h || r->entries[i].peer == h))
+	for (uint32_t i = 0; i < r->etab.cap; i++) {
+		const struct entry *e = &r->entries[i];
+
+		if (r->etab.links[i].used && (e->owner == h || e->peer == h ||
+		    (e->owner == HOST_NONE && host_has_ip(&r->hosts[h], &e->addr))))
 			entry_drop(r, i);
+	}
 }
 
 int
@@ -288,27 +273,6 @@ relay_host_remove(struct relay *r, const uint8_t key[RELAY_KEY_LEN])
 	memset(&r->hosts[i], 0, sizeof(r->hosts[i]));
 	r->n_hosts--;
 	return 0;
-}
-
-enum relay_msg
-relay_classify(const uint8_t *pkt, size_t len)
-{
-	if (len < 4 || pkt[1] != 0 || pkt[2] != 0 || pkt[3] != 0)
-		return RELAY_MSG_INVALID;
-	switch (pkt[0]) {
-	case RELAY_MSG_INITIATION:
-		return len == RELAY_INITIATION_LEN ? RELAY_MSG_INITIATION : RELAY_MSG_INVALID;
-	case RELAY_MSG_RESPONSE:
-		return len == RELAY_RESPONSE_LEN ? RELAY_MSG_RESPONSE : RELAY_MSG_INVALID;
-	case RELAY_MSG_COOKIE:
-		return len == RELAY_COOKIE_LEN ? RELAY_MSG_COOKIE : RELAY_MSG_INVALID;
-	case RELAY_MSG_TRANSPORT:
-		/* header 16 and the 16-byte tag; no multiple of 16 to check, as padding
-		 * stops at the MTU */
-		return len >= RELAY_TRANSPORT_MIN ? RELAY_MSG_TRANSPORT : RELAY_MSG_INVALID;
-	default:
-		return RELAY_MSG_INVALID;
-	}
 }
 
 /* Takes a token from src's handshake (hs) or packet bucket; a new source starts full and
@@ -448,6 +412,18 @@ sender_guess(const struct relay *r, int h, const struct relay_addr *src, bool *s
 	return found;
 }
 
+/* Whether e's address is still held by its owner (or, owner unknown, by a host of its
+ * peer's network): a host's IPs change and hosts go, entries are only swept lazily. */
+static bool
+entry_dest_ok(const struct relay *r, const struct entry *e)
+{
+	bool shared;
+
+	if (e->owner != HOST_NONE)
+		return host_has_ip(&r->hosts[e->owner], &e->addr);
+	return sender_guess(r, e->peer, &e->addr, &shared) != HOST_NONE || shared;
+}
+
 static bool
 ip_known(const struct relay *r, const struct relay_addr *src)
 {
@@ -576,6 +552,8 @@ route_by_receiver(struct relay *r, enum relay_msg type, const uint8_t *pkt,
 		return RELAY_DROP_RATE;
 	if (addr_eq(&en->addr, src))
 		return RELAY_DROP_LOOP;
+	if (!entry_dest_ok(r, en))
+		return RELAY_DROP_STRANGER;
 	relay_table_touch(&r->etab, e);
 	if (type == RELAY_MSG_TRANSPORT) {
 		/* the sender roams within its own IPs: its entry and relay address follow */
@@ -623,58 +601,6 @@ relay_route(struct relay *r, const uint8_t *pkt, size_t len, const struct relay_
 	return v;
 }
 
-int
-relay_addr_from_sockaddr(struct relay_addr *a, const struct sockaddr *sa, socklen_t len)
-{
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	memset(a, 0, sizeof(*a));
-	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		a->family = AF_INET;
-		a->port = ntohs(in->sin_port);
-		memcpy(a->ip, &in->sin_addr, 4);
-		return 0;
-	}
-	if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		a->port = ntohs(in6->sin6_port);
-		if (memcmp(in6->sin6_addr.s6_addr, mapped, sizeof(mapped)) == 0) {
-			a->family = AF_INET;
-			memcpy(a->ip, in6->sin6_addr.s6_addr + 12, 4);
-		} else {
-			a->family = AF_INET6;
-			memcpy(a->ip, in6->sin6_addr.s6_addr, 16);
-		}
-		return 0;
-	}
-	return -EAFNOSUPPORT;
-}
-
-socklen_t
-relay_addr_to_sockaddr(const struct relay_addr *a, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(a->port);
-		memcpy(&in->sin_addr, a->ip, 4);
-		return sizeof(*in);
-	}
-	if (a->family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(a->port);
-		memcpy(in6->sin6_addr.s6_addr, a->ip, 16);
-		return sizeof(*in6);
-	}
-	return 0;
-}
 
 void
 relay_stats_get(const struct relay *r, struct relay_stats *st)

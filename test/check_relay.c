@@ -585,6 +585,51 @@ START_TEST(test_removed_host_tunnel_stops)
 }
 END_TEST
 
+/* Found by fuzz_relay: an initiation from a shared IP (sender not known yet) outlived
+ * the removal of both hosts behind that IP, and a cookie reply still went there. */
+START_TEST(test_removed_shared_ip_hosts_unreachable)
+{
+	struct relay *r = relay_new(NULL);
+	struct relay_addr nat = A4("192.0.2.7", 0), ib = A4("10.0.0.2", 0);
+	struct relay_addr a1 = A4("192.0.2.7", 1001), a2 = A4("10.0.0.2", 2002), d;
+	uint8_t k[32], m[RELAY_COOKIE_LEN];
+	struct relay_stats st;
+
+	key_of(1, k);
+	ck_assert_int_eq(relay_host_set(r, k, "n", &nat, 1), 0);
+	key_of(3, k);
+	ck_assert_int_eq(relay_host_set(r, k, "n", &nat, 1), 0);
+	key_of(2, k);
+	ck_assert_int_eq(relay_host_set(r, k, "n", &ib, 1), 0);
+	ck_assert_int_eq(send_init(r, &a2, 0x20, 1, 0, &d), RELAY_DROP_NO_ROUTE);
+	ck_assert_int_eq(send_init(r, &a1, 0x10, 2, 0, &d), RELAY_FORWARD);
+	key_of(1, k);
+	ck_assert_int_eq(relay_host_remove(r, k), 0);
+	relay_stats_get(r, &st);
+	ck_assert_uint_eq(st.entries, 0);
+	ck_assert_int_eq(relay_route(r, m, mk_data(m, 3, 0x10, sizeof(m)), &a2, 0, &d),
+	    RELAY_DROP_UNKNOWN_INDEX);
+	relay_del(r);
+}
+END_TEST
+
+/* A host whose IPs change keeps no route to an address it no longer holds. */
+START_TEST(test_ip_change_drops_route)
+{
+	struct relay *r = world(NULL);
+	struct relay_addr a1 = A4("10.0.0.1", 40001), a2 = A4("10.0.0.2", 40002), d;
+	struct relay_addr moved = A4("10.9.0.1", 0);
+	uint8_t k[32];
+
+	session(r, &a1, &a2, 0);
+	key_of(1, k);
+	ck_assert_int_eq(relay_host_set(r, k, "n", &moved, 1), 0);
+	ck_assert_int_eq(send_data(r, &a2, 0x1111, 1, &d), RELAY_DROP_STRANGER);
+	ck_assert_int_eq(send_init(r, &a2, 0x2001, 1, 1, &d), RELAY_DROP_NO_ROUTE);
+	relay_del(r);
+}
+END_TEST
+
 START_TEST(test_loop_and_index_takeover_refused)
 {
 	struct relay *r = world(NULL);
@@ -627,6 +672,8 @@ relay_suite(void)
 	tcase_add_test(err, test_transport_needs_completed_handshake);
 	tcase_add_test(err, test_networks_kept_apart);
 	tcase_add_test(err, test_removed_host_tunnel_stops);
+	tcase_add_test(err, test_removed_shared_ip_hosts_unreachable);
+	tcase_add_test(err, test_ip_change_drops_route);
 	tcase_add_test(err, test_loop_and_index_takeover_refused);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, lim);
