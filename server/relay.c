@@ -27,6 +27,7 @@ struct host {
 	char network[CERT_NAME_MAX + 1];
 	struct relay_addr ips[RELAY_HOST_IPS_MAX];
 	size_t n_ips;
+	bool stale;              /* not given again since relay_sync_begin */
 	bool has_addr;           /* addr came from an accepted packet of this host */
 	struct relay_addr addr;
 	uint64_t addr_ms;
@@ -251,6 +252,7 @@ relay_host_set(struct relay *r, const uint8_t key[RELAY_KEY_LEN], const char *ne
 			h->has_addr = false;
 		}
 	}
+	h->stale = false;
 	memcpy(h->network, network, nlen + 1);
 	h->n_ips = n_ips;
 	for (size_t k = 0; k < n_ips; k++) {
@@ -389,6 +391,28 @@ wire_index(const uint8_t *p)
 	return v;
 }
 
+void
+relay_sync_begin(struct relay *r)
+{
+	for (uint32_t i = 0; i < r->lim.max_hosts; i++)
+		r->hosts[i].stale = r->hosts[i].used;
+}
+
+size_t
+relay_sync_end(struct relay *r)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < r->lim.max_hosts; i++)
+		if (r->hosts[i].used && r->hosts[i].stale) {
+			host_entries_drop(r, (int)i);
+			memset(&r->hosts[i], 0, sizeof(r->hosts[i]));
+			r->n_hosts--;
+			n++;
+		}
+	return n;
+}
+
 /* A host of h's network other than h itself that holds src's IP: the one (returned),
  * several (*shared true, HOST_NONE returned: the response will tell), or none. */
 static int
@@ -507,14 +531,16 @@ route_response(struct relay *r, const uint8_t *pkt, const struct relay_addr *src
 	if (init == HOST_NONE || (in->owner != HOST_NONE && in->owner != init))
 		return RELAY_DROP_MAC1;
 	if ((re = entry_find(r, index, now_ms)) != RELAY_NONE) {
-		if (!addr_eq(&r->entries[re].addr, src) && r->entries[re].pair != RELAY_NONE)
+		/* both ends chose one index (or a forgery): the table keys by index alone */
+		if (re == ie ||
+		    (!addr_eq(&r->entries[re].addr, src) && r->entries[re].pair != RELAY_NONE))
 			return RELAY_DROP_INDEX_IN_USE;
 		entry_drop(r, re);
 	}
 	if ((re = entry_new(r, index, now_ms)) == RELAY_NONE)
 		return RELAY_DROP_FULL;
 	/* entry_new may have evicted the initiation itself when the table was full */
-	if (!r->etab.links[ie].used || r->entries[ie].index != wire_index(pkt + 8)) {
+	if (re == ie || !r->etab.links[ie].used) {
 		entry_drop(r, re);
 		return RELAY_DROP_FULL;
 	}

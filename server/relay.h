@@ -121,6 +121,11 @@ int relay_host_set(struct relay *r, const uint8_t key[RELAY_KEY_LEN], const char
  * Returns 0, or -ENOENT when key is not registered. */
 int relay_host_remove(struct relay *r, const uint8_t key[RELAY_KEY_LEN]);
 
+/* A resync from the store: after relay_sync_begin, every host not given to relay_host_set
+ * before relay_sync_end is removed (as relay_host_remove does). Returns how many were. */
+void relay_sync_begin(struct relay *r);
+size_t relay_sync_end(struct relay *r);
+
 /* Routes one datagram pkt[0..len-1] received from src at now_ms (monotonic). On
  * RELAY_FORWARD, *dst is where to send the same bytes. Updates the tables. */
 enum relay_verdict relay_route(struct relay *r, const uint8_t *pkt, size_t len,

@@ -1,6 +1,6 @@
 /* Unit tests for server/relay.c: MAC1 against wireguard-go and Python's BLAKE2s, a full
- * relayed handshake and session, shared IPs, roaming; the bounds (rate, eviction, expiry)
- * and the refusals (strangers, reflection, other networks, removed hosts, loops). */
+ * relayed handshake and session, shared IPs, roaming; the bounds (rate, eviction, expiry).
+ * The refusals are in check_relay_refuse.c. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -15,6 +15,7 @@
 
 #include "server/relay.h"
 #include "test/check_suites.h"
+#include "test/relaytest.h"
 
 /* A real handshake initiation captured from wireguard-go 0.0.2023 (key A to key B, sent
  * from 127.0.0.1:51999), so MAC1 is checked against an implementation that is not ours. */
@@ -49,176 +50,6 @@ hex(const uint8_t *p, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)
 		sprintf(out + 2 * i, "%02x", p[i]);
-}
-
-/* The test's own MAC1, straight from OpenSSL: BLAKE2s-256 for the key, BLAKE2SMAC-128. */
-static void
-t_mac1_key(const uint8_t pub[32], uint8_t out[32])
-{
-	uint8_t in[40];
-	unsigned int n = 32;
-
-	memcpy(in, "mac1----", 8);
-	memcpy(in + 8, pub, 32);
-	ck_assert_int_eq(EVP_Digest(in, sizeof(in), out, &n, EVP_get_digestbyname("BLAKE2S-256"),
-	    NULL), 1);
-}
-
-static void
-t_mac1(const uint8_t pub[32], const uint8_t *msg, size_t off, uint8_t out[16])
-{
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "BLAKE2SMAC", NULL);
-	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
-	size_t size = 16, n = 0;
-	OSSL_PARAM params[] = { OSSL_PARAM_size_t(OSSL_MAC_PARAM_SIZE, &size), OSSL_PARAM_END };
-	uint8_t key[32];
-
-	t_mac1_key(pub, key);
-	ck_assert_int_eq(EVP_MAC_init(ctx, key, 32, params), 1);
-	ck_assert_int_eq(EVP_MAC_update(ctx, msg, off), 1);
-	ck_assert_int_eq(EVP_MAC_final(ctx, out, &n, 16), 1);
-	ck_assert_uint_eq(n, 16);
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
-}
-
-static void
-key_of(int n, uint8_t key[32])
-{
-	for (int i = 0; i < 32; i++)
-		key[i] = (uint8_t)(n * 37 + i * 11 + 1);
-}
-
-static struct relay_addr
-A4(const char *ip, uint16_t port)
-{
-	struct relay_addr a;
-
-	memset(&a, 0, sizeof(a));
-	a.family = AF_INET;
-	a.port = port;
-	ck_assert_int_eq(inet_pton(AF_INET, ip, a.ip), 1);
-	return a;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-/* Handshake-shaped messages: the cleartext fields real, the encrypted parts filler. */
-static void
-mk_init(uint8_t m[RELAY_INITIATION_LEN], uint32_t sender, int resp)
-{
-	uint8_t key[32];
-
-	memset(m, 0xa5, RELAY_INITIATION_LEN);
-	memset(m, 0, 4);
-	m[0] = 1;
-	put32(m + 4, sender);
-	key_of(resp, key);
-	t_mac1(key, m, 116, m + 116);
-	memset(m + 132, 0, 16);
-}
-
-static void
-mk_resp(uint8_t m[RELAY_RESPONSE_LEN], uint32_t sender, uint32_t receiver, int init)
-{
-	uint8_t key[32];
-
-	memset(m, 0x5a, RELAY_RESPONSE_LEN);
-	memset(m, 0, 4);
-	m[0] = 2;
-	put32(m + 4, sender);
-	put32(m + 8, receiver);
-	key_of(init, key);
-	t_mac1(key, m, 60, m + 60);
-	memset(m + 76, 0, 16);
-}
-
-static size_t
-mk_data(uint8_t *m, uint8_t type, uint32_t receiver, size_t len)
-{
-	memset(m, 0x77, len);
-	memset(m, 0, 4);
-	m[0] = type;
-	put32(m + 4, receiver);
-	return len;
-}
-
-/* A relay with hosts 1 (10.0.0.1), 2 (10.0.0.2) and 3 (10.0.0.3) in network "n". */
-static struct relay *
-world(const struct relay_limits *lim)
-{
-	struct relay *r = relay_new(lim);
-	uint8_t k[32];
-
-	ck_assert_ptr_nonnull(r);
-	for (int i = 1; i <= 3; i++) {
-		char ip[16];
-		struct relay_addr a;
-
-		snprintf(ip, sizeof(ip), "10.0.0.%d", i);
-		a = A4(ip, 0);
-		key_of(i, k);
-		ck_assert_int_eq(relay_host_set(r, k, "n", &a, 1), 0);
-	}
-	return r;
-}
-
-static enum relay_verdict
-send_init(struct relay *r, const struct relay_addr *src, uint32_t sender, int resp,
-    uint64_t now, struct relay_addr *dst)
-{
-	uint8_t m[RELAY_INITIATION_LEN];
-
-	mk_init(m, sender, resp);
-	return relay_route(r, m, sizeof(m), src, now, dst);
-}
-
-static enum relay_verdict
-send_resp(struct relay *r, const struct relay_addr *src, uint32_t sender, uint32_t receiver,
-    int init, uint64_t now, struct relay_addr *dst)
-{
-	uint8_t m[RELAY_RESPONSE_LEN];
-
-	mk_resp(m, sender, receiver, init);
-	return relay_route(r, m, sizeof(m), src, now, dst);
-}
-
-static enum relay_verdict
-send_data(struct relay *r, const struct relay_addr *src, uint32_t receiver, uint64_t now,
-    struct relay_addr *dst)
-{
-	uint8_t m[96];
-
-	return relay_route(r, m, mk_data(m, 4, receiver, sizeof(m)), src, now, dst);
-}
-
-static bool
-same(const struct relay_addr *a, const struct relay_addr *b)
-{
-	return a->family == b->family && a->port == b->port && memcmp(a->ip, b->ip, 16) == 0;
-}
-
-/* Host 2 reaches the relay first (nowhere to go yet, but now known), then host 1
- * initiates, 2 responds, and both send data: the whole relayed session. */
-static void
-session(struct relay *r, const struct relay_addr *a1, const struct relay_addr *a2,
-    uint64_t now)
-{
-	struct relay_addr d;
-
-	ck_assert_int_eq(send_init(r, a2, 0x2000, 1, now, &d), RELAY_DROP_NO_ROUTE);
-	ck_assert_int_eq(send_init(r, a1, 0x1111, 2, now, &d), RELAY_FORWARD);
-	ck_assert(same(&d, a2));
-	ck_assert_int_eq(send_resp(r, a2, 0x2222, 0x1111, 1, now, &d), RELAY_FORWARD);
-	ck_assert(same(&d, a1));
-	ck_assert_int_eq(send_data(r, a1, 0x2222, now, &d), RELAY_FORWARD);
-	ck_assert(same(&d, a2));
-	ck_assert_int_eq(send_data(r, a2, 0x1111, now, &d), RELAY_FORWARD);
-	ck_assert(same(&d, a1));
 }
 
 START_TEST(test_mac1_python_vector)
@@ -492,167 +323,11 @@ START_TEST(test_host_limits)
 }
 END_TEST
 
-START_TEST(test_stranger_refused)
-{
-	struct relay *r = world(NULL);
-	struct relay_addr a1 = A4("10.0.0.1", 40001), a2 = A4("10.0.0.2", 40002), d;
-	struct relay_addr x = A4("198.51.100.9", 40001);
-
-	session(r, &a1, &a2, 0);
-	ck_assert_int_eq(send_init(r, &x, 0x9999, 2, 0, &d), RELAY_DROP_STRANGER);
-	ck_assert_int_eq(send_data(r, &x, 0x2222, 0, &d), RELAY_DROP_STRANGER);
-	ck_assert_int_eq(send_resp(r, &x, 0x9998, 0x1111, 1, 0, &d), RELAY_DROP_STRANGER);
-	relay_del(r);
-}
-END_TEST
-
-START_TEST(test_no_reflection_to_silent_hosts)
-{
-	struct relay *r = world(NULL);
-	struct relay_addr a1 = A4("10.0.0.1", 40001), d;
-	uint8_t m[RELAY_COOKIE_LEN];
-
-	/* 2's IP is registered, but 2 never sent: nothing goes its way */
-	for (uint32_t i = 0; i < 5; i++)
-		ck_assert_int_eq(send_init(r, &a1, i, 2, 0, &d), RELAY_DROP_NO_ROUTE);
-	/* replies to indices never seen are dropped, whatever they claim */
-	ck_assert_int_eq(send_resp(r, &a1, 5, 0x4242, 3, 0, &d), RELAY_DROP_UNKNOWN_INDEX);
-	ck_assert_int_eq(relay_route(r, m, mk_data(m, 3, 0x4242, sizeof(m)), &a1, 0, &d),
-	    RELAY_DROP_UNKNOWN_INDEX);
-	ck_assert_int_eq(send_data(r, &a1, 0x4242, 0, &d), RELAY_DROP_UNKNOWN_INDEX);
-	relay_del(r);
-}
-END_TEST
-
-START_TEST(test_transport_needs_completed_handshake)
-{
-	struct relay *r = world(NULL);
-	struct relay_addr a1 = A4("10.0.0.1", 40001), a2 = A4("10.0.0.2", 40002), d;
-
-	ck_assert_int_eq(send_init(r, &a2, 0x20, 1, 0, &d), RELAY_DROP_NO_ROUTE);
-	ck_assert_int_eq(send_init(r, &a1, 0x10, 2, 0, &d), RELAY_FORWARD);
-	/* 2 has the initiation's index but no response went through */
-	ck_assert_int_eq(send_data(r, &a2, 0x10, 0, &d), RELAY_DROP_UNKNOWN_INDEX);
-	relay_del(r);
-}
-END_TEST
-
-START_TEST(test_networks_kept_apart)
-{
-	struct relay *r = world(NULL);
-	struct relay_addr i4 = A4("10.0.0.4", 0), a4 = A4("10.0.0.4", 4), d;
-	struct relay_addr a1 = A4("10.0.0.1", 1), a2 = A4("10.0.0.2", 2);
-	uint8_t k[32];
-
-	key_of(4, k);
-	ck_assert_int_eq(relay_host_set(r, k, "other", &i4, 1), 0);
-	/* 4 names 1 by MAC1, 1 names 4: neither is of the other's network */
-	ck_assert_int_eq(send_init(r, &a4, 0x40, 1, 0, &d), RELAY_DROP_NETWORK);
-	ck_assert_int_eq(send_init(r, &a1, 0x10, 4, 0, &d), RELAY_DROP_NETWORK);
-	/* a response naming a host of another network does not complete a handshake */
-	ck_assert_int_eq(send_init(r, &a2, 0x20, 1, 0, &d), RELAY_DROP_NO_ROUTE);
-	ck_assert_int_eq(send_init(r, &a1, 0x11, 2, 0, &d), RELAY_FORWARD);
-	ck_assert_int_eq(send_resp(r, &a2, 0x22, 0x11, 4, 0, &d), RELAY_DROP_MAC1);
-	ck_assert_int_eq(send_resp(r, &a2, 0x22, 0x11, 1, 0, &d), RELAY_FORWARD);
-	/* moving 1 to the other network ends its sessions */
-	key_of(1, k);
-	ck_assert_int_eq(relay_host_set(r, k, "other", &(struct relay_addr){ .family = AF_INET,
-	    .ip = { 10, 0, 0, 1 } }, 1), 0);
-	ck_assert_int_eq(send_data(r, &a2, 0x11, 0, &d), RELAY_DROP_UNKNOWN_INDEX);
-	relay_del(r);
-}
-END_TEST
-
-START_TEST(test_removed_host_tunnel_stops)
-{
-	struct relay *r = world(NULL);
-	struct relay_addr a1 = A4("10.0.0.1", 40001), a2 = A4("10.0.0.2", 40002), d;
-	struct relay_stats st;
-	uint8_t k[32];
-
-	session(r, &a1, &a2, 0);
-	key_of(2, k);
-	ck_assert_int_eq(relay_host_remove(r, k), 0);
-	ck_assert_int_eq(send_data(r, &a1, 0x2222, 1, &d), RELAY_DROP_UNKNOWN_INDEX);
-	ck_assert_int_eq(send_data(r, &a2, 0x1111, 1, &d), RELAY_DROP_UNKNOWN_INDEX);
-	/* nor can it start again: its MAC1 key and IP are gone */
-	ck_assert_int_eq(send_init(r, &a1, 0x1112, 2, 1, &d), RELAY_DROP_MAC1);
-	ck_assert_int_eq(send_init(r, &a2, 0x2223, 1, 1, &d), RELAY_DROP_STRANGER);
-	relay_stats_get(r, &st);
-	ck_assert_uint_eq(st.hosts, 2);
-	ck_assert_uint_eq(st.entries, 0);
-	relay_del(r);
-}
-END_TEST
-
-/* Found by fuzz_relay: an initiation from a shared IP (sender not known yet) outlived
- * the removal of both hosts behind that IP, and a cookie reply still went there. */
-START_TEST(test_removed_shared_ip_hosts_unreachable)
-{
-	struct relay *r = relay_new(NULL);
-	struct relay_addr nat = A4("192.0.2.7", 0), ib = A4("10.0.0.2", 0);
-	struct relay_addr a1 = A4("192.0.2.7", 1001), a2 = A4("10.0.0.2", 2002), d;
-	uint8_t k[32], m[RELAY_COOKIE_LEN];
-	struct relay_stats st;
-
-	key_of(1, k);
-	ck_assert_int_eq(relay_host_set(r, k, "n", &nat, 1), 0);
-	key_of(3, k);
-	ck_assert_int_eq(relay_host_set(r, k, "n", &nat, 1), 0);
-	key_of(2, k);
-	ck_assert_int_eq(relay_host_set(r, k, "n", &ib, 1), 0);
-	ck_assert_int_eq(send_init(r, &a2, 0x20, 1, 0, &d), RELAY_DROP_NO_ROUTE);
-	ck_assert_int_eq(send_init(r, &a1, 0x10, 2, 0, &d), RELAY_FORWARD);
-	key_of(1, k);
-	ck_assert_int_eq(relay_host_remove(r, k), 0);
-	relay_stats_get(r, &st);
-	ck_assert_uint_eq(st.entries, 0);
-	ck_assert_int_eq(relay_route(r, m, mk_data(m, 3, 0x10, sizeof(m)), &a2, 0, &d),
-	    RELAY_DROP_UNKNOWN_INDEX);
-	relay_del(r);
-}
-END_TEST
-
-/* A host whose IPs change keeps no route to an address it no longer holds. */
-START_TEST(test_ip_change_drops_route)
-{
-	struct relay *r = world(NULL);
-	struct relay_addr a1 = A4("10.0.0.1", 40001), a2 = A4("10.0.0.2", 40002), d;
-	struct relay_addr moved = A4("10.9.0.1", 0);
-	uint8_t k[32];
-
-	session(r, &a1, &a2, 0);
-	key_of(1, k);
-	ck_assert_int_eq(relay_host_set(r, k, "n", &moved, 1), 0);
-	ck_assert_int_eq(send_data(r, &a2, 0x1111, 1, &d), RELAY_DROP_STRANGER);
-	ck_assert_int_eq(send_init(r, &a2, 0x2001, 1, 1, &d), RELAY_DROP_NO_ROUTE);
-	relay_del(r);
-}
-END_TEST
-
-START_TEST(test_loop_and_index_takeover_refused)
-{
-	struct relay *r = world(NULL);
-	struct relay_addr a1 = A4("10.0.0.1", 40001), a2 = A4("10.0.0.2", 40002), d;
-	struct relay_addr a3 = A4("10.0.0.3", 40003);
-
-	session(r, &a1, &a2, 0);
-	/* host 3 reuses 1's live index to pull 2's traffic to itself */
-	ck_assert_int_eq(send_init(r, &a3, 0x1111, 2, 0, &d), RELAY_DROP_INDEX_IN_USE);
-	ck_assert_int_eq(send_data(r, &a2, 0x1111, 0, &d), RELAY_FORWARD);
-	ck_assert(same(&d, &a1));
-	/* a host naming itself: no other host of its network holds the source IP */
-	ck_assert_int_eq(send_init(r, &a1, 0x1200, 1, 0, &d), RELAY_DROP_NETWORK);
-	relay_del(r);
-}
-END_TEST
-
 Suite *
 relay_suite(void)
 {
 	Suite *s = suite_create("relay");
 	TCase *core = tcase_create("core"), *lim = tcase_create("limits");
-	TCase *err = tcase_create("errors");
 
 	tcase_add_test(core, test_mac1_python_vector);
 	tcase_add_test(core, test_wireguard_go_initiation_routed_by_mac1);
@@ -667,16 +342,7 @@ relay_suite(void)
 	tcase_add_test(lim, test_sources_bounded);
 	tcase_add_test(lim, test_entries_and_routes_expire);
 	tcase_add_test(lim, test_host_limits);
-	tcase_add_test(err, test_stranger_refused);
-	tcase_add_test(err, test_no_reflection_to_silent_hosts);
-	tcase_add_test(err, test_transport_needs_completed_handshake);
-	tcase_add_test(err, test_networks_kept_apart);
-	tcase_add_test(err, test_removed_host_tunnel_stops);
-	tcase_add_test(err, test_removed_shared_ip_hosts_unreachable);
-	tcase_add_test(err, test_ip_change_drops_route);
-	tcase_add_test(err, test_loop_and_index_takeover_refused);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, lim);
-	suite_add_tcase(s, err);
 	return s;
 }

@@ -28,5 +28,6 @@ Suite *addrcount_suite(void);
 Suite *ratelog_suite(void);
 Suite *tlsnames_suite(void);
 Suite *relay_suite(void);
+Suite *relay_refuse_suite(void);
 
 #endif
