@@ -448,13 +448,55 @@ entry_dest_ok(const struct relay *r, const struct entry *e)
 	return sender_guess(r, e->peer, &e->addr, &shared) != HOST_NONE || shared;
 }
 
-static bool
-ip_known(const struct relay *r, const struct relay_addr *src)
+#define SRC_NETS_MAX 4
+
+/* The networks of the hosts that hold src's IP, into nets (at most SRC_NETS_MAX; *many
+ * when there are more). Returns how many; 0 for an IP no host holds. */
+static size_t
+src_networks(const struct relay *r, const struct relay_addr *src,
+    const char *nets[SRC_NETS_MAX], bool *many)
 {
-	for (uint32_t i = 0; i < r->lim.max_hosts; i++)
-		if (r->hosts[i].used && host_has_ip(&r->hosts[i], src))
+	size_t n = 0;
+
+	*many = false;
+	for (uint32_t i = 0; i < r->lim.max_hosts; i++) {
+		bool dup = false;
+
+		if (!r->hosts[i].used || !host_has_ip(&r->hosts[i], src))
+			continue;
+		for (size_t k = 0; k < n && !dup; k++)
+			dup = strcmp(nets[k], r->hosts[i].network) == 0;
+		if (dup)
+			continue;
+		if (n == SRC_NETS_MAX) {
+			*many = true;
+			return n;
+		}
+		nets[n++] = r->hosts[i].network;
+	}
+	return n;
+}
+
+static bool
+in_networks(const char *net, const char *const *nets, size_t n, bool many)
+{
+	if (many)
+		return true;
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(nets[k], net) == 0)
 			return true;
 	return false;
+}
+
+/* Handshakes cost a MAC1 per candidate key: limited per source address and, so that many
+ * ports of one IP do not multiply the budget, per IP too. */
+static bool
+handshake_take(struct relay *r, const struct relay_addr *src, uint64_t now_ms)
+{
+	struct relay_addr ip = *src;
+
+	ip.port = 0;
+	return source_take(r, &ip, now_ms, true) && source_take(r, src, now_ms, true);
 }
 
 static enum relay_verdict
@@ -464,14 +506,18 @@ route_initiation(struct relay *r, const uint8_t *pkt, const struct relay_addr *s
 	const size_t mac1_off = RELAY_INITIATION_LEN - 2 * MAC_LEN;
 	uint32_t index = wire_index(pkt + 4), e;
 	int resp = HOST_NONE, sender;
-	bool shared;
+	const char *nets[SRC_NETS_MAX];
+	size_t n_nets;
+	bool shared, many;
 
-	if (!ip_known(r, src))
+	if ((n_nets = src_networks(r, src, nets, &many)) == 0)
 		return RELAY_DROP_STRANGER;
-	if (!source_take(r, src, now_ms, true))
+	if (!handshake_take(r, src, now_ms))
 		return RELAY_DROP_RATE;
+	/* only keys of the sender's possible networks: no MAC1 work for any other */
 	for (uint32_t i = 0; i < r->lim.max_hosts && resp == HOST_NONE; i++)
-		if (r->hosts[i].used && mac1_ok(r, &r->hosts[i], pkt, mac1_off))
+		if (r->hosts[i].used && in_networks(r->hosts[i].network, nets, n_nets, many) &&
+		    mac1_ok(r, &r->hosts[i], pkt, mac1_off))
 			resp = (int)i;
 	if (resp == HOST_NONE)
 		return RELAY_DROP_MAC1;
@@ -518,7 +564,7 @@ route_response(struct relay *r, const uint8_t *pkt, const struct relay_addr *src
 	resp = in->peer;
 	if (!host_has_ip(&r->hosts[resp], src))
 		return RELAY_DROP_STRANGER;
-	if (!source_take(r, src, now_ms, true))
+	if (!handshake_take(r, src, now_ms))
 		return RELAY_DROP_RATE;
 	if (addr_eq(&in->addr, src))
 		return RELAY_DROP_LOOP;

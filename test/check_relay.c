@@ -209,16 +209,34 @@ START_TEST(test_handshake_rate_per_source)
 {
 	struct relay_limits lim = { .hs_rate = 2, .hs_burst = 3 };
 	struct relay *r = world(&lim);
-	struct relay_addr a1 = A4("10.0.0.1", 1), a1b = A4("10.0.0.1", 2), d;
+	struct relay_addr a1 = A4("10.0.0.1", 1), a3 = A4("10.0.0.3", 3), d;
 
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(send_init(r, &a1, (uint32_t)i, 2, 0, &d), RELAY_DROP_NO_ROUTE);
 	ck_assert_int_eq(send_init(r, &a1, 9, 2, 0, &d), RELAY_DROP_RATE);
 	/* another source is counted apart */
-	ck_assert_int_eq(send_init(r, &a1b, 9, 2, 0, &d), RELAY_DROP_NO_ROUTE);
+	ck_assert_int_eq(send_init(r, &a3, 9, 2, 0, &d), RELAY_DROP_NO_ROUTE);
 	/* 2 per second: one token back after 500 ms */
 	ck_assert_int_eq(send_init(r, &a1, 10, 2, 499, &d), RELAY_DROP_RATE);
 	ck_assert_int_eq(send_init(r, &a1, 11, 2, 500, &d), RELAY_DROP_NO_ROUTE);
+	relay_del(r);
+}
+END_TEST
+
+/* New ports of one IP do not bring new handshake budgets (each costs MAC1 work). */
+START_TEST(test_handshake_rate_per_ip)
+{
+	struct relay_limits lim = { .hs_rate = 1, .hs_burst = 3 };
+	struct relay *r = world(&lim);
+	struct relay_addr d;
+	int ok = 0;
+
+	for (uint16_t p = 1; p <= 10; p++) {
+		struct relay_addr a = A4("10.0.0.1", p);
+
+		ok += send_init(r, &a, p, 2, 0, &d) == RELAY_DROP_NO_ROUTE;
+	}
+	ck_assert_int_eq(ok, 3);
 	relay_del(r);
 }
 END_TEST
@@ -264,7 +282,7 @@ END_TEST
 
 START_TEST(test_sources_bounded)
 {
-	struct relay_limits lim = { .max_sources = 4 };
+	struct relay_limits lim = { .max_sources = 4, .hs_burst = 1000 };
 	struct relay *r = world(&lim);
 	struct relay_addr d;
 	struct relay_stats st;
@@ -337,6 +355,7 @@ relay_suite(void)
 	tcase_add_test(core, test_classify);
 	tcase_add_test(core, test_sockaddr_roundtrip);
 	tcase_add_test(lim, test_handshake_rate_per_source);
+	tcase_add_test(lim, test_handshake_rate_per_ip);
 	tcase_add_test(lim, test_packet_rate_per_source);
 	tcase_add_test(lim, test_entries_bounded_oldest_evicted);
 	tcase_add_test(lim, test_sources_bounded);
