@@ -222,21 +222,19 @@ on_readable(void *arg, uint32_t events)
 	}
 }
 
+/* getaddrinfo of a numeric "HOST:PORT" / "[V6]:PORT" for a UDP socket; *res to free. */
 static int
-bind_udp(struct relay_io *io, const char *listen, char *err, size_t errlen)
+listen_resolve(const char *listen, struct addrinfo **res, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
 	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST };
-	struct addrinfo *res = NULL;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
 	char host[256], *port;
 	const char *h;
-	int r, size = SOCKBUF, zero = 0;
+	int r;
 
 	snprintf(host, sizeof(host), "%s", listen);
 	if ((port = strrchr(host, ':')) == NULL) {
-		snprintf(err, errlen, "relay_listen \"%s\" has no port (HOST:PORT)", listen);
+		snprintf(err, errlen, "\"%s\" has no port (HOST:PORT)", listen);
 		return -EINVAL;
 	}
 	*port++ = '\0';
@@ -245,7 +243,7 @@ bind_udp(struct relay_io *io, const char *listen, char *err, size_t errlen)
 		size_t n = strlen(host);
 
 		if (n < 2 || host[n - 1] != ']') {
-			snprintf(err, errlen, "relay_listen \"%s\": bad [IPv6] address", listen);
+			snprintf(err, errlen, "\"%s\": bad [IPv6] address", listen);
 			return -EINVAL;
 		}
 		host[n - 1] = '\0';
@@ -253,9 +251,37 @@ bind_udp(struct relay_io *io, const char *listen, char *err, size_t errlen)
 	}
 	if (*h == '\0')
 		h = NULL;
-	if ((r = getaddrinfo(h, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "relay_listen \"%s\": %s", listen, gai_strerror(r));
+	if ((r = getaddrinfo(h, port, &hints, res)) != 0) {
+		snprintf(err, errlen, "\"%s\": %s (a numeric IP and port)", listen,
+		    gai_strerror(r));
 		return -EINVAL;
+	}
+	return 0;
+}
+
+bool
+relay_io_addr_ok(const char *listen, char *why, size_t len)
+{
+	struct addrinfo *res = NULL;
+
+	if (listen_resolve(listen, &res, why, len) < 0)
+		return false;
+	freeaddrinfo(res);
+	return true;
+}
+
+static int
+bind_udp(struct relay_io *io, const char *listen, char *err, size_t errlen)
+{
+	struct addrinfo *res = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int r, size = SOCKBUF, zero = 0;
+	char why[300];
+
+	if ((r = listen_resolve(listen, &res, why, sizeof(why))) < 0) {
+		snprintf(err, errlen, "relay_listen %s", why);
+		return r;
 	}
 	io->family = res->ai_family;
 	io->fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -6,6 +6,7 @@
 #ifndef WS_RELAY_IO_H
 #define WS_RELAY_IO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,10 @@ int relay_io_new(struct loop *l, struct store *st, const char *listen,
     const struct relay_limits *lim, struct relay_io **out, char *err, size_t errlen);
 /* Closes the socket and frees the table; accepts NULL. */
 void relay_io_del(struct relay_io *io);
+
+/* Whether listen is a numeric "HOST:PORT" or "[V6]:PORT" relay_io_new can bind; why says
+ * what is wrong otherwise. For the configuration check. */
+bool relay_io_addr_ok(const char *listen, char *why, size_t len);
 
 /* The bound UDP port. */
 int relay_io_port(const struct relay_io *io);

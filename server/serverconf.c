@@ -9,6 +9,7 @@
 #include "rpc/log.h"
 #include "server/metrics.h"
 #include "server/privdrop.h"
+#include "server/relay_io.h"
 #include "server/serverconf.h"
 
 /* One line per key: its name is the field of struct serverconf it fills. */
@@ -131,6 +132,14 @@ serverconf_load(struct serverconf *conf, struct config_schema *schema, const cha
 		if (!metrics_addr_ok(conf->metrics_listen, why, sizeof(why))) {
 			snprintf(err, errlen, "%s: key 'metrics_listen': %s",
 			    config_where(schema, "metrics_listen"), why);
+			return -1;
+		}
+	}
+	if (conf->relay_listen != NULL && conf->relay_listen[0] != '\0') {
+		char why[200];
+		if (!relay_io_addr_ok(conf->relay_listen, why, sizeof(why))) {
+			snprintf(err, errlen, "%s: key 'relay_listen': %s",
+			    config_where(schema, "relay_listen"), why);
 			return -1;
 		}
 	}

@@ -7,13 +7,17 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "rpc/loop.h"
 #include "server/relay.h"
+#include "server/relay_io.h"
+#include "server/store.h"
 #include "test/check_suites.h"
 #include "test/relaytest.h"
 
@@ -205,6 +209,35 @@ START_TEST(test_sockaddr_roundtrip)
 }
 END_TEST
 
+START_TEST(test_io_listen_and_empty_store)
+{
+	char dir[] = "/tmp/check_relay.XXXXXX", db[64], err[300];
+	struct loop *l = loop_new();
+	struct store *st = NULL;
+	struct relay_io *io = NULL, *bad = NULL;
+
+	ck_assert(relay_io_addr_ok("0.0.0.0:51821", err, sizeof(err)));
+	ck_assert(relay_io_addr_ok("[::]:0", err, sizeof(err)));
+	ck_assert(!relay_io_addr_ok("51821", err, sizeof(err)));
+	ck_assert(!relay_io_addr_ok("relay.example:51821", err, sizeof(err)));
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/db", dir);
+	ck_assert_msg(store_open(db, &st, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(relay_io_new(l, st, "127.0.0.1:0", NULL, &io, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_gt(relay_io_port(io), 0);
+	ck_assert_int_eq(relay_io_sync(io), 0);
+	ck_assert_int_lt(relay_io_new(l, st, "127.0.0.1", NULL, &bad, err, sizeof(err)), 0);
+	ck_assert_ptr_null(bad);
+	ck_assert_ptr_nonnull(strstr(err, "relay_listen"));
+	relay_io_del(io);
+	store_close(st);
+	loop_del(l);
+	snprintf(err, sizeof(err), "rm -rf %s", dir);
+	ck_assert_int_eq(system(err), 0);
+}
+END_TEST
+
 START_TEST(test_handshake_rate_per_source)
 {
 	struct relay_limits lim = { .hs_rate = 2, .hs_burst = 3 };
@@ -354,6 +387,7 @@ relay_suite(void)
 	tcase_add_test(core, test_roaming_within_own_ips);
 	tcase_add_test(core, test_classify);
 	tcase_add_test(core, test_sockaddr_roundtrip);
+	tcase_add_test(core, test_io_listen_and_empty_store);
 	tcase_add_test(lim, test_handshake_rate_per_source);
 	tcase_add_test(lim, test_handshake_rate_per_ip);
 	tcase_add_test(lim, test_packet_rate_per_source);
