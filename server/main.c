@@ -262,6 +262,7 @@ start_metrics(struct daemon *d, const char *addr, const struct rpc_method *metho
 	for (size_t i = 0; i < n; i++)
 		metrics_rpc_register(d->metrics, methods[i].path);
 	metrics_attach(d->metrics, d->svc, d->server);
+	metrics_attach_relay(d->metrics, d->relay);
 	metrics_rpc_observer(d->metrics, &obs);
 	rpc_server_observe(d->server, &obs);
 	service_set_metrics(d->svc, d->metrics);
