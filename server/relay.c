@@ -391,6 +391,12 @@ wire_index(const uint8_t *p)
 	return v;
 }
 
+uint32_t
+relay_host_capacity(const struct relay *r)
+{
+	return r->lim.max_hosts;
+}
+
 void
 relay_sync_begin(struct relay *r)
 {

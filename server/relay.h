@@ -137,6 +137,9 @@ int relay_host_remove(struct relay *r, const uint8_t key[RELAY_KEY_LEN]);
 void relay_sync_begin(struct relay *r);
 size_t relay_sync_end(struct relay *r);
 
+/* max_hosts, as the table was made. */
+uint32_t relay_host_capacity(const struct relay *r);
+
 /* Routes one datagram pkt[0..len-1] received from src at now_ms (monotonic). On
  * RELAY_FORWARD, *dst is where to send the same bytes. Updates the tables. */
 enum relay_verdict relay_route(struct relay *r, const uint8_t *pkt, size_t len,

@@ -21,6 +21,7 @@
 #define BATCH 32
 #define DGRAM_MAX 9216      /* a jumbo frame; WireGuard never sends more than its MTU */
 #define SYNC_MS 1000
+#define EXPIRY_SYNC_MS 60000
 #define SOCKBUF (4 << 20)
 
 struct relay_io {
@@ -32,6 +33,8 @@ struct relay_io {
 	bool registered;
 	struct loop_timer sync_timer;
 	uint64_t synced_revision;
+	uint64_t synced_ms;           /* loop time of the last resync */
+	size_t left_out, left_out_logged; /* hosts over max_hosts this resync, and last logged */
 	uint64_t sent, sent_bytes, send_errors;
 	uint8_t (*bufs)[DGRAM_MAX];
 };
@@ -90,9 +93,11 @@ sync_peer(const struct peer *p, void *arg)
 	    addr_to_relay(&ep, &ips[n]) == 0 &&
 	    (n == 0 || memcmp(ips[0].ip, ips[n].ip, 16) != 0 || ips[0].family != ips[n].family))
 		n++;
-	if ((r = relay_host_set(io->relay, p->key, p->network, ips, n)) < 0)
-		log_warnx("relay: peer %s of %s left out: %s", p->name, p->network,
-		    r == -ENOSPC ? "too many hosts" : strerror(-r));
+	if ((r = relay_host_set(io->relay, p->key, p->network, ips, n)) < 0) {
+		if (io->left_out++ == 0)
+			log_debug("relay: peer %s of %s left out: %s", p->name, p->network,
+			    strerror(-r));
+	}
 	return 0;
 }
 
@@ -105,6 +110,8 @@ relay_io_sync(struct relay_io *io)
 
 	relay_sync_begin(io->relay);
 	io->synced_revision = store_revision(io->st);
+	io->synced_ms = loop_now_ms(io->loop);
+	io->left_out = 0;
 	r = store_peers_foreach(io->st, sync_peer, io);
 	if (r < 0) {
 		/* keep what was there rather than cut every relayed tunnel on a read error;
@@ -114,6 +121,11 @@ relay_io_sync(struct relay_io *io)
 		io->synced_revision = 0;
 		return r;
 	}
+	/* once per change in the count, not once per resync */
+	if (io->left_out != io->left_out_logged)
+		log_warnx("relay: %zu peer(s) left out: more hosts than the relay's table holds "
+		    "(%zu)", io->left_out, (size_t)relay_host_capacity(io->relay));
+	io->left_out_logged = io->left_out;
 	gone = relay_sync_end(io->relay);
 	if (gone > 0)
 		log_info("relay: %zu host(s) no longer hold a current certificate", gone);
@@ -127,7 +139,9 @@ on_sync_timer(void *arg)
 	struct relay_io *io = arg;
 	uint64_t next = SYNC_MS;
 
-	if (store_revision(io->st) != io->synced_revision) {
+	/* a certificate expires without any change to the store: a resync each minute */
+	if (store_revision(io->st) != io->synced_revision ||
+	    loop_now_ms(io->loop) - io->synced_ms >= EXPIRY_SYNC_MS) {
 		struct timespec t0, t1;
 		uint64_t took_ms;
 

@@ -2,7 +2,8 @@
  * relay_route where each goes and sends it there unchanged. Its hosts come from the store:
  * every peer whose certificate is current, known by the IPs the server authenticated (the
  * source of its TLS connection, the endpoint the hub observed), resynced when the store's
- * revision moves (checked each second; a resync that takes T waits 20 T before the next).
+ * revision moves (checked each second; a resync that takes T waits 20 T before the next)
+ * and each minute (certificates expire without a change to the store).
  * Its own module, apart from the gRPC service. */
 #ifndef WS_RELAY_IO_H
 #define WS_RELAY_IO_H

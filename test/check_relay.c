@@ -14,10 +14,13 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "common/cert.h"
+#include "common/netaddr.h"
 #include "rpc/loop.h"
 #include "server/relay.h"
 #include "server/relay_io.h"
 #include "server/store.h"
+#include "test/testcert.h"
 #include "test/check_suites.h"
 #include "test/relaytest.h"
 
@@ -238,6 +241,74 @@ START_TEST(test_io_listen_and_empty_store)
 }
 END_TEST
 
+/* A stored peer as the service writes it: key and identity from a certificate of ca. */
+static void
+stored_peer(struct store *st, struct testcert_ca *ca, const char *name, const char *wan,
+    long not_after, uint64_t revision, uint8_t key_out[32])
+{
+	struct testcert_spec spec = { .cn = name, .org = "n", .ips = { "10.9.0.9" },
+		.not_before_offset = -7200, .not_after_offset = not_after };
+	char b64[45], err[120];
+	unsigned char *der = NULL;
+	struct peer p;
+	X509 *x;
+	int len;
+
+	testcert_random_key_b64(b64);
+	spec.key_b64 = b64;
+	ck_assert_ptr_nonnull(x = testcert_issue(ca, &spec, NULL));
+	ck_assert_int_gt(len = i2d_X509(x, &der), 0);
+	memset(&p, 0, sizeof(p));
+	ck_assert(wg_key_from_base64(b64, p.key));
+	memcpy(key_out, p.key, 32);
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	snprintf(p.network, sizeof(p.network), "n");
+	ck_assert(netaddr_parse(wan, false, &p.wan, err, sizeof(err)));
+	p.cert = der;
+	p.cert_len = (size_t)len;
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_peer_put(st, &p), 0);
+	ck_assert_int_eq(store_commit(st, revision), 0);
+	OPENSSL_free(der);
+	X509_free(x);
+}
+
+/* The relay's hosts are the stored peers with current certificates, and follow removals. */
+START_TEST(test_io_hosts_from_store)
+{
+	char dir[] = "/tmp/check_relay.XXXXXX", db[64], err[300];
+	struct loop *l = loop_new();
+	struct testcert_ca *ca = testcert_ca_new("n");
+	struct store *st = NULL;
+	struct relay_io *io = NULL;
+	struct relay_io_stats ios;
+	uint8_t kcur[32], kold[32];
+
+	ck_assert_ptr_nonnull(ca);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/db", dir);
+	ck_assert_msg(store_open(db, &st, err, sizeof(err)) == 0, "%s", err);
+	stored_peer(st, ca, "cur", "192.0.2.1", 86400, 1, kcur);
+	stored_peer(st, ca, "old", "192.0.2.2", -3600, 2, kold);
+	ck_assert_msg(relay_io_new(l, st, "127.0.0.1:0", NULL, &io, err, sizeof(err)) == 0, "%s",
+	    err);
+	/* the expired certificate's holder is left out */
+	ck_assert_int_eq(relay_io_sync(io), 1);
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_peer_delete(st, kcur), 0);
+	ck_assert_int_eq(store_commit(st, 3), 0);
+	ck_assert_int_eq(relay_io_sync(io), 0);
+	relay_io_stats_get(io, &ios);
+	ck_assert_uint_eq(ios.table.hosts, 0);
+	relay_io_del(io);
+	store_close(st);
+	testcert_ca_del(ca);
+	loop_del(l);
+	snprintf(err, sizeof(err), "rm -rf %s", dir);
+	ck_assert_int_eq(system(err), 0);
+}
+END_TEST
+
 START_TEST(test_handshake_rate_per_source)
 {
 	struct relay_limits lim = { .hs_rate = 2, .hs_burst = 3 };
@@ -388,6 +459,7 @@ relay_suite(void)
 	tcase_add_test(core, test_classify);
 	tcase_add_test(core, test_sockaddr_roundtrip);
 	tcase_add_test(core, test_io_listen_and_empty_store);
+	tcase_add_test(core, test_io_hosts_from_store);
 	tcase_add_test(lim, test_handshake_rate_per_source);
 	tcase_add_test(lim, test_handshake_rate_per_ip);
 	tcase_add_test(lim, test_packet_rate_per_source);
