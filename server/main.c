@@ -26,6 +26,7 @@
 #include "server/crl.h"
 #include "server/metrics.h"
 #include "server/privdrop.h"
+#include "server/relay_io.h"
 #include "server/service.h"
 #include "server/serverconf.h"
 #include "server/store.h"
@@ -44,6 +45,7 @@ struct daemon {
 	bool crl_refuse;                     /* crl_stale = refuse */
 	unsigned expiry_warn_days;
 	struct metrics *metrics;
+	struct relay_io *relay;              /* relay_listen; NULL when off */
 	bool stopping;
 };
 
@@ -260,6 +262,7 @@ start_metrics(struct daemon *d, const char *addr, const struct rpc_method *metho
 	for (size_t i = 0; i < n; i++)
 		metrics_rpc_register(d->metrics, methods[i].path);
 	metrics_attach(d->metrics, d->svc, d->server);
+	metrics_attach_relay(d->metrics, d->relay);
 	metrics_rpc_observer(d->metrics, &obs);
 	rpc_server_observe(d->server, &obs);
 	service_set_metrics(d->svc, d->metrics);
@@ -521,6 +524,14 @@ main(int argc, char **argv)
 		log_errorx("%s", err);
 		goto out;
 	}
+	if (conf.relay_listen != NULL && conf.relay_listen[0] != '\0') {
+		if (relay_io_new(d.loop, store, conf.relay_listen, NULL, &d.relay, err,
+		    sizeof(err)) < 0) {
+			log_errorx("%s", err);
+			goto out;
+		}
+		log_info("relay on UDP %s (port %d)", conf.relay_listen, relay_io_port(d.relay));
+	}
 	if (start_metrics(&d, conf.metrics_listen, methods, n_methods, err, sizeof(err)) < 0 ||
 	    drop_privileges(&d, &conf, err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
@@ -550,6 +561,7 @@ out:
 		loop_timer_cancel(d.loop, &d.expiry_timer);
 	if (d.loop != NULL)
 		loop_timer_cancel(d.loop, &d.crl_stale_timer);
+	relay_io_del(d.relay);
 	service_del(svc);
 	metrics_del(d.metrics);
 	loop_del(d.loop);

@@ -17,6 +17,7 @@
 #include "rpc/log.h"
 #include "server/crl.h"
 #include "server/metrics.h"
+#include "server/relay_io.h"
 #include "server/service.h"
 
 #define METRICS_MAX_CLIENTS 4
@@ -77,6 +78,7 @@ struct metrics {
 	int port;
 	const struct service *svc;
 	const struct rpc_server *srv;
+	const struct relay_io *relay;
 	int64_t start_s;
 	struct hist hist[METRICS_N_HIST];
 	struct rpc_row rpcs[METRICS_MAX_METHODS + 1];
@@ -180,6 +182,12 @@ metrics_attach(struct metrics *m, const struct service *svc, const struct rpc_se
 	m->srv = srv;
 }
 
+void
+metrics_attach_relay(struct metrics *m, const struct relay_io *relay)
+{
+	m->relay = relay;
+}
+
 /* --- exposition ------------------------------------------------------------------------- */
 
 static void
@@ -267,6 +275,31 @@ render_crls(FILE *f, const struct crlset *crls)
 	}
 }
 
+static void
+render_relay(FILE *f, const struct relay_io *relay)
+{
+	struct relay_io_stats st;
+
+	relay_io_stats_get(relay, &st);
+	head(f, "wiresync_relay_hosts", "gauge",
+	    "Hosts the relay forwards for: current certificates.");
+	fprintf(f, "wiresync_relay_hosts %zu\n", st.table.hosts);
+	head(f, "wiresync_relay_sessions", "gauge", "Sender indices the relay remembers.");
+	fprintf(f, "wiresync_relay_sessions %zu\n", st.table.entries);
+	head(f, "wiresync_relay_packets_total", "counter",
+	    "Datagrams received by the relay, by verdict (forward, or why dropped).");
+	for (int v = 0; v < RELAY_VERDICT_COUNT; v++)
+		fprintf(f, "wiresync_relay_packets_total{verdict=\"%s\"} %llu\n",
+		    relay_verdict_name((enum relay_verdict)v),
+		    (unsigned long long)st.table.verdicts[v]);
+	head(f, "wiresync_relay_sent_bytes_total", "counter", "Bytes the relay forwarded.");
+	fprintf(f, "wiresync_relay_sent_bytes_total %llu\n", (unsigned long long)st.sent_bytes);
+	head(f, "wiresync_relay_send_errors_total", "counter",
+	    "Datagrams the relay could not send (buffer full, unreachable).");
+	fprintf(f, "wiresync_relay_send_errors_total %llu\n",
+	    (unsigned long long)st.send_errors);
+}
+
 char *
 metrics_render(struct metrics *m, size_t *len)
 {
@@ -293,6 +326,8 @@ metrics_render(struct metrics *m, size_t *len)
 	    (unsigned long long)(m->svc != NULL ? service_revision(m->svc) : 0));
 
 	render_crls(f, m->svc != NULL ? service_crls(m->svc) : NULL);
+	if (m->relay != NULL)
+		render_relay(f, m->relay);
 
 	head(f, "wiresync_rpcs_total", "counter",
 	    "Calls ended, by method and gRPC status (CANCELLED: the client went away first).");

@@ -38,6 +38,10 @@ int metrics_port(const struct metrics *m);
 /* The objects the gauges read at each scrape (borrowed; either may be NULL). */
 void metrics_attach(struct metrics *m, const struct service *svc, const struct rpc_server *srv);
 
+struct relay_io;
+/* The relay whose counters the wiresync_relay_* series show (borrowed; NULL: none). */
+void metrics_attach_relay(struct metrics *m, const struct relay_io *relay);
+
 /* Shows path's counter (code OK) at zero before its first call. */
 void metrics_rpc_register(struct metrics *m, const char *path);
 /* Fills obs with hooks that count calls and handshake failures into m. */

@@ -10,6 +10,7 @@
 #include "rpc/log.h"
 #include "server/metrics.h"
 #include "server/privdrop.h"
+#include "server/relay_io.h"
 #include "server/serverconf.h"
 
 /* One line per key: its name is the field of struct serverconf it fills. */
@@ -46,6 +47,7 @@ static const struct config_field keys_template[] = {
 	KEY(ticket_key_rotate_s, .type = CONFIG_UINT, .min = 60, .max = 604800, .help = "make a new ticket key this often; tickets live twice as long (43200)"),
 	KEY(expiry_warn_days, .type = CONFIG_UINT, .min = 0, .max = 3650, .help = "warn of certificates expiring within this many days (30)"),
 	KEY(metrics_listen, .type = CONFIG_STRING, .help = "loopback HOST:PORT serving Prometheus /metrics over HTTP (off)"),
+	KEY(relay_listen, .type = CONFIG_STRING, .help = "UDP HOST:PORT where the relay forwards WireGuard packets between hosts no candidate connects (off)"),
 	KEY(user, .type = CONFIG_STRING, .help = "started as root: switch to this user once files and ports are open"),
 };
 
@@ -131,6 +133,14 @@ serverconf_load(struct serverconf *conf, struct config_schema *schema, const cha
 		if (!metrics_addr_ok(conf->metrics_listen, why, sizeof(why))) {
 			snprintf(err, errlen, "%s: key 'metrics_listen': %s",
 			    config_where(schema, "metrics_listen"), why);
+			return -1;
+		}
+	}
+	if (conf->relay_listen != NULL && conf->relay_listen[0] != '\0') {
+		char why[200];
+		if (!relay_io_addr_ok(conf->relay_listen, why, sizeof(why))) {
+			snprintf(err, errlen, "%s: key 'relay_listen': %s",
+			    config_where(schema, "relay_listen"), why);
 			return -1;
 		}
 	}

@@ -42,6 +42,7 @@ struct serverconf {
 	unsigned ticket_key_rotate_s;
 	unsigned expiry_warn_days;
 	char *metrics_listen;
+	char *relay_listen;          /* UDP HOST:PORT of the WireGuard relay; NULL/"": off */
 	char *user;
 	struct privdrop privdrop;    /* user looked up at load */
 };

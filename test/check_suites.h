@@ -30,5 +30,7 @@ Suite *ratelog_suite(void);
 Suite *tlsnames_suite(void);
 Suite *confcheck_suite(void);
 Suite *refusal_suite(void);
+Suite *relay_suite(void);
+Suite *relay_refuse_suite(void);
 
 #endif
