@@ -81,23 +81,13 @@ int
 agentconf_check(const struct agentconf *conf, const struct config_schema *schema,
     char *err, size_t errlen)
 {
-	const struct { const char *key, *path; } files[] = {
+	const struct confcheck_path files[] = {
 		{ "certificate", conf->certificate }, { "private_key", conf->private_key },
 		{ "ca", conf->ca }, { "crl", conf->crl },
 	};
-	char why[160];
 
-	if (!confcheck_hostport(conf->server, true, why, sizeof(why))) {
-		snprintf(err, errlen, "%s: server = %s: %s", config_where(schema, "server"),
-		    conf->server, why);
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (files[i].path != NULL && files[i].path[0] != '\0' &&
-		    confcheck_file(config_where(schema, files[i].key), files[i].key,
-		    files[i].path, err, errlen) < 0)
-			return -1;
-	return 0;
+	return confcheck_client(schema, conf->server, files, sizeof(files) / sizeof(files[0]),
+	    err, errlen);
 }
 
 int

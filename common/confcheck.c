@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/conf.h"
 #include "common/confcheck.h"
 
 static bool
@@ -223,5 +224,24 @@ confcheck_dir(const char *where, const char *key, const char *path, bool may_cre
 		    strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int
+confcheck_client(const struct config_schema *schema, const char *server,
+    const struct confcheck_path *files, size_t n, char *err, size_t errlen)
+{
+	char why[160];
+
+	if (!confcheck_hostport(server, true, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: server = %s: %s", config_where(schema, "server"),
+		    server, why);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (files[i].path != NULL && files[i].path[0] != '\0' &&
+		    confcheck_file(config_where(schema, files[i].key), files[i].key,
+		    files[i].path, err, errlen) < 0)
+			return -1;
 	return 0;
 }

@@ -33,4 +33,13 @@ int confcheck_writable_file(const char *where, const char *key, const char *path
 int confcheck_dir(const char *where, const char *key, const char *path, bool may_create,
     char *err, size_t errlen);
 
+struct config_schema;
+struct confcheck_path { const char *key, *path; };
+
+/* What a client (the agent, wiresyncctl) needs before it connects: server is HOST:PORT and
+ * each of the n files given (a NULL or empty path is skipped) is readable; err names the
+ * key and where it was set (config_where). */
+int confcheck_client(const struct config_schema *schema, const char *server,
+    const struct confcheck_path *files, size_t n, char *err, size_t errlen);
+
 #endif
