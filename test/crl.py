@@ -52,17 +52,7 @@ def install():
 
 
 def crl_events(w, seconds):
-    out = []
-    deadline = time.monotonic() + seconds
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return out
-        item = w.get(left)
-        if item is None or item[0] == "end":
-            return out
-        if item[1].WhichOneof("event") == "crl":
-            out.append(item[1].crl)
+    return [ev.crl for ev in w.events(seconds) if ev.WhichOneof("event") == "crl"]
 
 
 def at_tls(ok, why):

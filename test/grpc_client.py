@@ -192,6 +192,19 @@ class Watcher:
             if pred(item[1]):
                 return item[1], seen
 
+    def events(self, seconds):
+        """Every event that arrives within seconds (fewer if the stream ends)."""
+        out = []
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return out
+            item = self.get(left)
+            if item is None or item[0] == "end":
+                return out
+            out.append(item[1])
+
     def close(self):
         self.call.cancel()
         self.t.join(3)

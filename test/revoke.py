@@ -32,25 +32,11 @@ def is_crl(ev):
     return ev.WhichOneof("event") == "crl"
 
 
-def watch_events(w, seconds):
-    """Every event that arrives within seconds."""
-    out = []
-    deadline = time.monotonic() + seconds
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return out
-        item = w.get(left)
-        if item is None or item[0] == "end":
-            return out
-        out.append(item[1])
-
-
 def mode_crl_event():
     bob = Client("bob")
     bob.up(listen_port=51000)
     w = Watcher(bob)
-    evs = watch_events(w, 1.5)
+    evs = w.events(1.5)
     kinds = [e.WhichOneof("event") for e in evs]
     check(kinds[:2] == ["snapshot", "crl"], "a new watcher gets the snapshot, then the CRL",
           kinds)
@@ -60,7 +46,7 @@ def mode_crl_event():
     w.close()
     # the watcher says which CRL it holds: the same one is not sent again
     w2 = Watcher(bob, request=pb.WatchRequest(crl_sha256=hashlib.sha256(der).digest()))
-    kinds = [e.WhichOneof("event") for e in watch_events(w2, 1.5)]
+    kinds = [e.WhichOneof("event") for e in w2.events(1.5)]
     check(kinds == ["snapshot"], "a watcher holding that CRL (crl_sha256) gets no CRL event",
           kinds)
     w2.close()
