@@ -60,7 +60,7 @@ def mode_revoke_live(name):
     bob = Client("bob")
     bob.up(listen_port=51003)
     bw = Watcher(bob)
-    watch_events(bw, 1.0)                   # snapshot and CRL
+    bw.events(1.0)                   # snapshot and CRL
     first = vw.get(3)
     check(first is not None and first[0] == "event", name + " is watching")
     r = subprocess.run(["sh", os.environ["WS_CA"], "-d", CA_DIR, "revoke", name],
