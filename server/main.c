@@ -219,7 +219,9 @@ on_expiry_timer(void *arg)
 	loop_timer_set(d->loop, &d->expiry_timer, 24ull * 3600 * 1000, on_expiry_timer, d);
 }
 
-/* Ticket keys older than the CRL file may have sealed sessions of revoked certificates. */
+/* Ticket keys older than the CRL file may have sealed sessions of revoked certificates.
+ * Nanoseconds, not seconds: a CRL written in the second the keys were made is not newer
+ * (a tie, the same clock tick, still counts as newer: forgetting is the safe side). */
 static int
 open_tickets(struct daemon *d, const struct serverconf *conf, char *err, size_t errlen)
 {
@@ -227,7 +229,10 @@ open_tickets(struct daemon *d, const struct serverconf *conf, char *err, size_t 
 	bool crl_newer;
 
 	crl_newer = d->crl != NULL && stat(d->crl, &crl_st) == 0 &&
-	    stat(conf->ticket_key_file, &tk_st) == 0 && crl_st.st_mtime >= tk_st.st_mtime;
+	    stat(conf->ticket_key_file, &tk_st) == 0 &&
+	    (crl_st.st_mtim.tv_sec > tk_st.st_mtim.tv_sec ||
+	    (crl_st.st_mtim.tv_sec == tk_st.st_mtim.tv_sec &&
+	    crl_st.st_mtim.tv_nsec >= tk_st.st_mtim.tv_nsec));
 	d->tickets = tls_tickets_open(d->ctx, conf->ticket_key_file, conf->ticket_key_rotate_s,
 	    err, errlen);
 	if (d->tickets == NULL)
