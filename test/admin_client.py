@@ -297,6 +297,7 @@ def mode_baseline():
 def mode_watch_for(kind, name):
     ck = Checks()
     key = gc.key_of(name)
+    print("# started, opening dave's Watch", flush=True)   # admin.test shows it on a timeout
     w = Watcher(Client("dave"))
     first = w.get()
     ck.check(first is not None and first[0] == "event", "Watch as dave answers")
