@@ -41,6 +41,15 @@ on_stop(void *arg)
 	loop_stop(arg);
 }
 
+/* systemd's reload and habit send SIGHUP; it must not stop the agent (the default). */
+static void
+on_sighup(void *arg)
+{
+	(void)arg;
+	log_info("SIGHUP: nothing to reload: the configuration is read at start (restart the "
+	    "agent to change it), CRLs and peers come from the server");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -127,7 +136,8 @@ main(int argc, char **argv)
 	if (loop == NULL)
 		fatal("loop_new");
 	if (loop_signal_add(loop, SIGTERM, on_stop, loop) < 0 ||
-	    loop_signal_add(loop, SIGINT, on_stop, loop) < 0)
+	    loop_signal_add(loop, SIGINT, on_stop, loop) < 0 ||
+	    loop_signal_add(loop, SIGHUP, on_sighup, NULL) < 0)
 		fatal("signalfd");
 	agent = agent_new(loop, &conf, ctx, err, sizeof(err));
 	if (agent == NULL) {
