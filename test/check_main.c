@@ -27,6 +27,8 @@ main(void)
 	srunner_add_suite(sr, endpoint_suite());
 	srunner_add_suite(sr, reconcile_suite());
 	srunner_add_suite(sr, path_suite());
+	srunner_add_suite(sr, wg_uapi_suite());
+	srunner_add_suite(sr, wg_kernel_suite());
 	srunner_add_suite(sr, wg_suite());
 	srunner_add_suite(sr, netmon_suite());
 	srunner_add_suite(sr, peers_suite());

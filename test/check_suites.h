@@ -17,6 +17,8 @@ Suite *verify_suite(void);
 Suite *endpoint_suite(void);
 Suite *reconcile_suite(void);
 Suite *path_suite(void);
+Suite *wg_uapi_suite(void);
+Suite *wg_kernel_suite(void);
 Suite *wg_suite(void);
 Suite *netmon_suite(void);
 Suite *peers_suite(void);
