@@ -24,6 +24,7 @@ main(void)
 	srunner_add_suite(sr, backoff_suite());
 	srunner_add_suite(sr, ratelimit_suite());
 	srunner_add_suite(sr, verify_suite());
+	srunner_add_suite(sr, verify_crl_suite());
 	srunner_add_suite(sr, endpoint_suite());
 	srunner_add_suite(sr, reconcile_suite());
 	srunner_add_suite(sr, path_suite());

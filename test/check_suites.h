@@ -14,6 +14,7 @@ Suite *validate_suite(void);
 Suite *loop_suite(void);
 Suite *backoff_suite(void);
 Suite *verify_suite(void);
+Suite *verify_crl_suite(void);
 Suite *endpoint_suite(void);
 Suite *reconcile_suite(void);
 Suite *path_suite(void);
