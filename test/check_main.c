@@ -21,6 +21,7 @@ main(void)
 	srunner_add_suite(sr, grpc_suite());
 	srunner_add_suite(sr, validate_suite());
 	srunner_add_suite(sr, loop_suite());
+	srunner_add_suite(sr, loop_timer_suite());
 	srunner_add_suite(sr, backoff_suite());
 	srunner_add_suite(sr, ratelimit_suite());
 	srunner_add_suite(sr, verify_suite());

@@ -12,6 +12,7 @@ Suite *store_log_suite(void);
 Suite *grpc_suite(void);
 Suite *validate_suite(void);
 Suite *loop_suite(void);
+Suite *loop_timer_suite(void);
 Suite *backoff_suite(void);
 Suite *verify_suite(void);
 Suite *verify_crl_suite(void);
