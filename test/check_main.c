@@ -15,6 +15,7 @@ main(void)
 	log_init("check_units", LOG_LEVEL_ERROR);
 	sr = srunner_create(netaddr_suite());
 	srunner_add_suite(sr, cert_suite());
+	srunner_add_suite(sr, cert_encoding_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, store_log_suite());

@@ -6,6 +6,7 @@
 
 Suite *netaddr_suite(void);
 Suite *cert_suite(void);
+Suite *cert_encoding_suite(void);
 Suite *config_suite(void);
 Suite *store_suite(void);
 Suite *store_log_suite(void);
