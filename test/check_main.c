@@ -18,6 +18,7 @@ main(void)
 	srunner_add_suite(sr, cert_encoding_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, store_suite());
+	srunner_add_suite(sr, store_file_suite());
 	srunner_add_suite(sr, store_log_suite());
 	srunner_add_suite(sr, grpc_suite());
 	srunner_add_suite(sr, validate_suite());

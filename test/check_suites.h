@@ -9,6 +9,7 @@ Suite *cert_suite(void);
 Suite *cert_encoding_suite(void);
 Suite *config_suite(void);
 Suite *store_suite(void);
+Suite *store_file_suite(void);
 Suite *store_log_suite(void);
 Suite *grpc_suite(void);
 Suite *validate_suite(void);
