@@ -29,6 +29,7 @@ main(void)
 	srunner_add_suite(sr, verify_suite());
 	srunner_add_suite(sr, verify_crl_suite());
 	srunner_add_suite(sr, endpoint_suite());
+	srunner_add_suite(sr, endpoint_next_suite());
 	srunner_add_suite(sr, reconcile_suite());
 	srunner_add_suite(sr, path_suite());
 	srunner_add_suite(sr, wg_uapi_suite());

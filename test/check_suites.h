@@ -19,6 +19,7 @@ Suite *backoff_suite(void);
 Suite *verify_suite(void);
 Suite *verify_crl_suite(void);
 Suite *endpoint_suite(void);
+Suite *endpoint_next_suite(void);
 Suite *reconcile_suite(void);
 Suite *path_suite(void);
 Suite *wg_uapi_suite(void);
