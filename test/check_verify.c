@@ -19,33 +19,33 @@
 
 START_TEST(test_good_record_passes)
 {
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
-	expect_spec(&spec, good_ips, NULL);
+	vt_expect_spec(&spec, vt_good_ips, NULL);
 }
 END_TEST
 
 START_TEST(test_good_record_fills_identity)
 {
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 	struct cert_identity id;
-	X509 *x = issue(&spec);
+	X509 *x = vt_issue(&spec);
 	struct rec r;
 	char err[256] = "", text[NETADDR_STRLEN];
 	time_t now = time(NULL);
 
 	bool ok;
 
-	rec_init(&r, x, key, good_ips);
-	ok = peer_verify(v, &r.p, &id, err, sizeof(err));
-	rec_free(&r);
+	vt_rec_init(&r, x, vt_key, vt_good_ips);
+	ok = peer_verify(vt_v, &r.p, &id, err, sizeof(err));
+	vt_rec_free(&r);
 	X509_free(x);
 	ck_assert_msg(ok, "refused: %s", err);
 	ck_assert_str_eq(id.name, "host1");
 	ck_assert_str_eq(id.network, NETWORK);
 	ck_assert(id.has_key);
 	ck_assert(!id.admin);
-	ck_assert_mem_eq(id.key, key, WG_KEY_LEN);
+	ck_assert_mem_eq(id.key, vt_key, WG_KEY_LEN);
 	ck_assert_uint_eq(id.n_tunnel, 2);
 	ck_assert_str_eq(netaddr_format(&id.tunnel[0], true, text), "10.9.0.5/32");
 	ck_assert_str_eq(netaddr_format(&id.tunnel[1], true, text), "fd00:9::5/128");
@@ -57,18 +57,18 @@ END_TEST
 START_TEST(test_tunnel_other_order_accepted)
 {
 	static const char *const ips[] = { "fd00:9::5/128", "10.9.0.5/32", NULL };
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
-	expect_spec(&spec, ips, NULL);
+	vt_expect_spec(&spec, ips, NULL);
 }
 END_TEST
 
 START_TEST(test_tunnel_without_prefix_accepted)
 {
 	static const char *const ips[] = { "10.9.0.5", "fd00:9::5", NULL };
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
-	expect_spec(&spec, ips, NULL);
+	vt_expect_spec(&spec, ips, NULL);
 }
 END_TEST
 
@@ -78,33 +78,33 @@ START_TEST(test_max_tunnel_addresses_accepted)
 {
 	static const char *const ips[] = { "10.9.0.8", "10.9.0.7", "10.9.0.6", "10.9.0.5",
 		"fd00:9::4", "fd00:9::3", "fd00:9::2", "fd00:9::1", NULL };
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 	size_t i;
 
 	for (i = 0; ips[i] != NULL; i++)
 		spec.ips[i] = ips[CERT_TUNNEL_MAX - 1 - i];
 	spec.ips[i] = NULL;
 	ck_assert_uint_eq(i, CERT_TUNNEL_MAX);
-	expect_spec(&spec, ips, NULL);
+	vt_expect_spec(&spec, ips, NULL);
 }
 END_TEST
 
 START_TEST(test_tunnel_wider_prefix_refused)
 {
 	static const char *const ips[] = { "10.9.0.5/24", "fd00:9::5/128", NULL };
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
-	expect_spec(&spec, ips,
+	vt_expect_spec(&spec, ips,
 	    "certificate \"host1\": tunnel address 10.9.0.5/24 is not bound by the certificate");
 }
 END_TEST
 START_TEST(test_expired_at_edge_refused)
 {
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
 	spec.not_before_offset = -86400;
 	spec.not_after_offset = -1;
-	expect_spec(&spec, good_ips, "certificate does not verify: certificate has expired");
+	vt_expect_spec(&spec, vt_good_ips, "certificate does not verify: certificate has expired");
 }
 END_TEST
 
@@ -112,7 +112,7 @@ END_TEST
 START_TEST(test_err_other_ca)
 {
 	struct testcert_ca *other = testcert_ca_new(NETWORK);
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 	char err[256] = "";
 	X509 *x;
 	bool ok;
@@ -121,101 +121,101 @@ START_TEST(test_err_other_ca)
 	x = testcert_issue(other, &spec, NULL);
 	testcert_ca_del(other);
 	ck_assert_ptr_nonnull(x);
-	ok = verify_x(v, x, key, good_ips, err, sizeof(err));
+	ok = vt_verify_x(vt_v, x, vt_key, vt_good_ips, err, sizeof(err));
 	X509_free(x);
-	assert_outcome(ok, err, "certificate does not verify: unable to get local issuer certificate");
+	vt_assert_outcome(ok, err, "certificate does not verify: unable to get local issuer certificate");
 }
 END_TEST
 
 START_TEST(test_err_expired)
 {
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
 	spec.not_before_offset = -7200;
 	spec.not_after_offset = -3600;
-	expect_spec(&spec, good_ips, "certificate does not verify: certificate has expired");
+	vt_expect_spec(&spec, vt_good_ips, "certificate does not verify: certificate has expired");
 }
 END_TEST
 
 START_TEST(test_err_not_yet_valid)
 {
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
 	spec.not_before_offset = 3600;
 	spec.not_after_offset = 7200;
-	expect_spec(&spec, good_ips, "certificate does not verify: certificate is not yet valid");
+	vt_expect_spec(&spec, vt_good_ips, "certificate does not verify: certificate is not yet valid");
 }
 END_TEST
 
 START_TEST(test_err_other_network)
 {
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
 	spec.org = "netb";
-	expect_spec(&spec, good_ips,
+	vt_expect_spec(&spec, vt_good_ips,
 	    "certificate of \"host1\" is for network \"netb\", not \"neta\"");
 }
 END_TEST
 
 START_TEST(test_err_public_key_differs)
 {
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 	uint8_t other[WG_KEY_LEN];
 	char err[256] = "";
-	X509 *x = issue(&spec);
+	X509 *x = vt_issue(&spec);
 	bool ok;
 
-	memcpy(other, key, WG_KEY_LEN);
+	memcpy(other, vt_key, WG_KEY_LEN);
 	other[WG_KEY_LEN - 1] ^= 1;
-	ok = verify_x(v, x, other, good_ips, err, sizeof(err));
+	ok = vt_verify_x(vt_v, x, other, vt_good_ips, err, sizeof(err));
 	X509_free(x);
-	assert_outcome(ok, err, "record's public key is not the one certificate \"host1\" binds");
+	vt_assert_outcome(ok, err, "record's public key is not the one certificate \"host1\" binds");
 }
 END_TEST
 
 START_TEST(test_err_public_key_short)
 {
-	struct testcert_spec spec = good_spec();
-	X509 *x = issue(&spec);
+	struct testcert_spec spec = vt_good_spec();
+	X509 *x = vt_issue(&spec);
 	struct cert_identity id;
 	struct rec r;
 	char err[256] = "";
 	bool ok;
 
-	rec_init(&r, x, key, good_ips);
+	vt_rec_init(&r, x, vt_key, vt_good_ips);
 	r.p.public_key.len = WG_KEY_LEN - 1; /* a prefix of the right key */
-	ok = peer_verify(v, &r.p, &id, err, sizeof(err));
-	rec_free(&r);
+	ok = peer_verify(vt_v, &r.p, &id, err, sizeof(err));
+	vt_rec_free(&r);
 	X509_free(x);
-	assert_outcome(ok, err, "record's public key is not the one certificate \"host1\" binds");
+	vt_assert_outcome(ok, err, "record's public key is not the one certificate \"host1\" binds");
 }
 END_TEST
 
 START_TEST(test_err_public_key_empty)
 {
-	struct testcert_spec spec = good_spec();
-	X509 *x = issue(&spec);
+	struct testcert_spec spec = vt_good_spec();
+	X509 *x = vt_issue(&spec);
 	struct cert_identity id;
 	struct rec r;
 	char err[256] = "";
 	bool ok;
 
-	rec_init(&r, x, key, good_ips);
+	vt_rec_init(&r, x, vt_key, vt_good_ips);
 	r.p.public_key.data = NULL;
 	r.p.public_key.len = 0;
-	ok = peer_verify(v, &r.p, &id, err, sizeof(err));
-	rec_free(&r);
+	ok = peer_verify(vt_v, &r.p, &id, err, sizeof(err));
+	vt_rec_free(&r);
 	X509_free(x);
-	assert_outcome(ok, err, "record's public key is not the one certificate \"host1\" binds");
+	vt_assert_outcome(ok, err, "record's public key is not the one certificate \"host1\" binds");
 }
 END_TEST
 
 START_TEST(test_err_tunnel_extra)
 {
 	static const char *const ips[] = { "10.9.0.5/32", "fd00:9::5/128", "10.9.0.6/32", NULL };
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
-	expect_spec(&spec, ips,
+	vt_expect_spec(&spec, ips,
 	    "certificate \"host1\": record lists 3 tunnel addresses, certificate binds 2");
 }
 END_TEST
@@ -223,9 +223,9 @@ END_TEST
 START_TEST(test_err_tunnel_missing)
 {
 	static const char *const ips[] = { "10.9.0.5/32", NULL };
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
-	expect_spec(&spec, ips,
+	vt_expect_spec(&spec, ips,
 	    "certificate \"host1\": record lists 1 tunnel addresses, certificate binds 2");
 }
 END_TEST
@@ -233,9 +233,9 @@ END_TEST
 START_TEST(test_err_tunnel_none)
 {
 	static const char *const ips[] = { NULL };
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
-	expect_spec(&spec, ips,
+	vt_expect_spec(&spec, ips,
 	    "certificate \"host1\": record lists 0 tunnel addresses, certificate binds 2");
 }
 END_TEST
@@ -243,9 +243,9 @@ END_TEST
 START_TEST(test_err_tunnel_different)
 {
 	static const char *const ips[] = { "10.9.0.5/32", "fd00:9::6/128", NULL };
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
-	expect_spec(&spec, ips,
+	vt_expect_spec(&spec, ips,
 	    "certificate \"host1\": tunnel address fd00:9::6/128 is not bound by the certificate");
 }
 END_TEST
@@ -254,16 +254,16 @@ END_TEST
 START_TEST(test_err_tunnel_duplicate_hides_missing)
 {
 	static const char *const ips[] = { "10.9.0.5/32", "10.9.0.5/32", NULL };
-	struct testcert_spec spec = good_spec();
-	X509 *x = issue(&spec);
+	struct testcert_spec spec = vt_good_spec();
+	X509 *x = vt_issue(&spec);
 	struct cert_identity id;
 	struct rec r;
 	char err[256] = "";
 	bool ok;
 
-	rec_init(&r, x, key, ips);
-	ok = peer_verify(v, &r.p, &id, err, sizeof(err));
-	rec_free(&r);
+	vt_rec_init(&r, x, vt_key, ips);
+	ok = peer_verify(vt_v, &r.p, &id, err, sizeof(err));
+	vt_rec_free(&r);
 	X509_free(x);
 	ck_assert_msg(!ok, "accepted tunnel_ips {10.9.0.5/32, 10.9.0.5/32} for a certificate "
 	    "binding {10.9.0.5, fd00:9::5}");
@@ -273,9 +273,9 @@ END_TEST
 START_TEST(test_err_tunnel_unparsable)
 {
 	static const char *const ips[] = { "10.9.0.5/32", "bogus", NULL };
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
-	expect_spec(&spec, ips,
+	vt_expect_spec(&spec, ips,
 	    "certificate \"host1\": tunnel address \"bogus\" does not parse");
 }
 END_TEST
@@ -285,31 +285,31 @@ START_TEST(test_err_admin_certificate)
 	static const char *const ips[] = { NULL };
 	struct testcert_spec spec = { .cn = "admin1", .org = NETWORK, .admin = true };
 
-	expect_spec(&spec, ips, "record's public key is not the one certificate \"admin1\" binds");
+	vt_expect_spec(&spec, ips, "record's public key is not the one certificate \"admin1\" binds");
 }
 END_TEST
 
 START_TEST(test_err_ca_leaf)
 {
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
 	spec.ca = true;
-	expect_spec(&spec, good_ips, "certificate \"host1\": is a CA (basicConstraints CA:TRUE)");
+	vt_expect_spec(&spec, vt_good_ips, "certificate \"host1\": is a CA (basicConstraints CA:TRUE)");
 }
 END_TEST
 
 START_TEST(test_err_no_client_auth)
 {
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
 	spec.no_client_auth = true;
-	expect_spec(&spec, good_ips, "certificate does not verify: unsuitable certificate purpose");
+	vt_expect_spec(&spec, vt_good_ips, "certificate does not verify: unsuitable certificate purpose");
 }
 END_TEST
 
 START_TEST(test_err_no_certificate)
 {
-	expect(v, NULL, key, good_ips, "record carries no certificate");
+	vt_expect(vt_v, NULL, vt_key, vt_good_ips, "record carries no certificate");
 }
 END_TEST
 
@@ -321,54 +321,54 @@ START_TEST(test_err_garbage_der)
 	char err[256] = "";
 	bool ok;
 
-	rec_init(&r, NULL, key, good_ips);
+	vt_rec_init(&r, NULL, vt_key, vt_good_ips);
 	r.p.certificate.data = (uint8_t *)garbage;
 	r.p.certificate.len = sizeof(garbage);
-	ok = peer_verify(v, &r.p, &id, err, sizeof(err));
-	assert_outcome(ok, err, "certificate does not decode");
+	ok = peer_verify(vt_v, &r.p, &id, err, sizeof(err));
+	vt_assert_outcome(ok, err, "certificate does not decode");
 }
 END_TEST
 
 START_TEST(test_err_truncated_der)
 {
-	struct testcert_spec spec = good_spec();
-	X509 *x = issue(&spec);
+	struct testcert_spec spec = vt_good_spec();
+	X509 *x = vt_issue(&spec);
 	struct cert_identity id;
 	struct rec r;
 	char err[256] = "";
 	bool ok;
 
-	rec_init(&r, x, key, good_ips);
+	vt_rec_init(&r, x, vt_key, vt_good_ips);
 	r.p.certificate.len--;
-	ok = peer_verify(v, &r.p, &id, err, sizeof(err));
-	rec_free(&r);
+	ok = peer_verify(vt_v, &r.p, &id, err, sizeof(err));
+	vt_rec_free(&r);
 	X509_free(x);
-	assert_outcome(ok, err, "certificate does not decode");
+	vt_assert_outcome(ok, err, "certificate does not decode");
 }
 END_TEST
 
 START_TEST(test_err_trailing_bytes)
 {
-	struct testcert_spec spec = good_spec();
-	X509 *x = issue(&spec);
+	struct testcert_spec spec = vt_good_spec();
+	X509 *x = vt_issue(&spec);
 	struct cert_identity id;
 	struct rec r;
 	uint8_t *buf;
 	char err[256] = "";
 	bool ok;
 
-	rec_init(&r, x, key, good_ips);
+	vt_rec_init(&r, x, vt_key, vt_good_ips);
 	buf = malloc(r.p.certificate.len + 1);
 	ck_assert_ptr_nonnull(buf);
 	memcpy(buf, r.p.certificate.data, r.p.certificate.len);
 	buf[r.p.certificate.len] = 0;
 	r.p.certificate.data = buf;
 	r.p.certificate.len++;
-	ok = peer_verify(v, &r.p, &id, err, sizeof(err));
+	ok = peer_verify(vt_v, &r.p, &id, err, sizeof(err));
 	free(buf);
-	rec_free(&r);
+	vt_rec_free(&r);
 	X509_free(x);
-	assert_outcome(ok, err, "certificate does not decode");
+	vt_assert_outcome(ok, err, "certificate does not decode");
 }
 END_TEST
 
@@ -428,7 +428,7 @@ verify_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("core");
-	tcase_add_checked_fixture(tc, verifytest_setup, verifytest_teardown);
+	tcase_add_checked_fixture(tc, vt_setup, vt_teardown);
 	tcase_add_test(tc, test_good_record_passes);
 	tcase_add_test(tc, test_good_record_fills_identity);
 	tcase_add_test(tc, test_tunnel_other_order_accepted);
@@ -436,14 +436,14 @@ verify_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
-	tcase_add_checked_fixture(tc, verifytest_setup, verifytest_teardown);
+	tcase_add_checked_fixture(tc, vt_setup, vt_teardown);
 	tcase_add_test(tc, test_max_tunnel_addresses_accepted);
 	tcase_add_test(tc, test_tunnel_wider_prefix_refused);
 	tcase_add_test(tc, test_expired_at_edge_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
-	tcase_add_checked_fixture(tc, verifytest_setup, verifytest_teardown);
+	tcase_add_checked_fixture(tc, vt_setup, vt_teardown);
 	tcase_add_test(tc, test_err_other_ca);
 	tcase_add_test(tc, test_err_expired);
 	tcase_add_test(tc, test_err_not_yet_valid);

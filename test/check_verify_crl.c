@@ -53,7 +53,7 @@ crlca_new_named(struct crlca *c, const char *cn)
 	ck_assert(testcert_add_conf(c->cert, c->cert, NID_key_usage, "critical,keyCertSign,cRLSign"));
 	ck_assert(testcert_add_conf(c->cert, c->cert, NID_subject_key_identifier, "hash"));
 	ck_assert_int_gt(X509_sign(c->cert, c->key, EVP_sha256()), 0);
-	write_temp_pem(c->cert, c->path);
+	vt_write_temp_pem(c->cert, c->path);
 }
 
 static void
@@ -74,7 +74,7 @@ crlca_del(struct crlca *c)
 static X509 *
 crlca_issue_spec(struct crlca *c, const struct testcert_spec *spec)
 {
-	X509 *x = issue(spec);
+	X509 *x = vt_issue(spec);
 	int i;
 
 	ck_assert_int_eq(X509_set_issuer_name(x, X509_get_subject_name(c->cert)), 1);
@@ -89,7 +89,7 @@ crlca_issue_spec(struct crlca *c, const struct testcert_spec *spec)
 static X509 *
 crlca_issue(struct crlca *c)
 {
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 
 	return crlca_issue_spec(c, &spec);
 }
@@ -174,7 +174,7 @@ offer(struct peer_verifier *w, X509_CRL *crl, char *err, size_t errlen)
 	return r;
 }
 
-/* The fixture: verifytest's trusted CA and its verifier v, and a CRL-signing CA cc with
+/* The fixture: verifytest's trusted CA and its verifier vt_v, and a CRL-signing CA cc with
  * its own verifier cv and two good leaves. */
 static struct crlca cc;
 static struct peer_verifier *cv;
@@ -183,7 +183,7 @@ static X509 *cleaf, *cother;
 static void
 setup(void)
 {
-	verifytest_setup();
+	vt_setup();
 	crlca_new(&cc);
 	cv = crlca_verifier(&cc);
 	cleaf = crlca_issue(&cc);
@@ -199,7 +199,7 @@ teardown(void)
 	peer_verifier_del(cv);
 	cv = NULL;
 	crlca_del(&cc);
-	verifytest_teardown();
+	vt_teardown();
 }
 
 /* --- core ------------------------------------------------------------------------------ */
@@ -207,15 +207,15 @@ teardown(void)
 START_TEST(test_crl_not_listing_serial_accepted)
 {
 	set_crl(cv, crl_make(&cc, -60, cother));
-	expect(cv, cleaf, key, good_ips, NULL);
+	vt_expect(cv, cleaf, vt_key, vt_good_ips, NULL);
 }
 END_TEST
 
 START_TEST(test_revoked_refused)
 {
-	expect(cv, cleaf, key, good_ips, NULL); /* valid before the CRL */
+	vt_expect(cv, cleaf, vt_key, vt_good_ips, NULL); /* valid before the CRL */
 	set_crl(cv, crl_make(&cc, -60, cleaf));
-	expect(cv, cleaf, key, good_ips, "certificate does not verify: certificate revoked");
+	vt_expect(cv, cleaf, vt_key, vt_good_ips, "certificate does not verify: certificate revoked");
 }
 END_TEST
 
@@ -241,9 +241,9 @@ START_TEST(test_new_reads_crl_file)
 	w = peer_verifier_new(cc.path, crl_path, NETWORK, err, sizeof(err));
 	unlink(crl_path);
 	ck_assert_msg(w != NULL, "peer_verifier_new: %s", err);
-	ok = verify_x(w, cleaf, key, good_ips, err, sizeof(err));
+	ok = vt_verify_x(w, cleaf, vt_key, vt_good_ips, err, sizeof(err));
 	peer_verifier_del(w);
-	assert_outcome(ok, err, "certificate does not verify: certificate revoked");
+	vt_assert_outcome(ok, err, "certificate does not verify: certificate revoked");
 }
 END_TEST
 
@@ -252,8 +252,8 @@ END_TEST
 START_TEST(test_stale_crl_still_enforced)
 {
 	set_crl(cv, crl_make_at(&cc, -7200, -3600, cleaf));
-	expect(cv, cleaf, key, good_ips, "certificate does not verify: certificate revoked");
-	expect(cv, cother, key, good_ips, NULL);
+	vt_expect(cv, cleaf, vt_key, vt_good_ips, "certificate does not verify: certificate revoked");
+	vt_expect(cv, cother, vt_key, vt_good_ips, NULL);
 }
 END_TEST
 
@@ -261,22 +261,22 @@ END_TEST
 START_TEST(test_crl_not_yet_valid_still_enforced)
 {
 	set_crl(cv, crl_make_at(&cc, 3600, 7200, cleaf));
-	expect(cv, cleaf, key, good_ips, "certificate does not verify: certificate revoked");
-	expect(cv, cother, key, good_ips, NULL);
+	vt_expect(cv, cleaf, vt_key, vt_good_ips, "certificate does not verify: certificate revoked");
+	vt_expect(cv, cother, vt_key, vt_good_ips, NULL);
 }
 END_TEST
 
 /* Only the CRL's time is waived: a certificate's own expiry still counts. */
 START_TEST(test_stale_crl_keeps_certificate_expiry)
 {
-	struct testcert_spec spec = good_spec();
+	struct testcert_spec spec = vt_good_spec();
 	X509 *old;
 
 	spec.not_before_offset = -7200;
 	spec.not_after_offset = -3600;
 	old = crlca_issue_spec(&cc, &spec);
 	set_crl(cv, crl_make_at(&cc, -7200, -3600, NULL));
-	expect(cv, old, key, good_ips, "certificate does not verify: certificate has expired");
+	vt_expect(cv, old, vt_key, vt_good_ips, "certificate does not verify: certificate has expired");
 	X509_free(old);
 }
 END_TEST
@@ -303,8 +303,8 @@ START_TEST(test_new_reads_stale_crl_file)
 	ck_assert_msg(w != NULL, "peer_verifier_new: %s", err);
 	ck_assert_int_lt(peer_verifier_crl_next_update(w, NULL), (int64_t)time(NULL));
 	ck_assert_int_gt(peer_verifier_crl_next_update(w, NULL), (int64_t)time(NULL) - 3700);
-	expect(w, cleaf, key, good_ips, "certificate does not verify: certificate revoked");
-	expect(w, cother, key, good_ips, NULL);
+	vt_expect(w, cleaf, vt_key, vt_good_ips, "certificate does not verify: certificate revoked");
+	vt_expect(w, cother, vt_key, vt_good_ips, NULL);
 	peer_verifier_del(w);
 }
 END_TEST
@@ -338,18 +338,18 @@ START_TEST(test_two_cas_each_crl)
 	ck_assert_msg(offer(w, crl_make(&cc, -60, cleaf), err, sizeof(err)) == 1, "%s", err);
 	ck_assert_msg(offer(w, crl_make(&c2, -600, l2), err, sizeof(err)) == 1, "%s", err);
 	ck_assert_int_eq(peer_verifier_crl_count(w), 2);
-	expect(w, cleaf, key, good_ips, "certificate does not verify: certificate revoked");
-	expect(w, l2, key, good_ips, "certificate does not verify: certificate revoked");
-	expect(w, cother, key, good_ips, NULL);
-	expect(w, o2, key, good_ips, NULL);
+	vt_expect(w, cleaf, vt_key, vt_good_ips, "certificate does not verify: certificate revoked");
+	vt_expect(w, l2, vt_key, vt_good_ips, "certificate does not verify: certificate revoked");
+	vt_expect(w, cother, vt_key, vt_good_ips, NULL);
+	vt_expect(w, o2, vt_key, vt_good_ips, NULL);
 	/* a newer CRL of the first CA replaces only the first's */
 	ck_assert_int_eq(offer(w, crl_make(&cc, -30, NULL), err, sizeof(err)), 1);
 	ck_assert_int_eq(peer_verifier_crl_count(w), 1);
-	expect(w, cleaf, key, good_ips, NULL);
-	expect(w, l2, key, good_ips, "certificate does not verify: certificate revoked");
+	vt_expect(w, cleaf, vt_key, vt_good_ips, NULL);
+	vt_expect(w, l2, vt_key, vt_good_ips, "certificate does not verify: certificate revoked");
 	/* and an older one of the second CA is still ignored */
 	ck_assert_int_eq(offer(w, crl_make(&c2, -900, NULL), err, sizeof(err)), 0);
-	expect(w, l2, key, good_ips, "certificate does not verify: certificate revoked");
+	vt_expect(w, l2, vt_key, vt_good_ips, "certificate does not verify: certificate revoked");
 	peer_verifier_del(w);
 	unlink(bundle);
 	X509_free(o2);
@@ -364,9 +364,9 @@ START_TEST(test_newer_crl_revokes)
 {
 	/* the CA revokes a peer after the agent loaded its first CRL */
 	set_crl(cv, crl_make(&cc, -120, NULL));
-	expect(cv, cleaf, key, good_ips, NULL);
+	vt_expect(cv, cleaf, vt_key, vt_good_ips, NULL);
 	set_crl(cv, crl_make(&cc, -60, cleaf));
-	expect(cv, cleaf, key, good_ips, "certificate does not verify: certificate revoked");
+	vt_expect(cv, cleaf, vt_key, vt_good_ips, "certificate does not verify: certificate revoked");
 }
 END_TEST
 
@@ -374,7 +374,7 @@ START_TEST(test_newer_crl_replaces_older)
 {
 	set_crl(cv, crl_make(&cc, -120, cleaf));
 	set_crl(cv, crl_make(&cc, -60, NULL));
-	expect(cv, cleaf, key, good_ips, NULL);
+	vt_expect(cv, cleaf, vt_key, vt_good_ips, NULL);
 }
 END_TEST
 START_TEST(test_offered_crl_revokes)
@@ -386,12 +386,12 @@ START_TEST(test_offered_crl_revokes)
 	ck_assert_int_eq(offer(cv, crl_make(&cc, -60, cleaf), err, sizeof(err)), 1);
 	ck_assert_int_eq(peer_verifier_crl_count(cv), 1);
 	ck_assert(peer_verifier_crl_sha256(cv, d1));
-	expect(cv, cleaf, key, good_ips, "certificate does not verify: certificate revoked");
+	vt_expect(cv, cleaf, vt_key, vt_good_ips, "certificate does not verify: certificate revoked");
 	/* a newer one replaces it, and the digest follows */
 	ck_assert_int_eq(offer(cv, crl_make(&cc, -30, cother), err, sizeof(err)), 1);
 	ck_assert(peer_verifier_crl_sha256(cv, d2));
 	ck_assert(memcmp(d1, d2, sizeof(d1)) != 0);
-	expect(cv, cleaf, key, good_ips, NULL);
+	vt_expect(cv, cleaf, vt_key, vt_good_ips, NULL);
 }
 END_TEST
 
@@ -403,7 +403,7 @@ START_TEST(test_offered_older_crl_ignored)
 	ck_assert_int_eq(offer(cv, crl_make(&cc, -60, cleaf), err, sizeof(err)), 1);
 	ck_assert_int_eq(offer(cv, crl_make(&cc, -120, NULL), err, sizeof(err)), 0);
 	ck_assert_int_eq(offer(cv, crl_make(&cc, -60, NULL), err, sizeof(err)), 0);
-	expect(cv, cleaf, key, good_ips, "certificate does not verify: certificate revoked");
+	vt_expect(cv, cleaf, vt_key, vt_good_ips, "certificate does not verify: certificate revoked");
 }
 END_TEST
 
@@ -417,7 +417,7 @@ START_TEST(test_offered_crl_of_other_ca_refused)
 	ck_assert_int_eq(offer(cv, crl_make(&other, -60, cleaf), err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "not signed by our CA");
 	ck_assert_int_eq(peer_verifier_crl_count(cv), 0);
-	expect(cv, cleaf, key, good_ips, NULL);
+	vt_expect(cv, cleaf, vt_key, vt_good_ips, NULL);
 	crlca_del(&other);
 }
 END_TEST
@@ -444,7 +444,7 @@ START_TEST(test_err_missing_crl_file)
 {
 	char err[256] = "";
 
-	ck_assert_ptr_null(peer_verifier_new(ca_path, "/nonexistent/wiresync/ca.crl", NETWORK,
+	ck_assert_ptr_null(peer_verifier_new(vt_ca_path, "/nonexistent/wiresync/ca.crl", NETWORK,
 	    err, sizeof(err)));
 	ck_assert_str_eq(err, "/nonexistent/wiresync/ca.crl: No such file or directory");
 }

@@ -10,16 +10,16 @@
 
 #include "test/verifytest.h"
 
-struct testcert_ca *ca;           /* the CA the verifier trusts */
-char ca_path[sizeof(TMP_TEMPLATE)];
-struct peer_verifier *v;          /* trusts ca, network NETWORK, no CRL */
-char key_b64[45];                 /* the key good certificates bind */
-uint8_t key[WG_KEY_LEN];
+struct testcert_ca *vt_ca;
+char vt_ca_path[sizeof(TMP_TEMPLATE)];
+struct peer_verifier *vt_v;
+char vt_key_b64[45];
+uint8_t vt_key[WG_KEY_LEN];
 
-const char *const good_ips[] = { "10.9.0.5/32", "fd00:9::5/128", NULL };
+const char *const vt_good_ips[] = { "10.9.0.5/32", "fd00:9::5/128", NULL };
 
 void
-write_temp_pem(X509 *x, char path[sizeof(TMP_TEMPLATE)])
+vt_write_temp_pem(X509 *x, char path[sizeof(TMP_TEMPLATE)])
 {
 	int fd;
 
@@ -31,12 +31,12 @@ write_temp_pem(X509 *x, char path[sizeof(TMP_TEMPLATE)])
 }
 
 struct testcert_spec
-good_spec(void)
+vt_good_spec(void)
 {
 	struct testcert_spec spec = {
 		.cn = "host1",
 		.org = NETWORK,
-		.key_b64 = key_b64,
+		.key_b64 = vt_key_b64,
 		.ips = { "10.9.0.5", "fd00:9::5" },
 	};
 
@@ -44,16 +44,16 @@ good_spec(void)
 }
 
 X509 *
-issue(const struct testcert_spec *spec)
+vt_issue(const struct testcert_spec *spec)
 {
-	X509 *x = testcert_issue(ca, spec, NULL);
+	X509 *x = testcert_issue(vt_ca, spec, NULL);
 
 	ck_assert_ptr_nonnull(x);
 	return x;
 }
 
 void
-rec_init(struct rec *r, X509 *x, const uint8_t k[WG_KEY_LEN], const char *const *ips)
+vt_rec_init(struct rec *r, X509 *x, const uint8_t k[WG_KEY_LEN], const char *const *ips)
 {
 	size_t n = 0;
 
@@ -78,28 +78,28 @@ rec_init(struct rec *r, X509 *x, const uint8_t k[WG_KEY_LEN], const char *const 
 }
 
 void
-rec_free(struct rec *r)
+vt_rec_free(struct rec *r)
 {
 	OPENSSL_free(r->der);
 	r->der = NULL;
 }
 
 bool
-verify_x(struct peer_verifier *w, X509 *x, const uint8_t k[WG_KEY_LEN], const char *const *ips,
+vt_verify_x(struct peer_verifier *w, X509 *x, const uint8_t k[WG_KEY_LEN], const char *const *ips,
     char *err, size_t errlen)
 {
 	struct cert_identity id;
 	struct rec r;
 	bool ok;
 
-	rec_init(&r, x, k, ips);
+	vt_rec_init(&r, x, k, ips);
 	ok = peer_verify(w, &r.p, &id, err, errlen);
-	rec_free(&r);
+	vt_rec_free(&r);
 	return ok;
 }
 
 void
-assert_outcome(bool ok, const char *err, const char *want)
+vt_assert_outcome(bool ok, const char *err, const char *want)
 {
 	if (want == NULL) {
 		ck_assert_msg(ok, "refused: %s", err);
@@ -110,46 +110,46 @@ assert_outcome(bool ok, const char *err, const char *want)
 }
 
 void
-expect(struct peer_verifier *w, X509 *x, const uint8_t k[WG_KEY_LEN], const char *const *ips,
+vt_expect(struct peer_verifier *w, X509 *x, const uint8_t k[WG_KEY_LEN], const char *const *ips,
     const char *want)
 {
 	char err[256] = "";
-	bool ok = verify_x(w, x, k, ips, err, sizeof(err));
+	bool ok = vt_verify_x(w, x, k, ips, err, sizeof(err));
 
-	assert_outcome(ok, err, want);
+	vt_assert_outcome(ok, err, want);
 }
 
 void
-expect_spec(const struct testcert_spec *spec, const char *const *ips, const char *want)
+vt_expect_spec(const struct testcert_spec *spec, const char *const *ips, const char *want)
 {
-	X509 *x = issue(spec);
+	X509 *x = vt_issue(spec);
 	char err[256] = "";
-	bool ok = verify_x(v, x, key, ips, err, sizeof(err));
+	bool ok = vt_verify_x(vt_v, x, vt_key, ips, err, sizeof(err));
 
 	X509_free(x);
-	assert_outcome(ok, err, want);
+	vt_assert_outcome(ok, err, want);
 }
 
 void
-verifytest_setup(void)
+vt_setup(void)
 {
 	char err[256] = "";
 
-	ca = testcert_ca_new(NETWORK);
-	ck_assert_ptr_nonnull(ca);
-	write_temp_pem(testcert_ca_cert(ca), ca_path);
-	v = peer_verifier_new(ca_path, NULL, NETWORK, err, sizeof(err));
-	ck_assert_msg(v != NULL, "peer_verifier_new: %s", err);
-	testcert_random_key_b64(key_b64);
-	ck_assert(wg_key_from_base64(key_b64, key));
+	vt_ca = testcert_ca_new(NETWORK);
+	ck_assert_ptr_nonnull(vt_ca);
+	vt_write_temp_pem(testcert_ca_cert(vt_ca), vt_ca_path);
+	vt_v = peer_verifier_new(vt_ca_path, NULL, NETWORK, err, sizeof(err));
+	ck_assert_msg(vt_v != NULL, "peer_verifier_new: %s", err);
+	testcert_random_key_b64(vt_key_b64);
+	ck_assert(wg_key_from_base64(vt_key_b64, vt_key));
 }
 
 void
-verifytest_teardown(void)
+vt_teardown(void)
 {
-	peer_verifier_del(v);
-	v = NULL;
-	unlink(ca_path);
-	testcert_ca_del(ca);
-	ca = NULL;
+	peer_verifier_del(vt_v);
+	vt_v = NULL;
+	unlink(vt_ca_path);
+	testcert_ca_del(vt_ca);
+	vt_ca = NULL;
 }
