@@ -1,4 +1,6 @@
-/* Tests for common/cert.c: the certificate profile and WireGuard key base64. */
+/* Tests for common/cert.c: the certificate profile (names, key, tunnel addresses, serial,
+ * expiry, admin role) and what it refuses. Key base64 and DER are in
+ * check_cert_encoding.c. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -11,64 +13,15 @@
 
 #include "common/cert.h"
 #include "common/netaddr.h"
+#include "test/certtest.h"
 #include "test/check_suites.h"
 #include "test/testcert.h"
-
-/* Base64 of the bytes 0, 1, ..., 31. */
-#define KEY_SEQ "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-#define KEY_FF "//////////////////////////////////////////8="
-
-static struct testcert_ca *ca;
-
-static void
-setup(void)
-{
-	ca = testcert_ca_new("mesh");
-	ck_assert_ptr_nonnull(ca);
-}
-
-static void
-teardown(void)
-{
-	testcert_ca_del(ca);
-	ca = NULL;
-}
-
-static void
-key_seq(uint8_t key[WG_KEY_LEN])
-{
-	for (int i = 0; i < WG_KEY_LEN; i++)
-		key[i] = (uint8_t)i;
-}
-
-/* A good agent certificate: host1 in mesh, key KEY_SEQ, one v4 and one v6 address. */
-static struct testcert_spec
-agent_spec(void)
-{
-	struct testcert_spec spec = {
-		.cn = "host1",
-		.org = "mesh",
-		.key_b64 = KEY_SEQ,
-		.ips = { "10.9.0.5", "fd00:9::5" },
-	};
-
-	return spec;
-}
-
-static X509 *
-issue(const struct testcert_spec *spec)
-{
-	X509 *x = testcert_issue(ca, spec, NULL);
-
-	ck_assert_ptr_nonnull(x);
-	return x;
-}
 
 /* Issues spec and parses it; fails the test when the profile refuses it. */
 static void
 accepted(const struct testcert_spec *spec, struct cert_identity *id)
 {
-	X509 *x = issue(spec);
+	X509 *x = ct_issue(spec);
 	char err[256] = "";
 	bool ok;
 
@@ -82,7 +35,7 @@ static void
 refused(const struct testcert_spec *spec, const char *want)
 {
 	struct cert_identity id;
-	X509 *x = issue(spec);
+	X509 *x = ct_issue(spec);
 	char err[256] = "";
 	bool ok;
 
@@ -103,7 +56,7 @@ tunnel_text(const struct cert_identity *id, size_t i, char buf[NETADDR_STRLEN])
 
 START_TEST(test_agent_names)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	struct cert_identity id;
 
 	accepted(&spec, &id);
@@ -114,11 +67,11 @@ END_TEST
 
 START_TEST(test_agent_key)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	struct cert_identity id;
 	uint8_t want[WG_KEY_LEN];
 
-	key_seq(want);
+	ct_key_seq(want);
 	accepted(&spec, &id);
 	ck_assert(id.has_key);
 	ck_assert(!id.admin);
@@ -128,7 +81,7 @@ END_TEST
 
 START_TEST(test_agent_tunnel)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	struct cert_identity id;
 	char buf[NETADDR_STRLEN];
 
@@ -143,7 +96,7 @@ END_TEST
 
 START_TEST(test_agent_serial_random)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	struct cert_identity id;
 
 	accepted(&spec, &id);
@@ -155,9 +108,9 @@ END_TEST
 /* The parser reads fields and does not check signatures, so the test may edit them. */
 START_TEST(test_agent_serial_exact)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	struct cert_identity id;
-	X509 *x = issue(&spec);
+	X509 *x = ct_issue(&spec);
 	char err[256];
 	bool ok;
 
@@ -171,9 +124,9 @@ END_TEST
 
 START_TEST(test_agent_not_after_exact)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	struct cert_identity id;
-	X509 *x = issue(&spec);
+	X509 *x = ct_issue(&spec);
 	char err[256];
 	bool ok;
 
@@ -187,9 +140,9 @@ END_TEST
 
 START_TEST(test_agent_not_after_generalized_time)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	struct cert_identity id;
-	X509 *x = issue(&spec);
+	X509 *x = ct_issue(&spec);
 	char err[256];
 	bool ok;
 
@@ -204,7 +157,7 @@ END_TEST
 
 START_TEST(test_agent_not_after_from_issue)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	struct cert_identity id;
 	int64_t want;
 
@@ -233,7 +186,7 @@ END_TEST
 
 START_TEST(test_admin_with_key)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	struct cert_identity id;
 
 	spec.admin = true;
@@ -244,87 +197,11 @@ START_TEST(test_admin_with_key)
 }
 END_TEST
 
-START_TEST(test_der_roundtrip)
-{
-	struct testcert_spec spec = agent_spec();
-	struct cert_identity a, b;
-	unsigned char *der = NULL;
-	X509 *x = issue(&spec);
-	char err[256];
-	int len;
-	bool ok_x, ok_der;
-
-	len = i2d_X509(x, &der);
-	ok_x = cert_identity_from_x509(x, &a, err, sizeof(err));
-	X509_free(x);
-	ck_assert_int_gt(len, 0);
-	ok_der = cert_identity_from_der(der, (size_t)len, &b, err, sizeof(err));
-	OPENSSL_free(der);
-	ck_assert(ok_x);
-	ck_assert_msg(ok_der, "%s", err);
-	ck_assert_str_eq(b.name, "host1");
-	ck_assert_str_eq(b.name, a.name);
-	ck_assert_str_eq(b.network, a.network);
-	ck_assert(b.has_key);
-	ck_assert_mem_eq(b.key, a.key, WG_KEY_LEN);
-	ck_assert_uint_eq(b.n_tunnel, a.n_tunnel);
-	for (size_t i = 0; i < a.n_tunnel; i++)
-		ck_assert(netaddr_equal(&a.tunnel[i], &b.tunnel[i]));
-	ck_assert_str_eq(b.serial, a.serial);
-	ck_assert_int_eq(b.not_after, a.not_after);
-}
-END_TEST
-
-START_TEST(test_key_to_base64)
-{
-	uint8_t key[WG_KEY_LEN];
-	char out[45];
-
-	key_seq(key);
-	memset(out, 'x', sizeof(out));
-	wg_key_to_base64(key, out);
-	ck_assert_str_eq(out, KEY_SEQ);
-}
-END_TEST
-
-START_TEST(test_key_from_base64)
-{
-	uint8_t key[WG_KEY_LEN], want[WG_KEY_LEN];
-
-	key_seq(want);
-	ck_assert(wg_key_from_base64(KEY_SEQ, key));
-	ck_assert_mem_eq(key, want, WG_KEY_LEN);
-}
-END_TEST
-
-START_TEST(test_key_from_base64_all_ones)
-{
-	uint8_t key[WG_KEY_LEN], want[WG_KEY_LEN];
-
-	memset(want, 0xff, sizeof(want));
-	ck_assert(wg_key_from_base64(KEY_FF, key));
-	ck_assert_mem_eq(key, want, WG_KEY_LEN);
-}
-END_TEST
-
-START_TEST(test_key_base64_roundtrip)
-{
-	uint8_t key[WG_KEY_LEN];
-	char in[45], out[45];
-
-	testcert_random_key_b64(in);
-	ck_assert_uint_eq(strlen(in), 44);
-	ck_assert(wg_key_from_base64(in, key));
-	wg_key_to_base64(key, out);
-	ck_assert_str_eq(out, in);
-}
-END_TEST
-
 /* --- limits ---------------------------------------------------------------------------- */
 
 START_TEST(test_ips_at_max)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	struct cert_identity id;
 	char buf[NETADDR_STRLEN];
 	static const char *const ips[CERT_TUNNEL_MAX] = {
@@ -343,7 +220,7 @@ END_TEST
 
 START_TEST(test_cn_at_max)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	struct cert_identity id;
 	char cn[CERT_NAME_MAX + 1];
 
@@ -357,7 +234,7 @@ END_TEST
 
 START_TEST(test_cn_over_max)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	char cn[CERT_NAME_MAX + 2];
 
 	memset(cn, 'a', CERT_NAME_MAX + 1);
@@ -369,7 +246,7 @@ END_TEST
 
 START_TEST(test_org_over_max)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	char org[CERT_NAME_MAX + 2];
 
 	memset(org, 'm', CERT_NAME_MAX + 1);
@@ -381,7 +258,7 @@ END_TEST
 
 START_TEST(test_cn_utf8)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	struct cert_identity id;
 
 	spec.cn = "h\xc3\xb6st-1";
@@ -392,7 +269,7 @@ END_TEST
 
 START_TEST(test_cn_control_char)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.cn = "host1\nFAKE LOG LINE";
 	refused(&spec, "certificate: CN contains a control character");
@@ -401,7 +278,7 @@ END_TEST
 
 START_TEST(test_cn_c1_control_char)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.cn = "host\xc2\x85" "1";
 	refused(&spec, "certificate: CN contains a control character");
@@ -410,7 +287,7 @@ END_TEST
 
 START_TEST(test_org_control_char)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.org = "mesh\x7f";
 	refused(&spec, "certificate \"host1\": O contains a control character");
@@ -419,80 +296,23 @@ END_TEST
 
 START_TEST(test_cn_empty)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.cn = "";
 	refused(&spec, "certificate: CN is empty");
 }
 END_TEST
 
-START_TEST(test_der_trailing_byte)
-{
-	struct testcert_spec spec = agent_spec();
-	struct cert_identity id;
-	unsigned char *der = NULL, *buf;
-	X509 *x = issue(&spec);
-	char err[256];
-	int len;
-	bool ok;
-
-	len = i2d_X509(x, &der);
-	X509_free(x);
-	ck_assert_int_gt(len, 0);
-	buf = malloc((size_t)len + 1);
-	ck_assert_ptr_nonnull(buf);
-	memcpy(buf, der, (size_t)len);
-	buf[len] = 0;
-	OPENSSL_free(der);
-	ok = cert_identity_from_der(buf, (size_t)len + 1, &id, err, sizeof(err));
-	free(buf);
-	ck_assert(!ok);
-	ck_assert_str_eq(err, "certificate: 1 trailing bytes after the DER certificate");
-}
-END_TEST
-
-START_TEST(test_der_too_large)
-{
-	struct cert_identity id;
-	uint8_t *buf;
-	char err[256];
-	bool ok;
-
-	buf = calloc(1, 65537);
-	ck_assert_ptr_nonnull(buf);
-	ok = cert_identity_from_der(buf, 65537, &id, err, sizeof(err));
-	free(buf);
-	ck_assert(!ok);
-	ck_assert_str_eq(err, "certificate: DER length 65537 out of range (1 to 65536)");
-}
-END_TEST
-
-START_TEST(test_key_b64_too_short)
-{
-	uint8_t key[WG_KEY_LEN];
-
-	ck_assert(!wg_key_from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh=", key));
-}
-END_TEST
-
-START_TEST(test_key_b64_too_long)
-{
-	uint8_t key[WG_KEY_LEN];
-
-	ck_assert(!wg_key_from_base64(KEY_SEQ "A", key));
-}
-END_TEST
-
 START_TEST(test_small_err_buffer)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	struct cert_identity id;
 	X509 *x;
 	char err[12];
 	bool ok;
 
 	spec.ca = true;
-	x = issue(&spec);
+	x = ct_issue(&spec);
 	ok = cert_identity_from_x509(x, &id, err, sizeof(err));
 	ck_assert(!ok);
 	ck_assert_str_eq(err, "certificate");
@@ -506,7 +326,7 @@ END_TEST
 
 START_TEST(test_err_ca_leaf)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.ca = true;
 	refused(&spec, "certificate \"host1\": is a CA (basicConstraints CA:TRUE)");
@@ -519,14 +339,14 @@ START_TEST(test_err_ca_cert_itself)
 	char err[256];
 
 	/* The CA has no client EKU either, but CA:TRUE is what is reported. */
-	ck_assert(!cert_identity_from_x509(testcert_ca_cert(ca), &id, err, sizeof(err)));
+	ck_assert(!cert_identity_from_x509(testcert_ca_cert(ct_ca), &id, err, sizeof(err)));
 	ck_assert_str_eq(err, "certificate \"wiresync test CA\": is a CA (basicConstraints CA:TRUE)");
 }
 END_TEST
 
 START_TEST(test_err_no_client_auth)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.no_client_auth = true;
 	refused(&spec, "certificate \"host1\": no clientAuth extendedKeyUsage");
@@ -535,7 +355,7 @@ END_TEST
 
 START_TEST(test_err_two_keys)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.key_b64_second = KEY_FF;
 	refused(&spec, "certificate \"host1\": more than one key URI");
@@ -544,7 +364,7 @@ END_TEST
 
 START_TEST(test_err_same_key_twice)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.key_b64_second = KEY_SEQ;
 	refused(&spec, "certificate \"host1\": more than one key URI");
@@ -553,7 +373,7 @@ END_TEST
 
 START_TEST(test_err_key_31_bytes)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	/* 44 characters, but "==" padding: 31 bytes. */
 	spec.key_b64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==";
@@ -563,7 +383,7 @@ END_TEST
 
 START_TEST(test_err_key_33_bytes)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	/* 44 characters, no padding: 33 bytes. */
 	spec.key_b64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g";
@@ -573,7 +393,7 @@ END_TEST
 
 START_TEST(test_err_key_short)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.key_b64 = "AAECAwQ=";
 	refused(&spec, "certificate \"host1\": key URI is not base64 of a 32-byte key");
@@ -582,7 +402,7 @@ END_TEST
 
 START_TEST(test_err_key_empty)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.key_b64 = "";
 	refused(&spec, "certificate \"host1\": key URI is not base64 of a 32-byte key");
@@ -591,7 +411,7 @@ END_TEST
 
 START_TEST(test_err_key_bad_base64)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.key_b64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxw!Hh8=";
 	refused(&spec, "certificate \"host1\": key URI is not base64 of a 32-byte key");
@@ -600,7 +420,7 @@ END_TEST
 
 START_TEST(test_err_key_without_ip)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.ips[0] = NULL;
 	refused(&spec, "certificate \"host1\": key URI without an IP address");
@@ -609,7 +429,7 @@ END_TEST
 
 START_TEST(test_err_no_cn)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.cn = NULL;
 	refused(&spec, "certificate: no CN in the subject");
@@ -618,7 +438,7 @@ END_TEST
 
 START_TEST(test_err_no_org)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.org = NULL;
 	refused(&spec, "certificate \"host1\": no O in the subject");
@@ -627,7 +447,7 @@ END_TEST
 
 START_TEST(test_err_too_many_ips)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	static const char *const ips[CERT_TUNNEL_MAX + 1] = {
 		"10.9.0.1", "10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5",
 		"fd00::1", "fd00::2", "fd00::3", "fd00::4",
@@ -641,7 +461,7 @@ END_TEST
 
 START_TEST(test_err_neither_key_nor_admin)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 
 	spec.key_b64 = NULL;
 	refused(&spec, "certificate \"host1\": neither a key URI nor the admin URI");
@@ -658,14 +478,14 @@ END_TEST
 
 START_TEST(test_err_id_untouched)
 {
-	struct testcert_spec spec = agent_spec();
+	struct testcert_spec spec = ct_agent_spec();
 	struct cert_identity id;
 	X509 *x;
 	char err[256];
 	bool ok;
 
 	spec.no_client_auth = true;
-	x = issue(&spec);
+	x = ct_issue(&spec);
 	memset(&id, 0xaa, sizeof(id));
 	ok = cert_identity_from_x509(x, &id, err, sizeof(err));
 	X509_free(x);
@@ -685,97 +505,6 @@ START_TEST(test_err_null_x509)
 }
 END_TEST
 
-START_TEST(test_err_der_garbage)
-{
-	static const uint8_t junk[] = { 0x30, 0x82, 0x01, 0x00, 0x02, 0x01 };
-	struct cert_identity id;
-	char err[256];
-
-	ck_assert(!cert_identity_from_der(junk, sizeof(junk), &id, err, sizeof(err)));
-	ck_assert_str_eq(err, "certificate: not a DER X.509 certificate");
-}
-END_TEST
-
-START_TEST(test_err_der_empty)
-{
-	static const uint8_t one[1] = { 0 };
-	struct cert_identity id;
-	char err[256];
-
-	ck_assert(!cert_identity_from_der(one, 0, &id, err, sizeof(err)));
-	ck_assert_str_eq(err, "certificate: DER length 0 out of range (1 to 65536)");
-}
-END_TEST
-
-START_TEST(test_err_key_b64_no_padding)
-{
-	uint8_t key[WG_KEY_LEN];
-
-	ck_assert(!wg_key_from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8A", key));
-}
-END_TEST
-
-START_TEST(test_err_key_b64_double_padding)
-{
-	uint8_t key[WG_KEY_LEN];
-
-	ck_assert(!wg_key_from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==", key));
-}
-END_TEST
-
-START_TEST(test_err_key_b64_url_alphabet)
-{
-	uint8_t key[WG_KEY_LEN];
-
-	/* KEY_FF in the URL-safe alphabet. */
-	ck_assert(!wg_key_from_base64("__________________________________________8=", key));
-}
-END_TEST
-
-START_TEST(test_err_key_b64_non_canonical)
-{
-	uint8_t key[WG_KEY_LEN];
-
-	/* '9' sets one of the two spare bits that '8' leaves clear. */
-	ck_assert(!wg_key_from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=", key));
-}
-END_TEST
-
-START_TEST(test_err_key_b64_space)
-{
-	uint8_t key[WG_KEY_LEN];
-
-	ck_assert(!wg_key_from_base64(" AECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", key));
-}
-END_TEST
-
-START_TEST(test_err_key_b64_inner_padding)
-{
-	uint8_t key[WG_KEY_LEN];
-
-	ck_assert(!wg_key_from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGx=dHh8=", key));
-}
-END_TEST
-
-START_TEST(test_err_key_b64_null)
-{
-	uint8_t key[WG_KEY_LEN];
-
-	ck_assert(!wg_key_from_base64(NULL, key));
-}
-END_TEST
-
-START_TEST(test_err_key_b64_key_untouched)
-{
-	uint8_t key[WG_KEY_LEN], want[WG_KEY_LEN];
-
-	memset(key, 0x5a, sizeof(key));
-	memset(want, 0x5a, sizeof(want));
-	ck_assert(!wg_key_from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=", key));
-	ck_assert_mem_eq(key, want, WG_KEY_LEN);
-}
-END_TEST
-
 Suite *
 cert_suite(void)
 {
@@ -783,7 +512,7 @@ cert_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("core");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, ct_setup, ct_teardown);
 	tcase_add_test(tc, test_agent_names);
 	tcase_add_test(tc, test_agent_key);
 	tcase_add_test(tc, test_agent_tunnel);
@@ -794,15 +523,10 @@ cert_suite(void)
 	tcase_add_test(tc, test_agent_not_after_from_issue);
 	tcase_add_test(tc, test_admin);
 	tcase_add_test(tc, test_admin_with_key);
-	tcase_add_test(tc, test_der_roundtrip);
-	tcase_add_test(tc, test_key_to_base64);
-	tcase_add_test(tc, test_key_from_base64);
-	tcase_add_test(tc, test_key_from_base64_all_ones);
-	tcase_add_test(tc, test_key_base64_roundtrip);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, ct_setup, ct_teardown);
 	tcase_add_test(tc, test_ips_at_max);
 	tcase_add_test(tc, test_cn_at_max);
 	tcase_add_test(tc, test_cn_over_max);
@@ -812,15 +536,11 @@ cert_suite(void)
 	tcase_add_test(tc, test_cn_c1_control_char);
 	tcase_add_test(tc, test_org_control_char);
 	tcase_add_test(tc, test_cn_empty);
-	tcase_add_test(tc, test_der_trailing_byte);
-	tcase_add_test(tc, test_der_too_large);
-	tcase_add_test(tc, test_key_b64_too_short);
-	tcase_add_test(tc, test_key_b64_too_long);
 	tcase_add_test(tc, test_small_err_buffer);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, ct_setup, ct_teardown);
 	tcase_add_test(tc, test_err_ca_leaf);
 	tcase_add_test(tc, test_err_ca_cert_itself);
 	tcase_add_test(tc, test_err_no_client_auth);
@@ -839,16 +559,6 @@ cert_suite(void)
 	tcase_add_test(tc, test_err_no_san);
 	tcase_add_test(tc, test_err_id_untouched);
 	tcase_add_test(tc, test_err_null_x509);
-	tcase_add_test(tc, test_err_der_garbage);
-	tcase_add_test(tc, test_err_der_empty);
-	tcase_add_test(tc, test_err_key_b64_no_padding);
-	tcase_add_test(tc, test_err_key_b64_double_padding);
-	tcase_add_test(tc, test_err_key_b64_url_alphabet);
-	tcase_add_test(tc, test_err_key_b64_non_canonical);
-	tcase_add_test(tc, test_err_key_b64_space);
-	tcase_add_test(tc, test_err_key_b64_inner_padding);
-	tcase_add_test(tc, test_err_key_b64_null);
-	tcase_add_test(tc, test_err_key_b64_key_untouched);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -6,17 +6,25 @@
 
 Suite *netaddr_suite(void);
 Suite *cert_suite(void);
+Suite *cert_encoding_suite(void);
 Suite *config_suite(void);
 Suite *store_suite(void);
+Suite *store_file_suite(void);
 Suite *store_log_suite(void);
 Suite *grpc_suite(void);
+Suite *grpc_frame_suite(void);
 Suite *validate_suite(void);
 Suite *loop_suite(void);
+Suite *loop_timer_suite(void);
 Suite *backoff_suite(void);
 Suite *verify_suite(void);
+Suite *verify_crl_suite(void);
 Suite *endpoint_suite(void);
+Suite *endpoint_next_suite(void);
 Suite *reconcile_suite(void);
 Suite *path_suite(void);
+Suite *wg_uapi_suite(void);
+Suite *wg_kernel_suite(void);
 Suite *wg_suite(void);
 Suite *netmon_suite(void);
 Suite *peers_suite(void);
