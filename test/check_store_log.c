@@ -14,6 +14,7 @@
 
 #include "server/store.h"
 #include "test/check_suites.h"
+#include "test/storetest.h"
 
 #define LONG_LOG 10000
 /* VM steps a commit of one change may take next to a long log: one upsert, one log row,
@@ -21,33 +22,13 @@
 #define COMMIT_STEPS_MAX 2000
 #define MAX_SINCE_KEYS 16
 
-static char t_dir[64];
-static char t_db[96];
-static char t_err[256];
 static sqlite3 *t_conn;                 /* the store's own connection */
 
 static void
 dir_setup(void)
 {
-	snprintf(t_dir, sizeof(t_dir), "/tmp/check_store_log.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(t_dir));
-	snprintf(t_db, sizeof(t_db), "%s/ws.db", t_dir);
-	t_err[0] = '\0';
+	stest_dir_setup();
 	t_conn = NULL;
-}
-
-static void
-dir_teardown(void)
-{
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	char path[128];
-	size_t i;
-
-	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		snprintf(path, sizeof(path), "%s%s", t_db, suffixes[i]);
-		unlink(path);
-	}
-	rmdir(t_dir);
 }
 
 static int
@@ -467,7 +448,7 @@ store_log_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("core");
-	tcase_add_checked_fixture(tc, dir_setup, dir_teardown);
+	tcase_add_checked_fixture(tc, dir_setup, stest_dir_teardown);
 	tcase_add_test(tc, test_since_gives_each_peers_latest_in_order);
 	tcase_add_test(tc, test_floor_is_revision_when_log_empty);
 	tcase_add_test(tc, test_prune_by_count);
@@ -477,7 +458,7 @@ store_log_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
-	tcase_add_checked_fixture(tc, dir_setup, dir_teardown);
+	tcase_add_checked_fixture(tc, dir_setup, stest_dir_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_commit_work_bounded_next_to_long_log);
 	tcase_add_test(tc, test_since_reads_only_rows_after_it);
@@ -486,7 +467,7 @@ store_log_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
-	tcase_add_checked_fixture(tc, dir_setup, dir_teardown);
+	tcase_add_checked_fixture(tc, dir_setup, stest_dir_teardown);
 	tcase_add_test(tc, test_err_prune_outside_transaction);
 	tcase_add_test(tc, test_rollback_keeps_log);
 	suite_add_tcase(s, tc);
