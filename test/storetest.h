@@ -1,5 +1,6 @@
-/* Test helper for the store suites (check_store.c, check_store_file.c, check_store_log.c): a fresh directory
- * per test, two sample peers, deep copies of what a foreach saw, and comparisons. */
+/* Test helper for the store suites (check_store.c, check_store_file.c, check_store_log.c):
+ * a fresh directory per test, two sample peers, deep copies of what a foreach saw, and
+ * comparisons. */
 #ifndef WS_STORETEST_H
 #define WS_STORETEST_H
 
