@@ -23,6 +23,7 @@ Suite *endpoint_suite(void);
 Suite *endpoint_next_suite(void);
 Suite *reconcile_suite(void);
 Suite *path_suite(void);
+Suite *peerpath_suite(void);
 Suite *wg_uapi_suite(void);
 Suite *wg_kernel_suite(void);
 Suite *wg_suite(void);
