@@ -31,11 +31,12 @@
  *
  * Probing costs the relayed session. WireGuard has one endpoint per peer, so the relay path
  * cannot stay up while a direct one is tried: during a probe our packets go to the
- * candidate. The peer still sends over the relay, and the first relayed packet roams our
- * endpoint back to the relay (the probe is then judged failed at its timeout, as evidence
- * needs the endpoint off the relay), so the cut is outbound only and at most
- * probe_timeout_s (3 s): short, because the probe's first initiation, sent by the kick, is
- * what can punch through; WireGuard's retries (every 5 s) would come too late anyway.
+ * candidate. The peer still sends over the relay, and its first relayed packet roams our
+ * endpoint back to the relay (a direct answer roams it forward again; evidence counts only
+ * while the endpoint is off the relay), so the cut is outbound only and at most
+ * probe_timeout_s (3 s). Short, because the probe's first initiation, sent by the kick, is
+ * what can punch through; WireGuard's retry (after 5 s) would come too late anyway.
+ * A failed probe ends with a switch back to the relay and a kick.
  *
  * Hole punching needs both ends to send at about the same time. Both agents reach the relay
  * at about the same time (same timeouts); to keep their probes together the caller may pass
@@ -44,7 +45,16 @@
  *
  * The caller steps on its timer (next_s) and may step at any other time (a reconcile, a
  * record change): an early step changes nothing but the evidence it reads. An offline peer
- * should not be stepped (it cannot answer; its trial would run on). */
+ * should not be stepped (it cannot answer; its trial would run on).
+ *
+ * Wiring (agent.c, not done yet): one struct peerpath per known peer, peerpath_init with
+ * trial_timeout_s = handshake_timeout_s. known_candidates bumps list_gen when the list
+ * changes; kind[] needs endpoint_list to say which entry is observed_endpoint and which the
+ * WAN guess (today it only has lan[]). via_relay = path_addr_equal(interface endpoint, relay
+ * address). Apply out: an index writes cands.addr[i], CHOICE_RELAY the relay address,
+ * CHOICE_KEEP leaves the interface's endpoint (path.c keeps a roamed one already),
+ * CHOICE_NONE no endpoint; kick sets desired_peer.kick (with keepalive_s non-zero); arm one
+ * timer at the smallest next_s over all peers; log and --show out.reason when it changes. */
 #ifndef WS_PEERPATH_H
 #define WS_PEERPATH_H
 
