@@ -21,17 +21,10 @@
 #include "rpc/log.h"
 #include "rpc/tls.h"
 #include "test/testcert.h"
+#include "test/ws-call.h"
 
-#define EXIT_LOCAL 100
-
-struct opts {
-	const char *server, *cert, *key, *ca, *content_type;
-	uint64_t timeout_ms;
-	bool header_only;
-};
-
-static void
-usage(void)
+void
+wc_usage(void)
 {
 	fprintf(stderr,
 	    "usage: ws-call -s HOST:PORT -C CERT -K KEY -A CA [-t MS] [--header-only]\n"
@@ -55,8 +48,8 @@ usage(void)
 	exit(EXIT_LOCAL);
 }
 
-static char *
-b64(const uint8_t *k, size_t len, char out[45])
+char *
+wc_b64(const uint8_t *k, size_t len, char out[45])
 {
 	if (len != WG_KEY_LEN)
 		snprintf(out, 45, "(%zu bytes)", len);
@@ -80,13 +73,13 @@ hex_decode(const char *s, uint8_t *out, size_t max)
 	return n;
 }
 
-static void
-print_peer(const Wiresync__V1__Peer *p)
+void
+wc_print_peer(const Wiresync__V1__Peer *p)
 {
 	char k[45];
 
 	printf("peer %s key=%s port=%u wan=%s online=%d revision=%llu cert=%zu", p->name,
-	    b64(p->public_key.data, p->public_key.len, k), p->listen_port, p->wan_ip, p->online,
+	    wc_b64(p->public_key.data, p->public_key.len, k), p->listen_port, p->wan_ip, p->online,
 	    (unsigned long long)p->revision, p->certificate.len);
 	for (size_t i = 0; i < p->n_tunnel_ips; i++)
 		printf(" tunnel=%s", p->tunnel_ips[i]);
@@ -98,161 +91,6 @@ print_peer(const Wiresync__V1__Peer *p)
 			printf("%02x", p->lan_id.data[i]);
 	}
 	printf("\n");
-}
-
-#define STATE_MAX 4096
-
-/* What a watcher has learnt: one entry per peer key. */
-struct known_peer {
-	uint8_t key[WG_KEY_LEN];
-	char name[CERT_NAME_MAX + 1];
-	uint32_t port;
-	bool online, removed;
-	uint64_t revision;
-};
-
-struct watch_state {
-	long want, got;
-	struct rpc_client *client;
-	struct rpc_client_call *call;
-	struct loop *loop;
-	bool done, stalled;
-	int status;
-	char message[256];
-	uint64_t stall_ms, idle_exit_ms, revision;
-	struct loop_timer stall_timer, idle_timer;
-	struct known_peer *known;
-	size_t n_known;
-};
-
-static void
-known_set(struct watch_state *w, const Wiresync__V1__Peer *p, uint64_t revision)
-{
-	struct known_peer *k = NULL;
-
-	if (p->public_key.len != WG_KEY_LEN)
-		return;
-	for (size_t i = 0; i < w->n_known; i++)
-		if (memcmp(w->known[i].key, p->public_key.data, WG_KEY_LEN) == 0)
-			k = &w->known[i];
-	if (k == NULL) {
-		if (w->n_known == STATE_MAX)
-			return;
-		k = &w->known[w->n_known++];
-		memcpy(k->key, p->public_key.data, WG_KEY_LEN);
-	}
-	snprintf(k->name, sizeof(k->name), "%s", p->name);
-	k->port = p->listen_port;
-	k->online = p->online;
-	k->revision = revision;
-	k->removed = false;
-}
-
-static int
-known_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct known_peer *)a)->name, ((const struct known_peer *)b)->name);
-}
-
-static void
-known_print(struct watch_state *w)
-{
-	qsort(w->known, w->n_known, sizeof(*w->known), known_cmp);
-	for (size_t i = 0; i < w->n_known; i++)
-		if (!w->known[i].removed)
-			printf("final %s port=%u online=%d revision=%llu\n", w->known[i].name,
-			    w->known[i].port, w->known[i].online,
-			    (unsigned long long)w->known[i].revision);
-	printf("final-revision %llu\n", (unsigned long long)w->revision);
-}
-
-static void
-idle_exit(void *arg)
-{
-	struct watch_state *w = arg;
-
-	if (w->call != NULL)
-		rpc_client_call_cancel(w->call);
-}
-
-static void
-stall_over(void *arg)
-{
-	struct watch_state *w = arg;
-
-	rpc_client_pause_reading(w->client, false);
-	if (w->idle_exit_ms > 0)
-		loop_timer_set(w->loop, &w->idle_timer, w->idle_exit_ms, idle_exit, w);
-}
-
-static void
-watch_message(void *arg, const uint8_t *data, size_t len)
-{
-	struct watch_state *w = arg;
-	Wiresync__V1__WatchEvent *ev;
-	char k[45];
-
-	ev = wiresync__v1__watch_event__unpack(NULL, len, data);
-	if (ev == NULL) {
-		printf("undecodable event\n");
-		return;
-	}
-	bool quiet = w->stall_ms > 0 || w->idle_exit_ms > 0;
-
-	w->revision = ev->revision;
-	switch (ev->event_case) {
-	case WIRESYNC__V1__WATCH_EVENT__EVENT_SNAPSHOT:
-		printf("snapshot revision=%llu peers=%zu\n", (unsigned long long)ev->revision,
-		    ev->snapshot->n_peers);
-		w->n_known = 0;
-		for (size_t i = 0; i < ev->snapshot->n_peers; i++) {
-			if (!quiet)
-				print_peer(ev->snapshot->peers[i]);
-			known_set(w, ev->snapshot->peers[i], ev->snapshot->peers[i]->revision);
-		}
-		break;
-	case WIRESYNC__V1__WATCH_EVENT__EVENT_UPSERT:
-		if (!quiet) {
-			printf("upsert revision=%llu\n", (unsigned long long)ev->revision);
-			print_peer(ev->upsert);
-		}
-		known_set(w, ev->upsert, ev->revision);
-		break;
-	case WIRESYNC__V1__WATCH_EVENT__EVENT_REMOVED_KEY:
-		printf("removed revision=%llu key=%s\n", (unsigned long long)ev->revision,
-		    b64(ev->removed_key.data, ev->removed_key.len, k));
-		for (size_t i = 0; i < w->n_known; i++)
-			if (ev->removed_key.len == WG_KEY_LEN &&
-			    memcmp(w->known[i].key, ev->removed_key.data, WG_KEY_LEN) == 0)
-				w->known[i].removed = true;
-		break;
-	default:
-		printf("empty event revision=%llu\n", (unsigned long long)ev->revision);
-	}
-	fflush(stdout);
-	wiresync__v1__watch_event__free_unpacked(ev, NULL);
-	if (w->stall_ms > 0 && !w->stalled) {
-		/* stop reading: the server's writes to us back up */
-		w->stalled = true;
-		rpc_client_pause_reading(w->client, true);
-		loop_timer_set(w->loop, &w->stall_timer, w->stall_ms, stall_over, w);
-	} else if (w->idle_exit_ms > 0 && (!w->stall_ms || !loop_timer_armed(&w->stall_timer))) {
-		loop_timer_set(w->loop, &w->idle_timer, w->idle_exit_ms, idle_exit, w);
-	}
-	if (++w->got == w->want && w->call != NULL)
-		rpc_client_call_cancel(w->call);
-}
-
-static void
-watch_done(void *arg, int status, const char *message)
-{
-	struct watch_state *w = arg;
-
-	w->done = true;
-	w->call = NULL;
-	w->status = (w->got == w->want || w->idle_exit_ms > 0) && status == GRPC_CANCELLED ?
-	    GRPC_OK : status;
-	snprintf(w->message, sizeof(w->message), "%s", message);
 }
 
 /* --- burst: many Updates with changing ports, a window of them in flight ---------------- */
@@ -317,7 +155,7 @@ run_burst(struct loop *loop, struct rpc_client *client, int argc, char **argv, u
 	long inflight = 64;
 
 	if (argc < 2)
-		usage();
+		wc_usage();
 	b.count = strtol(argv[1], NULL, 10);
 	for (int i = 2; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--port-base") == 0)
@@ -332,118 +170,6 @@ run_burst(struct loop *loop, struct rpc_client *client, int argc, char **argv, u
 	printf("burst done count=%ld last_port=%u revision=%llu errors=%ld\n", b.count,
 	    b.last_port, (unsigned long long)b.revision, b.errors);
 	return b.errors == 0 ? GRPC_OK : GRPC_UNKNOWN;
-}
-
-/* --- watch-many: N connections, one Watch each ----------------------------------------- */
-
-struct many_one {
-	struct many *m;
-	struct rpc_client *client;
-	bool first, matched, ended;
-};
-
-struct many {
-	long n, ready, matched, ended;
-	const char *name;
-	uint32_t port;
-};
-
-static void
-many_message(void *arg, const uint8_t *data, size_t len)
-{
-	struct many_one *one = arg;
-	struct many *m = one->m;
-	Wiresync__V1__WatchEvent *ev = wiresync__v1__watch_event__unpack(NULL, len, data);
-
-	if (ev == NULL)
-		return;
-	if (!one->first) {
-		one->first = true;
-		if (++m->ready == m->n) {
-			printf("watch-many ready %ld\n", m->n);
-			fflush(stdout);
-		}
-	}
-	if (ev->event_case == WIRESYNC__V1__WATCH_EVENT__EVENT_UPSERT && !one->matched &&
-	    m->name != NULL && strcmp(ev->upsert->name, m->name) == 0 &&
-	    ev->upsert->listen_port == m->port) {
-		one->matched = true;
-		m->matched++;
-	}
-	wiresync__v1__watch_event__free_unpacked(ev, NULL);
-}
-
-static void
-many_done(void *arg, int status, const char *message)
-{
-	struct many_one *one = arg;
-
-	one->ended = true;
-	one->m->ended++;
-	if (status != GRPC_CANCELLED && one->m->ended <= 3)
-		fprintf(stderr, "ws-call: watch-many: stream ended: %s: %s\n",
-		    grpc_status_name(status), message);
-}
-
-static int
-run_watch_many(struct loop *loop, SSL_CTX *ctx, const struct opts *o, int argc, char **argv)
-{
-	static const struct rpc_client_cb cb = { .on_message = many_message, .on_done = many_done };
-	Wiresync__V1__WatchRequest wr = WIRESYNC__V1__WATCH_REQUEST__INIT;
-	struct many m = { 0 };
-	struct many_one *ones;
-	struct rlimit rl;
-	uint8_t req[16];
-	size_t req_len;
-	uint64_t deadline;
-	int status;
-
-	if (argc < 2)
-		usage();
-	m.n = strtol(argv[1], NULL, 10);
-	for (int i = 2; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--name") == 0)
-			m.name = argv[i + 1];
-		else if (strcmp(argv[i], "--port") == 0)
-			m.port = (uint32_t)strtoul(argv[i + 1], NULL, 10);
-	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)m.n + 64) {
-		rl.rlim_cur = rl.rlim_max < (rlim_t)m.n + 64 ? rl.rlim_max : (rlim_t)m.n + 64;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	ones = calloc((size_t)m.n, sizeof(*ones));
-	if (ones == NULL)
-		return EXIT_LOCAL;
-	req_len = wiresync__v1__watch_request__pack(&wr, req);
-	for (long i = 0; i < m.n; i++) {
-		ones[i].m = &m;
-		ones[i].client = rpc_client_new(loop, ctx, o->server);
-		if (ones[i].client == NULL ||
-		    rpc_client_call(ones[i].client, "/wiresync.v1.WireSync/Watch", req, req_len, 0,
-		    &cb, &ones[i]) == NULL) {
-			fprintf(stderr, "ws-call: watch-many: cannot start stream %ld\n", i);
-			m.ended++;
-			ones[i].ended = true;
-		}
-		/* let handshakes progress while connecting the rest */
-		if (i % 50 == 49)
-			loop_run_once(loop, 0);
-	}
-	deadline = loop_now_ms(loop) + (o->timeout_ms ? o->timeout_ms : 60000);
-	while (loop_now_ms(loop) < deadline && m.ended < m.n &&
-	    (m.ready < m.n || (m.name != NULL && m.matched < m.n)))
-		loop_run_once(loop, 100);
-	if (m.ready < m.n)
-		printf("watch-many ready %ld/%ld\n", m.ready, m.n);
-	if (m.name != NULL)
-		printf("watch-many received %ld/%ld\n", m.matched, m.n);
-	status = m.ready == m.n && (m.name == NULL || m.matched == m.n) ? GRPC_OK :
-	    GRPC_DEADLINE_EXCEEDED;
-	for (long i = 0; i < m.n; i++)
-		rpc_client_del(ones[i].client);
-	loop_run_once(loop, 0);
-	free(ones);
-	return status;
 }
 
 /* --- updates: COUNT identities, each sending Updates one at a time ---------------------- */
@@ -609,15 +335,15 @@ run_updates(struct loop *loop, const struct opts *o, int argc, char **argv)
 	char err[512], crt[4096], key[4096];
 
 	if (argc < 4)
-		usage();
+		wc_usage();
 	n = strtol(argv[3], NULL, 10);
 	if (n <= 0 || n > 4096)
-		usage();
+		wc_usage();
 	for (int i = 4; i < argc; i++) {
 		if (strcmp(argv[i], "--keep-going") == 0)
 			u.keep_going = true;
 		else if (i + 1 == argc)
-			usage();
+			wc_usage();
 		else if (strcmp(argv[i], "--port-base") == 0)
 			u.port_base = (uint32_t)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--max") == 0)
@@ -631,7 +357,7 @@ run_updates(struct loop *loop, const struct opts *o, int argc, char **argv)
 		else if (strcmp(argv[i], "--connect-window") == 0)
 			u.window = strtol(argv[++i], NULL, 10);
 		else
-			usage();
+			wc_usage();
 	}
 	if (log_path != NULL && (u.log = fopen(log_path, "a")) == NULL) {
 		fprintf(stderr, "ws-call: %s: %s\n", log_path, strerror(errno));
@@ -696,7 +422,7 @@ run_mint(int argc, char **argv)
 	int ret = 0;
 
 	if (argc != 7 || inet_pton(AF_INET, argv[6], &first) != 1)
-		usage();
+		wc_usage();
 	n = strtol(argv[5], NULL, 10);
 	if ((ca = testcert_ca_load(argv[1], argv[2])) == NULL) {
 		fprintf(stderr, "ws-call: mint: cannot load the CA %s / %s\n", argv[1], argv[2]);
@@ -740,8 +466,8 @@ run_mint(int argc, char **argv)
 	return ret;
 }
 
-static int
-finish(int status, const char *message)
+int
+wc_finish(int status, const char *message)
 {
 	if (status != GRPC_OK)
 		printf("%s: %s\n", grpc_status_name(status), message);
@@ -780,11 +506,11 @@ main(int argc, char **argv)
 		case 't': o.timeout_ms = strtoull(optarg, NULL, 10); break;
 		case 'H': o.header_only = true; break;
 		case 'T': o.content_type = optarg; break;
-		default: usage();
+		default: wc_usage();
 		}
 	}
 	if (optind >= argc || o.server == NULL || o.ca == NULL)
-		usage();
+		wc_usage();
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -827,11 +553,11 @@ main(int argc, char **argv)
 				m.lan_id.data = lan_id;
 				break;
 			case 'w': m.wan_ip = optarg; break;
-			default: usage();
+			default: wc_usage();
 			}
 		}
 		if (optind >= argc)
-			usage();
+			wc_usage();
 		m.listen_port = (uint32_t)strtoul(argv[optind], NULL, 10);
 		path = "/wiresync.v1.WireSync/Update";
 		req_len = wiresync__v1__update_request__get_packed_size(&m);
@@ -872,7 +598,7 @@ main(int argc, char **argv)
 		req = malloc(strlen(argv[2]) / 2 + 1);
 		req_len = hex_decode(argv[2], req, strlen(argv[2]) / 2);
 	} else {
-		usage();
+		wc_usage();
 	}
 	if (req == NULL)
 		goto out;
@@ -903,28 +629,7 @@ main(int argc, char **argv)
 		rpc_client_set_local_deadline(client, false);
 
 	if (strcmp(cmd, "watch") == 0) {
-		static const struct rpc_client_cb cb = { .on_message = watch_message, .on_done = watch_done };
-		struct watch_state w = { .want = -1, .client = client, .loop = loop };
-		for (int i = 1; i + 1 < argc; i += 2) {
-			if (strcmp(argv[i], "--events") == 0)
-				w.want = strtol(argv[i + 1], NULL, 10);
-			else if (strcmp(argv[i], "--stall-ms") == 0)
-				w.stall_ms = strtoull(argv[i + 1], NULL, 10);
-			else if (strcmp(argv[i], "--idle-exit-ms") == 0)
-				w.idle_exit_ms = strtoull(argv[i + 1], NULL, 10);
-		}
-		w.known = calloc(STATE_MAX, sizeof(*w.known));
-		if (w.known == NULL)
-			goto out;
-		w.call = rpc_client_call(client, path, req, req_len, o.timeout_ms, &cb, &w);
-		while (!w.done && loop_run_once(loop, -1) == 0)
-			;
-		loop_timer_cancel(loop, &w.stall_timer);
-		loop_timer_cancel(loop, &w.idle_timer);
-		if (w.stall_ms > 0 || w.idle_exit_ms > 0)
-			known_print(&w);
-		free(w.known);
-		status = finish(w.status, w.message);
+		status = wc_run_watch(loop, client, path, req, req_len, o.timeout_ms, argc, argv);
 		goto out;
 	}
 	if (strcmp(cmd, "burst") == 0) {
@@ -932,7 +637,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(cmd, "watch-many") == 0) {
-		status = run_watch_many(loop, ctx, &o, argc, argv);
+		status = wc_run_watch_many(loop, ctx, &o, argc, argv);
 		goto out;
 	}
 
@@ -940,7 +645,7 @@ main(int argc, char **argv)
 	    &reply_len, message, sizeof(message)) < 0)
 		goto out;
 	if (status != GRPC_OK) {
-		finish(status, message);
+		wc_finish(status, message);
 		goto out;
 	}
 	if (strcmp(cmd, "health") == 0) {
@@ -961,14 +666,14 @@ main(int argc, char **argv)
 			printf("revision=%llu keys=%zu\n", (unsigned long long)r->revision, r->n_keys);
 			for (size_t i = 0; i < r->n_keys; i++)
 				printf("key %s same_lan=%d online=%d\n",
-				    b64(r->keys[i]->public_key.data, r->keys[i]->public_key.len, k),
+				    wc_b64(r->keys[i]->public_key.data, r->keys[i]->public_key.len, k),
 				    r->keys[i]->same_lan, r->keys[i]->online);
 		}
 		wiresync__v1__keys_reply__free_unpacked(r, NULL);
 	} else if (strcmp(cmd, "get") == 0) {
 		Wiresync__V1__Peer *p = wiresync__v1__peer__unpack(NULL, reply_len, reply);
 		if (p != NULL)
-			print_peer(p);
+			wc_print_peer(p);
 		wiresync__v1__peer__free_unpacked(p, NULL);
 	} else {
 		printf("reply %zu bytes\n", reply_len);
