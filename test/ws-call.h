@@ -1,5 +1,5 @@
 /* Private to the ws-call test client: its options, the helpers its subcommands share, and
- * the subcommands kept in ws-call-watch.c. */
+ * the subcommands kept in ws-call-watch.c and ws-call-load.c. */
 #ifndef WS_CALL_H
 #define WS_CALL_H
 
@@ -33,5 +33,13 @@ int wc_finish(int status, const char *message);
 int wc_run_watch(struct loop *loop, struct rpc_client *client, const char *path, const uint8_t *req,
     size_t req_len, uint64_t timeout_ms, int argc, char **argv);
 int wc_run_watch_many(struct loop *loop, SSL_CTX *ctx, const struct opts *o, int argc, char **argv);
+
+/* ws-call-load.c: argv[0] is the subcommand's name. */
+int wc_run_burst(struct loop *loop, struct rpc_client *client, int argc, char **argv,
+    uint64_t timeout);
+/* Each client connects with its own identity from argv's DIR and PREFIX. */
+int wc_run_updates(struct loop *loop, const struct opts *o, int argc, char **argv);
+/* Needs no server: writes DIR/PREFIX<i>.{crt,key,pub}. */
+int wc_run_mint(int argc, char **argv);
 
 #endif
