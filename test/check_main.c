@@ -32,6 +32,7 @@ main(void)
 	srunner_add_suite(sr, endpoint_suite());
 	srunner_add_suite(sr, endpoint_next_suite());
 	srunner_add_suite(sr, reconcile_suite());
+	srunner_add_suite(sr, reconcile_endpoint_suite());
 	srunner_add_suite(sr, path_suite());
 	srunner_add_suite(sr, peerpath_suite());
 	srunner_add_suite(sr, wg_uapi_suite());

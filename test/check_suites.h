@@ -22,6 +22,7 @@ Suite *verify_crl_suite(void);
 Suite *endpoint_suite(void);
 Suite *endpoint_next_suite(void);
 Suite *reconcile_suite(void);
+Suite *reconcile_endpoint_suite(void);
 Suite *path_suite(void);
 Suite *peerpath_suite(void);
 Suite *wg_uapi_suite(void);

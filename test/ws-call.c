@@ -3,15 +3,11 @@
  * local error. */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "common/cert.h"
 #include "proto/health.pb-c.h"
@@ -20,18 +16,10 @@
 #include "rpc/h2client.h"
 #include "rpc/log.h"
 #include "rpc/tls.h"
-#include "test/testcert.h"
+#include "test/ws-call.h"
 
-#define EXIT_LOCAL 100
-
-struct opts {
-	const char *server, *cert, *key, *ca, *content_type;
-	uint64_t timeout_ms;
-	bool header_only;
-};
-
-static void
-usage(void)
+void
+wc_usage(void)
 {
 	fprintf(stderr,
 	    "usage: ws-call -s HOST:PORT -C CERT -K KEY -A CA [-t MS] [--header-only]\n"
@@ -55,8 +43,8 @@ usage(void)
 	exit(EXIT_LOCAL);
 }
 
-static char *
-b64(const uint8_t *k, size_t len, char out[45])
+char *
+wc_b64(const uint8_t *k, size_t len, char out[45])
 {
 	if (len != WG_KEY_LEN)
 		snprintf(out, 45, "(%zu bytes)", len);
@@ -80,13 +68,13 @@ hex_decode(const char *s, uint8_t *out, size_t max)
 	return n;
 }
 
-static void
-print_peer(const Wiresync__V1__Peer *p)
+void
+wc_print_peer(const Wiresync__V1__Peer *p)
 {
 	char k[45];
 
 	printf("peer %s key=%s port=%u wan=%s online=%d revision=%llu cert=%zu", p->name,
-	    b64(p->public_key.data, p->public_key.len, k), p->listen_port, p->wan_ip, p->online,
+	    wc_b64(p->public_key.data, p->public_key.len, k), p->listen_port, p->wan_ip, p->online,
 	    (unsigned long long)p->revision, p->certificate.len);
 	for (size_t i = 0; i < p->n_tunnel_ips; i++)
 		printf(" tunnel=%s", p->tunnel_ips[i]);
@@ -100,648 +88,8 @@ print_peer(const Wiresync__V1__Peer *p)
 	printf("\n");
 }
 
-#define STATE_MAX 4096
-
-/* What a watcher has learnt: one entry per peer key. */
-struct known_peer {
-	uint8_t key[WG_KEY_LEN];
-	char name[CERT_NAME_MAX + 1];
-	uint32_t port;
-	bool online, removed;
-	uint64_t revision;
-};
-
-struct watch_state {
-	long want, got;
-	struct rpc_client *client;
-	struct rpc_client_call *call;
-	struct loop *loop;
-	bool done, stalled;
-	int status;
-	char message[256];
-	uint64_t stall_ms, idle_exit_ms, revision;
-	struct loop_timer stall_timer, idle_timer;
-	struct known_peer *known;
-	size_t n_known;
-};
-
-static void
-known_set(struct watch_state *w, const Wiresync__V1__Peer *p, uint64_t revision)
-{
-	struct known_peer *k = NULL;
-
-	if (p->public_key.len != WG_KEY_LEN)
-		return;
-	for (size_t i = 0; i < w->n_known; i++)
-		if (memcmp(w->known[i].key, p->public_key.data, WG_KEY_LEN) == 0)
-			k = &w->known[i];
-	if (k == NULL) {
-		if (w->n_known == STATE_MAX)
-			return;
-		k = &w->known[w->n_known++];
-		memcpy(k->key, p->public_key.data, WG_KEY_LEN);
-	}
-	snprintf(k->name, sizeof(k->name), "%s", p->name);
-	k->port = p->listen_port;
-	k->online = p->online;
-	k->revision = revision;
-	k->removed = false;
-}
-
-static int
-known_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct known_peer *)a)->name, ((const struct known_peer *)b)->name);
-}
-
-static void
-known_print(struct watch_state *w)
-{
-	qsort(w->known, w->n_known, sizeof(*w->known), known_cmp);
-	for (size_t i = 0; i < w->n_known; i++)
-		if (!w->known[i].removed)
-			printf("final %s port=%u online=%d revision=%llu\n", w->known[i].name,
-			    w->known[i].port, w->known[i].online,
-			    (unsigned long long)w->known[i].revision);
-	printf("final-revision %llu\n", (unsigned long long)w->revision);
-}
-
-static void
-idle_exit(void *arg)
-{
-	struct watch_state *w = arg;
-
-	if (w->call != NULL)
-		rpc_client_call_cancel(w->call);
-}
-
-static void
-stall_over(void *arg)
-{
-	struct watch_state *w = arg;
-
-	rpc_client_pause_reading(w->client, false);
-	if (w->idle_exit_ms > 0)
-		loop_timer_set(w->loop, &w->idle_timer, w->idle_exit_ms, idle_exit, w);
-}
-
-static void
-watch_message(void *arg, const uint8_t *data, size_t len)
-{
-	struct watch_state *w = arg;
-	Wiresync__V1__WatchEvent *ev;
-	char k[45];
-
-	ev = wiresync__v1__watch_event__unpack(NULL, len, data);
-	if (ev == NULL) {
-		printf("undecodable event\n");
-		return;
-	}
-	bool quiet = w->stall_ms > 0 || w->idle_exit_ms > 0;
-
-	w->revision = ev->revision;
-	switch (ev->event_case) {
-	case WIRESYNC__V1__WATCH_EVENT__EVENT_SNAPSHOT:
-		printf("snapshot revision=%llu peers=%zu\n", (unsigned long long)ev->revision,
-		    ev->snapshot->n_peers);
-		w->n_known = 0;
-		for (size_t i = 0; i < ev->snapshot->n_peers; i++) {
-			if (!quiet)
-				print_peer(ev->snapshot->peers[i]);
-			known_set(w, ev->snapshot->peers[i], ev->snapshot->peers[i]->revision);
-		}
-		break;
-	case WIRESYNC__V1__WATCH_EVENT__EVENT_UPSERT:
-		if (!quiet) {
-			printf("upsert revision=%llu\n", (unsigned long long)ev->revision);
-			print_peer(ev->upsert);
-		}
-		known_set(w, ev->upsert, ev->revision);
-		break;
-	case WIRESYNC__V1__WATCH_EVENT__EVENT_REMOVED_KEY:
-		printf("removed revision=%llu key=%s\n", (unsigned long long)ev->revision,
-		    b64(ev->removed_key.data, ev->removed_key.len, k));
-		for (size_t i = 0; i < w->n_known; i++)
-			if (ev->removed_key.len == WG_KEY_LEN &&
-			    memcmp(w->known[i].key, ev->removed_key.data, WG_KEY_LEN) == 0)
-				w->known[i].removed = true;
-		break;
-	default:
-		printf("empty event revision=%llu\n", (unsigned long long)ev->revision);
-	}
-	fflush(stdout);
-	wiresync__v1__watch_event__free_unpacked(ev, NULL);
-	if (w->stall_ms > 0 && !w->stalled) {
-		/* stop reading: the server's writes to us back up */
-		w->stalled = true;
-		rpc_client_pause_reading(w->client, true);
-		loop_timer_set(w->loop, &w->stall_timer, w->stall_ms, stall_over, w);
-	} else if (w->idle_exit_ms > 0 && (!w->stall_ms || !loop_timer_armed(&w->stall_timer))) {
-		loop_timer_set(w->loop, &w->idle_timer, w->idle_exit_ms, idle_exit, w);
-	}
-	if (++w->got == w->want && w->call != NULL)
-		rpc_client_call_cancel(w->call);
-}
-
-static void
-watch_done(void *arg, int status, const char *message)
-{
-	struct watch_state *w = arg;
-
-	w->done = true;
-	w->call = NULL;
-	w->status = (w->got == w->want || w->idle_exit_ms > 0) && status == GRPC_CANCELLED ?
-	    GRPC_OK : status;
-	snprintf(w->message, sizeof(w->message), "%s", message);
-}
-
-/* --- burst: many Updates with changing ports, a window of them in flight ---------------- */
-
-struct burst {
-	struct rpc_client *client;
-	uint64_t timeout_ms;
-	long count, sent, done, errors;
-	uint32_t port_base, last_port;
-	uint64_t revision;
-};
-
-static void burst_next(struct burst *b);
-
-static void
-burst_reply(void *arg, const uint8_t *data, size_t len)
-{
-	struct burst *b = arg;
-	Wiresync__V1__UpdateReply *r = wiresync__v1__update_reply__unpack(NULL, len, data);
-
-	if (r != NULL && r->revision > b->revision)
-		b->revision = r->revision;
-	wiresync__v1__update_reply__free_unpacked(r, NULL);
-}
-
-static void
-burst_done(void *arg, int status, const char *message)
-{
-	struct burst *b = arg;
-
-	b->done++;
-	if (status != GRPC_OK && b->errors++ < 3)
-		fprintf(stderr, "ws-call: burst: %s: %s\n", grpc_status_name(status), message);
-	burst_next(b);
-}
-
-static void
-burst_next(struct burst *b)
-{
-	static const struct rpc_client_cb cb = { .on_message = burst_reply, .on_done = burst_done };
-	Wiresync__V1__UpdateRequest m = WIRESYNC__V1__UPDATE_REQUEST__INIT;
-	uint8_t buf[64];
-	size_t len;
-
-	if (b->sent == b->count)
-		return;
-	m.listen_port = b->port_base + (uint32_t)(b->sent % 10000);
-	b->last_port = m.listen_port;
-	len = wiresync__v1__update_request__pack(&m, buf);
-	b->sent++;
-	if (rpc_client_call(b->client, "/wiresync.v1.WireSync/Update", buf, len, b->timeout_ms,
-	    &cb, b) == NULL) {
-		b->done++;
-		b->errors++;
-	}
-}
-
-static int
-run_burst(struct loop *loop, struct rpc_client *client, int argc, char **argv, uint64_t timeout)
-{
-	struct burst b = { .client = client, .timeout_ms = timeout, .port_base = 20000 };
-	long inflight = 64;
-
-	if (argc < 2)
-		usage();
-	b.count = strtol(argv[1], NULL, 10);
-	for (int i = 2; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--port-base") == 0)
-			b.port_base = (uint32_t)strtoul(argv[i + 1], NULL, 10);
-		else if (strcmp(argv[i], "--inflight") == 0)
-			inflight = strtol(argv[i + 1], NULL, 10);
-	}
-	for (long i = 0; i < inflight; i++)
-		burst_next(&b);
-	while (b.done < b.count && loop_run_once(loop, -1) == 0)
-		;
-	printf("burst done count=%ld last_port=%u revision=%llu errors=%ld\n", b.count,
-	    b.last_port, (unsigned long long)b.revision, b.errors);
-	return b.errors == 0 ? GRPC_OK : GRPC_UNKNOWN;
-}
-
-/* --- watch-many: N connections, one Watch each ----------------------------------------- */
-
-struct many_one {
-	struct many *m;
-	struct rpc_client *client;
-	bool first, matched, ended;
-};
-
-struct many {
-	long n, ready, matched, ended;
-	const char *name;
-	uint32_t port;
-};
-
-static void
-many_message(void *arg, const uint8_t *data, size_t len)
-{
-	struct many_one *one = arg;
-	struct many *m = one->m;
-	Wiresync__V1__WatchEvent *ev = wiresync__v1__watch_event__unpack(NULL, len, data);
-
-	if (ev == NULL)
-		return;
-	if (!one->first) {
-		one->first = true;
-		if (++m->ready == m->n) {
-			printf("watch-many ready %ld\n", m->n);
-			fflush(stdout);
-		}
-	}
-	if (ev->event_case == WIRESYNC__V1__WATCH_EVENT__EVENT_UPSERT && !one->matched &&
-	    m->name != NULL && strcmp(ev->upsert->name, m->name) == 0 &&
-	    ev->upsert->listen_port == m->port) {
-		one->matched = true;
-		m->matched++;
-	}
-	wiresync__v1__watch_event__free_unpacked(ev, NULL);
-}
-
-static void
-many_done(void *arg, int status, const char *message)
-{
-	struct many_one *one = arg;
-
-	one->ended = true;
-	one->m->ended++;
-	if (status != GRPC_CANCELLED && one->m->ended <= 3)
-		fprintf(stderr, "ws-call: watch-many: stream ended: %s: %s\n",
-		    grpc_status_name(status), message);
-}
-
-static int
-run_watch_many(struct loop *loop, SSL_CTX *ctx, const struct opts *o, int argc, char **argv)
-{
-	static const struct rpc_client_cb cb = { .on_message = many_message, .on_done = many_done };
-	Wiresync__V1__WatchRequest wr = WIRESYNC__V1__WATCH_REQUEST__INIT;
-	struct many m = { 0 };
-	struct many_one *ones;
-	struct rlimit rl;
-	uint8_t req[16];
-	size_t req_len;
-	uint64_t deadline;
-	int status;
-
-	if (argc < 2)
-		usage();
-	m.n = strtol(argv[1], NULL, 10);
-	for (int i = 2; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--name") == 0)
-			m.name = argv[i + 1];
-		else if (strcmp(argv[i], "--port") == 0)
-			m.port = (uint32_t)strtoul(argv[i + 1], NULL, 10);
-	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)m.n + 64) {
-		rl.rlim_cur = rl.rlim_max < (rlim_t)m.n + 64 ? rl.rlim_max : (rlim_t)m.n + 64;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	ones = calloc((size_t)m.n, sizeof(*ones));
-	if (ones == NULL)
-		return EXIT_LOCAL;
-	req_len = wiresync__v1__watch_request__pack(&wr, req);
-	for (long i = 0; i < m.n; i++) {
-		ones[i].m = &m;
-		ones[i].client = rpc_client_new(loop, ctx, o->server);
-		if (ones[i].client == NULL ||
-		    rpc_client_call(ones[i].client, "/wiresync.v1.WireSync/Watch", req, req_len, 0,
-		    &cb, &ones[i]) == NULL) {
-			fprintf(stderr, "ws-call: watch-many: cannot start stream %ld\n", i);
-			m.ended++;
-			ones[i].ended = true;
-		}
-		/* let handshakes progress while connecting the rest */
-		if (i % 50 == 49)
-			loop_run_once(loop, 0);
-	}
-	deadline = loop_now_ms(loop) + (o->timeout_ms ? o->timeout_ms : 60000);
-	while (loop_now_ms(loop) < deadline && m.ended < m.n &&
-	    (m.ready < m.n || (m.name != NULL && m.matched < m.n)))
-		loop_run_once(loop, 100);
-	if (m.ready < m.n)
-		printf("watch-many ready %ld/%ld\n", m.ready, m.n);
-	if (m.name != NULL)
-		printf("watch-many received %ld/%ld\n", m.matched, m.n);
-	status = m.ready == m.n && (m.name == NULL || m.matched == m.n) ? GRPC_OK :
-	    GRPC_DEADLINE_EXCEEDED;
-	for (long i = 0; i < m.n; i++)
-		rpc_client_del(ones[i].client);
-	loop_run_once(loop, 0);
-	free(ones);
-	return status;
-}
-
-/* --- updates: COUNT identities, each sending Updates one at a time ---------------------- */
-
-struct upd_one {
-	struct updates *u;
-	struct rpc_client *client;
-	SSL_CTX *ctx;
-	char name[64];
-	uint32_t seq, port;
-	bool busy, stopped, started;
-	struct loop_timer gap;
-};
-
-struct updates {
-	struct loop *loop;
-	const struct opts *o;
-	FILE *log;
-	uint32_t port_base, max, gap_ms;
-	bool keep_going;
-	long stopped, acked, failed;
-	/* at most window clients wait for their first reply (TLS handshakes in flight) */
-	struct upd_one *ones;
-	long n, next_start, window;
-};
-
-static void upd_send(void *arg);
-
-static volatile sig_atomic_t upd_terminated;
-
-static void
-upd_on_term(int sig)
-{
-	(void)sig;
-	upd_terminated = 1;
-}
-
-static void
-upd_log(struct updates *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-upd_log(struct updates *u, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (u->log == NULL)
-		return;
-	va_start(ap, fmt);
-	vfprintf(u->log, fmt, ap);
-	va_end(ap);
-	/* one line per event, on disk at once: the test compares them with the store */
-	fflush(u->log);
-}
-
-static void
-upd_reply(void *arg, const uint8_t *data, size_t len)
-{
-	struct upd_one *one = arg;
-	Wiresync__V1__UpdateReply *r = wiresync__v1__update_reply__unpack(NULL, len, data);
-
-	if (r == NULL)
-		return;
-	upd_log(one->u, "ack %s %u %llu\n", one->name, one->port,
-	    (unsigned long long)r->revision);
-	one->u->acked++;
-	one->seq++;
-	wiresync__v1__update_reply__free_unpacked(r, NULL);
-}
-
-/* The client's first call ended: the next one waiting may connect. */
-static void
-upd_first_done(struct upd_one *one)
-{
-	struct updates *u = one->u;
-
-	if (one->started)
-		return;
-	one->started = true;
-	if (u->next_start < u->n)
-		upd_send(&u->ones[u->next_start++]);
-}
-
-static void
-upd_stop(struct upd_one *one)
-{
-	upd_first_done(one);
-	if (!one->stopped) {
-		one->stopped = true;
-		one->u->stopped++;
-	}
-}
-
-static void
-upd_done(void *arg, int status, const char *message)
-{
-	struct upd_one *one = arg;
-	struct updates *u = one->u;
-
-	one->busy = false;
-	upd_first_done(one);
-	if (status != GRPC_OK) {
-		upd_log(u, "fail %s %u %s %s\n", one->name, one->port, grpc_status_name(status),
-		    message);
-		u->failed++;
-		if (!u->keep_going) {
-			upd_stop(one);
-			return;
-		}
-		/* the next Update goes out on a new connection if this one died */
-		if (!rpc_client_alive(one->client)) {
-			rpc_client_del(one->client);
-			one->client = NULL;
-		}
-		one->seq++;
-	}
-	if (one->seq >= u->max) {
-		upd_stop(one);
-		return;
-	}
-	if (u->gap_ms > 0 || status != GRPC_OK)
-		loop_timer_set(u->loop, &one->gap, u->gap_ms > 0 ? u->gap_ms : 100, upd_send, one);
-	else
-		upd_send(one);
-}
-
-static void
-upd_send(void *arg)
-{
-	static const struct rpc_client_cb cb = { .on_message = upd_reply, .on_done = upd_done };
-	struct upd_one *one = arg;
-	struct updates *u = one->u;
-	Wiresync__V1__UpdateRequest m = WIRESYNC__V1__UPDATE_REQUEST__INIT;
-	uint8_t buf[64];
-	size_t len;
-
-	if (one->stopped || one->busy)
-		return;
-	if (one->client == NULL)
-		one->client = rpc_client_new(u->loop, one->ctx, u->o->server);
-	if (one->client == NULL) {
-		upd_stop(one);
-		return;
-	}
-	m.listen_port = one->port = u->port_base + one->seq;
-	len = wiresync__v1__update_request__pack(&m, buf);
-	upd_log(u, "sent %s %u\n", one->name, one->port);
-	one->busy = true;
-	if (rpc_client_call(one->client, "/wiresync.v1.WireSync/Update", buf, len,
-	    u->o->timeout_ms ? u->o->timeout_ms : 10000, &cb, one) == NULL) {
-		one->busy = false;
-		upd_stop(one);
-	}
-}
-
-static int
-run_updates(struct loop *loop, const struct opts *o, int argc, char **argv)
-{
-	struct updates u = { .loop = loop, .o = o, .port_base = 1000, .max = 1000 };
-	struct upd_one *ones;
-	const char *log_path = NULL;
-	uint64_t duration_ms = 0, deadline;
-	long n;
-	char err[512], crt[4096], key[4096];
-
-	if (argc < 4)
-		usage();
-	n = strtol(argv[3], NULL, 10);
-	if (n <= 0 || n > 4096)
-		usage();
-	for (int i = 4; i < argc; i++) {
-		if (strcmp(argv[i], "--keep-going") == 0)
-			u.keep_going = true;
-		else if (i + 1 == argc)
-			usage();
-		else if (strcmp(argv[i], "--port-base") == 0)
-			u.port_base = (uint32_t)strtoul(argv[++i], NULL, 10);
-		else if (strcmp(argv[i], "--max") == 0)
-			u.max = (uint32_t)strtoul(argv[++i], NULL, 10);
-		else if (strcmp(argv[i], "--log") == 0)
-			log_path = argv[++i];
-		else if (strcmp(argv[i], "--duration-ms") == 0)
-			duration_ms = strtoull(argv[++i], NULL, 10);
-		else if (strcmp(argv[i], "--gap-ms") == 0)
-			u.gap_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
-		else if (strcmp(argv[i], "--connect-window") == 0)
-			u.window = strtol(argv[++i], NULL, 10);
-		else
-			usage();
-	}
-	if (log_path != NULL && (u.log = fopen(log_path, "a")) == NULL) {
-		fprintf(stderr, "ws-call: %s: %s\n", log_path, strerror(errno));
-		return EXIT_LOCAL;
-	}
-	ones = calloc((size_t)n, sizeof(*ones));
-	if (ones == NULL)
-		return EXIT_LOCAL;
-	for (long i = 0; i < n; i++) {
-		struct tls_files f = { crt, key, o->ca, NULL };
-
-		ones[i].u = &u;
-		snprintf(ones[i].name, sizeof(ones[i].name), "%s%ld", argv[2], i);
-		snprintf(crt, sizeof(crt), "%s/%s.crt", argv[1], ones[i].name);
-		snprintf(key, sizeof(key), "%s/%s.key", argv[1], ones[i].name);
-		if ((ones[i].ctx = tls_client_ctx_new(&f, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "ws-call: %s\n", err);
-			for (long j = 0; j < i; j++)
-				SSL_CTX_free(ones[j].ctx);
-			free(ones);
-			if (u.log != NULL)
-				fclose(u.log);
-			return EXIT_LOCAL;
-		}
-	}
-	u.ones = ones;
-	u.n = n;
-	if (u.window <= 0)
-		u.window = 50;
-	for (u.next_start = 0; u.next_start < n && u.next_start < u.window;)
-		upd_send(&ones[u.next_start++]);
-	deadline = duration_ms > 0 ? loop_now_ms(loop) + duration_ms : UINT64_MAX;
-	/* SIGTERM ends the run with the summary line */
-	signal(SIGTERM, upd_on_term);
-	while (!upd_terminated && u.stopped < n && loop_now_ms(loop) < deadline &&
-	    loop_run_once(loop, 100) >= 0)
-		;
-	for (long i = 0; i < n; i++) {
-		loop_timer_cancel(loop, &ones[i].gap);
-		/* cancels an Update still in flight; its failure is logged */
-		u.keep_going = false;
-		rpc_client_del(ones[i].client);
-		SSL_CTX_free(ones[i].ctx);
-	}
-	loop_run_once(loop, 0);
-	printf("updates clients=%ld acked=%ld failed=%ld\n", n, u.acked, u.failed);
-	if (u.log != NULL)
-		fclose(u.log);
-	free(ones);
-	return GRPC_OK;
-}
-
-/* --- mint: agent certificates signed by a CA read from files ----------------------------- */
-
-static int
-run_mint(int argc, char **argv)
-{
-	struct testcert_ca *ca;
-	struct in_addr first;
-	char org[256], path[4096], ip[INET_ADDRSTRLEN], wgkey[45];
-	long n;
-	int ret = 0;
-
-	if (argc != 7 || inet_pton(AF_INET, argv[6], &first) != 1)
-		usage();
-	n = strtol(argv[5], NULL, 10);
-	if ((ca = testcert_ca_load(argv[1], argv[2])) == NULL) {
-		fprintf(stderr, "ws-call: mint: cannot load the CA %s / %s\n", argv[1], argv[2]);
-		return EXIT_LOCAL;
-	}
-	if (X509_NAME_get_text_by_NID(X509_get_subject_name(testcert_ca_cert(ca)),
-	    NID_organizationName, org, sizeof(org)) < 0) {
-		fprintf(stderr, "ws-call: mint: %s has no O= (network)\n", argv[1]);
-		testcert_ca_del(ca);
-		return EXIT_LOCAL;
-	}
-	for (long i = 0; i < n && ret == 0; i++) {
-		struct testcert_spec s = { .org = org, .key_b64 = wgkey, .ips = { ip } };
-		struct in_addr a = { htonl(ntohl(first.s_addr) + (uint32_t)i) };
-		char name[64];
-		EVP_PKEY *k = NULL;
-		X509 *x;
-		FILE *f;
-
-		snprintf(name, sizeof(name), "%s%ld", argv[4], i);
-		s.cn = name;
-		inet_ntop(AF_INET, &a, ip, sizeof(ip));
-		testcert_random_key_b64(wgkey);
-		x = testcert_issue(ca, &s, &k);
-		snprintf(path, sizeof(path), "%s/%s.crt", argv[3], name);
-		if (x == NULL || testcert_write_pem(path, x) < 0)
-			ret = EXIT_LOCAL;
-		snprintf(path, sizeof(path), "%s/%s.key", argv[3], name);
-		if (ret == 0 && testcert_write_key(path, k) < 0)
-			ret = EXIT_LOCAL;
-		snprintf(path, sizeof(path), "%s/%s.pub", argv[3], name);
-		if (ret == 0 && ((f = fopen(path, "w")) == NULL ||
-		    fprintf(f, "%s\n", wgkey) < 0 || fclose(f) != 0))
-			ret = EXIT_LOCAL;
-		if (ret != 0)
-			fprintf(stderr, "ws-call: mint: cannot write %s\n", path);
-		X509_free(x);
-		EVP_PKEY_free(k);
-	}
-	testcert_ca_del(ca);
-	return ret;
-}
-
-static int
-finish(int status, const char *message)
+int
+wc_finish(int status, const char *message)
 {
 	if (status != GRPC_OK)
 		printf("%s: %s\n", grpc_status_name(status), message);
@@ -770,7 +118,7 @@ main(int argc, char **argv)
 	/* a server killed mid-write must not kill us */
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1 && strcmp(argv[1], "mint") == 0)
-		return run_mint(argc - 1, argv + 1);
+		return wc_run_mint(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "+s:C:K:A:t:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.server = optarg; break;
@@ -780,11 +128,11 @@ main(int argc, char **argv)
 		case 't': o.timeout_ms = strtoull(optarg, NULL, 10); break;
 		case 'H': o.header_only = true; break;
 		case 'T': o.content_type = optarg; break;
-		default: usage();
+		default: wc_usage();
 		}
 	}
 	if (optind >= argc || o.server == NULL || o.ca == NULL)
-		usage();
+		wc_usage();
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -827,11 +175,11 @@ main(int argc, char **argv)
 				m.lan_id.data = lan_id;
 				break;
 			case 'w': m.wan_ip = optarg; break;
-			default: usage();
+			default: wc_usage();
 			}
 		}
 		if (optind >= argc)
-			usage();
+			wc_usage();
 		m.listen_port = (uint32_t)strtoul(argv[optind], NULL, 10);
 		path = "/wiresync.v1.WireSync/Update";
 		req_len = wiresync__v1__update_request__get_packed_size(&m);
@@ -872,14 +220,14 @@ main(int argc, char **argv)
 		req = malloc(strlen(argv[2]) / 2 + 1);
 		req_len = hex_decode(argv[2], req, strlen(argv[2]) / 2);
 	} else {
-		usage();
+		wc_usage();
 	}
 	if (req == NULL)
 		goto out;
 	if (strcmp(cmd, "updates") == 0) {
 		/* every client brings its own identity: no shared connection */
 		if ((loop = loop_new()) != NULL)
-			status = run_updates(loop, &o, argc, argv);
+			status = wc_run_updates(loop, &o, argc, argv);
 		goto out;
 	}
 
@@ -903,36 +251,15 @@ main(int argc, char **argv)
 		rpc_client_set_local_deadline(client, false);
 
 	if (strcmp(cmd, "watch") == 0) {
-		static const struct rpc_client_cb cb = { .on_message = watch_message, .on_done = watch_done };
-		struct watch_state w = { .want = -1, .client = client, .loop = loop };
-		for (int i = 1; i + 1 < argc; i += 2) {
-			if (strcmp(argv[i], "--events") == 0)
-				w.want = strtol(argv[i + 1], NULL, 10);
-			else if (strcmp(argv[i], "--stall-ms") == 0)
-				w.stall_ms = strtoull(argv[i + 1], NULL, 10);
-			else if (strcmp(argv[i], "--idle-exit-ms") == 0)
-				w.idle_exit_ms = strtoull(argv[i + 1], NULL, 10);
-		}
-		w.known = calloc(STATE_MAX, sizeof(*w.known));
-		if (w.known == NULL)
-			goto out;
-		w.call = rpc_client_call(client, path, req, req_len, o.timeout_ms, &cb, &w);
-		while (!w.done && loop_run_once(loop, -1) == 0)
-			;
-		loop_timer_cancel(loop, &w.stall_timer);
-		loop_timer_cancel(loop, &w.idle_timer);
-		if (w.stall_ms > 0 || w.idle_exit_ms > 0)
-			known_print(&w);
-		free(w.known);
-		status = finish(w.status, w.message);
+		status = wc_run_watch(loop, client, path, req, req_len, o.timeout_ms, argc, argv);
 		goto out;
 	}
 	if (strcmp(cmd, "burst") == 0) {
-		status = run_burst(loop, client, argc, argv, o.timeout_ms);
+		status = wc_run_burst(loop, client, argc, argv, o.timeout_ms);
 		goto out;
 	}
 	if (strcmp(cmd, "watch-many") == 0) {
-		status = run_watch_many(loop, ctx, &o, argc, argv);
+		status = wc_run_watch_many(loop, ctx, &o, argc, argv);
 		goto out;
 	}
 
@@ -940,7 +267,7 @@ main(int argc, char **argv)
 	    &reply_len, message, sizeof(message)) < 0)
 		goto out;
 	if (status != GRPC_OK) {
-		finish(status, message);
+		wc_finish(status, message);
 		goto out;
 	}
 	if (strcmp(cmd, "health") == 0) {
@@ -961,14 +288,14 @@ main(int argc, char **argv)
 			printf("revision=%llu keys=%zu\n", (unsigned long long)r->revision, r->n_keys);
 			for (size_t i = 0; i < r->n_keys; i++)
 				printf("key %s same_lan=%d online=%d\n",
-				    b64(r->keys[i]->public_key.data, r->keys[i]->public_key.len, k),
+				    wc_b64(r->keys[i]->public_key.data, r->keys[i]->public_key.len, k),
 				    r->keys[i]->same_lan, r->keys[i]->online);
 		}
 		wiresync__v1__keys_reply__free_unpacked(r, NULL);
 	} else if (strcmp(cmd, "get") == 0) {
 		Wiresync__V1__Peer *p = wiresync__v1__peer__unpack(NULL, reply_len, reply);
 		if (p != NULL)
-			print_peer(p);
+			wc_print_peer(p);
 		wiresync__v1__peer__free_unpacked(p, NULL);
 	} else {
 		printf("reply %zu bytes\n", reply_len);
