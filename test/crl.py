@@ -24,9 +24,10 @@ import time
 
 import grpc
 import grpc_client as gc
-import tap
-from tap import check, summary
 from grpc_client import Client, Watcher
+
+CK = gc.Checks()
+check = CK.check
 
 gc.NETS.update({"erin": "b", "gina": "b"})
 CRL = os.environ.get("WS_CRL", "")
@@ -34,7 +35,7 @@ CA = os.environ.get("WS_CA", "")
 
 
 def der(net):
-    return tap.crl_der(os.path.join(gc.PKI, net))
+    return gc.crl_der(os.path.join(gc.PKI, net))
 
 
 def ca(net, *args):
@@ -175,7 +176,7 @@ def main():
     except grpc.RpcError as e:
         check(False, "%s: a call that must succeed failed" % mode,
               "%s: %s" % (e.code().name, e.details()))
-    sys.exit(summary())
+    sys.exit(CK.done())
 
 
 if __name__ == "__main__":

@@ -17,15 +17,16 @@ import sys
 import time
 
 import grpc_client as gc
-import tap
-from tap import check, summary
 from grpc_client import Client, Watcher, key_of, pb
+
+CK = gc.Checks()
+check = CK.check
 
 CA_DIR = os.path.join(gc.PKI, "a")
 
 
 def crl_der():
-    return tap.crl_der(CA_DIR)
+    return gc.crl_der(CA_DIR)
 
 
 def is_crl(ev):
@@ -114,7 +115,7 @@ def main(argv):
     else:
         print("usage: revoke.py --crl-event | --revoke-live NAME", file=sys.stderr)
         return 2
-    return summary()
+    return CK.done()
 
 
 if __name__ == "__main__":
