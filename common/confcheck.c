@@ -228,6 +228,18 @@ confcheck_dir(const char *where, const char *key, const char *path, bool may_cre
 }
 
 int
+confcheck_files(const struct config_schema *schema, const struct confcheck_path *files,
+    size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++)
+		if (files[i].path != NULL && files[i].path[0] != '\0' &&
+		    confcheck_file(config_where(schema, files[i].key), files[i].key,
+		    files[i].path, err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+int
 confcheck_client(const struct config_schema *schema, const char *server,
     const struct confcheck_path *files, size_t n, char *err, size_t errlen)
 {
@@ -238,10 +250,5 @@ confcheck_client(const struct config_schema *schema, const char *server,
 		    server, why);
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (files[i].path != NULL && files[i].path[0] != '\0' &&
-		    confcheck_file(config_where(schema, files[i].key), files[i].key,
-		    files[i].path, err, errlen) < 0)
-			return -1;
-	return 0;
+	return confcheck_files(schema, files, n, err, errlen);
 }

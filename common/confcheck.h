@@ -36,6 +36,11 @@ int confcheck_dir(const char *where, const char *key, const char *path, bool may
 struct config_schema;
 struct confcheck_path { const char *key, *path; };
 
+/* Each of the n files given (a NULL or empty path is skipped) is readable (confcheck_file),
+ * err naming the key and where it was set (config_where). */
+int confcheck_files(const struct config_schema *schema, const struct confcheck_path *files,
+    size_t n, char *err, size_t errlen);
+
 /* What a client (the agent, wiresyncctl) needs before it connects: server is HOST:PORT and
  * each of the n files given (a NULL or empty path is skipped) is readable; err names the
  * key and where it was set (config_where). */

@@ -164,31 +164,27 @@ rpc_server_observe(struct rpc_server *s, const struct rpc_observer *obs)
 
 
 int
-rpc_server_listen(struct rpc_server *s, const char *addr, char *err, size_t errlen)
+rpc_listen_resolve(const char *addr, int socktype, bool numeric_host, struct addrinfo **res,
+    char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = socktype,
+	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV | (numeric_host ? AI_NUMERICHOST : 0) };
 	char host[256], *port;
 	const char *h;
-	int fd = -1, r, one = 1;
+	int r;
 
-	if (s->n_listeners == MAX_LISTENERS) {
-		snprintf(err, errlen, "too many listen addresses");
-		return -ENOSPC;
-	}
 	snprintf(host, sizeof(host), "%s", addr);
-	port = strrchr(host, ':');
-	if (port == NULL) {
-		snprintf(err, errlen, "listen address \"%s\" has no port (HOST:PORT)", addr);
+	if ((port = strrchr(host, ':')) == NULL) {
+		snprintf(err, errlen, "\"%s\" has no port (HOST:PORT)", addr);
 		return -EINVAL;
 	}
 	*port++ = '\0';
 	h = host;
 	if (host[0] == '[') {
 		size_t n = strlen(host);
+
 		if (n < 2 || host[n - 1] != ']') {
-			snprintf(err, errlen, "bad listen address \"%s\"", addr);
+			snprintf(err, errlen, "\"%s\": bad [IPv6] address", addr);
 			return -EINVAL;
 		}
 		host[n - 1] = '\0';
@@ -196,10 +192,28 @@ rpc_server_listen(struct rpc_server *s, const char *addr, char *err, size_t errl
 	}
 	if (*h == '\0')
 		h = NULL;
-	r = getaddrinfo(h, port, &hints, &res);
-	if (r != 0) {
-		snprintf(err, errlen, "listen address \"%s\": %s", addr, gai_strerror(r));
+	if ((r = getaddrinfo(h, port, &hints, res)) != 0) {
+		snprintf(err, errlen, "\"%s\": %s%s", addr, gai_strerror(r),
+		    numeric_host ? " (a numeric IP and port)" : "");
 		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+rpc_server_listen(struct rpc_server *s, const char *addr, char *err, size_t errlen)
+{
+	struct addrinfo *res = NULL;
+	char why[320];
+	int fd = -1, r, one = 1;
+
+	if (s->n_listeners == MAX_LISTENERS) {
+		snprintf(err, errlen, "too many listen addresses");
+		return -ENOSPC;
+	}
+	if ((r = rpc_listen_resolve(addr, SOCK_STREAM, false, &res, why, sizeof(why))) < 0) {
+		snprintf(err, errlen, "listen address %s", why);
+		return r;
 	}
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)

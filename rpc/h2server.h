@@ -102,6 +102,13 @@ void rpc_limits_default(struct rpc_limits *lim);
 struct rpc_server *rpc_server_new(struct loop *l, SSL_CTX *ctx, const struct rpc_method *methods,
     size_t n_methods, const struct rpc_server_ops *ops, const struct rpc_limits *lim);
 
+struct addrinfo;
+/* getaddrinfo (AI_PASSIVE) of "host:port", "[v6]:port" or ":port" (every address) for a
+ * socket of socktype to bind; numeric_host refuses names. *res is the caller's to
+ * freeaddrinfo. Returns 0 or -EINVAL with err saying what is wrong, addr quoted. */
+int rpc_listen_resolve(const char *addr, int socktype, bool numeric_host, struct addrinfo **res,
+    char *err, size_t errlen);
+
 /* Listens on "host:port", "[v6]:port" or ":port". Returns 0 or -errno with err set. The
  * port actually bound (for port 0) is rpc_server_port. */
 int rpc_server_listen(struct rpc_server *s, const char *addr, char *err, size_t errlen);

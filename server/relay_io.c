@@ -15,6 +15,7 @@
 
 #include "common/cert.h"
 #include "common/netaddr.h"
+#include "rpc/h2server.h"
 #include "rpc/log.h"
 #include "server/relay_io.h"
 
@@ -249,49 +250,12 @@ on_readable(void *arg, uint32_t events)
 	}
 }
 
-/* getaddrinfo of a numeric "HOST:PORT" / "[V6]:PORT" for a UDP socket; *res to free. */
-static int
-listen_resolve(const char *listen, struct addrinfo **res, char *err, size_t errlen)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
-	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST };
-	char host[256], *port;
-	const char *h;
-	int r;
-
-	snprintf(host, sizeof(host), "%s", listen);
-	if ((port = strrchr(host, ':')) == NULL) {
-		snprintf(err, errlen, "\"%s\" has no port (HOST:PORT)", listen);
-		return -EINVAL;
-	}
-	*port++ = '\0';
-	h = host;
-	if (host[0] == '[') {
-		size_t n = strlen(host);
-
-		if (n < 2 || host[n - 1] != ']') {
-			snprintf(err, errlen, "\"%s\": bad [IPv6] address", listen);
-			return -EINVAL;
-		}
-		host[n - 1] = '\0';
-		h = host + 1;
-	}
-	if (*h == '\0')
-		h = NULL;
-	if ((r = getaddrinfo(h, port, &hints, res)) != 0) {
-		snprintf(err, errlen, "\"%s\": %s (a numeric IP and port)", listen,
-		    gai_strerror(r));
-		return -EINVAL;
-	}
-	return 0;
-}
-
 bool
 relay_io_addr_ok(const char *listen, char *why, size_t len)
 {
 	struct addrinfo *res = NULL;
 
-	if (listen_resolve(listen, &res, why, len) < 0)
+	if (rpc_listen_resolve(listen, SOCK_DGRAM, true, &res, why, len) < 0)
 		return false;
 	freeaddrinfo(res);
 	return true;
@@ -306,7 +270,7 @@ bind_udp(struct relay_io *io, const char *listen, char *err, size_t errlen)
 	int r, size = SOCKBUF, zero = 0;
 	char why[300];
 
-	if ((r = listen_resolve(listen, &res, why, sizeof(why))) < 0) {
+	if ((r = rpc_listen_resolve(listen, SOCK_DGRAM, true, &res, why, sizeof(why))) < 0) {
 		snprintf(err, errlen, "relay_listen %s", why);
 		return r;
 	}

@@ -161,19 +161,14 @@ int
 serverconf_check(const struct serverconf *conf, const struct config_schema *schema,
     char *err, size_t errlen)
 {
-	const struct { const char *key, *path; } files[] = {
+	const struct confcheck_path files[] = {
 		{ "certificate", conf->certificate }, { "private_key", conf->private_key },
 		{ "ca", conf->ca }, { "crl", conf->crl },
 	};
 
 	if (confcheck_listen(WHERE("listen"), "listen", conf->listen, true, err, errlen) < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (files[i].path != NULL && files[i].path[0] != '\0' &&
-		    confcheck_file(WHERE(files[i].key), files[i].key, files[i].path, err,
-		    errlen) < 0)
-			return -1;
-	return 0;
+	return confcheck_files(schema, files, sizeof(files) / sizeof(files[0]), err, errlen);
 }
 
 int
