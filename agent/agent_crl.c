@@ -74,16 +74,6 @@ recheck_known(struct agent *a)
 		agent_reconcile_soon(a);
 }
 
-/* Warn from warn_days before nextUpdate, or from half the CRL's lifetime when that is
- * shorter: a CRL renewed daily is never warned about, one nobody renews is. */
-static int64_t
-crl_warn_window(int64_t this_up, int64_t next, unsigned warn_days)
-{
-	int64_t w = (int64_t)warn_days * 86400, half = (next - this_up) / 2;
-
-	return this_up > 0 && half < w ? half : w;
-}
-
 /* A stale CRL is still enforced and peers stay: the operator must hear of it, here as on
  * the server (which logs the same). */
 void
@@ -104,7 +94,7 @@ agent_crl_warn(struct agent *a, unsigned warn_days)
 		    "revocations and keeping every verified peer; the operator must renew it where "
 		    "the CA lives (wiresync-ca -d DIR crl) and give it to the server, which relays "
 		    "it", when, peer_verifier_crl_count(a->verifier));
-	else if (next - now < crl_warn_window(this_up, next, warn_days))
+	else if (next - now < cert_crl_warn_window(this_up, next, warn_days))
 		log_warnx("the CRL in use goes stale in %lld days (nextUpdate %s): the operator "
 		    "should renew it (wiresync-ca -d DIR crl)", (long long)((next - now) / 86400),
 		    when);

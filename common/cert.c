@@ -413,3 +413,11 @@ cert_asn1_time_s(const ASN1_TIME *t)
 		return 0;
 	return (int64_t)timegm(&tm);
 }
+
+int64_t
+cert_crl_warn_window(int64_t this_up, int64_t next, unsigned warn_days)
+{
+	int64_t w = (int64_t)warn_days * 86400, half = (next - this_up) / 2;
+
+	return this_up > 0 && half < w ? half : w;
+}

@@ -52,4 +52,9 @@ int cert_days_left(const X509 *x);
 /* t as seconds since the epoch; 0 when t is NULL or unreadable. */
 int64_t cert_asn1_time_s(const ASN1_TIME *t);
 
+/* How long before a CRL's nextUpdate to warn that nobody renewed it: warn_days, or half the
+ * CRL's lifetime (this_up to next) when that is shorter, so a CRL renewed daily is never
+ * warned about and one nobody renews is. Server and agent warn alike. */
+int64_t cert_crl_warn_window(int64_t this_up, int64_t next, unsigned warn_days);
+
 #endif

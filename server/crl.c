@@ -305,16 +305,6 @@ iso_time(int64_t t, char *buf, size_t len)
 		snprintf(buf, len, "%lld", (long long)t);
 }
 
-/* From warn_days before nextUpdate, or from half the CRL's lifetime when that is shorter:
- * a CRL renewed daily is never warned about, one nobody renews is. */
-static int64_t
-crl_warn_window(int64_t this_up, int64_t next, unsigned warn_days)
-{
-	int64_t w = (int64_t)warn_days * 86400, half = (next - this_up) / 2;
-
-	return this_up > 0 && half < w ? half : w;
-}
-
 size_t
 crlset_log_stale(const struct crlset *s, int64_t now, unsigned warn_days, const char *path,
     bool refuse)
@@ -337,7 +327,7 @@ crlset_log_stale(const struct crlset *s, int64_t now, unsigned warn_days, const 
 			    refuse ? "new connections of that network are refused until a fresh "
 			    "CRL is in force" : "the mesh keeps working (crl_stale = keep)", path);
 			logged++;
-		} else if (e->next_update - now < crl_warn_window(e->this_update, e->next_update,
+		} else if (e->next_update - now < cert_crl_warn_window(e->this_update, e->next_update,
 		    warn_days)) {
 			log_warnx("CRL of CA %s (network %s) in %s goes stale in %lld days (nextUpdate "
 			    "%s): renew it where the CA lives (wiresync-ca -d DIR crl, or enable "
