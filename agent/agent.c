@@ -24,7 +24,7 @@
 #include "agent/refused.h"
 #include "agent/show.h"
 #include "agent/verify.h"
-#include "agent/wg.h"
+#include "wg/wg.h"
 #include "common/cert.h"
 #include "common/watch.h"
 #include "proto/wiresync.pb-c.h"

@@ -19,7 +19,7 @@
 #include "agent/refused.h"
 #include "agent/state.h"
 #include "agent/verify.h"
-#include "agent/wg.h"
+#include "wg/wg.h"
 #include "common/cert.h"
 #include "common/netaddr.h"
 #include "common/watch.h"

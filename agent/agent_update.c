@@ -9,7 +9,7 @@
 #include "agent/agent_impl.h"
 #include "agent/netmon.h"
 #include "agent/refusal.h"
-#include "agent/wg.h"
+#include "wg/wg.h"
 #include "common/netaddr.h"
 #include "common/watch.h"
 #include "proto/wiresync.pb-c.h"

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/wg.h"
+#include "wg/wg.h"
 
 struct desired_peer {
 	uint8_t key[WG_KEY_LEN];

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "agent/wg.h"
+#include "wg/wg.h"
 #include "common/netaddr.h"
 
 struct show_row {

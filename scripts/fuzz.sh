@@ -23,7 +23,7 @@ TARGETS=${FUZZ_TARGETS:-"grpc request cert crl uapi conf wgnl netmon watch relay
 # Every library source of the project is compiled (daemon mains aside) and archived, so a
 # target links what it reaches however the modules grow; generated protobuf-c code too.
 lib_sources() {
-	for d in rpc common server agent; do
+	for d in rpc common wg server agent; do
 		for f in "$srcdir/$d"/*.c; do
 			[ "$(basename "$f")" = main.c ] || echo "$d/$(basename "$f")"
 		done
@@ -70,7 +70,7 @@ build() {
 		o=$out/obj/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')
 		objs="$objs $o"
 		if [ ! -f "$o" ] || [ "$src" -nt "$o" ] || [ "$0" -nt "$o" ] ||
-		    find "$srcdir/rpc" "$srcdir/common" "$srcdir/server" "$srcdir/agent" \
+		    find "$srcdir/rpc" "$srcdir/common" "$srcdir/server" "$srcdir/agent" "$srcdir/wg" \
 		        "$builddir/proto" -name '*.h' -newer "$o" | grep -q .; then
 			# shellcheck disable=SC2086
 			$cc $cflags -fsanitize=fuzzer-no-link -c "$src" -o "$o" &

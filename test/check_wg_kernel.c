@@ -1,4 +1,4 @@
-/* Tests for agent/wg_kernel.c: the kernel's generic netlink messages built and parsed
+/* Tests for wg/wg_kernel.c: the kernel's generic netlink messages built and parsed
  * back, split across messages included; nothing is sent to a kernel except the probe for
  * a missing device. */
 #include "config.h"
@@ -15,8 +15,8 @@
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
 
-#include "agent/wg.h"
-#include "agent/wg_kernel.h"
+#include "wg/wg.h"
+#include "wg/wg_kernel.h"
 #include "test/check_suites.h"
 #include "test/wgtest.h"
 

@@ -1,12 +1,12 @@
 /* The live steps of the wg suite: a real wireguard-go read and configured through
- * agent/wg*.c, driven by test/wg.test (which exports WS_WG_IFNAME and runs each case,
+ * wg/wg*.c, driven by test/wg.test (which exports WS_WG_IFNAME and runs each case,
  * checking `wg show` in between). Without WS_WG_IFNAME every step does nothing. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/wg.h"
+#include "wg/wg.h"
 #include "test/check_suites.h"
 #include "test/wgtest.h"
 

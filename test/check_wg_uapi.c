@@ -1,4 +1,4 @@
-/* Tests for agent/wg_uapi.c: the UAPI text protocol (parse, format, errno) and the UAPI
+/* Tests for wg/wg_uapi.c: the UAPI text protocol (parse, format, errno) and the UAPI
  * socket against a fake daemon. The kernel backend is in check_wg_kernel.c, the live
  * wireguard-go steps in check_wg_live.c. */
 #include "config.h"
@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "agent/wg.h"
+#include "wg/wg.h"
 #include "test/check_suites.h"
 #include "test/wgtest.h"
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/wg.h"
+#include "wg/wg.h"
 
 /* A real pair (wg genkey | wg pubkey) and two peer public keys, in UAPI hex. */
 #define PRIV "a8b86411b5892ed4dc618585892a80def9440c921c701d0b0a016ac6f689a169"

@@ -1,4 +1,4 @@
-/* libFuzzer target: the UAPI text protocol's reply parsers (agent/wg.h wg_uapi_parse_get,
+/* libFuzzer target: the UAPI text protocol's reply parsers (wg/wg.h wg_uapi_parse_get,
  * wg_uapi_parse_errno), what the agent reads from wireguard-go's or boringtun's socket.
  *
  * Input: the reply bytes. A parsed device must respect the limits the header promises, and
@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "agent/wg.h"
+#include "wg/wg.h"
 #include "rpc/log.h"
 #include "test/fuzz/fuzz_util.h"
 

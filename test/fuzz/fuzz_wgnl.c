@@ -1,4 +1,4 @@
-/* libFuzzer target: the kernel backend's generic netlink parser (agent/wg_kernel.h
+/* libFuzzer target: the kernel backend's generic netlink parser (wg/wg_kernel.h
  * wg_kernel_parse), fed the parts of a WG_CMD_GET_DEVICE dump as the socket would deliver
  * them: every netlink message in the buffer that is not a control message goes into one
  * device, so split peers are reassembled across messages as in a real dump.
@@ -14,8 +14,8 @@
 #include <linux/netlink.h>
 #include <netlink/msg.h>
 
-#include "agent/wg.h"
-#include "agent/wg_kernel.h"
+#include "wg/wg.h"
+#include "wg/wg_kernel.h"
 #include "rpc/log.h"
 #include "test/fuzz/fuzz_util.h"
 

@@ -16,8 +16,8 @@
 
 #include <openssl/crypto.h>
 
-#include "agent/wg.h"
-#include "agent/wg_uapi_impl.h"
+#include "wg/wg.h"
+#include "wg/wg_uapi_impl.h"
 #include "rpc/log.h"
 
 #define UAPI_ERRNO_REPLY_MAX 64

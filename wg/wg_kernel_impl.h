@@ -3,7 +3,7 @@
 #ifndef WS_WG_KERNEL_IMPL_H
 #define WS_WG_KERNEL_IMPL_H
 
-#include "agent/wg.h"
+#include "wg/wg.h"
 
 /* Whether dev can be set at all: an ifname, at most WG_PEERS_MAX peers (else -E2BIG),
  * endpoints and allowed IPs of family AF_INET or AF_INET6, at most WG_ALLOWED_MAX allowed

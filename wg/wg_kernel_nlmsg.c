@@ -13,9 +13,9 @@
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
 
-#include "agent/wg.h"
-#include "agent/wg_kernel.h"
-#include "agent/wg_kernel_impl.h"
+#include "wg/wg.h"
+#include "wg/wg_kernel.h"
+#include "wg/wg_kernel_impl.h"
 #include "rpc/log.h"
 
 /* --- building WG_CMD_SET_DEVICE ------------------------------------------------------- */

@@ -14,8 +14,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "agent/wg.h"
-#include "agent/wg_uapi_impl.h"
+#include "wg/wg.h"
+#include "wg/wg_uapi_impl.h"
 #include "rpc/log.h"
 
 #define UAPI_ERRNO_MAX 4095

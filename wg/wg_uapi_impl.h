@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "agent/wg.h"
+#include "wg/wg.h"
 
 #define UAPI_LINE_MAX 1024     /* longest line accepted, without its '\n' */
 #define UAPI_READ_CHUNK 8192   /* socket read buffer; must exceed UAPI_LINE_MAX */

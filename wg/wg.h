@@ -1,5 +1,6 @@
-/* The WireGuard interface as the agent sees it, behind one small interface: the userspace
- * UAPI socket (wireguard-go, boringtun) or the kernel's generic netlink family. */
+/* A WireGuard interface as wiresync sees it (the agent's, and the server's hub), behind one
+ * small interface: the userspace UAPI socket (wireguard-go, boringtun) or the kernel's
+ * generic netlink family. */
 #ifndef WS_WG_H
 #define WS_WG_H
 

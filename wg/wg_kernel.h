@@ -1,4 +1,4 @@
-/* The kernel backend's insides, private to agent/wg*.c and the tests: WireGuard generic
+/* The kernel backend's insides, private to wg/wg*.c and the tests: WireGuard generic
  * netlink messages built and parsed without a socket, so they can be tested where the
  * kernel module is missing. */
 #ifndef WS_WG_KERNEL_H
@@ -9,7 +9,7 @@
 #include <linux/netlink.h>
 #include <netlink/msg.h>
 
-#include "agent/wg.h"
+#include "wg/wg.h"
 
 #define WG_NL_MSG_MAX 8192      /* size budget of one WG_CMD_SET_DEVICE request */
 #define WG_NL_MSG_MIN 256

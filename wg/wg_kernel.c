@@ -18,9 +18,9 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
-#include "agent/wg.h"
-#include "agent/wg_kernel.h"
-#include "agent/wg_kernel_impl.h"
+#include "wg/wg.h"
+#include "wg/wg_kernel.h"
+#include "wg/wg_kernel_impl.h"
 #include "rpc/log.h"
 
 #define KERNEL_IO_TIMEOUT_S 5

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "agent/wg.h"
-#include "agent/wg_kernel.h"
+#include "wg/wg.h"
+#include "wg/wg_kernel.h"
 
 #define WG_UAPI_DIR_DEFAULT "/var/run/wireguard"
 
