@@ -211,6 +211,35 @@ cert_san_ip(const ASN1_OCTET_STRING *ip, struct cert_identity *id, char *err, si
 	return true;
 }
 
+int
+cert_hub_key(X509 *x, uint8_t key[WG_KEY_LEN], char *err, size_t errlen)
+{
+	struct cert_identity id = { .name = "server certificate" };
+	GENERAL_NAMES *names;
+	GENERAL_NAME *gn;
+	size_t n_keys = 0;
+	int crit = -1, r = -1;
+
+	names = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+	if (names == NULL && crit != -1) {
+		cert_err(err, errlen, id.name, "malformed or repeated subjectAltName");
+		goto out;
+	}
+	/* only URIs: a server's IP SANs are its own addresses, not tunnel addresses */
+	for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
+		gn = sk_GENERAL_NAME_value(names, i);
+		if (gn->type == GEN_URI &&
+		    !cert_san_uri(gn->d.uniformResourceIdentifier, &id, &n_keys, err, errlen))
+			goto out;
+	}
+	r = id.has_key ? 1 : 0;
+	if (id.has_key)
+		memcpy(key, id.key, WG_KEY_LEN);
+out:
+	GENERAL_NAMES_free(names);
+	return r;
+}
+
 static bool
 cert_read_san(X509 *x, struct cert_identity *id, char *err, size_t errlen)
 {

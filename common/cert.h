@@ -41,6 +41,11 @@ bool cert_identity_from_x509(X509 *x, struct cert_identity *id, char *err, size_
 bool cert_identity_from_der(const uint8_t *der, size_t len, struct cert_identity *id,
     char *err, size_t errlen);
 
+/* The hub's WireGuard key a server certificate binds (SAN URI urn:wiresync:key:, see
+ * hub_interface). Returns 1 with key set, 0 when x binds none, -1 with err set when the URI
+ * is malformed or repeated. */
+int cert_hub_key(X509 *x, uint8_t key[WG_KEY_LEN], char *err, size_t errlen);
+
 /* Standard base64 of a 32-byte key (44 characters and a NUL into out[45]). */
 void wg_key_to_base64(const uint8_t key[WG_KEY_LEN], char out[45]);
 /* Parses 44-character standard base64 of exactly 32 bytes. */
