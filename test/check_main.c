@@ -16,6 +16,7 @@ main(void)
 	sr = srunner_create(netaddr_suite());
 	srunner_add_suite(sr, cert_suite());
 	srunner_add_suite(sr, cert_encoding_suite());
+	srunner_add_suite(sr, cert_groups_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, store_file_suite());

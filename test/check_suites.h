@@ -7,6 +7,7 @@
 Suite *netaddr_suite(void);
 Suite *cert_suite(void);
 Suite *cert_encoding_suite(void);
+Suite *cert_groups_suite(void);
 Suite *config_suite(void);
 Suite *store_suite(void);
 Suite *store_file_suite(void);

@@ -135,6 +135,10 @@ testcert_add_san(X509 *x, const struct testcert_spec *spec)
 		goto out;
 	if (spec->admin && !testcert_push_uri(names, "urn:wiresync:role:admin", ""))
 		goto out;
+	for (size_t g = 0; g < sizeof(spec->groups) / sizeof(spec->groups[0]) &&
+	    spec->groups[g] != NULL; g++)
+		if (!testcert_push_uri(names, "urn:wiresync:group:", spec->groups[g]))
+			goto out;
 	for (i = 0; i < sizeof(spec->ips) / sizeof(spec->ips[0]) && spec->ips[i] != NULL; i++)
 		if (!testcert_push_name(names, GEN_IPADD, a2i_IPADDRESS(spec->ips[i])))
 			goto out;

@@ -14,6 +14,8 @@ struct testcert_spec {
 	const char *key_b64;           /* NULL: no key URI */
 	const char *key_b64_second;    /* non-NULL: a second key URI */
 	bool admin;                    /* add urn:wiresync:role:admin */
+	const char *groups[24];        /* urn:wiresync:group:NAME URIs, NULL-terminated; room
+					 * for more than CERT_GROUPS_MAX */
 	const char *ips[16];           /* SAN IP entries, NULL-terminated; room for more
 					 * than CERT_TUNNEL_MAX, to test the limit */
 	bool ca;                       /* basicConstraints CA:TRUE on the leaf */
