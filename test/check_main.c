@@ -37,6 +37,7 @@ main(void)
 	srunner_add_suite(sr, path_suite());
 	srunner_add_suite(sr, peerpath_suite());
 	srunner_add_suite(sr, policy_suite());
+	srunner_add_suite(sr, policy_cms_suite());
 	srunner_add_suite(sr, wg_uapi_suite());
 	srunner_add_suite(sr, wg_kernel_suite());
 	srunner_add_suite(sr, wg_suite());

@@ -27,6 +27,7 @@ Suite *reconcile_endpoint_suite(void);
 Suite *path_suite(void);
 Suite *peerpath_suite(void);
 Suite *policy_suite(void);
+Suite *policy_cms_suite(void);
 Suite *wg_uapi_suite(void);
 Suite *wg_kernel_suite(void);
 Suite *wg_suite(void);

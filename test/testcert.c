@@ -206,6 +206,12 @@ testcert_ca_del(struct testcert_ca *ca)
 	free(ca);
 }
 
+EVP_PKEY *
+testcert_ca_key(const struct testcert_ca *ca)
+{
+	return ca->key;
+}
+
 X509 *
 testcert_ca_cert(const struct testcert_ca *ca)
 {
