@@ -63,6 +63,7 @@ policy_cms_verify(const uint8_t *der, size_t len, X509 *ca, const char *name,
 	    CMS_NOINTERN | CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1) {
 		ssl_reason(why, sizeof(why));
 		snprintf(err, errlen, "%s: not signed by this CA's key (%s)", name, why);
+		ret = POLICY_CMS_NOT_SIGNER;
 		goto out;
 	}
 	n = BIO_get_mem_data(content, &data);
@@ -84,4 +85,27 @@ out:
 	sk_X509_free(certs);
 	CMS_ContentInfo_free(cms);
 	return ret;
+}
+
+static void
+subject_of(const struct cert_identity *id, const char *groups[CERT_GROUPS_MAX],
+    struct policy_subject *out)
+{
+	for (size_t i = 0; i < id->n_groups && i < CERT_GROUPS_MAX; i++)
+		groups[i] = id->groups[i];
+	out->name = id->name;
+	out->n_groups = id->n_groups < CERT_GROUPS_MAX ? id->n_groups : CERT_GROUPS_MAX;
+	out->groups = groups;
+}
+
+int
+policy_pairs_certs(const struct policy *p, const struct cert_identity *a,
+    const struct cert_identity *b)
+{
+	const char *ga[CERT_GROUPS_MAX], *gb[CERT_GROUPS_MAX];
+	struct policy_subject sa, sb;
+
+	subject_of(a, ga, &sa);
+	subject_of(b, gb, &sb);
+	return policy_match(p, &sa, &sb);
 }

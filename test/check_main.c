@@ -38,6 +38,7 @@ main(void)
 	srunner_add_suite(sr, peerpath_suite());
 	srunner_add_suite(sr, policy_suite());
 	srunner_add_suite(sr, policy_cms_suite());
+	srunner_add_suite(sr, policyset_suite());
 	srunner_add_suite(sr, wg_uapi_suite());
 	srunner_add_suite(sr, wg_kernel_suite());
 	srunner_add_suite(sr, wg_suite());

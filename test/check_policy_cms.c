@@ -67,7 +67,7 @@ START_TEST(test_other_ca)
 
 	ck_assert_ptr_nonnull(other);
 	n = sign(testcert_ca_cert(other), testcert_ca_key(other), POLICY, &der);
-	ck_assert_int_eq(verify(der, n, &p, err, sizeof(err)), -1);
+	ck_assert_int_eq(verify(der, n, &p, err, sizeof(err)), POLICY_CMS_NOT_SIGNER);
 	ck_assert_msg(strstr(err, "policy.cms: not signed by this CA's key") != NULL, "%s", err);
 	ck_assert_uint_eq(p.n, 0);
 	OPENSSL_free(der);
@@ -87,7 +87,7 @@ START_TEST(test_issued_certificate_cannot_sign)
 
 	ck_assert_ptr_nonnull(agent);
 	n = sign(agent, key, POLICY, &der);
-	ck_assert_int_eq(verify(der, n, &p, err, sizeof(err)), -1);
+	ck_assert_int_eq(verify(der, n, &p, err, sizeof(err)), POLICY_CMS_NOT_SIGNER);
 	ck_assert_msg(strstr(err, "not signed by this CA's key") != NULL, "%s", err);
 	OPENSSL_free(der);
 	X509_free(agent);
@@ -105,7 +105,7 @@ START_TEST(test_altered)
 
 	ck_assert_ptr_nonnull(hit);
 	memcpy(hit, "laptops", 7);
-	ck_assert_int_eq(verify(der, n, &p, err, sizeof(err)), -1);
+	ck_assert_int_eq(verify(der, n, &p, err, sizeof(err)), POLICY_CMS_NOT_SIGNER);
 	ck_assert_msg(strstr(err, "not signed by this CA's key") != NULL, "%s", err);
 	OPENSSL_free(der);
 }
@@ -141,6 +141,24 @@ START_TEST(test_signed_but_bad)
 }
 END_TEST
 
+START_TEST(test_pairs_certs)
+{
+	struct policy p;
+	struct cert_identity a = { .name = "nas", .n_groups = 1, .groups = { "storage" } };
+	struct cert_identity b = { .name = "l1", .n_groups = 2, .groups = { "ops", "laptops" } };
+	struct cert_identity c = { .name = "phone" };
+	char err[256];
+	const char *text = "laptops <-> storage\nhost:phone <-> host:nas\n";
+
+	ck_assert_int_eq(policy_parse(text, strlen(text), "p", &p, err, sizeof(err)), 0);
+	ck_assert_int_eq(policy_pairs_certs(&p, &a, &b), 0);
+	ck_assert_int_eq(policy_pairs_certs(&p, &b, &a), 0);
+	ck_assert_int_eq(policy_pairs_certs(&p, &c, &a), 1);
+	ck_assert_int_eq(policy_pairs_certs(&p, &c, &b), -1);
+	policy_free(&p);
+}
+END_TEST
+
 Suite *
 policy_cms_suite(void)
 {
@@ -154,6 +172,7 @@ policy_cms_suite(void)
 	tcase_add_test(tc, test_altered);
 	tcase_add_test(tc, test_not_cms);
 	tcase_add_test(tc, test_signed_but_bad);
+	tcase_add_test(tc, test_pairs_certs);
 	suite_add_tcase(s, tc);
 	return s;
 }

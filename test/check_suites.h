@@ -28,6 +28,7 @@ Suite *path_suite(void);
 Suite *peerpath_suite(void);
 Suite *policy_suite(void);
 Suite *policy_cms_suite(void);
+Suite *policyset_suite(void);
 Suite *wg_uapi_suite(void);
 Suite *wg_kernel_suite(void);
 Suite *wg_suite(void);
