@@ -29,6 +29,7 @@ Suite *peerpath_suite(void);
 Suite *policy_suite(void);
 Suite *policy_cms_suite(void);
 Suite *policyset_suite(void);
+Suite *policyhold_suite(void);
 Suite *wg_uapi_suite(void);
 Suite *wg_kernel_suite(void);
 Suite *wg_suite(void);
