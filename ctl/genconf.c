@@ -138,7 +138,7 @@ server_paths(struct ctl *c, struct server_paths *sp)
 	char at[300], err[256];
 	uint8_t *reply;
 	size_t len;
-	int st, k;
+	int st;
 
 	memset(sp, 0, sizeof(*sp));
 	if ((st = ctl_call(c, "Status", &req.base, &reply, &len)) != CTL_EXIT_OK)
@@ -158,17 +158,11 @@ server_paths(struct ctl *c, struct server_paths *sp)
 			sp->relay[0] = '\0';
 		}
 	}
-	if (r->hub_port != 0) {
-		k = x != NULL ? cert_hub_key(x, sp->hub_key, err, sizeof(err)) : 0;
-		if (k < 0)
-			ctl_err("warning: leaving out the server's hub: its certificate: %s", err);
-		else if (k == 0)
-			ctl_err("warning: leaving out the server's hub: the server certificate binds "
-			    "no WireGuard key (wiresync-ca server --key)");
-		else if (genconf_at_server(c->server, r->hub_port, at, sizeof(at)) < 0 ||
-		    ctl_resolve_endpoint(at, sp->hub, sizeof(sp->hub)) < 0)
-			sp->hub[0] = '\0';
-	}
+	if (genconf_hub(x, r->hub_port, c->server, sp->hub_key, at, sizeof(at), err,
+	    sizeof(err)) < 0)
+		ctl_err("warning: leaving out the server's hub: %s", err);
+	else if (r->hub_port != 0 && ctl_resolve_endpoint(at, sp->hub, sizeof(sp->hub)) < 0)
+		sp->hub[0] = '\0';
 	wiresync__v1__status_reply__free_unpacked(r, NULL);
 	return st;
 }

@@ -112,3 +112,31 @@ genconf_relay_target(const char *relay, const char *server, char *out, size_t le
 	w = snprintf(out, len, "%s", relay);
 	return w > 0 && (size_t)w < len ? 0 : -1;
 }
+
+int
+genconf_hub(X509 *x, uint32_t hub_port, const char *server, uint8_t key[WG_KEY_LEN],
+    char *at, size_t atlen, char *why, size_t whylen)
+{
+	char err[256];
+
+	if (hub_port == 0)
+		return 0;
+	switch (x != NULL ? cert_hub_key(x, key, err, sizeof(err)) : -2) {
+	case -2:
+		snprintf(why, whylen, "no server certificate to take its key from");
+		return -1;
+	case -1:
+		snprintf(why, whylen, "the server certificate: %s", err);
+		return -1;
+	case 0:
+		snprintf(why, whylen, "the server certificate binds no WireGuard key "
+		    "(wiresync-ca server --key)");
+		return -1;
+	}
+	if (genconf_at_server(server, hub_port, at, atlen) < 0) {
+		snprintf(why, whylen, "hub port %u at server \"%s\": not HOST:PORT", hub_port,
+		    server != NULL ? server : "");
+		return -1;
+	}
+	return 1;
+}

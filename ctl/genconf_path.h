@@ -13,7 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/x509.h>
+
 #include "agent/endpoint.h"
+#include "common/cert.h"
 #include "proto/wiresync.pb-c.h"
 
 enum genconf_via {
@@ -41,5 +44,12 @@ int genconf_at_server(const char *server, uint32_t port, char *out, size_t len);
  * (0.0.0.0, ::) replaced by server's host: where the phone sends. 0, or -1 when relay is
  * malformed or out too short. */
 int genconf_relay_target(const char *relay, const char *server, char *out, size_t len);
+
+/* The server's hub as a static config reaches it: the key the server certificate x binds
+ * (cert_hub_key) into key and "HOST:PORT" (server's host, hub_port) into at. 1: a hub;
+ * 0: none (hub_port 0); -1: it cannot be used, why says so (x NULL, no key bound, a
+ * malformed certificate, server without a host). */
+int genconf_hub(X509 *x, uint32_t hub_port, const char *server, uint8_t key[WG_KEY_LEN],
+    char *at, size_t atlen, char *why, size_t whylen);
 
 #endif

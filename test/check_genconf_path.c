@@ -7,6 +7,7 @@
 
 #include "ctl/genconf_path.h"
 #include "test/check_suites.h"
+#include "test/testcert.h"
 
 static const uint8_t mac_a[6] = { 0x02, 0x00, 0x5e, 0x10, 0x00, 0x01 };
 
@@ -179,6 +180,49 @@ START_TEST(test_relay_target)
 }
 END_TEST
 
+START_TEST(test_hub)
+{
+	struct testcert_ca *ca = testcert_ca_new("neta");
+	struct testcert_spec spec = { .cn = "wiresync.example.org", .org = "neta",
+		.no_client_auth = true };
+	uint8_t key[WG_KEY_LEN], want[WG_KEY_LEN];
+	char b64[45], at[64], why[256];
+	X509 *plain, *keyed, *twice;
+
+	ck_assert_ptr_nonnull(ca);
+	testcert_random_key_b64(b64);
+	ck_assert(wg_key_from_base64(b64, want));
+	ck_assert_ptr_nonnull(plain = testcert_issue(ca, &spec, NULL));
+	spec.key_b64 = b64;
+	ck_assert_ptr_nonnull(keyed = testcert_issue(ca, &spec, NULL));
+	spec.key_b64_second = b64;
+	ck_assert_ptr_nonnull(twice = testcert_issue(ca, &spec, NULL));
+
+	/* no hub: nothing to say */
+	ck_assert_int_eq(genconf_hub(keyed, 0, "srv:7443", key, at, sizeof(at), why,
+	    sizeof(why)), 0);
+	ck_assert_int_eq(genconf_hub(keyed, 51902, "wiresync.example.org:7443", key, at,
+	    sizeof(at), why, sizeof(why)), 1);
+	ck_assert_mem_eq(key, want, WG_KEY_LEN);
+	ck_assert_str_eq(at, "wiresync.example.org:51902");
+	ck_assert_int_eq(genconf_hub(plain, 51902, "srv:7443", key, at, sizeof(at), why,
+	    sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "binds no WireGuard key") != NULL, "%s", why);
+	ck_assert_int_eq(genconf_hub(twice, 51902, "srv:7443", key, at, sizeof(at), why,
+	    sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "the server certificate: ") != NULL, "%s", why);
+	ck_assert_int_eq(genconf_hub(NULL, 51902, "srv:7443", key, at, sizeof(at), why,
+	    sizeof(why)), -1);
+	ck_assert_int_eq(genconf_hub(keyed, 51902, "srv", key, at, sizeof(at), why,
+	    sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "not HOST:PORT") != NULL, "%s", why);
+	X509_free(plain);
+	X509_free(keyed);
+	X509_free(twice);
+	testcert_ca_del(ca);
+}
+END_TEST
+
 Suite *
 genconf_path_suite(void)
 {
@@ -192,6 +236,7 @@ genconf_path_suite(void)
 	tcase_add_test(tc, test_shared_lan_direct);
 	tcase_add_test(tc, test_at_server);
 	tcase_add_test(tc, test_relay_target);
+	tcase_add_test(tc, test_hub);
 	suite_add_tcase(s, tc);
 	return s;
 }
