@@ -129,7 +129,7 @@ struct server_paths {
 /* From Status (relay_endpoint, hub_port) and the server certificate of our connection
  * (the hub's key). An unspecified relay address, and the hub, are at ctl's `server`. */
 static int
-server_paths(struct ctl *c, struct server_paths *sp)
+get_server_paths(struct ctl *c, struct server_paths *sp)
 {
 	Wiresync__V1__StatusRequest req = WIRESYNC__V1__STATUS_REQUEST__INIT;
 	Wiresync__V1__StatusReply *r;
@@ -291,7 +291,7 @@ cmd_genconf(struct ctl *c, int argc, char **argv)
 		ctl_err("ListPeers: the reply does not decode");
 		goto out;
 	}
-	if ((st = server_paths(c, &sp)) != CTL_EXIT_OK)
+	if ((st = get_server_paths(c, &sp)) != CTL_EXIT_OK)
 		goto out;
 	st = CTL_EXIT_SERVER;
 	self_view(t, &me);
