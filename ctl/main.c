@@ -27,8 +27,8 @@ static const struct {
 	{ "show", cmd_show, "NAME|KEY [--json]", "one peer's record and certificate" },
 	{ "remove", cmd_remove, "NAME|KEY", "remove a peer; every agent drops it" },
 	{ "add-static", cmd_add_static, "CERT [--endpoint HOST:PORT]", "add a host that runs no agent (a phone)" },
-	{ "status", cmd_status, "[--days N] [--json]", "server status, certificates expiring soon" },
-	{ "genconf", cmd_genconf, "NAME [--private-key FILE]", "print a wg-quick config for NAME" },
+	{ "status", cmd_status, "[--days N] [--json]", "server status, relay and hub, certificates expiring soon" },
+	{ "genconf", cmd_genconf, "NAME [--private-key FILE]", "print a wg-quick config for NAME (NATed hosts via the relay)" },
 	{ "backup", cmd_backup, "FILE", "consistent copy of the server's store into FILE (0600)" },
 };
 

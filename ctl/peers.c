@@ -554,6 +554,10 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		json_object_set_new(o2, "crl_warning", crl_state != CRL_FINE ?
 		    json_string(crl_warning) : json_null());
 		json_object_set_new(o2, "expiry_warn_days", json_integer(r->expiry_warn_days));
+		json_object_set_new(o2, "relay_endpoint", r->relay_endpoint[0] != '\0' ?
+		    json_string(r->relay_endpoint) : json_null());
+		json_object_set_new(o2, "hub_port", r->hub_port != 0 ?
+		    json_integer(r->hub_port) : json_null());
 		for (size_t i = 0; i < r->n_expiring; i++) {
 			const Wiresync__V1__ExpiringCertificate *e = r->expiring[i];
 			json_t *x = json_object();
@@ -586,6 +590,12 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		}
 		if (crl_state != CRL_FINE)
 			printf("warning:       %s\n", crl_warning);
+		printf("relay:         %s\n", r->relay_endpoint[0] != '\0' ? r->relay_endpoint :
+		    "none (relay_listen)");
+		if (r->hub_port != 0)
+			printf("hub:           WireGuard port %u\n", r->hub_port);
+		else
+			printf("hub:           none (hub_interface)\n");
 		printf("expiring within %u days: %zu\n", r->expiry_warn_days, r->n_expiring);
 		for (size_t i = 0; i < r->n_expiring; i++) {
 			iso_time(r->expiring[i]->not_after, when, sizeof(when));

@@ -425,3 +425,11 @@ admin_set_server(struct admin *a, struct rpc_server *srv)
 {
 	a->srv = srv;
 }
+
+void
+admin_set_paths(struct admin *a, const char *relay_endpoint, uint16_t hub_port)
+{
+	snprintf(a->relay_endpoint, sizeof(a->relay_endpoint), "%s",
+	    relay_endpoint != NULL ? relay_endpoint : "");
+	a->hub_port = hub_port;
+}

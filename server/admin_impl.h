@@ -26,6 +26,8 @@ struct admin {
 	struct backup *backup;       /* at most one at a time */
 	struct rpc_method *methods;
 	size_t n_methods;
+	char relay_endpoint[64];     /* admin_set_paths; "" none */
+	uint16_t hub_port;
 };
 
 struct buf {

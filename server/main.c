@@ -328,6 +328,16 @@ drop_privileges(struct daemon *d, const struct serverconf *conf, char *err, size
 	return 0;
 }
 
+/* What the server publishes of its relay: relay_listen's host (validated HOST:PORT or
+ * [V6]:PORT; an unspecified one means the address a caller reached) with the bound port. */
+static void
+relay_endpoint(const char *listen, int port, char *out, size_t len)
+{
+	const char *colon = strrchr(listen, ':');
+
+	snprintf(out, len, "%.*s:%d", colon != NULL ? (int)(colon - listen) : 0, listen, port);
+}
+
 static void
 raise_nofile(unsigned want)
 {
@@ -536,6 +546,14 @@ main(int argc, char **argv)
 			goto out;
 		}
 		log_info("relay on UDP %s (port %d)", conf.relay_listen, relay_io_port(d.relay));
+	}
+	{
+		/* hub_port: 0 until the hub (hub_interface) is there */
+		char relay_ep[80] = "";
+		if (d.relay != NULL)
+			relay_endpoint(conf.relay_listen, relay_io_port(d.relay), relay_ep,
+			    sizeof(relay_ep));
+		admin_set_paths(admin, relay_ep, 0);
 	}
 	if (start_metrics(&d, conf.metrics_listen, methods, n_methods, err, sizeof(err)) < 0 ||
 	    drop_privileges(&d, &conf, err, sizeof(err)) < 0) {

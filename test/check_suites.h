@@ -47,5 +47,6 @@ Suite *confcheck_suite(void);
 Suite *refusal_suite(void);
 Suite *relay_suite(void);
 Suite *relay_refuse_suite(void);
+Suite *genconf_path_suite(void);
 
 #endif
