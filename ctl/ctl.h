@@ -56,5 +56,6 @@ int cmd_add_static(struct ctl *c, int argc, char **argv);
 int cmd_status(struct ctl *c, int argc, char **argv);
 int cmd_genconf(struct ctl *c, int argc, char **argv);
 int cmd_backup(struct ctl *c, int argc, char **argv);
+int cmd_check_policy(struct ctl *c, int argc, char **argv);
 
 #endif
