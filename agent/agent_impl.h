@@ -15,6 +15,7 @@
 #include "agent/agent.h"
 #include "agent/endpoint.h"
 #include "agent/netmon.h"
+#include "agent/policyhold.h"
 #include "agent/refusal.h"
 #include "agent/refused.h"
 #include "agent/state.h"
@@ -42,6 +43,7 @@ struct known {
 	bool confirmed;                     /* a handshake followed the choice */
 	struct sockaddr_storage guess;      /* the candidate of the last reconcile; family 0 none */
 	struct sockaddr_storage kept;       /* the roamed endpoint kept (and logged); 0 none */
+	char rule[160];                     /* the policy rule that pairs us, for --show */
 };
 
 struct agent {
@@ -65,6 +67,8 @@ struct agent {
 	struct known *known;
 	size_t n_known, cap_known;
 	struct refused_set refused;         /* records that did not verify, to try again */
+	struct policyhold policy;           /* the pairing policy in force */
+	X509 *policy_ca;                    /* its signer: our CA */
 	struct loop_timer crl_timer;        /* when the CRL in use goes stale */
 	struct owned_keys owned;
 	char owned_path[4096];
@@ -110,6 +114,17 @@ void agent_crl_timer_arm(struct agent *a);
 void agent_on_crl(void *arg, const uint8_t *der, size_t len);
 /* Sets a->crl_path and takes the CRL saved there if newer than the configured one. */
 void agent_crl_state_load(struct agent *a);
+
+/* agent_policy.c */
+/* Reads our CA and the policy saved in state_dir (before any record is applied). 0, or
+ * -1 with err when the CA cannot be read. */
+int agent_policy_init(struct agent *a, char *err, size_t errlen);
+void agent_policy_free(struct agent *a);
+/* Whether the policy in force pairs us with id; rule gets the rule or why not. */
+bool agent_policy_pairs(const struct agent *a, const struct cert_identity *id, char *rule,
+    size_t len);
+/* A policy the server relays (common/watch.h), arg the agent. */
+void agent_on_policy(void *arg, const uint8_t *der, size_t len);
 
 /* agent_update.c */
 extern const struct watch_client_ops agent_watch_ops;
