@@ -31,6 +31,8 @@ static const struct {
 	{ "status", cmd_status, "[--days N] [--json]", "server status, relay and hub, certificates expiring soon", false },
 	{ "genconf", cmd_genconf, "NAME [--private-key FILE]", "print a wg-quick config for NAME (NATed hosts via the relay)", false },
 	{ "backup", cmd_backup, "FILE", "consistent copy of the server's store into FILE (0600)", false },
+	{ "policy", cmd_policy, "[--json]", "the pairing policy in force: version and rules", false },
+	{ "can-pair", cmd_can_pair, "A B [--json]", "whether hosts A and B pair, and the rule that decides", false },
 	{ "check-policy", cmd_check_policy, "FILE [--ca CA.crt] [--quiet]", "check a pairing policy file, or with --ca a signed policy.cms (offline)", true },
 };
 

@@ -114,9 +114,8 @@ peer_json(const Wiresync__V1__PeerInfo *pi, bool with_cert)
 	return o;
 }
 
-/* Prints v and frees it; a failed dump is a local error. */
-static int
-json_print(json_t *v)
+int
+ctl_json_print(json_t *v)
 {
 	int r = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 
@@ -229,7 +228,7 @@ cmd_peers(struct ctl *c, int argc, char **argv)
 			json_array_append_new(a, peer_json(r->peers[i], false));
 		json_object_set_new(o2, "revision", json_integer((json_int_t)r->revision));
 		json_object_set_new(o2, "peers", a);
-		st = json_print(o2);
+		st = ctl_json_print(o2);
 	} else {
 		static const char *head[COLS] = { "NAME", "NETWORK", "TUNNEL IPS", "ONLINE",
 		    "LAST SEEN", "LAN ENDPOINTS", "WAN ENDPOINT" };
@@ -331,7 +330,7 @@ cmd_show(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_SERVER;
 	}
 	if (json)
-		st = json_print(peer_json(pi, true));
+		st = ctl_json_print(peer_json(pi, true));
 	else
 		print_peer(pi);
 	wiresync__v1__peer_info__free_unpacked(pi, NULL);
@@ -571,7 +570,7 @@ cmd_status(struct ctl *c, int argc, char **argv)
 			json_array_append_new(a, x);
 		}
 		json_object_set_new(o2, "expiring", a);
-		st = json_print(o2);
+		st = ctl_json_print(o2);
 	} else {
 		printf("version:       %s\n", r->version);
 		printf("uptime:        %llds\n", (long long)r->uptime_s);

@@ -28,6 +28,15 @@ pairing_peer_groups(struct peer *p, const struct peer *old)
 	memcpy(p->groups, id.groups, sizeof(p->groups));
 }
 
+/* What the policy reads of a stored peer: its CN and groups. */
+static void
+subject_of(const struct peer *p, struct cert_identity *id)
+{
+	memcpy(id->name, p->name, sizeof(id->name));
+	id->n_groups = p->n_groups;
+	memcpy(id->groups, p->groups, sizeof(id->groups));
+}
+
 bool
 pairing_visible(const struct policyset *ps, const struct cert_identity *viewer,
     const struct peer *p)
@@ -36,8 +45,17 @@ pairing_visible(const struct policyset *ps, const struct cert_identity *viewer,
 
 	if (policyset_count(ps) == 0 || viewer->admin)
 		return true;
-	memcpy(other.name, p->name, sizeof(other.name));
-	other.n_groups = p->n_groups;
-	memcpy(other.groups, p->groups, sizeof(other.groups));
+	subject_of(p, &other);
 	return policyset_pairs(ps, p->network, viewer, &other, NULL);
+}
+
+bool
+pairing_peers(const struct policyset *ps, const struct peer *a, const struct peer *b,
+    int *rule)
+{
+	struct cert_identity x, y;
+
+	subject_of(a, &x);
+	subject_of(b, &y);
+	return policyset_pairs(ps, a->network, &x, &y, rule);
 }

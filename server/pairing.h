@@ -15,6 +15,11 @@
 bool pairing_visible(const struct policyset *ps, const struct cert_identity *viewer,
     const struct peer *p);
 
+/* Whether stored peers a and b (of one network) pair under ps; *rule (may be NULL) gets
+ * the index of the rule that pairs them, -1 when none does or there is no policy. */
+bool pairing_peers(const struct policyset *ps, const struct peer *a, const struct peer *b,
+    int *rule);
+
 /* Fills p's groups from its certificate, or from old (may be NULL) when that holds the very
  * same certificate, so an Update does not parse it again. A certificate that does not
  * parse gives no groups. peer_table_put calls it for every record it takes. */

@@ -183,6 +183,7 @@ fill_info(const struct policy_entry *e, struct policy_info *out)
 	out->der = e->der;
 	out->der_len = e->der_len;
 	out->sha256 = e->sha256;
+	out->pol = &e->pol;
 }
 
 void

@@ -25,6 +25,7 @@ struct policy_info {
 	const uint8_t *der;         /* the signed bytes, to relay (borrowed) */
 	size_t der_len;
 	const uint8_t *sha256;      /* of der, 32 bytes */
+	const struct policy *pol;   /* the rules (borrowed) */
 };
 
 /* Reads each file of paths (comma-separated; spaces around commas ignored) and matches
