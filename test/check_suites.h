@@ -30,6 +30,7 @@ Suite *policy_suite(void);
 Suite *policy_cms_suite(void);
 Suite *policyset_suite(void);
 Suite *policyhold_suite(void);
+Suite *pool_suite(void);
 Suite *wg_uapi_suite(void);
 Suite *wg_kernel_suite(void);
 Suite *wg_suite(void);
