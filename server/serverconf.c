@@ -24,7 +24,7 @@ static const struct config_field keys_template[] = {
 	KEY(crl, .type = CONFIG_STRING, .help = "CRLs of the CAs, PEM, one per CA (optional)"),
 	KEY(crl_stale, .type = CONFIG_STRING, .help = "a CRL past its nextUpdate: keep (enforce it and serve) or refuse (no new connections) (keep)"),
 	KEY(database, .type = CONFIG_STRING, .help = "SQLite database file (" LOCALSTATEDIR "/lib/wiresync/wiresync.db)"),
-	KEY(hub_interface, .type = CONFIG_STRING, .help = "reserved; not supported yet: a value is ignored with a warning at the start"),
+	KEY(hub_interface, .type = CONFIG_STRING, .help = "WireGuard interface the server keeps every stored peer on, publishing the endpoints it sees as observed_endpoint; the certificate must bind its key (off)"),
 	KEY(log_level, .type = CONFIG_STRING, .help = "error, warn, info or debug (info)"),
 	KEY(max_connections, .type = CONFIG_UINT, .min = 1, .max = 1000000, .help = "connections at once (10000)"),
 	KEY(max_streams, .type = CONFIG_UINT, .min = 1, .max = 10000, .help = "concurrent streams per connection (100)"),

@@ -42,5 +42,6 @@ Suite *confcheck_suite(void);
 Suite *refusal_suite(void);
 Suite *relay_suite(void);
 Suite *relay_refuse_suite(void);
+Suite *hub_suite(void);
 
 #endif
