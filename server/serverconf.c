@@ -144,6 +144,16 @@ serverconf_load(struct serverconf *conf, struct config_schema *schema, const cha
 			return -1;
 		}
 	}
+	/* the hub writes its interface's peers after the start, with rights user = gives up */
+	if (conf->user != NULL && conf->user[0] != '\0' && conf->hub_interface != NULL &&
+	    conf->hub_interface[0] != '\0') {
+		snprintf(err, errlen, "%s: key 'hub_interface' with key 'user' (%s): the hub sets "
+		    "the peers of %s as long as it runs, which needs root (the UAPI socket of "
+		    "wireguard-go, CAP_NET_ADMIN for a kernel interface) and user = gives that up; "
+		    "unset one of them", config_where(schema, "hub_interface"), config_where(schema,
+		    "user"), conf->hub_interface);
+		return -1;
+	}
 	if (conf->user != NULL && conf->user[0] != '\0') {
 		char why[200];
 		if (privdrop_lookup(conf->user, &conf->privdrop, why, sizeof(why)) < 0) {
