@@ -43,5 +43,6 @@ Suite *refusal_suite(void);
 Suite *relay_suite(void);
 Suite *relay_refuse_suite(void);
 Suite *hub_suite(void);
+Suite *hub_service_suite(void);
 
 #endif
