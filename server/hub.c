@@ -213,22 +213,28 @@ plan_peer(struct wg_device *plan, const uint8_t key[WG_KEY_LEN], uint32_t flags)
 	return p;
 }
 
+/* One change of a plan, before it is written out: a wanted peer to set (w), or one of
+ * ours to remove (w NULL). */
+struct todo {
+	const uint8_t *key;
+	const struct hub_want *w;
+};
+
 int
 hub_plan(struct hub *h, const struct hub_want *want, size_t n_want,
     const struct wg_device *cur, struct wg_device **out)
 {
 	struct keymap on_if = { 0 }, wanted = { 0 };
-	size_t n_cur = cur != NULL ? cur->n_peers : 0;
-	struct wg_device *plan;
+	size_t n_cur = cur != NULL ? cur->n_peers : 0, n_todo = 0, n_gone = 0;
+	struct wg_device *plan = NULL;
+	struct todo *todo;
 	uint8_t (*gone)[WG_KEY_LEN] = NULL;
-	size_t n_gone = 0;
 	int r = -ENOMEM;
 
 	*out = NULL;
-	plan = calloc(1, sizeof(*plan));
-	/* at most one change per wanted peer and one per peer on the interface */
-	if (plan == NULL || (plan->peers = calloc(n_want + n_cur + 1, sizeof(*plan->peers))) ==
-	    NULL)
+	/* at most one change per wanted peer and one per peer of ours; a struct wg_peer is
+	 * over a kilobyte, so the plan itself is sized to the changes only */
+	if ((todo = calloc(n_want + h->ours.n + 1, sizeof(*todo))) == NULL)
 		goto out;
 	for (size_t i = 0; i < n_cur; i++)
 		if (keymap_put(&on_if, cur->peers[i].key, &cur->peers[i]) < 0)
@@ -245,15 +251,11 @@ hub_plan(struct hub *h, const struct hub_want *want, size_t n_want,
 		if (keymap_put(&wanted, w->key, (void *)w) < 0 || make_ours(h, w->key) < 0)
 			goto out;
 		s = keymap_find(&on_if, w->key);
-		if (s == NULL || !allowed_same(s->val, w)) {
-			struct wg_peer *p = plan_peer(plan, w->key, WG_PEER_REPLACE_ALLOWED);
-
-			p->n_allowed = w->n_allowed;
-			memcpy(p->allowed, w->allowed, w->n_allowed * sizeof(w->allowed[0]));
-		}
+		if (s == NULL || !allowed_same(s->val, w))
+			todo[n_todo++] = (struct todo){ w->key, w };
 	}
 	/* ours but no longer wanted: removed from the interface, or already gone from it
-	 * (forgotten after the walk: taking a key shifts the slots) */
+	 * (forgotten once the plan holds copies of the keys: taking one shifts the slots) */
 	if ((gone = calloc(h->ours.n + 1, sizeof(*gone))) == NULL)
 		goto out;
 	for (size_t i = 0; i < h->ours.cap; i++) {
@@ -262,9 +264,22 @@ hub_plan(struct hub *h, const struct hub_want *want, size_t n_want,
 		if (!s->used || keymap_find(&wanted, s->key) != NULL)
 			continue;
 		if (keymap_find(&on_if, s->key) != NULL)
-			plan_peer(plan, s->key, WG_PEER_REMOVE);
+			todo[n_todo++] = (struct todo){ s->key, NULL };
 		else
 			memcpy(gone[n_gone++], s->key, WG_KEY_LEN);
+	}
+	if ((plan = calloc(1, sizeof(*plan))) == NULL ||
+	    (plan->peers = calloc(n_todo + 1, sizeof(*plan->peers))) == NULL)
+		goto out;
+	for (size_t i = 0; i < n_todo; i++) {
+		struct wg_peer *p = plan_peer(plan, todo[i].key, todo[i].w != NULL ?
+		    WG_PEER_REPLACE_ALLOWED : WG_PEER_REMOVE);
+
+		if (todo[i].w != NULL) {
+			p->n_allowed = todo[i].w->n_allowed;
+			memcpy(p->allowed, todo[i].w->allowed,
+			    todo[i].w->n_allowed * sizeof(todo[i].w->allowed[0]));
+		}
 	}
 	for (size_t i = 0; i < n_gone; i++)
 		free(keymap_take(&h->ours, gone[i]));
@@ -274,6 +289,7 @@ hub_plan(struct hub *h, const struct hub_want *want, size_t n_want,
 out:
 	keymap_free(&on_if);
 	keymap_free(&wanted);
+	free(todo);
 	free(gone);
 	wg_device_free(plan);
 	return r;
