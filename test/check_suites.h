@@ -31,6 +31,7 @@ Suite *policy_cms_suite(void);
 Suite *policyset_suite(void);
 Suite *policyhold_suite(void);
 Suite *pool_suite(void);
+Suite *pending_suite(void);
 Suite *wg_uapi_suite(void);
 Suite *wg_kernel_suite(void);
 Suite *wg_suite(void);

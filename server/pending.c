@@ -1,0 +1,193 @@
+/* Join requests waiting for an operator (server/pending.h). A sorted array: a few hundred
+ * entries at most, each looked at once per request. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "server/pending.h"
+
+struct pending_table {
+	struct pending_limits lim;
+	struct pending_req *v;      /* by id, ascending */
+	size_t n;
+	uint64_t next_id;
+};
+
+struct pending_table *
+pending_new(const struct pending_limits *lim)
+{
+	struct pending_table *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->lim.max_requests = lim != NULL && lim->max_requests ? lim->max_requests : 256;
+	t->lim.max_age_s = lim != NULL && lim->max_age_s ? lim->max_age_s : 86400;
+	t->lim.max_per_source = lim != NULL && lim->max_per_source ? lim->max_per_source : 4;
+	t->v = calloc(t->lim.max_requests, sizeof(*t->v));
+	if (t->v == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->next_id = 1;
+	return t;
+}
+
+void
+pending_del(struct pending_table *t)
+{
+	if (t == NULL)
+		return;
+	free(t->v);
+	free(t);
+}
+
+/* One source: an IPv4 address, or the /64 of an IPv6 one (a host has a whole /64). */
+static bool
+same_source(const struct netaddr *a, const struct netaddr *b)
+{
+	if (a->family != b->family)
+		return false;
+	return memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 8) == 0;
+}
+
+static void
+drop_at(struct pending_table *t, size_t i)
+{
+	memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(t->v[0]));
+	t->n--;
+}
+
+size_t
+pending_expire(struct pending_table *t, int64_t now)
+{
+	size_t dropped = 0;
+
+	for (size_t i = t->n; i-- > 0;)
+		if (now - t->v[i].created_s >= (int64_t)t->lim.max_age_s) {
+			drop_at(t, i);
+			dropped++;
+		}
+	return dropped;
+}
+
+enum pending_add_result
+pending_add(struct pending_table *t, const char *name, const uint8_t key[WG_KEY_LEN],
+    const uint8_t csr_sha256[32], const struct netaddr *source, int64_t now,
+    const struct pending_req **out)
+{
+	struct pending_req *r;
+	size_t from_source = 0;
+
+	pending_expire(t, now);
+	for (size_t i = 0; i < t->n; i++) {
+		r = &t->v[i];
+		if (memcmp(r->csr_sha256, csr_sha256, 32) == 0) {
+			*out = r;
+			return PENDING_RESUMED;
+		}
+		if (r->state == PENDING_WAITING && (memcmp(r->key, key, WG_KEY_LEN) == 0 ||
+		    strcmp(r->name, name) == 0))
+			return PENDING_CONFLICT;
+		if (r->state == PENDING_WAITING && same_source(&r->source, source))
+			from_source++;
+	}
+	if (from_source >= t->lim.max_per_source)
+		return PENDING_SOURCE_BUSY;
+	if (t->n == t->lim.max_requests)
+		return PENDING_FULL;
+	r = &t->v[t->n++];
+	memset(r, 0, sizeof(*r));
+	r->id = t->next_id++;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	memcpy(r->key, key, WG_KEY_LEN);
+	memcpy(r->csr_sha256, csr_sha256, 32);
+	pending_code(csr_sha256, r->code);
+	r->source = *source;
+	r->created_s = now;
+	r->state = PENDING_WAITING;
+	*out = r;
+	return PENDING_ADDED;
+}
+
+static struct pending_req *
+find(const struct pending_table *t, uint64_t id)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->v[mid].id == id)
+			return &t->v[mid];
+		if (t->v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct pending_req *
+pending_get(const struct pending_table *t, uint64_t id)
+{
+	return find(t, id);
+}
+
+bool
+pending_set_state(struct pending_table *t, uint64_t id, enum pending_state st)
+{
+	struct pending_req *r = find(t, id);
+
+	if (r == NULL)
+		return false;
+	r->state = st;
+	return true;
+}
+
+bool
+pending_remove(struct pending_table *t, uint64_t id)
+{
+	struct pending_req *r = find(t, id);
+
+	if (r == NULL)
+		return false;
+	drop_at(t, (size_t)(r - t->v));
+	return true;
+}
+
+int
+pending_foreach(const struct pending_table *t,
+    int (*fn)(const struct pending_req *r, void *arg), void *arg)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		int r = fn(&t->v[i], arg);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+size_t
+pending_count(const struct pending_table *t)
+{
+	return t->n;
+}
+
+void
+pending_code(const uint8_t csr_sha256[32], char out[PENDING_CODE_LEN + 1])
+{
+	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	uint64_t bits = 0;
+	int o = 0;
+
+	for (int i = 0; i < 5; i++)
+		bits = bits << 8 | csr_sha256[i];
+	for (int i = 0; i < 8; i++) {
+		if (i == 4)
+			out[o++] = '-';
+		out[o++] = b32[(bits >> (35 - 5 * i)) & 31];
+	}
+	out[o] = '\0';
+}

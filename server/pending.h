@@ -1,0 +1,73 @@
+/* Join requests waiting for an operator (issue 13): bounded in number, in age and per source
+ * address, keyed by the CSR so that an interrupted join resumes its request. Pure: no I/O,
+ * no clock (now is passed in); the caller stores what it must keep. */
+#ifndef WS_PENDING_H
+#define WS_PENDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cert.h"
+#include "common/netaddr.h"
+
+#define PENDING_CODE_LEN 9          /* "ABCD-EFGH" */
+
+enum pending_state { PENDING_WAITING, PENDING_APPROVED, PENDING_DENIED };
+
+struct pending_req {
+	uint64_t id;
+	char name[CERT_NAME_MAX + 1];
+	uint8_t key[WG_KEY_LEN];
+	uint8_t csr_sha256[32];
+	char code[PENDING_CODE_LEN + 1];
+	struct netaddr source;
+	int64_t created_s;
+	enum pending_state state;
+};
+
+struct pending_limits {
+	size_t max_requests;        /* at once (256) */
+	uint32_t max_age_s;         /* a request older is dropped (86400) */
+	size_t max_per_source;      /* at once from one IPv4 address or IPv6 /64 (4) */
+};
+
+struct pending_table;
+
+/* NULL on ENOMEM; lim NULL: the defaults above. */
+struct pending_table *pending_new(const struct pending_limits *lim);
+void pending_del(struct pending_table *t);
+
+enum pending_add_result {
+	PENDING_ADDED,              /* a new request: *out */
+	PENDING_RESUMED,            /* the same CSR asked before: *out is that request */
+	PENDING_FULL,               /* max_requests waiting: try later */
+	PENDING_SOURCE_BUSY,        /* max_per_source waiting from this source */
+	PENDING_CONFLICT,           /* another CSR waits with this key or name */
+};
+
+/* Asks for name with key, the CSR's SHA-256 csr_sha256, from source at now (expired
+ * requests are dropped first). ids are never reused. *out (on ADDED or RESUMED) is valid
+ * until the next change to t. */
+enum pending_add_result pending_add(struct pending_table *t, const char *name,
+    const uint8_t key[WG_KEY_LEN], const uint8_t csr_sha256[32], const struct netaddr *source,
+    int64_t now, const struct pending_req **out);
+
+/* The request id, or NULL. */
+const struct pending_req *pending_get(const struct pending_table *t, uint64_t id);
+/* Sets the state of request id (approve, deny); false when there is none. */
+bool pending_set_state(struct pending_table *t, uint64_t id, enum pending_state st);
+/* Drops request id; false when there is none. */
+bool pending_remove(struct pending_table *t, uint64_t id);
+/* Drops every request older than max_age_s at now; returns how many. */
+size_t pending_expire(struct pending_table *t, int64_t now);
+/* Requests in id order; fn returning non-zero stops. */
+int pending_foreach(const struct pending_table *t,
+    int (*fn)(const struct pending_req *r, void *arg), void *arg);
+size_t pending_count(const struct pending_table *t);
+
+/* The short code an operator compares with what the host printed: the first 40 bits of
+ * the CSR's SHA-256 in RFC 4648 base32, as "ABCD-EFGH" (9 characters and a NUL). */
+void pending_code(const uint8_t csr_sha256[32], char out[PENDING_CODE_LEN + 1]);
+
+#endif

@@ -1,0 +1,122 @@
+/* Tests for server/pending.c: join requests bounded in number, age and per source, resumed
+ * by their CSR, never two waiting for one key or name. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "server/pending.h"
+#include "test/check_suites.h"
+
+static struct netaddr
+ip(const char *s)
+{
+	struct netaddr a;
+	char err[128];
+
+	ck_assert_msg(netaddr_parse(s, false, &a, err, sizeof(err)), "%s", err);
+	return a;
+}
+
+static void
+fill(uint8_t *b, size_t n, uint8_t v)
+{
+	memset(b, v, n);
+}
+
+START_TEST(test_add_resume_conflict)
+{
+	struct pending_table *t = pending_new(NULL);
+	const struct pending_req *r, *again;
+	uint8_t key[WG_KEY_LEN], csr[32], csr2[32], key2[WG_KEY_LEN];
+	struct netaddr src = ip("198.51.100.7");
+
+	fill(key, sizeof(key), 1);
+	fill(key2, sizeof(key2), 2);
+	fill(csr, sizeof(csr), 0xa0);
+	fill(csr2, sizeof(csr2), 0xb0);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(pending_add(t, "nas", key, csr, &src, 1000, &r), PENDING_ADDED);
+	ck_assert_uint_eq(r->id, 1);
+	ck_assert_str_eq(r->name, "nas");
+	ck_assert_int_eq(r->state, PENDING_WAITING);
+	/* an interrupted join asks again with the same CSR: the same request */
+	ck_assert_int_eq(pending_add(t, "nas", key, csr, &src, 1010, &again), PENDING_RESUMED);
+	ck_assert_uint_eq(again->id, 1);
+	/* another CSR for the same key, or the same name: refused while the first waits */
+	ck_assert_int_eq(pending_add(t, "other", key, csr2, &src, 1020, &again), PENDING_CONFLICT);
+	ck_assert_int_eq(pending_add(t, "nas", key2, csr2, &src, 1020, &again), PENDING_CONFLICT);
+	ck_assert(pending_set_state(t, 1, PENDING_DENIED));
+	ck_assert_int_eq(pending_add(t, "nas", key2, csr2, &src, 1030, &again), PENDING_ADDED);
+	ck_assert_uint_eq(again->id, 2);
+	ck_assert_uint_eq(pending_count(t), 2);
+	ck_assert_ptr_null(pending_get(t, 9));
+	ck_assert(pending_remove(t, 1));
+	ck_assert(!pending_remove(t, 1));
+	ck_assert_uint_eq(pending_get(t, 2)->id, 2);
+	pending_del(t);
+}
+END_TEST
+
+START_TEST(test_limits_and_expiry)
+{
+	struct pending_limits lim = { .max_requests = 3, .max_age_s = 60, .max_per_source = 2 };
+	struct pending_table *t = pending_new(&lim);
+	const struct pending_req *r;
+	uint8_t key[WG_KEY_LEN], csr[32];
+	struct netaddr a = ip("2001:db8:1:2::5"), a2 = ip("2001:db8:1:2::99");
+	struct netaddr b = ip("192.0.2.1"), c = ip("192.0.2.2");
+	char name[8];
+
+	ck_assert_ptr_nonnull(t);
+	for (int i = 0; i < 6; i++) {
+		fill(key, sizeof(key), (uint8_t)(10 + i));
+		fill(csr, sizeof(csr), (uint8_t)(10 + i));
+		snprintf(name, sizeof(name), "h%d", i);
+		enum pending_add_result res = pending_add(t, name, key, csr,
+		    i < 2 ? &a : i == 2 ? &a2 : i < 4 ? &b : &c, 100, &r);
+		/* one /64 is one source: its third request waits its turn */
+		ck_assert_int_eq(res, i < 2 ? PENDING_ADDED : i == 2 ? PENDING_SOURCE_BUSY :
+		    i == 3 ? PENDING_ADDED : PENDING_FULL);
+	}
+	ck_assert_uint_eq(pending_count(t), 3);
+	ck_assert_uint_eq(pending_expire(t, 159), 0);
+	ck_assert_uint_eq(pending_expire(t, 160), 3);
+	fill(key, sizeof(key), 99);
+	fill(csr, sizeof(csr), 99);
+	ck_assert_int_eq(pending_add(t, "late", key, csr, &c, 200, &r), PENDING_ADDED);
+	ck_assert_uint_eq(r->id, 4);   /* ids are never reused */
+	pending_del(t);
+	pending_del(NULL);
+}
+END_TEST
+
+START_TEST(test_code)
+{
+	uint8_t sha[32] = { 0 };
+	char code[PENDING_CODE_LEN + 1];
+
+	pending_code(sha, code);
+	ck_assert_str_eq(code, "AAAA-AAAA");
+	memset(sha, 0xff, 5);
+	pending_code(sha, code);
+	ck_assert_str_eq(code, "7777-7777");
+	/* 0x00 0x44 0x32 0x14 0xc7: 00000 00001 00010 00011 00100 00101 00110 00111 */
+	sha[0] = 0x00; sha[1] = 0x44; sha[2] = 0x32; sha[3] = 0x14; sha[4] = 0xc7;
+	pending_code(sha, code);
+	ck_assert_str_eq(code, "ABCD-EFGH");
+}
+END_TEST
+
+Suite *
+pending_suite(void)
+{
+	Suite *s = suite_create("pending");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_add_resume_conflict);
+	tcase_add_test(tc, test_limits_and_expiry);
+	tcase_add_test(tc, test_code);
+	suite_add_tcase(s, tc);
+	return s;
+}
