@@ -36,6 +36,11 @@ struct ctl {
  * returns the exit status it means. */
 int ctl_call(struct ctl *c, const char *method, const ProtobufCMessage *req, uint8_t **reply,
     size_t *len);
+/* ctl_call, then the reply unpacked with desc into *out (the message, freed with
+ * protobuf_c_message_free_unpacked or its type's free_unpacked); the same returns, and
+ * CTL_EXIT_SERVER, said, when the reply does not decode. */
+int ctl_call_unpack(struct ctl *c, const char *method, const ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *desc, void **out);
 /* The exit status for a gRPC status code. */
 int ctl_exit_for(int grpc_status);
 

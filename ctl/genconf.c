@@ -136,19 +136,12 @@ get_server_paths(struct ctl *c, struct server_paths *sp)
 	SSL *ssl = rpc_client_ssl(c->client);
 	X509 *x = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
 	char at[300], err[256];
-	uint8_t *reply;
-	size_t len;
 	int st;
 
 	memset(sp, 0, sizeof(*sp));
-	if ((st = ctl_call(c, "Status", &req.base, &reply, &len)) != CTL_EXIT_OK)
+	if ((st = ctl_call_unpack(c, "Status", &req.base, &wiresync__v1__status_reply__descriptor,
+	    (void **)&r)) != CTL_EXIT_OK)
 		return st;
-	r = wiresync__v1__status_reply__unpack(NULL, len, reply);
-	free(reply);
-	if (r == NULL) {
-		ctl_err("Status: the reply does not decode");
-		return CTL_EXIT_SERVER;
-	}
 	st = CTL_EXIT_OK;
 	if (r->relay_endpoint[0] != '\0') {
 		if (genconf_relay_target(r->relay_endpoint, c->server, at, sizeof(at)) < 0 ||

@@ -128,6 +128,26 @@ ctl_call(struct ctl *c, const char *method, const ProtobufCMessage *req, uint8_t
 	return ctl_exit_for(status);
 }
 
+int
+ctl_call_unpack(struct ctl *c, const char *method, const ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *desc, void **out)
+{
+	uint8_t *reply;
+	size_t len;
+	int st;
+
+	*out = NULL;
+	if ((st = ctl_call(c, method, req, &reply, &len)) != CTL_EXIT_OK)
+		return st;
+	*out = protobuf_c_message_unpack(desc, NULL, len, reply);
+	free(reply);
+	if (*out == NULL) {
+		ctl_err("%s: the reply does not decode", method);
+		return CTL_EXIT_SERVER;
+	}
+	return CTL_EXIT_OK;
+}
+
 void
 ctl_hostport(const char *ip, uint32_t port, char *out, size_t len)
 {

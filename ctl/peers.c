@@ -196,8 +196,6 @@ cmd_peers(struct ctl *c, int argc, char **argv)
 	};
 	Wiresync__V1__ListPeersRequest req = WIRESYNC__V1__LIST_PEERS_REQUEST__INIT;
 	Wiresync__V1__ListPeersReply *r;
-	uint8_t *reply;
-	size_t len;
 	bool json = false;
 	int o, st;
 
@@ -214,14 +212,9 @@ cmd_peers(struct ctl *c, int argc, char **argv)
 		ctl_err("peers: unexpected argument \"%s\"", argv[optind]);
 		return CTL_EXIT_USAGE;
 	}
-	if ((st = ctl_call(c, "ListPeers", &req.base, &reply, &len)) != CTL_EXIT_OK)
+	if ((st = ctl_call_unpack(c, "ListPeers", &req.base, &wiresync__v1__list_peers_reply__descriptor,
+	    (void **)&r)) != CTL_EXIT_OK)
 		return st;
-	r = wiresync__v1__list_peers_reply__unpack(NULL, len, reply);
-	free(reply);
-	if (r == NULL) {
-		ctl_err("ListPeers: the reply does not decode");
-		return CTL_EXIT_SERVER;
-	}
 	if (json) {
 		json_t *o2 = json_object(), *a = json_array();
 		for (size_t i = 0; i < r->n_peers; i++)
@@ -498,8 +491,6 @@ cmd_status(struct ctl *c, int argc, char **argv)
 	};
 	Wiresync__V1__StatusRequest req = WIRESYNC__V1__STATUS_REQUEST__INIT;
 	Wiresync__V1__StatusReply *r;
-	uint8_t *reply;
-	size_t len;
 	bool json = false;
 	char *end, when[32], crl_warning[300];
 	enum crl_state crl_state;
@@ -524,14 +515,9 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		ctl_err("status: unexpected argument \"%s\"", argv[optind]);
 		return CTL_EXIT_USAGE;
 	}
-	if ((st = ctl_call(c, "Status", &req.base, &reply, &len)) != CTL_EXIT_OK)
+	if ((st = ctl_call_unpack(c, "Status", &req.base, &wiresync__v1__status_reply__descriptor,
+	    (void **)&r)) != CTL_EXIT_OK)
 		return st;
-	r = wiresync__v1__status_reply__unpack(NULL, len, reply);
-	free(reply);
-	if (r == NULL) {
-		ctl_err("Status: the reply does not decode");
-		return CTL_EXIT_SERVER;
-	}
 	crl_state = crl_judge(r, crl_warning, sizeof(crl_warning));
 	if (json) {
 		json_t *o2 = json_object(), *a = json_array();

@@ -146,21 +146,14 @@ cmd_policy(struct ctl *c, int argc, char **argv)
 {
 	Wiresync__V1__PolicyRequest req = WIRESYNC__V1__POLICY_REQUEST__INIT;
 	Wiresync__V1__PolicyReply *r;
-	uint8_t *reply;
-	size_t len;
 	bool json;
 	int st;
 
 	if (json_flag("policy", argc, argv, 0, &json) < 0)
 		return CTL_EXIT_USAGE;
-	if ((st = ctl_call(c, "Policy", &req.base, &reply, &len)) != CTL_EXIT_OK)
+	if ((st = ctl_call_unpack(c, "Policy", &req.base, &wiresync__v1__policy_reply__descriptor,
+	    (void **)&r)) != CTL_EXIT_OK)
 		return st;
-	r = wiresync__v1__policy_reply__unpack(NULL, len, reply);
-	free(reply);
-	if (r == NULL) {
-		ctl_err("Policy: the reply does not decode");
-		return CTL_EXIT_SERVER;
-	}
 	if (json) {
 		json_t *o = json_object(), *a = json_array();
 		for (size_t i = 0; i < r->n_rules; i++)
@@ -187,8 +180,6 @@ cmd_can_pair(struct ctl *c, int argc, char **argv)
 {
 	Wiresync__V1__CanPairRequest req = WIRESYNC__V1__CAN_PAIR_REQUEST__INIT;
 	Wiresync__V1__CanPairReply *r;
-	uint8_t *reply;
-	size_t len;
 	bool json;
 	int st;
 
@@ -196,14 +187,9 @@ cmd_can_pair(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	req.a = argv[optind];
 	req.b = argv[optind + 1];
-	if ((st = ctl_call(c, "CanPair", &req.base, &reply, &len)) != CTL_EXIT_OK)
+	if ((st = ctl_call_unpack(c, "CanPair", &req.base, &wiresync__v1__can_pair_reply__descriptor,
+	    (void **)&r)) != CTL_EXIT_OK)
 		return st;
-	r = wiresync__v1__can_pair_reply__unpack(NULL, len, reply);
-	free(reply);
-	if (r == NULL) {
-		ctl_err("CanPair: the reply does not decode");
-		return CTL_EXIT_SERVER;
-	}
 	if (json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "pairs", json_boolean(r->pairs));
