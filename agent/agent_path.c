@@ -301,13 +301,17 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 		    .jitter = pair_jitter(a->self.key, k->id.key) };
 
 		peerpath_step(&k->pp, &in, &out);
-		if (out.reason != k->reason || out.state != was || out.choice != was_choice)
+		if (out.reason != k->step_reason || out.state != was || out.choice != was_choice)
 			log_change(k, &out, was, actual, a);
+		k->step_reason = out.reason;
 		kick = out.kick;
 		next = out.next_s;
 		/* on trial or probed: look each second, a handshake ends it early */
 		if (out.state == PEERPATH_TRIAL || out.state == PEERPATH_PROBE)
 			next = next == 0 || next > now + 1 ? now + 1 : next;
+		/* a direct path while WireGuard follows relayed packets: write it back soon */
+		if (out.choice >= 0 && in.via_relay && (next == 0 || next > now + 1))
+			next = now + 1;
 		k->choice = out.choice;
 		k->confirmed = out.confirmed;
 	}
@@ -318,8 +322,13 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 		d->has_endpoint = false;
 		k->kept = actual != NULL ? *actual : none;
 	} else {
+		/* WireGuard followed the peer's relayed packets there: not a mapping to keep
+		 * while the path is direct or probed */
+		bool relayed = a->relay.ss_family != 0 && target != &a->relay &&
+		    path_addr_equal(actual, &a->relay);
 		struct path_in in = { .guess = target, .guess_lan = lan, .kept = &k->kept,
-		    .last_guess = k->guess.ss_family != 0 ? &k->guess : NULL, .actual = actual,
+		    .last_guess = k->guess.ss_family != 0 ? &k->guess : NULL,
+		    .actual = relayed ? NULL : actual,
 		    .now_s = now, .last_handshake_s = wp != NULL ? wp->last_handshake_s : 0 };
 
 		path_choose(&in, &pc);
@@ -338,6 +347,9 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 			kick = true;
 	}
 	d->kick = kick;
+	/* a probe needs the peer to answer now: a new handshake, not a keepalive in the
+	 * relayed session (which says nothing back) */
+	d->rekey = kick && out.state == PEERPATH_PROBE;
 	/* Keepalive toward peers behind NAT and over the relay; toward a LAN peer only until
 	 * a handshake proves its endpoint (setting it makes WireGuard handshake at once). */
 	{

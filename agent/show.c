@@ -50,6 +50,10 @@ show_row(FILE *out, const struct show_row *r, int64_t now_s)
 	} else {
 		snprintf(ep, sizeof(ep), "-");
 	}
+	if (r->path != NULL && strcmp(r->path, "relay") == 0 && actual != NULL) {
+		from = "relay";
+		snprintf(why, sizeof(why), "no direct path");
+	}
 	wg_key_to_base64(r->key, b64);
 	if (r->wp != NULL && r->wp->last_handshake_s > 0)
 		snprintf(state, sizeof(state), "handshake %llds ago",
