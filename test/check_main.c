@@ -35,6 +35,7 @@ main(void)
 	srunner_add_suite(sr, reconcile_endpoint_suite());
 	srunner_add_suite(sr, path_suite());
 	srunner_add_suite(sr, peerpath_suite());
+	srunner_add_suite(sr, agent_path_suite());
 	srunner_add_suite(sr, wg_uapi_suite());
 	srunner_add_suite(sr, wg_kernel_suite());
 	srunner_add_suite(sr, wg_suite());

@@ -25,6 +25,7 @@ Suite *reconcile_suite(void);
 Suite *reconcile_endpoint_suite(void);
 Suite *path_suite(void);
 Suite *peerpath_suite(void);
+Suite *agent_path_suite(void);
 Suite *wg_uapi_suite(void);
 Suite *wg_kernel_suite(void);
 Suite *wg_suite(void);
