@@ -195,6 +195,8 @@ agent_hub_peer(struct agent *a, struct desired_peer *d)
 
 /* --- one peer's path ------------------------------------------------------------------- */
 
+#define TRIAL_YOUNG_S 3     /* a trial is looked at each second this long */
+
 /* The same on both ends: a hash (FNV-1a) of the two keys in sorted order. */
 static uint32_t
 pair_jitter(const uint8_t *x, const uint8_t *y)
@@ -306,8 +308,10 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 		k->step_reason = out.reason;
 		kick = out.kick;
 		next = out.next_s;
-		/* on trial or probed: look each second, a handshake ends it early */
-		if (out.state == PEERPATH_TRIAL || out.state == PEERPATH_PROBE)
+		/* a probe, or a trial's first seconds: look each second, a handshake ends it
+		 * early; an unanswered trial is looked at only when it times out */
+		if (out.state == PEERPATH_PROBE || (out.state == PEERPATH_TRIAL &&
+		    now - k->pp.switched_s < TRIAL_YOUNG_S))
 			next = next == 0 || next > now + 1 ? now + 1 : next;
 		/* a direct path while WireGuard follows relayed packets: write it back soon */
 		if (out.choice >= 0 && in.via_relay && (next == 0 || next > now + 1))
