@@ -225,6 +225,18 @@ agent_reconcile_soon(struct agent *a)
 
 /* --- the Watch stream -------------------------------------------------------------------- */
 
+/* A record the policy does not pair us with is refused like one that does not verify:
+ * kept, to take when a new policy pairs it. */
+static bool
+policy_check(const struct agent *a, const struct cert_identity *id, char *rule, char *err,
+    size_t errlen)
+{
+	if (agent_policy_pairs(a, id, rule, 160))
+		return true;
+	snprintf(err, errlen, "not paired by the policy (%s)", rule);
+	return false;
+}
+
 static struct known *
 known_find(struct agent *a, const uint8_t *key, size_t len)
 {
@@ -273,14 +285,15 @@ agent_apply_record(struct agent *a, const Wiresync__V1__Peer *p)
 {
 	struct cert_identity id;
 	struct known *k;
-	char err[256], b64[45];
+	char err[256], b64[45], rule[160];
 
 	if (p->public_key.len == WG_KEY_LEN && memcmp(p->public_key.data, a->self.key,
 	    WG_KEY_LEN) == 0)
 		return;
 	k = known_find(a, p->public_key.data, p->public_key.len);
 	if (!peer_verify(a->verifier, p, &id, err, sizeof(err)) ||
-	    !agent_tunnels_free(a, k, &id, err, sizeof(err))) {
+	    !agent_tunnels_free(a, k, &id, err, sizeof(err)) ||
+	    !policy_check(a, &id, rule, err, sizeof(err))) {
 		if (p->public_key.len == WG_KEY_LEN)
 			wg_key_to_base64(p->public_key.data, b64);
 		else
@@ -309,6 +322,7 @@ agent_apply_record(struct agent *a, const Wiresync__V1__Peer *p)
 	}
 	k->rec = refused_peer_copy(p);
 	k->id = id;
+	snprintf(k->rule, sizeof(k->rule), "%s", rule);
 	if (k->rec == NULL)
 		known_drop(a, k);
 }
@@ -435,6 +449,8 @@ agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err,
 		snprintf(err, errlen, "state_dir %s: %s", conf->state_dir, strerror(errno));
 		goto fail;
 	}
+	if (agent_policy_init(a, err, errlen) < 0)
+		goto fail;
 	snprintf(a->owned_path, sizeof(a->owned_path), "%s/peers-%s", conf->state_dir,
 	    conf->interface);
 	r = state_owned_load(a->owned_path, &a->owned);
@@ -449,6 +465,7 @@ agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err,
 	}
 	agent_crl_state_load(a);
 	wc.crl_sha256 = a->crl_sha256;
+	wc.policy_sha256 = policyhold_sha256(&a->policy);
 	if (conf->expiry_warn_days > 0)
 		agent_expiry_check(a);
 	else
@@ -491,6 +508,7 @@ agent_del(struct agent *a)
 	loop_timer_cancel(a->loop, &a->update_retry);
 	netmon_del(a->netmon);
 	peer_verifier_del(a->verifier);
+	agent_policy_free(a);
 	while (a->n_known > 0)
 		known_drop(a, &a->known[0]);
 	free(a->known);
@@ -549,6 +567,8 @@ agent_show(const struct agentconf *conf, FILE *out, char *err, size_t errlen)
 	if (a->verifier == NULL)
 		goto out;
 	agent_crl_state_load(a);
+	if (agent_policy_init(a, err, errlen) < 0)
+		goto out;
 	a->netmon = netmon_new(a->loop, conf->interface, NULL, NULL);
 	if (a->netmon != NULL && netmon_read(a->netmon, &a->net) == 0)
 		a->net_valid = true;
@@ -566,6 +586,7 @@ out:
 	wg_device_free(dev);
 	netmon_del(a->netmon);
 	peer_verifier_del(a->verifier);
+	agent_policy_free(a);
 	while (a->n_known > 0)
 		known_drop(a, &a->known[0]);
 	free(a->known);

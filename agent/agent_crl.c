@@ -150,7 +150,7 @@ agent_on_crl(void *arg, const uint8_t *der, size_t len)
 		return;
 	/* every CA's CRL in use, so a restart starts from all of them */
 	if (peer_verifier_crls_der(a->verifier, &all, &all_len) < 0 ||
-	    state_crl_save(a->crl_path, all, all_len) < 0)
+	    state_blob_save(a->crl_path, all, all_len) < 0)
 		log_warnx("%s: cannot save the CRL", a->crl_path);
 	free(all);
 	recheck_known(a);
@@ -170,7 +170,7 @@ agent_crl_state_load(struct agent *a)
 	snprintf(a->crl_path, sizeof(a->crl_path), "%s/crl-%s", a->conf->state_dir,
 	    a->conf->interface);
 	peer_verifier_crl_sha256(a->verifier, a->crl_sha256);
-	r = state_crl_load(a->crl_path, &der, &len);
+	r = state_blob_load(a->crl_path, &der, &len);
 	if (r == -ENOENT)
 		return;
 	if (r < 0) {

@@ -17,6 +17,7 @@
 #include "agent/netmon.h"
 #include "agent/peerpath.h"
 #include "agent/reconcile.h"
+#include "agent/policyhold.h"
 #include "agent/refusal.h"
 #include "agent/refused.h"
 #include "agent/state.h"
@@ -47,6 +48,7 @@ struct known {
 	const char *step_reason;            /* the last step's out.reason, for the logs */
 	struct sockaddr_storage guess;      /* the address decided last reconcile; 0 none */
 	struct sockaddr_storage kept;       /* the roamed endpoint kept (and logged); 0 none */
+	char rule[160];                     /* the policy rule that pairs us, for --show */
 };
 
 /* The server's hub interface as a peer of ours (from UpdateReply.hub_port). */
@@ -78,6 +80,8 @@ struct agent {
 	struct known *known;
 	size_t n_known, cap_known;
 	struct refused_set refused;         /* records that did not verify, to try again */
+	struct policyhold policy;           /* the pairing policy in force */
+	X509 *policy_ca;                    /* its signer: our CA */
 	struct loop_timer crl_timer;        /* when the CRL in use goes stale */
 	struct owned_keys owned;
 	char owned_path[4096];
@@ -145,6 +149,16 @@ void agent_paths_save(struct agent *a);
 /* The reason saved in path for key (for --show) into buf; false when there is none. */
 bool agent_paths_lookup(const char *path, const uint8_t key[WG_KEY_LEN], char *buf,
     size_t len);
+/* agent_policy.c */
+/* Reads our CA and the policy saved in state_dir (before any record is applied). 0, or
+ * -1 with err when the CA cannot be read. */
+int agent_policy_init(struct agent *a, char *err, size_t errlen);
+void agent_policy_free(struct agent *a);
+/* Whether the policy in force pairs us with id; rule gets the rule or why not. */
+bool agent_policy_pairs(const struct agent *a, const struct cert_identity *id, char *rule,
+    size_t len);
+/* A policy the server relays (common/watch.h), arg the agent. */
+void agent_on_policy(void *arg, const uint8_t *der, size_t len);
 
 /* agent_update.c */
 extern const struct watch_client_ops agent_watch_ops;

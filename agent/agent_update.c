@@ -179,7 +179,8 @@ send_update(struct agent *a)
 
 const struct watch_client_ops agent_watch_ops = {
 	.on_snapshot = agent_on_snapshot, .on_upsert = agent_on_upsert,
-	.on_removed = agent_on_removed, .on_crl = agent_on_crl, .on_state = on_state,
+	.on_removed = agent_on_removed, .on_crl = agent_on_crl, .on_policy = agent_on_policy,
+	.on_state = on_state,
 	.retry_delay = watch_retry_delay,
 };
 
@@ -191,6 +192,7 @@ restart_watch(struct agent *a)
 	struct watch_client *w;
 
 	wc.since_revision = watch_client_revision(a->watch);
+	wc.policy_sha256 = policyhold_sha256(&a->policy);
 	w = watch_client_new(a->loop, a->ctx, &wc, &agent_watch_ops, a);
 	if (w == NULL) {
 		log_warn("cannot restart the Watch stream");

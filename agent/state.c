@@ -187,7 +187,7 @@ out:
 }
 
 int
-state_crl_save(const char *path, const uint8_t *der, size_t len)
+state_blob_save(const char *path, const uint8_t *der, size_t len)
 {
 	char tmp[4200];
 	FILE *fp = tmp_open(path, tmp, sizeof(tmp));
@@ -198,11 +198,12 @@ state_crl_save(const char *path, const uint8_t *der, size_t len)
 	return tmp_commit(fp, tmp, path);
 }
 
-/* A CRL of a small CA is a few KB; one of a million revocations would still fit. */
-#define STATE_CRL_MAX (64u << 20)
+/* A CRL of a small CA is a few KB; one of a million revocations would still fit, and so
+ * does any policy.cms. */
+#define STATE_BLOB_MAX (64u << 20)
 
 int
-state_crl_load(const char *path, uint8_t **der, size_t *len)
+state_blob_load(const char *path, uint8_t **der, size_t *len)
 {
 	FILE *fp = fopen(path, "rb");
 	uint8_t *buf = NULL;
@@ -215,8 +216,8 @@ state_crl_load(const char *path, uint8_t **der, size_t *len)
 		if (n == cap) {
 			uint8_t *nb;
 			cap = cap != 0 ? cap * 2 : 4096;
-			if (cap > STATE_CRL_MAX || (nb = realloc(buf, cap)) == NULL) {
-				e = cap > STATE_CRL_MAX ? -EFBIG : -ENOMEM;
+			if (cap > STATE_BLOB_MAX || (nb = realloc(buf, cap)) == NULL) {
+				e = cap > STATE_BLOB_MAX ? -EFBIG : -ENOMEM;
 				goto fail;
 			}
 			buf = nb;

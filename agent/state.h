@@ -23,9 +23,10 @@ int state_watch_save(const char *path, uint64_t revision, Wiresync__V1__Peer *co
 int64_t state_watch_load(const char *path, void (*fn)(void *arg, const Wiresync__V1__Peer *p),
     void *arg);
 
-/* The newest CRL seen (DER), so a restart cannot be talked into an older one. */
-int state_crl_save(const char *path, const uint8_t *der, size_t len);
+/* A blob kept across restarts, written atomically: the newest CRL seen (DER), the newest
+ * policy.cms, so a restart cannot be talked into an older one. */
+int state_blob_save(const char *path, const uint8_t *der, size_t len);
 /* Reads it into *der (free) and *len; 0, -ENOENT when there is none, or -errno. */
-int state_crl_load(const char *path, uint8_t **der, size_t *len);
+int state_blob_load(const char *path, uint8_t **der, size_t *len);
 
 #endif

@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/cert.h"
+#include "common/policy.h"
 
 /* Far above any real client certificate; keeps d2i from chewing on arbitrary blobs. */
 #define CERT_DER_MAX 65536
@@ -147,7 +148,31 @@ out:
 	return ok;
 }
 
-/* Reads one SAN URI: the admin role, a key, or something else, which is ignored. */
+/* One SAN URI urn:wiresync:group:NAME; a repeated group counts once. */
+static bool
+cert_san_group(const unsigned char *name, size_t len, struct cert_identity *id, char *err,
+    size_t errlen)
+{
+	if (!policy_group_name_ok((const char *)name, len)) {
+		cert_err(err, errlen, id->name, "group URI \"%s%.*s\": the name must be 1 to %d "
+		    "of a-z, 0-9 and '-'", CERT_URI_GROUP_PREFIX, (int)(len > 64 ? 64 : len),
+		    (const char *)name, CERT_GROUP_MAX);
+		return false;
+	}
+	for (size_t i = 0; i < id->n_groups; i++)
+		if (strlen(id->groups[i]) == len && memcmp(id->groups[i], name, len) == 0)
+			return true;
+	if (id->n_groups == CERT_GROUPS_MAX) {
+		cert_err(err, errlen, id->name, "more than %d group URIs", CERT_GROUPS_MAX);
+		return false;
+	}
+	memcpy(id->groups[id->n_groups], name, len);
+	id->groups[id->n_groups][len] = '\0';
+	id->n_groups++;
+	return true;
+}
+
+/* Reads one SAN URI: the admin role, a key, a group, or something else, which is ignored. */
 static bool
 cert_san_uri(const ASN1_IA5STRING *uri, struct cert_identity *id, size_t *n_keys,
     char *err, size_t errlen)
@@ -162,6 +187,10 @@ cert_san_uri(const ASN1_IA5STRING *uri, struct cert_identity *id, size_t *n_keys
 		id->admin = true;
 		goto out;
 	}
+	if (len >= strlen(CERT_URI_GROUP_PREFIX) &&
+	    memcmp(data, CERT_URI_GROUP_PREFIX, strlen(CERT_URI_GROUP_PREFIX)) == 0)
+		return cert_san_group(data + strlen(CERT_URI_GROUP_PREFIX),
+		    len - strlen(CERT_URI_GROUP_PREFIX), id, err, errlen);
 	if (len < plen || memcmp(data, CERT_URI_KEY_PREFIX, plen) != 0)
 		goto out;
 	ok = false;

@@ -16,6 +16,9 @@
 
 #define CERT_URI_KEY_PREFIX "urn:wiresync:key:"
 #define CERT_URI_ADMIN "urn:wiresync:role:admin"
+#define CERT_URI_GROUP_PREFIX "urn:wiresync:group:"
+#define CERT_GROUPS_MAX 16
+#define CERT_GROUP_MAX 32      /* POLICY_GROUP_MAX */
 
 struct cert_identity {
 	char name[CERT_NAME_MAX + 1];    /* subject CN */
@@ -25,6 +28,8 @@ struct cert_identity {
 	uint8_t key[WG_KEY_LEN];
 	size_t n_tunnel;
 	struct netaddr tunnel[CERT_TUNNEL_MAX]; /* SAN IPs, prefix /32 or /128 */
+	size_t n_groups;                 /* SAN URIs urn:wiresync:group:NAME, for the policy */
+	char groups[CERT_GROUPS_MAX][CERT_GROUP_MAX + 1];
 	char serial[80];                 /* hex, for logs and revocation */
 	int64_t not_after;               /* seconds since the epoch */
 };
@@ -33,7 +38,8 @@ struct cert_identity {
  * CA. Returns false, with the reason in err, when the certificate breaks the profile:
  * no CN or O (or longer than CERT_NAME_MAX), CA:TRUE, no clientAuth EKU, neither a key URI
  * nor the admin URI, more than one key URI, a key URI that is not base64 of 32 bytes, a key
- * without at least one IP SAN, more than CERT_TUNNEL_MAX IP SANs. Does not take ownership
+ * without at least one IP SAN, more than CERT_TUNNEL_MAX IP SANs, a group URI whose name
+ * is not [a-z0-9-]{1,32}, more than CERT_GROUPS_MAX groups. Does not take ownership
  * of x. */
 bool cert_identity_from_x509(X509 *x, struct cert_identity *id, char *err, size_t errlen);
 

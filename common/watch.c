@@ -14,13 +14,14 @@
 #include "rpc/log.h"
 
 /* A packed WatchRequest: one tag byte and a varint of at most 10 bytes. */
-#define WATCH_REQUEST_MAX 64   /* revision varint + a 32-byte digest, with tags */
+#define WATCH_REQUEST_MAX 96   /* revision varint + two 32-byte digests, with tags */
 
 struct watch_client {
 	struct loop *loop;
 	SSL_CTX *ctx;
 	uint32_t keepalive_ms;
 	const uint8_t *crl_sha256;
+	const uint8_t *policy_sha256;
 	char *server;
 	struct watch_client_ops ops;
 	void *arg;
@@ -147,6 +148,11 @@ watch_apply(struct watch_client *w, const Wiresync__V1__WatchEvent *ev)
 		if (w->ops.on_crl != NULL)
 			w->ops.on_crl(w->arg, ev->crl.data, ev->crl.len);
 		break;
+	case WIRESYNC__V1__WATCH_EVENT__EVENT_POLICY:
+		log_debug("%s: policy of %zu bytes", w->server, ev->policy.len);
+		if (w->ops.on_policy != NULL)
+			w->ops.on_policy(w->arg, ev->policy.data, ev->policy.len);
+		break;
 	default:
 		/* A kind added to the contract after this build: nothing to apply, and the
 		 * revision stays so that nothing is skipped. */
@@ -247,6 +253,10 @@ watch_start(struct watch_client *w)
 		m.crl_sha256.data = (uint8_t *)w->crl_sha256;
 		m.crl_sha256.len = 32;
 	}
+	if (w->policy_sha256 != NULL) {
+		m.policy_sha256.data = (uint8_t *)w->policy_sha256;
+		m.policy_sha256.len = 32;
+	}
 	len = wiresync__v1__watch_request__pack(&m, req);
 	log_debug("%s: connecting, Watch since revision %llu", w->server,
 	    (unsigned long long)w->revision);
@@ -304,6 +314,7 @@ watch_client_new(struct loop *l, SSL_CTX *ctx, const struct watch_client_config 
 	cap = cfg->backoff_cap_ms != 0 ? cfg->backoff_cap_ms : WATCH_BACKOFF_CAP_MS;
 	w->keepalive_ms = cfg->keepalive_ms != 0 ? cfg->keepalive_ms : 30000;
 	w->crl_sha256 = cfg->crl_sha256;
+	w->policy_sha256 = cfg->policy_sha256;
 	backoff_init(&w->backoff, base, cap < base ? base : cap, 0);
 	r = watch_start(w);
 	if (r < 0) {

@@ -32,6 +32,8 @@ struct watch_client_ops {
 	void (*on_removed)(void *arg, uint64_t revision, const uint8_t *key, size_t len);
 	/* The server relayed its CRL (DER, unverified: the callee checks it). Any revision. */
 	void (*on_crl)(void *arg, const uint8_t *der, size_t len);
+	/* The server relayed its network's pairing policy (policy.cms, unverified). */
+	void (*on_policy)(void *arg, const uint8_t *der, size_t len);
 	/* Connection state, for logs. connected: the Watch stream delivered its first event
 	 * (the client has no earlier sign that the server accepted the stream); why names
 	 * the server. !connected: the stream or the connection ended (also for each failed
@@ -53,6 +55,7 @@ struct watch_client_config {
 	uint32_t keepalive_ms;       /* PING the server this often; 0: 30000 */
 	const uint8_t *crl_sha256;   /* 32 bytes the caller keeps current: the CRL it holds,
 	                              * sent with each Watch; NULL: none */
+	const uint8_t *policy_sha256; /* likewise, of the policy.cms it holds; NULL: none */
 };
 
 /* Starts connecting to cfg->server at once and calls Watch with since_revision = the last

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <openssl/ssl.h>
 
 #include "proto/admin.pb-c.h"
@@ -48,6 +49,10 @@ void ctl_hostport(const char *ip, uint32_t port, char *out, size_t len);
  * 0, or -1 with the reason printed. */
 int ctl_resolve_endpoint(const char *hostport, char *out, size_t len);
 
+/* Prints v (pretty, ASCII) and frees it: CTL_EXIT_OK, or CTL_EXIT_USAGE when it cannot be
+ * written. */
+int ctl_json_print(json_t *v);
+
 /* Commands: argc/argv start at the command's name; each returns an exit status. */
 int cmd_peers(struct ctl *c, int argc, char **argv);
 int cmd_show(struct ctl *c, int argc, char **argv);
@@ -56,5 +61,8 @@ int cmd_add_static(struct ctl *c, int argc, char **argv);
 int cmd_status(struct ctl *c, int argc, char **argv);
 int cmd_genconf(struct ctl *c, int argc, char **argv);
 int cmd_backup(struct ctl *c, int argc, char **argv);
+int cmd_check_policy(struct ctl *c, int argc, char **argv);
+int cmd_policy(struct ctl *c, int argc, char **argv);
+int cmd_can_pair(struct ctl *c, int argc, char **argv);
 
 #endif

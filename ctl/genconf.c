@@ -1,5 +1,7 @@
-/* genconf: a wg-quick config for one peer, with the endpoints the agent itself would choose
- * (agent/endpoint.c) and the allowed IPs of each peer's verified certificate. */
+/* genconf: a wg-quick config for one peer, with the allowed IPs of each peer's verified
+ * certificate and, per peer, the endpoint the agent itself would choose (agent/endpoint.c)
+ * or the server's relay for a peer the config cannot reach directly (ctl/genconf_path.c),
+ * plus the server's hub when it has one. */
 #include "config.h"
 
 #include <ctype.h>
@@ -16,6 +18,7 @@
 #include "agent/endpoint.h"
 #include "common/cert.h"
 #include "ctl/ctl.h"
+#include "ctl/genconf_path.h"
 
 #define KEEPALIVE_S 25
 
@@ -116,6 +119,101 @@ print_allowed(const struct cert_identity *id)
 	printf("\n");
 }
 
+/* The server's relay and hub as the config reaches them. */
+struct server_paths {
+	char relay[80];              /* resolved "ip:port"; "" none */
+	char hub[80];                /* resolved "ip:port"; "" none */
+	uint8_t hub_key[WG_KEY_LEN];
+};
+
+/* From Status (relay_endpoint, hub_port) and the server certificate of our connection
+ * (the hub's key). An unspecified relay address, and the hub, are at ctl's `server`. */
+static int
+get_server_paths(struct ctl *c, struct server_paths *sp)
+{
+	Wiresync__V1__StatusRequest req = WIRESYNC__V1__STATUS_REQUEST__INIT;
+	Wiresync__V1__StatusReply *r;
+	SSL *ssl = rpc_client_ssl(c->client);
+	X509 *x = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
+	char at[300], err[256];
+	uint8_t *reply;
+	size_t len;
+	int st;
+
+	memset(sp, 0, sizeof(*sp));
+	if ((st = ctl_call(c, "Status", &req.base, &reply, &len)) != CTL_EXIT_OK)
+		return st;
+	r = wiresync__v1__status_reply__unpack(NULL, len, reply);
+	free(reply);
+	if (r == NULL) {
+		ctl_err("Status: the reply does not decode");
+		return CTL_EXIT_SERVER;
+	}
+	st = CTL_EXIT_OK;
+	if (r->relay_endpoint[0] != '\0') {
+		if (genconf_relay_target(r->relay_endpoint, c->server, at, sizeof(at)) < 0 ||
+		    ctl_resolve_endpoint(at, sp->relay, sizeof(sp->relay)) < 0) {
+			ctl_err("warning: the server's relay \"%s\" is unusable from here (server %s): "
+			    "writing the direct guesses", r->relay_endpoint, c->server);
+			sp->relay[0] = '\0';
+		}
+	}
+	if (genconf_hub(x, r->hub_port, c->server, sp->hub_key, at, sizeof(at), err,
+	    sizeof(err)) < 0)
+		ctl_err("warning: leaving out the server's hub: %s", err);
+	else if (r->hub_port != 0 && ctl_resolve_endpoint(at, sp->hub, sizeof(sp->hub)) < 0)
+		sp->hub[0] = '\0';
+	wiresync__v1__status_reply__free_unpacked(r, NULL);
+	return st;
+}
+
+/* The hub carries no traffic (no AllowedIPs): the config's keepalives to it show the server
+ * the phone's NAT mapping, and that address is how the relay knows the phone's packets. */
+static void
+print_hub(const struct server_paths *sp)
+{
+	char k[45];
+
+	wg_key_to_base64(sp->hub_key, k);
+	printf("\n[Peer]\n# the server's hub: no traffic; it sees this config's address, which "
+	    "lets the relay recognise it\n");
+	printf("PublicKey = %s\n", k);
+	printf("Endpoint = %s\n", sp->hub);
+	printf("PersistentKeepalive = %d\n", KEEPALIVE_S);
+}
+
+/* One [Peer]: the endpoint by genconf_path_choose. */
+static void
+print_peer(const Wiresync__V1__PeerInfo *pi, const struct cert_identity *id,
+    const struct endpoint_self *me, const struct server_paths *sp)
+{
+	const Wiresync__V1__Peer *p = pi->peer;
+	struct endpoint_list eps;
+	struct genconf_path path;
+	char k[45], ep[64];
+
+	wg_key_to_base64(id->key, k);
+	endpoint_candidates(p, me, &eps);
+	genconf_path_choose(p, pi->is_static, &eps, sp->relay[0] != '\0', &path);
+	printf("\n[Peer]\n# %s%s\n", p->name, pi->is_static ? " (static)" : "");
+	if (path.via == GENCONF_RELAY)
+		printf("# via the relay: %s %s\n", p->name, path.why);
+	else if (path.via == GENCONF_GUESS)
+		printf("# may be unreachable: %s %s and the server has no relay (relay_listen)\n",
+		    p->name, path.why);
+	else if (path.via == GENCONF_NONE)
+		printf("# no endpoint: %s %s and the server has no relay (relay_listen)\n",
+		    p->name, path.why);
+	printf("PublicKey = %s\n", k);
+	print_allowed(id);
+	if (path.via == GENCONF_RELAY)
+		printf("Endpoint = %s\n", sp->relay);
+	else if (eps.n > 0)
+		printf("Endpoint = %s\n", endpoint_format(&eps.addr[0], ep, sizeof(ep)));
+	if (path.via == GENCONF_RELAY || endpoint_needs_keepalive(p, me))
+		printf("PersistentKeepalive = %d\n", KEEPALIVE_S);
+}
+
 static void
 self_view(const Wiresync__V1__Peer *t, struct endpoint_self *me)
 {
@@ -147,6 +245,7 @@ cmd_genconf(struct ctl *c, int argc, char **argv)
 	const Wiresync__V1__Peer *t;
 	struct cert_identity tid;
 	struct endpoint_self me;
+	struct server_paths sp;
 	const char *keyfile = NULL;
 	char privkey[45] = "";
 	uint8_t *reply;
@@ -192,6 +291,9 @@ cmd_genconf(struct ctl *c, int argc, char **argv)
 		ctl_err("ListPeers: the reply does not decode");
 		goto out;
 	}
+	if ((st = get_server_paths(c, &sp)) != CTL_EXIT_OK)
+		goto out;
+	st = CTL_EXIT_SERVER;
 	self_view(t, &me);
 	printf("# wg-quick config for %s (network %s), wiresyncd revision %llu\n", t->name,
 	    target->network, (unsigned long long)list->revision);
@@ -212,26 +314,17 @@ cmd_genconf(struct ctl *c, int argc, char **argv)
 		printf("# PrivateKey = (%s's private key; or run genconf with --private-key FILE)\n",
 		    t->name);
 	OPENSSL_cleanse(privkey, sizeof(privkey));
+	if (sp.hub[0] != '\0')
+		print_hub(&sp);
 	for (size_t i = 0; i < list->n_peers; i++) {
 		const Wiresync__V1__Peer *p = list->peers[i]->peer;
 		struct cert_identity id;
-		struct endpoint_list eps;
-		char k[45], ep[64];
 
 		if (p == NULL || (p->public_key.len == t->public_key.len &&
 		    memcmp(p->public_key.data, t->public_key.data, t->public_key.len) == 0))
 			continue;
-		if (!verified_identity(c, p, &id))
-			continue;
-		wg_key_to_base64(id.key, k);
-		endpoint_candidates(p, &me, &eps);
-		printf("\n[Peer]\n# %s%s\n", p->name, list->peers[i]->is_static ? " (static)" : "");
-		printf("PublicKey = %s\n", k);
-		print_allowed(&id);
-		if (eps.n > 0)
-			printf("Endpoint = %s\n", endpoint_format(&eps.addr[0], ep, sizeof(ep)));
-		if (endpoint_needs_keepalive(p, &me))
-			printf("PersistentKeepalive = %d\n", KEEPALIVE_S);
+		if (verified_identity(c, p, &id))
+			print_peer(list->peers[i], &id, &me, &sp);
 	}
 	st = fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 out:

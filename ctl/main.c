@@ -22,14 +22,18 @@ static const struct {
 	int (*fn)(struct ctl *c, int argc, char **argv);
 	const char *args;
 	const char *help;
+	bool offline;       /* needs no server, no configuration */
 } commands[] = {
-	{ "peers", cmd_peers, "[--network N] [--json]", "table of the network's peers" },
-	{ "show", cmd_show, "NAME|KEY [--json]", "one peer's record and certificate" },
-	{ "remove", cmd_remove, "NAME|KEY", "remove a peer; every agent drops it" },
-	{ "add-static", cmd_add_static, "CERT [--endpoint HOST:PORT]", "add a host that runs no agent (a phone)" },
-	{ "status", cmd_status, "[--days N] [--json]", "server status, certificates expiring soon" },
-	{ "genconf", cmd_genconf, "NAME [--private-key FILE]", "print a wg-quick config for NAME" },
-	{ "backup", cmd_backup, "FILE", "consistent copy of the server's store into FILE (0600)" },
+	{ "peers", cmd_peers, "[--network N] [--json]", "table of the network's peers", false },
+	{ "show", cmd_show, "NAME|KEY [--json]", "one peer's record and certificate", false },
+	{ "remove", cmd_remove, "NAME|KEY", "remove a peer; every agent drops it", false },
+	{ "add-static", cmd_add_static, "CERT [--endpoint HOST:PORT]", "add a host that runs no agent (a phone)", false },
+	{ "status", cmd_status, "[--days N] [--json]", "server status, relay and hub, certificates expiring soon", false },
+	{ "genconf", cmd_genconf, "NAME [--private-key FILE]", "print a wg-quick config for NAME (NATed hosts via the relay)", false },
+	{ "backup", cmd_backup, "FILE", "consistent copy of the server's store into FILE (0600)", false },
+	{ "policy", cmd_policy, "[--json]", "the pairing policy in force: version and rules", false },
+	{ "can-pair", cmd_can_pair, "A B [--json]", "whether hosts A and B pair, and the rule that decides", false },
+	{ "check-policy", cmd_check_policy, "FILE [--ca CA.crt] [--quiet]", "check a pairing policy file, or with --ca a signed policy.cms (offline)", true },
 };
 
 static void
@@ -240,6 +244,10 @@ main(int argc, char **argv)
 			status = CTL_EXIT_OK;
 			goto out;
 		}
+	}
+	if (commands[k].offline) {
+		status = commands[k].fn(&c, argc - i, argv + i);
+		goto out;
 	}
 	if (ctlconf_load(&conf, &schema, path, path_given, n_keyargs, keyargs, err,
 	    sizeof(err)) < 0 || ctlconf_check(&conf, &schema, err, sizeof(err)) < 0) {

@@ -114,9 +114,8 @@ peer_json(const Wiresync__V1__PeerInfo *pi, bool with_cert)
 	return o;
 }
 
-/* Prints v and frees it; a failed dump is a local error. */
-static int
-json_print(json_t *v)
+int
+ctl_json_print(json_t *v)
 {
 	int r = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 
@@ -229,7 +228,7 @@ cmd_peers(struct ctl *c, int argc, char **argv)
 			json_array_append_new(a, peer_json(r->peers[i], false));
 		json_object_set_new(o2, "revision", json_integer((json_int_t)r->revision));
 		json_object_set_new(o2, "peers", a);
-		st = json_print(o2);
+		st = ctl_json_print(o2);
 	} else {
 		static const char *head[COLS] = { "NAME", "NETWORK", "TUNNEL IPS", "ONLINE",
 		    "LAST SEEN", "LAN ENDPOINTS", "WAN ENDPOINT" };
@@ -331,7 +330,7 @@ cmd_show(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_SERVER;
 	}
 	if (json)
-		st = json_print(peer_json(pi, true));
+		st = ctl_json_print(peer_json(pi, true));
 	else
 		print_peer(pi);
 	wiresync__v1__peer_info__free_unpacked(pi, NULL);
@@ -554,6 +553,10 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		json_object_set_new(o2, "crl_warning", crl_state != CRL_FINE ?
 		    json_string(crl_warning) : json_null());
 		json_object_set_new(o2, "expiry_warn_days", json_integer(r->expiry_warn_days));
+		json_object_set_new(o2, "relay_endpoint", r->relay_endpoint[0] != '\0' ?
+		    json_string(r->relay_endpoint) : json_null());
+		json_object_set_new(o2, "hub_port", r->hub_port != 0 ?
+		    json_integer(r->hub_port) : json_null());
 		for (size_t i = 0; i < r->n_expiring; i++) {
 			const Wiresync__V1__ExpiringCertificate *e = r->expiring[i];
 			json_t *x = json_object();
@@ -567,7 +570,7 @@ cmd_status(struct ctl *c, int argc, char **argv)
 			json_array_append_new(a, x);
 		}
 		json_object_set_new(o2, "expiring", a);
-		st = json_print(o2);
+		st = ctl_json_print(o2);
 	} else {
 		printf("version:       %s\n", r->version);
 		printf("uptime:        %llds\n", (long long)r->uptime_s);
@@ -586,6 +589,12 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		}
 		if (crl_state != CRL_FINE)
 			printf("warning:       %s\n", crl_warning);
+		printf("relay:         %s\n", r->relay_endpoint[0] != '\0' ? r->relay_endpoint :
+		    "none (relay_listen)");
+		if (r->hub_port != 0)
+			printf("hub:           WireGuard port %u\n", r->hub_port);
+		else
+			printf("hub:           none (hub_interface)\n");
 		printf("expiring within %u days: %zu\n", r->expiry_warn_days, r->n_expiring);
 		for (size_t i = 0; i < r->n_expiring; i++) {
 			iso_time(r->expiring[i]->not_after, when, sizeof(when));

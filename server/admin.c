@@ -20,7 +20,8 @@
 
 #define ADMIN_PATH "/wiresync.v1.Admin/"
 
-enum { A_LIST, A_SHOW, A_REMOVE, A_ADD_STATIC, A_STATUS, A_BACKUP, N_ADMIN };
+enum { A_LIST, A_SHOW, A_REMOVE, A_ADD_STATIC, A_STATUS, A_BACKUP, A_POLICY, A_CAN_PAIR,
+	N_ADMIN };
 
 /* --- helpers ---------------------------------------------------------------------------- */
 
@@ -378,6 +379,8 @@ admin_new(struct service *svc, struct store *st, SSL_CTX *ctx, const struct admi
 		[A_ADD_STATIC] = { ADMIN_PATH "AddStaticPeer", adm_handle_add_static, false },
 		[A_STATUS] = { ADMIN_PATH "Status", adm_handle_status, false },
 		[A_BACKUP] = { ADMIN_PATH "Backup", adm_handle_backup, true },
+		[A_POLICY] = { ADMIN_PATH "Policy", adm_handle_policy, false },
+		[A_CAN_PAIR] = { ADMIN_PATH "CanPair", adm_handle_can_pair, false },
 	};
 	const struct rpc_method *sm;
 	struct admin *a;
@@ -424,4 +427,12 @@ void
 admin_set_server(struct admin *a, struct rpc_server *srv)
 {
 	a->srv = srv;
+}
+
+void
+admin_set_paths(struct admin *a, const char *relay_endpoint, uint16_t hub_port)
+{
+	snprintf(a->relay_endpoint, sizeof(a->relay_endpoint), "%s",
+	    relay_endpoint != NULL ? relay_endpoint : "");
+	a->hub_port = hub_port;
 }

@@ -33,4 +33,9 @@ const struct rpc_method *admin_methods(struct admin *a, size_t *n);
 /* The rpc server, for the connection count in Status (borrowed; NULL to forget it). */
 void admin_set_server(struct admin *a, struct rpc_server *srv);
 
+/* The paths Status publishes besides the server itself: the relay's "ip:port" or
+ * "[v6]:port" (relay_listen's host, the bound port; NULL or "" none) and the hub's
+ * WireGuard port (0 none). The string is copied. */
+void admin_set_paths(struct admin *a, const char *relay_endpoint, uint16_t hub_port);
+
 #endif

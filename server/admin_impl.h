@@ -26,6 +26,8 @@ struct admin {
 	struct backup *backup;       /* at most one at a time */
 	struct rpc_method *methods;
 	size_t n_methods;
+	char relay_endpoint[64];     /* admin_set_paths; "" none */
+	uint16_t hub_port;
 };
 
 struct buf {
@@ -66,6 +68,11 @@ void adm_op_free(struct admin_op *op);
 void adm_handle_add_static(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 void adm_handle_status(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 void adm_handle_backup(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+/* admin_policy.c */
+void adm_handle_policy(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+void adm_handle_can_pair(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+
+/* admin_ops.c, continued */
 /* Frees b, and forgets it as its admin's running backup (admin_del). */
 void adm_backup_free(struct backup *b);
 

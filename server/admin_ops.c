@@ -354,6 +354,8 @@ adm_handle_status(struct rpc_call *call, const uint8_t *req, size_t len, void *a
 		r.crl_next_update = has ? next_up : 0;
 	}
 	r.expiry_warn_days = days;
+	r.relay_endpoint = a->relay_endpoint;
+	r.hub_port = a->hub_port;
 	r.n_expiring = e.n;
 	r.expiring = ptrs;
 	reply_packed(call, &r.base);

@@ -161,17 +161,18 @@ watcher_send(struct watcher *w, struct rpc_buf *buf, uint64_t revision)
 	w->cursor = revision;
 }
 
-/* One encoded event per change, shared by every watcher of the network. */
+/* One encoded event per change, shared by every watcher of the network that may see p
+ * (NULL: every one; a removal goes to all, and is news only to those that knew p). */
 static void
 broadcast(struct service *svc, const char *network, const uint8_t *key, struct rpc_buf *buf,
-    uint64_t revision)
+    uint64_t revision, const struct peer *p)
 {
 	struct net *n = net_get(svc, network, false);
 
 	if (n == NULL)
 		return;
 	for (struct watcher *w = n->watchers; w != NULL; w = w->next) {
-		if (is_self(w, key)) {
+		if (is_self(w, key) || (p != NULL && !watch_visible(svc, w, p))) {
 			if (!w->lagging)
 				w->cursor = revision;
 			continue;
@@ -193,7 +194,7 @@ watch_broadcast_upsert(struct service *svc, const struct peer *p)
 		log_warnx("out of memory encoding the event for %s", p->name);
 		return;
 	}
-	broadcast(svc, p->network, p->key, buf, p->revision);
+	broadcast(svc, p->network, p->key, buf, p->revision, p);
 	rpc_buf_unref(buf);
 }
 
@@ -231,7 +232,7 @@ watch_broadcast_removed(struct service *svc, const struct peer *p, uint64_t revi
 	if (buf == NULL) {
 		log_warnx("out of memory encoding the removal of %s", p->name);
 	} else {
-		broadcast(svc, p->network, p->key, buf, revision);
+		broadcast(svc, p->network, p->key, buf, revision, NULL);
 		rpc_buf_unref(buf);
 	}
 	end_own_watches(svc, n, p);
@@ -270,6 +271,8 @@ replay_one(const uint8_t key[WG_KEY_LEN], uint64_t revision, void *arg)
 	if (is_self(r->w, key))
 		return 0;
 	p = peer_table_get(r->svc->peers, key);
+	if (p != NULL && !watch_visible(r->svc, r->w, p))
+		return 0;
 	buf = p != NULL ? peerpb_event_upsert(p) : peerpb_event_removed(key, revision);
 	if (buf == NULL || rpc_call_send(r->w->call, buf, 0) < 0) {
 		rpc_buf_unref(buf);
@@ -281,10 +284,18 @@ replay_one(const uint8_t key[WG_KEY_LEN], uint64_t revision, void *arg)
 	return 0;
 }
 
+static bool
+snap_keep(const struct peer *p, void *arg)
+{
+	struct watcher *w = arg;
+
+	return watch_visible(w->ac->svc, w, p);
+}
+
 /* Brings w from its cursor to the current revision: the missed changes when the log still
  * covers the cursor, else a snapshot. */
-static int
-watcher_replay(struct service *svc, struct watcher *w, uint64_t since)
+int
+watch_replay(struct service *svc, struct watcher *w, uint64_t since)
 {
 	struct replay_ctx r = { svc, w, 0, 0 };
 	uint64_t floor = store_log_floor(svc->store);
@@ -302,7 +313,7 @@ watcher_replay(struct service *svc, struct watcher *w, uint64_t since)
 		/* the log could not be read: a snapshot still gives a correct picture */
 	}
 	snap = peerpb_event_snapshot(svc->peers, w->ac->id.network,
-	    w->ac->id.has_key ? w->ac->id.key : NULL, svc->revision);
+	    w->ac->id.has_key ? w->ac->id.key : NULL, snap_keep, w, svc->revision);
 	if (snap == NULL || rpc_call_send(w->call, snap, 0) < 0) {
 		rpc_buf_unref(snap);
 		return -ENOMEM;
@@ -320,7 +331,9 @@ watcher_catch_up(struct rpc_call *call, void *arg)
 	uint64_t from = w->cursor;
 
 	w->lagging = false;
-	if (watcher_replay(svc, w, from) < 0 ||
+	/* a policy that changed meanwhile may change what w sees: a snapshot, after it */
+	if ((w->policy_pending && watch_send_policy(svc, w, NULL, 0) < 0) ||
+	    watch_replay(svc, w, w->policy_pending ? 0 : from) < 0 ||
 	    (w->crl_pending && crlset_send(svc->crls, w->ac->id.network, call, NULL, 0) < 0)) {
 		log_warnx("%s: cannot catch the Watch stream up; ending it", w->ac->id.name);
 		rpc_call_on_cancel(call, NULL, NULL);
@@ -329,6 +342,7 @@ watcher_catch_up(struct rpc_call *call, void *arg)
 		return;
 	}
 	w->crl_pending = false;
+	w->policy_pending = false;
 	log_debug("%s: Watch stream caught up from revision %llu to %llu", w->ac->id.name,
 	    (unsigned long long)from, (unsigned long long)w->cursor);
 }
@@ -342,8 +356,8 @@ watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	struct watcher *w;
 	uint64_t since;
 	int64_t count;
-	uint8_t held[32];
-	size_t held_len;
+	uint8_t held[32], held_policy[32];
+	size_t held_len, held_policy_len;
 
 	m = wiresync__v1__watch_request__unpack(NULL, len, req);
 	if (m == NULL) {
@@ -355,6 +369,9 @@ watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	held_len = m->crl_sha256.len == sizeof(held) ? sizeof(held) : 0;
 	if (held_len > 0)
 		memcpy(held, m->crl_sha256.data, held_len);
+	held_policy_len = m->policy_sha256.len == sizeof(held_policy) ? sizeof(held_policy) : 0;
+	if (held_policy_len > 0)
+		memcpy(held_policy, m->policy_sha256.data, held_policy_len);
 	wiresync__v1__watch_request__free_unpacked(m, NULL);
 	if (idcount_get(svc->watches, ac->ident) >= svc->cfg.max_watches_per_identity) {
 		log_warnx("%s: refusing Watch: %u streams open (max_watches_per_identity)",
@@ -380,7 +397,12 @@ watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	w->net->n_watchers++;
 	svc->n_watchers++;
 	rpc_call_accept(call);
-	if (watcher_replay(svc, w, since) < 0 ||
+	/* The policy first, so the agent judges the peers by it; a host that holds another
+	 * policy than its network's may have been shown other peers: a snapshot. */
+	if (watch_policy_stale(svc, ac->id.network, held_policy, held_policy_len))
+		since = 0;
+	if (watch_send_policy(svc, w, held_policy, held_policy_len) < 0 ||
+	    watch_replay(svc, w, since) < 0 ||
 	    crlset_send(svc->crls, ac->id.network, call, held, held_len) < 0) {
 		watcher_free(w, false);
 		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");

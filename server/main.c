@@ -26,6 +26,7 @@
 #include "server/crl.h"
 #include "server/metrics.h"
 #include "server/privdrop.h"
+#include "server/policywatch.h"
 #include "server/relay_io.h"
 #include "server/service.h"
 #include "server/serverconf.h"
@@ -46,6 +47,7 @@ struct daemon {
 	unsigned expiry_warn_days;
 	struct metrics *metrics;
 	struct relay_io *relay;              /* relay_listen; NULL when off */
+	struct policywatch *policies;        /* policy; NULL when off */
 	bool stopping;
 };
 
@@ -246,7 +248,11 @@ open_tickets(struct daemon *d, const struct serverconf *conf, char *err, size_t 
 static void
 on_sighup(void *arg)
 {
-	reload_crl(arg, "SIGHUP");
+	struct daemon *d = arg;
+
+	reload_crl(d, "SIGHUP");
+	if (d->policies != NULL)
+		policywatch_reload(d->policies, "SIGHUP");
 }
 
 /* Prometheus text on a loopback port; the rpc layer reports calls and handshakes through
@@ -326,6 +332,16 @@ drop_privileges(struct daemon *d, const struct serverconf *conf, char *err, size
 		    "and the ticket key file need it; chown them to %s", conf->database, dir,
 		    conf->privdrop.name, conf->privdrop.name);
 	return 0;
+}
+
+/* What the server publishes of its relay: relay_listen's host (validated HOST:PORT or
+ * [V6]:PORT; an unspecified one means the address a caller reached) with the bound port. */
+static void
+relay_endpoint(const char *listen, int port, char *out, size_t len)
+{
+	const char *colon = strrchr(listen, ':');
+
+	snprintf(out, len, "%.*s:%d", colon != NULL ? (int)(colon - listen) : 0, listen, port);
 }
 
 static void
@@ -507,6 +523,12 @@ main(int argc, char **argv)
 	    (d.crl_watch = filewatch_new(d.loop, d.crl, 200, on_crl_file, &d, err,
 	    sizeof(err))) == NULL)
 		log_warnx("%s; reload the CRL with SIGHUP", err);
+	if (conf.policy != NULL && conf.policy[0] != '\0' &&
+	    (d.policies = policywatch_new(d.loop, svc, d.ctx, conf.policy, err,
+	    sizeof(err))) == NULL) {
+		log_errorx("%s", err);
+		goto out;
+	}
 	if (open_tickets(&d, &conf, err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
 		goto out;
@@ -556,6 +578,14 @@ main(int argc, char **argv)
 		log_info("relay on UDP %s (port %d)", conf.relay_listen, relay_io_port(d.relay));
 		relay_announce(svc, conf.relay_listen, relay_io_port(d.relay));
 	}
+	{
+		/* hub_port: 0 until the hub (hub_interface) is there */
+		char relay_ep[80] = "";
+		if (d.relay != NULL)
+			relay_endpoint(conf.relay_listen, relay_io_port(d.relay), relay_ep,
+			    sizeof(relay_ep));
+		admin_set_paths(admin, relay_ep, 0);
+	}
 	if (start_metrics(&d, conf.metrics_listen, methods, n_methods, err, sizeof(err)) < 0 ||
 	    drop_privileges(&d, &conf, err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
@@ -579,6 +609,7 @@ out:
 	free(gated);
 	admin_del(admin);
 	filewatch_del(d.crl_watch);
+	policywatch_del(d.policies);
 	if (d.loop != NULL)
 		loop_timer_cancel(d.loop, &d.ticket_timer);
 	if (d.loop != NULL)

@@ -157,8 +157,16 @@ peerpb_event_crl(const uint8_t *der, size_t len, uint64_t revision)
 	return event_bytes(revision, 5, der, len);
 }
 
+struct rpc_buf *
+peerpb_event_policy(const uint8_t *der, size_t len, uint64_t revision)
+{
+	return event_bytes(revision, 6, der, len);
+}
+
 struct snap_ctx {
 	const uint8_t *exclude;
+	bool (*keep)(const struct peer *p, void *arg);
+	void *keep_arg;
 	size_t size;       /* bytes of the Snapshot body */
 	uint8_t *out;      /* second pass: where to write */
 };
@@ -166,7 +174,8 @@ struct snap_ctx {
 static bool
 excluded(const struct snap_ctx *s, const struct peer *p)
 {
-	return s->exclude != NULL && memcmp(s->exclude, p->key, WG_KEY_LEN) == 0;
+	return (s->exclude != NULL && memcmp(s->exclude, p->key, WG_KEY_LEN) == 0) ||
+	    (s->keep != NULL && !s->keep(p, s->keep_arg));
 }
 
 static int
@@ -203,9 +212,9 @@ snap_write(const struct peer *p, void *arg)
 
 struct rpc_buf *
 peerpb_event_snapshot(const struct peer_table *t, const char *network, const uint8_t *exclude,
-    uint64_t revision)
+    bool (*keep)(const struct peer *p, void *arg), void *keep_arg, uint64_t revision)
 {
-	struct snap_ctx s = { .exclude = exclude };
+	struct snap_ctx s = { .exclude = exclude, .keep = keep, .keep_arg = keep_arg };
 	struct rpc_buf *b;
 	size_t total;
 	uint8_t *o;

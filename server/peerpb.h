@@ -2,6 +2,7 @@
 #ifndef WS_PEERPB_H
 #define WS_PEERPB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "rpc/h2server.h"
@@ -20,8 +21,12 @@ struct rpc_buf *peerpb_event_removed(const uint8_t key[WG_KEY_LEN], uint64_t rev
 struct rpc_buf *peerpb_event_crl(const uint8_t *der, size_t len, uint64_t revision);
 
 /* A framed WatchEvent{revision, snapshot = every peer of network but exclude (may be
- * NULL)}. NULL on ENOMEM. */
+ * NULL) for which keep (NULL: all) says true}. NULL on ENOMEM. */
 struct rpc_buf *peerpb_event_snapshot(const struct peer_table *t, const char *network,
-    const uint8_t *exclude, uint64_t revision);
+    const uint8_t *exclude, bool (*keep)(const struct peer *p, void *arg), void *keep_arg,
+    uint64_t revision);
+
+/* A framed WatchEvent{revision, policy = der}. NULL on ENOMEM. */
+struct rpc_buf *peerpb_event_policy(const uint8_t *der, size_t len, uint64_t revision);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "server/pairing.h"
 #include "server/peers.h"
 
 /* One tunnel address of a peer: p->tunnel[i]. */
@@ -207,6 +208,7 @@ peer_table_put(struct peer_table *t, struct peer *p)
 		return p;
 	i = find_slot(t, p->key, &found);
 	old = found ? t->slots[i] : NULL;
+	pairing_peer_groups(p, old);
 	if (old != NULL)
 		tindex_remove(t, old);
 	t->slots[i] = p;

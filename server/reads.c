@@ -8,6 +8,7 @@
 #include "proto/health.pb-c.h"
 #include "proto/wiresync.pb-c.h"
 #include "rpc/grpc.h"
+#include "server/pairing.h"
 #include "server/peerpb.h"
 #include "server/peers.h"
 #include "server/service_impl.h"
@@ -22,6 +23,7 @@ same_lan(const struct peer *a, const struct peer *b)
 /* --- Keys, GetPeer ---------------------------------------------------------------------- */
 
 struct keys_ctx {
+	const struct service *svc;
 	const struct agent_conn *ac;
 	const struct peer *self;
 	bool lan_only;
@@ -37,6 +39,8 @@ keys_collect(const struct peer *p, void *arg)
 	bool same;
 
 	if (k->ac->id.has_key && memcmp(p->key, k->ac->id.key, WG_KEY_LEN) == 0)
+		return 0;
+	if (!pairing_visible(k->svc->policies, &k->ac->id, p))
 		return 0;
 	same = same_lan(k->self, p);
 	if (k->lan_only && !same)
@@ -65,7 +69,7 @@ svc_handle_keys(struct rpc_call *call, const uint8_t *req, size_t len, void *arg
 	struct agent_conn *ac = rpc_call_conn_user(call);
 	Wiresync__V1__KeysRequest *m;
 	Wiresync__V1__KeysReply r = WIRESYNC__V1__KEYS_REPLY__INIT;
-	struct keys_ctx k = { .ac = ac };
+	struct keys_ctx k = { .svc = svc, .ac = ac };
 
 	m = wiresync__v1__keys_request__unpack(NULL, len, req);
 	if (m == NULL) {
@@ -113,9 +117,11 @@ svc_handle_getpeer(struct rpc_call *call, const uint8_t *req, size_t len, void *
 	}
 	p = peer_table_get(svc->peers, m->public_key.data);
 	wiresync__v1__get_peer_request__free_unpacked(m, NULL);
-	/* Another network's peer, or the caller itself, does not exist for the caller. */
+	/* Another network's peer, the caller itself, or one the policy does not pair it with
+	 * does not exist for the caller. */
 	if (p == NULL || strcmp(p->network, ac->id.network) != 0 ||
-	    (ac->id.has_key && memcmp(p->key, ac->id.key, WG_KEY_LEN) == 0)) {
+	    (ac->id.has_key && memcmp(p->key, ac->id.key, WG_KEY_LEN) == 0) ||
+	    !pairing_visible(svc->policies, &ac->id, p)) {
 		rpc_call_fail(call, GRPC_NOT_FOUND, "no such peer in network %s", ac->id.network);
 		return;
 	}

@@ -23,6 +23,7 @@ static const struct config_field keys_template[] = {
 	KEY(ca, .type = CONFIG_STRING, .required = true, .help = "CA certificate(s) that client certificates must chain to"),
 	KEY(crl, .type = CONFIG_STRING, .help = "CRLs of the CAs, PEM, one per CA (optional)"),
 	KEY(crl_stale, .type = CONFIG_STRING, .help = "a CRL past its nextUpdate: keep (enforce it and serve) or refuse (no new connections) (keep)"),
+	KEY(policy, .type = CONFIG_STRING, .help = "pairing policies, policy.cms signed by wiresync-ca policy, one per CA, comma-separated (optional: everyone pairs)"),
 	KEY(database, .type = CONFIG_STRING, .help = "SQLite database file (" LOCALSTATEDIR "/lib/wiresync/wiresync.db)"),
 	KEY(hub_interface, .type = CONFIG_STRING, .help = "reserved; not supported yet: a value is ignored with a warning at the start"),
 	KEY(log_level, .type = CONFIG_STRING, .help = "error, warn, info or debug (info)"),

@@ -18,6 +18,7 @@ struct serverconf {
 	char *crl;
 	char *crl_stale;             /* "keep" or "refuse" */
 	bool crl_stale_refuse;
+	char *policy;                /* policy.cms files, comma-separated; NULL: none */
 	char *database;
 	char *hub_interface;
 	char *log_level;

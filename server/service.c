@@ -12,6 +12,7 @@
 #include "server/idcount.h"
 #include "server/ratelimit.h"
 #include "server/peers.h"
+#include "server/policyset.h"
 #include "server/service_impl.h"
 
 /* --- helpers ---------------------------------------------------------------------------- */
@@ -124,6 +125,7 @@ service_del(struct service *svc)
 	watch_free_all(svc);
 	svc_retry_free(svc);
 	crlset_del(svc->crls);
+	policyset_del(svc->policies);
 	idcount_del(svc->watches);
 	idcount_del(svc->conns_per_id);
 	ratelimit_del(svc->update_rate);

@@ -49,6 +49,14 @@ struct crlset;
  * removes those peers from the store (every watcher hears of it). *changed (may be NULL):
  * crls differ from the set in force before. Returns the number of peers removed. */
 size_t service_apply_crls(struct service *svc, struct crlset *crls, bool *changed);
+struct policyset;
+/* Puts the pairing policies ps in force (taken) unless one would take its network back to
+ * an older version (then ps is freed and false returned, with why naming file and
+ * versions). Each network whose policy changed has it relayed to its watchers, and each
+ * host whose view changed gets a snapshot of exactly the peers it may now see. */
+bool service_apply_policies(struct service *svc, struct policyset *ps, char *why, size_t len);
+/* The policies in force (borrowed), NULL when none. */
+const struct policyset *service_policies(const struct service *svc);
 /* The CRLs in force (borrowed), NULL when none. */
 const struct crlset *service_crls(const struct service *svc);
 /* With crl_stale = refuse: false, with why set, for a call on a connection opened once

@@ -72,6 +72,7 @@ struct watcher {
 	uint64_t cursor;             /* last revision considered for this stream */
 	bool lagging;                /* backed up: replay from cursor once drained */
 	bool crl_pending;            /* a new CRL came while lagging: send it on catch-up */
+	bool policy_pending;         /* a new policy came while lagging: it and a snapshot */
 };
 
 /* The watchers of one network: a change costs O(watchers of its network). */
@@ -109,6 +110,7 @@ struct service {
 	uint64_t commit_ns;          /* when the batch being announced committed */
 	struct crlset *crls;         /* in force (NULL: none); resumed sessions skip the
 	                              * handshake's check, and agents get their CA's CRL */
+	struct policyset *policies;  /* pairing policies in force (NULL: none) */
 	struct change *retry_head, **retry_tail; /* rolled back, nobody waiting: retry.c */
 	struct loop_timer retry_timer;
 	uint32_t retry_ms;           /* the delay of the last retry; 0: none failed */
@@ -150,5 +152,23 @@ struct crlset;
 void watch_broadcast_crl(struct service *svc, const struct crlset *old);
 /* Ends every watcher without presence changes and frees the per-network lists. */
 void watch_free_all(struct service *svc);
+/* Brings w from its cursor to the current revision (a snapshot when since is 0, or older
+ * than the log). 0 or -ENOMEM. */
+int watch_replay(struct service *svc, struct watcher *w, uint64_t since);
+
+/* fanout_policy.c */
+/* Whether w's host may see p under the policies in force. */
+bool watch_visible(const struct service *svc, const struct watcher *w, const struct peer *p);
+/* Queues the policy of w's network unless held (held_len bytes, may be 0) is its SHA-256,
+ * or the network has none. 0 or -ENOMEM. */
+int watch_send_policy(struct service *svc, struct watcher *w, const uint8_t *held,
+    size_t held_len);
+/* Whether a host holding the policy whose SHA-256 is held (held_len 0: none) must start
+ * from a snapshot: it differs from its network's, so what it was shown may too. */
+bool watch_policy_stale(const struct service *svc, const char *network, const uint8_t *held,
+    size_t held_len);
+/* After svc->policies replaced old: each watcher of a network whose policy changed gets
+ * the policy and, when what it may see changed, a snapshot. */
+void watch_broadcast_policy(struct service *svc, const struct policyset *old);
 
 #endif

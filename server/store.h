@@ -32,6 +32,10 @@ struct peer {
 	uint64_t revision;
 	uint8_t *cert;                       /* DER; owned by the record */
 	size_t cert_len;
+	/* from the certificate, not stored: the pairing policy reads them (server/pairing.h) */
+	bool groups_read;
+	uint8_t n_groups;
+	char groups[CERT_GROUPS_MAX][CERT_GROUP_MAX + 1];
 };
 
 struct store;

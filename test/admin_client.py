@@ -14,6 +14,8 @@ Modes (default: the unittest suite):
                                `removed` (KIND=removed) or `upsert` (KIND=static) of NAME
     --backup-during-updates F  Backup while alice keeps updating; the copy into F
     --list FILE                ListPeers as op, the peers as JSON into FILE
+    --up NAME PORT [LAN_IP...] an Update of NAME with that listen port and LAN addresses
+    --status-paths RELAY HUB   Status as op: relay_endpoint is RELAY ("" none), hub_port HUB
 Each mode ends with "N passed, M failed" and exits non-zero on a failure.
 """
 
@@ -193,6 +195,8 @@ class T02Read(Base):
         self.assertGreaterEqual(s.crl_age_s, 0, "the server runs with a CRL")
         self.assertGreater(s.crl_next_update, time.time())
         self.assertEqual(s.expiry_warn_days, 30)
+        self.assertEqual(s.relay_endpoint, "", "no relay_listen")
+        self.assertEqual(s.hub_port, 0, "no hub_interface")
         self.assertEqual(len(s.expiring), 0, "every test certificate lives 825 days")
         s = op.status(apb.StatusRequest(expiry_warn_days=36500), timeout=TIMEOUT)
         self.assertEqual({e.name for e in s.expiring}, set(op.peers()))
@@ -386,6 +390,26 @@ def mode_list(path):
     return ck.done()
 
 
+def mode_up(name, port, lan_ips):
+    ck = Checks()
+    c = Client(name)
+    r = c.up(listen_port=int(port), lan_ips=lan_ips)
+    c.close()
+    ck.check(r.revision > 0, "Update of %s committed" % name)
+    return ck.done()
+
+
+def mode_status_paths(relay, hub):
+    ck = Checks()
+    op = Admin("op")
+    s = op.status(apb.StatusRequest(), timeout=TIMEOUT)
+    op.close()
+    ck.check(s.relay_endpoint == relay,
+             "StatusReply.relay_endpoint is %r (want %r)" % (s.relay_endpoint, relay))
+    ck.check(s.hub_port == int(hub), "StatusReply.hub_port is %d (want %s)" % (s.hub_port, hub))
+    return ck.done()
+
+
 def run_suite():
     suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=gc.Result)
@@ -405,6 +429,10 @@ def main(argv):
         return mode_backup(argv[2])
     if argv[1] == "--list" and len(argv) == 3:
         return mode_list(argv[2])
+    if argv[1] == "--up" and len(argv) >= 4:
+        return mode_up(argv[2], argv[3], argv[4:])
+    if argv[1] == "--status-paths" and len(argv) == 4:
+        return mode_status_paths(argv[2], argv[3])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -16,6 +16,7 @@ main(void)
 	sr = srunner_create(netaddr_suite());
 	srunner_add_suite(sr, cert_suite());
 	srunner_add_suite(sr, cert_encoding_suite());
+	srunner_add_suite(sr, cert_groups_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, store_file_suite());
@@ -36,6 +37,10 @@ main(void)
 	srunner_add_suite(sr, path_suite());
 	srunner_add_suite(sr, peerpath_suite());
 	srunner_add_suite(sr, agent_path_suite());
+	srunner_add_suite(sr, policy_suite());
+	srunner_add_suite(sr, policy_cms_suite());
+	srunner_add_suite(sr, policyset_suite());
+	srunner_add_suite(sr, policyhold_suite());
 	srunner_add_suite(sr, wg_uapi_suite());
 	srunner_add_suite(sr, wg_kernel_suite());
 	srunner_add_suite(sr, wg_suite());
@@ -52,6 +57,7 @@ main(void)
 	srunner_add_suite(sr, refusal_suite());
 	srunner_add_suite(sr, relay_suite());
 	srunner_add_suite(sr, relay_refuse_suite());
+	srunner_add_suite(sr, genconf_path_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -7,6 +7,7 @@
 Suite *netaddr_suite(void);
 Suite *cert_suite(void);
 Suite *cert_encoding_suite(void);
+Suite *cert_groups_suite(void);
 Suite *config_suite(void);
 Suite *store_suite(void);
 Suite *store_file_suite(void);
@@ -26,6 +27,10 @@ Suite *reconcile_endpoint_suite(void);
 Suite *path_suite(void);
 Suite *peerpath_suite(void);
 Suite *agent_path_suite(void);
+Suite *policy_suite(void);
+Suite *policy_cms_suite(void);
+Suite *policyset_suite(void);
+Suite *policyhold_suite(void);
 Suite *wg_uapi_suite(void);
 Suite *wg_kernel_suite(void);
 Suite *wg_suite(void);
@@ -43,5 +48,6 @@ Suite *confcheck_suite(void);
 Suite *refusal_suite(void);
 Suite *relay_suite(void);
 Suite *relay_refuse_suite(void);
+Suite *genconf_path_suite(void);
 
 #endif

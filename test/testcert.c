@@ -135,6 +135,10 @@ testcert_add_san(X509 *x, const struct testcert_spec *spec)
 		goto out;
 	if (spec->admin && !testcert_push_uri(names, "urn:wiresync:role:admin", ""))
 		goto out;
+	for (size_t g = 0; g < sizeof(spec->groups) / sizeof(spec->groups[0]) &&
+	    spec->groups[g] != NULL; g++)
+		if (!testcert_push_uri(names, "urn:wiresync:group:", spec->groups[g]))
+			goto out;
 	for (i = 0; i < sizeof(spec->ips) / sizeof(spec->ips[0]) && spec->ips[i] != NULL; i++)
 		if (!testcert_push_name(names, GEN_IPADD, a2i_IPADDRESS(spec->ips[i])))
 			goto out;
@@ -200,6 +204,12 @@ testcert_ca_del(struct testcert_ca *ca)
 	X509_free(ca->cert);
 	EVP_PKEY_free(ca->key);
 	free(ca);
+}
+
+EVP_PKEY *
+testcert_ca_key(const struct testcert_ca *ca)
+{
+	return ca->key;
 }
 
 X509 *

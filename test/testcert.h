@@ -14,6 +14,8 @@ struct testcert_spec {
 	const char *key_b64;           /* NULL: no key URI */
 	const char *key_b64_second;    /* non-NULL: a second key URI */
 	bool admin;                    /* add urn:wiresync:role:admin */
+	const char *groups[24];        /* urn:wiresync:group:NAME URIs, NULL-terminated; room
+					 * for more than CERT_GROUPS_MAX */
 	const char *ips[16];           /* SAN IP entries, NULL-terminated; room for more
 					 * than CERT_TUNNEL_MAX, to test the limit */
 	bool ca;                       /* basicConstraints CA:TRUE on the leaf */
@@ -32,6 +34,8 @@ struct testcert_ca *testcert_ca_load(const char *cert_path, const char *key_path
 void testcert_ca_del(struct testcert_ca *ca);
 /* The CA certificate, borrowed: valid until testcert_ca_del. */
 X509 *testcert_ca_cert(const struct testcert_ca *ca);
+/* The CA's private key, borrowed likewise (to sign a policy as wiresync-ca does). */
+EVP_PKEY *testcert_ca_key(const struct testcert_ca *ca);
 
 /* Issues a leaf signed by ca with a fresh P-256 key; subject and SAN strings are written
  * as given (no length limits), so tests can build certificates that break the profile.
