@@ -359,24 +359,6 @@ raise_nofile(unsigned want)
 		    (unsigned long long)rl.rlim_cur, want);
 }
 
-
-/* Tells agents the relay as relay_listen's host and the port bound: an empty or wildcard
- * host stays unspecified, which agents read as the address they reached us at. */
-static void
-relay_announce(struct service *svc, const char *listen, int port)
-{
-	const char *colon = strrchr(listen, ':');
-	size_t n = colon != NULL ? (size_t)(colon - listen) : strlen(listen);
-	char ep[80];
-
-	if (n == 0 || n >= 64)
-		snprintf(ep, sizeof(ep), "0.0.0.0:%d", port);
-	else
-		snprintf(ep, sizeof(ep), "%.*s:%d", (int)n, listen, port);
-	/* hub_port 0: the hub (hub_interface) announces itself when it exists */
-	service_set_paths(svc, ep, 0);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -576,7 +558,6 @@ main(int argc, char **argv)
 			goto out;
 		}
 		log_info("relay on UDP %s (port %d)", conf.relay_listen, relay_io_port(d.relay));
-		relay_announce(svc, conf.relay_listen, relay_io_port(d.relay));
 	}
 	{
 		/* hub_port: 0 until the hub (hub_interface) is there */
@@ -585,6 +566,8 @@ main(int argc, char **argv)
 			relay_endpoint(conf.relay_listen, relay_io_port(d.relay), relay_ep,
 			    sizeof(relay_ep));
 		admin_set_paths(admin, relay_ep, 0);
+		/* agents learn the relay from their Update replies */
+		service_set_paths(svc, relay_ep, 0);
 	}
 	if (start_metrics(&d, conf.metrics_listen, methods, n_methods, err, sizeof(err)) < 0 ||
 	    drop_privileges(&d, &conf, err, sizeof(err)) < 0) {
