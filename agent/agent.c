@@ -169,7 +169,6 @@ reconcile(void *arg)
 	for (size_t i = 0; i < a->n_known; i++) {
 		struct known *k = &a->known[i];
 		struct desired_peer *d = &want[i];
-
 		int64_t t;
 
 		known_candidates(a, k);
@@ -524,7 +523,6 @@ show_peer(struct agent *a, struct known *k, const struct wg_device *dev, FILE *o
 {
 	struct show_row row = { .name = k->id.name, .key = k->id.key, .wp = wg_device_peer(dev,
 	    k->id.key), .tunnel = k->id.tunnel, .n_tunnel = k->id.n_tunnel };
-
 	char path[64];
 
 	known_candidates(a, k);

@@ -172,19 +172,6 @@ endpoint_parse(const char *s, struct sockaddr_storage *ss)
 	return s != NULL && parse_hostport(s, ss);
 }
 
-size_t
-endpoint_next(size_t current, size_t n, int64_t last_handshake_s, int64_t chosen_at_s,
-    int64_t now_s, uint32_t timeout_s)
-{
-	if (n == 0)
-		return 0;
-	if (current >= n)
-		return 0;
-	if (last_handshake_s >= chosen_at_s || now_s - chosen_at_s < (int64_t)timeout_s)
-		return current;
-	return (current + 1) % n;
-}
-
 char *
 endpoint_format(const struct sockaddr_storage *ss, char *buf, size_t len)
 {

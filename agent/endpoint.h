@@ -1,4 +1,5 @@
-/* Which address to reach a peer at, and when to give up on one. No I/O. */
+/* Which addresses to reach a peer at, in order of preference, and what kind each is (the
+ * walk over them is agent/peerpath.c). No I/O. */
 #ifndef WS_ENDPOINT_H
 #define WS_ENDPOINT_H
 
@@ -38,11 +39,6 @@ void endpoint_candidates(const Wiresync__V1__Peer *p, const struct endpoint_self
 
 /* True when the peer is not on our LAN and so needs persistent keepalive through NAT. */
 bool endpoint_needs_keepalive(const Wiresync__V1__Peer *p, const struct endpoint_self *self);
-
-/* The candidate index to use now: current, or the next one (cycling) when no handshake
- * happened since the current one was chosen at chosen_at_s and timeout_s has passed. */
-size_t endpoint_next(size_t current, size_t n, int64_t last_handshake_s, int64_t chosen_at_s,
-    int64_t now_s, uint32_t timeout_s);
 
 /* "ip:port" or "[v6]:port" (numeric, port 1..65535) into ss; false when it is not one. */
 bool endpoint_parse(const char *s, struct sockaddr_storage *ss);
