@@ -24,6 +24,7 @@
 #include "rpc/tls.h"
 #include "server/admin.h"
 #include "server/crl.h"
+#include "server/hub_io.h"
 #include "server/metrics.h"
 #include "server/privdrop.h"
 #include "server/policywatch.h"
@@ -48,6 +49,7 @@ struct daemon {
 	struct metrics *metrics;
 	struct relay_io *relay;              /* relay_listen; NULL when off */
 	struct policywatch *policies;        /* policy; NULL when off */
+	struct hub_io *hub;                  /* hub_interface; NULL when off */
 	bool stopping;
 };
 
@@ -274,6 +276,7 @@ start_metrics(struct daemon *d, const char *addr, const struct rpc_method *metho
 		metrics_rpc_register(d->metrics, methods[i].path);
 	metrics_attach(d->metrics, d->svc, d->server);
 	metrics_attach_relay(d->metrics, d->relay);
+	metrics_attach_hub(d->metrics, d->hub);
 	metrics_rpc_observer(d->metrics, &obs);
 	rpc_server_observe(d->server, &obs);
 	service_set_metrics(d->svc, d->metrics);
@@ -459,13 +462,18 @@ main(int argc, char **argv)
 		log_errorx("%s", err);
 		goto out;
 	}
+	/* the hub's interface must exist, with the key the certificate binds: -n says so too */
+	if (conf.hub_interface != NULL && conf.hub_interface[0] != '\0' &&
+	    hub_io_check(conf.hub_interface, SSL_CTX_get0_certificate(d.ctx), conf.certificate,
+	    err, sizeof(err)) < 0) {
+		log_errorx("%s: %s", config_where(&schema, "hub_interface"), err);
+		goto out;
+	}
 	if (check_only) {
 		printf("configuration OK\n");
 		status = 0;
 		goto out;
 	}
-	if (conf.hub_interface != NULL)
-		log_warnx("hub_interface is not supported yet; ignoring \"%s\"", conf.hub_interface);
 	raise_nofile(conf.max_connections);
 
 	if (store_open(conf.database, &store, err, sizeof(err)) < 0) {
@@ -558,16 +566,28 @@ main(int argc, char **argv)
 			goto out;
 		}
 		log_info("relay on UDP %s (port %d)", conf.relay_listen, relay_io_port(d.relay));
+		if (relay_io_follow(d.relay, svc) < 0)
+			fatalx("relay_io_follow");
+	}
+	if (conf.hub_interface != NULL && conf.hub_interface[0] != '\0') {
+		if (hub_io_new(d.loop, svc, conf.hub_interface, SSL_CTX_get0_certificate(d.ctx),
+		    conf.certificate, &d.hub, err, sizeof(err)) < 0) {
+			log_errorx("%s: %s", config_where(&schema, "hub_interface"), err);
+			goto out;
+		}
+		log_info("hub on WireGuard interface %s (port %u)", conf.hub_interface,
+		    (unsigned)hub_io_port(d.hub));
 	}
 	{
-		/* hub_port: 0 until the hub (hub_interface) is there */
+		/* what Status and UpdateReply tell of the relay and the hub */
 		char relay_ep[80] = "";
+		uint16_t hub_port = d.hub != NULL ? (uint16_t)hub_io_port(d.hub) : 0;
 		if (d.relay != NULL)
 			relay_endpoint(conf.relay_listen, relay_io_port(d.relay), relay_ep,
 			    sizeof(relay_ep));
-		admin_set_paths(admin, relay_ep, 0);
-		/* agents learn the relay from their Update replies */
-		service_set_paths(svc, relay_ep, 0);
+		admin_set_paths(admin, relay_ep, hub_port);
+		/* agents learn the relay and the hub from their Update replies */
+		service_set_paths(svc, relay_ep, hub_port);
 	}
 	if (start_metrics(&d, conf.metrics_listen, methods, n_methods, err, sizeof(err)) < 0 ||
 	    drop_privileges(&d, &conf, err, sizeof(err)) < 0) {
@@ -600,6 +620,7 @@ out:
 	if (d.loop != NULL)
 		loop_timer_cancel(d.loop, &d.crl_stale_timer);
 	relay_io_del(d.relay);
+	hub_io_del(d.hub);
 	service_del(svc);
 	metrics_del(d.metrics);
 	loop_del(d.loop);

@@ -16,6 +16,7 @@
 #include "rpc/grpc.h"
 #include "rpc/log.h"
 #include "server/crl.h"
+#include "server/hub_io.h"
 #include "server/metrics.h"
 #include "server/relay_io.h"
 #include "server/service.h"
@@ -79,6 +80,7 @@ struct metrics {
 	const struct service *svc;
 	const struct rpc_server *srv;
 	const struct relay_io *relay;
+	const struct hub_io *hub;
 	int64_t start_s;
 	struct hist hist[METRICS_N_HIST];
 	struct rpc_row rpcs[METRICS_MAX_METHODS + 1];
@@ -186,6 +188,12 @@ void
 metrics_attach_relay(struct metrics *m, const struct relay_io *relay)
 {
 	m->relay = relay;
+}
+
+void
+metrics_attach_hub(struct metrics *m, const struct hub_io *hub)
+{
+	m->hub = hub;
 }
 
 /* --- exposition ------------------------------------------------------------------------- */
@@ -328,6 +336,18 @@ metrics_render(struct metrics *m, size_t *len)
 	render_crls(f, m->svc != NULL ? service_crls(m->svc) : NULL);
 	if (m->relay != NULL)
 		render_relay(f, m->relay);
+	if (m->hub != NULL) {
+		struct hub_io_stats hs;
+
+		hub_io_stats_get(m->hub, &hs);
+		head(f, "wiresync_hub_peers", "gauge",
+		    "Peers the hub added to hub_interface: stored, current certificates.");
+		fprintf(f, "wiresync_hub_peers %zu\n", hs.peers);
+		head(f, "wiresync_hub_observed_changes_total", "counter",
+		    "Changes of a peer's observed_endpoint the hub published.");
+		fprintf(f, "wiresync_hub_observed_changes_total %llu\n",
+		    (unsigned long long)hs.observed_changes);
+	}
 
 	head(f, "wiresync_rpcs_total", "counter",
 	    "Calls ended, by method and gRPC status (CANCELLED: the client went away first).");

@@ -41,6 +41,9 @@ void metrics_attach(struct metrics *m, const struct service *svc, const struct r
 struct relay_io;
 /* The relay whose counters the wiresync_relay_* series show (borrowed; NULL: none). */
 void metrics_attach_relay(struct metrics *m, const struct relay_io *relay);
+struct hub_io;
+/* The hub whose figures the wiresync_hub_* series show (borrowed; NULL: none). */
+void metrics_attach_hub(struct metrics *m, const struct hub_io *hub);
 
 /* Shows path's counter (code OK) at zero before its first call. */
 void metrics_rpc_register(struct metrics *m, const char *path);

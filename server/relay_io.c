@@ -18,10 +18,10 @@
 #include "rpc/h2server.h"
 #include "rpc/log.h"
 #include "server/relay_io.h"
+#include "server/service.h"
 
 #define BATCH 32
 #define DGRAM_MAX 9216      /* a jumbo frame; WireGuard never sends more than its MTU */
-#define SYNC_MS 1000
 #define EXPIRY_SYNC_MS 60000
 #define SOCKBUF (4 << 20)
 
@@ -32,9 +32,11 @@ struct relay_io {
 	int fd, family, port;
 	struct loop_io io;
 	bool registered;
-	struct loop_timer sync_timer;
+	struct loop_timer sync_timer;     /* each minute: certificates expire */
+	struct loop_timer commit_timer;   /* a commit changed the peers */
 	uint64_t synced_revision;
 	uint64_t synced_ms;           /* loop time of the last resync */
+	uint64_t gap_ms;              /* 20 times the last resync's cost */
 	size_t left_out, left_out_logged; /* hosts over max_hosts this resync, and last logged */
 	uint64_t sent, sent_bytes, send_errors;
 	uint8_t (*bufs)[DGRAM_MAX];
@@ -134,30 +136,71 @@ relay_io_sync(struct relay_io *io)
 	return (int)st.hosts;
 }
 
+static void on_commit_timer(void *arg);
+
+/* A resync reads every peer: in a large mesh that changes all the time it waits 20 times
+ * as long as the last one took, so it never takes over 5 % of the loop. */
+static void
+timed_sync(struct relay_io *io)
+{
+	struct timespec t0, t1;
+	uint64_t took_ms;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = relay_io_sync(io);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took_ms = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	io->gap_ms = took_ms * 20;
+	/* a read error: try again in a second rather than at the next change */
+	if (r < 0 && loop_timer_set(io->loop, &io->commit_timer, io->gap_ms > 1000 ?
+	    io->gap_ms : 1000, on_commit_timer, io) < 0)
+		log_error("relay: resync timer");
+}
+
+static void
+on_commit_timer(void *arg)
+{
+	struct relay_io *io = arg;
+
+	if (store_revision(io->st) != io->synced_revision)
+		timed_sync(io);
+}
+
+static void
+on_commit(void *arg, uint64_t revision)
+{
+	struct relay_io *io = arg;
+	uint64_t now = loop_now_ms(io->loop), due = io->synced_ms + io->gap_ms;
+
+	(void)revision;
+	if (loop_timer_armed(&io->commit_timer))
+		return;
+	if (loop_timer_set(io->loop, &io->commit_timer, due > now ? due - now : 0,
+	    on_commit_timer, io) < 0)
+		log_error("relay: resync timer");
+}
+
+/* a certificate expires without any change to the store: a resync each minute */
 static void
 on_sync_timer(void *arg)
 {
 	struct relay_io *io = arg;
-	uint64_t next = SYNC_MS;
+	uint64_t next = EXPIRY_SYNC_MS;
 
-	/* a certificate expires without any change to the store: a resync each minute */
-	if (store_revision(io->st) != io->synced_revision ||
-	    loop_now_ms(io->loop) - io->synced_ms >= EXPIRY_SYNC_MS) {
-		struct timespec t0, t1;
-		uint64_t took_ms;
-
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		relay_io_sync(io);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		took_ms = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
-		/* a resync reads every peer: in a large mesh whose revision moves each second
-		 * it waits 20 times as long as it took, so it never takes over 5 % of the loop */
-		if (took_ms * 20 > next)
-			next = took_ms * 20;
-	}
+	if (loop_now_ms(io->loop) - io->synced_ms >= EXPIRY_SYNC_MS ||
+	    store_revision(io->st) != io->synced_revision)
+		timed_sync(io);
+	if (io->gap_ms > next)
+		next = io->gap_ms;
 	if (loop_timer_set(io->loop, &io->sync_timer, next, on_sync_timer, io) < 0)
 		log_error("relay: resync timer");
+}
+
+int
+relay_io_follow(struct relay_io *io, struct service *svc)
+{
+	return service_on_commit(svc, on_commit, io);
 }
 
 /* dst in the socket's family (an IPv4 destination on a dual-stack socket is v4-mapped). */
@@ -325,7 +368,7 @@ relay_io_new(struct loop *l, struct store *st, const char *listen,
 	}
 	if ((r = loop_io_add(l, &io->io, io->fd, EPOLLIN, on_readable, io)) == 0)
 		io->registered = true;
-	if (r < 0 || (r = loop_timer_set(l, &io->sync_timer, SYNC_MS, on_sync_timer, io)) < 0) {
+	if (r < 0 || (r = loop_timer_set(l, &io->sync_timer, EXPIRY_SYNC_MS, on_sync_timer, io)) < 0) {
 		snprintf(err, errlen, "relay: event loop: %s", strerror(-r));
 		goto fail;
 	}
@@ -343,6 +386,7 @@ relay_io_del(struct relay_io *io)
 		return;
 	if (io->loop != NULL) {
 		loop_timer_cancel(io->loop, &io->sync_timer);
+		loop_timer_cancel(io->loop, &io->commit_timer);
 		if (io->registered)
 			loop_io_del(io->loop, &io->io);
 	}

@@ -1,8 +1,8 @@
 /* The relay's UDP socket on the server's loop (relay_listen): reads datagrams, asks
  * relay_route where each goes and sends it there unchanged. Its hosts come from the store:
  * every peer whose certificate is current, known by the IPs the server authenticated (the
- * source of its TLS connection, the endpoint the hub observed), resynced when the store's
- * revision moves (checked each second; a resync that takes T waits 20 T before the next)
+ * source of its TLS connection, the endpoint the hub observed), resynced after each commit
+ * that changed them (relay_io_follow; a resync that takes T waits 20 T before the next)
  * and each minute (certificates expire without a change to the store).
  * Its own module, apart from the gRPC service. */
 #ifndef WS_RELAY_IO_H
@@ -33,7 +33,12 @@ bool relay_io_addr_ok(const char *listen, char *why, size_t len);
 /* The bound UDP port. */
 int relay_io_port(const struct relay_io *io);
 
-/* Reloads the hosts from the store now (also done each second when its revision moved).
+struct service;
+/* Resyncs after every commit of svc that changed the peers (service_on_commit). 0 or -1
+ * when svc has no hook left. */
+int relay_io_follow(struct relay_io *io, struct service *svc);
+
+/* Reloads the hosts from the store now (also done after commits and each minute).
  * Returns how many hosts are registered, or a negative errno. */
 int relay_io_sync(struct relay_io *io);
 

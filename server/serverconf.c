@@ -25,7 +25,7 @@ static const struct config_field keys_template[] = {
 	KEY(crl_stale, .type = CONFIG_STRING, .help = "a CRL past its nextUpdate: keep (enforce it and serve) or refuse (no new connections) (keep)"),
 	KEY(policy, .type = CONFIG_STRING, .help = "pairing policies, policy.cms signed by wiresync-ca policy, one per CA, comma-separated (optional: everyone pairs)"),
 	KEY(database, .type = CONFIG_STRING, .help = "SQLite database file (" LOCALSTATEDIR "/lib/wiresync/wiresync.db)"),
-	KEY(hub_interface, .type = CONFIG_STRING, .help = "reserved; not supported yet: a value is ignored with a warning at the start"),
+	KEY(hub_interface, .type = CONFIG_STRING, .help = "WireGuard interface the server keeps every stored peer on, publishing the endpoints it sees as observed_endpoint; the certificate must bind its key (off)"),
 	KEY(log_level, .type = CONFIG_STRING, .help = "error, warn, info or debug (info)"),
 	KEY(max_connections, .type = CONFIG_UINT, .min = 1, .max = 1000000, .help = "connections at once (10000)"),
 	KEY(max_streams, .type = CONFIG_UINT, .min = 1, .max = 10000, .help = "concurrent streams per connection (100)"),
@@ -144,6 +144,16 @@ serverconf_load(struct serverconf *conf, struct config_schema *schema, const cha
 			    config_where(schema, "relay_listen"), why);
 			return -1;
 		}
+	}
+	/* the hub writes its interface's peers after the start, with rights user = gives up */
+	if (conf->user != NULL && conf->user[0] != '\0' && conf->hub_interface != NULL &&
+	    conf->hub_interface[0] != '\0') {
+		snprintf(err, errlen, "%s: key 'hub_interface' with key 'user' (%s): the hub sets "
+		    "the peers of %s as long as it runs, which needs root (the UAPI socket of "
+		    "wireguard-go, CAP_NET_ADMIN for a kernel interface) and user = gives that up; "
+		    "unset one of them", config_where(schema, "hub_interface"), config_where(schema,
+		    "user"), conf->hub_interface);
+		return -1;
 	}
 	if (conf->user != NULL && conf->user[0] != '\0') {
 		char why[200];

@@ -177,3 +177,27 @@ service_watcher_count(const struct service *svc)
 {
 	return svc->n_watchers;
 }
+
+int
+service_on_commit(struct service *svc, service_commit_fn fn, void *arg)
+{
+	if (svc->n_on_commit == SERVICE_COMMIT_HOOKS)
+		return -1;
+	svc->on_commit[svc->n_on_commit].fn = fn;
+	svc->on_commit[svc->n_on_commit].arg = arg;
+	svc->n_on_commit++;
+	return 0;
+}
+
+const struct peer *
+service_peer_get(const struct service *svc, const uint8_t key[WG_KEY_LEN])
+{
+	return peer_table_get(svc->peers, key);
+}
+
+int
+service_peers_foreach(const struct service *svc, int (*fn)(const struct peer *p, void *arg),
+    void *arg)
+{
+	return peer_table_foreach(svc->peers, NULL, fn, arg);
+}

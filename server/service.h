@@ -83,4 +83,24 @@ size_t service_watcher_count(const struct service *svc);
  * none) and hub_port, the hub interface's WireGuard port (0 none). Copied. */
 void service_set_paths(struct service *svc, const char *relay_endpoint, uint16_t hub_port);
 
+/* After every commit that changed the stored peers (added, changed, removed), once its
+ * events went to the watchers: fn(arg, revision). Up to SERVICE_COMMIT_HOOKS of them (the
+ * relay, the hub). Returns 0, or -1 when they are all taken. */
+#define SERVICE_COMMIT_HOOKS 4
+typedef void (*service_commit_fn)(void *arg, uint64_t revision);
+int service_on_commit(struct service *svc, service_commit_fn fn, void *arg);
+
+/* The stored record of key (borrowed: valid until the next commit), or NULL. */
+const struct peer *service_peer_get(const struct service *svc, const uint8_t key[WG_KEY_LEN]);
+/* Calls fn for every stored peer (in no order) until it returns non-zero; returns that. */
+int service_peers_foreach(const struct service *svc, int (*fn)(const struct peer *p,
+    void *arg), void *arg);
+
+/* Queues a change of key's observed_endpoint ("ip:port", "[v6]:port"; the hub's view of
+ * the peer) as any other change: group commit, a revision, the change log and an event
+ * to the watchers of its network. Nothing happens when the peer is gone by then or
+ * already has it. Returns 0, or -1 (out of memory, or endpoint too long). */
+int service_set_observed(struct service *svc, const uint8_t key[WG_KEY_LEN],
+    const char *endpoint);
+
 #endif

@@ -33,7 +33,7 @@ struct agent_conn {
 	int64_t opened_s;            /* wall clock, for crl_stale = refuse */
 };
 
-enum change_kind { CHANGE_UPDATE, CHANGE_PRESENCE, CHANGE_REMOVE, CHANGE_PUT };
+enum change_kind { CHANGE_UPDATE, CHANGE_PRESENCE, CHANGE_REMOVE, CHANGE_PUT, CHANGE_OBSERVED };
 
 struct change;
 /* Runs after the batch of c committed (ok) or rolled back, before c is freed (admin.c,
@@ -47,7 +47,8 @@ struct change {
 	struct rpc_call *call;       /* UPDATE: NULL once cancelled */
 	struct agent_conn *ac;       /* UPDATE */
 	struct update_fields f;      /* UPDATE */
-	uint8_t key[WG_KEY_LEN];     /* PRESENCE, REMOVE */
+	uint8_t key[WG_KEY_LEN];     /* PRESENCE, REMOVE, OBSERVED */
+	char endpoint[PEER_ENDPOINT_MAX]; /* OBSERVED: the new observed_endpoint */
 	bool online;                 /* PRESENCE */
 	bool changed;
 	struct change *undo_next;
@@ -117,6 +118,11 @@ struct service {
 	struct idcount *retry_presence; /* hosts with a presence change in the retry list */
 	char relay_endpoint[80];     /* UpdateReply.relay_endpoint; "" none */
 	uint16_t hub_port;           /* UpdateReply.hub_port; 0 none */
+	struct {
+		service_commit_fn fn;
+		void *arg;
+	} on_commit[SERVICE_COMMIT_HOOKS]; /* service_on_commit */
+	size_t n_on_commit;
 };
 
 /* service.c: packs m and replies with it, or fails the call (RESOURCE_EXHAUSTED). */

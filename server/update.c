@@ -240,6 +240,14 @@ apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 		c->old = peer_table_take(svc->peers, c->key);
 		c->changed = true;
 		return 0;
+	case CHANGE_OBSERVED:
+		old = peer_table_get(svc->peers, c->key);
+		if (old == NULL || strcmp(old->observed_endpoint, c->endpoint) == 0)
+			return 0;
+		if ((p = peer_dup(old)) == NULL)
+			return -1;
+		snprintf(p->observed_endpoint, sizeof(p->observed_endpoint), "%s", c->endpoint);
+		break;
 	case CHANGE_PUT:
 		old = peer_table_get(svc->peers, c->put->key);
 		p = c->put;
@@ -284,6 +292,12 @@ announce_change(struct service *svc, struct change *c)
 		log_info("%s is %s", c->cur->name, c->cur->online ? "online" : "offline");
 		watch_broadcast_upsert(svc, c->cur);
 		break;
+	case CHANGE_OBSERVED:
+		/* the hub logs the change at info */
+		log_debug("%s: observed endpoint %s, revision %llu", c->cur->name,
+		    c->cur->observed_endpoint, (unsigned long long)c->cur->revision);
+		watch_broadcast_upsert(svc, c->cur);
+		break;
 	case CHANGE_REMOVE:
 		log_info("removed peer %s from network %s", c->old->name, c->old->network);
 		watch_broadcast_removed(svc, c->old, c->revision);
@@ -299,7 +313,7 @@ commit_batch(void *arg)
 	uint64_t rev = svc->revision;
 	int64_t now = wall_ms();
 	uint64_t t0 = metrics_clock_ns();
-	bool ok;
+	bool ok, changed;
 
 	svc->pending = NULL;
 	svc->pending_tail = &svc->pending;
@@ -324,6 +338,7 @@ commit_batch(void *arg)
 		/* the store logs the first failure of a run of them */
 		log_debug("store write failed: the batch was rolled back");
 	}
+	changed = rev != svc->revision;
 	svc->revision = rev;
 	svc->commit_ns = metrics_clock_ns();
 	/* Acknowledge only now that the changes are durable, then tell the watchers. */
@@ -354,6 +369,23 @@ commit_batch(void *arg)
 		svc_retry_reset(svc);
 	else
 		svc_retry_schedule(svc);
+	/* last: a hook may queue changes of its own, for the next batch */
+	for (size_t i = 0; ok && changed && i < svc->n_on_commit; i++)
+		svc->on_commit[i].fn(svc->on_commit[i].arg, svc->revision);
+}
+
+int
+service_set_observed(struct service *svc, const uint8_t key[WG_KEY_LEN], const char *endpoint)
+{
+	struct change *c;
+
+	if (strlen(endpoint) >= sizeof(c->endpoint) || (c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->kind = CHANGE_OBSERVED;
+	memcpy(c->key, key, WG_KEY_LEN);
+	snprintf(c->endpoint, sizeof(c->endpoint), "%s", endpoint);
+	svc_change_queue(svc, c);
+	return 0;
 }
 
 void

@@ -41,6 +41,7 @@ main(void)
 	srunner_add_suite(sr, policy_cms_suite());
 	srunner_add_suite(sr, policyset_suite());
 	srunner_add_suite(sr, policyhold_suite());
+	srunner_add_suite(sr, pool_suite());
 	srunner_add_suite(sr, wg_uapi_suite());
 	srunner_add_suite(sr, wg_kernel_suite());
 	srunner_add_suite(sr, wg_suite());
@@ -58,6 +59,8 @@ main(void)
 	srunner_add_suite(sr, relay_suite());
 	srunner_add_suite(sr, relay_refuse_suite());
 	srunner_add_suite(sr, genconf_path_suite());
+	srunner_add_suite(sr, hub_suite());
+	srunner_add_suite(sr, hub_service_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -31,6 +31,7 @@ Suite *policy_suite(void);
 Suite *policy_cms_suite(void);
 Suite *policyset_suite(void);
 Suite *policyhold_suite(void);
+Suite *pool_suite(void);
 Suite *wg_uapi_suite(void);
 Suite *wg_kernel_suite(void);
 Suite *wg_suite(void);
@@ -49,5 +50,7 @@ Suite *refusal_suite(void);
 Suite *relay_suite(void);
 Suite *relay_refuse_suite(void);
 Suite *genconf_path_suite(void);
+Suite *hub_suite(void);
+Suite *hub_service_suite(void);
 
 #endif

@@ -127,6 +127,39 @@ START_TEST(test_err_other_ca)
 }
 END_TEST
 
+START_TEST(test_err_bad_group)
+{
+	struct testcert_spec spec = vt_good_spec();
+
+	/* a record a compromised server might send: the agent refuses it like the server */
+	spec.groups[0] = "servers";
+	spec.groups[1] = "Not_A_Group";
+	vt_expect_spec(&spec, vt_good_ips, "certificate \"host1\": group URI "
+	    "\"urn:wiresync:group:Not_A_Group\": the name must be 1 to 32 of a-z, 0-9 and '-'");
+}
+END_TEST
+
+START_TEST(test_groups_read)
+{
+	struct testcert_spec spec = vt_good_spec();
+	struct cert_identity id;
+	X509 *x;
+	struct rec r;
+	char err[256] = "";
+	bool ok;
+
+	spec.groups[0] = "laptops";
+	x = vt_issue(&spec);
+	vt_rec_init(&r, x, vt_key, vt_good_ips);
+	ok = peer_verify(vt_v, &r.p, &id, err, sizeof(err));
+	vt_rec_free(&r);
+	X509_free(x);
+	ck_assert_msg(ok, "refused: %s", err);
+	ck_assert_uint_eq(id.n_groups, 1);
+	ck_assert_str_eq(id.groups[0], "laptops");
+}
+END_TEST
+
 START_TEST(test_err_expired)
 {
 	struct testcert_spec spec = vt_good_spec();
@@ -446,6 +479,8 @@ verify_suite(void)
 	tcase_add_checked_fixture(tc, vt_setup, vt_teardown);
 	tcase_add_test(tc, test_err_other_ca);
 	tcase_add_test(tc, test_err_expired);
+	tcase_add_test(tc, test_err_bad_group);
+	tcase_add_test(tc, test_groups_read);
 	tcase_add_test(tc, test_err_not_yet_valid);
 	tcase_add_test(tc, test_err_other_network);
 	tcase_add_test(tc, test_err_public_key_differs);

@@ -85,6 +85,8 @@ wc_print_peer(const Wiresync__V1__Peer *p)
 		for (size_t i = 0; i < p->lan_id.len; i++)
 			printf("%02x", p->lan_id.data[i]);
 	}
+	if (p->observed_endpoint != NULL && p->observed_endpoint[0] != '\0')
+		printf(" observed=%s", p->observed_endpoint);
 	printf("\n");
 }
 
