@@ -48,6 +48,8 @@ struct known {
 	const char *step_reason;            /* the last step's out.reason, for the logs */
 	struct sockaddr_storage guess;      /* the address decided last reconcile; 0 none */
 	struct sockaddr_storage kept;       /* the roamed endpoint kept (and logged); 0 none */
+	struct sockaddr_storage learned;    /* the last endpoint WireGuard moved to by itself
+	                                       (not written by us, not the relay); 0 none */
 	char rule[160];                     /* the policy rule that pairs us, for --show */
 };
 

@@ -291,8 +291,16 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 		k->choice = k->cands.n > 0 ? 0 : PEERPATH_CHOICE_NONE;
 		out.choice = k->choice;
 	}
+	/* where WireGuard went by itself, following the peer's packets: evidence for a
+	 * candidate there while the session lives */
+	if (actual != NULL && !path_addr_equal(actual, &k->guess))
+		k->learned = *actual;
+	if (k->learned.ss_family != 0 && (path_addr_equal(&k->learned, &a->relay) ||
+	    wp == NULL || wp->last_handshake_s == 0 || now - wp->last_handshake_s >= PATH_LIVE_S))
+		k->learned = none;
 	/* an offline peer cannot answer: its path waits where it is */
 	if (k->rec->online) {
+		bool live[ENDPOINT_MAX] = { false };
 		enum peerpath_state was = k->pp.state;
 		int was_choice = k->choice;
 		struct peerpath_in in = { .now_s = now, .n = k->cands.n, .kind = k->cands.kind,
@@ -300,7 +308,11 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 		    .via_relay = a->relay.ss_family != 0 && path_addr_equal(actual, &a->relay),
 		    .last_handshake_s = wp != NULL ? wp->last_handshake_s : 0,
 		    .rx_bytes = wp != NULL ? wp->rx_bytes : 0,
-		    .jitter = pair_jitter(a->self.key, k->id.key) };
+		    .jitter = pair_jitter(a->self.key, k->id.key), .live = live };
+
+		for (size_t i = 0; i < k->cands.n; i++)
+			live[i] = k->learned.ss_family != 0 && path_addr_equal(actual,
+			    &k->cands.addr[i]) && path_addr_equal(&k->learned, &k->cands.addr[i]);
 
 		peerpath_step(&k->pp, &in, &out);
 		if (out.reason != k->step_reason || out.state != was || out.choice != was_choice)

@@ -6,8 +6,10 @@
  * Evidence. Writing an endpoint does not make WireGuard handshake, and a handshake from
  * before the switch says nothing about the new path: a path is confirmed only by a
  * handshake newer than the one seen at the switch (and not before the switch's second), or
- * by rx bytes grown since the switch, and never while the interface's endpoint is the relay
- * address (WireGuard roamed there: those bytes came over the relay). Every switch asks for
+ * by rx bytes grown since the switch, or when the caller says the candidate is where
+ * WireGuard followed the peer's own packets with a live session (live[]; an idle tunnel
+ * sends nothing for 25 s), and never while the interface's endpoint is the relay address
+ * (WireGuard roamed there: those bytes came over the relay). Every switch asks for
  * a kick (keepalive 0 -> N) so WireGuard sends at once.
  *
  * States and transitions ("restart" = TRIAL of candidate 0, or RELAY when there is none and
@@ -103,6 +105,9 @@ struct peerpath_in {
 	int64_t last_handshake_s;           /* of the peer on the interface; 0 never */
 	uint64_t rx_bytes;                  /* of the peer on the interface */
 	uint32_t jitter;                    /* any value; used when a probe is scheduled */
+	const bool *live;                   /* n entries or NULL: candidate i is where WireGuard
+	                                       followed the peer's own packets, with a live
+	                                       session (evidence without a new handshake) */
 };
 
 struct peerpath_out {

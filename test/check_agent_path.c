@@ -170,6 +170,35 @@ START_TEST(test_direct_relayed_written_back_roamed_kept)
 }
 END_TEST
 
+/* An idle tunnel WireGuard roamed to by itself becomes a candidate (the hub published the
+ * mapping): the trial of it is confirmed without new traffic. */
+START_TEST(test_learned_mapping_confirms_trial)
+{
+	struct sockaddr_storage cand, mapped;
+	struct desired_peer d;
+	struct wg_peer wp;
+	struct endpoint_self me = { .has_v4 = true };
+	char obs[] = "198.51.100.7:40001";
+
+	ss_set(&cand, "198.51.100.7", 51820);
+	ss_set(&mapped, "198.51.100.7", 40001);
+	memset(&d, 0, sizeof(d));
+	agent_path_peer(&ag, &kn, NULL, T0, &d);
+	wp = wp_at(&mapped, T0, 100);
+	agent_path_peer(&ag, &kn, &wp, T0 + 1, &d);
+	ck_assert_str_eq(kn.reason, "roamed");
+	/* the record now names the mapping: a new list, observed first */
+	rec.observed_endpoint = obs;
+	endpoint_candidates(&rec, &me, &kn.cands);
+	kn.list_gen++;
+	agent_path_peer(&ag, &kn, &wp, T0 + 10, &d);
+	ck_assert_str_eq(kn.reason, "trying observed");
+	agent_path_peer(&ag, &kn, &wp, T0 + 11, &d);
+	ck_assert_str_eq(kn.reason, "observed");
+	rec.observed_endpoint = (char *)"";
+}
+END_TEST
+
 /* An offline peer is not stepped: its first candidate, no trial running. */
 START_TEST(test_offline_not_stepped)
 {
@@ -298,6 +327,7 @@ agent_path_suite(void)
 	tcase_add_test(tc, test_trial_relay_probe_direct);
 	tcase_add_test(tc, test_direct_relayed_written_back_roamed_kept);
 	tcase_add_test(tc, test_offline_not_stepped);
+	tcase_add_test(tc, test_learned_mapping_confirms_trial);
 	tcase_add_test(tc, test_no_candidate_relay_later);
 	tcase_add_test(tc, test_reply_relay_explicit_unspecified_none);
 	tcase_add_test(tc, test_hub_peer_and_collisions);
