@@ -257,6 +257,25 @@ log_change(const struct known *k, const struct peerpath_out *out, enum peerpath_
 	}
 }
 
+/* A roamed endpoint that is one of the candidates (WireGuard followed the peer to the
+ * mapping the hub published, say) is that path; logged when it becomes it. */
+static const char *
+roamed_reason(const struct known *k, const struct sockaddr_storage *ep)
+{
+	char buf[64];
+
+	for (size_t i = 0; i < k->cands.n; i++) {
+		const char *kind = peerpath_kind_name(k->cands.kind[i]);
+		if (!path_addr_equal(ep, &k->cands.addr[i]))
+			continue;
+		if (k->reason == NULL || strcmp(k->reason, kind) != 0)
+			log_info("%s: direct via %s %s (WireGuard followed the peer there)",
+			    k->id.name, kind, endpoint_format(ep, buf, sizeof(buf)));
+		return kind;
+	}
+	return "roamed";
+}
+
 /* Where out's choice points; NULL: keep or nothing. */
 static const struct sockaddr_storage *
 target_of(const struct agent *a, const struct known *k, int choice, bool *lan)
@@ -337,6 +356,8 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 		/* WireGuard roamed there from the peer's packets: keep it */
 		d->has_endpoint = false;
 		k->kept = actual != NULL ? *actual : none;
+		if (actual != NULL)
+			reason = roamed_reason(k, actual);
 	} else {
 		/* WireGuard followed the peer's relayed packets there: not a mapping to keep
 		 * while the path is direct or probed */
@@ -356,7 +377,7 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 			    sizeof(ep)), (long long)pc.handshake_age_s, endpoint_format(target, g,
 			    sizeof(g)));
 		if (pc.from == PATH_ROAMED)
-			reason = "roamed";
+			reason = roamed_reason(k, &pc.endpoint);
 		d->has_endpoint = pc.has_endpoint;
 		d->endpoint = pc.endpoint;
 		if (pc.from == PATH_WAN)
