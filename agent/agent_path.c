@@ -385,8 +385,9 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 	}
 	d->kick = kick;
 	/* a probe needs the peer to answer now: a new handshake, not a keepalive in the
-	 * relayed session (which says nothing back) */
-	d->rekey = kick && out.state == PEERPATH_PROBE;
+	 * relayed session (which says nothing back); only on the switch, not each time a
+	 * relayed packet pulled WireGuard back during it */
+	d->rekey = out.kick && out.state == PEERPATH_PROBE;
 	/* Keepalive toward peers behind NAT and over the relay; toward a LAN peer only until
 	 * a handshake proves its endpoint (setting it makes WireGuard handshake at once). */
 	{

@@ -130,6 +130,13 @@ START_TEST(test_trial_relay_probe_direct)
 	ck_assert(d.rekey);
 	ck_assert_str_eq(kn.reason, "probing wan");
 	ck_assert_int_eq(next, t + 1);
+	/* a relayed packet pulled WireGuard back: the candidate again, but no second rekey */
+	wp = wp_at(&ag.relay, T0 + 4, 600);
+	memset(&d, 0, sizeof(d));
+	agent_path_peer(&ag, &kn, &wp, t, &d);
+	assert_endpoint(&d, "198.51.100.7", 51820);
+	ck_assert(!d.rekey);
+	ck_assert_str_eq(kn.reason, "probing wan");
 	/* the candidate answers: a new handshake there */
 	wp = wp_at(&cand, t + 1, 0);
 	memset(&d, 0, sizeof(d));
