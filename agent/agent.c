@@ -1,9 +1,10 @@
 /* The agent's life: network changes become Updates, Watch events become verified desired
  * peers, and the interface is reconciled with them. Nothing polls: timers run only while a
- * debounce, a retry or an endpoint trial is pending. This file holds the agent's life, the
- * state kept in state_dir, reconciliation and endpoint trials, the peers the Watch stream
- * describes, and --show; agent_crl.c the CRL and expiry warnings, agent_update.c the
- * Updates, the Watch connection and network changes (agent/agent_impl.h). */
+ * debounce, a retry or a path step (agent_path.c: a trial, a probe, a session to check) is
+ * pending. This file holds the agent's life, the state kept in state_dir, reconciliation,
+ * the peers the Watch stream describes, and --show; agent_path.c each peer's path, the
+ * relay and the hub; agent_crl.c the CRL and expiry warnings; agent_update.c the Updates,
+ * the Watch connection and network changes (agent/agent_impl.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -136,42 +137,12 @@ known_candidates(struct agent *a, struct known *k)
 	self_view(a, &me);
 	endpoint_candidates(k->rec, &me, &fresh);
 	if (fresh.n != k->cands.n || memcmp(fresh.addr, k->cands.addr,
-	    fresh.n * sizeof(fresh.addr[0])) != 0) {
+	    fresh.n * sizeof(fresh.addr[0])) != 0 || memcmp(fresh.kind, k->cands.kind,
+	    fresh.n * sizeof(fresh.kind[0])) != 0) {
 		k->cands = fresh;
-		k->idx = 0;
-		k->chosen_at_s = now_s();
-		k->confirmed = false;
+		/* peerpath starts over on a new list */
+		k->list_gen++;
 	}
-}
-
-static void trial_check(void *arg);
-
-/* d's endpoint: our guess, or the one WireGuard roamed to while it works (agent/path.h). */
-static void
-known_path(struct known *k, const struct wg_peer *wp, struct desired_peer *d)
-{
-	struct sockaddr_storage have, none = { 0 };
-	struct path_in in = { .guess = k->cands.n > 0 ? &k->cands.addr[k->idx] : NULL,
-	    .guess_lan = k->cands.n > 0 && k->cands.lan[k->idx], .kept = &k->kept,
-	    .last_guess = k->guess.ss_family != 0 ? &k->guess : NULL,
-	    .actual = wg_peer_endpoint(wp, &have), .now_s = now_s(),
-	    .last_handshake_s = wp != NULL ? wp->last_handshake_s : 0 };
-	struct path_choice pc;
-	char ep[64], g[64];
-
-	path_choose(&in, &pc);
-	k->guess = in.guess != NULL ? *in.guess : none;
-	k->kept = pc.from == PATH_ROAMED ? pc.endpoint : none;
-	if (pc.newly_kept)
-		log_info("%s: keeping endpoint %s WireGuard roamed to (handshake %llds ago) over "
-		    "guess %s", k->id.name, endpoint_format(&pc.endpoint, ep, sizeof(ep)),
-		    (long long)pc.handshake_age_s, endpoint_format(in.guess, g, sizeof(g)));
-	else if (pc.has_endpoint && !path_addr_equal(in.actual, &pc.endpoint))
-		log_info("%s: endpoint %s (%s)", k->id.name, endpoint_format(&pc.endpoint, ep,
-		    sizeof(ep)), path_from_name(pc.from));
-	d->has_endpoint = pc.has_endpoint;
-	d->endpoint = pc.endpoint;
-	d->kick = pc.from == PATH_WAN;
 }
 
 static void
@@ -181,8 +152,8 @@ reconcile(void *arg)
 	struct wg_device *actual = NULL, plan;
 	struct desired_peer *want;
 	struct reconcile_stats st;
-	struct endpoint_self me;
-	bool trials = false;
+	int64_t now = now_s(), next = 0;
+	size_t n_want = a->n_known;
 	int r;
 
 	r = wg_device_get(a->backend, a->conf->interface, &actual);
@@ -190,8 +161,7 @@ reconcile(void *arg)
 		log_warnx("%s: cannot read the interface: %s", a->conf->interface, strerror(-r));
 		return;
 	}
-	self_view(a, &me);
-	want = calloc(a->n_known > 0 ? a->n_known : 1, sizeof(*want));
+	want = calloc(a->n_known + 1, sizeof(*want));
 	if (want == NULL) {
 		wg_device_free(actual);
 		return;
@@ -199,22 +169,23 @@ reconcile(void *arg)
 	for (size_t i = 0; i < a->n_known; i++) {
 		struct known *k = &a->known[i];
 		struct desired_peer *d = &want[i];
+		int64_t t;
 
 		known_candidates(a, k);
 		memcpy(d->key, k->id.key, WG_KEY_LEN);
 		d->n_allowed = k->id.n_tunnel;
 		memcpy(d->allowed, k->id.tunnel, k->id.n_tunnel * sizeof(d->allowed[0]));
-		if (k->cands.n > 0 && !k->confirmed && k->rec->online)
-			trials = true;
-		known_path(k, wg_device_peer(actual, k->id.key), d);
+		t = agent_path_peer(a, k, wg_device_peer(actual, k->id.key), now, d);
+		if (t > 0 && (next == 0 || t < next))
+			next = t;
 		d->force = a->rewrite;
 		d->kick |= a->rewrite;
-		/* Keepalive toward peers behind NAT; toward a LAN peer only until a handshake
-		 * proves its endpoint (setting it makes WireGuard handshake at once). */
-		d->keepalive_s = endpoint_needs_keepalive(k->rec, &me) || !k->confirmed ?
-		    (uint16_t)a->conf->keepalive_s : 0;
 	}
-	r = reconcile_plan(actual, want, a->n_known, &a->owned, &plan, &st);
+	if (agent_hub_peer(a, &want[n_want])) {
+		want[n_want].force = a->rewrite;
+		n_want++;
+	}
+	r = reconcile_plan(actual, want, n_want, &a->owned, &plan, &st);
 	free(want);
 	if (r == 0 && plan.n_peers > 0) {
 		owned_save_ahead(a, &plan);
@@ -235,10 +206,13 @@ reconcile(void *arg)
 	wg_device_free(actual);
 	if (a->watch != NULL && watch_client_revision(a->watch) != a->saved_revision)
 		watch_state_save(a, watch_client_revision(a->watch));
-	if (trials && !loop_timer_armed(&a->trial_timer)) {
-		a->trial_ms = TRIAL_CHECK_MS;
-		loop_timer_set(a->loop, &a->trial_timer, a->trial_ms, trial_check, a);
-	}
+	agent_paths_save(a);
+	/* one timer: the earliest step any peer's path asks for */
+	if (next > 0)
+		loop_timer_set(a->loop, &a->trial_timer, next > now ? (uint64_t)(next - now) *
+		    1000 : TRIAL_CHECK_MS, reconcile, a);
+	else
+		loop_timer_cancel(a->loop, &a->trial_timer);
 }
 
 void
@@ -246,74 +220,6 @@ agent_reconcile_soon(struct agent *a)
 {
 	if (!loop_timer_armed(&a->reconcile_timer))
 		loop_timer_set(a->loop, &a->reconcile_timer, RECONCILE_DELAY_MS, reconcile, a);
-}
-
-/* After an endpoint is chosen: a handshake confirms it; none within the timeout moves the
- * peer to its next candidate. Runs only while some peer is unconfirmed. */
-static void
-trial_check(void *arg)
-{
-	struct agent *a = arg;
-	struct wg_device *dev = NULL;
-	bool pending = false, changed = false, young = false;
-	int64_t now = now_s();
-	char was[64], next[64];
-
-	if (wg_device_get(a->backend, a->conf->interface, &dev) < 0)
-		return;
-	for (size_t i = 0; i < a->n_known; i++) {
-		struct known *k = &a->known[i];
-		int64_t hs = 0;
-		size_t idx;
-
-		/* an offline peer cannot answer: wait for it to come online */
-		if (k->confirmed || k->cands.n == 0 || !k->rec->online)
-			continue;
-		const struct wg_peer *wp = wg_device_peer(dev, k->id.key);
-		struct sockaddr_storage have;
-
-		hs = wp != NULL ? wp->last_handshake_s : 0;
-		/* A handshake after the choice confirms it; so does a live session (WireGuard
-		 * rekeys only every two minutes) whose packets come from the chosen address. */
-		if (hs != 0 && (hs >= k->chosen_at_s ||
-		    (now - hs < PATH_LIVE_S &&
-		    path_addr_equal(wg_peer_endpoint(wp, &have), &k->cands.addr[k->idx])))) {
-			char ep[64];
-			log_info("%s: handshake via %s", k->id.name,
-			    endpoint_format(&k->cands.addr[k->idx], ep, sizeof(ep)));
-			k->confirmed = true;
-			changed = true;
-			continue;
-		}
-		pending = true;
-		if (now - k->chosen_at_s < (int64_t)a->conf->handshake_timeout_s)
-			young = true;
-		idx = endpoint_next(k->idx, k->cands.n, hs, k->chosen_at_s, now,
-		    a->conf->handshake_timeout_s);
-		if (idx != k->idx) {
-			log_info("%s: no handshake via %s for %us; trying %s", k->id.name,
-			    endpoint_format(&k->cands.addr[k->idx], was, sizeof(was)),
-			    a->conf->handshake_timeout_s,
-			    endpoint_format(&k->cands.addr[idx], next, sizeof(next)));
-			k->idx = idx;
-			k->chosen_at_s = now;
-			changed = true;
-		}
-	}
-	wg_device_free(dev);
-	if (changed) {
-		a->trial_ms = TRIAL_CHECK_MS;
-		reconcile(a);
-	} else if (pending) {
-		/* every second while a choice is young, then backing off to the handshake
-		 * timeout while nothing answers */
-		if (young)
-			a->trial_ms = TRIAL_CHECK_MS;
-		else
-			a->trial_ms = a->trial_ms * 2 > a->conf->handshake_timeout_s * 1000u ?
-			    a->conf->handshake_timeout_s * 1000u : a->trial_ms * 2;
-		loop_timer_set(a->loop, &a->trial_timer, a->trial_ms, trial_check, a);
-	}
 }
 
 /* --- the Watch stream -------------------------------------------------------------------- */
@@ -566,6 +472,9 @@ agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err,
 	agent_crl_timer_arm(a);
 	snprintf(a->watch_path, sizeof(a->watch_path), "%s/watch-%s", conf->state_dir,
 	    conf->interface);
+	snprintf(a->paths_path, sizeof(a->paths_path), "%s/paths-%s", conf->state_dir,
+	    conf->interface);
+	a->paths_dirty = true;
 	wc.since_revision = watch_state_load(a);
 	agent_net_settled(a);
 	a->watch = watch_client_new(l, ctx, &wc, &agent_watch_ops, a);
@@ -614,13 +523,16 @@ show_peer(struct agent *a, struct known *k, const struct wg_device *dev, FILE *o
 {
 	struct show_row row = { .name = k->id.name, .key = k->id.key, .wp = wg_device_peer(dev,
 	    k->id.key), .tunnel = k->id.tunnel, .n_tunnel = k->id.n_tunnel };
+	char path[64];
 
 	known_candidates(a, k);
 	if (k->cands.n > 0) {
-		row.guess = &k->cands.addr[k->idx];
-		row.guess_lan = k->cands.lan[k->idx];
-		row.guess_observed = k->rec->observed_endpoint[0] != '\0';
+		row.guess = &k->cands.addr[0];
+		row.guess_lan = k->cands.lan[0];
+		row.guess_observed = k->cands.kind[0] == PEERPATH_KIND_OBSERVED;
 	}
+	if (agent_paths_lookup(a->paths_path, k->id.key, path, sizeof(path)))
+		row.path = path;
 	show_row(out, &row, now_s());
 }
 
@@ -659,6 +571,8 @@ agent_show(const struct agentconf *conf, FILE *out, char *err, size_t errlen)
 	if (a->netmon != NULL && netmon_read(a->netmon, &a->net) == 0)
 		a->net_valid = true;
 	snprintf(a->watch_path, sizeof(a->watch_path), "%s/watch-%s", conf->state_dir,
+	    conf->interface);
+	snprintf(a->paths_path, sizeof(a->paths_path), "%s/paths-%s", conf->state_dir,
 	    conf->interface);
 	fprintf(out, "# %s: revision %llu of the saved peer set; nothing is changed\n",
 	    a->watch_path, (unsigned long long)watch_state_load(a));

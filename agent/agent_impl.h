@@ -15,6 +15,8 @@
 #include "agent/agent.h"
 #include "agent/endpoint.h"
 #include "agent/netmon.h"
+#include "agent/peerpath.h"
+#include "agent/reconcile.h"
 #include "agent/policyhold.h"
 #include "agent/refusal.h"
 #include "agent/refused.h"
@@ -31,19 +33,32 @@
 
 #define RECONCILE_DELAY_MS 50
 #define UPDATE_TIMEOUT_MS 10000
-#define TRIAL_CHECK_MS 1000          /* while an endpoint awaits its first handshake */
+#define TRIAL_CHECK_MS 1000          /* while an endpoint is on trial or probed */
 
 /* A peer as the Watch stream describes it, once verified. */
 struct known {
 	Wiresync__V1__Peer *rec;            /* owned copy */
 	struct cert_identity id;
 	struct endpoint_list cands;
-	size_t idx;                         /* candidate in use */
-	int64_t chosen_at_s;
-	bool confirmed;                     /* a handshake followed the choice */
-	struct sockaddr_storage guess;      /* the candidate of the last reconcile; family 0 none */
+	uint64_t list_gen;                  /* bumped when cands changes */
+	struct peerpath pp;                 /* its path (agent/peerpath.h); conf 0: not set up */
+	int choice;                         /* the last step's choice (PEERPATH_CHOICE_...) */
+	bool confirmed;                     /* the last step found the path working */
+	const char *reason;                 /* the path for --show ("roamed" when kept); NULL none */
+	const char *step_reason;            /* the last step's out.reason, for the logs */
+	struct sockaddr_storage guess;      /* the address decided last reconcile; 0 none */
 	struct sockaddr_storage kept;       /* the roamed endpoint kept (and logged); 0 none */
+	struct sockaddr_storage learned;    /* the last endpoint WireGuard moved to by itself
+	                                       (not written by us, not the relay); 0 none */
 	char rule[160];                     /* the policy rule that pairs us, for --show */
+};
+
+/* The server's hub interface as a peer of ours (from UpdateReply.hub_port). */
+struct hub {
+	bool on;
+	uint8_t key[WG_KEY_LEN];
+	struct sockaddr_storage endpoint;
+	bool collides;                      /* its key is a known peer's: never added */
 };
 
 struct agent {
@@ -76,8 +91,12 @@ struct agent {
 	char crl_path[4096];
 	uint8_t crl_sha256[32];             /* of the CRL in use, told to the server */
 	uint64_t saved_revision;
-	uint32_t trial_ms;
 	char wan_ip[NETADDR_STRLEN];        /* ours, as the server last saw it */
+	struct sockaddr_storage server_addr; /* where the Update connection reached the server */
+	struct sockaddr_storage relay;      /* the server's relay; family 0 none */
+	struct hub hub;
+	char paths_path[4096];              /* state_dir/paths-IF: the paths, for --show */
+	bool paths_dirty;                   /* a path changed since paths_path was written */
 };
 
 static inline int64_t
@@ -115,6 +134,23 @@ void agent_on_crl(void *arg, const uint8_t *der, size_t len);
 /* Sets a->crl_path and takes the CRL saved there if newer than the configured one. */
 void agent_crl_state_load(struct agent *a);
 
+/* agent_path.c */
+/* Takes the relay and the hub from an Update reply on client c; true when they changed. */
+bool agent_paths_from_reply(struct agent *a, struct rpc_client *c,
+    const Wiresync__V1__UpdateReply *r);
+/* Steps k's path (when online) and fills d's endpoint, kick and keepalive from it; actual
+ * is k on the interface (NULL: not there). Returns when to step again (0: only on a
+ * change). */
+int64_t agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *actual,
+    int64_t now, struct desired_peer *d);
+/* Fills d with the hub as a peer when the server announces one; false when it does not,
+ * or its key is ours or a known peer's. */
+bool agent_hub_peer(struct agent *a, struct desired_peer *d);
+/* Writes paths_path when a path changed. */
+void agent_paths_save(struct agent *a);
+/* The reason saved in path for key (for --show) into buf; false when there is none. */
+bool agent_paths_lookup(const char *path, const uint8_t key[WG_KEY_LEN], char *buf,
+    size_t len);
 /* agent_policy.c */
 /* Reads our CA and the policy saved in state_dir (before any record is applied). 0, or
  * -1 with err when the CA cannot be read. */

@@ -62,6 +62,9 @@ update_reply(void *arg, const uint8_t *data, size_t len)
 		snprintf(a->wan_ip, sizeof(a->wan_ip), "%s", r->observed_wan_ip);
 		agent_reconcile_soon(a);
 	}
+	/* the relay and the hub, at the address this connection reached */
+	if (agent_paths_from_reply(a, a->update_client, r))
+		agent_reconcile_soon(a);
 	wiresync__v1__update_reply__free_unpacked(r, NULL);
 }
 

@@ -104,7 +104,7 @@ seen(const struct sockaddr_storage *all, size_t n, const struct sockaddr_storage
 }
 
 static void
-add(struct endpoint_list *out, const struct sockaddr_storage *ss, bool lan)
+add(struct endpoint_list *out, const struct sockaddr_storage *ss, enum peerpath_kind kind)
 {
 	if (out->n == ENDPOINT_MAX)
 		return;
@@ -112,7 +112,8 @@ add(struct endpoint_list *out, const struct sockaddr_storage *ss, bool lan)
 		if (ss_equal(&out->addr[i], ss))
 			return;
 	out->addr[out->n] = *ss;
-	out->lan[out->n] = lan;
+	out->lan[out->n] = kind == PEERPATH_KIND_LAN;
+	out->kind[out->n] = kind;
 	out->n++;
 }
 
@@ -127,7 +128,7 @@ endpoint_candidates(const Wiresync__V1__Peer *p, const struct endpoint_self *sel
     struct endpoint_list *out)
 {
 	struct sockaddr_storage all[ENDPOINT_MAX + 2], ss;
-	bool lan[ENDPOINT_MAX + 2];
+	enum peerpath_kind kind[ENDPOINT_MAX + 2];
 	size_t n = 0;
 	struct netaddr a;
 
@@ -143,39 +144,32 @@ endpoint_candidates(const Wiresync__V1__Peer *p, const struct endpoint_self *sel
 				    to_sockaddr(&a, (uint16_t)p->listen_port, &ss) &&
 				    !seen(all, n, &ss)) {
 					all[n] = ss;
-					lan[n++] = true;
+					kind[n++] = PEERPATH_KIND_LAN;
 				}
 	}
 	if (p->observed_endpoint != NULL && p->observed_endpoint[0] != '\0' &&
 	    parse_hostport(p->observed_endpoint, &ss)) {
 		all[n] = ss;
-		lan[n++] = false;
+		kind[n++] = PEERPATH_KIND_OBSERVED;
 	}
 	if (p->wan_ip != NULL && netaddr_parse(p->wan_ip, false, &a, NULL, 0) &&
 	    to_sockaddr(&a, (uint16_t)p->listen_port, &ss)) {
 		all[n] = ss;
-		lan[n++] = false;
+		kind[n++] = PEERPATH_KIND_WAN;
 	}
 	/* families we can reach come first, the rest keep their order after them */
 	for (size_t i = 0; i < n; i++)
 		if (usable(&all[i], self))
-			add(out, &all[i], lan[i]);
+			add(out, &all[i], kind[i]);
 	for (size_t i = 0; i < n; i++)
 		if (!usable(&all[i], self))
-			add(out, &all[i], lan[i]);
+			add(out, &all[i], kind[i]);
 }
 
-size_t
-endpoint_next(size_t current, size_t n, int64_t last_handshake_s, int64_t chosen_at_s,
-    int64_t now_s, uint32_t timeout_s)
+bool
+endpoint_parse(const char *s, struct sockaddr_storage *ss)
 {
-	if (n == 0)
-		return 0;
-	if (current >= n)
-		return 0;
-	if (last_handshake_s >= chosen_at_s || now_s - chosen_at_s < (int64_t)timeout_s)
-		return current;
-	return (current + 1) % n;
+	return s != NULL && parse_hostport(s, ss);
 }
 
 char *

@@ -1,4 +1,5 @@
-/* Which address to reach a peer at, and when to give up on one. No I/O. */
+/* Which addresses to reach a peer at, in order of preference, and what kind each is (the
+ * walk over them is agent/peerpath.c). No I/O. */
 #ifndef WS_ENDPOINT_H
 #define WS_ENDPOINT_H
 
@@ -7,6 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "agent/peerpath.h"
 #include "proto/wiresync.pb-c.h"
 
 #define ENDPOINT_MAX 12
@@ -15,6 +17,7 @@ struct endpoint_list {
 	size_t n;
 	struct sockaddr_storage addr[ENDPOINT_MAX];
 	bool lan[ENDPOINT_MAX];     /* reached directly on our shared LAN */
+	enum peerpath_kind kind[ENDPOINT_MAX]; /* LAN address, observed_endpoint or WAN guess */
 };
 
 /* What we know of ourselves when choosing. */
@@ -37,10 +40,8 @@ void endpoint_candidates(const Wiresync__V1__Peer *p, const struct endpoint_self
 /* True when the peer is not on our LAN and so needs persistent keepalive through NAT. */
 bool endpoint_needs_keepalive(const Wiresync__V1__Peer *p, const struct endpoint_self *self);
 
-/* The candidate index to use now: current, or the next one (cycling) when no handshake
- * happened since the current one was chosen at chosen_at_s and timeout_s has passed. */
-size_t endpoint_next(size_t current, size_t n, int64_t last_handshake_s, int64_t chosen_at_s,
-    int64_t now_s, uint32_t timeout_s);
+/* "ip:port" or "[v6]:port" (numeric, port 1..65535) into ss; false when it is not one. */
+bool endpoint_parse(const char *s, struct sockaddr_storage *ss);
 
 /* "1.2.3.4:51820" or "[fd00::1]:51820" into buf (64 bytes). */
 char *endpoint_format(const struct sockaddr_storage *ss, char *buf, size_t len);

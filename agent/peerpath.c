@@ -132,6 +132,8 @@ fresh(const struct peerpath *pp, const struct peerpath_in *in)
 {
 	if (in->via_relay)
 		return false;
+	if (in->live != NULL && pp->idx < in->n && in->live[pp->idx])
+		return true;
 	if (in->last_handshake_s != 0 && in->last_handshake_s > pp->hs_at_switch &&
 	    in->last_handshake_s >= pp->switched_s)
 		return true;

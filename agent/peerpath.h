@@ -6,8 +6,10 @@
  * Evidence. Writing an endpoint does not make WireGuard handshake, and a handshake from
  * before the switch says nothing about the new path: a path is confirmed only by a
  * handshake newer than the one seen at the switch (and not before the switch's second), or
- * by rx bytes grown since the switch, and never while the interface's endpoint is the relay
- * address (WireGuard roamed there: those bytes came over the relay). Every switch asks for
+ * by rx bytes grown since the switch, or when the caller says the candidate is where
+ * WireGuard followed the peer's own packets with a live session (live[]; an idle tunnel
+ * sends nothing for 25 s), and never while the interface's endpoint is the relay address
+ * (WireGuard roamed there: those bytes came over the relay). Every switch asks for
  * a kick (keepalive 0 -> N) so WireGuard sends at once.
  *
  * States and transitions ("restart" = TRIAL of candidate 0, or RELAY when there is none and
@@ -36,7 +38,9 @@
  * while the endpoint is off the relay), so the cut is outbound only and at most
  * probe_timeout_s (3 s). Short, because the probe's first initiation, sent by the kick, is
  * what can punch through; WireGuard's retry (after 5 s) would come too late anyway.
- * A failed probe ends with a switch back to the relay and a kick.
+ * A failed probe ends with a switch back to the relay and a kick. (The agent rekeys the
+ * peer on a probe, which ends the relayed session: then the cut is both ways, for the probe
+ * and a handshake over the relay after it.)
  *
  * Hole punching needs both ends to send at about the same time. Both agents reach the relay
  * at about the same time (same timeouts); to keep their probes together the caller may pass
@@ -47,14 +51,15 @@
  * record change): an early step changes nothing but the evidence it reads. An offline peer
  * should not be stepped (it cannot answer; its trial would run on).
  *
- * Wiring (agent.c, not done yet): one struct peerpath per known peer, peerpath_init with
- * trial_timeout_s = handshake_timeout_s. known_candidates bumps list_gen when the list
- * changes; kind[] needs endpoint_list to say which entry is observed_endpoint and which the
- * WAN guess (today it only has lan[]). via_relay = path_addr_equal(interface endpoint, relay
- * address). Apply out: an index writes cands.addr[i], CHOICE_RELAY the relay address,
- * CHOICE_KEEP leaves the interface's endpoint (path.c keeps a roamed one already),
- * CHOICE_NONE no endpoint; kick sets desired_peer.kick (with keepalive_s non-zero); arm one
- * timer at the smallest next_s over all peers; log and --show out.reason when it changes. */
+ * Wiring (agent/agent_path.c): one struct peerpath per known peer, peerpath_init with
+ * trial_timeout_s = handshake_timeout_s; known_candidates bumps list_gen when the list
+ * (addresses or kinds, endpoint_list.kind[]) changes; via_relay = the interface's endpoint
+ * equals the relay address. Out: an index writes cands.addr[i], CHOICE_RELAY the relay
+ * address, CHOICE_KEEP leaves the interface's endpoint, CHOICE_NONE none (path_choose still
+ * keeps a roamed mapping over a guess, but never the relay over a direct choice); kick sets
+ * desired_peer.kick (keepalive non-zero), and a switch into PROBE also rekeys the peer (a
+ * keepalive in the relayed session draws no answer; a handshake does); one timer at the
+ * smallest next_s; out.reason logged and saved for --show when it changes. */
 #ifndef WS_PEERPATH_H
 #define WS_PEERPATH_H
 
@@ -100,6 +105,9 @@ struct peerpath_in {
 	int64_t last_handshake_s;           /* of the peer on the interface; 0 never */
 	uint64_t rx_bytes;                  /* of the peer on the interface */
 	uint32_t jitter;                    /* any value; used when a probe is scheduled */
+	const bool *live;                   /* n entries or NULL: candidate i is where WireGuard
+	                                       followed the peer's own packets, with a live
+	                                       session (evidence without a new handshake) */
 };
 
 struct peerpath_out {

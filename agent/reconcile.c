@@ -116,7 +116,7 @@ reconcile_plan(const struct wg_device *actual, const struct desired_peer *desire
     size_t n_desired, struct owned_keys *owned, struct wg_device *plan,
     struct reconcile_stats *stats)
 {
-	size_t max = 2 * n_desired + owned->n, n = 0;
+	size_t max = 3 * n_desired + owned->n, n = 0;
 	struct wg_peer *peers;
 
 	memset(stats, 0, sizeof(*stats));
@@ -140,6 +140,12 @@ reconcile_plan(const struct wg_device *actual, const struct desired_peer *desire
 		if (a == NULL && owned_add(owned, d->key) < 0) {
 			free(peers);
 			return -ENOMEM;
+		}
+		if (d->rekey && a != NULL && moved) {
+			memset(&peers[n], 0, sizeof(peers[n]));
+			memcpy(peers[n].key, d->key, WG_KEY_LEN);
+			peers[n].flags = WG_PEER_REMOVE;
+			n++;
 		}
 		fill_set(&peers[n++], d);
 		if (d->kick && d->keepalive_s > 0 && (moved || d->force)) {

@@ -21,6 +21,9 @@ struct desired_peer {
 	bool kick;          /* when written with a new endpoint (or forced), and keepalive_s is
 	                       not 0: make WireGuard send at once, so NATs open within a round
 	                       trip instead of at the next keepalive */
+	bool rekey;         /* when written with a new endpoint: remove the peer first, so its
+	                       session ends and the kick starts a handshake there (a probe
+	                       from the relay: only a handshake makes the peer answer at once) */
 };
 
 /* The set of keys the agent added (kept in state_dir). */
@@ -44,7 +47,8 @@ struct reconcile_stats {
  * into desired: new peers added (owned), owned peers whose endpoint, keepalive or allowed IPs
  * differ (or forced) updated, owned peers no longer desired removed. A kicked peer is written
  * twice, with keepalive 0 and then keepalive_s: WireGuard (kernel and wireguard-go) sends a
- * keepalive at once when the interval goes from 0 to N. A desired key already on the
+ * keepalive at once when the interval goes from 0 to N. A rekeyed peer that moves is first
+ * removed (an entry with WG_PEER_REMOVE), then set in full. A desired key already on the
  * interface but not owned is left alone and counted as foreign. Updates owned (adds and
  * removals) to match the plan. Returns 0 or -ENOMEM. */
 int reconcile_plan(const struct wg_device *actual, const struct desired_peer *desired,

@@ -8,12 +8,13 @@
 #include "agent/show.h"
 #include "common/cert.h"
 
-#define ROW_FMT "%-12s %-44s %-22s %-7s %-28s %-18s %s\n"
+#define ROW_FMT "%-12s %-44s %-22s %-7s %-28s %-18s %-16s %s\n"
 
 void
 show_header(FILE *out)
 {
-	fprintf(out, ROW_FMT, "NAME", "KEY", "ENDPOINT", "FROM", "WHY", "ALLOWED IPS", "STATE");
+	fprintf(out, ROW_FMT, "NAME", "KEY", "ENDPOINT", "FROM", "WHY", "ALLOWED IPS", "PATH",
+	    "STATE");
 }
 
 void
@@ -49,6 +50,10 @@ show_row(FILE *out, const struct show_row *r, int64_t now_s)
 	} else {
 		snprintf(ep, sizeof(ep), "-");
 	}
+	if (r->path != NULL && strcmp(r->path, "relay") == 0 && actual != NULL) {
+		from = "relay";
+		snprintf(why, sizeof(why), "no direct path");
+	}
 	wg_key_to_base64(r->key, b64);
 	if (r->wp != NULL && r->wp->last_handshake_s > 0)
 		snprintf(state, sizeof(state), "handshake %llds ago",
@@ -56,5 +61,6 @@ show_row(FILE *out, const struct show_row *r, int64_t now_s)
 	else
 		snprintf(state, sizeof(state), "%s", r->wp == NULL ? "not configured" :
 		    "no handshake");
-	fprintf(out, ROW_FMT, r->name, b64, ep, from, why, ips, state);
+	fprintf(out, ROW_FMT, r->name, b64, ep, from, why, ips, r->path != NULL ? r->path : "-",
+	    state);
 }

@@ -18,6 +18,9 @@ struct show_row {
 	bool guess_lan;
 	bool guess_observed;                   /* the guess is the NAT mapping the server saw */
 	const struct wg_peer *wp;              /* on the interface; NULL: not configured */
+	const char *path;                      /* the running agent's path (agent/peerpath.h
+	                                          reasons: lan, observed, wan, relay, roamed,
+	                                          trying X, probing X); NULL: unknown */
 	const struct netaddr *tunnel;
 	size_t n_tunnel;
 };
@@ -26,7 +29,8 @@ struct show_row {
 void show_header(FILE *out);
 /* One peer: ENDPOINT is the interface's (else the guess), FROM where it came from (roamed:
  * WireGuard learned it from the peer's packets and the agent keeps it; lan, wan: the
- * agent's guess; pending: the agent will write its guess over it), WHY the guess. */
+ * agent's guess; pending: the agent will write its guess over it), WHY the guess, PATH
+ * the path the running agent chose ("-" when it has not said). */
 void show_row(FILE *out, const struct show_row *r, int64_t now_s);
 
 #endif

@@ -579,14 +579,15 @@ main(int argc, char **argv)
 		    (unsigned)hub_io_port(d.hub));
 	}
 	{
-		/* what Status (and, with the agentpath merge, UpdateReply) tells of the relay
-		 * and the hub */
+		/* what Status and UpdateReply tell of the relay and the hub */
 		char relay_ep[80] = "";
 		uint16_t hub_port = d.hub != NULL ? (uint16_t)hub_io_port(d.hub) : 0;
 		if (d.relay != NULL)
 			relay_endpoint(conf.relay_listen, relay_io_port(d.relay), relay_ep,
 			    sizeof(relay_ep));
 		admin_set_paths(admin, relay_ep, hub_port);
+		/* agents learn the relay and the hub from their Update replies */
+		service_set_paths(svc, relay_ep, hub_port);
 	}
 	if (start_metrics(&d, conf.metrics_listen, methods, n_methods, err, sizeof(err)) < 0 ||
 	    drop_privileges(&d, &conf, err, sizeof(err)) < 0) {

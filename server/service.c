@@ -164,6 +164,14 @@ service_set_metrics(struct service *svc, struct metrics *m)
 	svc->metrics = m;
 }
 
+void
+service_set_paths(struct service *svc, const char *relay_endpoint, uint16_t hub_port)
+{
+	snprintf(svc->relay_endpoint, sizeof(svc->relay_endpoint), "%s",
+	    relay_endpoint != NULL ? relay_endpoint : "");
+	svc->hub_port = hub_port;
+}
+
 size_t
 service_watcher_count(const struct service *svc)
 {

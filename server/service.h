@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/x509.h>
 
@@ -76,6 +77,11 @@ uint64_t service_revision(const struct service *svc);
 /* Times Updates, fan-out and commits into m (borrowed; NULL stops it). */
 void service_set_metrics(struct service *svc, struct metrics *m);
 size_t service_watcher_count(const struct service *svc);
+
+/* What Update replies tell agents about paths: relay_endpoint "ip:port" of the relay
+ * (relay_listen; an unspecified ip means the address the agent reached us at; NULL or ""
+ * none) and hub_port, the hub interface's WireGuard port (0 none). Copied. */
+void service_set_paths(struct service *svc, const char *relay_endpoint, uint16_t hub_port);
 
 /* After every commit that changed the stored peers (added, changed, removed), once its
  * events went to the watchers: fn(arg, revision). Up to SERVICE_COMMIT_HOOKS of them (the

@@ -116,6 +116,8 @@ struct service {
 	struct loop_timer retry_timer;
 	uint32_t retry_ms;           /* the delay of the last retry; 0: none failed */
 	struct idcount *retry_presence; /* hosts with a presence change in the retry list */
+	char relay_endpoint[80];     /* UpdateReply.relay_endpoint; "" none */
+	uint16_t hub_port;           /* UpdateReply.hub_port; 0 none */
 	struct {
 		service_commit_fn fn;
 		void *arg;

@@ -116,13 +116,15 @@ build_record(const struct service *svc, const struct peer *old, const struct cha
 }
 
 static void
-reply_update(struct change *pu)
+reply_update(const struct service *svc, struct change *pu)
 {
 	Wiresync__V1__UpdateReply r = WIRESYNC__V1__UPDATE_REPLY__INIT;
 	char wan[NETADDR_STRLEN];
 
 	r.revision = pu->cur->revision;
 	r.observed_wan_ip = netaddr_format(&pu->ac->wan, false, wan);
+	r.relay_endpoint = (char *)svc->relay_endpoint;
+	r.hub_port = svc->hub_port;
 	svc_reply_message(pu->call, &r.base);
 }
 
@@ -347,7 +349,7 @@ commit_batch(void *arg)
 			if (ok && c->refused[0] != '\0')
 				rpc_call_fail(c->call, GRPC_FAILED_PRECONDITION, "%s", c->refused);
 			else if (ok) {
-				reply_update(c);
+				reply_update(svc, c);
 				metrics_observe_since(svc->metrics, METRICS_UPDATE, c->recv_ns);
 			} else
 				rpc_call_fail(c->call, GRPC_UNAVAILABLE, "store write failed");

@@ -64,8 +64,9 @@ self_on(const uint8_t *lan_id, size_t len, bool v4, bool v6)
 	return s;
 }
 
-/* Asserts out holds exactly the NULL-terminated want, in order, and which are LAN ones:
- * a want entry starting with "lan " is expected with lan set. */
+/* Asserts out holds exactly the NULL-terminated want, in order, and each one's kind: a
+ * want entry starting with "lan " is expected as a LAN address (lan set too), one starting
+ * with "obs " as observed_endpoint, any other as the WAN guess. */
 static void
 assert_list(const struct endpoint_list *out, const char *const *want)
 {
@@ -74,11 +75,16 @@ assert_list(const struct endpoint_list *out, const char *const *want)
 
 	for (n = 0; want[n] != NULL; n++) {
 		bool lan = strncmp(want[n], "lan ", 4) == 0;
+		bool obs = strncmp(want[n], "obs ", 4) == 0;
+		enum peerpath_kind kind = lan ? PEERPATH_KIND_LAN : obs ? PEERPATH_KIND_OBSERVED :
+		    PEERPATH_KIND_WAN;
 		ck_assert_msg(n < out->n, "only %zu candidates, want more: %s", out->n, want[n]);
 		ck_assert_str_eq(endpoint_format(&out->addr[n], buf, sizeof(buf)),
-		    lan ? want[n] + 4 : want[n]);
+		    lan || obs ? want[n] + 4 : want[n]);
 		ck_assert_msg(out->lan[n] == lan, "candidate %zu (%s): lan is %d", n, buf,
 		    out->lan[n]);
+		ck_assert_msg(out->kind[n] == kind, "candidate %zu (%s): kind %s, want %s", n, buf,
+		    peerpath_kind_name(out->kind[n]), peerpath_kind_name(kind));
 	}
 	if (out->n != n)
 		ck_abort_msg("%zu candidates, want %zu; extra first %s", out->n, n,
@@ -92,7 +98,7 @@ static const char *const lan_both[] = { "192.168.1.5/24", "fd00:1::5/64", NULL }
 START_TEST(test_same_lan_lan_first_v6_first)
 {
 	static const char *const want[] = { "lan [fd00:1::5]:51820", "lan 192.168.1.5:51820",
-		"203.0.113.7:40000", "203.0.113.7:51820", NULL };
+		"obs 203.0.113.7:40000", "203.0.113.7:51820", NULL };
 	struct endpoint_self self = self_on(mac_a, 6, true, true);
 	struct endpoint_list out;
 	struct peer pr;
@@ -105,7 +111,7 @@ END_TEST
 
 START_TEST(test_same_lan_without_our_v6)
 {
-	static const char *const want[] = { "lan 192.168.1.5:51820", "203.0.113.7:40000",
+	static const char *const want[] = { "lan 192.168.1.5:51820", "obs 203.0.113.7:40000",
 		"203.0.113.7:51820", "lan [fd00:1::5]:51820", NULL };
 	struct endpoint_self self = self_on(mac_a, 6, true, false);
 	struct endpoint_list out;
@@ -165,7 +171,7 @@ END_TEST
 
 START_TEST(test_other_lan_observed_then_wan)
 {
-	static const char *const want[] = { "203.0.113.7:40000", "203.0.113.7:51820", NULL };
+	static const char *const want[] = { "obs 203.0.113.7:40000", "203.0.113.7:51820", NULL };
 	struct endpoint_self self = self_on(mac_a, 6, true, true);
 	struct endpoint_list out;
 	struct peer pr;
@@ -191,7 +197,7 @@ END_TEST
 
 START_TEST(test_observed_v6)
 {
-	static const char *const want[] = { "[2001:db8::7]:40000", "198.51.100.9:51820", NULL };
+	static const char *const want[] = { "obs [2001:db8::7]:40000", "198.51.100.9:51820", NULL };
 	struct endpoint_self self = self_on(NULL, 0, true, true);
 	struct endpoint_list out;
 	struct peer pr;
@@ -276,7 +282,7 @@ END_TEST
 
 START_TEST(test_duplicate_observed_and_wan)
 {
-	static const char *const want[] = { "203.0.113.7:51820", NULL };
+	static const char *const want[] = { "obs 203.0.113.7:51820", NULL };
 	struct endpoint_self self = self_on(mac_a, 6, true, true);
 	struct endpoint_list out;
 	struct peer pr;
@@ -320,7 +326,7 @@ END_TEST
 
 START_TEST(test_family_we_lack_last_v4_only)
 {
-	static const char *const want[] = { "198.51.100.9:51820", "[2001:db8::7]:40000", NULL };
+	static const char *const want[] = { "198.51.100.9:51820", "obs [2001:db8::7]:40000", NULL };
 	struct endpoint_self self = self_on(NULL, 0, true, false);
 	struct endpoint_list out;
 	struct peer pr;
@@ -333,7 +339,7 @@ END_TEST
 
 START_TEST(test_family_we_lack_last_v6_only)
 {
-	static const char *const want[] = { "[2001:db8::9]:51820", "198.51.100.9:40000", NULL };
+	static const char *const want[] = { "[2001:db8::9]:51820", "obs 198.51.100.9:40000", NULL };
 	struct endpoint_self self = self_on(NULL, 0, false, true);
 	struct endpoint_list out;
 	struct peer pr;
@@ -525,7 +531,7 @@ END_TEST
 
 START_TEST(test_wan_unparsable_skipped)
 {
-	static const char *const want[] = { "198.51.100.1:40000", NULL };
+	static const char *const want[] = { "obs 198.51.100.1:40000", NULL };
 	struct endpoint_self self = self_on(NULL, 0, true, true);
 	struct endpoint_list out;
 	struct peer pr;

@@ -1,5 +1,6 @@
-/* Tests for agent/endpoint.c's endpoint_next (when to move on to the next candidate) and
- * endpoint_format. The candidate order itself is in check_endpoint.c. */
+/* Tests for agent/endpoint.c's endpoint_format and endpoint_parse (the relay's ip:port
+ * from an Update reply). The candidate order itself is in check_endpoint.c; moving on to
+ * the next candidate is peerpath's (check_peerpath.c). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -11,38 +12,6 @@
 #include "test/check_suites.h"
 
 /* --- core ------------------------------------------------------------------------------ */
-
-START_TEST(test_next_keeps_after_handshake)
-{
-	/* handshake after choosing: stay, however long ago the choice was */
-	ck_assert_uint_eq(endpoint_next(1, 3, 1005, 1000, 5000, 15), 1);
-}
-END_TEST
-
-START_TEST(test_next_keeps_during_timeout)
-{
-	ck_assert_uint_eq(endpoint_next(1, 3, 0, 1000, 1014, 15), 1);
-}
-END_TEST
-
-START_TEST(test_next_advances_after_timeout)
-{
-	ck_assert_uint_eq(endpoint_next(1, 3, 0, 1000, 1016, 15), 2);
-}
-END_TEST
-
-START_TEST(test_next_advances_on_old_handshake)
-{
-	/* the last handshake predates the choice: it says nothing about this endpoint */
-	ck_assert_uint_eq(endpoint_next(0, 3, 999, 1000, 1100, 15), 1);
-}
-END_TEST
-
-START_TEST(test_next_wraps)
-{
-	ck_assert_uint_eq(endpoint_next(2, 3, 0, 1000, 1100, 15), 0);
-}
-END_TEST
 
 START_TEST(test_format_v4)
 {
@@ -76,25 +45,6 @@ END_TEST
 
 /* --- limits ---------------------------------------------------------------------------- */
 
-START_TEST(test_next_switches_at_timeout)
-{
-	/* exactly timeout_s without a handshake is enough */
-	ck_assert_uint_eq(endpoint_next(0, 2, 0, 1000, 1015, 15), 1);
-}
-END_TEST
-
-START_TEST(test_next_handshake_at_chosen_keeps)
-{
-	ck_assert_uint_eq(endpoint_next(0, 2, 1000, 1000, 2000, 15), 0);
-}
-END_TEST
-
-START_TEST(test_next_single_candidate)
-{
-	ck_assert_uint_eq(endpoint_next(0, 1, 0, 1000, 2000, 15), 0);
-}
-END_TEST
-
 START_TEST(test_format_unknown_family)
 {
 	struct sockaddr_storage ss;
@@ -120,23 +70,31 @@ START_TEST(test_format_v6_longest)
 }
 END_TEST
 
+START_TEST(test_parse_v4_v6_round_trip)
+{
+	static const char *const ok[] = { "192.0.2.1:3478", "0.0.0.0:1", "[2001:db8::1]:65535",
+		"[::]:51821", NULL };
+	struct sockaddr_storage ss;
+	char buf[64];
+
+	for (size_t i = 0; ok[i] != NULL; i++) {
+		ck_assert_msg(endpoint_parse(ok[i], &ss), "%s", ok[i]);
+		ck_assert_str_eq(endpoint_format(&ss, buf, sizeof(buf)), ok[i]);
+	}
+}
+END_TEST
+
 /* --- errors ---------------------------------------------------------------------------- */
 
-START_TEST(test_next_no_candidates)
+START_TEST(test_parse_refuses)
 {
-	ck_assert_uint_eq(endpoint_next(0, 0, 0, 1000, 2000, 15), 0);
-}
-END_TEST
+	static const char *const bad[] = { "", "192.0.2.1", "192.0.2.1:0", "192.0.2.1:65536",
+		"192.0.2.1:80x", "2001:db8::1:80", "[]:80", "relay.example:3478", ":3478", NULL };
+	struct sockaddr_storage ss;
 
-START_TEST(test_next_current_out_of_range)
-{
-	ck_assert_uint_eq(endpoint_next(5, 3, 1500, 1000, 1001, 15), 0);
-}
-END_TEST
-
-START_TEST(test_next_current_equal_n)
-{
-	ck_assert_uint_eq(endpoint_next(3, 3, 1500, 1000, 1001, 15), 0);
+	for (size_t i = 0; bad[i] != NULL; i++)
+		ck_assert_msg(!endpoint_parse(bad[i], &ss), "%s parsed", bad[i]);
+	ck_assert(!endpoint_parse(NULL, &ss));
 }
 END_TEST
 
@@ -147,27 +105,18 @@ endpoint_next_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("core");
-	tcase_add_test(tc, test_next_keeps_after_handshake);
-	tcase_add_test(tc, test_next_keeps_during_timeout);
-	tcase_add_test(tc, test_next_advances_after_timeout);
-	tcase_add_test(tc, test_next_advances_on_old_handshake);
-	tcase_add_test(tc, test_next_wraps);
 	tcase_add_test(tc, test_format_v4);
 	tcase_add_test(tc, test_format_v6);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
-	tcase_add_test(tc, test_next_switches_at_timeout);
-	tcase_add_test(tc, test_next_handshake_at_chosen_keeps);
-	tcase_add_test(tc, test_next_single_candidate);
 	tcase_add_test(tc, test_format_unknown_family);
 	tcase_add_test(tc, test_format_v6_longest);
+	tcase_add_test(tc, test_parse_v4_v6_round_trip);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
-	tcase_add_test(tc, test_next_no_candidates);
-	tcase_add_test(tc, test_next_current_out_of_range);
-	tcase_add_test(tc, test_next_current_equal_n);
+	tcase_add_test(tc, test_parse_refuses);
 	suite_add_tcase(s, tc);
 	return s;
 }

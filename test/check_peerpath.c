@@ -108,6 +108,28 @@ START_TEST(test_trial_confirmed_by_rx)
 }
 END_TEST
 
+/* An idle tunnel WireGuard already follows there (live[]): confirmed without new traffic;
+ * never while the endpoint is the relay. */
+START_TEST(test_trial_confirmed_by_live)
+{
+	static const bool live[3] = { false, true, false };
+	struct fx f;
+
+	fx_init(&f, 3, true);
+	f.in.last_handshake_s = T0 - 60;
+	step_at(&f, T0);
+	step_at(&f, T0 + TRIAL);
+	assert_out(&f, PEERPATH_TRIAL, 1, true, "trying observed");
+	f.in.live = live;
+	f.in.via_relay = true;
+	step_at(&f, T0 + TRIAL + 1);
+	assert_out(&f, PEERPATH_TRIAL, 1, false, "trying observed");
+	f.in.via_relay = false;
+	step_at(&f, T0 + TRIAL + 2);
+	assert_out(&f, PEERPATH_DIRECT, 1, false, "observed");
+}
+END_TEST
+
 START_TEST(test_trial_handshake_same_second_counts)
 {
 	struct fx f;
@@ -602,6 +624,7 @@ peerpath_suite(void)
 	tcase_add_test(core, test_first_step_tries_first);
 	tcase_add_test(core, test_trial_confirmed_by_handshake);
 	tcase_add_test(core, test_trial_confirmed_by_rx);
+	tcase_add_test(core, test_trial_confirmed_by_live);
 	tcase_add_test(core, test_trial_handshake_same_second_counts);
 	tcase_add_test(core, test_stale_handshake_does_not_confirm);
 	tcase_add_test(core, test_stale_handshake_in_switch_second);

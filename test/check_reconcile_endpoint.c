@@ -61,6 +61,38 @@ START_TEST(test_kick_on_new_endpoint)
 }
 END_TEST
 
+/* A probe (rekey) to a new endpoint: removed first, so its session ends, then set and
+ * kicked: WireGuard's next packet is a handshake initiation there. Unmoved: nothing. */
+START_TEST(test_rekey_removes_first)
+{
+	struct desired_peer des[2];
+	struct wg_peer act_peers[2];
+	struct wg_device act, plan;
+	struct reconcile_stats st;
+
+	rt_two_in_sync(des, act_peers);
+	des[0].rekey = des[1].rekey = true;
+	des[0].kick = true;
+	act = rt_device(act_peers, 2);
+	rt_plan_ok(&act, des, 2, &plan, &st);
+	ck_assert_uint_eq(plan.n_peers, 0);
+	free(plan.peers);
+	rt_desired_endpoint(&des[0], "192.0.2.1", 51822);
+	rt_plan_ok(&act, des, 2, &plan, &st);
+	ck_assert_uint_eq(plan.n_peers, 3);
+	ck_assert_mem_eq(plan.peers[0].key, des[0].key, WG_KEY_LEN);
+	ck_assert_uint_eq(plan.peers[0].flags, WG_PEER_REMOVE);
+	ck_assert_mem_eq(plan.peers[1].key, des[0].key, WG_KEY_LEN);
+	ck_assert_uint_eq(plan.peers[1].flags, RT_FLAGS_SET);
+	ck_assert_uint_eq(plan.peers[2].flags, WG_PEER_HAS_KEEPALIVE);
+	ck_assert_uint_eq(st.updated, 1);
+	ck_assert_uint_eq(st.removed, 0);
+	ck_assert_uint_eq(st.kicked, 1);
+	ck_assert_uint_eq(rt_owned.n, 2);
+	free(plan.peers);
+}
+END_TEST
+
 /* Kick asked, but nothing to write, or no keepalive to turn on: no kick. */
 START_TEST(test_no_kick_when_unchanged_or_off)
 {
@@ -174,6 +206,7 @@ reconcile_endpoint_suite(void)
 	tcase_add_checked_fixture(tc, rt_setup, rt_teardown);
 	tcase_add_test(tc, test_endpoint_change_updates);
 	tcase_add_test(tc, test_kick_on_new_endpoint);
+	tcase_add_test(tc, test_rekey_removes_first);
 	tcase_add_test(tc, test_no_kick_when_unchanged_or_off);
 	tcase_add_test(tc, test_force_rewrites_in_sync);
 	suite_add_tcase(s, tc);

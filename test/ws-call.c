@@ -280,8 +280,9 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "update") == 0) {
 		Wiresync__V1__UpdateReply *r = wiresync__v1__update_reply__unpack(NULL, reply_len, reply);
 		if (r != NULL)
-			printf("revision=%llu observed=%s\n", (unsigned long long)r->revision,
-			    r->observed_wan_ip);
+			printf("revision=%llu observed=%s relay=%s hub_port=%u\n",
+			    (unsigned long long)r->revision, r->observed_wan_ip,
+			    r->relay_endpoint[0] != '\0' ? r->relay_endpoint : "-", r->hub_port);
 		wiresync__v1__update_reply__free_unpacked(r, NULL);
 	} else if (strcmp(cmd, "keys") == 0) {
 		Wiresync__V1__KeysReply *r = wiresync__v1__keys_reply__unpack(NULL, reply_len, reply);
