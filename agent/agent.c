@@ -224,16 +224,55 @@ agent_reconcile_soon(struct agent *a)
 
 /* --- the Watch stream -------------------------------------------------------------------- */
 
-/* A record the policy does not pair us with is refused like one that does not verify:
- * kept, to take when a new policy pairs it. */
+/* Whether record p may be a peer (k: the one it would replace, or NULL): it verifies
+ * against our CA and CRL, its tunnel addresses are free, and the pairing policy pairs us
+ * (a record refused for any of these is kept, to take when a new CRL or policy lets it).
+ * id and rule (160 bytes) are filled; err says why not. */
 static bool
-policy_check(const struct agent *a, const struct cert_identity *id, char *rule, char *err,
-    size_t errlen)
+admit(struct agent *a, const struct known *k, const Wiresync__V1__Peer *p,
+    struct cert_identity *id, char *rule, char *err, size_t errlen)
 {
+	if (!peer_verify(a->verifier, p, id, err, errlen) ||
+	    !agent_tunnels_free(a, k, id, err, errlen))
+		return false;
 	if (agent_policy_pairs(a, id, rule, 160))
 		return true;
 	snprintf(err, errlen, "not paired by the policy (%s)", rule);
 	return false;
+}
+
+void
+agent_recheck(struct agent *a, const char *back_why)
+{
+	struct cert_identity id;
+	char err[256], rule[160];
+	size_t moved = 0, n_refused = a->refused.n;
+
+	for (size_t i = a->n_known; i-- > 0;) {
+		struct known *k = &a->known[i];
+		if (admit(a, k, k->rec, &id, rule, err, sizeof(err))) {
+			snprintf(k->rule, sizeof(k->rule), "%s", rule);
+			continue;
+		}
+		log_warnx("dropping peer \"%s\": %s", k->id.name, err);
+		if (refused_put(&a->refused, k->rec) < 0)
+			log_warnx("out of memory: \"%s\" will not come back by itself", k->id.name);
+		known_drop(a, k);
+		moved++;
+	}
+	/* only the records refused before this pass; one that fails again stays put */
+	for (size_t i = n_refused; i-- > 0;) {
+		Wiresync__V1__Peer *rec;
+		if (!admit(a, NULL, a->refused.recs[i], &id, rule, err, sizeof(err)))
+			continue;
+		rec = refused_take(&a->refused, i);
+		log_info("peer \"%s\" %s: taking it back", id.name, back_why);
+		agent_apply_record(a, rec);
+		wiresync__v1__peer__free_unpacked(rec, NULL);
+		moved++;
+	}
+	if (moved > 0)
+		agent_reconcile_soon(a);
 }
 
 static struct known *
@@ -290,9 +329,7 @@ agent_apply_record(struct agent *a, const Wiresync__V1__Peer *p)
 	    WG_KEY_LEN) == 0)
 		return;
 	k = known_find(a, p->public_key.data, p->public_key.len);
-	if (!peer_verify(a->verifier, p, &id, err, sizeof(err)) ||
-	    !agent_tunnels_free(a, k, &id, err, sizeof(err)) ||
-	    !policy_check(a, &id, rule, err, sizeof(err))) {
+	if (!admit(a, k, p, &id, rule, err, sizeof(err))) {
 		if (p->public_key.len == WG_KEY_LEN)
 			wg_key_to_base64(p->public_key.data, b64);
 		else
@@ -522,7 +559,7 @@ static void
 show_peer(struct agent *a, struct known *k, const struct wg_device *dev, FILE *out)
 {
 	struct show_row row = { .name = k->id.name, .key = k->id.key, .wp = wg_device_peer(dev,
-	    k->id.key), .tunnel = k->id.tunnel, .n_tunnel = k->id.n_tunnel };
+	    k->id.key), .tunnel = k->id.tunnel, .n_tunnel = k->id.n_tunnel, .rule = k->rule };
 	char path[64];
 
 	known_candidates(a, k);

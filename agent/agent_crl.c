@@ -38,41 +38,6 @@ agent_expiry_check(void *arg)
 
 /* --- revocation: the CA's CRL, relayed by the server but checked here --------------- */
 
-/* Under new CRLs, everything held is verified again: peers verified under older ones
- * that are now revoked go at once, and records refused before that now verify come
- * back (a peer refused for a CRL reason returns as soon as a CRL lets it). */
-static void
-recheck_known(struct agent *a)
-{
-	struct cert_identity id;
-	char err[256];
-	size_t dropped = 0, back = 0, n_refused = a->refused.n;
-
-	for (size_t i = a->n_known; i-- > 0;) {
-		struct known *k = &a->known[i];
-		if (peer_verify(a->verifier, k->rec, &id, err, sizeof(err)))
-			continue;
-		log_warnx("dropping peer \"%s\": %s", k->id.name, err);
-		if (refused_put(&a->refused, k->rec) < 0)
-			log_warnx("out of memory: a new CRL will not bring \"%s\" back", k->id.name);
-		known_drop(a, k);
-		dropped++;
-	}
-	/* only the records refused before this pass; one that fails again stays put */
-	for (size_t i = n_refused; i-- > 0;) {
-		Wiresync__V1__Peer *rec;
-		if (!peer_verify(a->verifier, a->refused.recs[i], &id, err, sizeof(err)) ||
-		    !agent_tunnels_free(a, NULL, &id, err, sizeof(err)))
-			continue;
-		rec = refused_take(&a->refused, i);
-		log_info("peer \"%s\" verifies under the CRL now in use: taking it back", id.name);
-		agent_apply_record(a, rec);
-		wiresync__v1__peer__free_unpacked(rec, NULL);
-		back++;
-	}
-	if (dropped > 0 || back > 0)
-		agent_reconcile_soon(a);
-}
 
 /* A stale CRL is still enforced and peers stay: the operator must hear of it, here as on
  * the server (which logs the same). */
@@ -153,7 +118,7 @@ agent_on_crl(void *arg, const uint8_t *der, size_t len)
 	    state_blob_save(a->crl_path, all, all_len) < 0)
 		log_warnx("%s: cannot save the CRL", a->crl_path);
 	free(all);
-	recheck_known(a);
+	agent_recheck(a, "verifies under the CRL now in use");
 	agent_crl_warn(a, 0);
 	agent_crl_timer_arm(a);
 }

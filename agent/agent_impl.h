@@ -108,6 +108,10 @@ now_s(void)
 /* agent.c */
 /* Verifies and stores one record, or refuses it (logged, kept to verify again). */
 void agent_apply_record(struct agent *a, const Wiresync__V1__Peer *p);
+/* Everything held, judged again under a new CRL or policy: known peers that no longer pass
+ * go (kept as refused records), records refused before that pass now come back (logged as
+ * "peer NAME <back_why>: taking it back"). */
+void agent_recheck(struct agent *a, const char *back_why);
 /* Forgets k (a pointer into a->known, which is reordered). */
 void known_drop(struct agent *a, struct known *k);
 /* Whether id's tunnel addresses are free: not ours, nor another known peer's than k (NULL:

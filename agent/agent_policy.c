@@ -53,43 +53,6 @@ agent_policy_pairs(const struct agent *a, const struct cert_identity *id, char *
 	return policyhold_pairs(&a->policy, &a->self, id, rule, len);
 }
 
-/* Under a new policy: known peers it does not pair go (kept as refused records), and
- * refused records that verify and pair come back. */
-static void
-recheck(struct agent *a)
-{
-	struct cert_identity id;
-	char err[256], rule[160];
-	size_t dropped = 0, back = 0, n_refused = a->refused.n;
-
-	for (size_t i = a->n_known; i-- > 0;) {
-		struct known *k = &a->known[i];
-		if (agent_policy_pairs(a, &k->id, rule, sizeof(rule))) {
-			snprintf(k->rule, sizeof(k->rule), "%s", rule);
-			continue;
-		}
-		log_info("dropping peer \"%s\": not paired by the policy (%s)", k->id.name, rule);
-		if (refused_put(&a->refused, k->rec) < 0)
-			log_warnx("out of memory: a new policy will not bring \"%s\" back", k->id.name);
-		known_drop(a, k);
-		dropped++;
-	}
-	for (size_t i = n_refused; i-- > 0;) {
-		Wiresync__V1__Peer *rec;
-		if (!peer_verify(a->verifier, a->refused.recs[i], &id, err, sizeof(err)) ||
-		    !agent_policy_pairs(a, &id, rule, sizeof(rule)) ||
-		    !agent_tunnels_free(a, NULL, &id, err, sizeof(err)))
-			continue;
-		rec = refused_take(&a->refused, i);
-		log_info("peer \"%s\" is paired by the policy now (%s): taking it", id.name, rule);
-		agent_apply_record(a, rec);
-		wiresync__v1__peer__free_unpacked(rec, NULL);
-		back++;
-	}
-	if (dropped > 0 || back > 0)
-		agent_reconcile_soon(a);
-}
-
 void
 agent_on_policy(void *arg, const uint8_t *der, size_t len)
 {
@@ -110,5 +73,5 @@ agent_on_policy(void *arg, const uint8_t *der, size_t len)
 		log_warnx("%s", err);
 	log_info("pairing policy version %llu (%zu rules) now in force", (unsigned long long)
 	    a->policy.pol.version, a->policy.pol.n);
-	recheck(a);
+	agent_recheck(a, "is paired by the policy now");
 }

@@ -8,13 +8,13 @@
 #include "agent/show.h"
 #include "common/cert.h"
 
-#define ROW_FMT "%-12s %-44s %-22s %-7s %-28s %-18s %-16s %s\n"
+#define ROW_FMT "%-12s %-44s %-22s %-7s %-28s %-18s %-16s %-20s %s\n"
 
 void
 show_header(FILE *out)
 {
 	fprintf(out, ROW_FMT, "NAME", "KEY", "ENDPOINT", "FROM", "WHY", "ALLOWED IPS", "PATH",
-	    "STATE");
+	    "STATE", "PAIRED BY");
 }
 
 void
@@ -62,5 +62,5 @@ show_row(FILE *out, const struct show_row *r, int64_t now_s)
 		snprintf(state, sizeof(state), "%s", r->wp == NULL ? "not configured" :
 		    "no handshake");
 	fprintf(out, ROW_FMT, r->name, b64, ep, from, why, ips, r->path != NULL ? r->path : "-",
-	    state);
+	    state, r->rule != NULL && r->rule[0] != '\0' ? r->rule : "-");
 }

@@ -23,6 +23,8 @@ struct show_row {
 	                                          trying X, probing X); NULL: unknown */
 	const struct netaddr *tunnel;
 	size_t n_tunnel;
+	const char *rule;                      /* the pairing policy's rule that pairs us, or
+	                                          "no policy"; NULL: unknown */
 };
 
 /* The column titles. */
@@ -30,7 +32,8 @@ void show_header(FILE *out);
 /* One peer: ENDPOINT is the interface's (else the guess), FROM where it came from (roamed:
  * WireGuard learned it from the peer's packets and the agent keeps it; lan, wan: the
  * agent's guess; pending: the agent will write its guess over it), WHY the guess, PATH
- * the path the running agent chose ("-" when it has not said). */
+ * the path the running agent chose ("-" when it has not said), PAIRED BY the policy's rule
+ * that pairs the two hosts. */
 void show_row(FILE *out, const struct show_row *r, int64_t now_s);
 
 #endif
