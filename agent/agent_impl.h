@@ -44,12 +44,10 @@ struct known {
 	struct peerpath pp;                 /* its path (agent/peerpath.h); conf 0: not set up */
 	int choice;                         /* the last step's choice (PEERPATH_CHOICE_...) */
 	bool confirmed;                     /* the last step found the path working */
-	const char *reason;                 /* the path for --show ("roamed" when kept); NULL none */
+	const char *reason;                 /* the path for --show; NULL none */
 	const char *step_reason;            /* the last step's out.reason, for the logs */
-	struct sockaddr_storage guess;      /* the address decided last reconcile; 0 none */
-	struct sockaddr_storage kept;       /* the roamed endpoint kept (and logged); 0 none */
-	struct sockaddr_storage learned;    /* the last endpoint WireGuard moved to by itself
-	                                       (not written by us, not the relay); 0 none */
+	struct sockaddr_storage last_actual; /* the interface's endpoint at the last step; 0 none */
+	bool read_once;                     /* last_actual is known */
 	char rule[160];                     /* the policy rule that pairs us, for --show */
 };
 

@@ -1,7 +1,6 @@
 /* Each known peer's path (agent/peerpath.h) turned into the endpoint to write: a direct
- * candidate, the server's relay, or what WireGuard roamed to (agent/path.h keeps a roamed
- * endpoint with a live session); the relay and the hub as the Update replies announce them;
- * the paths saved for --show. */
+ * candidate, the server's relay, or what WireGuard followed the peer to; the relay and the
+ * hub as the Update replies announce them; the paths saved for --show. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -257,34 +256,26 @@ log_change(const struct known *k, const struct peerpath_out *out, enum peerpath_
 	}
 }
 
-/* A roamed endpoint that is one of the candidates (WireGuard followed the peer to the
- * mapping the hub published, say) is that path; logged when it becomes it. */
-static const char *
-roamed_reason(const struct known *k, const struct sockaddr_storage *ep)
+/* Where the interface's endpoint is, for the path machine. */
+static int
+position_of(const struct agent *a, const struct known *k, const struct sockaddr_storage *ep)
 {
-	char buf[64];
-
-	for (size_t i = 0; i < k->cands.n; i++) {
-		const char *kind = peerpath_kind_name(k->cands.kind[i]);
-		if (!path_addr_equal(ep, &k->cands.addr[i]))
-			continue;
-		if (k->reason == NULL || strcmp(k->reason, kind) != 0)
-			log_info("%s: direct via %s %s (WireGuard followed the peer there)",
-			    k->id.name, kind, endpoint_format(ep, buf, sizeof(buf)));
-		return kind;
-	}
-	return "roamed";
+	if (ep == NULL)
+		return PEERPATH_AT_NONE;
+	if (a->relay.ss_family != 0 && path_addr_equal(ep, &a->relay))
+		return PEERPATH_AT_RELAY;
+	for (size_t i = 0; i < k->cands.n; i++)
+		if (path_addr_equal(ep, &k->cands.addr[i]))
+			return (int)i;
+	return PEERPATH_AT_OTHER;
 }
 
 /* Where out's choice points; NULL: keep or nothing. */
 static const struct sockaddr_storage *
-target_of(const struct agent *a, const struct known *k, int choice, bool *lan)
+target_of(const struct agent *a, const struct known *k, int choice)
 {
-	*lan = false;
-	if (choice >= 0 && (size_t)choice < k->cands.n) {
-		*lan = k->cands.lan[choice];
+	if (choice >= 0 && (size_t)choice < k->cands.n)
 		return &k->cands.addr[choice];
-	}
 	if (choice == PEERPATH_CHOICE_RELAY && a->relay.ss_family != 0)
 		return &a->relay;
 	return NULL;
@@ -294,15 +285,12 @@ int64_t
 agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int64_t now,
     struct desired_peer *d)
 {
-	struct sockaddr_storage have, none = { 0 };
+	struct sockaddr_storage have;
 	const struct sockaddr_storage *actual = wg_peer_endpoint(wp, &have), *target;
 	struct peerpath_out out = { .choice = k->choice, .confirmed = k->confirmed,
 	    .reason = k->reason, .state = k->pp.state };
-	struct path_choice pc;
 	int64_t next = 0;
-	bool lan, kick = false;
-	char ep[64], g[64];
-	const char *reason;
+	bool kick = false;
 
 	if (k->pp.conf.trial_timeout_s == 0) {
 		struct peerpath_conf pc0 = { .trial_timeout_s = a->conf->handshake_timeout_s };
@@ -310,29 +298,24 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 		k->choice = k->cands.n > 0 ? 0 : PEERPATH_CHOICE_NONE;
 		out.choice = k->choice;
 	}
-	/* where WireGuard went by itself, following the peer's packets: evidence for a
-	 * candidate there while the session lives */
-	if (actual != NULL && !path_addr_equal(actual, &k->guess))
-		k->learned = *actual;
-	if (k->learned.ss_family != 0 && (path_addr_equal(&k->learned, &a->relay) ||
-	    wp == NULL || wp->last_handshake_s == 0 || now - wp->last_handshake_s >= PATH_LIVE_S))
-		k->learned = none;
 	/* an offline peer cannot answer: its path waits where it is */
 	if (k->rec->online) {
-		bool live[ENDPOINT_MAX] = { false };
 		enum peerpath_state was = k->pp.state;
 		int was_choice = k->choice;
 		struct peerpath_in in = { .now_s = now, .n = k->cands.n, .kind = k->cands.kind,
 		    .list_gen = k->list_gen, .relay = a->relay.ss_family != 0,
-		    .via_relay = a->relay.ss_family != 0 && path_addr_equal(actual, &a->relay),
+		    .at = position_of(a, k, actual),
+		    .at_changed = !k->read_once || (actual == NULL) !=
+		        (k->last_actual.ss_family == 0) || (actual != NULL &&
+		        !path_addr_equal(actual, &k->last_actual)),
 		    .last_handshake_s = wp != NULL ? wp->last_handshake_s : 0,
 		    .rx_bytes = wp != NULL ? wp->rx_bytes : 0,
-		    .jitter = pair_jitter(a->self.key, k->id.key), .live = live };
+		    .jitter = pair_jitter(a->self.key, k->id.key) };
 
-		for (size_t i = 0; i < k->cands.n; i++)
-			live[i] = k->learned.ss_family != 0 && path_addr_equal(actual,
-			    &k->cands.addr[i]) && path_addr_equal(&k->learned, &k->cands.addr[i]);
-
+		memset(&k->last_actual, 0, sizeof(k->last_actual));
+		if (actual != NULL)
+			k->last_actual = *actual;
+		k->read_once = true;
 		peerpath_step(&k->pp, &in, &out);
 		if (out.reason != k->step_reason || out.state != was || out.choice != was_choice)
 			log_change(k, &out, was, actual, a);
@@ -345,49 +328,18 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 		    now - k->pp.switched_s < TRIAL_YOUNG_S))
 			next = next == 0 || next > now + 1 ? now + 1 : next;
 		/* a direct path while WireGuard follows relayed packets: write it back soon */
-		if (out.choice >= 0 && in.via_relay && (next == 0 || next > now + 1))
+		if (out.choice >= 0 && in.at == PEERPATH_AT_RELAY && (next == 0 || next > now + 1))
 			next = now + 1;
 		k->choice = out.choice;
 		k->confirmed = out.confirmed;
+		d->rekey = out.rekey;
 	}
-	reason = out.reason;
-	target = target_of(a, k, out.choice, &lan);
-	if (out.choice == PEERPATH_CHOICE_KEEP) {
-		/* WireGuard roamed there from the peer's packets: keep it */
-		d->has_endpoint = false;
-		k->kept = actual != NULL ? *actual : none;
-		if (actual != NULL)
-			reason = roamed_reason(k, actual);
-	} else {
-		/* WireGuard followed the peer's relayed packets there: not a mapping to keep
-		 * while the path is direct or probed */
-		bool relayed = a->relay.ss_family != 0 && target != &a->relay &&
-		    path_addr_equal(actual, &a->relay);
-		struct path_in in = { .guess = target, .guess_lan = lan, .kept = &k->kept,
-		    .last_guess = k->guess.ss_family != 0 ? &k->guess : NULL,
-		    .actual = relayed ? NULL : actual,
-		    .now_s = now, .last_handshake_s = wp != NULL ? wp->last_handshake_s : 0 };
-
-		path_choose(&in, &pc);
-		k->guess = target != NULL ? *target : none;
-		k->kept = pc.from == PATH_ROAMED ? pc.endpoint : none;
-		if (pc.newly_kept)
-			log_info("%s: keeping endpoint %s WireGuard roamed to (handshake %llds ago) "
-			    "over guess %s", k->id.name, endpoint_format(&pc.endpoint, ep,
-			    sizeof(ep)), (long long)pc.handshake_age_s, endpoint_format(target, g,
-			    sizeof(g)));
-		if (pc.from == PATH_ROAMED)
-			reason = roamed_reason(k, &pc.endpoint);
-		d->has_endpoint = pc.has_endpoint;
-		d->endpoint = pc.endpoint;
-		if (pc.from == PATH_WAN)
-			kick = true;
-	}
+	target = target_of(a, k, out.choice);
+	/* KEEP: WireGuard follows the peer at an address no candidate names */
+	d->has_endpoint = target != NULL;
+	if (target != NULL)
+		d->endpoint = *target;
 	d->kick = kick;
-	/* a probe needs the peer to answer now: a new handshake, not a keepalive in the
-	 * relayed session (which says nothing back); only on the switch, not each time a
-	 * relayed packet pulled WireGuard back during it */
-	d->rekey = out.kick && out.state == PEERPATH_PROBE;
 	/* Keepalive toward peers behind NAT and over the relay; toward a LAN peer only until
 	 * a handshake proves its endpoint (setting it makes WireGuard handshake at once). */
 	{
@@ -397,10 +349,10 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 		    out.choice == PEERPATH_CHOICE_RELAY;
 		d->keepalive_s = ka ? (uint16_t)a->conf->keepalive_s : 0;
 	}
-	if (reason != k->reason && (reason == NULL || k->reason == NULL ||
-	    strcmp(reason, k->reason) != 0))
+	if (out.reason != k->reason && (out.reason == NULL || k->reason == NULL ||
+	    strcmp(out.reason, k->reason) != 0))
 		a->paths_dirty = true;
-	k->reason = reason;
+	k->reason = out.reason;
 	return next;
 }
 

@@ -10,7 +10,7 @@ static const struct peerpath_conf defaults = {
 	.trial_timeout_s = 15,
 	.probe_timeout_s = 3,
 	.probe_base_s = 5,
-	.probe_cap_s = 300,
+	.probe_cap_s = 320,
 	.live_s = 180,
 };
 
@@ -27,8 +27,13 @@ peerpath_init(struct peerpath *pp, const struct peerpath_conf *conf)
 		pp->conf.probe_base_s = defaults.probe_base_s;
 	if (pp->conf.probe_cap_s == 0)
 		pp->conf.probe_cap_s = defaults.probe_cap_s;
-	if (pp->conf.probe_cap_s < pp->conf.probe_base_s)
-		pp->conf.probe_cap_s = pp->conf.probe_base_s;
+	/* base * 2^k, so that each back-off's probe grid is part of every shorter one's */
+	{
+		uint32_t cap = pp->conf.probe_base_s;
+		while (cap <= pp->conf.probe_cap_s / 2)
+			cap *= 2;
+		pp->conf.probe_cap_s = cap;
+	}
 	if (pp->conf.live_s == 0)
 		pp->conf.live_s = defaults.live_s;
 	pp->state = PEERPATH_IDLE;
@@ -81,141 +86,160 @@ reason_of(const struct peerpath *pp, const struct peerpath_in *in)
 	return "-";
 }
 
-/* d within +-25%, from the caller's jitter */
+/* The first probe time after now on the grid of the current back-off (peerpath.h). */
 static int64_t
-jittered(uint32_t d, uint32_t jitter)
+probe_slot(const struct peerpath *pp, int64_t now, uint32_t jitter)
 {
-	return (int64_t)(d - d / 4) + (int64_t)(jitter % (d / 2 + 1));
+	int64_t b = pp->backoff_s, j = jitter % pp->conf.probe_cap_s;
+	int64_t t = now + 1;
+
+	return t + ((b - (t + j) % b) % b);
 }
 
-/* Moves to state on candidate idx now, taking the evidence seen now as the baseline. */
+/* The candidate a probe at t tries: the same on both ends for the same t. */
+static size_t
+probe_pick(int64_t t, size_t n)
+{
+	uint64_t h = (uint64_t)t * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)((h >> 32) % n);
+}
+
+/* Moves to state on candidate idx now, writing a new endpoint. */
 static void
 switch_to(struct peerpath *pp, enum peerpath_state state, size_t idx,
-    const struct peerpath_in *in, bool *kick)
+    const struct peerpath_in *in, bool rekey, struct peerpath_out *out)
 {
 	pp->state = state;
 	pp->idx = idx;
 	pp->switched_s = in->now_s;
-	pp->hs_at_switch = in->last_handshake_s;
-	pp->rx_at_switch = in->rx_bytes;
-	*kick = true;
+	out->kick = true;
+	out->rekey = rekey;
 }
 
 static void
-relay_enter(struct peerpath *pp, const struct peerpath_in *in, bool *kick)
+relay_enter(struct peerpath *pp, const struct peerpath_in *in, bool rekey,
+    struct peerpath_out *out)
 {
-	switch_to(pp, PEERPATH_RELAY, 0, in, kick);
-	pp->probe_at_s = in->now_s + jittered(pp->backoff_s, in->jitter);
+	switch_to(pp, PEERPATH_RELAY, 0, in, rekey, out);
+	pp->probe_at_s = probe_slot(pp, in->now_s, in->jitter);
 }
 
 static void
-restart(struct peerpath *pp, const struct peerpath_in *in, bool *kick)
+restart(struct peerpath *pp, const struct peerpath_in *in, bool rekey,
+    struct peerpath_out *out)
 {
 	pp->n = in->n;
 	pp->list_gen = in->list_gen;
 	pp->backoff_s = pp->conf.probe_base_s;
-	pp->probe_next = 0;
 	if (in->n > 0) {
-		switch_to(pp, PEERPATH_TRIAL, 0, in, kick);
+		switch_to(pp, PEERPATH_TRIAL, 0, in, rekey, out);
 	} else if (in->relay) {
-		relay_enter(pp, in, kick);
+		relay_enter(pp, in, rekey, out);
 	} else {
 		pp->state = PEERPATH_IDLE;
 		pp->idx = 0;
 	}
 }
 
-/* A handshake newer than the switch's, or bytes received since: the current endpoint
- * carries the peer's packets. Never while WireGuard's endpoint is the relay. */
-static bool
-fresh(const struct peerpath *pp, const struct peerpath_in *in)
+/* Where this step finds evidence (peerpath.h): a candidate index, PEERPATH_AT_OTHER, or
+ * PEERPATH_AT_NONE for none (and for the relay's address). Takes the counters as the next
+ * step's baseline. */
+static int
+evidence(struct peerpath *pp, const struct peerpath_in *in)
 {
-	if (in->via_relay)
-		return false;
-	if (in->live != NULL && pp->idx < in->n && in->live[pp->idx])
-		return true;
-	if (in->last_handshake_s != 0 && in->last_handshake_s > pp->hs_at_switch &&
-	    in->last_handshake_s >= pp->switched_s)
-		return true;
-	return in->rx_bytes > pp->rx_at_switch;
-}
+	int64_t hs = in->last_handshake_s;
+	uint64_t rx = in->rx_bytes;
+	bool ev;
 
-/* DIRECT, ROAMED: takes new signs of life; false when the session is dead. */
-static bool
-alive(struct peerpath *pp, const struct peerpath_in *in)
-{
-	if (!in->via_relay) {
-		if (in->last_handshake_s > pp->alive_s)
-			pp->alive_s = in->last_handshake_s;
-		if (in->rx_bytes > pp->rx_at_switch)
-			pp->alive_s = in->now_s;
+	if (!pp->started) {
+		/* the agent (re)started: a session WireGuard holds is taken while it lives */
+		ev = hs > 0 && in->now_s - hs < (int64_t)pp->conf.live_s;
+	} else if (rx < pp->seen_rx || hs < pp->seen_hs) {
+		/* re-added since the last step: all it counted came after our write */
+		ev = hs > 0 || rx > 0;
+	} else {
+		ev = hs > pp->seen_hs || (rx > pp->seen_rx && !in->at_changed);
 	}
-	pp->rx_at_switch = in->rx_bytes;
-	return in->now_s - pp->alive_s < (int64_t)pp->conf.live_s;
+	pp->seen_hs = hs;
+	pp->seen_rx = rx;
+	if (!ev || in->at == PEERPATH_AT_RELAY || in->at == PEERPATH_AT_NONE)
+		return PEERPATH_AT_NONE;
+	if (in->at >= 0 && (size_t)in->at >= in->n)
+		return PEERPATH_AT_OTHER;
+	return in->at;
 }
 
+/* Evidence at ev (not PEERPATH_AT_NONE): that candidate is the path, or the roamed address. */
 static void
-confirm(struct peerpath *pp, const struct peerpath_in *in)
+confirm(struct peerpath *pp, const struct peerpath_in *in, int ev)
 {
-	pp->state = PEERPATH_DIRECT;
+	pp->state = ev >= 0 ? PEERPATH_DIRECT : PEERPATH_ROAMED;
+	if (ev >= 0)
+		pp->idx = (size_t)ev;
 	pp->alive_s = in->now_s;
-	pp->rx_at_switch = in->rx_bytes;
 	pp->backoff_s = pp->conf.probe_base_s;
 }
 
 static void
-step_trial(struct peerpath *pp, const struct peerpath_in *in, bool *kick)
+step_trial(struct peerpath *pp, const struct peerpath_in *in, int ev,
+    struct peerpath_out *out)
 {
-	if (fresh(pp, in)) {
-		confirm(pp, in);
+	if (ev != PEERPATH_AT_NONE) {
+		confirm(pp, in, ev);
 		return;
 	}
 	if (in->now_s - pp->switched_s < (int64_t)pp->conf.trial_timeout_s)
 		return;
 	if (pp->idx + 1 < in->n)
-		switch_to(pp, PEERPATH_TRIAL, pp->idx + 1, in, kick);
+		switch_to(pp, PEERPATH_TRIAL, pp->idx + 1, in, true, out);
 	else if (in->relay)
-		relay_enter(pp, in, kick);
+		relay_enter(pp, in, true, out);
 	else
-		switch_to(pp, PEERPATH_TRIAL, 0, in, kick);
+		switch_to(pp, PEERPATH_TRIAL, 0, in, true, out);
 }
 
 static void
-step_relay(struct peerpath *pp, const struct peerpath_in *in, bool *kick)
+step_relay(struct peerpath *pp, const struct peerpath_in *in, int ev,
+    struct peerpath_out *out)
 {
 	/* the peer's probe worked: WireGuard followed its packets off the relay */
-	if (!in->via_relay && in->last_handshake_s != 0 &&
-	    in->last_handshake_s > pp->hs_at_switch && in->last_handshake_s >= pp->switched_s) {
-		pp->state = PEERPATH_ROAMED;
-		pp->alive_s = in->last_handshake_s;
-		pp->rx_at_switch = in->rx_bytes;
-		pp->backoff_s = pp->conf.probe_base_s;
+	if (ev != PEERPATH_AT_NONE) {
+		confirm(pp, in, ev);
 		return;
 	}
-	/* relayed traffic is no news: only a handshake from here on says the peer moved */
-	pp->hs_at_switch = in->last_handshake_s > pp->hs_at_switch ? in->last_handshake_s :
-	    pp->hs_at_switch;
 	if (in->n == 0 || in->now_s < pp->probe_at_s)
 		return;
-	switch_to(pp, PEERPATH_PROBE, pp->probe_next % in->n, in, kick);
-	pp->probe_next = (pp->idx + 1) % in->n;
+	switch_to(pp, PEERPATH_PROBE, probe_pick(pp->probe_at_s, in->n), in, true, out);
 }
 
 static void
-step_probe(struct peerpath *pp, const struct peerpath_in *in, bool *kick)
+step_probe(struct peerpath *pp, const struct peerpath_in *in, int ev,
+    struct peerpath_out *out)
 {
-	uint32_t next;
-
-	if (fresh(pp, in)) {
-		confirm(pp, in);
+	if (ev != PEERPATH_AT_NONE) {
+		confirm(pp, in, ev);
 		return;
 	}
 	if (in->now_s - pp->switched_s < (int64_t)pp->conf.probe_timeout_s)
 		return;
-	next = pp->backoff_s > pp->conf.probe_cap_s / 2 ? pp->conf.probe_cap_s :
-	    pp->backoff_s * 2;
-	pp->backoff_s = next;
-	relay_enter(pp, in, kick);
+	if (pp->backoff_s < pp->conf.probe_cap_s)
+		pp->backoff_s *= 2;
+	relay_enter(pp, in, true, out);
+}
+
+/* DIRECT, ROAMED: takes the evidence; false when the session is dead. */
+static bool
+alive(struct peerpath *pp, const struct peerpath_in *in, int ev)
+{
+	if (ev != PEERPATH_AT_NONE) {
+		/* WireGuard follows the peer: to another candidate, or to no candidate */
+		pp->state = ev >= 0 ? PEERPATH_DIRECT : PEERPATH_ROAMED;
+		if (ev >= 0)
+			pp->idx = (size_t)ev;
+		pp->alive_s = in->now_s;
+	}
+	return in->now_s - pp->alive_s < (int64_t)pp->conf.live_s;
 }
 
 static int64_t
@@ -235,50 +259,53 @@ next_of(const struct peerpath *pp)
 void
 peerpath_step(struct peerpath *pp, const struct peerpath_in *in, struct peerpath_out *out)
 {
-	bool kick = false;
+	int ev;
 
-	/* a counter that went back: the peer was re-added on the interface */
-	if (in->rx_bytes < pp->rx_at_switch)
-		pp->rx_at_switch = in->rx_bytes;
+	memset(out, 0, sizeof(*out));
+	ev = evidence(pp, in);
 	if (!pp->started || in->list_gen != pp->list_gen || in->n != pp->n) {
+		/* a working session is not cut for a new list: only the walk starts again */
+		bool working = pp->started && (pp->state == PEERPATH_DIRECT ||
+		    pp->state == PEERPATH_ROAMED);
 		pp->started = true;
-		restart(pp, in, &kick);
+		restart(pp, in, !working, out);
+		/* WireGuard follows the peer at one of the new candidates already */
+		if (ev != PEERPATH_AT_NONE && pp->state != PEERPATH_IDLE)
+			confirm(pp, in, ev);
 	} else {
 		switch (pp->state) {
 		case PEERPATH_IDLE:
 			if (in->relay)
-				restart(pp, in, &kick);
+				restart(pp, in, true, out);
 			break;
 		case PEERPATH_TRIAL:
-			step_trial(pp, in, &kick);
+			step_trial(pp, in, ev, out);
 			break;
 		case PEERPATH_DIRECT:
-			if (!alive(pp, in))
-				restart(pp, in, &kick);
+			if (!alive(pp, in, ev))
+				restart(pp, in, false, out);
 			break;
 		case PEERPATH_RELAY:
 			if (!in->relay)
-				restart(pp, in, &kick);
+				restart(pp, in, true, out);
 			else
-				step_relay(pp, in, &kick);
+				step_relay(pp, in, ev, out);
 			break;
 		case PEERPATH_PROBE:
 			if (!in->relay)
-				restart(pp, in, &kick);
+				restart(pp, in, true, out);
 			else
-				step_probe(pp, in, &kick);
+				step_probe(pp, in, ev, out);
 			break;
 		case PEERPATH_ROAMED:
-			if (in->via_relay && in->relay)
-				relay_enter(pp, in, &kick);
-			else if (!alive(pp, in))
-				restart(pp, in, &kick);
+			if (in->at == PEERPATH_AT_RELAY && in->relay)
+				relay_enter(pp, in, false, out);
+			else if (!alive(pp, in, ev))
+				restart(pp, in, false, out);
 			break;
 		}
 	}
-	memset(out, 0, sizeof(*out));
 	out->state = pp->state;
-	out->kick = kick;
 	out->reason = reason_of(pp, in);
 	out->next_s = next_of(pp);
 	out->confirmed = pp->state == PEERPATH_DIRECT || pp->state == PEERPATH_ROAMED;

@@ -1,51 +1,56 @@
 /* Which path a peer is on: one of its direct candidates (agent/endpoint.c's list, in order:
  * LAN, observed mapping, WAN guess) or the server's relay. A pure state machine, fed with the
- * interface's handshake time and received bytes; no I/O, no clock, no rand. The agent steps
- * it, writes the endpoint it names and arms one timer for next_s.
+ * interface's endpoint, handshake time and received bytes; no I/O, no clock, no rand. The
+ * agent steps it, writes the endpoint it names and arms one timer for next_s.
  *
- * Evidence. Writing an endpoint does not make WireGuard handshake, and a handshake from
- * before the switch says nothing about the new path: a path is confirmed only by a
- * handshake newer than the one seen at the switch (and not before the switch's second), or
- * by rx bytes grown since the switch, or when the caller says the candidate is where
- * WireGuard followed the peer's own packets with a live session (live[]; an idle tunnel
- * sends nothing for 25 s), and never while the interface's endpoint is the relay address
- * (WireGuard roamed there: those bytes came over the relay). Every switch asks for
- * a kick (keepalive 0 -> N) so WireGuard sends at once.
+ * Evidence. WireGuard moves a peer's endpoint to the source of every authenticated packet
+ * it receives, so the endpoint read at a step says where the last packet came from, unless
+ * we wrote it since. Writing an endpoint does not make WireGuard handshake, and neither a
+ * handshake nor bytes from before the write say anything about the new address. So a step
+ * finds evidence at the address the interface shows (in.at) when, since the previous step,
+ * a handshake happened, or bytes arrived and the endpoint is the one the previous step read
+ * (in.at_changed false: nothing of ours moved it between the reads, so the last packet came
+ * from there). A counter that went back means the peer was re-added (a rekey: see below),
+ * and then anything counted came after the write. Evidence at the relay's address is never
+ * evidence for a direct path. Evidence at a candidate makes that candidate the path (even
+ * another one than the one on trial: WireGuard followed the peer there); evidence at an
+ * address that is no candidate (the peer's mapping toward us, which nobody could predict)
+ * is ROAMED: keep what WireGuard has.
+ *
+ * Sending at once. A switch asks for a kick (keepalive 0 -> N); but WireGuard sends at most
+ * one initiation per 5 s (REKEY_TIMEOUT), so a new candidate a few seconds into a trial
+ * would hear nothing until the retry. A switch where no session works (the walk, the relay
+ * after it, a probe and its return to the relay) also asks for a rekey: the agent removes
+ * and re-adds the peer, which forgets the last initiation, so the kick's goes out at once.
  *
  * States and transitions ("restart" = TRIAL of candidate 0, or RELAY when there is none and
  * a relay is known, or IDLE):
  *   IDLE     nothing to reach the peer by.           Any candidate or a relay -> restart.
- *   TRIAL i  walking the list, i unconfirmed.        Confirmed -> DIRECT i. trial_timeout_s
- *            without -> TRIAL i+1; after the last -> RELAY when known, else TRIAL 0.
- *   DIRECT i i confirmed. Stays while alive: a handshake or rx growth less than live_s ago
- *            (WireGuard's session lifetime, 180 s). Dead -> restart.
- *   RELAY    on the relay. At probe_at_s -> PROBE of the next candidate (round robin).
- *            A fresh handshake while the interface's endpoint is not the relay (the peer's
- *            probe worked and WireGuard roamed to it) -> ROAMED. Relay no longer known ->
+ *   TRIAL i  walking the list, i unconfirmed.        Evidence -> DIRECT or ROAMED.
+ *            trial_timeout_s without -> TRIAL i+1; after the last -> RELAY when known,
+ *            else TRIAL 0.
+ *   DIRECT i i confirmed. Stays while alive: evidence less than live_s ago (WireGuard's
+ *            session lifetime, 180 s). Dead -> restart.
+ *   RELAY    on the relay. At probe_at_s -> PROBE. Evidence off the relay (the peer's probe
+ *            worked and WireGuard followed it) -> DIRECT or ROAMED. Relay no longer known
+ *            -> restart.
+ *   PROBE i  on candidate i, from the relay.          Evidence -> DIRECT or ROAMED, back-off
+ *            reset. probe_timeout_s without -> RELAY, back-off doubled (probe_base_s ..
+ *            probe_cap_s).
+ *   ROAMED   WireGuard follows the peer at an address of no candidate: keep what the
+ *            interface has. Alive as DIRECT; the endpoint on the relay -> RELAY; dead ->
  *            restart.
- *   PROBE i  on candidate i, from the relay.          Confirmed -> DIRECT i, back-off reset.
- *            probe_timeout_s without -> RELAY, back-off doubled (probe_base_s .. probe_cap_s).
- *   ROAMED   WireGuard roamed off the relay to a direct address from the peer's packets:
- *            keep what the interface has. Alive as DIRECT; the endpoint back on the relay
- *            -> RELAY; dead -> restart.
  * A new candidate list (list_gen or n differs: the peer's record or our network changed)
  * restarts from any state, with the back-off reset.
  *
- * Probing costs the relayed session. WireGuard has one endpoint per peer, so the relay path
- * cannot stay up while a direct one is tried: during a probe our packets go to the
- * candidate. The peer still sends over the relay, and its first relayed packet roams our
- * endpoint back to the relay (a direct answer roams it forward again; evidence counts only
- * while the endpoint is off the relay), so the cut is outbound only and at most
- * probe_timeout_s (3 s). Short, because the probe's first initiation, sent by the kick, is
- * what can punch through; WireGuard's retry (after 5 s) would come too late anyway.
- * A failed probe ends with a switch back to the relay and a kick. (The agent rekeys the
- * peer on a probe, which ends the relayed session: then the cut is both ways, for the probe
- * and a handshake over the relay after it.)
- *
- * Hole punching needs both ends to send at about the same time. Both agents reach the relay
- * at about the same time (same timeouts); to keep their probes together the caller may pass
- * the same jitter on both ends (say a hash of the two public keys in sorted order) instead
- * of a random one. Delays are jittered within +-25%: d - d/4 + jitter % (d/2 + 1).
+ * Probes together. Hole punching needs both ends to send to each other's mapping within a
+ * NAT's idle timeout of each other. Probes happen on a grid of wall-clock seconds that both
+ * ends compute alike: at t with (t + J) % backoff == 0, J the caller's jitter (the same on
+ * both ends: a hash of the two public keys in sorted order) modulo the ceiling, and every
+ * back-off probe_base_s * 2^k, so the grid of a longer back-off is part of the shorter's and
+ * two ends that fell out of step meet again at the longer one's next probe. The candidate
+ * probed is picked by a hash of t, so both ends probe the same kind at once. Probing costs
+ * the relayed session for probe_timeout_s (3 s): WireGuard has one endpoint per peer.
  *
  * The caller steps on its timer (next_s) and may step at any other time (a reconcile, a
  * record change): an early step changes nothing but the evidence it reads. An offline peer
@@ -53,13 +58,10 @@
  *
  * Wiring (agent/agent_path.c): one struct peerpath per known peer, peerpath_init with
  * trial_timeout_s = handshake_timeout_s; known_candidates bumps list_gen when the list
- * (addresses or kinds, endpoint_list.kind[]) changes; via_relay = the interface's endpoint
- * equals the relay address. Out: an index writes cands.addr[i], CHOICE_RELAY the relay
- * address, CHOICE_KEEP leaves the interface's endpoint, CHOICE_NONE none (path_choose still
- * keeps a roamed mapping over a guess, but never the relay over a direct choice); kick sets
- * desired_peer.kick (keepalive non-zero), and a switch into PROBE also rekeys the peer (a
- * keepalive in the relayed session draws no answer; a handshake does); one timer at the
- * smallest next_s; out.reason logged and saved for --show when it changes. */
+ * (addresses or kinds, endpoint_list.kind[]) changes. Out: an index writes cands.addr[i],
+ * CHOICE_RELAY the relay address, CHOICE_KEEP leaves the interface's endpoint, CHOICE_NONE
+ * none; kick sets desired_peer.kick (keepalive non-zero), rekey desired_peer.rekey; one
+ * timer at the smallest next_s; out.reason logged and saved for --show when it changes. */
 #ifndef WS_PEERPATH_H
 #define WS_PEERPATH_H
 
@@ -71,6 +73,11 @@
 #define PEERPATH_CHOICE_RELAY (-1)     /* the relay's address */
 #define PEERPATH_CHOICE_KEEP (-2)      /* leave the interface's endpoint alone (ROAMED) */
 #define PEERPATH_CHOICE_NONE (-3)      /* no endpoint to write */
+
+/* in.at: a candidate index (>= 0) or one of these */
+#define PEERPATH_AT_RELAY (-1)         /* the relay's address */
+#define PEERPATH_AT_OTHER (-2)         /* an address that is no candidate */
+#define PEERPATH_AT_NONE (-3)          /* no endpoint */
 
 enum peerpath_kind {
 	PEERPATH_KIND_LAN,
@@ -91,7 +98,7 @@ struct peerpath_conf {
 	uint32_t trial_timeout_s;   /* the walk: per candidate (the agent's handshake_timeout) */
 	uint32_t probe_timeout_s;   /* a probe from the relay; short (3) */
 	uint32_t probe_base_s;      /* first probe after reaching the relay (5) */
-	uint32_t probe_cap_s;       /* back-off ceiling (300) */
+	uint32_t probe_cap_s;       /* back-off ceiling (320), rounded to probe_base_s * 2^k */
 	uint32_t live_s;            /* a session with no sign of life this long is dead (180) */
 };
 
@@ -101,18 +108,20 @@ struct peerpath_in {
 	const enum peerpath_kind *kind;     /* n entries; NULL only when n is 0 */
 	uint64_t list_gen;                  /* changes whenever the candidate list changes */
 	bool relay;                         /* a relay address is known */
-	bool via_relay;                     /* the interface's endpoint is the relay address */
+	int at;                             /* where the interface's endpoint is: a candidate
+	                                       index or PEERPATH_AT_RELAY/_OTHER/_NONE */
+	bool at_changed;                    /* the endpoint differs from the one read at the
+	                                       previous step (or that one is unknown) */
 	int64_t last_handshake_s;           /* of the peer on the interface; 0 never */
 	uint64_t rx_bytes;                  /* of the peer on the interface */
-	uint32_t jitter;                    /* any value; used when a probe is scheduled */
-	const bool *live;                   /* n entries or NULL: candidate i is where WireGuard
-	                                       followed the peer's own packets, with a live
-	                                       session (evidence without a new handshake) */
+	uint32_t jitter;                    /* the same on both ends of the pair: the probe grid */
 };
 
 struct peerpath_out {
 	int choice;                 /* candidate index or PEERPATH_CHOICE_RELAY/_KEEP/_NONE */
 	bool kick;                  /* a switch: make WireGuard send at once */
+	bool rekey;                 /* and no session works: re-add the peer first, so the
+	                               kick's initiation is not held back */
 	bool confirmed;             /* evidence says the path works (always false on RELAY
 	                               and IDLE: the relay is the last resort, not judged) */
 	enum peerpath_state state;
@@ -130,12 +139,11 @@ struct peerpath {
 	size_t n;                   /* the list this state is about */
 	uint64_t list_gen;
 	int64_t switched_s;         /* when the endpoint was last switched */
-	int64_t hs_at_switch;       /* last_handshake_s seen then */
-	uint64_t rx_at_switch;      /* rx_bytes seen then (or at the last step, on RELAY) */
-	int64_t alive_s;            /* DIRECT, ROAMED: last sign of life */
-	uint32_t backoff_s;         /* the next probe's delay before jitter */
+	int64_t seen_hs;            /* last_handshake_s at the previous step */
+	uint64_t seen_rx;           /* rx_bytes at the previous step */
+	int64_t alive_s;            /* DIRECT, ROAMED: last evidence */
+	uint32_t backoff_s;         /* the probe grid's spacing now */
 	int64_t probe_at_s;         /* RELAY: when to probe */
-	size_t probe_next;          /* RELAY: the candidate to probe next */
 };
 
 /* Starts pp in IDLE with conf (copied); the first step restarts. Zero fields of conf take
