@@ -212,7 +212,7 @@ pair_jitter(const uint8_t *x, const uint8_t *y)
 
 static void
 log_change(const struct known *k, const struct peerpath_out *out, enum peerpath_state was,
-    const struct sockaddr_storage *actual, const struct agent *a)
+    const struct sockaddr_storage *actual, int64_t hs_age, const struct agent *a)
 {
 	char ep[64], ep2[64];
 	const char *kind = out->choice >= 0 ? peerpath_kind_name(k->cands.kind[out->choice]) :
@@ -247,8 +247,14 @@ log_change(const struct known *k, const struct peerpath_out *out, enum peerpath_
 			log_info("%s: relay via %s", k->id.name, ep2);
 		break;
 	case PEERPATH_ROAMED:
-		log_info("%s: roamed off the relay to %s", k->id.name, actual != NULL ?
-		    endpoint_format(actual, ep2, sizeof(ep2)) : "?");
+		if (was == PEERPATH_RELAY || was == PEERPATH_PROBE || k->pp.idx >= k->cands.n)
+			log_info("%s: roamed off the relay to %s", k->id.name, actual != NULL ?
+			    endpoint_format(actual, ep2, sizeof(ep2)) : "?");
+		else
+			log_info("%s: keeping endpoint %s WireGuard roamed to (handshake %llds ago) "
+			    "over guess %s", k->id.name, actual != NULL ? endpoint_format(actual, ep2,
+			    sizeof(ep2)) : "?", (long long)hs_age, endpoint_format(
+			    &k->cands.addr[k->pp.idx], ep, sizeof(ep)));
 		break;
 	case PEERPATH_IDLE:
 		log_info("%s: no address and no relay to reach it by", k->id.name);
@@ -318,7 +324,8 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 		k->read_once = true;
 		peerpath_step(&k->pp, &in, &out);
 		if (out.reason != k->step_reason || out.state != was || out.choice != was_choice)
-			log_change(k, &out, was, actual, a);
+			log_change(k, &out, was, actual, wp != NULL && wp->last_handshake_s > 0 ?
+			    now - wp->last_handshake_s : -1, a);
 		k->step_reason = out.reason;
 		kick = out.kick;
 		next = out.next_s;

@@ -181,11 +181,20 @@ confirm(struct peerpath *pp, const struct peerpath_in *in, int ev)
 	pp->backoff_s = pp->conf.probe_base_s;
 }
 
+/* TRIAL, PROBE: evidence that ends the trial. At a candidate after the one on trial it
+ * does not: the preferred one is tried first (the peer may still send from the path both
+ * ends are leaving, as when a LAN address appears). */
+static bool
+ends_trial(const struct peerpath *pp, int ev)
+{
+	return ev == PEERPATH_AT_OTHER || (ev >= 0 && (size_t)ev <= pp->idx);
+}
+
 static void
 step_trial(struct peerpath *pp, const struct peerpath_in *in, int ev,
     struct peerpath_out *out)
 {
-	if (ev != PEERPATH_AT_NONE) {
+	if (ends_trial(pp, ev)) {
 		confirm(pp, in, ev);
 		return;
 	}
@@ -217,7 +226,7 @@ static void
 step_probe(struct peerpath *pp, const struct peerpath_in *in, int ev,
     struct peerpath_out *out)
 {
-	if (ev != PEERPATH_AT_NONE) {
+	if (ends_trial(pp, ev)) {
 		confirm(pp, in, ev);
 		return;
 	}
@@ -233,10 +242,14 @@ static bool
 alive(struct peerpath *pp, const struct peerpath_in *in, int ev)
 {
 	if (ev != PEERPATH_AT_NONE) {
-		/* WireGuard follows the peer: to another candidate, or to no candidate */
-		pp->state = ev >= 0 ? PEERPATH_DIRECT : PEERPATH_ROAMED;
-		if (ev >= 0)
+		/* WireGuard follows the peer to no candidate, or to a preferred one: that is
+		 * the path; to a candidate after ours, the session lives but ours stays */
+		if (ev == PEERPATH_AT_OTHER) {
+			pp->state = PEERPATH_ROAMED;
+		} else if (pp->state == PEERPATH_ROAMED || (size_t)ev < pp->idx) {
+			pp->state = PEERPATH_DIRECT;
 			pp->idx = (size_t)ev;
+		}
 		pp->alive_s = in->now_s;
 	}
 	return in->now_s - pp->alive_s < (int64_t)pp->conf.live_s;
@@ -264,14 +277,28 @@ peerpath_step(struct peerpath *pp, const struct peerpath_in *in, struct peerpath
 	memset(out, 0, sizeof(*out));
 	ev = evidence(pp, in);
 	if (!pp->started || in->list_gen != pp->list_gen || in->n != pp->n) {
-		/* a working session is not cut for a new list: only the walk starts again */
-		bool working = pp->started && (pp->state == PEERPATH_DIRECT ||
-		    pp->state == PEERPATH_ROAMED);
+		bool first = !pp->started;
+
 		pp->started = true;
-		restart(pp, in, !working, out);
-		/* WireGuard follows the peer at one of the new candidates already */
-		if (ev != PEERPATH_AT_NONE && pp->state != PEERPATH_IDLE)
-			confirm(pp, in, ev);
+		if (!first && (pp->state == PEERPATH_DIRECT || pp->state == PEERPATH_ROAMED) &&
+		    in->n > 0 && in->at == 0) {
+			/* the working path heads the new list: nothing to try */
+			pp->n = in->n;
+			pp->list_gen = in->list_gen;
+			pp->state = PEERPATH_DIRECT;
+			pp->idx = 0;
+		} else if (!first && pp->state == PEERPATH_ROAMED && in->at == PEERPATH_AT_OTHER) {
+			/* WireGuard follows the peer where no candidate, old or new, names */
+			pp->n = in->n;
+			pp->list_gen = in->list_gen;
+		} else {
+			/* the walk with handshakes: an idle tunnel answers nothing else, and only
+			 * a handshake says a new candidate works */
+			restart(pp, in, true, out);
+			/* the agent (re)started on a tunnel that works: keep it */
+			if (first && ev != PEERPATH_AT_NONE && pp->state != PEERPATH_IDLE)
+				confirm(pp, in, ev);
+		}
 	} else {
 		switch (pp->state) {
 		case PEERPATH_IDLE:

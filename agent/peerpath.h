@@ -12,16 +12,20 @@
  * (in.at_changed false: nothing of ours moved it between the reads, so the last packet came
  * from there). A counter that went back means the peer was re-added (a rekey: see below),
  * and then anything counted came after the write. Evidence at the relay's address is never
- * evidence for a direct path. Evidence at a candidate makes that candidate the path (even
- * another one than the one on trial: WireGuard followed the peer there); evidence at an
- * address that is no candidate (the peer's mapping toward us, which nobody could predict)
- * is ROAMED: keep what WireGuard has.
+ * evidence for a direct path. Evidence at the candidate on trial, or at a preferred one
+ * (WireGuard followed the peer there), makes it the path; at a later one it does not (the
+ * preferred is tried first: the peer may still send from the path both ends are leaving);
+ * from the relay, any candidate. Evidence at an address that is no candidate (the peer's
+ * mapping toward us, which nobody could predict) is ROAMED: keep what WireGuard has. The
+ * first step after the agent starts takes a session WireGuard holds at a candidate while
+ * it lives (last handshake less than live_s ago).
  *
  * Sending at once. A switch asks for a kick (keepalive 0 -> N); but WireGuard sends at most
  * one initiation per 5 s (REKEY_TIMEOUT), so a new candidate a few seconds into a trial
  * would hear nothing until the retry. A switch where no session works (the walk, the relay
- * after it, a probe and its return to the relay) also asks for a rekey: the agent removes
- * and re-adds the peer, which forgets the last initiation, so the kick's goes out at once.
+ * after it, a probe and its return to the relay, most new lists) also asks for a rekey:
+ * the agent removes and re-adds the peer, which forgets the last initiation, so the kick's
+ * goes out at once.
  *
  * States and transitions ("restart" = TRIAL of candidate 0, or RELAY when there is none and
  * a relay is known, or IDLE):
@@ -41,7 +45,9 @@
  *            interface has. Alive as DIRECT; the endpoint on the relay -> RELAY; dead ->
  *            restart.
  * A new candidate list (list_gen or n differs: the peer's record or our network changed)
- * restarts from any state, with the back-off reset.
+ * restarts from any state, with the back-off reset and a rekey (an idle tunnel answers a
+ * handshake and nothing else), except a working path (DIRECT, ROAMED) that heads the new
+ * list (DIRECT there) or a ROAMED one still at no candidate: those stay.
  *
  * Probes together. Hole punching needs both ends to send to each other's mapping within a
  * NAT's idle timeout of each other. Probes happen on a grid of wall-clock seconds that both

@@ -163,7 +163,8 @@ START_TEST(test_rx_across_a_write_does_not_count)
 }
 END_TEST
 
-/* WireGuard followed the peer to another candidate: that one is the path, no switch. */
+/* WireGuard followed the peer to a preferred candidate: that one is the path, no switch;
+ * to a later one, the trial goes on (the preferred is tried first). */
 START_TEST(test_trial_evidence_at_other_candidate)
 {
 	struct fx f;
@@ -173,7 +174,14 @@ START_TEST(test_trial_evidence_at_other_candidate)
 	f.in.at = 2;
 	f.in.last_handshake_s = T0 + 1;
 	step_at(&f, T0 + 1);
-	assert_out(&f, PEERPATH_DIRECT, 2, false, "wan");
+	assert_out(&f, PEERPATH_TRIAL, 0, false, "trying lan");
+	step_at(&f, T0 + TRIAL);
+	step_at(&f, T0 + 2 * TRIAL);
+	assert_out(&f, PEERPATH_TRIAL, 2, true, "trying wan");
+	f.in.at = 1;
+	f.in.last_handshake_s = T0 + 2 * TRIAL + 1;
+	step_at(&f, T0 + 2 * TRIAL + 1);
+	assert_out(&f, PEERPATH_DIRECT, 1, false, "observed");
 }
 END_TEST
 
@@ -379,25 +387,36 @@ START_TEST(test_direct_dead_restarts)
 }
 END_TEST
 
-/* Direct, the peer's packets now come from another candidate: WireGuard's, no switch. */
+/* Direct, the peer's packets now come from a preferred candidate: WireGuard's, no switch;
+ * from a later one, the session lives but the path stays. */
 START_TEST(test_direct_follows_wireguard)
 {
 	struct fx f;
 
 	fx_init(&f, 3, true);
 	step_at(&f, T0);
-	f.in.last_handshake_s = T0 + 1;
-	step_at(&f, T0 + 1);
-	f.in.at = 1;
-	f.in.rx_bytes = 64;
-	step_at(&f, T0 + 10);
-	/* moved since the last read: the bytes may be from before; ours written back */
-	assert_out(&f, PEERPATH_DIRECT, 0, false, "lan");
-	/* and WireGuard moved again: a packet from candidate 1 came after our write */
-	f.in.at = 1;
-	f.in.rx_bytes = 128;
-	step_at(&f, T0 + 11);
+	step_at(&f, T0 + TRIAL);
+	f.in.last_handshake_s = T0 + TRIAL + 1;
+	step_at(&f, T0 + TRIAL + 1);
 	assert_out(&f, PEERPATH_DIRECT, 1, false, "observed");
+	/* from the WAN candidate, twice (the first read is across our write-back) */
+	f.in.at = 2;
+	f.in.rx_bytes = 64;
+	step_at(&f, T0 + 30);
+	f.in.at = 2;
+	f.in.rx_bytes = 128;
+	step_at(&f, T0 + 31);
+	assert_out(&f, PEERPATH_DIRECT, 1, false, "observed");
+	ck_assert_int_eq(f.pp.alive_s, T0 + 31);
+	/* from the LAN candidate */
+	f.in.at = 0;
+	f.in.rx_bytes = 192;
+	step_at(&f, T0 + 40);
+	assert_out(&f, PEERPATH_DIRECT, 1, false, "observed");
+	f.in.at = 0;
+	f.in.rx_bytes = 256;
+	step_at(&f, T0 + 41);
+	assert_out(&f, PEERPATH_DIRECT, 0, false, "lan");
 }
 END_TEST
 
@@ -681,11 +700,40 @@ START_TEST(test_list_change_restarts_direct)
 	f.in.list_gen++;
 	step_at(&f, T0 + TRIAL + 2);
 	assert_out(&f, PEERPATH_TRIAL, 0, true, "trying lan");
-	/* a working session is not cut for it */
-	ck_assert(!f.out.rekey);
-	/* the handshake seen before the change does not confirm the new first candidate */
+	/* the preferred candidate is tried with a handshake */
+	ck_assert(f.out.rekey);
+	/* nothing seen before the change confirms the new first candidate */
 	step_at(&f, T0 + TRIAL + 3);
 	assert_out(&f, PEERPATH_TRIAL, 0, false, "trying lan");
+}
+END_TEST
+
+/* A new list headed by the working path, or a roamed path no candidate names: no walk. */
+START_TEST(test_list_change_keeps_working)
+{
+	struct fx f;
+
+	fx_init(&f, 3, true);
+	step_at(&f, T0);
+	f.in.last_handshake_s = T0 + 1;
+	step_at(&f, T0 + 1);
+	assert_out(&f, PEERPATH_DIRECT, 0, false, "lan");
+	f.in.list_gen++;
+	f.in.n = 2;
+	step_at(&f, T0 + 2);
+	assert_out(&f, PEERPATH_DIRECT, 0, false, "lan");
+	step_at(&f, T0 + 3);
+	assert_out(&f, PEERPATH_DIRECT, 0, false, "lan");
+	f.in.at = PEERPATH_AT_OTHER;
+	f.in.last_handshake_s = T0 + 4;
+	step_at(&f, T0 + 4);
+	assert_out(&f, PEERPATH_ROAMED, PEERPATH_CHOICE_KEEP, false, "roamed");
+	f.in.list_gen++;
+	f.in.n = 3;
+	step_at(&f, T0 + 5);
+	assert_out(&f, PEERPATH_ROAMED, PEERPATH_CHOICE_KEEP, false, "roamed");
+	step_at(&f, T0 + 6);
+	assert_out(&f, PEERPATH_ROAMED, PEERPATH_CHOICE_KEEP, false, "roamed");
 }
 END_TEST
 
@@ -693,15 +741,15 @@ START_TEST(test_list_change_with_evidence)
 {
 	struct fx f;
 
-	/* the new list names where WireGuard follows the peer: direct there at once */
+	/* WireGuard follows the peer at the new list's third candidate: the first, the
+	 * preferred one, is still tried first (a LAN address that appeared) */
 	fx_init(&f, 3, true);
 	walk_to_relay(&f);
 	f.in.list_gen++;
 	f.in.at = 2;
 	f.in.last_handshake_s = T0 + 3 * TRIAL + 1;
 	step_at(&f, T0 + 3 * TRIAL + 1);
-	ck_assert(f.out.state == PEERPATH_DIRECT);
-	ck_assert_int_eq(f.out.choice, 2);
+	assert_out(&f, PEERPATH_TRIAL, 0, true, "trying lan");
 }
 END_TEST
 
@@ -848,6 +896,7 @@ peerpath_suite(void)
 	tcase_add_test(core, test_relay_lost_restarts);
 	tcase_add_test(core, test_list_change_restarts_direct);
 	tcase_add_test(core, test_list_change_with_evidence);
+	tcase_add_test(core, test_list_change_keeps_working);
 	tcase_add_test(core, test_list_change_restarts_relay);
 	tcase_add_test(core, test_relay_only);
 	tcase_add_test(core, test_nothing_then_relay);
