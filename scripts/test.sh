@@ -16,8 +16,13 @@ cd build-test
 ../configure --enable-werror --enable-sanitizers
 make -j"$(nproc)"
 if ! make -j"$(nproc)" check; then
+	# the failing tests' logs first and longer: CI shows only the start of what follows
+	failed=$(grep -l -E '^:test-result: (FAIL|ERROR)' test/*.trs 2>/dev/null || true)
+	for f in $failed; do
+		echo "=== FAILED ${f%.trs}.log"; grep -E '^not ok' "${f%.trs}.log"; tail -n 150 "${f%.trs}.log"
+	done
 	for f in test/*.log; do
-		echo "=== $f"; tail -n 60 "$f"
+		echo "=== $f"; tail -n 40 "$f"
 	done
 	exit 1
 fi
