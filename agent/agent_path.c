@@ -316,7 +316,8 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 		        !path_addr_equal(actual, &k->last_actual)),
 		    .last_handshake_s = wp != NULL ? wp->last_handshake_s : 0,
 		    .rx_bytes = wp != NULL ? wp->rx_bytes : 0,
-		    .jitter = pair_jitter(a->self.key, k->id.key) };
+		    .jitter = pair_jitter(a->self.key, k->id.key),
+		    .later = memcmp(a->self.key, k->id.key, WG_KEY_LEN) > 0 };
 
 		memset(&k->last_actual, 0, sizeof(k->last_actual));
 		if (actual != NULL)

@@ -117,12 +117,21 @@ switch_to(struct peerpath *pp, enum peerpath_state state, size_t idx,
 	out->rekey = rekey;
 }
 
+static int64_t
+lag_of(const struct peerpath_in *in)
+{
+	return in->later ? PEERPATH_LATER_S : 0;
+}
+
 static void
 relay_enter(struct peerpath *pp, const struct peerpath_in *in, bool rekey,
     struct peerpath_out *out)
 {
+	int64_t lag = lag_of(in);
+
 	switch_to(pp, PEERPATH_RELAY, 0, in, rekey, out);
-	pp->probe_at_s = probe_slot(pp, in->now_s, in->jitter);
+	/* the later end keeps the slot the first end may still be about to probe */
+	pp->probe_at_s = probe_slot(pp, in->now_s - lag, in->jitter) + lag;
 }
 
 static void
@@ -161,6 +170,9 @@ evidence(struct peerpath *pp, const struct peerpath_in *in)
 	} else {
 		ev = hs > pp->seen_hs || (rx > pp->seen_rx && !in->at_changed);
 	}
+	/* on RELAY, only WireGuard moves the endpoint off the relay (peerpath.h) */
+	if (pp->started && pp->state == PEERPATH_RELAY && in->now_s > pp->switched_s)
+		ev = ev || in->at >= 0 || in->at == PEERPATH_AT_OTHER;
 	pp->seen_hs = hs;
 	pp->seen_rx = rx;
 	if (!ev || in->at == PEERPATH_AT_RELAY || in->at == PEERPATH_AT_NONE)
@@ -219,7 +231,8 @@ step_relay(struct peerpath *pp, const struct peerpath_in *in, int ev,
 	}
 	if (in->n == 0 || in->now_s < pp->probe_at_s)
 		return;
-	switch_to(pp, PEERPATH_PROBE, probe_pick(pp->probe_at_s, in->n), in, true, out);
+	switch_to(pp, PEERPATH_PROBE, probe_pick(pp->probe_at_s - lag_of(in), in->n), in, true,
+	    out);
 }
 
 static void

@@ -55,8 +55,19 @@
  * both ends: a hash of the two public keys in sorted order) modulo the ceiling, and every
  * back-off probe_base_s * 2^k, so the grid of a longer back-off is part of the shorter's and
  * two ends that fell out of step meet again at the longer one's next probe. The candidate
- * probed is picked by a hash of t, so both ends probe the same kind at once. Probing costs
- * the relayed session for probe_timeout_s (3 s): WireGuard has one endpoint per peer.
+ * probed is picked by a hash of t, so both ends probe the same kind at once. Not the same
+ * second, though: a probe rekeys, and a rekey forgets every session, the one the other
+ * end's probe made a moment ago too. So the end whose key sorts after the other's
+ * (in.later) probes PEERPATH_LATER_S after the slot: by then the first end's handshake has
+ * landed and this end's step takes it instead of probing; and its own initiation passes
+ * the first end's NAT through the mapping the first probe made. Probing costs the relayed
+ * session for probe_timeout_s (3 s): WireGuard has one endpoint per peer.
+ *
+ * Moved off the relay. On RELAY we wrote the relay's address; an endpoint read elsewhere
+ * a second or more later is WireGuard following an authenticated packet from there (the
+ * peer's probe, or its direct path while our end still relays), evidence without a new
+ * handshake or an unmoved second read: ours steps rarely there, and its next step would
+ * otherwise probe over the path that works.
  *
  * The caller steps on its timer (next_s) and may step at any other time (a reconcile, a
  * record change): an early step changes nothing but the evidence it reads. An offline peer
@@ -79,6 +90,11 @@
 #define PEERPATH_CHOICE_RELAY (-1)     /* the relay's address */
 #define PEERPATH_CHOICE_KEEP (-2)      /* leave the interface's endpoint alone (ROAMED) */
 #define PEERPATH_CHOICE_NONE (-3)      /* no endpoint to write */
+
+/* the later end's probe lag: over one second, so the two ends' steps (each at its own
+ * fraction of a second) never fall in the same second, and under the probe timeout, so the
+ * first end is still on the candidate when the later one's initiation arrives */
+#define PEERPATH_LATER_S 2
 
 /* in.at: a candidate index (>= 0) or one of these */
 #define PEERPATH_AT_RELAY (-1)         /* the relay's address */
@@ -121,6 +137,8 @@ struct peerpath_in {
 	int64_t last_handshake_s;           /* of the peer on the interface; 0 never */
 	uint64_t rx_bytes;                  /* of the peer on the interface */
 	uint32_t jitter;                    /* the same on both ends of the pair: the probe grid */
+	bool later;                         /* our key sorts after the peer's: probe
+	                                       PEERPATH_LATER_S after the grid's slot */
 };
 
 struct peerpath_out {

@@ -520,16 +520,21 @@ START_TEST(test_probe_grid_offset)
 END_TEST
 
 /* Two ends of one pair that reached the relay at different times, each failing its probes
- * alone, meet: a probe of both at the same second, on the same kind of candidate. */
+ * alone, meet: the first end probes at a slot, the later one PEERPATH_LATER_S after it, on
+ * the same kind of candidate. */
 START_TEST(test_probe_ends_meet)
 {
 	struct fx a, b;
 	bool met = false;
 
 	for (int64_t lag = 0; lag < 12; lag++) {
+		int64_t ta = 0;
+		int ca = 0;
+
 		fx_init(&a, 2, true);
 		fx_init(&b, 2, true);
 		a.in.jitter = b.in.jitter = 12345;
+		b.in.later = true;
 		step_at(&a, T0);
 		step_at(&a, T0 + TRIAL);
 		step_at(&a, T0 + 2 * TRIAL);
@@ -541,11 +546,66 @@ START_TEST(test_probe_ends_meet)
 		for (int64_t t = T0 + 2 * TRIAL + 1; t < T0 + 400 && !met; t++) {
 			step_at(&a, t);
 			step_at(&b, t);
-			met = a.out.state == PEERPATH_PROBE && b.out.state == PEERPATH_PROBE &&
-			    a.out.kick && b.out.kick && a.out.choice == b.out.choice;
+			if (a.out.state == PEERPATH_PROBE && a.out.kick)
+				ta = t, ca = a.out.choice;
+			/* never the same second: each one's rekey would drop the other's */
+			ck_assert(!(a.out.kick && b.out.kick && a.out.state == PEERPATH_PROBE &&
+			    b.out.state == PEERPATH_PROBE));
+			met = b.out.state == PEERPATH_PROBE && b.out.kick && ta > 0 &&
+			    t == ta + PEERPATH_LATER_S && b.out.choice == ca;
 		}
 		ck_assert_msg(met, "lag %lld: the ends never probed together", (long long)lag);
 	}
+}
+END_TEST
+
+/* The first end's probe gets through while the later end is on the relay: at its own
+ * probe time the later end finds the handshake and takes it, with no probe and no rekey
+ * (which would forget the session just made). */
+START_TEST(test_later_end_takes_first_probe)
+{
+	struct fx b;
+	int64_t t;
+
+	fx_init(&b, 2, true);
+	b.in.later = true;
+	step_at(&b, T0);
+	step_at(&b, T0 + TRIAL);
+	step_at(&b, T0 + 2 * TRIAL);
+	ck_assert(b.out.state == PEERPATH_RELAY);
+	t = b.out.next_s;
+	/* the first end probed at t - LATER: WireGuard answered it and followed it */
+	b.in.at = PEERPATH_AT_OTHER;
+	b.in.last_handshake_s = t - PEERPATH_LATER_S;
+	step_at(&b, t);
+	assert_out(&b, PEERPATH_ROAMED, PEERPATH_CHOICE_KEEP, false, "roamed");
+	ck_assert(!b.out.rekey);
+}
+END_TEST
+
+/* On the relay, an endpoint WireGuard moved elsewhere is evidence by itself: the peer
+ * sends directly with the session it has (no new handshake), the read just moved. */
+START_TEST(test_relay_moved_off_is_evidence)
+{
+	struct fx f;
+	int64_t t;
+
+	fx_init(&f, 3, true);
+	walk_to_relay(&f);
+	t = T0 + 3 * TRIAL;
+	/* not in the second the relay was written: that read may predate the write */
+	f.in.at = 2;
+	step_at(&f, t);
+	ck_assert(f.out.state == PEERPATH_RELAY);
+	f.in.at = 2;
+	step_at(&f, t + 1);
+	assert_out(&f, PEERPATH_DIRECT, 2, false, "wan");
+	/* and at an address no candidate names */
+	fx_init(&f, 3, true);
+	walk_to_relay(&f);
+	f.in.at = PEERPATH_AT_OTHER;
+	step_at(&f, t + 4);
+	assert_out(&f, PEERPATH_ROAMED, PEERPATH_CHOICE_KEEP, false, "roamed");
 }
 END_TEST
 
@@ -887,6 +947,8 @@ peerpath_suite(void)
 	tcase_add_test(core, test_backoff_doubles_and_caps);
 	tcase_add_test(core, test_probe_grid_offset);
 	tcase_add_test(core, test_probe_ends_meet);
+	tcase_add_test(core, test_later_end_takes_first_probe);
+	tcase_add_test(core, test_relay_moved_off_is_evidence);
 	tcase_add_test(core, test_probe_confirmed_by_handshake);
 	tcase_add_test(core, test_probe_confirmed_by_rx);
 	tcase_add_test(core, test_probe_relayed_bytes_do_not_confirm);
