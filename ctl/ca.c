@@ -170,6 +170,33 @@ cert_matches_csr(X509 *x, X509_REQ *req)
 	return a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
 }
 
+/* x is request j's certificate already (an Approve that was lost): the CSR's key, the
+ * WireGuard key, exactly the reserved addresses and the groups asked for. */
+static bool
+cert_is_request(X509 *x, X509_REQ *req, const Wiresync__V1__PendingJoin *j,
+    const char *const *groups, size_t n_groups)
+{
+	struct cert_identity id;
+	char err[256], text[CERT_TUNNEL_MAX][NETADDR_STRLEN];
+	const char *ips[CERT_TUNNEL_MAX];
+
+	if (!cert_matches_csr(x, req) || !cert_identity_from_x509(x, &id, err, sizeof(err)) ||
+	    !id.has_key || memcmp(id.key, j->public_key.data, WG_KEY_LEN) != 0 ||
+	    id.n_groups != n_groups)
+		return false;
+	for (size_t i = 0; i < n_groups; i++) {
+		bool found = false;
+		for (size_t k = 0; k < id.n_groups && !found; k++)
+			found = strcmp(id.groups[k], groups[i]) == 0;
+		if (!found)
+			return false;
+	}
+	for (size_t i = 0; i < id.n_tunnel; i++)
+		ips[i] = netaddr_format(&id.tunnel[i], false, text[i]);
+	return enroll_ips_same(ips, id.n_tunnel, (const char *const *)j->reserved_ips,
+	    j->n_reserved_ips);
+}
+
 /* The CSR (DER) into a 0600 file in a new 0700 directory; the paths into dir and file. */
 static int
 csr_write(const ProtobufCBinaryData *csr, char *dir, size_t dirlen, char *file, size_t filelen)
@@ -240,12 +267,19 @@ ctl_ca_sign(const struct ctl *c, const Wiresync__V1__PendingJoin *j, const char 
 	snprintf(crt, sizeof(crt), "%s/%s.crt", c->ca_dir, j->name);
 
 	/* signed before, the Approve lost: send that certificate, do not sign again */
-	if (access(crt, F_OK) == 0 && (x = cert_read(crt)) != NULL && cert_matches_csr(x, req)) {
-		fprintf(stderr, "wiresyncctl: %s already holds request %llu's key: sending it, "
-		    "not signing again\n", crt, (unsigned long long)j->id);
+	if (access(crt, F_OK) == 0) {
+		if ((x = cert_read(crt)) == NULL)
+			goto out;
+		if (!cert_is_request(x, req, j, groups, n_groups)) {
+			ctl_err("approve: %s exists and is not request %llu's certificate (CSR key, "
+			    "WireGuard key, the reserved addresses or the groups differ): nothing "
+			    "signed; revoke it (wiresync-ca -d %s revoke %s) or move it away, then "
+			    "approve again", crt, (unsigned long long)j->id, c->ca_dir, j->name);
+			goto out;
+		}
+		fprintf(stderr, "wiresyncctl: %s is request %llu's certificate already: sending "
+		    "it, not signing again\n", crt, (unsigned long long)j->id);
 	} else {
-		X509_free(x);
-		x = NULL;
 		if (csr_write(&j->csr, dir, sizeof(dir), file, sizeof(file)) < 0)
 			goto out;
 		job.csr_path = file;

@@ -13,7 +13,9 @@
 #      chains to the CA, and the CA whose SHA-256 `wiresyncctl status` prints
 #   3. h2 denied with a reason: its Join says DENIED and the reason
 #   4. h3 approved with --ip; h4 asking for the same --ip is refused (exit 5), nothing signed
-#   5. approve of an unknown id exits 3; a failing wiresync-ca exits 1 and approves nothing
+#   5. approve of an unknown id exits 3; a failing wiresync-ca exits 1 and approves nothing;
+#      a NAME.crt in ca_dir that is another's stops approve; one that is the request's (the
+#      Approve was lost) is sent again, not signed twice
 
 srcdir=${srcdir:-.}
 builddir=${builddir:-.}
@@ -225,7 +227,38 @@ if [ "$(field h5 state)" = JOIN_WAITING ]; then
 else
     nok "h5 still waits"; show "$H/h5.json"
 fi
-ctl "approve $ID5 afterwards works" 0 "^approved $ID5 h5 " approve "$ID5"
+# a NAME.crt that is not the request's is never sent nor overwritten
+cp "$A/alice.crt" "$A/h5.crt"
+ctl "approve with another host's h5.crt in ca_dir: exit 1, nothing signed" 1 \
+    "h5\.crt exists and is not request $ID5's certificate" approve "$ID5"
+rm -f "$A/h5.crt"
+# signed, but the Approve lost: the same approve sends that certificate, signs nothing more
+"$CTL" -c "$WS_TMP/ctl.conf" pending --json >"$WS_TMP/pending.json" 2>&1
+R5=$("$WS_PYTHON" -c '
+import json, sys
+print([r for r in json.load(open(sys.argv[1])) if r["id"] == int(sys.argv[2])][0]["reserved_ips"][0].split("/")[0])' \
+    "$WS_TMP/pending.json" "$ID5" 2>/dev/null)
+if [ -n "$R5" ] && sh "$srcdir/certs/wiresync-ca" -d "$A" agent h5 --csr "$H/h5.csr" \
+    --key "$(cat "$H/h5.pub")" --ip "$R5" >"$WS_TMP/sign.out" 2>&1; then
+    ok "pending --json gives h5's reserved address $R5; signed by hand"
+else
+    nok "pending --json gives h5's reserved address; signed by hand"; show "$WS_TMP/pending.json" "$WS_TMP/sign.out"
+fi
+before=$(sha256sum <"$A/index.txt")
+ctl "approve $ID5 with its certificate already signed: sent, not signed again" 0 \
+    "h5\.crt is request $ID5's certificate already" approve "$ID5"
+if grep -q "^approved $ID5 h5 $R5" "$WS_TMP/ctl.out" && [ "$(sha256sum <"$A/index.txt")" = "$before" ]; then
+    ok "approved $ID5 h5 $R5, the CA's index unchanged"
+else
+    nok "approved $ID5 h5 $R5, the CA's index unchanged"; show "$WS_TMP/ctl.out"
+fi
+openssl x509 -in "$A/h5.crt" -outform DER -out "$WS_TMP/h5.want.der" 2>/dev/null
+join h5
+if [ "$(field h5 state)" = JOIN_APPROVED ] && cmp -s "$H/h5.crt.der" "$WS_TMP/h5.want.der"; then
+    ok "h5's next Join: APPROVED with the certificate signed by hand"
+else
+    nok "h5's next Join: APPROVED with the certificate signed by hand"; show "$H/h5.json"
+fi
 
 if ws_stop_server; then ok "server stopped cleanly"; else nok "server stopped cleanly"; fi
 if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$WS_SERVER_LOG" >/dev/null; then
