@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """One wiresync.v1.Enroll/Join call, as a host that holds nothing but the CA certificate.
 
-Run by test/enroll_e2e_ctl.sh (the host side of a join, with python3-grpcio):
+Run by test/enrollctl_e2e.test (the host side of a join, with python3-grpcio):
 
     WS_PY=DIR /usr/bin/python3 test/enroll_host.py ADDR CA.crt CSR.der PUBKEY OUT [TOKEN]
 
