@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 
+#include "common/conf.h"
 #include "proto/admin.pb-c.h"
 #include "rpc/h2client.h"
 #include "rpc/loop.h"
@@ -29,6 +30,11 @@ struct ctl {
 	struct rpc_client *client;
 	const char *server;
 	uint64_t timeout_ms;
+	const char *conf_path;      /* the configuration file, for messages */
+	const struct config_schema *schema;
+	const char *ca_file;        /* [ctl] ca: the CA the server chains to */
+	const char *ca_dir;         /* [ctl] ca_dir: the wiresync-ca directory; NULL unset */
+	const char *ca_command;     /* [ctl] ca_command; NULL: wiresync-ca from PATH */
 };
 
 /* One Admin call ("ListPeers"): packs req, waits for the answer. On OK returns 0 with
@@ -58,6 +64,19 @@ int ctl_resolve_endpoint(const char *hostport, char *out, size_t len);
  * written. */
 int ctl_json_print(json_t *v);
 
+/* A PEM or DER certificate file as DER (malloc'd, caller frees) with *len; NULL, said on
+ * stderr, when it cannot be read or decoded. */
+uint8_t *ctl_cert_read_der(const char *path, size_t *len);
+/* The lowercase hex SHA-256 of the DER of path's (first) certificate into out: 0, or -1
+ * said on stderr. */
+int ctl_ca_sha256(const char *path, char out[65]);
+/* Signs join request j (name, key, CSR, reserved addresses) with wiresync-ca in c->ca_dir,
+ * adding groups; or, when ca_dir/NAME.crt already holds the CSR's key (an Approve that was
+ * lost), takes that. CTL_EXIT_OK with *der (malloc'd, caller frees) and *len, or an exit
+ * status with the reason (wiresync-ca's messages too) on stderr and *der NULL. */
+int ctl_ca_sign(const struct ctl *c, const Wiresync__V1__PendingJoin *j,
+    const char *const *groups, size_t n_groups, uint8_t **der, size_t *len);
+
 /* Commands: argc/argv start at the command's name; each returns an exit status. */
 int cmd_peers(struct ctl *c, int argc, char **argv);
 int cmd_show(struct ctl *c, int argc, char **argv);
@@ -69,5 +88,8 @@ int cmd_backup(struct ctl *c, int argc, char **argv);
 int cmd_check_policy(struct ctl *c, int argc, char **argv);
 int cmd_policy(struct ctl *c, int argc, char **argv);
 int cmd_can_pair(struct ctl *c, int argc, char **argv);
+int cmd_pending(struct ctl *c, int argc, char **argv);
+int cmd_approve(struct ctl *c, int argc, char **argv);
+int cmd_deny(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -18,6 +18,8 @@ static const struct {
 	KEY(certificate, .type = CONFIG_STRING, .required = true, .help = "admin certificate (SAN urn:wiresync:role:admin), PEM"),
 	KEY(private_key, .type = CONFIG_STRING, .required = true, .help = "its private key, PEM, mode 0600"),
 	KEY(ca, .type = CONFIG_STRING, .required = true, .help = "CA certificate that the server's certificate chains to"),
+	KEY(ca_dir, .type = CONFIG_STRING, .help = "the wiresync-ca directory (ca.crt, ca.key) that approve signs with"),
+	KEY(ca_command, .type = CONFIG_STRING, .help = "the wiresync-ca program approve runs (wiresync-ca from PATH)"),
 	KEY(timeout_ms, .type = CONFIG_UINT, .min = 100, .max = 3600000, .help = "deadline of each call (10000; backup: ten times that)"),
 };
 

@@ -14,6 +14,8 @@ struct ctlconf {
 	char *certificate;
 	char *private_key;
 	char *ca;
+	char *ca_dir;         /* the wiresync-ca directory approve signs with */
+	char *ca_command;     /* the wiresync-ca program */
 	unsigned timeout_ms;
 };
 

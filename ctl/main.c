@@ -33,6 +33,9 @@ static const struct {
 	{ "backup", cmd_backup, "FILE", "consistent copy of the server's store into FILE (0600)", false },
 	{ "policy", cmd_policy, "[--json]", "the pairing policy in force: version and rules", false },
 	{ "can-pair", cmd_can_pair, "A B [--json]", "whether hosts A and B pair, and the rule that decides", false },
+	{ "pending", cmd_pending, "[--json]", "join requests waiting: id, name, key, code, source, age", false },
+	{ "approve", cmd_approve, "ID [--ip ADDR]... [--group G]...", "sign request ID with the CA in ca_dir (wiresync-ca) and send the certificate", false },
+	{ "deny", cmd_deny, "ID [--reason TEXT]", "refuse join request ID", false },
 	{ "check-policy", cmd_check_policy, "FILE [--ca CA.crt] [--quiet]", "check a pairing policy file, or with --ca a signed policy.cms (offline)", true },
 };
 
@@ -56,7 +59,7 @@ usage(FILE *out, const struct config_schema *schema)
 	    "command:\n");
 	config_print_help(schema, out);
 	fprintf(out, "\nExit status: 0 ok, 1 usage, configuration or local file error, 2 cannot "
-	    "reach the server,\n3 no such peer, 4 permission denied, 5 other server error.\n");
+	    "reach the server,\n3 no such peer or request, 4 permission denied, 5 other server error.\n");
 }
 
 void
@@ -283,6 +286,11 @@ main(int argc, char **argv)
 	}
 	c.server = conf.server;
 	c.timeout_ms = conf.timeout_ms;
+	c.conf_path = path;
+	c.schema = &schema;
+	c.ca_file = conf.ca;
+	c.ca_dir = conf.ca_dir;
+	c.ca_command = conf.ca_command;
 	if ((c.loop = loop_new()) == NULL) {
 		ctl_err("cannot create the event loop");
 		goto out;

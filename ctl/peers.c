@@ -364,42 +364,6 @@ cmd_remove(struct ctl *c, int argc, char **argv)
 
 /* --- add-static --------------------------------------------------------------------------- */
 
-/* A PEM or DER certificate file as DER bytes (malloc'd). */
-static uint8_t *
-read_cert(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	X509 *x = NULL;
-	unsigned char *der = NULL, *copy = NULL;
-	int n;
-
-	if (f == NULL) {
-		ctl_err("%s: cannot open: %m", path);
-		return NULL;
-	}
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	if (x == NULL) {
-		rewind(f);
-		x = d2i_X509_fp(f, NULL);
-	}
-	fclose(f);
-	if (x == NULL) {
-		ctl_err("%s: not a PEM or DER certificate", path);
-		return NULL;
-	}
-	n = i2d_X509(x, &der);
-	X509_free(x);
-	if (n <= 0 || (copy = malloc((size_t)n)) == NULL) {
-		OPENSSL_free(der);
-		ctl_err("%s: cannot encode the certificate", path);
-		return NULL;
-	}
-	memcpy(copy, der, (size_t)n);
-	OPENSSL_free(der);
-	*len = (size_t)n;
-	return copy;
-}
-
 int
 cmd_add_static(struct ctl *c, int argc, char **argv)
 {
@@ -424,7 +388,7 @@ cmd_add_static(struct ctl *c, int argc, char **argv)
 		ctl_err("add-static: give one CERT file");
 		return CTL_EXIT_USAGE;
 	}
-	if ((der = read_cert(argv[optind], &len)) == NULL)
+	if ((der = ctl_cert_read_der(argv[optind], &len)) == NULL)
 		return CTL_EXIT_USAGE;
 	req.certificate.data = der;
 	req.certificate.len = len;
@@ -492,7 +456,7 @@ cmd_status(struct ctl *c, int argc, char **argv)
 	Wiresync__V1__StatusRequest req = WIRESYNC__V1__STATUS_REQUEST__INIT;
 	Wiresync__V1__StatusReply *r;
 	bool json = false;
-	char *end, when[32], crl_warning[300];
+	char *end, when[32], crl_warning[300], ca_sha256[65];
 	enum crl_state crl_state;
 	int o, st;
 
@@ -519,6 +483,9 @@ cmd_status(struct ctl *c, int argc, char **argv)
 	    (void **)&r)) != CTL_EXIT_OK)
 		return st;
 	crl_state = crl_judge(r, crl_warning, sizeof(crl_warning));
+	/* what a joining host pins (wiresync-agent join --ca-sha256) */
+	if (ctl_ca_sha256(c->ca_file, ca_sha256) < 0)
+		ca_sha256[0] = '\0';
 	if (json) {
 		json_t *o2 = json_object(), *a = json_array();
 		char k[45];
@@ -556,6 +523,8 @@ cmd_status(struct ctl *c, int argc, char **argv)
 			json_array_append_new(a, x);
 		}
 		json_object_set_new(o2, "expiring", a);
+		json_object_set_new(o2, "ca_sha256", ca_sha256[0] != '\0' ?
+		    json_string(ca_sha256) : json_null());
 		st = ctl_json_print(o2);
 	} else {
 		printf("version:       %s\n", r->version);
@@ -588,6 +557,8 @@ cmd_status(struct ctl *c, int argc, char **argv)
 			    r->expiring[i]->network,
 			    r->expiring[i]->not_after < (int64_t)time(NULL) ? "  EXPIRED" : "");
 		}
+		if (ca_sha256[0] != '\0')
+			printf("ca-sha256: %s\n", ca_sha256);
 	}
 	wiresync__v1__status_reply__free_unpacked(r, NULL);
 	return st;

@@ -60,6 +60,7 @@ main(void)
 	srunner_add_suite(sr, relay_suite());
 	srunner_add_suite(sr, relay_refuse_suite());
 	srunner_add_suite(sr, genconf_path_suite());
+	srunner_add_suite(sr, enroll_args_suite());
 	srunner_add_suite(sr, hub_suite());
 	srunner_add_suite(sr, hub_service_suite());
 	srunner_run_all(sr, CK_NORMAL);

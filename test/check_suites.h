@@ -51,6 +51,7 @@ Suite *refusal_suite(void);
 Suite *relay_suite(void);
 Suite *relay_refuse_suite(void);
 Suite *genconf_path_suite(void);
+Suite *enroll_args_suite(void);
 Suite *hub_suite(void);
 Suite *hub_service_suite(void);
 
