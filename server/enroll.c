@@ -23,6 +23,9 @@
 #include "server/peers.h"
 
 #define JOIN_PATH "/wiresync.v1.Enroll/Join"
+#define ENROLL_CSR_MAX 8192
+/* joining hosts hold a connection while they poll; the agents' port keeps its own budget */
+#define ENROLL_MAX_CONNECTIONS 1024
 
 const char *
 enroll_state_name(enum pending_state st)
@@ -65,13 +68,19 @@ csr_check(const uint8_t *der, size_t len, char name[CERT_NAME_MAX + 1], char *er
     size_t errlen)
 {
 	const unsigned char *p = der;
-	X509_REQ *req = len > 0 ? d2i_X509_REQ(NULL, &p, (long)len) : NULL;
+	X509_REQ *req = len > 0 && len <= ENROLL_CSR_MAX ? d2i_X509_REQ(NULL, &p, (long)len) :
+	    NULL;
 	EVP_PKEY *key;
 	X509_NAME *subj;
 	char group[32] = "";
 	int i, n;
 	bool ok = false;
 
+	if (len > ENROLL_CSR_MAX) {
+		snprintf(err, errlen, "csr: %zu bytes, at most %d (a P-256 CSR takes a few hundred)",
+		    len, ENROLL_CSR_MAX);
+		goto out;
+	}
 	if (req == NULL || p != der + len) {
 		snprintf(err, errlen, "csr: not a DER PKCS#10 certificate request (%zu bytes)", len);
 		goto out;
@@ -93,6 +102,12 @@ csr_check(const uint8_t *der, size_t len, char name[CERT_NAME_MAX + 1], char *er
 	i = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
 	if (i < 0 || X509_NAME_get_index_by_NID(subj, NID_commonName, i) >= 0) {
 		snprintf(err, errlen, "csr: the subject must have exactly one CN (the host name)");
+		goto out;
+	}
+	/* get_text cuts a long CN to the buffer: its length is checked first */
+	n = ASN1_STRING_length(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)));
+	if (n > CERT_NAME_MAX) {
+		snprintf(err, errlen, "csr: CN is %d bytes long, at most %d", n, CERT_NAME_MAX);
 		goto out;
 	}
 	n = X509_NAME_get_text_by_NID(subj, NID_commonName, name, CERT_NAME_MAX + 1);
@@ -428,6 +443,8 @@ enroll_listen(struct enroll *e, struct loop *l, const struct tls_files *f, const
 		return -1;
 	/* a CSR and a key: anonymous callers get small messages and short idle times */
 	el.max_message = 64 * 1024;
+	if (el.max_connections > ENROLL_MAX_CONNECTIONS)
+		el.max_connections = ENROLL_MAX_CONNECTIONS;
 	if (el.idle_timeout_ms == 0 || el.idle_timeout_ms > 120000)
 		el.idle_timeout_ms = 120000;
 	e->srv = rpc_server_new(l, e->enroll_ctx, e->methods, 1, &ops, &el);

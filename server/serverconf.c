@@ -62,7 +62,7 @@ static const struct config_field keys_template[] = {
 	KEY(enroll_listen, .type = CONFIG_STRING, .help = "HOST:PORT of the join listener: TLS with the server certificate, no client certificate, only wiresync.v1.Enroll/Join (off)"),
 	KEY(pool, .type = CONFIG_STRING, .repeat = true, .check = pool_line_ok, .help = "NETWORK CIDR[, CIDR]: the addresses approvals take for that network; one line per network (none)"),
 	KEY(enroll_max_pending, .type = CONFIG_UINT, .min = 1, .max = 65536, .help = "join requests kept at once (256)"),
-	KEY(enroll_max_age_s, .type = CONFIG_UINT, .min = 60, .max = 2592000, .help = "a join request older than this is dropped (86400)"),
+	KEY(enroll_max_age_s, .type = CONFIG_UINT, .min = 1, .max = 2592000, .help = "a join request older than this is dropped (86400)"),
 	KEY(enroll_rate_per_min, .type = CONFIG_UINT, .min = 1, .max = 100000, .help = "new join requests per source address (IPv6: its /64) per minute; resumes are not counted (10)"),
 	KEY(user, .type = CONFIG_STRING, .help = "started as root: switch to this user once files and ports are open"),
 };

@@ -153,7 +153,7 @@ START_TEST(test_server_pool_errors)
 	    err);
 	serverconf_free(&c, &s);
 	unlink(path);
-	ck_assert_int_eq(load_server(BASE "enroll_max_age_s = 5\n", &c, &s), -1);
+	ck_assert_int_eq(load_server(BASE "enroll_max_age_s = 0\n", &c, &s), -1);
 	ck_assert_msg(strstr(err, ":5: key 'enroll_max_age_s'") != NULL, "%s", err);
 	serverconf_free(&c, &s);
 	unlink(path);

@@ -16,6 +16,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 
 import grpc_client as gc
 from grpc_client import Checks, Client, grpc, pb
@@ -54,6 +55,25 @@ def csr(name, curve="P-256", cn=None):
                    check=True, capture_output=True)
     with open(out, "rb") as f:
         return f.read()
+
+
+def csr_long_cn():
+    """A P-256 CSR whose CN is 70 characters (past X.509's 64), or None without
+    python3-cryptography."""
+    try:
+        import warnings
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+    except ImportError:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "a" * 70, _validate=False)])
+        req = x509.CertificateSigningRequestBuilder().subject_name(name).sign(
+            ec.generate_private_key(ec.SECP256R1()), hashes.SHA256())
+    return req.public_bytes(serialization.Encoding.DER)
 
 
 def wgkey(seed):
@@ -153,6 +173,18 @@ def main():
                                         public_key=wgkey("b6"), network="neta"), timeout=T),
            grpc.StatusCode.INVALID_ARGUMENT, ["csr:", "CN"], "a CN that is no host name: "
            "INVALID_ARGUMENT")
+    expect(lambda: join(epb.JoinRequest(csr=b"\x30" * 9000, public_key=wgkey("b12"),
+                                        network="neta"), timeout=T),
+           grpc.StatusCode.INVALID_ARGUMENT, ["csr:", "at most"],
+           "a CSR of 9000 bytes: INVALID_ARGUMENT, bounded before parsing")
+    long_cn = csr_long_cn()
+    if long_cn is None:
+        C.skip("a CN of 70 characters", "python3-cryptography is not installed")
+    else:
+        expect(lambda: join(epb.JoinRequest(csr=long_cn, public_key=wgkey("b11"),
+                                            network="neta"), timeout=T),
+               grpc.StatusCode.INVALID_ARGUMENT, ["csr:", "CN", "70"],
+               "a CN of 70 characters (openssl's CLI refuses to make one): INVALID_ARGUMENT")
     expect(lambda: join(epb.JoinRequest(csr=csr("tok"), public_key=wgkey("b7"), network="neta",
                                         token="abc"), timeout=T),
            grpc.StatusCode.FAILED_PRECONDITION, ["token:", "issuer"],
@@ -318,5 +350,31 @@ def main():
     return C.done()
 
 
+def bounds():
+    """Against a server with enroll_max_pending = 2 and enroll_max_age_s = 2."""
+    ech = enroll_channel()
+    join = method(ech, JOIN, epb.JoinRequest, epb.JoinReply)
+    op = Client("op").channel
+    list_pending = method(op, ADMIN + "ListPending", apb.ListPendingRequest, apb.ListPendingReply)
+    h = [csr("bound%d" % i) for i in range(3)]
+    r = [join(epb.JoinRequest(csr=h[i], public_key=wgkey("bound%d" % i)), timeout=T)
+         for i in range(2)]
+    C.check(all(x.state == epb.JOIN_WAITING for x in r), "two requests kept (network \"\": "
+            "the one pool's)")
+    expect(lambda: join(epb.JoinRequest(csr=h[2], public_key=wgkey("bound2")), timeout=T),
+           grpc.StatusCode.RESOURCE_EXHAUSTED, ["enroll_max_pending"],
+           "a third with enroll_max_pending = 2: RESOURCE_EXHAUSTED naming the key")
+    again = join(epb.JoinRequest(csr=h[0], public_key=wgkey("bound0")), timeout=T)
+    C.check(again.id == r[0].id, "a poll of a kept request is still served when full")
+    time.sleep(3)
+    pend = list_pending(apb.ListPendingRequest(), timeout=T).pending
+    C.check(len(pend) == 0, "after enroll_max_age_s the requests are gone", str(pend))
+    anew = join(epb.JoinRequest(csr=h[0], public_key=wgkey("bound0")), timeout=T)
+    C.check(anew.state == epb.JOIN_WAITING and anew.id > r[1].id and anew.code == r[0].code,
+            "the host polling again makes a new request (new id, same code)", str(anew))
+    ech.close()
+    return C.done()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(bounds() if sys.argv[1:] == ["--bounds"] else main())
