@@ -406,7 +406,7 @@ main(int argc, char **argv)
 	struct store *store = NULL;
 	struct service *svc = NULL;
 	struct admin *admin = NULL;
-	struct rpc_server_ops ops;
+	struct rpc_server_ops ops = { 0 };
 	struct rpc_limits lim;
 	const struct rpc_method *methods;
 	struct rpc_method *gated = NULL;
