@@ -272,6 +272,24 @@ join_reply(struct enroll *e, struct rpc_call *call, const struct pending_req *r)
 	free(out);
 }
 
+/* RESOURCE_EXHAUSTED for a bound; a flood of them is one log line a minute, with the
+ * count of the ones not logged. */
+static void
+refuse(struct enroll *e, struct rpc_call *call, const char *host, const char *why)
+{
+	uint64_t held;
+
+	rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "%s", why);
+	if (!ratelog_event(&e->refused, (uint64_t)time(NULL) * 1000))
+		return;
+	held = ratelog_take_held(&e->refused);
+	if (held > 0)
+		log_warnx("join request from %s refused: %s (%llu more refused for the bounds "
+		    "since the last such line)", host, why, (unsigned long long)held);
+	else
+		log_warnx("join request from %s refused: %s", host, why);
+}
+
 /* A new request from src: checks, adds, logs; NULL with the call failed. */
 static const struct pending_req *
 join_add(struct enroll *e, struct rpc_call *call, const Wiresync__V1__JoinRequest *m,
@@ -280,7 +298,7 @@ join_add(struct enroll *e, struct rpc_call *call, const Wiresync__V1__JoinReques
 	const struct pending_req *r = NULL;
 	struct enroll_extra *x;
 	struct find_bound fb = { name, m->public_key.data, NULL, false };
-	char network[CERT_NAME_MAX + 1];
+	char network[CERT_NAME_MAX + 1], why[NI_MAXHOST + 160];
 
 	if (!join_network(e, call, m->network, network) ||
 	    !join_unbound(e, call, network, name, m->public_key.data))
@@ -291,17 +309,19 @@ join_add(struct enroll *e, struct rpc_call *call, const Wiresync__V1__JoinReques
 	case PENDING_RESUMED:       /* handle_join looked first; a race cannot happen */
 		return r;
 	case PENDING_FULL:
-		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "%zu join requests are kept already "
+		snprintf(why, sizeof(why), "%zu join requests are kept already "
 		    "(enroll_max_pending): try again later", e->max_pending);
+		refuse(e, call, host, why);
 		return NULL;
 	case PENDING_SOURCE_BUSY:
-		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "too many join requests from %s wait "
-		    "for the operator: try again once they are decided", host);
+		snprintf(why, sizeof(why), "too many join requests from %s wait for the operator: "
+		    "try again once they are decided", host);
+		refuse(e, call, host, why);
 		return NULL;
 	case PENDING_RATE:
-		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "more than %zu new join requests "
-		    "from %s in the last minute (enroll_rate_per_min): try again later",
-		    e->rate_per_min, host);
+		snprintf(why, sizeof(why), "more than %zu new join requests from %s in the last "
+		    "minute (enroll_rate_per_min): try again later", e->rate_per_min, host);
+		refuse(e, call, host, why);
 		return NULL;
 	case PENDING_CONFLICT:
 		pending_foreach(e->t, find_bound_one, &fb);
@@ -417,6 +437,7 @@ enroll_new(struct service *svc, SSL_CTX *ctx, const struct enroll_config *cfg)
 		memcpy(e->pools, cfg->pools, cfg->n_pools * sizeof(*e->pools));
 	e->n_pools = cfg->n_pools;
 	e->methods[0] = (struct rpc_method){ JOIN_PATH, handle_join, e, false };
+	ratelog_init(&e->refused, 60000);
 	return e;
 }
 

@@ -11,6 +11,7 @@
 
 #include "proto/admin.pb-c.h"
 #include "rpc/h2server.h"
+#include "rpc/ratelog.h"
 #include "server/enroll.h"
 #include "server/pending.h"
 #include "server/pool.h"
@@ -40,6 +41,7 @@ struct enroll {
 	size_t n_pools;
 	size_t max_pending, rate_per_min;
 	char server[256];
+	struct ratelog refused;      /* joins refused for the bounds: one line per minute */
 	struct rpc_method methods[1];
 };
 
