@@ -186,6 +186,11 @@ config_value_parse(const struct config_key *k, const char *v, size_t len,
 			err_set(what, whatlen, "out of memory");
 			return -ENOMEM;
 		}
+		if (k->check != NULL && !k->check(out->s, what, whatlen)) {
+			free(out->s);
+			out->s = NULL;
+			return -EINVAL;
+		}
 		return 0;
 	case CONFIG_UINT:
 		if (!config_parse_uint(v, len, k->min, k->max, &out->u)) {
@@ -211,12 +216,25 @@ static void
 config_value_set(struct config_key *k, union config_value *v, const char *where)
 {
 	switch (k->type) {
-	case CONFIG_STRING:
-		if (k->set)
-			free(*(char **)k->dst);
+	case CONFIG_STRING: {
+		char *old = k->set ? *(char **)k->dst : NULL;
+		bool arg = strcmp(where, CONFIG_WHERE_ARG) == 0;
+		/* a repeated key joins the values of one origin; the command line replaces */
+		if (k->repeat && old != NULL && v->s != NULL &&
+		    (strcmp(k->where, CONFIG_WHERE_ARG) == 0) == arg) {
+			size_t n = strlen(old) + strlen(v->s) + 2;
+			char *j = malloc(n);
+			if (j != NULL) {
+				snprintf(j, n, "%s\n%s", old, v->s);
+				free(v->s);
+				v->s = j;
+			}
+		}
+		free(old);
 		*(char **)k->dst = v->s;
 		v->s = NULL;
 		break;
+	}
 	case CONFIG_UINT:
 		*(unsigned *)k->dst = v->u;
 		break;
@@ -344,7 +362,7 @@ config_handler(void *user, const char *section, const char *name, const char *va
 	}
 	cp->last_key = k;
 	idx = (size_t)(k - s->keys);
-	if (cp->first_line[idx] != 0) {
+	if (cp->first_line[idx] != 0 && !k->repeat) {
 		config_parse_error(cp, -EINVAL, "key '%s': given twice (first on line %d)",
 		    k->name, cp->first_line[idx]);
 		return 0;

@@ -18,6 +18,11 @@ struct config_key {
 	void *dst;
 	unsigned min, max;    /* CONFIG_UINT only */
 	bool required;
+	bool repeat;          /* CONFIG_STRING: may be given on several lines (or options);
+	                       * the values are joined with '\n' in that order */
+	/* CONFIG_STRING, optional: checks each value (each line of a repeated key), so an
+	 * error names its line; false with what is wrong in what. */
+	bool (*check)(const char *v, char *what, size_t whatlen);
 	const char *help;     /* one line for --help */
 	/* set by the parser */
 	bool set;

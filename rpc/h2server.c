@@ -546,14 +546,15 @@ conn_handshake_done(struct h2conn *h, void *arg)
 		handshake_failed(s, RPC_HS_PROTOCOL);
 		return -1;
 	}
-	cert = SSL_get1_peer_certificate(h->ssl);
-	if (cert == NULL) {
+	cert = s->ops.anonymous ? NULL : SSL_get1_peer_certificate(h->ssl);
+	if (cert == NULL && !s->ops.anonymous) {
 		snprintf(h->why, sizeof(h->why), "no client certificate");
 		handshake_failed(s, RPC_HS_NO_CERTIFICATE);
 		return -1;
 	}
-	X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, c->name,
-	    sizeof(c->name));
+	if (cert != NULL)
+		X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, c->name,
+		    sizeof(c->name));
 	c->user = s->ops.conn_open(c, cert, (struct sockaddr *)&c->peer, s->ops.arg);
 	X509_free(cert);
 	if (c->user == NULL) {

@@ -37,6 +37,9 @@ struct rpc_server_ops {
 	/* The connection is gone; every call on it was cancelled first. */
 	void (*conn_close)(void *conn_user, void *arg);
 	void *arg;
+	/* A listener for hosts that hold no certificate yet (a TLS context that asks for
+	 * none): conn_open gets cert NULL, every connection that negotiated h2 is offered. */
+	bool anonymous;
 };
 
 /* Why a TLS handshake (or the check right after it) failed, for counting. */

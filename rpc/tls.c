@@ -279,6 +279,48 @@ tls_server_ctx_new(const struct tls_files *f, char *err, size_t errlen)
 }
 
 SSL_CTX *
+tls_enroll_ctx_new(const struct tls_files *f, char *err, size_t errlen)
+{
+	STACK_OF(X509_INFO) *cas = NULL;
+	BIO *bio = NULL;
+	SSL_CTX *ctx;
+	char ebuf[256];
+
+	ctx = ctx_common(TLS_server_method(), f, err, errlen);
+	if (ctx == NULL)
+		return NULL;
+	/* No certificate is asked for: a joining host has none yet. */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* The CA goes at the end of the chain: a host pins it by its SHA-256. */
+	if ((bio = BIO_new_file(f->ca, "r")) == NULL ||
+	    (cas = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL)) == NULL) {
+		snprintf(err, errlen, "%s: cannot read CA certificate: %s", f->ca,
+		    tls_error_string(ebuf, sizeof(ebuf)));
+		goto fail;
+	}
+	for (int i = 0; i < sk_X509_INFO_num(cas); i++) {
+		X509 *x = sk_X509_INFO_value(cas, i)->x509;
+		if (x != NULL && SSL_CTX_add1_chain_cert(ctx, x) != 1) {
+			snprintf(err, errlen, "%s: cannot add the CA to the chain: %s", f->ca,
+			    tls_error_string(ebuf, sizeof(ebuf)));
+			goto fail;
+		}
+	}
+	sk_X509_INFO_pop_free(cas, X509_INFO_free);
+	BIO_free(bio);
+	return ctx;
+fail:
+	sk_X509_INFO_pop_free(cas, X509_INFO_free);
+	BIO_free(bio);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL_CTX *
 tls_client_ctx_new(const struct tls_files *f, char *err, size_t errlen)
 {
 	SSL_CTX *ctx;

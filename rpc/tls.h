@@ -19,6 +19,12 @@ struct tls_files {
  * file at fault. */
 SSL_CTX *tls_server_ctx_new(const struct tls_files *f, char *err, size_t errlen);
 
+/* Server context for a join listener: as the server's, but asks for no client
+ * certificate, issues no session tickets, and sends the CA certificate(s) of ca after the
+ * chain (a joining host pins the CA by its digest). Returns a new SSL_CTX or NULL with err
+ * naming the file at fault. */
+SSL_CTX *tls_enroll_ctx_new(const struct tls_files *f, char *err, size_t errlen);
+
 /* Client context: the same protocol limits, offers ALPN "h2", presents certificate and
  * verifies the server against ca. */
 SSL_CTX *tls_client_ctx_new(const struct tls_files *f, char *err, size_t errlen);

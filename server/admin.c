@@ -21,7 +21,7 @@
 #define ADMIN_PATH "/wiresync.v1.Admin/"
 
 enum { A_LIST, A_SHOW, A_REMOVE, A_ADD_STATIC, A_STATUS, A_BACKUP, A_POLICY, A_CAN_PAIR,
-	N_ADMIN };
+	A_LIST_PENDING, A_PREPARE, A_APPROVE, A_DENY, N_ADMIN };
 
 /* --- helpers ---------------------------------------------------------------------------- */
 
@@ -381,6 +381,10 @@ admin_new(struct service *svc, struct store *st, SSL_CTX *ctx, const struct admi
 		[A_BACKUP] = { ADMIN_PATH "Backup", adm_handle_backup, true },
 		[A_POLICY] = { ADMIN_PATH "Policy", adm_handle_policy, false },
 		[A_CAN_PAIR] = { ADMIN_PATH "CanPair", adm_handle_can_pair, false },
+		[A_LIST_PENDING] = { ADMIN_PATH "ListPending", adm_handle_list_pending, false },
+		[A_PREPARE] = { ADMIN_PATH "PrepareApproval", adm_handle_prepare_approval, false },
+		[A_APPROVE] = { ADMIN_PATH "Approve", adm_handle_approve, false },
+		[A_DENY] = { ADMIN_PATH "Deny", adm_handle_deny, false },
 	};
 	const struct rpc_method *sm;
 	struct admin *a;
@@ -435,4 +439,10 @@ admin_set_paths(struct admin *a, const char *relay_endpoint, uint16_t hub_port)
 	snprintf(a->relay_endpoint, sizeof(a->relay_endpoint), "%s",
 	    relay_endpoint != NULL ? relay_endpoint : "");
 	a->hub_port = hub_port;
+}
+
+void
+admin_set_enroll(struct admin *a, struct enroll *e)
+{
+	a->enroll = e;
 }

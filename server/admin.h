@@ -38,4 +38,9 @@ void admin_set_server(struct admin *a, struct rpc_server *srv);
  * WireGuard port (0 none). The string is copied. */
 void admin_set_paths(struct admin *a, const char *relay_endpoint, uint16_t hub_port);
 
+struct enroll;
+/* The join requests ListPending, PrepareApproval, Approve and Deny act on (borrowed; NULL:
+ * none, those calls are refused). */
+void admin_set_enroll(struct admin *a, struct enroll *e);
+
 #endif

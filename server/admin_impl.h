@@ -28,6 +28,7 @@ struct admin {
 	size_t n_methods;
 	char relay_endpoint[64];     /* admin_set_paths; "" none */
 	uint16_t hub_port;
+	struct enroll *enroll;       /* join requests (admin_set_enroll); NULL: none */
 };
 
 struct buf {
@@ -71,6 +72,13 @@ void adm_handle_backup(struct rpc_call *call, const uint8_t *req, size_t len, vo
 /* admin_policy.c */
 void adm_handle_policy(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 void adm_handle_can_pair(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+
+/* admin_enroll.c */
+void adm_handle_list_pending(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+void adm_handle_prepare_approval(struct rpc_call *call, const uint8_t *req, size_t len,
+    void *arg);
+void adm_handle_approve(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+void adm_handle_deny(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 
 /* admin_ops.c, continued */
 /* Frees b, and forgets it as its admin's running backup (admin_del). */

@@ -130,6 +130,8 @@ conn_close(void *user, void *arg)
 void
 service_server_ops(struct service *svc, struct rpc_server_ops *ops)
 {
+	/* every field the service does not set (anonymous) is off */
+	memset(ops, 0, sizeof(*ops));
 	ops->conn_open = conn_open;
 	ops->conn_close = conn_close;
 	ops->arg = svc;

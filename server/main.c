@@ -24,6 +24,7 @@
 #include "rpc/tls.h"
 #include "server/admin.h"
 #include "server/crl.h"
+#include "server/enroll.h"
 #include "server/hub_io.h"
 #include "server/metrics.h"
 #include "server/privdrop.h"
@@ -50,6 +51,7 @@ struct daemon {
 	struct relay_io *relay;              /* relay_listen; NULL when off */
 	struct policywatch *policies;        /* policy; NULL when off */
 	struct hub_io *hub;                  /* hub_interface; NULL when off */
+	struct enroll *enroll;               /* join requests; the listener with enroll_listen */
 	bool stopping;
 };
 
@@ -90,6 +92,7 @@ on_sigterm(void *arg)
 		return;
 	d->stopping = true;
 	log_info("shutting down: finishing calls in flight");
+	enroll_shutdown(d->enroll);
 	rpc_server_shutdown(d->server, on_drained, d);
 }
 
@@ -347,6 +350,30 @@ relay_endpoint(const char *listen, int port, char *out, size_t len)
 	snprintf(out, len, "%.*s:%d", colon != NULL ? (int)(colon - listen) : 0, listen, port);
 }
 
+/* Join requests: always kept (the Admin calls list them), taken with enroll_listen. */
+static int
+start_enroll(struct daemon *d, const struct serverconf *conf, struct admin *admin,
+    const struct rpc_limits *lim, char *err, size_t errlen)
+{
+	struct tls_files files = { conf->certificate, conf->private_key, conf->ca, NULL };
+	struct enroll_config ec = { .server = conf->listen,
+	    .max_pending = conf->enroll_max_pending, .max_age_s = conf->enroll_max_age_s,
+	    .rate_per_min = conf->enroll_rate_per_min };
+	struct pool *pools = NULL;
+
+	if (serverconf_pools(conf, &pools, &ec.n_pools, err, errlen) < 0)
+		return -1;
+	ec.pools = pools;
+	d->enroll = enroll_new(d->svc, d->ctx, &ec);
+	free(pools);
+	if (d->enroll == NULL)
+		fatal("enroll_new");
+	admin_set_enroll(admin, d->enroll);
+	if (conf->enroll_listen == NULL || conf->enroll_listen[0] == '\0')
+		return 0;
+	return enroll_listen(d->enroll, d->loop, &files, conf->enroll_listen, lim, err, errlen);
+}
+
 static void
 raise_nofile(unsigned want)
 {
@@ -379,7 +406,7 @@ main(int argc, char **argv)
 	struct store *store = NULL;
 	struct service *svc = NULL;
 	struct admin *admin = NULL;
-	struct rpc_server_ops ops;
+	struct rpc_server_ops ops = { 0 };
 	struct rpc_limits lim;
 	const struct rpc_method *methods;
 	struct rpc_method *gated = NULL;
@@ -555,7 +582,8 @@ main(int argc, char **argv)
 	if (d.server == NULL)
 		fatal("rpc_server_new");
 	admin_set_server(admin, d.server);
-	if (rpc_server_listen(d.server, conf.listen, err, sizeof(err)) < 0) {
+	if (rpc_server_listen(d.server, conf.listen, err, sizeof(err)) < 0 ||
+	    start_enroll(&d, &conf, admin, &lim, err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
 		goto out;
 	}
@@ -608,6 +636,7 @@ main(int argc, char **argv)
 		status = 0;
 	log_info("stopped");
 out:
+	enroll_del(d.enroll);
 	rpc_server_del(d.server);
 	free(gated);
 	admin_del(admin);

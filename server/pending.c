@@ -25,7 +25,9 @@ pending_new(const struct pending_limits *lim)
 		return NULL;
 	t->lim.max_requests = lim != NULL && lim->max_requests ? lim->max_requests : 256;
 	t->lim.max_age_s = lim != NULL && lim->max_age_s ? lim->max_age_s : 86400;
-	t->lim.max_per_source = lim != NULL && lim->max_per_source ? lim->max_per_source : 4;
+	t->lim.max_per_source = lim != NULL && lim->max_per_source ? lim->max_per_source : 32;
+	t->lim.max_new_per_min = lim != NULL && lim->max_new_per_min ? lim->max_new_per_min : 10;
+	t->lim.user_free = lim != NULL ? lim->user_free : NULL;
 	t->v = calloc(t->lim.max_requests, sizeof(*t->v));
 	if (t->v == NULL) {
 		free(t);
@@ -40,6 +42,9 @@ pending_del(struct pending_table *t)
 {
 	if (t == NULL)
 		return;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->lim.user_free != NULL && t->v[i].user != NULL)
+			t->lim.user_free(t->v[i].user);
 	free(t->v);
 	free(t);
 }
@@ -56,6 +61,8 @@ same_source(const struct netaddr *a, const struct netaddr *b)
 static void
 drop_at(struct pending_table *t, size_t i)
 {
+	if (t->lim.user_free != NULL && t->v[i].user != NULL)
+		t->lim.user_free(t->v[i].user);
 	memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(t->v[0]));
 	t->n--;
 }
@@ -79,23 +86,30 @@ pending_add(struct pending_table *t, const char *name, const uint8_t key[WG_KEY_
     const struct pending_req **out)
 {
 	struct pending_req *r;
-	size_t from_source = 0;
+	size_t from_source = 0, recent = 0;
 
 	pending_expire(t, now);
-	for (size_t i = 0; i < t->n; i++) {
-		r = &t->v[i];
-		if (memcmp(r->csr_sha256, csr_sha256, 32) == 0) {
-			*out = r;
+	for (size_t i = 0; i < t->n; i++)
+		if (memcmp(t->v[i].csr_sha256, csr_sha256, 32) == 0) {
+			*out = &t->v[i];
 			return PENDING_RESUMED;
 		}
-		if (r->state == PENDING_WAITING && (memcmp(r->key, key, WG_KEY_LEN) == 0 ||
+	for (size_t i = 0; i < t->n; i++) {
+		r = &t->v[i];
+		if (r->state != PENDING_DENIED && (memcmp(r->key, key, WG_KEY_LEN) == 0 ||
 		    strcmp(r->name, name) == 0))
 			return PENDING_CONFLICT;
-		if (r->state == PENDING_WAITING && same_source(&r->source, source))
+		if (!same_source(&r->source, source))
+			continue;
+		if (r->state == PENDING_WAITING)
 			from_source++;
+		if (now - r->created_s < 60)
+			recent++;
 	}
 	if (from_source >= t->lim.max_per_source)
 		return PENDING_SOURCE_BUSY;
+	if (recent >= t->lim.max_new_per_min)
+		return PENDING_RATE;
 	if (t->n == t->lim.max_requests)
 		return PENDING_FULL;
 	r = &t->v[t->n++];
@@ -143,6 +157,19 @@ pending_set_state(struct pending_table *t, uint64_t id, enum pending_state st)
 	if (r == NULL)
 		return false;
 	r->state = st;
+	return true;
+}
+
+bool
+pending_set_user(struct pending_table *t, uint64_t id, void *user)
+{
+	struct pending_req *r = find(t, id);
+
+	if (r == NULL)
+		return false;
+	if (t->lim.user_free != NULL && r->user != NULL && r->user != user)
+		t->lim.user_free(r->user);
+	r->user = user;
 	return true;
 }
 

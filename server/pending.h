@@ -24,12 +24,15 @@ struct pending_req {
 	struct netaddr source;
 	int64_t created_s;
 	enum pending_state state;
+	void *user;                 /* the caller's (pending_set_user), freed with the request */
 };
 
 struct pending_limits {
 	size_t max_requests;        /* at once (256) */
 	uint32_t max_age_s;         /* a request older is dropped (86400) */
-	size_t max_per_source;      /* at once from one IPv4 address or IPv6 /64 (4) */
+	size_t max_per_source;      /* waiting at once from one IPv4 address or IPv6 /64 (32) */
+	size_t max_new_per_min;     /* new ones from one source in the last 60 s (10) */
+	void (*user_free)(void *user);  /* frees pending_req.user when a request goes */
 };
 
 struct pending_table;
@@ -43,7 +46,8 @@ enum pending_add_result {
 	PENDING_RESUMED,            /* the same CSR asked before: *out is that request */
 	PENDING_FULL,               /* max_requests waiting: try later */
 	PENDING_SOURCE_BUSY,        /* max_per_source waiting from this source */
-	PENDING_CONFLICT,           /* another CSR waits with this key or name */
+	PENDING_RATE,               /* max_new_per_min from this source in the last minute */
+	PENDING_CONFLICT,           /* another CSR, not denied, has this key or name */
 };
 
 /* Asks for name with key, the CSR's SHA-256 csr_sha256, from source at now (expired
@@ -57,6 +61,9 @@ enum pending_add_result pending_add(struct pending_table *t, const char *name,
 const struct pending_req *pending_get(const struct pending_table *t, uint64_t id);
 /* Sets the state of request id (approve, deny); false when there is none. */
 bool pending_set_state(struct pending_table *t, uint64_t id, enum pending_state st);
+/* Sets the caller's data of request id (the table frees it with user_free when the
+ * request goes, the old data first); false when there is none (user is not taken). */
+bool pending_set_user(struct pending_table *t, uint64_t id, void *user);
 /* Drops request id; false when there is none. */
 bool pending_remove(struct pending_table *t, uint64_t id);
 /* Drops every request older than max_age_s at now; returns how many. */

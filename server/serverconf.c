@@ -9,9 +9,19 @@
 #include "common/confcheck.h"
 #include "rpc/log.h"
 #include "server/metrics.h"
+#include "server/pool.h"
 #include "server/privdrop.h"
 #include "server/relay_io.h"
 #include "server/serverconf.h"
+
+/* One pool line, checked as the parser reads it so that the error names its line. */
+static bool
+pool_line_ok(const char *v, char *what, size_t whatlen)
+{
+	struct pool p;
+
+	return pool_parse(v, &p, what, whatlen);
+}
 
 /* One line per key: its name is the field of struct serverconf it fills. */
 #define KEY(field, ...) CONFIG_FIELD(struct serverconf, field, __VA_ARGS__)
@@ -49,6 +59,11 @@ static const struct config_field keys_template[] = {
 	KEY(expiry_warn_days, .type = CONFIG_UINT, .min = 0, .max = 3650, .help = "warn of certificates expiring within this many days (30)"),
 	KEY(metrics_listen, .type = CONFIG_STRING, .help = "loopback HOST:PORT serving Prometheus /metrics over HTTP (off)"),
 	KEY(relay_listen, .type = CONFIG_STRING, .help = "UDP HOST:PORT where the relay forwards WireGuard packets between hosts no candidate connects (off)"),
+	KEY(enroll_listen, .type = CONFIG_STRING, .help = "HOST:PORT of the join listener: TLS with the server certificate, no client certificate, only wiresync.v1.Enroll/Join (off)"),
+	KEY(pool, .type = CONFIG_STRING, .repeat = true, .check = pool_line_ok, .help = "NETWORK CIDR[, CIDR]: the addresses approvals take for that network; one line per network (none)"),
+	KEY(enroll_max_pending, .type = CONFIG_UINT, .min = 1, .max = 65536, .help = "join requests kept at once (256)"),
+	KEY(enroll_max_age_s, .type = CONFIG_UINT, .min = 1, .max = 2592000, .help = "a join request older than this is dropped (86400)"),
+	KEY(enroll_rate_per_min, .type = CONFIG_UINT, .min = 1, .max = 100000, .help = "new join requests per source address (IPv6: its /64) per minute; resumes are not counted (10)"),
 	KEY(user, .type = CONFIG_STRING, .help = "started as root: switch to this user once files and ports are open"),
 };
 
@@ -79,6 +94,9 @@ serverconf_init(struct serverconf *conf, struct config_schema *schema)
 	conf->change_log_max_age_s = 604800;
 	conf->ticket_key_rotate_s = 43200;
 	conf->expiry_warn_days = 30;
+	conf->enroll_max_pending = 256;
+	conf->enroll_max_age_s = 86400;
+	conf->enroll_rate_per_min = 10;
 	config_schema_bind(schema, "server", keys, keys_template, N_KEYS, conf);
 }
 
@@ -145,6 +163,17 @@ serverconf_load(struct serverconf *conf, struct config_schema *schema, const cha
 			return -1;
 		}
 	}
+	if (conf->pool != NULL) {
+		struct pool *p = NULL;
+		size_t n;
+		char why[200];
+		int r = serverconf_pools(conf, &p, &n, why, sizeof(why));
+		free(p);
+		if (r < 0) {
+			snprintf(err, errlen, "%s: key 'pool': %s", config_where(schema, "pool"), why);
+			return -1;
+		}
+	}
 	/* the hub writes its interface's peers after the start, with rights user = gives up */
 	if (conf->user != NULL && conf->user[0] != '\0' && conf->hub_interface != NULL &&
 	    conf->hub_interface[0] != '\0') {
@@ -165,6 +194,52 @@ serverconf_load(struct serverconf *conf, struct config_schema *schema, const cha
 	return 0;
 }
 
+int
+serverconf_pools(const struct serverconf *conf, struct pool **out, size_t *n, char *err,
+    size_t errlen)
+{
+	const char *line = conf->pool;
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	while (line != NULL && *line != '\0') {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
+		char *one = strndup(line, len);
+
+		if (one != NULL && *n == cap) {
+			struct pool *v = realloc(*out, (cap * 2 + 4) * sizeof(*v));
+			if (v == NULL) {
+				free(one);
+				one = NULL;
+			} else {
+				*out = v;
+				cap = cap * 2 + 4;
+			}
+		}
+		if (one == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (!pool_parse(one, &(*out)[*n], err, errlen)) {
+			free(one);
+			return -1;
+		}
+		free(one);
+		for (size_t i = 0; i < *n; i++)
+			if (strcmp((*out)[i].network, (*out)[*n].network) == 0) {
+				snprintf(err, errlen, "network %s has two pool lines: give its ranges "
+				    "on one line (pool = %s CIDR, CIDR)", (*out)[i].network,
+				    (*out)[i].network);
+				return -1;
+			}
+		(*n)++;
+		line = nl != NULL ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
 #define WHERE(k) config_where(schema, k)
 
 /* What the start needs of the files and addresses, checked before anything is created. */
@@ -178,6 +253,10 @@ serverconf_check(const struct serverconf *conf, const struct config_schema *sche
 	};
 
 	if (confcheck_listen(WHERE("listen"), "listen", conf->listen, true, err, errlen) < 0)
+		return -1;
+	if (conf->enroll_listen != NULL && conf->enroll_listen[0] != '\0' &&
+	    confcheck_listen(WHERE("enroll_listen"), "enroll_listen", conf->enroll_listen, true,
+	    err, errlen) < 0)
 		return -1;
 	return confcheck_files(schema, files, sizeof(files) / sizeof(files[0]), err, errlen);
 }

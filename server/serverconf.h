@@ -45,6 +45,11 @@ struct serverconf {
 	char *metrics_listen;
 	char *relay_listen;          /* UDP HOST:PORT of the WireGuard relay; NULL/"": off */
 	char *user;
+	char *enroll_listen;         /* TLS HOST:PORT serving only Enroll/Join; NULL/"": off */
+	char *pool;                  /* `pool = NETWORK CIDR[, CIDR]` lines joined by '\n' */
+	unsigned enroll_max_pending;
+	unsigned enroll_max_age_s;
+	unsigned enroll_rate_per_min;
 	struct privdrop privdrop;    /* user looked up at load */
 };
 
@@ -69,5 +74,11 @@ int serverconf_check(const struct serverconf *conf, const struct config_schema *
     char *err, size_t errlen);
 int serverconf_check_storage(const struct serverconf *conf,
     const struct config_schema *schema, char *err, size_t errlen);
+
+struct pool;
+/* The pool lines of conf parsed, one per network: *out (the caller frees it) with *n
+ * entries. Returns 0, or -1 with err saying what is wrong (a network given twice). */
+int serverconf_pools(const struct serverconf *conf, struct pool **out, size_t *n, char *err,
+    size_t errlen);
 
 #endif

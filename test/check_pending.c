@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/pending.h"
@@ -108,6 +109,99 @@ START_TEST(test_code)
 }
 END_TEST
 
+START_TEST(test_rate_per_source)
+{
+	struct pending_limits lim = { .max_new_per_min = 3 };
+	struct pending_table *t = pending_new(&lim);
+	const struct pending_req *r;
+	uint8_t key[WG_KEY_LEN], csr[32];
+	struct netaddr a = ip("192.0.2.10"), b = ip("192.0.2.11");
+	char name[8];
+
+	ck_assert_ptr_nonnull(t);
+	for (int i = 0; i < 4; i++) {
+		fill(key, sizeof(key), (uint8_t)(40 + i));
+		fill(csr, sizeof(csr), (uint8_t)(40 + i));
+		snprintf(name, sizeof(name), "r%d", i);
+		ck_assert_int_eq(pending_add(t, name, key, csr, &a, 1000 + i, &r),
+		    i < 3 ? PENDING_ADDED : PENDING_RATE);
+	}
+	/* a resume is no new request; another source has its own budget */
+	fill(csr, sizeof(csr), 40);
+	fill(key, sizeof(key), 40);
+	ck_assert_int_eq(pending_add(t, "r0", key, csr, &a, 1005, &r), PENDING_RESUMED);
+	fill(key, sizeof(key), 50);
+	fill(csr, sizeof(csr), 50);
+	ck_assert_int_eq(pending_add(t, "b0", key, csr, &b, 1005, &r), PENDING_ADDED);
+	/* a minute after the first, one more from a */
+	fill(key, sizeof(key), 51);
+	fill(csr, sizeof(csr), 51);
+	ck_assert_int_eq(pending_add(t, "r9", key, csr, &a, 1059, &r), PENDING_RATE);
+	ck_assert_int_eq(pending_add(t, "r9", key, csr, &a, 1060, &r), PENDING_ADDED);
+	pending_del(t);
+}
+END_TEST
+
+static int freed;
+
+static void
+count_free(void *p)
+{
+	freed++;
+	free(p);
+}
+
+START_TEST(test_user_data_freed)
+{
+	struct pending_limits lim = { .max_age_s = 60, .user_free = count_free };
+	struct pending_table *t = pending_new(&lim);
+	const struct pending_req *r;
+	uint8_t key[WG_KEY_LEN], csr[32];
+	struct netaddr a = ip("192.0.2.20");
+
+	freed = 0;
+	for (int i = 0; i < 3; i++) {
+		fill(key, sizeof(key), (uint8_t)(60 + i));
+		fill(csr, sizeof(csr), (uint8_t)(60 + i));
+		ck_assert_int_eq(pending_add(t, i == 0 ? "u0" : i == 1 ? "u1" : "u2", key, csr, &a,
+		    i == 2 ? 150 : 100, &r), PENDING_ADDED);
+		ck_assert(pending_set_user(t, r->id, malloc(8)));
+	}
+	ck_assert(!pending_set_user(t, 99, NULL));
+	ck_assert(pending_set_user(t, 1, malloc(8)));   /* replaces: the old one goes */
+	ck_assert_int_eq(freed, 1);
+	ck_assert(pending_remove(t, 1));
+	ck_assert_int_eq(freed, 2);
+	ck_assert_uint_eq(pending_expire(t, 200), 1);  /* u1, created at 100 */
+	ck_assert_int_eq(freed, 3);
+	ck_assert_ptr_nonnull(pending_get(t, 3)->user);
+	pending_del(t);
+	ck_assert_int_eq(freed, 4);
+}
+END_TEST
+
+START_TEST(test_approved_holds_name_and_key)
+{
+	struct pending_table *t = pending_new(NULL);
+	const struct pending_req *r;
+	uint8_t key[WG_KEY_LEN], key2[WG_KEY_LEN], csr[32], csr2[32];
+	struct netaddr a = ip("192.0.2.30");
+
+	fill(key, sizeof(key), 70);
+	fill(key2, sizeof(key2), 71);
+	fill(csr, sizeof(csr), 70);
+	fill(csr2, sizeof(csr2), 71);
+	ck_assert_int_eq(pending_add(t, "nas", key, csr, &a, 10, &r), PENDING_ADDED);
+	ck_assert(pending_set_state(t, r->id, PENDING_APPROVED));
+	/* approved and not yet fetched: the name and the key stay bound */
+	ck_assert_int_eq(pending_add(t, "nas", key2, csr2, &a, 11, &r), PENDING_CONFLICT);
+	ck_assert_int_eq(pending_add(t, "other", key, csr2, &a, 11, &r), PENDING_CONFLICT);
+	ck_assert_int_eq(pending_add(t, "nas", key, csr, &a, 12, &r), PENDING_RESUMED);
+	ck_assert_int_eq(r->state, PENDING_APPROVED);
+	pending_del(t);
+}
+END_TEST
+
 Suite *
 pending_suite(void)
 {
@@ -117,6 +211,9 @@ pending_suite(void)
 	tcase_add_test(tc, test_add_resume_conflict);
 	tcase_add_test(tc, test_limits_and_expiry);
 	tcase_add_test(tc, test_code);
+	tcase_add_test(tc, test_approved_holds_name_and_key);
+	tcase_add_test(tc, test_user_data_freed);
+	tcase_add_test(tc, test_rate_per_source);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -96,7 +96,10 @@ START_TEST(test_next_free_v6_and_limit)
 	static const char *const two[] = { "fd00::1", "fd00::2", NULL };
 	static const char *const all[] = { "fd00::1", "fd00::2", "fd00::3", NULL };
 
+	static const char *const none[] = { NULL };
+
 	ck_assert(pool_parse("mesh fd00::/126", &p, err, sizeof(err)));
+	ck_assert_str_eq(next(&p.range[0], none, b), "fd00::1");   /* never fd00:: itself */
 	ck_assert_str_eq(next(&p.range[0], two, b), "fd00::3");    /* no broadcast in v6 */
 	ck_assert_str_eq(next(&p.range[0], all, b), "full");
 	ck_assert(pool_parse("mesh 10.0.0.0/8", &p, err, sizeof(err)));

@@ -1,0 +1,46 @@
+/* Joining (issue 13): the wiresync.v1.Enroll service of the join listener (enroll_listen)
+ * and the join requests the operator decides with the Admin calls ListPending,
+ * PrepareApproval, Approve and Deny (server/admin_enroll.c). Requests live in memory: a
+ * restart forgets them and a host that polls again makes its request anew. */
+#ifndef WS_ENROLL_H
+#define WS_ENROLL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "rpc/h2server.h"
+#include "rpc/loop.h"
+#include "rpc/tls.h"
+#include "server/pool.h"
+#include "server/service.h"
+
+struct enroll;
+
+struct enroll_config {
+	const struct pool *pools;    /* one per network, copied */
+	size_t n_pools;
+	const char *server;          /* the mutual-TLS listen address, as configured */
+	size_t max_pending;          /* requests kept at once (256) */
+	uint32_t max_age_s;          /* a request older is dropped (86400) */
+	size_t rate_per_min;         /* new requests per source per minute (10) */
+};
+
+/* Join requests over svc's peers (borrowed). ctx is the mutual-TLS context, borrowed: an
+ * approved certificate must verify against its CA store. Returns NULL on ENOMEM. */
+struct enroll *enroll_new(struct service *svc, SSL_CTX *ctx, const struct enroll_config *cfg);
+/* Closes the listener and frees everything; accepts NULL. */
+void enroll_del(struct enroll *e);
+
+/* Opens the join listener on addr: a TLS context from f that asks for no client
+ * certificate, and a gRPC server on l with lim that serves Join only (every other path,
+ * WireSync's and Admin's included, is UNIMPLEMENTED). Returns 0 or -1 with err set. */
+int enroll_listen(struct enroll *e, struct loop *l, const struct tls_files *f,
+    const char *addr, const struct rpc_limits *lim, char *err, size_t errlen);
+/* The port the join listener bound; 0 when there is none. */
+int enroll_port(const struct enroll *e);
+/* Stops accepting joins and lets calls in flight finish (SIGTERM). */
+void enroll_shutdown(struct enroll *e);
+
+#endif
