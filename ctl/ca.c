@@ -22,8 +22,8 @@
 #define CA_OUTPUT_MAX 8192        /* what we keep of wiresync-ca's stderr */
 #define DEFAULT_CA_COMMAND "wiresync-ca"
 
-static X509 *
-cert_read(const char *path)
+X509 *
+ctl_cert_read(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	X509 *x;
@@ -64,7 +64,7 @@ cert_der(X509 *x, const char *path, size_t *len)
 uint8_t *
 ctl_cert_read_der(const char *path, size_t *len)
 {
-	X509 *x = cert_read(path);
+	X509 *x = ctl_cert_read(path);
 	uint8_t *der;
 
 	if (x == NULL)
@@ -268,7 +268,7 @@ ctl_ca_sign(const struct ctl *c, const Wiresync__V1__PendingJoin *j, const char 
 
 	/* signed before, the Approve lost: send that certificate, do not sign again */
 	if (access(crt, F_OK) == 0) {
-		if ((x = cert_read(crt)) == NULL)
+		if ((x = ctl_cert_read(crt)) == NULL)
 			goto out;
 		if (!cert_is_request(x, req, j, groups, n_groups)) {
 			ctl_err("approve: %s exists and is not request %llu's certificate (CSR key, "
@@ -299,7 +299,7 @@ ctl_ca_sign(const struct ctl *c, const Wiresync__V1__PendingJoin *j, const char 
 		}
 		if (out[0] != '\0')     /* warnings of a signing that worked */
 			print_indented(out);
-		if ((x = cert_read(crt)) == NULL)
+		if ((x = ctl_cert_read(crt)) == NULL)
 			goto out;
 		if (!cert_matches_csr(x, req)) {
 			ctl_err("approve: %s does not hold the key of request %llu's CSR; nothing "

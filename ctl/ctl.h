@@ -64,6 +64,8 @@ int ctl_resolve_endpoint(const char *hostport, char *out, size_t len);
  * written. */
 int ctl_json_print(json_t *v);
 
+/* A certificate in PEM or DER from path; NULL (and a message naming path) when not. */
+X509 *ctl_cert_read(const char *path);
 /* A PEM or DER certificate file as DER (malloc'd, caller frees) with *len; NULL, said on
  * stderr, when it cannot be read or decoded. */
 uint8_t *ctl_cert_read_der(const char *path, size_t *len);

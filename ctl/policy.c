@@ -45,23 +45,6 @@ slurp(const char *path, size_t max, uint8_t **buf, size_t *len)
 	return 0;
 }
 
-static X509 *
-read_ca(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	X509 *x;
-
-	if (f == NULL) {
-		ctl_err("%s: cannot open: %s", path, strerror(errno));
-		return NULL;
-	}
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	if (x == NULL)
-		ctl_err("%s: not a PEM certificate (give the CA's ca.crt)", path);
-	return x;
-}
-
 int
 cmd_check_policy(struct ctl *c, int argc, char **argv)
 {
@@ -92,7 +75,7 @@ cmd_check_policy(struct ctl *c, int argc, char **argv)
 	if (slurp(argv[optind], POLICY_CMS_MAX, &buf, &len) < 0)
 		return CTL_EXIT_USAGE;
 	if (ca_path != NULL) {
-		X509 *ca = read_ca(ca_path);
+		X509 *ca = ctl_cert_read(ca_path);
 		if (ca == NULL) {
 			free(buf);
 			return CTL_EXIT_USAGE;
