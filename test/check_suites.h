@@ -53,5 +53,6 @@ Suite *relay_refuse_suite(void);
 Suite *genconf_path_suite(void);
 Suite *hub_suite(void);
 Suite *hub_service_suite(void);
+Suite *csr_suite(void);
 
 #endif
