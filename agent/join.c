@@ -265,6 +265,7 @@ join_poll(struct join *j, Wiresync__V1__JoinReply **out)
 	size_t req_len = 0, reply_len = 0;
 	char msg[512], why[600];
 	bool told_wait = false;
+	uint64_t told_id = 0;
 	int status, rc = JOIN_EXIT_ERROR;
 
 	*out = NULL;
@@ -277,6 +278,11 @@ join_poll(struct join *j, Wiresync__V1__JoinReply **out)
 		Wiresync__V1__JoinReply *r;
 		uint32_t delay;
 
+		/* a connection the server closed between polls (a restart) is not reused */
+		if (client != NULL && !rpc_client_alive(client)) {
+			rpc_client_del(client);
+			client = NULL;
+		}
 		if (client == NULL && (client = rpc_client_new(j->loop, j->ctx, j->server)) == NULL) {
 			say_error("server \"%s\": not HOST:PORT", j->server);
 			goto out;
@@ -310,7 +316,9 @@ join_poll(struct join *j, Wiresync__V1__JoinReply **out)
 				rc = 0;
 				goto out;
 			}
-			if (!told_wait) {
+			/* again when the id changes: a restarted server lost the request and
+			 * took it anew under another id */
+			if (!told_wait || r->id != told_id) {
 				printf("waiting for approval: request %" PRIu64 ", code %s\n", r->id,
 				    r->code[0] != '\0' ? r->code : j->code);
 				if (r->code[0] != '\0' && strcmp(r->code, j->code) != 0)
@@ -318,6 +326,7 @@ join_poll(struct join *j, Wiresync__V1__JoinReply **out)
 					    "the operator approve it\n", r->code, j->code);
 				fflush(stdout);
 				told_wait = true;
+				told_id = r->id;
 			}
 			wiresync__v1__join_reply__free_unpacked(r, NULL);
 			join_sleep(j, JOIN_POLL_MS);
