@@ -33,6 +33,7 @@
 #define JOIN_RETRY_BASE_MS 1000
 #define JOIN_RETRY_CAP_MS 30000
 #define JOIN_REPLY_MAX (256 * 1024)
+#define JOIN_EXTRA_MAX 16
 
 struct join {
 	const char *server, *name, *ifname, *token, *network, *config;
@@ -50,6 +51,8 @@ struct join {
 	struct loop *loop;
 	SSL_CTX *ctx;
 	bool interrupted;
+	const char *extra[JOIN_EXTRA_MAX];   /* "--KEY=VALUE" of agent.conf keys, in argv */
+	size_t n_extra;
 };
 
 static void
@@ -77,6 +80,8 @@ usage(FILE *out)
 	    "  --prefix4 N         prefix length of the IPv4 tunnel address on IF (default 24)\n"
 	    "  --prefix6 N         prefix length of the IPv6 tunnel address on IF (default 64)\n"
 	    "  --start             run the agent once joined (instead of printing how)\n"
+	    "  --KEY=VALUE         any other key of agent.conf (state_dir, backend, uapi_dir,\n"
+	    "                      crl, log_level, ...), checked now and written with the rest\n"
 	    "  -h, --help          show this help\n"
 	    "\n"
 	    "Exit status: 0 joined, 1 error, 2 usage error or the server's CA is not the pinned\n"
@@ -113,6 +118,80 @@ parse_prefix(const char *s, unsigned max, unsigned *out)
 	return true;
 }
 
+/* Takes the --KEY=VALUE arguments that are agent.conf keys (not join's own options, not the
+ * keys join writes itself) out of argv into j->extra, each checked as the agent would. 0,
+ * or the usage exit status with the reason printed. */
+static int
+split_conf_args(struct join *j, int *argc, char **argv)
+{
+	static const char *const own[] = { "ca-sha256", "name", "interface", "token", "network",
+	    "config", "dir", "prefix4", "prefix6", "start", "help" };
+	static const char *const written[] = { "server", "certificate", "private_key", "ca" };
+	struct agentconf conf;
+	struct config_schema schema;
+	char err[400];
+	int n = 1, rc = 0;
+
+	agentconf_init(&conf, &schema);
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i], *eq = strchr(a, '=');
+		size_t klen = eq != NULL ? (size_t)(eq - a - 2) : 0;
+		bool skip = eq == NULL || strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0;
+
+		for (size_t k = 0; !skip && k < sizeof(own) / sizeof(own[0]); k++)
+			skip = strlen(own[k]) == klen && strncmp(a + 2, own[k], klen) == 0;
+		for (size_t k = 0; !skip && k < sizeof(written) / sizeof(written[0]); k++) {
+			if (strlen(written[k]) == klen && strncmp(a + 2, written[k], klen) == 0) {
+				say_error("%.*s: join writes it itself (from the approval and --dir)",
+				    (int)(klen + 2), a);
+				rc = JOIN_EXIT_PIN;
+				goto out;
+			}
+		}
+		if (!skip) {
+			int r = config_apply_arg(&schema, a, err, sizeof(err));
+
+			if (r == -ENOENT) {
+				skip = true;            /* getopt says it is unknown */
+			} else if (r < 0) {
+				say_error("%s", err);
+				rc = JOIN_EXIT_PIN;
+				goto out;
+			} else if (j->n_extra == JOIN_EXTRA_MAX || strchr(a, '\n') != NULL) {
+				say_error("%s: at most %d agent.conf keys, one line each", a,
+				    JOIN_EXTRA_MAX);
+				rc = JOIN_EXIT_PIN;
+				goto out;
+			} else {
+				j->extra[j->n_extra++] = a;
+				continue;
+			}
+		}
+		argv[n++] = argv[i];
+	}
+	*argc = n;
+	argv[n] = NULL;
+	/* the values as the agent's start checks them (log_level, backend...), with stand-ins
+	 * for the keys the approval brings */
+	{
+		char *args[JOIN_EXTRA_MAX + 5] = { "--server=join.invalid:1", "--certificate=-",
+		    "--private_key=-", "--ca=-", "--interface=-" };
+
+		for (size_t i = 0; i < j->n_extra; i++)
+			args[5 + i] = (char *)j->extra[i];
+		agentconf_free(&conf, &schema);
+		agentconf_init(&conf, &schema);
+		if (agentconf_load(&conf, &schema, NULL, false, (int)(5 + j->n_extra), args, err,
+		    sizeof(err)) < 0) {
+			say_error("%s", err);
+			rc = JOIN_EXIT_PIN;
+		}
+	}
+out:
+	agentconf_free(&conf, &schema);
+	return rc;
+}
+
 /* Options into j; 0, or the exit status for --help (-1 there means 0) and usage errors. */
 static int
 parse_args(struct join *j, int argc, char **argv)
@@ -136,6 +215,8 @@ parse_args(struct join *j, int argc, char **argv)
 	char cfg[PATH_MAX];
 	int c;
 
+	if ((c = split_conf_args(j, &argc, argv)) != 0)
+		return c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -371,7 +452,7 @@ join_finish(struct join *j, const Wiresync__V1__JoinReply *r)
 	const uint8_t **cd = NULL;
 	size_t *cl = NULL;
 	struct join_conf c = { .server = r->server, .interface = j->ifname, .id = r->id,
-	    .code = j->code };
+	    .code = j->code, .extra = j->extra, .n_extra = j->n_extra };
 	char err[600], text[NETADDR_STRLEN];
 	bool moved;
 	int rc = JOIN_EXIT_ERROR;

@@ -333,6 +333,14 @@ join_conf_write(const char *path, const struct join_paths *p, const struct join_
 	    "ca = %s\n"
 	    "interface = %s\n",
 	    when, c->id, c->code, c->server, p->crt, p->key, p->ca, c->interface);
+	for (size_t i = 0; i < c->n_extra && n >= 0 && (size_t)n < sizeof(buf); i++) {
+		const char *eq = strchr(c->extra[i], '=');
+
+		if (eq == NULL || strncmp(c->extra[i], "--", 2) != 0)
+			continue;
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%.*s = %s\n",
+		    (int)(eq - c->extra[i] - 2), c->extra[i] + 2, eq + 1);
+	}
 	if (n < 0 || (size_t)n >= sizeof(buf)) {
 		snprintf(err, errlen, "%s: too long", path);
 		return -1;

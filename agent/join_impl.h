@@ -64,6 +64,8 @@ struct join_conf {
 	const char *interface;
 	uint64_t id;
 	const char *code;
+	const char *const *extra;  /* "--KEY=VALUE" of other agent.conf keys, written after */
+	size_t n_extra;
 };
 /* Writes agent.conf at path with every key the daemon requires (0644: it holds paths, not
  * secrets). A file there that join did not write is kept as path.old (*moved set). */

@@ -133,8 +133,9 @@ END_TEST
 START_TEST(conf_loads)
 {
 	struct join_paths p;
+	static const char *const extra[] = { "--state_dir=/var/lib/ws-test", "--log_level=debug" };
 	struct join_conf c = { .server = "sync.example.org:7443", .interface = "wg7", .id = 42,
-	    .code = "ABCD-EFGH" };
+	    .code = "ABCD-EFGH", .extra = extra, .n_extra = 2 };
 	struct agentconf conf;
 	struct config_schema schema;
 	char path[128], old[140], err[300];
@@ -160,6 +161,8 @@ START_TEST(conf_loads)
 	ck_assert_str_eq(conf.private_key, p.key);
 	ck_assert_str_eq(conf.ca, p.ca);
 	ck_assert_str_eq(conf.interface, "wg7");
+	ck_assert_str_eq(conf.state_dir, "/var/lib/ws-test");   /* the --KEY=VALUE given */
+	ck_assert_str_eq(conf.log_level, "debug");
 	agentconf_free(&conf, &schema);
 	/* join's own file is replaced in place */
 	ck_assert_int_eq(unlink(old), 0);
