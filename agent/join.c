@@ -26,6 +26,7 @@
 #include "rpc/log.h"
 #include "rpc/loop.h"
 #include "rpc/tls.h"
+#include "wg/wg.h"
 
 #define JOIN_PATH "/wiresync.v1.Enroll/Join"
 #define JOIN_POLL_MS 3000
@@ -185,6 +186,8 @@ split_conf_args(struct join *j, int *argc, char **argv)
 		    sizeof(err)) < 0) {
 			say_error("%s", err);
 			rc = JOIN_EXIT_PIN;
+		} else if (conf.uapi_dir != NULL) {
+			wg_set_uapi_dir(conf.uapi_dir);  /* join finds the interface there too */
 		}
 	}
 out:
