@@ -9,6 +9,7 @@
 
 #include "agent/agent.h"
 #include "agent/agentconf.h"
+#include "agent/join.h"
 #include "rpc/log.h"
 #include "rpc/loop.h"
 #include "rpc/tls.h"
@@ -18,6 +19,7 @@ usage(FILE *out, const struct config_schema *schema)
 {
 	fprintf(out,
 	    "usage: wiresync-agent [-n | -s] [-d] [-c FILE] [--KEY=VALUE ...]\n"
+	    "       wiresync-agent join SERVER:PORT --ca-sha256 HEX [...]  (join --help)\n"
 	    "\n"
 	    "Reports this host to wiresyncd and keeps its WireGuard interface's peers current.\n"
 	    "\n"
@@ -73,6 +75,8 @@ main(int argc, char **argv)
 	int n_keyargs = 0, c, status = 1;
 
 	log_init("wiresync-agent", LOG_LEVEL_INFO);
+	if (argc > 1 && strcmp(argv[1], "join") == 0)
+		return join_main(argc - 1, argv + 1);
 	agentconf_init(&conf, &schema);
 	keyargs = calloc((size_t)argc + 1, sizeof(*keyargs));
 	if (keyargs == NULL)

@@ -229,7 +229,7 @@ ctx_common(const SSL_METHOD *method, const struct tls_files *f, char *err, size_
 		snprintf(err, errlen, "no CA certificate configured");
 		goto fail;
 	}
-	if (SSL_CTX_load_verify_locations(ctx, f->ca, NULL) != 1) {
+	if (f->ca[0] != '\0' && SSL_CTX_load_verify_locations(ctx, f->ca, NULL) != 1) {
 		snprintf(err, errlen, "%s: cannot load CA certificate: %s", f->ca,
 		    tls_error_string(ebuf, sizeof(ebuf)));
 		goto fail;
@@ -334,6 +334,18 @@ tls_client_ctx_new(const struct tls_files *f, char *err, size_t errlen)
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
+	return ctx;
+}
+
+SSL_CTX *
+tls_client_ctx_new_verify(int (*verify)(X509_STORE_CTX *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	static const struct tls_files none = { NULL, NULL, "", NULL };
+	SSL_CTX *ctx = tls_client_ctx_new(&none, err, errlen);
+
+	if (ctx != NULL)
+		SSL_CTX_set_cert_verify_callback(ctx, verify, arg);
 	return ctx;
 }
 

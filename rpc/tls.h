@@ -29,6 +29,12 @@ SSL_CTX *tls_enroll_ctx_new(const struct tls_files *f, char *err, size_t errlen)
  * verifies the server against ca. */
 SSL_CTX *tls_client_ctx_new(const struct tls_files *f, char *err, size_t errlen);
 
+/* Client context with no certificate of ours and no CA file: verify alone judges the
+ * server's chain (SSL_CTX_set_cert_verify_callback; arg borrowed, must outlive the
+ * context). For a join, where the CA is known only by its hash. NULL with err set. */
+SSL_CTX *tls_client_ctx_new_verify(int (*verify)(X509_STORE_CTX *, void *), void *arg,
+    char *err, size_t errlen);
+
 #define TLS_CRL_MAX 64           /* CRLs in one file: one per CA */
 
 /* Reads every PEM CRL of path, in file order (several CAs, one CRL each). Returns them

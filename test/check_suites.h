@@ -55,5 +55,7 @@ Suite *genconf_path_suite(void);
 Suite *enroll_args_suite(void);
 Suite *hub_suite(void);
 Suite *hub_service_suite(void);
+Suite *csr_suite(void);
+Suite *join_suite(void);
 
 #endif

@@ -103,6 +103,23 @@ wg_device_set(enum wg_backend b, const struct wg_device *dev)
 	}
 }
 
+int
+wg_device_set_private_key(enum wg_backend b, const char *ifname, const uint8_t key[WG_KEY_LEN])
+{
+	if (!ifname_ok(ifname))
+		return -EINVAL;
+	if (b == WG_BACKEND_AUTO)
+		b = wg_backend_detect(ifname);
+	switch (b) {
+	case WG_BACKEND_UAPI:
+		return wg_uapi_set_private_key(uapi_dir, ifname, key);
+	case WG_BACKEND_KERNEL:
+		return wg_kernel_set_private_key(ifname, key);
+	default:
+		return -EINVAL;
+	}
+}
+
 const struct wg_peer *
 wg_device_peer(const struct wg_device *dev, const uint8_t key[WG_KEY_LEN])
 {

@@ -44,7 +44,7 @@ struct wg_peer {
 struct wg_device {
 	char ifname[WG_IFNAME_MAX];
 	bool has_public_key;
-	uint8_t public_key[WG_KEY_LEN];    /* get only: the agent never sets keys */
+	uint8_t public_key[WG_KEY_LEN];    /* get only (join sets a private key apart) */
 	uint16_t listen_port;              /* get only */
 	size_t n_peers;
 	struct wg_peer *peers;             /* malloc'd array */
@@ -74,6 +74,11 @@ int wg_device_get(enum wg_backend b, const char *ifname, struct wg_device **out)
  * otherwise as wg_device_get or the errno the daemon/kernel answered). Not atomic: on an
  * error, a prefix of the peers may already be applied. */
 int wg_device_set(enum wg_backend b, const struct wg_device *dev);
+
+/* Gives the interface the private key (wiresync-agent join, for an interface that has none;
+ * the daemon itself never sets keys). Returns 0 or a negative errno as wg_device_set. */
+int wg_device_set_private_key(enum wg_backend b, const char *ifname,
+    const uint8_t key[WG_KEY_LEN]);
 
 /* The peer of dev with key; NULL when none (or dev is NULL). Points into dev. */
 const struct wg_peer *wg_device_peer(const struct wg_device *dev, const uint8_t key[WG_KEY_LEN]);
@@ -111,5 +116,6 @@ int wg_uapi_parse_errno(const char *buf, size_t len);
  * returns 0 without connecting. */
 int wg_uapi_get(const char *dir, const char *ifname, struct wg_device **out);
 int wg_uapi_set(const char *dir, const struct wg_device *dev);
+int wg_uapi_set_private_key(const char *dir, const char *ifname, const uint8_t key[WG_KEY_LEN]);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -17,6 +18,7 @@
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
+#include <openssl/crypto.h>
 
 #include "wg/wg.h"
 #include "wg/wg_kernel.h"
@@ -307,6 +309,43 @@ wg_kernel_set(const struct wg_device *dev)
 out:
 	nl_cb_put(cb);
 	wg_kernel_msgs_free(msgs, n);
+	nl_socket_free(sock);
+	return rc;
+}
+
+int
+wg_kernel_set_private_key(const char *ifname, const uint8_t key[WG_KEY_LEN])
+{
+	struct nl_sock *sock = NULL;
+	struct nl_msg *msg = NULL;
+	struct nl_cb *cb = NULL;
+	struct nl_ctx ctx = { 0 };
+	int family, rc;
+
+	if ((rc = kernel_open(&sock, &family)) < 0)
+		return rc;
+	if ((msg = nlmsg_alloc()) == NULL || (cb = kernel_cb(&ctx)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, NLM_F_REQUEST | NLM_F_ACK,
+	        WG_CMD_SET_DEVICE, WG_GENL_VERSION) == NULL ||
+	    nla_put_string(msg, WGDEVICE_A_IFNAME, ifname) < 0 ||
+	    nla_put(msg, WGDEVICE_A_PRIVATE_KEY, WG_KEY_LEN, key) < 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((rc = nl_send_auto(sock, msg)) < 0) {
+		rc = nlerr_to_errno(rc);
+		goto out;
+	}
+	rc = kernel_wait(sock, cb, &ctx, now_ms() + KERNEL_TOTAL_TIMEOUT_S * 1000);
+out:
+	/* the message held the private key */
+	if (msg != NULL)
+		OPENSSL_cleanse(nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
+	nl_cb_put(cb);
+	nlmsg_free(msg);
 	nl_socket_free(sock);
 	return rc;
 }

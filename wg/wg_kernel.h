@@ -18,6 +18,7 @@
 /* The backend behind wg_device_get/wg_device_set; same returns. */
 int wg_kernel_get(const char *ifname, struct wg_device **out);
 int wg_kernel_set(const struct wg_device *dev);
+int wg_kernel_set_private_key(const char *ifname, const uint8_t key[WG_KEY_LEN]);
 
 /* Builds the WG_CMD_SET_DEVICE requests (NLM_F_REQUEST|NLM_F_ACK, port and sequence left
  * to nl_send_auto) that apply dev's peers, for generic netlink family id family, each at

@@ -304,24 +304,18 @@ out:
 	return rc;
 }
 
-int
-wg_uapi_set(const char *dir, const struct wg_device *dev)
+/* Sends a "set=1" request and reads its errno= reply. */
+static int
+uapi_set_exchange(const char *dir, const char *ifname, const char *req)
 {
 	char reply[UAPI_ERRNO_REPLY_MAX];
-	char *req = NULL;
 	int64_t deadline = now_ms() + UAPI_TOTAL_TIMEOUT_S * 1000;
 	size_t fill = 0;
 	ssize_t n;
 	int fd = -1, rc, send_rc;
 
-	if ((rc = wg_uapi_format_set(dev, &req)) < 0)
-		goto out;
-	if (dev->n_peers == 0)
-		goto out; /* nothing to change */
-	if ((fd = uapi_connect(dir, dev->ifname)) < 0) {
-		rc = fd;
-		goto out;
-	}
+	if ((fd = uapi_connect(dir, ifname)) < 0)
+		return fd;
 	/* A daemon that refuses a line answers and stops reading: the write may then fail
 	 * while its errno= is waiting to be read. */
 	send_rc = uapi_send(fd, req, strlen(req), deadline);
@@ -333,7 +327,7 @@ wg_uapi_set(const char *dir, const struct wg_device *dev)
 		if (fill >= 2 && reply[fill - 1] == '\n' && reply[fill - 2] == '\n')
 			break;
 		if (fill == sizeof(reply)) {
-			log_warnx("wg uapi: %s: set reply longer than %zu bytes", dev->ifname,
+			log_warnx("wg uapi: %s: set reply longer than %zu bytes", ifname,
 			    sizeof(reply));
 			rc = -EPROTO;
 			goto out;
@@ -353,8 +347,35 @@ wg_uapi_set(const char *dir, const struct wg_device *dev)
 	}
 	rc = wg_uapi_parse_errno(reply, fill);
 out:
-	if (fd >= 0)
-		close(fd);
+	close(fd);
+	return rc;
+}
+
+int
+wg_uapi_set(const char *dir, const struct wg_device *dev)
+{
+	char *req = NULL;
+	int rc;
+
+	if ((rc = wg_uapi_format_set(dev, &req)) < 0 || dev->n_peers == 0)
+		goto out; /* nothing to change */
+	rc = uapi_set_exchange(dir, dev->ifname, req);
+out:
 	free(req);
+	return rc;
+}
+
+int
+wg_uapi_set_private_key(const char *dir, const char *ifname, const uint8_t key[WG_KEY_LEN])
+{
+	char req[sizeof("set=1\nprivate_key=\n\n") + KEY_HEX_LEN];
+	char hex[KEY_HEX_LEN + 1];
+	int rc;
+
+	key_to_hex(key, hex);
+	snprintf(req, sizeof(req), "set=1\nprivate_key=%s\n\n", hex);
+	rc = uapi_set_exchange(dir, ifname, req);
+	OPENSSL_cleanse(hex, sizeof(hex));
+	OPENSSL_cleanse(req, sizeof(req));
 	return rc;
 }
