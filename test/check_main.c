@@ -36,6 +36,7 @@ main(void)
 	srunner_add_suite(sr, reconcile_endpoint_suite());
 	srunner_add_suite(sr, path_suite());
 	srunner_add_suite(sr, peerpath_suite());
+	srunner_add_suite(sr, peerpath_relay_suite());
 	srunner_add_suite(sr, agent_path_suite());
 	srunner_add_suite(sr, policy_suite());
 	srunner_add_suite(sr, policy_cms_suite());
