@@ -456,7 +456,7 @@ join_finish(struct join *j, const Wiresync__V1__JoinReply *r)
 	size_t *cl = NULL;
 	struct join_conf c = { .server = r->server, .interface = j->ifname, .id = r->id,
 	    .code = j->code, .extra = j->extra, .n_extra = j->n_extra };
-	char err[600], text[NETADDR_STRLEN];
+	char err[600], text[NETADDR_STRLEN], server[300];
 	bool moved;
 	int rc = JOIN_EXIT_ERROR;
 
@@ -480,6 +480,12 @@ join_finish(struct join *j, const Wiresync__V1__JoinReply *r)
 		    j->server);
 		goto out;
 	}
+	if (!join_server_pick(r->server, j->server, server, sizeof(server))) {
+		say_error("%s: the approval's server \"%s\" is not HOST:PORT (field server); "
+		    "nothing written", j->server, r->server);
+		goto out;
+	}
+	c.server = server;
 	if (join_certs_write(&j->paths, cert, chain, ca, err, sizeof(err)) < 0 ||
 	    join_conf_write(j->config, &j->paths, &c, &moved, err, sizeof(err)) < 0) {
 		say_error("%s", err);

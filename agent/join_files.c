@@ -2,6 +2,7 @@
  * same request), the WireGuard key it may make, the certificates and agent.conf it writes. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -291,6 +292,45 @@ join_certs_write(const struct join_paths *p, X509 *leaf, STACK_OF(X509) *chain, 
 	if (pem_write(p->ca, ca, NULL, err, errlen) < 0)
 		return -1;
 	return pem_write(p->crt, leaf, chain, err, errlen);
+}
+
+/* host (brackets allowed) is an address of no host in particular: "", 0.0.0.0, ::, [::] */
+static bool
+host_unspecified(const char *host, size_t len)
+{
+	char buf[INET6_ADDRSTRLEN];
+	uint8_t a[16] = { 0 }, zero[16] = { 0 };
+
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+		host++;
+		len -= 2;
+	}
+	if (len == 0)
+		return true;
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, host, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, a) == 1)
+		return memcmp(a, zero, 4) == 0;
+	return inet_pton(AF_INET6, buf, a) == 1 && memcmp(a, zero, 16) == 0;
+}
+
+bool
+join_server_pick(const char *named, const char *reached, char *out, size_t outlen)
+{
+	const char *np = strrchr(named, ':'), *rp = strrchr(reached, ':');
+	int n;
+
+	if (np == NULL || np[1] == '\0')
+		return false;
+	if (!host_unspecified(named, (size_t)(np - named)))
+		n = snprintf(out, outlen, "%s", named);
+	else if (rp == NULL || rp == reached)
+		return false;
+	else
+		n = snprintf(out, outlen, "%.*s%s", (int)(rp - reached), reached, np);
+	return n >= 0 && (size_t)n < outlen;
 }
 
 int

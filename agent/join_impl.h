@@ -67,6 +67,11 @@ struct join_conf {
 	const char *const *extra;  /* "--KEY=VALUE" of other agent.conf keys, written after */
 	size_t n_extra;
 };
+/* The server agent.conf names: named (the reply's field server, the server's listen as
+ * configured) with an unspecified host (0.0.0.0, ::, [::], none) replaced by the host of
+ * reached (the enrolment address join dialled): a listener on every address names no host a
+ * client can dial. false when named has no port or out is too short. */
+bool join_server_pick(const char *named, const char *reached, char *out, size_t outlen);
 /* Writes agent.conf at path with every key the daemon requires (0644: it holds paths, not
  * secrets). A file there that join did not write is kept as path.old (*moved set). */
 int join_conf_write(const char *path, const struct join_paths *p, const struct join_conf *c,

@@ -208,6 +208,37 @@ START_TEST(certs_written)
 }
 END_TEST
 
+/* A server listening on every address names none: agent.conf gets the host join reached. */
+START_TEST(server_picked)
+{
+	static const struct {
+		const char *named, *reached, *want;
+	} t[] = {
+		{ "0.0.0.0:7443", "198.51.100.10:7444", "198.51.100.10:7443" },
+		{ "[::]:7443", "sync.example.org:7444", "sync.example.org:7443" },
+		{ ":::7443", "[fd00::1]:7444", "[fd00::1]:7443" },
+		{ "[0:0::0]:7443", "h:1", "h:7443" },
+		{ ":7443", "10.0.0.1:7444", "10.0.0.1:7443" },
+		{ "10.9.0.1:7443", "198.51.100.10:7444", "10.9.0.1:7443" },
+		{ "sync.example.org:7443", "10.0.0.1:7444", "sync.example.org:7443" },
+		{ "[fd00::2]:7443", "10.0.0.1:7444", "[fd00::2]:7443" },
+		{ "0.0.0.1:7443", "10.0.0.1:7444", "0.0.0.1:7443" },
+	};
+	char out[64];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ck_assert_msg(join_server_pick(t[i].named, t[i].reached, out, sizeof(out)),
+		    "%s via %s", t[i].named, t[i].reached);
+		ck_assert_str_eq(out, t[i].want);
+	}
+	ck_assert(!join_server_pick("0.0.0.0", "10.0.0.1:7444", out, sizeof(out)));
+	ck_assert(!join_server_pick("0.0.0.0:", "10.0.0.1:7444", out, sizeof(out)));
+	ck_assert(!join_server_pick("0.0.0.0:7443", "nohostport", out, sizeof(out)));
+	ck_assert(!join_server_pick("0.0.0.0:7443", ":7444", out, sizeof(out)));
+	ck_assert(!join_server_pick("10.9.0.1:7443", "h:1", out, 8));
+}
+END_TEST
+
 /* Live: the tunnel addresses on WS_JOIN_IFNAME (test/joinpin.test checks `ip addr`). */
 START_TEST(addresses_live)
 {
@@ -238,6 +269,7 @@ join_suite(void)
 	tcase_add_test(core, wgkey_roundtrip);
 	tcase_add_test(core, conf_loads);
 	tcase_add_test(core, certs_written);
+	tcase_add_test(core, server_picked);
 	tcase_add_test(errors, key_refused);
 	tcase_add_test(live, addresses_live);
 	suite_add_tcase(s, core);
