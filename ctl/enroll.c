@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +66,38 @@ cmd_pending(struct ctl *c, int argc, char **argv)
 	return st;
 }
 
+/* The waiting request whose code the host printed: CTL_EXIT_OK with *id, or an exit status
+ * said (none, or two: ask by id). */
+static int
+request_by_code(struct ctl *c, const char *code, uint64_t *id)
+{
+	Wiresync__V1__ListPendingRequest req = WIRESYNC__V1__LIST_PENDING_REQUEST__INIT;
+	Wiresync__V1__ListPendingReply *r;
+	size_t found = 0;
+	int st;
+
+	if ((st = ctl_call_unpack(c, "ListPending", &req.base,
+	    &wiresync__v1__list_pending_reply__descriptor, (void **)&r)) != CTL_EXIT_OK)
+		return st;
+	for (size_t i = 0; i < r->n_pending; i++) {
+		const Wiresync__V1__PendingJoin *j = r->pending[i];
+		if (strcasecmp(j->code, code) == 0 && strcmp(j->state, "waiting") == 0) {
+			*id = j->id;
+			found++;
+		}
+	}
+	wiresync__v1__list_pending_reply__free_unpacked(r, NULL);
+	if (found == 1)
+		return CTL_EXIT_OK;
+	if (found == 0)
+		ctl_err("no waiting join request has the code %s (wiresyncctl pending lists them)",
+		    code);
+	else
+		ctl_err("%zu waiting join requests have the code %s: give the ID (wiresyncctl "
+		    "pending)", found, code);
+	return found == 0 ? CTL_EXIT_NOT_FOUND : CTL_EXIT_USAGE;
+}
+
 /* ca_dir is set and looks like a wiresync-ca directory, before anything is asked of the
  * server. */
 static int
@@ -118,6 +151,8 @@ cmd_approve(struct ctl *c, int argc, char **argv)
 	}
 	if (ca_dir_check(c) < 0)
 		return CTL_EXIT_USAGE;
+	if (a.code[0] != '\0' && (st = request_by_code(c, a.code, &a.id)) != CTL_EXIT_OK)
+		return st;
 	preq.id = a.id;
 	preq.ips = (char **)a.ips;
 	preq.n_ips = a.n_ips;
@@ -172,6 +207,8 @@ cmd_deny(struct ctl *c, int argc, char **argv)
 		ctl_err("%s", err);
 		return CTL_EXIT_USAGE;
 	}
+	if (a.code[0] != '\0' && (st = request_by_code(c, a.code, &a.id)) != CTL_EXIT_OK)
+		return st;
 	req.id = a.id;
 	req.reason = (char *)a.reason;
 	if ((st = ctl_call_unpack(c, "Deny", &req.base, &wiresync__v1__deny_reply__descriptor,

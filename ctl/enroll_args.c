@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,25 @@ enroll_id_parse(const char *s, uint64_t *id)
 	if (errno != 0 || *end != '\0' || v == 0)
 		return false;
 	*id = (uint64_t)v;
+	return true;
+}
+
+bool
+enroll_ref_parse(const char *s, uint64_t *id, char code[ENROLL_CODE_LEN + 1])
+{
+	code[0] = '\0';
+	*id = 0;
+	if (enroll_id_parse(s, id))
+		return true;
+	if (strlen(s) != ENROLL_CODE_LEN || s[4] != '-')
+		return false;
+	for (int i = 0; i < ENROLL_CODE_LEN; i++) {
+		char ch = (char)toupper((unsigned char)s[i]);
+		if (i != 4 && !((ch >= 'A' && ch <= 'Z') || (ch >= '2' && ch <= '7')))
+			return false;
+		code[i] = ch;
+	}
+	code[ENROLL_CODE_LEN] = '\0';
 	return true;
 }
 
@@ -177,12 +197,13 @@ enroll_approve_args_parse(int argc, char **argv, struct enroll_approve_args *a, 
 		}
 	}
 	if (id == NULL) {
-		snprintf(err, errlen, "approve: give the ID of a request (wiresyncctl pending)");
+		snprintf(err, errlen, "approve: give the ID of a request (wiresyncctl pending) or "
+		    "the code the host printed");
 		return -1;
 	}
-	if (!enroll_id_parse(id, &a->id)) {
-		snprintf(err, errlen, "approve: ID \"%s\": want the number wiresyncctl pending "
-		    "shows", id);
+	if (!enroll_ref_parse(id, &a->id, a->code)) {
+		snprintf(err, errlen, "approve: \"%s\": want the ID wiresyncctl pending shows or "
+		    "the code the host printed (ABCD-EFGH)", id);
 		return -1;
 	}
 	return 0;
@@ -219,12 +240,13 @@ enroll_deny_args_parse(int argc, char **argv, struct enroll_deny_args *a, char *
 		}
 	}
 	if (id == NULL) {
-		snprintf(err, errlen, "deny: give the ID of a request (wiresyncctl pending)");
+		snprintf(err, errlen, "deny: give the ID of a request (wiresyncctl pending) or the "
+		    "code the host printed");
 		return -1;
 	}
-	if (!enroll_id_parse(id, &a->id)) {
-		snprintf(err, errlen, "deny: ID \"%s\": want the number wiresyncctl pending shows",
-		    id);
+	if (!enroll_ref_parse(id, &a->id, a->code)) {
+		snprintf(err, errlen, "deny: \"%s\": want the ID wiresyncctl pending shows or the "
+		    "code the host printed (ABCD-EFGH)", id);
 		return -1;
 	}
 	return 0;

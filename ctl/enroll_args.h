@@ -19,18 +19,22 @@
 /* ca_command -d DIR agent NAME --csr F --key K, --ip A per address, --group G per group */
 #define ENROLL_CA_ARGV_MAX (9 + 2 * ENROLL_MAX_IPS + 2 * ENROLL_MAX_GROUPS + 1)
 
-/* approve ID [--ip ADDR]... [--group G]...: pointers into argv. */
+#define ENROLL_CODE_LEN 9         /* "ABCD-EFGH" */
+
+/* approve ID|CODE [--ip ADDR]... [--group G]...: pointers into argv. */
 struct enroll_approve_args {
-	uint64_t id;
+	uint64_t id;              /* 0 when the request was named by its code */
+	char code[ENROLL_CODE_LEN + 1];   /* "" when by id; upper case */
 	const char *ips[ENROLL_MAX_IPS];
 	size_t n_ips;
 	const char *groups[ENROLL_MAX_GROUPS];
 	size_t n_groups;
 };
 
-/* deny ID [--reason TEXT] */
+/* deny ID|CODE [--reason TEXT] */
 struct enroll_deny_args {
 	uint64_t id;
+	char code[ENROLL_CODE_LEN + 1];
 	const char *reason;       /* "" when not given; points into argv */
 };
 
@@ -49,6 +53,11 @@ struct enroll_ca_job {
 
 /* A request id: decimal, 1 to 2^64-1, nothing else. */
 bool enroll_id_parse(const char *s, uint64_t *id);
+
+/* A request named by the id wiresyncctl pending shows or the code the host printed
+ * ("ABCD-EFGH", base32, either case: typing what the host shows is the check that it is
+ * the host in front of you): *id (code "") or code in upper case (*id 0). */
+bool enroll_ref_parse(const char *s, uint64_t *id, char code[ENROLL_CODE_LEN + 1]);
 
 /* argv starts at "approve". 0, or -1 with err saying which argument is wrong (an address
  * with a prefix length or given twice, a group wiresync-ca would refuse, too many). */

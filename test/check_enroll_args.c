@@ -86,6 +86,28 @@ START_TEST(test_approve_args)
 }
 END_TEST
 
+/* the code the host printed names a request too: base32, the dash at 4, either case */
+START_TEST(test_ref_parse)
+{
+	char code[ENROLL_CODE_LEN + 1];
+	uint64_t id;
+
+	ck_assert(enroll_ref_parse("42", &id, code));
+	ck_assert_uint_eq(id, 42);
+	ck_assert_str_eq(code, "");
+	ck_assert(enroll_ref_parse("k3qf-7zpa", &id, code));
+	ck_assert_uint_eq(id, 0);
+	ck_assert_str_eq(code, "K3QF-7ZPA");
+	ck_assert(enroll_ref_parse("4OYM-IQUY", &id, code));
+	ck_assert_str_eq(code, "4OYM-IQUY");
+	ck_assert(!enroll_ref_parse("K3QF-7ZP1", &id, code));     /* 1 is not base32 */
+	ck_assert(!enroll_ref_parse("K3QF-7ZPAB", &id, code));
+	ck_assert(!enroll_ref_parse("K3QF7-ZPA", &id, code));
+	ck_assert(!enroll_ref_parse("K3QF_7ZPA", &id, code));
+	ck_assert(!enroll_ref_parse("", &id, code));
+}
+END_TEST
+
 START_TEST(test_approve_id_only)
 {
 	char *argv[] = { "approve", "12" };
@@ -104,8 +126,10 @@ START_TEST(test_approve_refusals)
 {
 	static const struct { const char *args[6]; const char *says; } cases[] = {
 		{ { "approve" }, "give the ID" },
-		{ { "approve", "x7" }, "ID \"x7\"" },
-		{ { "approve", "0" }, "ID \"0\"" },
+		{ { "approve", "x7" }, "\"x7\": want the ID" },
+		{ { "approve", "0" }, "\"0\": want the ID" },
+		{ { "approve", "ABCD-EFG1" }, "or the code the host printed" },
+		{ { "approve", "ABCDEFGH" }, "\"ABCDEFGH\"" },
 		{ { "approve", "7", "8" }, "unexpected argument \"8\"" },
 		{ { "approve", "7", "--ip", "10.9.0.7/32" }, "--ip \"10.9.0.7/32\"" },
 		{ { "approve", "7", "--ip", "10.9.0.300" }, "--ip \"10.9.0.300\"" },
@@ -326,6 +350,7 @@ enroll_args_suite(void)
 
 	tcase_add_test(core, test_age_units);
 	tcase_add_test(core, test_id_parse);
+	tcase_add_test(core, test_ref_parse);
 	tcase_add_test(core, test_approve_args);
 	tcase_add_test(core, test_approve_id_only);
 	tcase_add_test(core, test_deny_args);
