@@ -11,6 +11,7 @@ the phases. What a phase learnt for the next is in $WS_TMP/restart.json. The ser
 
 import json
 import os
+import sqlite3
 import sys
 
 import grpc_client as gc
@@ -108,6 +109,25 @@ def main(phase):
                 "after a restart the next Join is APPROVED with the certificate, the CA and "
                 "the server", "state %s id %d cert %d bytes" % (r.state, r.id,
                                                                len(r.certificate)))
+    elif phase == "fault":
+        # a second connection holds the write lock: the server's BEGIN IMMEDIATE fails
+        # after its 5 s busy timeout, and a request it cannot keep is not answered as kept
+        db = sqlite3.connect(os.environ["WS_DB"], isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        fder = ec.csr("rfault")
+        freq = epb.JoinRequest(csr=fder, public_key=ec.wgkey("rfault"), network="neta")
+        got, detail = ec.failed(lambda: join(freq, timeout=15))
+        C.check(got == gc.grpc.StatusCode.UNAVAILABLE and "store write failed" in str(detail),
+                "Join while the store cannot be written: UNAVAILABLE, the request not kept",
+                "got %s %r" % (got.name, gc.short(detail)))
+        db.execute("ROLLBACK")
+        db.close()
+        pend = adm["ListPending"](apb.ListPendingRequest(), timeout=T).pending
+        C.check(all(p.name != "rfault" for p in pend), "nothing of it is pending",
+                str([p.name for p in pend]))
+        r = join(freq, timeout=T)
+        C.check(r.state == epb.JOIN_WAITING and r.code == ec.code_of(fder),
+                "the host's next poll, the store writable again, is kept", str(r))
     return C.done()
 
 
