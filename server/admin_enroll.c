@@ -1,7 +1,8 @@
 /* wiresync.v1.Admin's calls on join requests (issue 13): ListPending, PrepareApproval
  * (reserves tunnel addresses from the network's pool), Approve (takes the certificate the
  * operator signed with the CA and checks it against the request and the reservation) and
- * Deny. An admin sees and decides the requests of its own network only. */
+ * Deny. An admin sees and decides the requests of its own network only. Each decision is
+ * saved in the store (enroll_store.c) before it is applied and answered. */
 #include "config.h"
 
 #include <stdio.h>
@@ -31,7 +32,7 @@ find_req(struct enroll *e, struct rpc_call *call, const struct agent_conn *ac, u
 		rpc_call_fail(call, GRPC_FAILED_PRECONDITION, "this server takes no join requests");
 		return NULL;
 	}
-	pending_expire(e->t, (int64_t)time(NULL));
+	enroll_expire(e, (int64_t)time(NULL));
 	r = pending_get(e->t, id);
 	if (r == NULL || strcmp(enroll_extra(r)->network, ac->id.network) != 0) {
 		rpc_call_fail(call, GRPC_NOT_FOUND, "id: no join request %llu in network %s (it "
@@ -141,7 +142,7 @@ adm_handle_list_pending(struct rpc_call *call, const uint8_t *req, size_t len, v
 	if (ac == NULL)
 		return;
 	if (e != NULL)
-		pending_expire(e->t, (int64_t)time(NULL));
+		enroll_expire(e, (int64_t)time(NULL));
 	l.network = ac->id.network;
 	l.v = calloc(cap + 1, sizeof(*l.v));
 	l.pv = calloc(cap + 1, sizeof(*l.pv));
@@ -301,6 +302,15 @@ adm_handle_prepare_approval(struct rpc_call *call, const uint8_t *req, size_t le
 	    !pick_ips(a->enroll, call, r, m, ips, &n))
 		goto out;
 	x = enroll_extra(r);
+	{
+		struct enroll_extra next = *x;
+		memcpy(next.ips, ips, n * sizeof(ips[0]));
+		next.n_ips = n;
+		if (enroll_store_save(a->enroll, r, &next) < 0) {
+			rpc_call_fail(call, GRPC_UNAVAILABLE, "store write failed: nothing reserved");
+			goto out;
+		}
+	}
 	memcpy(x->ips, ips, n * sizeof(ips[0]));
 	x->n_ips = n;
 	for (size_t i = 0; i < n; i++)
@@ -426,6 +436,21 @@ adm_handle_approve(struct rpc_call *call, const uint8_t *req, size_t len, void *
 	}
 	st = approval_check(a->enroll, r, m->certificate.data, m->certificate.len, &ca, &ca_len,
 	    why, sizeof(why));
+	if (st == GRPC_OK) {
+		struct enroll_extra next = *x;
+		struct pending_req approved = *r;
+		next.cert = m->certificate.data;
+		next.cert_len = m->certificate.len;
+		next.ca = ca;
+		next.ca_len = ca_len;
+		approved.state = PENDING_APPROVED;
+		if (enroll_store_save(a->enroll, &approved, &next) < 0) {
+			rpc_call_fail(call, GRPC_UNAVAILABLE, "store write failed: join request "
+			    "%llu is not approved", (unsigned long long)r->id);
+			OPENSSL_free(ca);
+			goto out;
+		}
+	}
 	if (st != GRPC_OK || (x->cert = malloc(m->certificate.len)) == NULL) {
 		log_warnx("%s (%s): approval of join request %llu (%s) refused: %s", ac->id.name,
 		    ac->id.network, (unsigned long long)r->id, r->name,
@@ -474,6 +499,19 @@ adm_handle_deny(struct rpc_call *call, const uint8_t *req, size_t len, void *arg
 	if ((r = find_req(a->enroll, call, ac, m->id)) == NULL || !require_waiting(call, r))
 		goto out;
 	x = enroll_extra(r);
+	{
+		struct enroll_extra next = *x;
+		struct pending_req denied = *r;
+		snprintf(next.reason, sizeof(next.reason), "%s", m->reason[0] != '\0' ?
+		    m->reason : "denied by the operator");
+		next.n_ips = 0;
+		denied.state = PENDING_DENIED;
+		if (enroll_store_save(a->enroll, &denied, &next) < 0) {
+			rpc_call_fail(call, GRPC_UNAVAILABLE, "store write failed: join request "
+			    "%llu is not denied", (unsigned long long)r->id);
+			goto out;
+		}
+	}
 	snprintf(x->reason, sizeof(x->reason), "%s", m->reason[0] != '\0' ? m->reason :
 	    "denied by the operator");
 	x->n_ips = 0;                /* the addresses are free again */

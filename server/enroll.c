@@ -1,7 +1,7 @@
 /* wiresync.v1.Enroll on the join listener (server/enroll.h): a host without a certificate
  * sends its CSR and WireGuard key and polls with the same request until the operator has
- * decided. Nothing here is stored in the database and nothing reaches WireSync or Admin:
- * this listener's method table holds Join alone. */
+ * decided. A new request is saved in the store (enroll_store.c) before it is answered;
+ * nothing reaches WireSync or Admin: this listener's method table holds Join alone. */
 #include "config.h"
 
 #include <errno.h>
@@ -48,11 +48,13 @@ enroll_extra(const struct pending_req *r)
 	return r->user;
 }
 
-static void
-extra_free(void *arg)
+void
+enroll_extra_free(void *arg)
 {
 	struct enroll_extra *x = arg;
 
+	if (x == NULL)
+		return;
 	free(x->csr);
 	free(x->cert);
 	free(x->ca);
@@ -342,6 +344,13 @@ join_add(struct enroll *e, struct rpc_call *call, const Wiresync__V1__JoinReques
 	x->csr_len = m->csr.len;
 	snprintf(x->network, sizeof(x->network), "%s", network);
 	pending_set_user(e->t, r->id, x);
+	/* answered only once kept: the id the host prints must survive a restart */
+	if (enroll_store_save(e, r, x) < 0) {
+		pending_remove(e->t, r->id);
+		rpc_call_fail(call, GRPC_UNAVAILABLE, "store write failed: the join request is "
+		    "not kept; try again");
+		return NULL;
+	}
 	log_info("join request %llu from %s name %s code %s (network %s)",
 	    (unsigned long long)r->id, host, r->name, r->code, network);
 	return r;
@@ -380,7 +389,7 @@ handle_join(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 		goto out;
 	}
 	SHA256(m->csr.data, m->csr.len, sha);
-	pending_expire(e->t, (int64_t)time(NULL));
+	enroll_expire(e, (int64_t)time(NULL));
 	f.sha = sha;
 	pending_foreach(e->t, find_csr_one, &f);
 	if ((r = f.r) != NULL) {
@@ -417,7 +426,7 @@ enroll_new(struct service *svc, SSL_CTX *ctx, const struct enroll_config *cfg)
 {
 	struct pending_limits lim = {
 		.max_requests = cfg->max_pending, .max_age_s = cfg->max_age_s,
-		.max_new_per_min = cfg->rate_per_min, .user_free = extra_free,
+		.max_new_per_min = cfg->rate_per_min, .user_free = enroll_extra_free,
 	};
 	struct enroll *e = calloc(1, sizeof(*e));
 
@@ -427,6 +436,7 @@ enroll_new(struct service *svc, SSL_CTX *ctx, const struct enroll_config *cfg)
 	e->ctx = ctx;
 	e->max_pending = cfg->max_pending ? cfg->max_pending : 256;
 	e->rate_per_min = cfg->rate_per_min ? cfg->rate_per_min : 10;
+	e->max_age_s = cfg->max_age_s ? cfg->max_age_s : 86400;
 	snprintf(e->server, sizeof(e->server), "%s", cfg->server != NULL ? cfg->server : "");
 	if ((e->t = pending_new(&lim)) == NULL ||
 	    (cfg->n_pools > 0 && (e->pools = calloc(cfg->n_pools, sizeof(*e->pools))) == NULL)) {

@@ -1,7 +1,8 @@
 /* Joining (issue 13): the wiresync.v1.Enroll service of the join listener (enroll_listen)
  * and the join requests the operator decides with the Admin calls ListPending,
- * PrepareApproval, Approve and Deny (server/admin_enroll.c). Requests live in memory: a
- * restart forgets them and a host that polls again makes its request anew. */
+ * PrepareApproval, Approve and Deny (server/admin_enroll.c). Requests are kept in the
+ * store (server/enroll_store.c): a restart keeps them, their ids and reservations, until
+ * enroll_max_age_s. */
 #ifndef WS_ENROLL_H
 #define WS_ENROLL_H
 
@@ -32,6 +33,10 @@ struct enroll_config {
 struct enroll *enroll_new(struct service *svc, SSL_CTX *ctx, const struct enroll_config *cfg);
 /* Closes the listener and frees everything; accepts NULL. */
 void enroll_del(struct enroll *e);
+
+/* Loads the requests kept in svc's store (dropping those past max_age_s) and the next
+ * id. 0, or a negative errno with err set. */
+int enroll_load(struct enroll *e, char *err, size_t errlen);
 
 /* Opens the join listener on addr: a TLS context from f that asks for no client
  * certificate, and a gRPC server on l with lim that serves Join only (every other path,

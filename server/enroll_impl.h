@@ -40,6 +40,7 @@ struct enroll {
 	struct pool *pools;
 	size_t n_pools;
 	size_t max_pending, rate_per_min;
+	uint32_t max_age_s;
 	char server[256];
 	struct ratelog refused;      /* joins refused for the bounds: one line per minute */
 	struct rpc_method methods[1];
@@ -52,5 +53,17 @@ const char *enroll_state_name(enum pending_state st);
 const struct pool *enroll_pool(const struct enroll *e, const char *network);
 /* The request's extra data (never NULL for a request enroll.c made). */
 struct enroll_extra *enroll_extra(const struct pending_req *r);
+/* Frees x and what it owns (the table's user_free); accepts NULL. */
+void enroll_extra_free(void *x);
+
+/* enroll_store.c: the requests in the store */
+/* Saves request r with its extra x as they are to be (the caller applies the change to
+ * the table only once this returned 0). 0, or a negative errno (logged). */
+int enroll_store_save(struct enroll *e, const struct pending_req *r,
+    const struct enroll_extra *x);
+/* Drops request id from the store (a failure is logged). */
+void enroll_store_drop(struct enroll *e, uint64_t id);
+/* pending_expire, and the expired rows dropped from the store too. */
+void enroll_expire(struct enroll *e, int64_t now);
 
 #endif

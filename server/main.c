@@ -368,6 +368,8 @@ start_enroll(struct daemon *d, const struct serverconf *conf, struct admin *admi
 	free(pools);
 	if (d->enroll == NULL)
 		fatal("enroll_new");
+	if (enroll_load(d->enroll, err, errlen) < 0)
+		return -1;
 	admin_set_enroll(admin, d->enroll);
 	if (conf->enroll_listen == NULL || conf->enroll_listen[0] == '\0')
 		return 0;

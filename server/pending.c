@@ -2,6 +2,7 @@
  * entries at most, each looked at once per request. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,47 @@ pending_add(struct pending_table *t, const char *name, const uint8_t key[WG_KEY_
 	r->state = PENDING_WAITING;
 	*out = r;
 	return PENDING_ADDED;
+}
+
+int
+pending_load(struct pending_table *t, const struct pending_req *r, int64_t now)
+{
+	size_t i;
+	int ret = 0;
+
+	if (now - r->created_s >= (int64_t)t->lim.max_age_s)
+		ret = -ETIME;
+	for (i = 0; ret == 0 && i < t->n; i++)
+		if (t->v[i].id == r->id || memcmp(t->v[i].csr_sha256, r->csr_sha256, 32) == 0)
+			ret = -EEXIST;
+	if (ret == 0 && t->n == t->lim.max_requests)
+		ret = -ENOSPC;
+	if (ret != 0) {
+		if (t->lim.user_free != NULL && r->user != NULL)
+			t->lim.user_free(r->user);
+		return ret;
+	}
+	for (i = t->n; i > 0 && t->v[i - 1].id > r->id; i--)
+		;
+	memmove(&t->v[i + 1], &t->v[i], (t->n - i) * sizeof(t->v[0]));
+	t->v[i] = *r;
+	pending_code(r->csr_sha256, t->v[i].code);
+	t->n++;
+	pending_next_id_raise(t, r->id + 1);
+	return 0;
+}
+
+void
+pending_next_id_raise(struct pending_table *t, uint64_t next)
+{
+	if (next > t->next_id)
+		t->next_id = next;
+}
+
+uint64_t
+pending_next_id(const struct pending_table *t)
+{
+	return t->next_id;
 }
 
 static struct pending_req *

@@ -1,6 +1,7 @@
 /* Join requests waiting for an operator (issue 13): bounded in number, in age and per source
  * address, keyed by the CSR so that an interrupted join resumes its request. Pure: no I/O,
- * no clock (now is passed in); the caller stores what it must keep. */
+ * no clock (now is passed in); the caller stores what it must keep (server/enroll_store.c
+ * saves every change and loads the requests back at start with pending_load). */
 #ifndef WS_PENDING_H
 #define WS_PENDING_H
 
@@ -56,6 +57,16 @@ enum pending_add_result {
 enum pending_add_result pending_add(struct pending_table *t, const char *name,
     const uint8_t key[WG_KEY_LEN], const uint8_t csr_sha256[32], const struct netaddr *source,
     int64_t now, const struct pending_req **out);
+
+/* Puts back a request kept across a restart (the store's copy of r: its id, code, state
+ * and time are kept; r->user is taken, freed with user_free on failure) and raises the next
+ * id above it. -ETIME (dropped: older than max_age_s at now), -EEXIST (the id or CSR is
+ * there), -ENOSPC (max_requests), or 0. */
+int pending_load(struct pending_table *t, const struct pending_req *r, int64_t now);
+/* The next id will be at least next (ids stay above every id ever given). */
+void pending_next_id_raise(struct pending_table *t, uint64_t next);
+/* The id the next request gets. */
+uint64_t pending_next_id(const struct pending_table *t);
 
 /* The request id, or NULL. */
 const struct pending_req *pending_get(const struct pending_table *t, uint64_t id);

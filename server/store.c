@@ -4,7 +4,7 @@
  * version i to i + 1, and every missing step runs inside one transaction together with the
  * new user_version. Statements are prepared once in store_open and reused, so a group
  * commit of many puts parses no SQL. The peer records are read and written by
- * store_peer.c, the change log by store_log.c. */
+ * store_peer.c, the change log by store_log.c, the join requests by store_join.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -59,6 +59,24 @@ static const char *const store_migrations[] = {
 	 * pruned row: 3.5 of 18 us per Update at small batches. */
 	("DROP INDEX IF EXISTS peers_network;"
 	 "DROP INDEX IF EXISTS changes_network;"),
+	/* 5: join requests (issue 13), so that a restart keeps waiting, approved and denied
+	 * ones and the reserved addresses; the next id, so that no id is given twice */
+	("CREATE TABLE IF NOT EXISTS join_requests ("
+	 "  id INTEGER PRIMARY KEY NOT NULL,"
+	 "  name TEXT NOT NULL,"
+	 "  network TEXT NOT NULL,"
+	 "  key BLOB NOT NULL CHECK (length(key) = 32),"
+	 "  csr_sha256 BLOB NOT NULL CHECK (length(csr_sha256) = 32),"
+	 "  source TEXT NOT NULL,"
+	 "  created_s INTEGER NOT NULL,"
+	 "  state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 2),"
+	 "  csr BLOB NOT NULL,"
+	 "  reserved_ips TEXT NOT NULL,"
+	 "  certificate BLOB,"
+	 "  ca BLOB,"
+	 "  reason TEXT NOT NULL"
+	 ");"
+	 "INSERT OR IGNORE INTO meta (name, value) VALUES ('join_next_id', 1);"),
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -314,7 +332,8 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	if ((ret = store_log_open(st, err, errlen)) != 0)
+	if ((ret = store_log_open(st, err, errlen)) != 0 ||
+	    (ret = store_join_open(st, err, errlen)) != 0)
 		goto out;
 	rc = sqlite3_step(st->stmt[STMT_REVISION_GET]);
 	if (rc == SQLITE_ROW)
@@ -347,6 +366,7 @@ store_close(struct store *st)
 	for (i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	store_log_close(st);
+	store_join_close(st);
 	if (st->db != NULL && (rc = sqlite3_close(st->db)) != SQLITE_OK)
 		log_warnx("store %s: close: %s", st->path, sqlite3_errstr(rc));
 	free(st->path);

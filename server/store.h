@@ -85,6 +85,42 @@ int store_changes_prune(struct store *st, uint64_t upto_revision, int64_t older_
 /* The oldest revision a Watch can resume from: the log covers (floor, revision]. */
 uint64_t store_log_floor(struct store *st);
 
+/* A join request (issue 13) as stored by store_join.c: what server/pending.h keeps and
+ * what the enrolment adds (network, CSR, reserved addresses, the approval or the denial). */
+#define STORE_JOIN_REASON_MAX 200
+struct store_join {
+	uint64_t id;
+	char name[CERT_NAME_MAX + 1];
+	char network[CERT_NAME_MAX + 1];
+	uint8_t key[WG_KEY_LEN];
+	uint8_t csr_sha256[32];
+	struct netaddr source;
+	int64_t created_s;
+	int state;                           /* enum pending_state: 0 waiting, 1 approved, 2 denied */
+	const uint8_t *csr, *cert, *ca;      /* DER; cert and ca may be NULL (len 0) */
+	size_t csr_len, cert_len, ca_len;
+	uint8_t n_ips;                       /* reserved */
+	struct netaddr ips[CERT_TUNNEL_MAX];
+	char reason[STORE_JOIN_REASON_MAX + 1];
+};
+
+/* Each of these writes in a transaction of its own (a join request is no peer change:
+ * it bumps no revision and logs nothing), so none may be called inside store_begin /
+ * store_commit. 0, -EINVAL (bad record, or a transaction is open) or -EIO (logged). */
+/* Inserts or replaces request j->id and raises the next id above it. */
+int store_join_put(struct store *st, const struct store_join *j);
+/* Drops request id (none: 0). */
+int store_join_delete(struct store *st, uint64_t id);
+/* Drops every request created at or before created_s (those past enroll_max_age_s). */
+int store_joins_expire(struct store *st, int64_t created_s);
+/* Calls fn for every stored request in id order; j's pointers are valid only during the
+ * call. Stops and returns fn's value when non-zero; -EIO on a bad row or a read error. */
+int store_joins_foreach(struct store *st, int (*fn)(const struct store_join *j, void *arg),
+    void *arg);
+/* The next id to give: above every id ever stored, also of requests since dropped.
+ * 0 or -EIO. */
+int store_join_next_id(struct store *st, uint64_t *next);
+
 /* Database file size in bytes (page_count * page_size). */
 int64_t store_size(struct store *st);
 

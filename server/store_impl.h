@@ -14,6 +14,9 @@
 #define STORE_PEER_COLUMNS "key, name, network, listen_port, tunnel_ips, lan_ips, wan_ip, " \
     "lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, static"
 
+#define STORE_LIST_MAX ((CERT_TUNNEL_MAX > PEER_LAN_MAX ? CERT_TUNNEL_MAX : PEER_LAN_MAX) * \
+    NETADDR_STRLEN)
+
 /* store.c's statements, prepared once in store_open. */
 enum store_stmt {
 	STMT_BEGIN,
@@ -38,11 +41,23 @@ enum store_log_stmt {
 	LOG_STMT_COUNT
 };
 
+/* The join requests' statements (store_join.c). */
+enum store_join_stmt {
+	JOIN_PUT,
+	JOIN_NEXT_SET,
+	JOIN_NEXT_GET,
+	JOIN_DELETE,
+	JOIN_EXPIRE,
+	JOIN_FOREACH,
+	JOIN_STMT_COUNT
+};
+
 struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmt[STMT_COUNT];
 	sqlite3_stmt *log_stmt[LOG_STMT_COUNT];
+	sqlite3_stmt *join_stmt[JOIN_STMT_COUNT];
 	uint64_t revision;
 	/* a write failed and no commit has succeeded since: a full disk fails every batch,
 	 * and the log says so once, not once per call */
@@ -60,9 +75,18 @@ int store_stmt_run(struct store *st, sqlite3_stmt *stmt, const char *what);
 /* False (and a warning) when no transaction is open: a write would commit on its own. */
 bool store_in_tx(struct store *st, const char *what);
 
+/* store_peer.c: n addresses as "a,b,c" into buf (STORE_LIST_MAX bytes), and back into at
+ * most max (false on a bad list); column i as text into out[outlen] (false: too long). */
+void store_list_format(const struct netaddr *a, size_t n, char *buf);
+bool store_list_parse(const char *text, struct netaddr *a, size_t max, uint8_t *n);
+bool store_column_text(sqlite3_stmt *stmt, int i, char *out, size_t outlen);
+
 /* store_log.c: prepares the log's statements and reads its last stamp after the schema is
  * current (0, or a negative errno with err naming the file); finalizes them (NULL-safe). */
 int store_log_open(struct store *st, char *err, size_t errlen);
 void store_log_close(struct store *st);
+/* store_join.c: the same for the join requests' statements. */
+int store_join_open(struct store *st, char *err, size_t errlen);
+void store_join_close(struct store *st);
 
 #endif

@@ -12,11 +12,8 @@
 #include "server/store_impl.h"
 
 #define STORE_CERT_MAX (64 * 1024)   /* a DER certificate larger than this is refused */
-#define STORE_LIST_MAX ((CERT_TUNNEL_MAX > PEER_LAN_MAX ? CERT_TUNNEL_MAX : PEER_LAN_MAX) * \
-    NETADDR_STRLEN)
 
-/* Writes n addresses as "a,b,c" into buf (STORE_LIST_MAX bytes). */
-static void
+void
 store_list_format(const struct netaddr *a, size_t n, char *buf)
 {
 	char one[NETADDR_STRLEN];
@@ -30,8 +27,7 @@ store_list_format(const struct netaddr *a, size_t n, char *buf)
 	}
 }
 
-/* Reads "a,b,c" into at most max addresses. */
-static bool
+bool
 store_list_parse(const char *text, struct netaddr *a, size_t max, uint8_t *n)
 {
 	char one[NETADDR_STRLEN];
@@ -163,8 +159,7 @@ store_peer_delete(struct store *st, const uint8_t key[WG_KEY_LEN])
 	return store_stmt_run(st, stmt, "delete");
 }
 
-/* Copies column i as text into out[outlen]; false when it does not fit. */
-static bool
+bool
 store_column_text(sqlite3_stmt *stmt, int i, char *out, size_t outlen)
 {
 	const unsigned char *text = sqlite3_column_text(stmt, i);

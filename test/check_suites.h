@@ -12,6 +12,7 @@ Suite *config_suite(void);
 Suite *store_suite(void);
 Suite *store_file_suite(void);
 Suite *store_log_suite(void);
+Suite *store_join_suite(void);
 Suite *grpc_suite(void);
 Suite *grpc_frame_suite(void);
 Suite *validate_suite(void);
