@@ -59,5 +59,6 @@ Suite *hub_suite(void);
 Suite *hub_service_suite(void);
 Suite *csr_suite(void);
 Suite *join_suite(void);
+Suite *issuer_suite(void);
 
 #endif
