@@ -45,6 +45,11 @@ const char *issuer_network(const struct issuer *is);
 X509 *issuer_cert(const struct issuer *is);
 /* The issuer's notAfter, seconds since the epoch. */
 int64_t issuer_not_after(const struct issuer *is);
+/* Whether to warn at now that the issuer ends soon: within warn_days of its notAfter, or
+ * within half its lifetime when that is shorter (a 30-day issuer is not warned about from
+ * its first day). *days_left gets the whole days left (negative: ended). */
+bool issuer_expiring(const struct issuer *is, int64_t now, unsigned warn_days,
+    int *days_left);
 
 /* Signs a host certificate to p for the public key of csr_der (DER PKCS#10, whose own
  * signature must hold, an ECDSA P-256 key; nothing else of the CSR is copied) at now:
