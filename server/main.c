@@ -24,6 +24,7 @@
 #include "rpc/tls.h"
 #include "server/admin.h"
 #include "server/crl.h"
+#include "server/issuer.h"
 #include "server/enroll.h"
 #include "server/hub_io.h"
 #include "server/metrics.h"
@@ -220,6 +221,11 @@ on_expiry_timer(void *arg)
 
 	if (left != INT_MIN && left < (int)d->expiry_warn_days)
 		log_warnx("the server's own certificate expires in %d days: issue a new one", left);
+	if (service_issuer(d->svc) != NULL &&
+	    issuer_expiring(service_issuer(d->svc), wall_s(), d->expiry_warn_days, &left))
+		log_warnx("the online issuer (issuer_certificate) of network %s ends in %d days, "
+		    "and what it signs with it: make a new one (wiresync-ca issuer NAME --force "
+		    "--ip-range ...) and reload", issuer_network(service_issuer(d->svc)), left);
 	service_log_expiring(d->svc, d->expiry_warn_days);
 	crlset_log_stale(service_crls(d->svc), wall_s(), d->expiry_warn_days, d->crl,
 	    d->crl_refuse);
@@ -412,6 +418,7 @@ main(int argc, char **argv)
 	struct rpc_limits lim;
 	const struct rpc_method *methods;
 	struct rpc_method *gated = NULL;
+	struct issuer *issuer = NULL;
 	size_t n_methods;
 	const char *path = SERVERCONF_DEFAULT_PATH;
 	bool path_given = false, check_only = false, debug = false;
@@ -487,6 +494,15 @@ main(int argc, char **argv)
 		}
 		crlset_del(set);
 	}
+	/* the online issuer must chain to the CA (and not be revoked): -n says so too */
+	if (conf.issuer_certificate != NULL && conf.issuer_certificate[0] != '\0') {
+		issuer = issuer_load(conf.issuer_certificate, conf.issuer_key,
+		    SSL_CTX_get_cert_store(d.ctx), err, sizeof(err));
+		if (issuer == NULL) {
+			log_errorx("%s: %s", config_where(&schema, "issuer_certificate"), err);
+			goto out;
+		}
+	}
 	if (serverconf_check_storage(&conf, &schema, err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
 		goto out;
@@ -531,6 +547,12 @@ main(int argc, char **argv)
 		goto out;
 	}
 	d.svc = svc;
+	if (issuer != NULL) {
+		service_set_issuer(svc, issuer);
+		log_info("online issuer %s for network %s, valid %d more days",
+		    conf.issuer_certificate, issuer_network(issuer),
+		    cert_days_left(issuer_cert(issuer)));
+	}
 	d.crl = conf.crl;
 	d.crl_refuse = conf.crl_stale_refuse;
 	/* Peers stored before their certificates were revoked go now. */
@@ -653,6 +675,7 @@ out:
 	relay_io_del(d.relay);
 	hub_io_del(d.hub);
 	service_del(svc);
+	issuer_del(issuer);
 	metrics_del(d.metrics);
 	loop_del(d.loop);
 	store_close(store);

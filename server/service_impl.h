@@ -31,6 +31,8 @@ struct agent_conn {
 	uint8_t ident[IDCOUNT_KEY_LEN]; /* WireGuard key, or the certificate's SHA-256 */
 	struct netaddr wan;          /* source address of the connection */
 	int64_t opened_s;            /* wall clock, for crl_stale = refuse */
+	STACK_OF(X509) *chain;       /* the intermediates the handshake verified (an online
+	                              * issuer), leaf's issuer first; NULL when none */
 };
 
 enum change_kind { CHANGE_UPDATE, CHANGE_PRESENCE, CHANGE_REMOVE, CHANGE_PUT, CHANGE_OBSERVED };
@@ -118,6 +120,7 @@ struct service {
 	struct idcount *retry_presence; /* hosts with a presence change in the retry list */
 	char relay_endpoint[80];     /* UpdateReply.relay_endpoint; "" none */
 	uint16_t hub_port;           /* UpdateReply.hub_port; 0 none */
+	const struct issuer *issuer; /* service_set_issuer; NULL none */
 	struct {
 		service_commit_fn fn;
 		void *arg;
