@@ -301,11 +301,22 @@ join_add(struct enroll *e, struct rpc_call *call, const Wiresync__V1__JoinReques
 	struct enroll_extra *x;
 	struct find_bound fb = { name, m->public_key.data, NULL, false };
 	char network[CERT_NAME_MAX + 1], why[NI_MAXHOST + 160];
+	enum pending_add_result res;
+	uint64_t dropped;
 
 	if (!join_network(e, call, m->network, network) ||
 	    !join_unbound(e, call, network, name, m->public_key.data))
 		return NULL;
-	switch (pending_add(e->t, name, m->public_key.data, sha, src, (int64_t)time(NULL), &r)) {
+	res = pending_add(e->t, name, m->public_key.data, sha, src, (int64_t)time(NULL), &r);
+	if (res == PENDING_FULL && pending_make_room(e->t, src, &dropped)) {
+		/* a flood from a few addresses keeps no new host out (server/pending.h) */
+		enroll_store_drop(e, dropped);
+		log_debug("join request %llu dropped for one from %s (enroll_max_pending)",
+		    (unsigned long long)dropped, host);
+		res = pending_add(e->t, name, m->public_key.data, sha, src, (int64_t)time(NULL),
+		    &r);
+	}
+	switch (res) {
 	case PENDING_ADDED:
 		break;
 	case PENDING_RESUMED:       /* handle_join looked first; a race cannot happen */

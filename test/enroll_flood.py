@@ -399,6 +399,19 @@ def main():
     np = n_pending()
     C.check(np <= MAX_PENDING, "ListPending after the flood: %d, at most enroll_max_pending "
             "(%d)" % (np, MAX_PENDING))
+    pend = {p.id: p for p in list_pending(apb.ListPendingRequest(), timeout=T).pending}
+    C.check(not any(i in pend for i in ids[:10]), "the 10 denied requests made room first "
+            "(gone)", str([i for i in ids[:10] if i in pend]))
+    C.check("first" in honest and honest["first"].id in pend and
+            pend[honest["first"].id].state == "waiting", "the honest host's request is "
+            "still kept after the flood (a source holding one is never dropped for another)")
+    c = H2("127.0.5.1")
+    r = c.calls(JOIN, [join_body("late", 7)])[0]
+    C.check(r[0] == OK and reply(r[2]).state == epb.JOIN_WAITING, "an honest host from a "
+            "new address after the flood: WAITING (%d addresses hold %d requests: one holds "
+            "two)" % (n_src + 2, MAX_PENDING), str(r[:2]))
+    c.close()
+    C.check(n_pending() <= MAX_PENDING, "still at most enroll_max_pending")
     open_now = still_open(idle)
     C.check(open_now > 0, "idle connections were still held during the flood (%d of %d open "
             "now)" % (open_now, n_idle))
