@@ -307,10 +307,22 @@ def main():
     # ---- 2. connections that never finish, held through the flood
     base = rss_kib()
     n_idle = int(os.environ.get("WS_IDLE", "600"))
-    idle = idle_conns(n_idle, 2)
+    idle = idle_conns(n_idle, 10)
     with_idle = rss_kib()
     print("figure %d idle connections: VmRSS %d -> %d KiB (%.1f KiB each)" %
           (n_idle, base, with_idle, (with_idle - base) / max(n_idle, 1)), flush=True)
+
+    # one address holds 32 connections at most, in the handshake and after it
+    tls_one = [CTX.wrap_socket(tcp("127.0.8.1"), server_hostname="127.0.0.1")
+               for _ in range(PER_SOURCE + 8)]
+    tcp_one = [tcp("127.0.8.2") for _ in range(PER_SOURCE + 8)]
+    time.sleep(0.5)
+    n_tls, n_tcp = still_open(tls_one), still_open(tcp_one)
+    C.check(n_tls == PER_SOURCE and n_tcp == PER_SOURCE, "40 connections from one address, "
+            "after TLS or before the ClientHello: %d held, the rest closed" % PER_SOURCE,
+            "%d and %d held" % (n_tls, n_tcp))
+    for x in tls_one + tcp_one:
+        x.close()
 
     # ---- 3. many sources, while an agent and an honest host are served
     n_src = int(os.environ.get("WS_SOURCES", "250"))
