@@ -227,6 +227,17 @@ def idle_conns(n, base):
             s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\0\0\0\x04\0\0\0\0\0" +
                       (200).to_bytes(3, "big") + b"\x01\x04\0\0\0\x01" + b"\x82" * 20)
         socks.append(s)
+    # the server sends its SETTINGS once it has taken a handshake: when every TLS one has,
+    # the server holds them all (and has accepted the TCP ones, made in between)
+    sel = selectors.DefaultSelector()
+    for i, s in enumerate(socks):
+        if i % 3 != 2:
+            sel.register(s, selectors.EVENT_READ)
+    deadline = time.monotonic() + T
+    while sel.get_map() and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=1.0):
+            sel.unregister(key.fileobj)
+    sel.close()
     return socks
 
 
