@@ -173,7 +173,8 @@ pending_make_room(struct pending_table *t, const struct netaddr *source, uint64_
 			continue;
 		}
 		h = source_hash(&r->source) & (t->n_slots - 1);
-		while (t->slots[h].n > 0 && !same_source(&t->v[t->slots[h].newest].source, &r->source))
+		while (t->slots[h].n > 0 &&
+		    !same_source(&t->v[t->slots[h].newest].source, &r->source))
 			h = (h + 1) & (t->n_slots - 1);
 		sc = &t->slots[h];
 		sc->n++;
