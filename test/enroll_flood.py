@@ -200,6 +200,13 @@ def kinds(results):
     return out
 
 
+def cpu_s():
+    """The server's user + system CPU time, in seconds."""
+    with open("/proc/%d/stat" % PID) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib():
     with open("/proc/%d/status" % PID) as f:
         for line in f:
@@ -304,15 +311,16 @@ def main():
     # quarantine, so that the baseline below is a warm server's
     n = 3000
     bodies = [join_body("w%d" % i, 3000 + i) for i in range(n)]
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), cpu_s()
     r = c.calls(JOIN, bodies)
-    dt = time.monotonic() - t0
+    dt, cpu = time.monotonic() - t0, cpu_s() - cpu0
     k = kinds(r)
     C.check(k == {"enroll_rate_per_min": n}, "%d more from that source: all "
             "RESOURCE_EXHAUSTED (enroll_rate_per_min)" % n, str(k))
     C.check(n_pending() == n_one, "nothing more kept (%d)" % n_one)
     print("figure one-source flood: %d Join requests refused in %.2f s: %.0f/s (one "
-          "connection, 64 streams in flight)" % (n, dt, n / dt), flush=True)
+          "connection, 64 streams in flight); server CPU %.0f us each" %
+          (n, dt, n / dt, cpu * 1e6 / n), flush=True)
     c.close()
 
     # ---- 2. connections that never finish, held through the flood
@@ -361,7 +369,7 @@ def main():
                 results.extend(got)
 
     threads = [threading.Thread(target=flooder, args=(work[i::4],)) for i in range(4)]
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), cpu_s()
     for t in threads:
         t.start()
     started.wait(T)
@@ -398,7 +406,7 @@ def main():
     mid_flood = any(t.is_alive() for t in threads)
     for t in threads:
         t.join()
-    dt = time.monotonic() - t0
+    dt, cpu = time.monotonic() - t0, cpu_s() - cpu0
     after = rss_kib()
     k = kinds(results)
     total = n_src * per
@@ -410,8 +418,10 @@ def main():
             "the flood: only WAITING and RESOURCE_EXHAUSTED (enroll_max_pending, per source, "
             "enroll_rate_per_min)", str(k))
     print("figure many-source flood: %d Join requests from %d addresses (4 threads) in %.1f "
-          "s: %.0f/s; %s; VmRSS %d KiB before the idle connections, %d with them, %d after "
-          "the flood" % (total, n_src, dt, total / dt, k, base, with_idle, after), flush=True)
+          "s: %.0f/s, server CPU %.0f us each; %s; VmRSS %d KiB before the idle "
+          "connections, %d with them, %d after the flood" %
+          (total, n_src, dt, total / dt, cpu * 1e6 / total, k, base, with_idle, after),
+          flush=True)
     C.check(mid_flood and full_at is not None, "the honest host and the agent were served "
             "while the flood ran, on a full table", str(honest))
     C.check("first" in honest and honest["first"].state == epb.JOIN_WAITING and
