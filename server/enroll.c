@@ -17,6 +17,7 @@
 
 #include "common/policy.h"
 #include "proto/enroll.pb-c.h"
+#include "rpc/addrcount.h"
 #include "rpc/grpc.h"
 #include "rpc/log.h"
 #include "server/enroll_impl.h"
@@ -26,6 +27,9 @@
 #define ENROLL_CSR_MAX 8192
 /* joining hosts hold a connection while they poll; the agents' port keeps its own budget */
 #define ENROLL_MAX_CONNECTIONS 1024
+/* one address (an IPv6 /64) holds at most this many of them, in the TLS handshake and
+ * after it: as many as it may have requests waiting (server/pending.h max_per_source) */
+#define ENROLL_CONNS_PER_ADDRESS 32
 
 const char *
 enroll_state_name(enum pending_state st)
@@ -301,11 +305,22 @@ join_add(struct enroll *e, struct rpc_call *call, const Wiresync__V1__JoinReques
 	struct enroll_extra *x;
 	struct find_bound fb = { name, m->public_key.data, NULL, false };
 	char network[CERT_NAME_MAX + 1], why[NI_MAXHOST + 160];
+	enum pending_add_result res;
+	uint64_t dropped;
 
 	if (!join_network(e, call, m->network, network) ||
 	    !join_unbound(e, call, network, name, m->public_key.data))
 		return NULL;
-	switch (pending_add(e->t, name, m->public_key.data, sha, src, (int64_t)time(NULL), &r)) {
+	res = pending_add(e->t, name, m->public_key.data, sha, src, (int64_t)time(NULL), &r);
+	if (res == PENDING_FULL && pending_make_room(e->t, src, &dropped)) {
+		/* a flood from a few addresses keeps no new host out (server/pending.h) */
+		enroll_store_drop(e, dropped);
+		log_debug("join request %llu dropped for one from %s (enroll_max_pending)",
+		    (unsigned long long)dropped, host);
+		res = pending_add(e->t, name, m->public_key.data, sha, src, (int64_t)time(NULL),
+		    &r);
+	}
+	switch (res) {
 	case PENDING_ADDED:
 		break;
 	case PENDING_RESUMED:       /* handle_join looked first; a race cannot happen */
@@ -411,14 +426,43 @@ out:
 
 /* --- the listener ----------------------------------------------------------------------- */
 
-/* Every connection is offered Join; the user data is only "not refused". */
+/* A connection's address, counted in e->conns while it is open. */
+struct enroll_conn {
+	struct enroll *e;
+	struct sockaddr_storage peer;
+	bool counted;
+};
+
+/* Every connection is offered Join, up to ENROLL_CONNS_PER_ADDRESS from one address. */
 static void *
 enroll_conn_open(struct rpc_conn *c, X509 *cert, const struct sockaddr *peer, void *arg)
 {
+	struct enroll *e = arg;
+	struct enroll_conn *ec = calloc(1, sizeof(*ec));
+	int r;
+
 	(void)c;
 	(void)cert;
-	(void)peer;
-	return arg;
+	if (ec == NULL || (r = addrcount_take(e->conns, peer, ENROLL_CONNS_PER_ADDRESS)) == 0) {
+		free(ec);
+		return NULL;
+	}
+	ec->e = e;
+	ec->counted = r > 0;
+	memcpy(&ec->peer, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in));
+	return ec;
+}
+
+static void
+enroll_conn_close(void *user, void *arg)
+{
+	struct enroll_conn *ec = user;
+
+	(void)arg;
+	if (ec->counted)
+		addrcount_release(ec->e->conns, (const struct sockaddr *)&ec->peer);
+	free(ec);
 }
 
 struct enroll *
@@ -438,7 +482,7 @@ enroll_new(struct service *svc, SSL_CTX *ctx, const struct enroll_config *cfg)
 	e->rate_per_min = cfg->rate_per_min ? cfg->rate_per_min : 10;
 	e->max_age_s = cfg->max_age_s ? cfg->max_age_s : 86400;
 	snprintf(e->server, sizeof(e->server), "%s", cfg->server != NULL ? cfg->server : "");
-	if ((e->t = pending_new(&lim)) == NULL ||
+	if ((e->t = pending_new(&lim)) == NULL || (e->conns = addrcount_new()) == NULL ||
 	    (cfg->n_pools > 0 && (e->pools = calloc(cfg->n_pools, sizeof(*e->pools))) == NULL)) {
 		enroll_del(e);
 		return NULL;
@@ -457,6 +501,7 @@ enroll_del(struct enroll *e)
 	if (e == NULL)
 		return;
 	rpc_server_del(e->srv);
+	addrcount_del(e->conns);
 	SSL_CTX_free(e->enroll_ctx);
 	pending_del(e->t);
 	free(e->pools);
@@ -467,7 +512,8 @@ int
 enroll_listen(struct enroll *e, struct loop *l, const struct tls_files *f, const char *addr,
     const struct rpc_limits *lim, char *err, size_t errlen)
 {
-	struct rpc_server_ops ops = { .conn_open = enroll_conn_open, .arg = e, .anonymous = true };
+	struct rpc_server_ops ops = { .conn_open = enroll_conn_open,
+	    .conn_close = enroll_conn_close, .arg = e, .anonymous = true };
 	struct rpc_limits el = *lim;
 
 	if ((e->enroll_ctx = tls_enroll_ctx_new(f, err, errlen)) == NULL)
@@ -476,6 +522,9 @@ enroll_listen(struct enroll *e, struct loop *l, const struct tls_files *f, const
 	el.max_message = 64 * 1024;
 	if (el.max_connections > ENROLL_MAX_CONNECTIONS)
 		el.max_connections = ENROLL_MAX_CONNECTIONS;
+	if (el.max_handshakes_per_address == 0 ||
+	    el.max_handshakes_per_address > ENROLL_CONNS_PER_ADDRESS)
+		el.max_handshakes_per_address = ENROLL_CONNS_PER_ADDRESS;
 	if (el.idle_timeout_ms == 0 || el.idle_timeout_ms > 120000)
 		el.idle_timeout_ms = 120000;
 	e->srv = rpc_server_new(l, e->enroll_ctx, e->methods, 1, &ops, &el);

@@ -19,6 +19,8 @@
 
 #define ENROLL_REASON_MAX 200
 
+struct addrcount;
+
 /* What a request carries besides the pure table's fields (pending_req.user). */
 struct enroll_extra {
 	char network[CERT_NAME_MAX + 1];
@@ -43,6 +45,7 @@ struct enroll {
 	uint32_t max_age_s;
 	char server[256];
 	struct ratelog refused;      /* joins refused for the bounds: one line per minute */
+	struct addrcount *conns;     /* open join-listener connections per address */
 	struct rpc_method methods[1];
 };
 

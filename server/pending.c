@@ -10,11 +10,19 @@
 
 #include "server/pending.h"
 
+/* pending_make_room's count of one source's waiting requests */
+struct source_count {
+	uint32_t n;                 /* 0: a free slot */
+	uint32_t newest;            /* index in v of its newest */
+};
+
 struct pending_table {
 	struct pending_limits lim;
 	struct pending_req *v;      /* by id, ascending */
 	size_t n;
 	uint64_t next_id;
+	struct source_count *slots; /* a hash of sources, at least twice max_requests */
+	size_t n_slots;             /* a power of two */
 };
 
 struct pending_table *
@@ -29,8 +37,13 @@ pending_new(const struct pending_limits *lim)
 	t->lim.max_per_source = lim != NULL && lim->max_per_source ? lim->max_per_source : 32;
 	t->lim.max_new_per_min = lim != NULL && lim->max_new_per_min ? lim->max_new_per_min : 10;
 	t->lim.user_free = lim != NULL ? lim->user_free : NULL;
+	for (t->n_slots = 16; t->n_slots < 2 * t->lim.max_requests; t->n_slots *= 2)
+		;
 	t->v = calloc(t->lim.max_requests, sizeof(*t->v));
-	if (t->v == NULL) {
+	t->slots = calloc(t->n_slots, sizeof(*t->slots));
+	if (t->v == NULL || t->slots == NULL) {
+		free(t->v);
+		free(t->slots);
 		free(t);
 		return NULL;
 	}
@@ -47,6 +60,7 @@ pending_del(struct pending_table *t)
 		if (t->lim.user_free != NULL && t->v[i].user != NULL)
 			t->lim.user_free(t->v[i].user);
 	free(t->v);
+	free(t->slots);
 	free(t);
 }
 
@@ -125,6 +139,56 @@ pending_add(struct pending_table *t, const char *name, const uint8_t key[WG_KEY_
 	r->state = PENDING_WAITING;
 	*out = r;
 	return PENDING_ADDED;
+}
+
+static size_t
+source_hash(const struct netaddr *a)
+{
+	uint64_t h = 1469598103934665603ull;     /* FNV-1a over the source's bytes */
+
+	for (int i = 0; i < (a->family == AF_INET ? 4 : 8); i++)
+		h = (h ^ a->addr[i]) * 1099511628211ull;
+	return (size_t)(h ^ h >> 32);
+}
+
+bool
+pending_make_room(struct pending_table *t, const struct netaddr *source, uint64_t *dropped)
+{
+	struct source_count *best = NULL, *sc;
+	size_t i, h, mine = 0;
+
+	if (t->n < t->lim.max_requests)
+		return false;
+	for (i = 0; i < t->n; i++)
+		if (t->v[i].state == PENDING_DENIED)
+			goto drop;
+	/* one pass: the waiting requests counted per source, in O(n) */
+	memset(t->slots, 0, t->n_slots * sizeof(*t->slots));
+	for (i = 0; i < t->n; i++) {
+		const struct pending_req *r = &t->v[i];
+		if (r->state != PENDING_WAITING)
+			continue;
+		if (same_source(&r->source, source)) {
+			mine++;
+			continue;
+		}
+		h = source_hash(&r->source) & (t->n_slots - 1);
+		while (t->slots[h].n > 0 &&
+		    !same_source(&t->v[t->slots[h].newest].source, &r->source))
+			h = (h + 1) & (t->n_slots - 1);
+		sc = &t->slots[h];
+		sc->n++;
+		sc->newest = (uint32_t)i;
+		if (best == NULL || sc->n > best->n)
+			best = sc;
+	}
+	if (best == NULL || best->n < mine + 2)
+		return false;
+	i = best->newest;
+drop:
+	*dropped = t->v[i].id;
+	drop_at(t, i);
+	return true;
 }
 
 int

@@ -58,6 +58,15 @@ enum pending_add_result pending_add(struct pending_table *t, const char *name,
     const uint8_t key[WG_KEY_LEN], const uint8_t csr_sha256[32], const struct netaddr *source,
     int64_t now, const struct pending_req **out);
 
+/* When the table is full, makes room for a new request from source: drops the oldest
+ * denied request, or else the newest waiting one of the source that holds the most when
+ * it holds at least two more than source does, so that a flood from fewer addresses than
+ * max_requests cannot keep a new host out (approved requests are never dropped). The
+ * dropped id into *dropped (the caller drops it from the store); false when nothing may
+ * be dropped (every source holds about as many as source: try later). */
+bool pending_make_room(struct pending_table *t, const struct netaddr *source,
+    uint64_t *dropped);
+
 /* Puts back a request kept across a restart (the store's copy of r: its id, code, state
  * and time are kept; r->user is taken, freed with user_free on failure) and raises the next
  * id above it. -ETIME (dropped: older than max_age_s at now), -EEXIST (the id or CSR is

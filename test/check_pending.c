@@ -142,6 +142,81 @@ START_TEST(test_rate_per_source)
 }
 END_TEST
 
+/* a table of 4 filled by a from 3 requests and b from 1: a new source c may take a's
+ * newest, b (1 against a's 2 then) may not; a denied request goes first */
+START_TEST(test_make_room)
+{
+	struct pending_limits lim = { .max_requests = 4 };
+	struct pending_table *t = pending_new(&lim);
+	const struct pending_req *r;
+	uint8_t key[WG_KEY_LEN], csr[32];
+	struct netaddr a = ip("192.0.2.1"), b = ip("192.0.2.2"), c = ip("192.0.2.3");
+	uint64_t dropped = 0;
+	char name[8];
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert(!pending_make_room(t, &c, &dropped));        /* not full */
+	for (int i = 0; i < 4; i++) {
+		fill(key, sizeof(key), (uint8_t)(60 + i));
+		fill(csr, sizeof(csr), (uint8_t)(60 + i));
+		snprintf(name, sizeof(name), "m%d", i);
+		ck_assert_int_eq(pending_add(t, name, key, csr, i < 3 ? &a : &b, 100, &r),
+		    PENDING_ADDED);
+	}
+	fill(key, sizeof(key), 70);
+	fill(csr, sizeof(csr), 70);
+	ck_assert_int_eq(pending_add(t, "c0", key, csr, &c, 101, &r), PENDING_FULL);
+	ck_assert(pending_make_room(t, &c, &dropped));
+	ck_assert_uint_eq(dropped, 3);                         /* a's newest */
+	ck_assert_ptr_null(pending_get(t, 3));
+	ck_assert_int_eq(pending_add(t, "c0", key, csr, &c, 101, &r), PENDING_ADDED);
+	/* a 2, b 1, c 1: b would hold 2 against a's 2; c likewise: no room */
+	ck_assert(!pending_make_room(t, &b, &dropped));
+	ck_assert(!pending_make_room(t, &c, &dropped));
+	ck_assert(!pending_make_room(t, &a, &dropped));
+	/* an approved request is never dropped, a denied one first */
+	ck_assert(pending_set_state(t, 1, PENDING_APPROVED));
+	ck_assert(pending_set_state(t, 4, PENDING_DENIED));
+	ck_assert(pending_make_room(t, &a, &dropped));
+	ck_assert_uint_eq(dropped, 4);
+	ck_assert_ptr_nonnull(pending_get(t, 1));
+	ck_assert_uint_eq(pending_count(t), 3);
+	pending_del(t);
+}
+END_TEST
+
+/* a full table of 2048 from 1024 sources two each, then one each more: every source's
+ * count is found by the hash (a newcomer takes one), none by a source that holds two */
+START_TEST(test_make_room_many)
+{
+	struct pending_limits lim = { .max_requests = 2048 };
+	struct pending_table *t = pending_new(&lim);
+	const struct pending_req *r;
+	uint8_t key[WG_KEY_LEN], csr[32];
+	struct netaddr src, fresh = ip("2001:db8::1");
+	uint64_t dropped;
+	char name[16];
+
+	ck_assert_ptr_nonnull(t);
+	for (int i = 0; i < 2048; i++) {
+		memset(key, 0, sizeof(key));
+		memset(csr, 0, sizeof(csr));
+		memcpy(key, &i, sizeof(i));
+		memcpy(csr, &i, sizeof(i));
+		src = ip("10.0.0.0");
+		src.addr[2] = (uint8_t)((i / 2) >> 8);
+		src.addr[3] = (uint8_t)(i / 2);
+		snprintf(name, sizeof(name), "h%d", i);
+		ck_assert_int_eq(pending_add(t, name, key, csr, &src, 100, &r), PENDING_ADDED);
+	}
+	/* src (10.0.3.255) holds 2: no other source holds 4 */
+	ck_assert(!pending_make_room(t, &src, &dropped));
+	ck_assert(pending_make_room(t, &fresh, &dropped));
+	ck_assert_uint_eq(dropped, 2);         /* the newest of the first source to hold 2 */
+	pending_del(t);
+}
+END_TEST
+
 static int freed;
 
 static void
@@ -214,6 +289,8 @@ pending_suite(void)
 	tcase_add_test(tc, test_approved_holds_name_and_key);
 	tcase_add_test(tc, test_user_data_freed);
 	tcase_add_test(tc, test_rate_per_source);
+	tcase_add_test(tc, test_make_room);
+	tcase_add_test(tc, test_make_room_many);
 	suite_add_tcase(s, tc);
 	return s;
 }
