@@ -514,8 +514,9 @@ adm_handle_approve(struct rpc_call *call, const uint8_t *req, size_t len, void *
 		}
 	}
 	if (st != GRPC_OK || (x->cert = malloc(m->certificate.len)) == NULL) {
-		log_warnx("%s (%s): approval of join request %llu (%s) refused: %s", ac->id.name,
-		    ac->id.network, (unsigned long long)r->id, r->name,
+		log_warnx("%s (%s): approval of %s request %llu (%s) refused: %s", ac->id.name,
+		    ac->id.network, r->renewal ? "renewal" : "join", (unsigned long long)r->id,
+		    r->name,
 		    st != GRPC_OK ? why : "out of memory");
 		rpc_call_fail(call, st != GRPC_OK ? st : GRPC_RESOURCE_EXHAUSTED, "%s",
 		    st != GRPC_OK ? why : "out of memory");
