@@ -77,10 +77,14 @@ static const char *const store_migrations[] = {
 	 "  reason TEXT NOT NULL"
 	 ");"
 	 "INSERT OR IGNORE INTO meta (name, value) VALUES ('join_next_id', 1);"),
-	/* 6: renewals (WireSync.Renew) wait among the join requests with the certificate the
+	/* 6: the chain a host presented under an online issuer (issue 13), kept with its
+	 * record: the issuer that signed it may since have been replaced or dropped from the
+	 * config, and the root's CRL must still reach it after a restart */
+	"ALTER TABLE peers ADD COLUMN chain BLOB;",
+	/* 7: renewals (WireSync.Renew) wait among the join requests with the certificate the
 	 * host connected with, so that a restart keeps them as it keeps joins (a new table
 	 * copied over: a rerun over a table that has the columns works too) */
-	("CREATE TABLE join_requests_6 ("
+	("CREATE TABLE join_requests_7 ("
 	 "  id INTEGER PRIMARY KEY NOT NULL,"
 	 "  name TEXT NOT NULL,"
 	 "  network TEXT NOT NULL,"
@@ -97,12 +101,12 @@ static const char *const store_migrations[] = {
 	 "  renewal INTEGER NOT NULL DEFAULT 0,"
 	 "  current_certificate BLOB"
 	 ");"
-	 "INSERT INTO join_requests_6 (id, name, network, key, csr_sha256, source, created_s, "
+	 "INSERT INTO join_requests_7 (id, name, network, key, csr_sha256, source, created_s, "
 	 "  state, csr, reserved_ips, certificate, ca, reason) "
 	 "  SELECT id, name, network, key, csr_sha256, source, created_s, state, csr, "
 	 "  reserved_ips, certificate, ca, reason FROM join_requests;"
 	 "DROP TABLE join_requests;"
-	 "ALTER TABLE join_requests_6 RENAME TO join_requests;"),
+	 "ALTER TABLE join_requests_7 RENAME TO join_requests;"),
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -111,14 +115,15 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_PUT] = "INSERT INTO peers (" STORE_PEER_COLUMNS ") "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
 	    "ON CONFLICT (key) DO UPDATE SET name = excluded.name, "
 	    "network = excluded.network, listen_port = excluded.listen_port, "
 	    "tunnel_ips = excluded.tunnel_ips, lan_ips = excluded.lan_ips, "
 	    "wan_ip = excluded.wan_ip, lan_id = excluded.lan_id, "
 	    "observed_endpoint = excluded.observed_endpoint, online = excluded.online, "
 	    "last_seen_ms = excluded.last_seen_ms, revision = excluded.revision, "
-	    "certificate = excluded.certificate, static = excluded.static",
+	    "certificate = excluded.certificate, static = excluded.static, "
+	    "chain = excluded.chain",
 	[STMT_DELETE] = "DELETE FROM peers WHERE key = ?1",
 	[STMT_FOREACH] = "SELECT " STORE_PEER_COLUMNS " FROM peers ORDER BY key",
 	[STMT_REVISION_GET] = "SELECT value FROM meta WHERE name = 'revision'",

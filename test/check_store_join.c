@@ -312,7 +312,7 @@ rcollect(const struct store_join *j, void *arg)
 	return 0;
 }
 
-/* A renewal (schema 6) keeps its flag and the certificate the host connected with across
+/* A renewal (schema 7) keeps its flag and the certificate the host connected with across
  * a reopen; a join request has neither. */
 START_TEST(test_renewal_kept)
 {
