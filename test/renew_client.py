@@ -5,7 +5,7 @@ python3-grpcio's defaults.
 Run by test/renewcall.test:
 
     WS_ADDR=127.0.0.1:PORT WS_PKI=DIR WS_PY=DIR WS_TMP=DIR WS_CA_SCRIPT=certs/wiresync-ca \
-        /usr/bin/python3 test/renew_client.py [--keep bob|--resume bob]
+        /usr/bin/python3 test/renew_client.py [--keep bob|--resume bob|--issued]
 
 The caller is its certificate: a CSR of another key or another name is refused naming csr,
 an admin certificate is refused, nothing is kept. A good renewal waits among the join
@@ -13,6 +13,7 @@ requests (ListPending: renewal, unchanged, current_certificate, the current addr
 Approve refuses a certificate that changes the addresses or the groups and takes one that
 keeps them, and the same CSR then gets it (ISSUED). --keep NAME makes a waiting renewal and
 writes its id and CSR to WS_TMP; --resume NAME (after a restart) asks with that CSR again.
+--issued (a server with an online issuer): signed at once, with the issuer as the chain.
 Ends with "N passed, M failed".
 """
 
@@ -208,12 +209,58 @@ def resume(name, list_pending):
             "after a restart the same CSR resumes renewal %d" % want, str(r))
 
 
+def issued(list_pending):
+    """With an online issuer: signed at once, as the current certificate, with the chain."""
+    alice = renew_of("alice")
+    expect(lambda: alice(pb.RenewRequest(csr=csr(None, "alice")), timeout=T),
+           grpc.StatusCode.PERMISSION_DENIED, ["csr:", "TLS key"],
+           "with an issuer too, a CSR of another key: PERMISSION_DENIED")
+    der = csr(gc.pki_file("alice", "key"), "alice")
+    before = sorted(j.id for j in renewals(list_pending))
+    r = alice(pb.RenewRequest(csr=der), timeout=T)
+    issuer = subprocess.run(["openssl", "x509", "-in", os.path.join(gc.PKI, "a", "online.crt"),
+                             "-outform", "DER"], check=True, capture_output=True).stdout
+    C.check(r.state == pb.RENEW_ISSUED and r.id == 0 and r.certificate and
+            list(r.chain) == [issuer], "Renew with an online issuer: ISSUED at once (id 0), "
+            "the chain is the issuer", str(r)[:300])
+    if not r.certificate:
+        return
+    leaf = os.path.join(TMP, "issued.der")
+    with open(leaf, "wb") as f:
+        f.write(r.certificate)
+    pem = subprocess.run(["openssl", "x509", "-inform", "DER", "-in", leaf], check=True,
+                         capture_output=True).stdout
+    with open(leaf + ".pem", "wb") as f:
+        f.write(pem)
+    v = subprocess.run(["openssl", "verify", "-purpose", "sslclient", "-CAfile",
+                        os.path.join(gc.PKI, "a", "ca.crt"), "-untrusted",
+                        os.path.join(gc.PKI, "a", "online.crt"), leaf + ".pem"],
+                       capture_output=True, text=True)
+    C.check(v.returncode == 0, "the issued certificate verifies root -> issuer -> alice",
+            v.stdout + v.stderr)
+    text = subprocess.run(["openssl", "x509", "-in", leaf + ".pem", "-noout", "-subject", "-ext",
+                           "subjectAltName"], capture_output=True, text=True).stdout
+    want_key = "urn:wiresync:key:" + gc.read(gc.pki_file("alice", "pub")).decode().strip()
+    C.check("CN=alice" in text.replace(" ", "") and "IP Address:10.9.0.2" in text and
+            "IP Address:FD00:0:0:0:0:0:0:2" in text and want_key in text,
+            "it keeps alice's name, WireGuard key and both addresses", text)
+    pub = subprocess.run(["openssl", "x509", "-in", leaf + ".pem", "-noout", "-pubkey"],
+                         capture_output=True).stdout
+    own = subprocess.run(["openssl", "pkey", "-in", gc.pki_file("alice", "key"), "-pubout"],
+                         capture_output=True).stdout
+    C.check(pub == own and pub, "it is for alice's TLS key")
+    after = sorted(j.id for j in renewals(list_pending))
+    C.check(after == before, "no new request waits for the operator", "%s %s" % (before, after))
+
+
 def main():
     list_pending, prepare, approve = admin()
     if len(sys.argv) == 3 and sys.argv[1] == "--keep":
         keep(sys.argv[2], list_pending)
     elif len(sys.argv) == 3 and sys.argv[1] == "--resume":
         resume(sys.argv[2], list_pending)
+    elif len(sys.argv) == 2 and sys.argv[1] == "--issued":
+        issued(list_pending)
     else:
         Client("alice").up(listen_port=51820)
         refusals(list_pending)
