@@ -72,8 +72,11 @@ svc_change_queue(struct service *svc, struct change *c)
 }
 
 /* The handshake's intermediates as the record keeps them (DER one after the other): what
- * agents verify the host's certificate through, and what a CRL reload checks after a
- * restart. 0, or -1 on ENOMEM. */
+ * agents verify the host's certificate through (Peer.chain), and what a CRL reload checks.
+ * Stored with the record rather than derived from the configured issuer: a renewed issuer
+ * (wiresync-ca issuer --force: a new certificate, a new key) or one dropped from the
+ * config must not change or lose the chain of the hosts it already signed, and after a
+ * restart the root's CRL must still reach each stored host's issuer. 0, or -1 on ENOMEM. */
 static int
 chain_der(STACK_OF(X509) *chain, struct peer *p)
 {

@@ -61,5 +61,6 @@ Suite *hub_service_suite(void);
 Suite *csr_suite(void);
 Suite *join_suite(void);
 Suite *issuer_suite(void);
+Suite *verify_chain_suite(void);
 
 #endif
