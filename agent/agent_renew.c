@@ -171,7 +171,9 @@ out:
 }
 
 /* Checks the issued certificate, writes it over ours and takes it for the next
- * connections. 0, or -1 with err (nothing changed). */
+ * connections. 0; -1 with err when the certificate is not one we can take (a new CSR
+ * makes a new request); -2 with err when writing or loading it failed here (the same
+ * CSR fetches it again). Nothing is changed on failure. */
 static int
 renew_install(struct agent_renew *r, const Wiresync__V1__RenewReply *m, char *err,
     size_t errlen)
@@ -216,6 +218,7 @@ renew_install(struct agent_renew *r, const Wiresync__V1__RenewReply *m, char *er
 	if (stat(a->conf->certificate, &st) < 0)
 		st.st_mode = 0644;
 	snprintf(tmp, sizeof(tmp), "%s.new", a->conf->certificate);
+	rc = -2;
 	if (pem_tmp_write(tmp, leaf, inter, st.st_mode & 07777, err, errlen) < 0)
 		goto out;
 	f.certificate = tmp;
@@ -264,10 +267,11 @@ renew_reply_take(struct agent_renew *r, const Wiresync__V1__RenewReply *m)
 {
 	char err[512], until[32];
 	uint32_t delay;
+	int rc;
 
 	switch (m->state) {
 	case WIRESYNC__V1__RENEW_STATE__RENEW_ISSUED:
-		if (renew_install(r, m, err, sizeof(err)) == 0) {
+		if ((rc = renew_install(r, m, err, sizeof(err))) == 0) {
 			forget_csr(r);
 			backoff_reset(&r->poll);
 			client_drop(r);
@@ -275,8 +279,10 @@ renew_reply_take(struct agent_renew *r, const Wiresync__V1__RenewReply *m)
 			return;
 		}
 		delay = poll_delay(r);
-		log_warnx("certificate renewal: %s; asking again in %u ms", err, delay);
-		forget_csr(r);
+		log_warnx("certificate renewal: %s; asking again in %u ms%s", err, delay,
+		    rc == -1 ? " with a new request" : "");
+		if (rc == -1)
+			forget_csr(r);
 		poll_later(r, delay);
 		return;
 	case WIRESYNC__V1__RENEW_STATE__RENEW_DENIED:
