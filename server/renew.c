@@ -108,8 +108,8 @@ renew_reply(struct rpc_call *call, uint64_t id, Wiresync__V1__RenewState state,
 /* --- with an online issuer: at once ----------------------------------------------------- */
 
 static void
-renew_issue(struct service *svc, struct rpc_call *call, const struct agent_conn *ac,
-    const struct issuer *is, const uint8_t *csr, size_t csr_len)
+renew_issue(struct rpc_call *call, const struct agent_conn *ac, const struct issuer *is,
+    const uint8_t *csr, size_t csr_len)
 {
 	X509 *own = rpc_conn_peer_cert(ac->rc);
 	int64_t from = cert_asn1_time_s(X509_get0_notBefore(own));
@@ -126,7 +126,6 @@ renew_issue(struct service *svc, struct rpc_call *call, const struct agent_conn 
 	struct cert_identity id;
 	char err[256];
 
-	(void)svc;
 	if (issuer_sign(is, csr, csr_len, &p, (int64_t)time(NULL), &der, &len, err,
 	    sizeof(err)) < 0) {
 		log_warnx("%s (%s): renewal refused by the issuer: %s", ac->id.name, ac->id.network,
@@ -305,8 +304,17 @@ svc_handle_renew(struct rpc_call *call, const uint8_t *req, size_t len, void *ar
 	const struct issuer *is = service_issuer(svc);
 	Wiresync__V1__RenewRequest *m;
 	char err[256];
+	uint32_t retry_ms;
+	bool first;
 	int st;
 
+	/* the Update budget: a certificate holder cannot make us sign faster than this */
+	if (svc->update_rate != NULL && !ratelimit_take(svc->update_rate, ac->ident,
+	    loop_now_ms(svc->loop), &retry_ms, &first)) {
+		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "rate limit (update_rate_per_s %u): "
+		    "retry in %u ms", svc->cfg.update_rate_per_s, retry_ms);
+		return;
+	}
 	if (!ac->id.has_key) {
 		log_warnx("%s (%s): Renew refused: an admin certificate", ac->id.name,
 		    ac->id.network);
@@ -322,7 +330,7 @@ svc_handle_renew(struct rpc_call *call, const uint8_t *req, size_t len, void *ar
 		log_info("%s (%s): Renew refused: %s", ac->id.name, ac->id.network, err);
 		rpc_call_fail(call, st, "%s", err);
 	} else if (is != NULL && strcmp(issuer_network(is), ac->id.network) == 0) {
-		renew_issue(svc, call, ac, is, m->csr.data, m->csr.len);
+		renew_issue(call, ac, is, m->csr.data, m->csr.len);
 	} else if (svc->enroll == NULL) {
 		rpc_call_fail(call, GRPC_FAILED_PRECONDITION, "this server keeps no requests and "
 		    "has no online issuer: ask the operator for a new certificate");

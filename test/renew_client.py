@@ -5,7 +5,7 @@ python3-grpcio's defaults.
 Run by test/renewcall.test:
 
     WS_ADDR=127.0.0.1:PORT WS_PKI=DIR WS_PY=DIR WS_TMP=DIR WS_CA_SCRIPT=certs/wiresync-ca \
-        /usr/bin/python3 test/renew_client.py [--keep bob|--resume bob|--issued]
+        /usr/bin/python3 test/renew_client.py [--keep bob|--resume bob|--issued|--flood]
 
 The caller is its certificate: a CSR of another key or another name is refused naming csr,
 an admin certificate is refused, nothing is kept. A good renewal waits among the join
@@ -253,6 +253,17 @@ def issued(list_pending):
     C.check(after == before, "no new request waits for the operator", "%s %s" % (before, after))
 
 
+def flood():
+    """update_rate_per_s = 1, update_burst = 2: a third Renew at once is refused."""
+    alice = renew_of("alice")
+    der = csr(gc.pki_file("alice", "key"), "alice")
+    codes = [failed(lambda: alice(pb.RenewRequest(csr=der), timeout=T))[0] for _ in range(3)]
+    C.check(codes[:2] == [grpc.StatusCode.OK] * 2 and
+            codes[2] == grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "Renew takes the Update budget: the third at once is RESOURCE_EXHAUSTED",
+            str([c.name for c in codes]))
+
+
 def main():
     list_pending, prepare, approve = admin()
     if len(sys.argv) == 3 and sys.argv[1] == "--keep":
@@ -261,6 +272,8 @@ def main():
         resume(sys.argv[2], list_pending)
     elif len(sys.argv) == 2 and sys.argv[1] == "--issued":
         issued(list_pending)
+    elif len(sys.argv) == 2 and sys.argv[1] == "--flood":
+        flood()
     else:
         Client("alice").up(listen_port=51820)
         refusals(list_pending)
