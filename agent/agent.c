@@ -519,6 +519,10 @@ agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err,
 		snprintf(err, errlen, "server \"%s\": %s", conf->server, strerror(errno));
 		goto fail;
 	}
+	if ((a->renew = agent_renew_new(a)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	return a;
 fail:
 	agent_del(a);
@@ -531,6 +535,7 @@ agent_del(struct agent *a)
 	if (a == NULL)
 		return;
 	a->stopping = true;
+	agent_renew_del(a->renew);
 	loop_timer_cancel(a->loop, &a->debounce);
 	loop_timer_cancel(a->loop, &a->expiry_timer);
 	loop_timer_cancel(a->loop, &a->crl_timer);

@@ -95,6 +95,7 @@ struct agent {
 	struct hub hub;
 	char paths_path[4096];              /* state_dir/paths-IF: the paths, for --show */
 	bool paths_dirty;                   /* a path changed since paths_path was written */
+	struct agent_renew *renew;          /* agent_renew.c: our certificate's renewal */
 };
 
 static inline int64_t
@@ -164,7 +165,17 @@ bool agent_policy_pairs(const struct agent *a, const struct cert_identity *id, c
 /* A policy the server relays (common/watch.h), arg the agent. */
 void agent_on_policy(void *arg, const uint8_t *der, size_t len);
 
+/* agent_renew.c */
+struct agent_renew;
+/* Renews our certificate (a->ctx's) at two thirds of its lifetime, and each renewed one
+ * again; a renewed certificate replaces a->ctx and a->self. NULL on ENOMEM. */
+struct agent_renew *agent_renew_new(struct agent *a);
+void agent_renew_del(struct agent_renew *r);
+
 /* agent_update.c */
+/* Drops the Update connection and the Watch stream and makes them again with a->ctx (a
+ * renewed certificate), Watch resuming from its revision; the interface is not touched. */
+void agent_reconnect(struct agent *a);
 extern const struct watch_client_ops agent_watch_ops;
 /* The network as netmon reads it now: on a change, reports it and reconnects; arg the
  * agent. */

@@ -240,3 +240,12 @@ agent_net_changed(void *arg)
 
 	loop_timer_set(a->loop, &a->debounce, a->conf->debounce_ms, agent_net_settled, a);
 }
+
+void
+agent_reconnect(struct agent *a)
+{
+	drop_update_client(a);
+	if (a->watch != NULL)
+		restart_watch(a);
+	send_update(a);
+}

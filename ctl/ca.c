@@ -227,9 +227,22 @@ csr_write(const ProtobufCBinaryData *csr, char *dir, size_t dirlen, char *file, 
 	return 0;
 }
 
+/* path holds j's current certificate: a renewal signs over it (--force). */
+static bool
+file_is_current(X509 *x, const Wiresync__V1__PendingJoin *j)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+	bool same = n > 0 && (size_t)n == j->current_certificate.len &&
+	    memcmp(der, j->current_certificate.data, (size_t)n) == 0;
+
+	OPENSSL_free(der);
+	return same;
+}
+
 int
 ctl_ca_sign(const struct ctl *c, const Wiresync__V1__PendingJoin *j, const char *const *groups,
-    size_t n_groups, uint8_t **der, size_t *len)
+    size_t n_groups, const char *not_after, uint8_t **der, size_t *len)
 {
 	struct enroll_ca_job job = { 0 };
 	const char *argv[ENROLL_CA_ARGV_MAX];
@@ -264,11 +277,21 @@ ctl_ca_sign(const struct ctl *c, const Wiresync__V1__PendingJoin *j, const char 
 	job.key_b64 = key;
 	job.groups = groups;
 	job.n_groups = n_groups;
+	job.not_after = j->renewal ? not_after : NULL;
+	job.force = j->renewal;
 	snprintf(crt, sizeof(crt), "%s/%s.crt", c->ca_dir, j->name);
+	if (j->renewal && access(crt, F_OK) == 0) {
+		if ((x = ctl_cert_read(crt)) == NULL)
+			goto out;
+		if (file_is_current(x, j)) {
+			X509_free(x);
+			x = NULL;
+		}
+	}
 
 	/* signed before, the Approve lost: send that certificate, do not sign again */
-	if (access(crt, F_OK) == 0) {
-		if ((x = ctl_cert_read(crt)) == NULL)
+	if (x != NULL || (!j->renewal && access(crt, F_OK) == 0)) {
+		if (x == NULL && (x = ctl_cert_read(crt)) == NULL)
 			goto out;
 		if (!cert_is_request(x, req, j, groups, n_groups)) {
 			ctl_err("approve: %s exists and is not request %llu's certificate (CSR key, "

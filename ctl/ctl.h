@@ -74,10 +74,13 @@ uint8_t *ctl_cert_read_der(const char *path, size_t *len);
 int ctl_ca_sha256(const char *path, char out[65]);
 /* Signs join request j (name, key, CSR, reserved addresses) with wiresync-ca in c->ca_dir,
  * adding groups; or, when ca_dir/NAME.crt already holds the CSR's key (an Approve that was
- * lost), takes that. CTL_EXIT_OK with *der (malloc'd, caller frees) and *len, or an exit
- * status with the reason (wiresync-ca's messages too) on stderr and *der NULL. */
+ * lost), takes that. A renewal (j->renewal) is signed with --not-after not_after and
+ * --force over NAME.crt when that is still its current certificate. CTL_EXIT_OK with *der
+ * (malloc'd, caller frees) and *len, or an exit status with the reason (wiresync-ca's
+ * messages too) on stderr and *der NULL. */
 int ctl_ca_sign(const struct ctl *c, const Wiresync__V1__PendingJoin *j,
-    const char *const *groups, size_t n_groups, uint8_t **der, size_t *len);
+    const char *const *groups, size_t n_groups, const char *not_after, uint8_t **der,
+    size_t *len);
 
 /* Commands: argc/argv start at the command's name; each returns an exit status. */
 int cmd_peers(struct ctl *c, int argc, char **argv);

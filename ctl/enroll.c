@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cert.h"
 #include "ctl/ctl.h"
 #include "ctl/enroll_args.h"
 
@@ -131,18 +132,101 @@ ips_join(char **v, size_t n, char *out, size_t len)
 		used += (size_t)snprintf(out + used, len - used, "%s%s", i > 0 ? "," : "", v[i]);
 }
 
+/* Signs request j (after PrepareApproval: its addresses are reserved) and sends the
+ * certificate with Approve; prints what it did. A renewal is signed as its current
+ * certificate (groups, lifetime), groups ignored. */
+static int
+sign_and_approve(struct ctl *c, const Wiresync__V1__PendingJoin *j, const char *const *groups,
+    size_t n_groups)
+{
+	Wiresync__V1__ApproveRequest areq = WIRESYNC__V1__APPROVE_REQUEST__INIT;
+	Wiresync__V1__ApproveReply *ar = NULL;
+	const Wiresync__V1__PendingJoin *done;
+	struct enroll_renewal rn;
+	struct cert_identity id;
+	char ips[512], err[256];
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int st;
+
+	if (j->renewal) {
+		if (enroll_renewal_from(j, (int64_t)time(NULL), &rn, err, sizeof(err)) < 0) {
+			ctl_err("approve: %s", err);
+			return CTL_EXIT_SERVER;
+		}
+		groups = rn.group_ptrs;
+		n_groups = rn.n_groups;
+	}
+	if ((st = ctl_ca_sign(c, j, groups, n_groups, j->renewal ? rn.not_after : NULL, &der,
+	    &len)) != CTL_EXIT_OK)
+		return st;
+	areq.id = j->id;
+	areq.certificate.data = der;
+	areq.certificate.len = len;
+	if ((st = ctl_call_unpack(c, "Approve", &areq.base, &wiresync__v1__approve_reply__descriptor,
+	    (void **)&ar)) != CTL_EXIT_OK) {
+		fprintf(stderr, "wiresyncctl: the certificate %s/%s.crt is signed but not "
+		    "delivered: the same approve sends it again\n", c->ca_dir, j->name);
+		free(der);
+		return st;
+	}
+	done = ar->join != NULL ? ar->join : j;
+	ips_join(done->reserved_ips, done->n_reserved_ips, ips, sizeof(ips));
+	if (!j->renewal)
+		printf("approved %llu %s %s\n", (unsigned long long)j->id, j->name, ips);
+	else if (cert_identity_from_der(der, len, &id, err, sizeof(err)))
+		printf("renewed %llu %s %s: serial %s (was %s), until %s\n",
+		    (unsigned long long)j->id, j->name, ips, id.serial, rn.serial, rn.not_after);
+	else
+		printf("renewed %llu %s %s\n", (unsigned long long)j->id, j->name, ips);
+	free(der);
+	wiresync__v1__approve_reply__free_unpacked(ar, NULL);
+	return CTL_EXIT_OK;
+}
+
+/* approve --renewals: every waiting renewal whose CSR keeps the name and the TLS key of
+ * the current certificate; the others are listed and left. */
+static int
+approve_renewals(struct ctl *c)
+{
+	Wiresync__V1__ListPendingRequest req = WIRESYNC__V1__LIST_PENDING_REQUEST__INIT;
+	Wiresync__V1__ListPendingReply *r;
+	size_t done = 0, left = 0;
+	int st, worst = CTL_EXIT_OK;
+
+	if ((st = ctl_call_unpack(c, "ListPending", &req.base,
+	    &wiresync__v1__list_pending_reply__descriptor, (void **)&r)) != CTL_EXIT_OK)
+		return st;
+	for (size_t i = 0; i < r->n_pending; i++) {
+		const Wiresync__V1__PendingJoin *j = r->pending[i];
+		if (!j->renewal || strcmp(j->state, "waiting") != 0)
+			continue;
+		if (!j->unchanged) {
+			printf("left %llu %s: its CSR does not keep the name and key of its current "
+			    "certificate (approve %llu or deny %llu)\n", (unsigned long long)j->id,
+			    j->name, (unsigned long long)j->id, (unsigned long long)j->id);
+			left++;
+			continue;
+		}
+		if ((st = sign_and_approve(c, j, NULL, 0)) != CTL_EXIT_OK)
+			worst = st;
+		else
+			done++;
+	}
+	if (done == 0 && left == 0 && worst == CTL_EXIT_OK)
+		printf("no renewal is waiting\n");
+	wiresync__v1__list_pending_reply__free_unpacked(r, NULL);
+	return worst;
+}
+
 int
 cmd_approve(struct ctl *c, int argc, char **argv)
 {
 	Wiresync__V1__PrepareApprovalRequest preq = WIRESYNC__V1__PREPARE_APPROVAL_REQUEST__INIT;
-	Wiresync__V1__ApproveRequest areq = WIRESYNC__V1__APPROVE_REQUEST__INIT;
 	Wiresync__V1__PrepareApprovalReply *prep = NULL;
-	Wiresync__V1__ApproveReply *ar = NULL;
-	const Wiresync__V1__PendingJoin *j, *done;
+	const Wiresync__V1__PendingJoin *j;
 	struct enroll_approve_args a;
 	char err[256], ips[512];
-	uint8_t *der = NULL;
-	size_t len = 0;
 	int st;
 
 	if (enroll_approve_args_parse(argc, argv, &a, err, sizeof(err)) < 0) {
@@ -151,6 +235,8 @@ cmd_approve(struct ctl *c, int argc, char **argv)
 	}
 	if (ca_dir_check(c) < 0)
 		return CTL_EXIT_USAGE;
+	if (a.renewals)
+		return approve_renewals(c);
 	if (a.code[0] != '\0' && (st = request_by_code(c, a.code, &a.id)) != CTL_EXIT_OK)
 		return st;
 	preq.id = a.id;
@@ -172,24 +258,15 @@ cmd_approve(struct ctl *c, int argc, char **argv)
 		st = CTL_EXIT_SERVER;
 		goto out;
 	}
-	if ((st = ctl_ca_sign(c, j, a.groups, a.n_groups, &der, &len)) != CTL_EXIT_OK)
-		goto out;
-	areq.id = a.id;
-	areq.certificate.data = der;
-	areq.certificate.len = len;
-	if ((st = ctl_call_unpack(c, "Approve", &areq.base, &wiresync__v1__approve_reply__descriptor,
-	    (void **)&ar)) != CTL_EXIT_OK) {
-		fprintf(stderr, "wiresyncctl: the certificate %s/%s.crt is signed but not "
-		    "delivered: the same approve sends it again\n", c->ca_dir, j->name);
+	if (j->renewal && a.n_groups > 0) {
+		ctl_err("approve: request %llu is a renewal of %s: it keeps its current "
+		    "certificate's groups (no --group); nothing signed", (unsigned long long)a.id,
+		    j->name);
+		st = CTL_EXIT_USAGE;
 		goto out;
 	}
-	done = ar->join != NULL ? ar->join : j;
-	ips_join(done->reserved_ips, done->n_reserved_ips, ips, sizeof(ips));
-	printf("approved %llu %s %s\n", (unsigned long long)a.id, j->name, ips);
+	st = sign_and_approve(c, j, a.groups, a.n_groups);
 out:
-	free(der);
-	if (ar != NULL)
-		wiresync__v1__approve_reply__free_unpacked(ar, NULL);
 	wiresync__v1__prepare_approval_reply__free_unpacked(prep, NULL);
 	return st;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 
 #include "common/cert.h"
 #include "ctl/enroll_args.h"
@@ -147,6 +148,10 @@ enroll_approve_args_parse(int argc, char **argv, struct enroll_approve_args *a, 
 
 	memset(a, 0, sizeof(*a));
 	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--renewals") == 0) {
+			a->renewals = true;
+			continue;
+		}
 		if ((v = opt_value(argc, argv, &i, "--ip", &missing)) != NULL) {
 			uint8_t x[17], y[17];
 			if (strchr(v, '/') != NULL || !ip_bin(v, x)) {
@@ -186,8 +191,8 @@ enroll_approve_args_parse(int argc, char **argv, struct enroll_approve_args *a, 
 			snprintf(err, errlen, "approve: %s needs a value", argv[i]);
 			return -1;
 		} else if (argv[i][0] == '-') {
-			snprintf(err, errlen, "approve: unknown option \"%s\" (--ip ADDR, --group G)",
-			    argv[i]);
+			snprintf(err, errlen, "approve: unknown option \"%s\" (--ip ADDR, --group G, "
+			    "--renewals)", argv[i]);
 			return -1;
 		} else if (id != NULL) {
 			snprintf(err, errlen, "approve: unexpected argument \"%s\" (one ID)", argv[i]);
@@ -196,9 +201,17 @@ enroll_approve_args_parse(int argc, char **argv, struct enroll_approve_args *a, 
 			id = argv[i];
 		}
 	}
+	if (a->renewals) {
+		if (id != NULL || a->n_ips > 0 || a->n_groups > 0) {
+			snprintf(err, errlen, "approve: --renewals takes no ID, --ip or --group: each "
+			    "renewal keeps its current certificate's addresses and groups");
+			return -1;
+		}
+		return 0;
+	}
 	if (id == NULL) {
 		snprintf(err, errlen, "approve: give the ID of a request (wiresyncctl pending) or "
-		    "the code the host printed");
+		    "the code the host printed, or --renewals");
 		return -1;
 	}
 	if (!enroll_ref_parse(id, &a->id, a->code)) {
@@ -297,6 +310,9 @@ enroll_join_json(const Wiresync__V1__PendingJoin *j, int64_t now)
 	json_object_set_new(o, "state", json_string(j->state));
 	json_object_set_new(o, "network", json_string(j->network));
 	json_object_set_new(o, "reserved_ips", ips);
+	json_object_set_new(o, "renewal", json_boolean(j->renewal));
+	if (j->renewal)
+		json_object_set_new(o, "unchanged", json_boolean(j->unchanged));
 	return o;
 }
 
@@ -312,7 +328,12 @@ enroll_join_row(const Wiresync__V1__PendingJoin *j, int64_t now, char cells[ENRO
 	snprintf(cells[3], 128, "%s", j->code[0] != '\0' ? j->code : "-");
 	snprintf(cells[4], 128, "%s", j->source[0] != '\0' ? j->source : "-");
 	enroll_age_format(now - j->created, cells[5], 128);
-	snprintf(cells[6], 128, "%s", j->state[0] != '\0' ? j->state : "-");
+	if (!j->renewal)
+		snprintf(cells[6], 128, "%s", j->state[0] != '\0' ? j->state : "-");
+	else if (strcmp(j->state, "waiting") == 0)
+		snprintf(cells[6], 128, "renewal%s", j->unchanged ? "" : " (changed)");
+	else
+		snprintf(cells[6], 128, "%s (renewal)", j->state);
 }
 
 int
@@ -333,7 +354,8 @@ enroll_ca_argv_build(const struct enroll_ca_job *job, const char **argv, size_t 
 {
 	size_t n = 0;
 
-	if (max < 10 + 2 * job->n_ips + 2 * job->n_groups)
+	if (max < 10 + 2 * job->n_ips + 2 * job->n_groups + (job->not_after != NULL ? 2 : 0) +
+	    (job->force ? 1 : 0))
 		return -1;
 	argv[n++] = job->command;
 	argv[n++] = "-d";
@@ -352,6 +374,12 @@ enroll_ca_argv_build(const struct enroll_ca_job *job, const char **argv, size_t 
 		argv[n++] = "--group";
 		argv[n++] = job->groups[i];
 	}
+	if (job->not_after != NULL) {
+		argv[n++] = "--not-after";
+		argv[n++] = job->not_after;
+	}
+	if (job->force)
+		argv[n++] = "--force";
 	argv[n] = NULL;
 	return (int)n;
 }
@@ -364,4 +392,48 @@ enroll_sha256_hex(const uint8_t *der, size_t len, char out[65])
 	SHA256(der, len, md);
 	for (size_t i = 0; i < sizeof(md); i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+int
+enroll_renewal_from(const Wiresync__V1__PendingJoin *j, int64_t now,
+    struct enroll_renewal *r, char *err, size_t errlen)
+{
+	const unsigned char *p = j->current_certificate.data;
+	X509 *x = NULL;
+	struct cert_identity id;
+	int64_t from, until;
+	time_t t;
+	struct tm tm;
+	char why[200];
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!j->renewal || j->current_certificate.len == 0 ||
+	    (x = d2i_X509(NULL, &p, (long)j->current_certificate.len)) == NULL ||
+	    !cert_identity_from_x509(x, &id, why, sizeof(why))) {
+		snprintf(err, errlen, "request %llu: %s", (unsigned long long)j->id, !j->renewal ?
+		    "not a renewal" : "its current certificate does not read");
+		goto out;
+	}
+	if (id.n_groups > ENROLL_MAX_GROUPS) {
+		snprintf(err, errlen, "request %llu: %zu groups, at most %d",
+		    (unsigned long long)j->id, id.n_groups, ENROLL_MAX_GROUPS);
+		goto out;
+	}
+	for (size_t i = 0; i < id.n_groups; i++) {
+		snprintf(r->groups[i], sizeof(r->groups[i]), "%s", id.groups[i]);
+		r->group_ptrs[i] = r->groups[i];
+	}
+	r->n_groups = id.n_groups;
+	snprintf(r->serial, sizeof(r->serial), "%s", id.serial);
+	/* the lifetime the operator gave the host, again from now */
+	from = cert_asn1_time_s(X509_get0_notBefore(x));
+	until = cert_asn1_time_s(X509_get0_notAfter(x));
+	t = (time_t)(now + (until > from ? until - from : 86400));
+	gmtime_r(&t, &tm);
+	strftime(r->not_after, sizeof(r->not_after), "%Y%m%d%H%M%SZ", &tm);
+	rc = 0;
+out:
+	X509_free(x);
+	return rc;
 }

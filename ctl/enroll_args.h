@@ -16,13 +16,17 @@
 #define ENROLL_MAX_GROUPS 16      /* --group of one approval */
 #define ENROLL_REASON_MAX 200     /* bytes of a deny --reason */
 #define ENROLL_IP_LEN 64          /* an address as text, without a prefix length */
-/* ca_command -d DIR agent NAME --csr F --key K, --ip A per address, --group G per group */
-#define ENROLL_CA_ARGV_MAX (9 + 2 * ENROLL_MAX_IPS + 2 * ENROLL_MAX_GROUPS + 1)
+/* ca_command -d DIR agent NAME --csr F --key K, --ip A per address, --group G per group,
+ * --not-after T --force for a renewal */
+#define ENROLL_CA_ARGV_MAX (9 + 2 * ENROLL_MAX_IPS + 2 * ENROLL_MAX_GROUPS + 3 + 1)
+#define ENROLL_TIME_LEN 15        /* YYYYMMDDHHMMSSZ */
 
 #define ENROLL_CODE_LEN 9         /* "ABCD-EFGH" */
 
-/* approve ID|CODE [--ip ADDR]... [--group G]...: pointers into argv. */
+/* approve ID|CODE [--ip ADDR]... [--group G]... or approve --renewals: pointers into
+ * argv. */
 struct enroll_approve_args {
+	bool renewals;            /* --renewals: every waiting renewal that is unchanged */
 	uint64_t id;              /* 0 when the request was named by its code */
 	char code[ENROLL_CODE_LEN + 1];   /* "" when by id; upper case */
 	const char *ips[ENROLL_MAX_IPS];
@@ -49,6 +53,18 @@ struct enroll_ca_job {
 	size_t n_ips;
 	const char *const *groups;
 	size_t n_groups;
+	const char *not_after;    /* NULL, or a renewal's notAfter (YYYYMMDDHHMMSSZ) */
+	bool force;               /* a renewal replaces NAME.crt */
+};
+
+/* What a renewal is signed with: its current certificate's groups, and a notAfter that
+ * gives the new one the current one's lifetime from now. */
+struct enroll_renewal {
+	char groups[ENROLL_MAX_GROUPS][33];
+	const char *group_ptrs[ENROLL_MAX_GROUPS];
+	size_t n_groups;
+	char not_after[ENROLL_TIME_LEN + 1];
+	char serial[80];          /* of the current certificate, for what approve prints */
 };
 
 /* A request id: decimal, 1 to 2^64-1, nothing else. */
@@ -63,6 +79,11 @@ bool enroll_ref_parse(const char *s, uint64_t *id, char code[ENROLL_CODE_LEN + 1
  * with a prefix length or given twice, a group wiresync-ca would refuse, too many). */
 int enroll_approve_args_parse(int argc, char **argv, struct enroll_approve_args *a, char *err,
     size_t errlen);
+
+/* A renewal's signing from j->current_certificate (DER) at now. 0, or -1 with err when
+ * j is no renewal or its certificate does not read. */
+int enroll_renewal_from(const Wiresync__V1__PendingJoin *j, int64_t now,
+    struct enroll_renewal *r, char *err, size_t errlen);
 
 /* argv starts at "deny". 0, or -1 with err. */
 int enroll_deny_args_parse(int argc, char **argv, struct enroll_deny_args *a, char *err,
@@ -89,7 +110,9 @@ void enroll_age_format(int64_t seconds, char *out, size_t len);
  * age ("3m"), age_s, created, state, network, reserved_ips; now is the current time. */
 json_t *enroll_join_json(const Wiresync__V1__PendingJoin *j, int64_t now);
 
-/* One table row of a request: ID NAME KEY CODE SOURCE AGE STATE. */
+/* One table row of a request: ID NAME KEY CODE SOURCE AGE STATE; a waiting renewal's
+ * STATE is "renewal", or "renewal (changed)" when its CSR does not keep the current
+ * certificate's name and key; a decided one's "approved (renewal)", "denied (renewal)". */
 #define ENROLL_COLS 7
 void enroll_join_row(const Wiresync__V1__PendingJoin *j, int64_t now,
     char cells[ENROLL_COLS][128]);
@@ -99,7 +122,8 @@ void enroll_join_row(const Wiresync__V1__PendingJoin *j, int64_t now,
 int enroll_job_ips_set(struct enroll_ca_job *job, const Wiresync__V1__PendingJoin *j);
 
 /* The argv (NULL-terminated, pointers into job) that signs job:
- * COMMAND -d DIR agent NAME --csr FILE --key KEY --ip A... --group G...
+ * COMMAND -d DIR agent NAME --csr FILE --key KEY --ip A... --group G... [--not-after T]
+ * [--force]
  * Returns the number of arguments, or -1 when max is too small. */
 int enroll_ca_argv_build(const struct enroll_ca_job *job, const char **argv, size_t max);
 

@@ -34,7 +34,7 @@ static const struct {
 	{ "policy", cmd_policy, "[--json]", "the pairing policy in force: version and rules", false },
 	{ "can-pair", cmd_can_pair, "A B [--json]", "whether hosts A and B pair, and the rule that decides", false },
 	{ "pending", cmd_pending, "[--json]", "join requests waiting: id, name, key, code, source, age", false },
-	{ "approve", cmd_approve, "ID|CODE [--ip ADDR]... [--group G]...", "sign request ID (or the one with the host's CODE) with the CA in ca_dir and send the certificate", false },
+	{ "approve", cmd_approve, "ID|CODE [--ip ADDR]... [--group G]... | --renewals", "sign request ID (or the one with the host's CODE), or every unchanged renewal, with the CA in ca_dir and send the certificate", false },
 	{ "deny", cmd_deny, "ID|CODE [--reason TEXT]", "refuse join request ID (or the one with the host's CODE)", false },
 	{ "check-policy", cmd_check_policy, "FILE [--ca CA.crt] [--quiet]", "check a pairing policy file, or with --ca a signed policy.cms (offline)", true },
 };

@@ -61,6 +61,26 @@ struct pj {
 	char *ipp[CERT_TUNNEL_MAX];
 };
 
+/* A renewal whose CSR keeps the name and the TLS key of the certificate it connected
+ * with: what approve --renewals signs without asking. */
+static bool
+renewal_unchanged(const struct pending_req *r, const struct enroll_extra *x)
+{
+	const unsigned char *p = r->current, *q = x->csr;
+	X509 *cur = r->current_len > 0 ? d2i_X509(NULL, &p, (long)r->current_len) : NULL;
+	X509_REQ *csr = d2i_X509_REQ(NULL, &q, (long)x->csr_len);
+	struct cert_identity id;
+	char err[160];
+	bool same = cur != NULL && csr != NULL && X509_REQ_get0_pubkey(csr) != NULL &&
+	    EVP_PKEY_eq(X509_get0_pubkey(cur), X509_REQ_get0_pubkey(csr)) == 1 &&
+	    cert_identity_from_x509(cur, &id, err, sizeof(err)) && strcmp(id.name, r->name) == 0 &&
+	    id.has_key && memcmp(id.key, r->key, WG_KEY_LEN) == 0;
+
+	X509_REQ_free(csr);
+	X509_free(cur);
+	return same;
+}
+
 /* Fills p from r; the strings point into p and r. */
 static void
 pj_fill(struct pj *p, const struct pending_req *r)
@@ -83,6 +103,12 @@ pj_fill(struct pj *p, const struct pending_req *r)
 		p->ipp[i] = netaddr_format(&x->ips[i], false, p->ips[i]);
 	p->m.n_reserved_ips = x->n_ips;
 	p->m.reserved_ips = p->ipp;
+	if (r->renewal) {
+		p->m.renewal = true;
+		p->m.current_certificate.data = r->current;
+		p->m.current_certificate.len = r->current_len;
+		p->m.unchanged = renewal_unchanged(r, x);
+	}
 }
 
 /* Replies with a message whose field 1 is r's PendingJoin (the three replies' shape). */
@@ -298,8 +324,20 @@ adm_handle_prepare_approval(struct rpc_call *call, const uint8_t *req, size_t le
 		rpc_call_fail(call, GRPC_INVALID_ARGUMENT, "PrepareApprovalRequest does not decode");
 		return;
 	}
-	if ((r = find_req(a->enroll, call, ac, m->id)) == NULL || !require_waiting(call, r) ||
-	    !pick_ips(a->enroll, call, r, m, ips, &n))
+	if ((r = find_req(a->enroll, call, ac, m->id)) == NULL || !require_waiting(call, r))
+		goto out;
+	if (r->renewal) {
+		/* a renewal keeps its addresses: they were set when it was made */
+		if (m->n_ips > 0) {
+			rpc_call_fail(call, GRPC_FAILED_PRECONDITION, "ips: request %llu is a renewal "
+			    "of %s: it keeps the addresses of its current certificate",
+			    (unsigned long long)r->id, r->name);
+			goto out;
+		}
+		reply_join(call, r);
+		goto out;
+	}
+	if (!pick_ips(a->enroll, call, r, m, ips, &n))
 		goto out;
 	x = enroll_extra(r);
 	{
@@ -335,6 +373,26 @@ same_ips(const struct cert_identity *id, const struct enroll_extra *x)
 		bool found = false;
 		for (size_t k = 0; k < id->n_tunnel && !found; k++)
 			found = netaddr_equal(&id->tunnel[k], &x->ips[i]);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* A renewal's certificate c carries exactly the groups of the current one. */
+static bool
+same_groups(const struct cert_identity *c, const struct pending_req *r)
+{
+	struct cert_identity cur;
+	char err[160];
+
+	if (!cert_identity_from_der(r->current, r->current_len, &cur, err, sizeof(err)) ||
+	    cur.n_groups != c->n_groups)
+		return false;
+	for (size_t i = 0; i < cur.n_groups; i++) {
+		bool found = false;
+		for (size_t k = 0; k < c->n_groups && !found; k++)
+			found = strcmp(cur.groups[i], c->groups[k]) == 0;
 		if (!found)
 			return false;
 	}
@@ -389,6 +447,10 @@ approval_check(struct enroll *e, const struct pending_req *r, const uint8_t *der
 	} else if (!same_ips(&id, x)) {
 		snprintf(err, errlen, "certificate: its IP addresses are not the %zu reserved for "
 		    "request %llu (PendingJoin.reserved_ips)", x->n_ips, (unsigned long long)r->id);
+	} else if (r->renewal && !same_groups(&id, r)) {
+		snprintf(err, errlen, "certificate: its %s SANs are not those of the current "
+		    "certificate of %s (a renewal keeps the groups)", CERT_URI_GROUP_PREFIX,
+		    r->name);
 	} else {
 		chain = X509_STORE_CTX_get0_chain(sctx);
 		n = i2d_X509(sk_X509_value(chain, sk_X509_num(chain) - 1), ca);
@@ -452,8 +514,9 @@ adm_handle_approve(struct rpc_call *call, const uint8_t *req, size_t len, void *
 		}
 	}
 	if (st != GRPC_OK || (x->cert = malloc(m->certificate.len)) == NULL) {
-		log_warnx("%s (%s): approval of join request %llu (%s) refused: %s", ac->id.name,
-		    ac->id.network, (unsigned long long)r->id, r->name,
+		log_warnx("%s (%s): approval of %s request %llu (%s) refused: %s", ac->id.name,
+		    ac->id.network, r->renewal ? "renewal" : "join", (unsigned long long)r->id,
+		    r->name,
 		    st != GRPC_OK ? why : "out of memory");
 		rpc_call_fail(call, st != GRPC_OK ? st : GRPC_RESOURCE_EXHAUSTED, "%s",
 		    st != GRPC_OK ? why : "out of memory");
@@ -469,8 +532,8 @@ adm_handle_approve(struct rpc_call *call, const uint8_t *req, size_t len, void *
 	}
 	OPENSSL_free(ca);
 	pending_set_state(a->enroll->t, r->id, PENDING_APPROVED);
-	log_info("%s (%s) approved join request %llu: %s code %s", ac->id.name, ac->id.network,
-	    (unsigned long long)r->id, r->name, r->code);
+	log_info("%s (%s) approved %s request %llu: %s code %s", ac->id.name, ac->id.network,
+	    r->renewal ? "renewal" : "join", (unsigned long long)r->id, r->name, r->code);
 	reply_join(call, r);
 out:
 	wiresync__v1__approve_request__free_unpacked(m, NULL);

@@ -37,6 +37,9 @@ enroll_store_save(struct enroll *e, const struct pending_req *r, const struct en
 	j.n_ips = (uint8_t)x->n_ips;
 	memcpy(j.ips, x->ips, x->n_ips * sizeof(x->ips[0]));
 	snprintf(j.reason, sizeof(j.reason), "%s", x->reason);
+	j.renewal = r->renewal;
+	j.current = r->current;
+	j.current_len = r->current_len;
 	return store_join_put(e->svc->store, &j);
 }
 
@@ -111,7 +114,11 @@ load_one(const struct store_join *j, void *arg)
 	memcpy(x->ips, j->ips, j->n_ips * sizeof(j->ips[0]));
 	snprintf(x->reason, sizeof(x->reason), "%s", j->reason);
 	r.user = x;
+	r.renewal = j->renewal;
+	r.current = dup_der(j->current, j->current_len, &fail);
+	r.current_len = j->current_len;
 	if (fail) {
+		free(r.current);
 		enroll_extra_free(x);
 		l->err = -ENOMEM;
 		return 1;

@@ -377,6 +377,7 @@ start_enroll(struct daemon *d, const struct serverconf *conf, struct admin *admi
 	if (enroll_load(d->enroll, err, errlen) < 0)
 		return -1;
 	admin_set_enroll(admin, d->enroll);
+	service_set_enroll(d->svc, d->enroll);
 	if (conf->enroll_listen == NULL || conf->enroll_listen[0] == '\0')
 		return 0;
 	return enroll_listen(d->enroll, d->loop, &files, conf->enroll_listen, lim, err, errlen);

@@ -56,9 +56,11 @@ pending_del(struct pending_table *t)
 {
 	if (t == NULL)
 		return;
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		if (t->lim.user_free != NULL && t->v[i].user != NULL)
 			t->lim.user_free(t->v[i].user);
+		free(t->v[i].current);
+	}
 	free(t->v);
 	free(t->slots);
 	free(t);
@@ -78,6 +80,7 @@ drop_at(struct pending_table *t, size_t i)
 {
 	if (t->lim.user_free != NULL && t->v[i].user != NULL)
 		t->lim.user_free(t->v[i].user);
+	free(t->v[i].current);
 	memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(t->v[0]));
 	t->n--;
 }
@@ -95,6 +98,35 @@ pending_expire(struct pending_table *t, int64_t now)
 	return dropped;
 }
 
+/* A new request at the end (ids only grow); the caller checked that there is room. */
+static struct pending_req *
+append(struct pending_table *t, const char *name, const uint8_t key[WG_KEY_LEN],
+    const uint8_t csr_sha256[32], const struct netaddr *source, int64_t now)
+{
+	struct pending_req *r = &t->v[t->n++];
+
+	memset(r, 0, sizeof(*r));
+	r->id = t->next_id++;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	memcpy(r->key, key, WG_KEY_LEN);
+	memcpy(r->csr_sha256, csr_sha256, 32);
+	pending_code(csr_sha256, r->code);
+	r->source = *source;
+	r->created_s = now;
+	r->state = PENDING_WAITING;
+	return r;
+}
+
+/* The request of this CSR, or NULL. */
+static struct pending_req *
+by_csr(const struct pending_table *t, const uint8_t csr_sha256[32])
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (memcmp(t->v[i].csr_sha256, csr_sha256, 32) == 0)
+			return &t->v[i];
+	return NULL;
+}
+
 enum pending_add_result
 pending_add(struct pending_table *t, const char *name, const uint8_t key[WG_KEY_LEN],
     const uint8_t csr_sha256[32], const struct netaddr *source, int64_t now,
@@ -104,11 +136,10 @@ pending_add(struct pending_table *t, const char *name, const uint8_t key[WG_KEY_
 	size_t from_source = 0, recent = 0;
 
 	pending_expire(t, now);
-	for (size_t i = 0; i < t->n; i++)
-		if (memcmp(t->v[i].csr_sha256, csr_sha256, 32) == 0) {
-			*out = &t->v[i];
-			return PENDING_RESUMED;
-		}
+	if ((r = by_csr(t, csr_sha256)) != NULL) {
+		*out = r;
+		return PENDING_RESUMED;
+	}
 	for (size_t i = 0; i < t->n; i++) {
 		r = &t->v[i];
 		if (r->state != PENDING_DENIED && (memcmp(r->key, key, WG_KEY_LEN) == 0 ||
@@ -127,16 +158,35 @@ pending_add(struct pending_table *t, const char *name, const uint8_t key[WG_KEY_
 		return PENDING_RATE;
 	if (t->n == t->lim.max_requests)
 		return PENDING_FULL;
-	r = &t->v[t->n++];
-	memset(r, 0, sizeof(*r));
-	r->id = t->next_id++;
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	memcpy(r->key, key, WG_KEY_LEN);
-	memcpy(r->csr_sha256, csr_sha256, 32);
-	pending_code(csr_sha256, r->code);
-	r->source = *source;
-	r->created_s = now;
-	r->state = PENDING_WAITING;
+	*out = append(t, name, key, csr_sha256, source, now);
+	return PENDING_ADDED;
+}
+
+enum pending_add_result
+pending_add_renewal(struct pending_table *t, const char *name, const uint8_t key[WG_KEY_LEN],
+    const uint8_t csr_sha256[32], const struct netaddr *source, int64_t now,
+    uint8_t *current, size_t current_len, const struct pending_req **out)
+{
+	struct pending_req *r;
+
+	pending_expire(t, now);
+	if ((r = by_csr(t, csr_sha256)) != NULL) {
+		*out = r;
+		return PENDING_RESUMED;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		r = &t->v[i];
+		if (r->renewal ? memcmp(r->key, key, WG_KEY_LEN) == 0 :
+		    r->state != PENDING_DENIED && (memcmp(r->key, key, WG_KEY_LEN) == 0 ||
+		    strcmp(r->name, name) == 0))
+			return PENDING_CONFLICT;
+	}
+	if (t->n == t->lim.max_requests)
+		return PENDING_FULL;
+	r = append(t, name, key, csr_sha256, source, now);
+	r->renewal = true;
+	r->current = current;
+	r->current_len = current_len;
 	*out = r;
 	return PENDING_ADDED;
 }
@@ -207,6 +257,7 @@ pending_load(struct pending_table *t, const struct pending_req *r, int64_t now)
 	if (ret != 0) {
 		if (t->lim.user_free != NULL && r->user != NULL)
 			t->lim.user_free(r->user);
+		free(r->current);
 		return ret;
 	}
 	for (i = t->n; i > 0 && t->v[i - 1].id > r->id; i--)

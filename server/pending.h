@@ -26,6 +26,10 @@ struct pending_req {
 	int64_t created_s;
 	enum pending_state state;
 	void *user;                 /* the caller's (pending_set_user), freed with the request */
+	bool renewal;               /* WireSync.Renew: an enrolled host renewing its certificate */
+	uint8_t *current;           /* a renewal's: the certificate it connected with, DER;
+	                             * owned by the table, freed with the request */
+	size_t current_len;
 };
 
 struct pending_limits {
@@ -67,8 +71,18 @@ enum pending_add_result pending_add(struct pending_table *t, const char *name,
 bool pending_make_room(struct pending_table *t, const struct netaddr *source,
     uint64_t *dropped);
 
+/* Asks for the renewal of an enrolled host's certificate: as pending_add, but no source
+ * or rate bound applies (the host is authenticated) and current (malloc'd DER of the
+ * certificate it connected with, current_len bytes) is taken on PENDING_ADDED only; on
+ * any other result it stays the caller's. CONFLICT: a request that is no renewal, not
+ * denied, has this key or name, or a renewal of this key with another CSR is there (the
+ * caller drops that one first: a host asks again with a new CSR after a restart). */
+enum pending_add_result pending_add_renewal(struct pending_table *t, const char *name,
+    const uint8_t key[WG_KEY_LEN], const uint8_t csr_sha256[32], const struct netaddr *source,
+    int64_t now, uint8_t *current, size_t current_len, const struct pending_req **out);
+
 /* Puts back a request kept across a restart (the store's copy of r: its id, code, state
- * and time are kept; r->user is taken, freed with user_free on failure) and raises the next
+ * and time are kept; r->user and r->current are taken, freed on failure) and raises the next
  * id above it. -ETIME (dropped: older than max_age_s at now), -EEXIST (the id or CSR is
  * there), -ENOSPC (max_requests), or 0. */
 int pending_load(struct pending_table *t, const struct pending_req *r, int64_t now);

@@ -104,6 +104,7 @@ service_new(struct loop *l, struct store *st, const struct service_config *cfg, 
 	svc->methods[M_KEYS] = (struct rpc_method){ "/wiresync.v1.WireSync/Keys", svc_handle_keys, svc, false };
 	svc->methods[M_GETPEER] = (struct rpc_method){ "/wiresync.v1.WireSync/GetPeer", svc_handle_getpeer, svc, false };
 	svc->methods[M_WATCH] = (struct rpc_method){ "/wiresync.v1.WireSync/Watch", watch_handle, svc, true };
+	svc->methods[M_RENEW] = (struct rpc_method){ "/wiresync.v1.WireSync/Renew", svc_handle_renew, svc, false };
 	svc->methods[M_HEALTH] = (struct rpc_method){ "/grpc.health.v1.Health/Check", svc_handle_health, svc, false };
 	return svc;
 }

@@ -110,4 +110,9 @@ int service_peers_foreach(const struct service *svc, int (*fn)(const struct peer
 int service_set_observed(struct service *svc, const uint8_t key[WG_KEY_LEN],
     const char *endpoint);
 
+struct enroll;
+/* The join requests a renewal (WireSync.Renew) waits among when no online issuer signs it
+ * at once (borrowed, must outlive the service; NULL: none, Renew is refused then). */
+void service_set_enroll(struct service *svc, struct enroll *e);
+
 #endif

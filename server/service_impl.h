@@ -20,7 +20,7 @@
 #include "server/store.h"
 #include "server/validate.h"
 
-enum { M_UPDATE, M_KEYS, M_GETPEER, M_WATCH, M_HEALTH, N_METHODS };
+enum { M_UPDATE, M_KEYS, M_GETPEER, M_WATCH, M_HEALTH, M_RENEW, N_METHODS };
 
 /* One TLS connection's identity, parsed once at the handshake. */
 struct agent_conn {
@@ -126,6 +126,7 @@ struct service {
 		void *arg;
 	} on_commit[SERVICE_COMMIT_HOOKS]; /* service_on_commit */
 	size_t n_on_commit;
+	struct enroll *enroll;       /* renew.c: where renewals wait (service_set_enroll) */
 };
 
 /* service.c: packs m and replies with it, or fails the call (RESOURCE_EXHAUSTED). */
@@ -139,6 +140,9 @@ void svc_handle_update(struct rpc_call *call, const uint8_t *req, size_t len, vo
 void svc_handle_keys(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 void svc_handle_getpeer(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 void svc_handle_health(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+
+/* renew.c */
+void svc_handle_renew(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 
 /* retry.c: after a failed batch, takes c (a presence change, or a removal nobody waits
  * for) into the retry list and returns true; false: the caller frees c as usual. */

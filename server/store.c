@@ -81,6 +81,32 @@ static const char *const store_migrations[] = {
 	 * record: the issuer that signed it may since have been replaced or dropped from the
 	 * config, and the root's CRL must still reach it after a restart */
 	"ALTER TABLE peers ADD COLUMN chain BLOB;",
+	/* 7: renewals (WireSync.Renew) wait among the join requests with the certificate the
+	 * host connected with, so that a restart keeps them as it keeps joins (a new table
+	 * copied over: a rerun over a table that has the columns works too) */
+	("CREATE TABLE join_requests_7 ("
+	 "  id INTEGER PRIMARY KEY NOT NULL,"
+	 "  name TEXT NOT NULL,"
+	 "  network TEXT NOT NULL,"
+	 "  key BLOB NOT NULL CHECK (length(key) = 32),"
+	 "  csr_sha256 BLOB NOT NULL CHECK (length(csr_sha256) = 32),"
+	 "  source TEXT NOT NULL,"
+	 "  created_s INTEGER NOT NULL,"
+	 "  state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 2),"
+	 "  csr BLOB NOT NULL,"
+	 "  reserved_ips TEXT NOT NULL,"
+	 "  certificate BLOB,"
+	 "  ca BLOB,"
+	 "  reason TEXT NOT NULL,"
+	 "  renewal INTEGER NOT NULL DEFAULT 0,"
+	 "  current_certificate BLOB"
+	 ");"
+	 "INSERT INTO join_requests_7 (id, name, network, key, csr_sha256, source, created_s, "
+	 "  state, csr, reserved_ips, certificate, ca, reason) "
+	 "  SELECT id, name, network, key, csr_sha256, source, created_s, state, csr, "
+	 "  reserved_ips, certificate, ca, reason FROM join_requests;"
+	 "DROP TABLE join_requests;"
+	 "ALTER TABLE join_requests_7 RENAME TO join_requests;"),
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 

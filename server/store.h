@@ -106,6 +106,9 @@ struct store_join {
 	uint8_t n_ips;                       /* reserved */
 	struct netaddr ips[CERT_TUNNEL_MAX];
 	char reason[STORE_JOIN_REASON_MAX + 1];
+	bool renewal;                        /* WireSync.Renew (schema 7) */
+	const uint8_t *current;              /* a renewal's current certificate, DER */
+	size_t current_len;
 };
 
 /* Each of these writes in a transaction of its own (a join request is no peer change:

@@ -16,11 +16,11 @@
 #define STORE_JOIN_DER_MAX (64 * 1024)
 
 #define JOIN_COLUMNS "id, name, network, key, csr_sha256, source, created_s, state, csr, " \
-    "reserved_ips, certificate, ca, reason"
+    "reserved_ips, certificate, ca, reason, renewal, current_certificate"
 
 static const char *const join_sql[JOIN_STMT_COUNT] = {
 	[JOIN_PUT] = "INSERT OR REPLACE INTO join_requests (" JOIN_COLUMNS ") "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 	[JOIN_NEXT_SET] = "UPDATE meta SET value = max(value, ?1) WHERE name = 'join_next_id'",
 	[JOIN_NEXT_GET] = "SELECT value FROM meta WHERE name = 'join_next_id'",
 	[JOIN_DELETE] = "DELETE FROM join_requests WHERE id = ?1",
@@ -108,6 +108,9 @@ join_invalid(const struct store_join *j)
 	    j->cert_len > STORE_JOIN_DER_MAX || j->ca_len > STORE_JOIN_DER_MAX ||
 	    (j->cert == NULL && j->cert_len != 0) || (j->ca == NULL && j->ca_len != 0))
 		return "bad CSR, certificate or CA length";
+	if (j->renewal != (j->current != NULL && j->current_len > 0) ||
+	    j->current_len > STORE_JOIN_DER_MAX)
+		return "a renewal without its current certificate, or one with it";
 	return NULL;
 }
 
@@ -148,6 +151,8 @@ store_join_put(struct store *st, const struct store_join *j)
 	    (rc = bind_der(stmt, 11, j->cert, j->cert_len)) != SQLITE_OK ||
 	    (rc = bind_der(stmt, 12, j->ca, j->ca_len)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_text(stmt, 13, j->reason, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(stmt, 14, j->renewal ? 1 : 0)) != SQLITE_OK ||
+	    (rc = bind_der(stmt, 15, j->current, j->current_len)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(next, 1, (sqlite3_int64)j->id + 1)) != SQLITE_OK) {
 		sqlite3_clear_bindings(stmt);
 		sqlite3_clear_bindings(next);
@@ -239,6 +244,10 @@ join_read(sqlite3_stmt *stmt, struct store_join *j)
 		return "bad reserved addresses";
 	if (!store_column_text(stmt, 12, j->reason, sizeof(j->reason)))
 		return "reason too long";
+	j->renewal = sqlite3_column_int(stmt, 13) != 0;
+	if (!read_der(stmt, 14, &j->current, &j->current_len) ||
+	    j->renewal != (j->current != NULL))
+		return "a renewal without its current certificate";
 	return NULL;
 }
 

@@ -10,6 +10,7 @@
 #include "common/cert.h"
 #include "ctl/enroll_args.h"
 #include "test/check_suites.h"
+#include "test/testcert.h"
 
 #define ARGC(v) ((int)(sizeof(v) / sizeof((v)[0])))
 
@@ -341,6 +342,113 @@ START_TEST(test_sha256_hex)
 }
 END_TEST
 
+/* approve --renewals: no ID, no --ip or --group (each renewal keeps its own). */
+START_TEST(test_renewals_args)
+{
+	char *ok[] = { (char *)"approve", (char *)"--renewals" };
+	char *with_id[] = { (char *)"approve", (char *)"--renewals", (char *)"7" };
+	char *with_group[] = { (char *)"approve", (char *)"--renewals", (char *)"--group",
+	    (char *)"web" };
+	struct enroll_approve_args a;
+	char err[256];
+
+	ck_assert_int_eq(enroll_approve_args_parse(ARGC(ok), ok, &a, err, sizeof(err)), 0);
+	ck_assert(a.renewals);
+	ck_assert_uint_eq(a.id, 0);
+	ck_assert_int_eq(enroll_approve_args_parse(ARGC(with_id), with_id, &a, err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "--renewals takes no ID"));
+	ck_assert_int_eq(enroll_approve_args_parse(ARGC(with_group), with_group, &a, err,
+	    sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(test_renewal_row_json)
+{
+	Wiresync__V1__PendingJoin j;
+	char cells[ENROLL_COLS][128];
+	json_t *o;
+
+	join_init(&j);
+	j.renewal = true;
+	j.unchanged = true;
+	enroll_join_row(&j, 1000, cells);
+	ck_assert_str_eq(cells[6], "renewal");
+	j.unchanged = false;
+	enroll_join_row(&j, 1000, cells);
+	ck_assert_str_eq(cells[6], "renewal (changed)");
+	j.state = (char *)"approved";
+	enroll_join_row(&j, 1000, cells);
+	ck_assert_str_eq(cells[6], "approved (renewal)");
+	o = enroll_join_json(&j, 1000);
+	ck_assert(json_is_true(json_object_get(o, "renewal")));
+	ck_assert(json_is_false(json_object_get(o, "unchanged")));
+	json_decref(o);
+	j.renewal = false;
+	o = enroll_join_json(&j, 1000);
+	ck_assert(json_is_false(json_object_get(o, "renewal")));
+	ck_assert_ptr_null(json_object_get(o, "unchanged"));
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(test_renewal_argv)
+{
+	struct enroll_ca_job job = { .command = "wiresync-ca", .dir = "/ca", .name = "nas",
+	    .csr_path = "/tmp/c", .key_b64 = "KEY=", .not_after = "20261203120000Z",
+	    .force = true };
+	const char *argv[ENROLL_CA_ARGV_MAX];
+	Wiresync__V1__PendingJoin j;
+	int n;
+
+	join_init(&j);
+	ck_assert_int_eq(enroll_job_ips_set(&job, &j), 0);
+	n = enroll_ca_argv_build(&job, argv, ENROLL_CA_ARGV_MAX);
+	ck_assert_int_eq(n, 16);
+	ck_assert_str_eq(argv[13], "--not-after");
+	ck_assert_str_eq(argv[14], "20261203120000Z");
+	ck_assert_str_eq(argv[15], "--force");
+	ck_assert_ptr_null(argv[16]);
+	ck_assert_int_eq(enroll_ca_argv_build(&job, argv, 15), -1);
+}
+END_TEST
+
+/* A renewal is signed with the current certificate's groups and its lifetime from now. */
+START_TEST(test_renewal_from)
+{
+	struct testcert_ca *ca = testcert_ca_new("neta");
+	struct testcert_spec spec = { .cn = "laptop", .org = "neta",
+	    .key_b64 = "AQIDAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", .groups = { "web", "db" },
+	    .ips = { "10.9.0.7", "fd00::7" }, .not_before_offset = -10, .not_after_offset = 80 };
+	X509 *x = testcert_issue(ca, &spec, NULL);
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+	struct enroll_renewal r;
+	Wiresync__V1__PendingJoin j;
+	char err[256];
+
+	ck_assert_int_gt(n, 0);
+	join_init(&j);
+	ck_assert_int_eq(enroll_renewal_from(&j, 1800000000, &r, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not a renewal"));
+	j.renewal = true;
+	j.current_certificate.data = der;
+	j.current_certificate.len = (size_t)n;
+	ck_assert_msg(enroll_renewal_from(&j, 1800000000, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(r.n_groups, 2);
+	ck_assert_str_eq(r.group_ptrs[0], "web");
+	ck_assert_str_eq(r.group_ptrs[1], "db");
+	/* 90 s of lifetime, from 2027-01-15T08:00:00Z */
+	ck_assert_str_eq(r.not_after, "20270115080130Z");
+	ck_assert_str_ne(r.serial, "");
+	j.current_certificate.len = 10;
+	ck_assert_int_eq(enroll_renewal_from(&j, 1800000000, &r, err, sizeof(err)), -1);
+	OPENSSL_free(der);
+	X509_free(x);
+	testcert_ca_del(ca);
+}
+END_TEST
+
 Suite *
 enroll_args_suite(void)
 {
@@ -360,6 +468,10 @@ enroll_args_suite(void)
 	tcase_add_test(core, test_join_row);
 	tcase_add_test(core, test_ca_argv);
 	tcase_add_test(core, test_sha256_hex);
+	tcase_add_test(core, test_renewals_args);
+	tcase_add_test(core, test_renewal_row_json);
+	tcase_add_test(core, test_renewal_argv);
+	tcase_add_test(core, test_renewal_from);
 	tcase_add_test(errors, test_approve_refusals);
 	tcase_add_test(errors, test_job_ips_refused);
 	tcase_add_test(limits, test_approve_too_many_ips);

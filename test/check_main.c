@@ -45,6 +45,7 @@ main(void)
 	srunner_add_suite(sr, policyhold_suite());
 	srunner_add_suite(sr, pool_suite());
 	srunner_add_suite(sr, pending_suite());
+	srunner_add_suite(sr, renew_suite());
 	srunner_add_suite(sr, enroll_conf_suite());
 	srunner_add_suite(sr, wg_uapi_suite());
 	srunner_add_suite(sr, wg_kernel_suite());

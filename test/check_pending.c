@@ -277,6 +277,49 @@ START_TEST(test_approved_holds_name_and_key)
 }
 END_TEST
 
+/* A renewal: no source bound, its current certificate held (and freed) by the table, a
+ * join for its key refused while it is kept, another CSR of the same key refused until the
+ * caller drops the older one. */
+START_TEST(test_renewal)
+{
+	struct pending_limits lim = { .max_per_source = 1, .max_new_per_min = 1 };
+	struct pending_table *t = pending_new(&lim);
+	const struct pending_req *r, *again;
+	uint8_t key[WG_KEY_LEN], key2[WG_KEY_LEN], csr[32], csr2[32], csr3[32];
+	struct netaddr a = ip("192.0.2.40");
+	uint8_t *cur = malloc(4), *cur2 = malloc(4);
+
+	fill(key, sizeof(key), 80);
+	fill(key2, sizeof(key2), 81);
+	fill(csr, sizeof(csr), 80);
+	fill(csr2, sizeof(csr2), 81);
+	fill(csr3, sizeof(csr3), 82);
+	memcpy(cur, "cert", 4);
+	/* the source's one waiting join does not stop an authenticated host's renewal */
+	ck_assert_int_eq(pending_add(t, "other", key2, csr3, &a, 10, &r), PENDING_ADDED);
+	ck_assert_int_eq(pending_add_renewal(t, "nas", key, csr, &a, 10, cur, 4, &r),
+	    PENDING_ADDED);
+	ck_assert(r->renewal);
+	ck_assert_ptr_eq(r->current, cur);
+	ck_assert_uint_eq(r->current_len, 4);
+	ck_assert_int_eq(pending_add_renewal(t, "nas", key, csr, &a, 11, cur2, 4, &again),
+	    PENDING_RESUMED);
+	ck_assert_uint_eq(again->id, r->id);
+	/* a join for its key, or another CSR of it while the first is kept */
+	ck_assert_int_eq(pending_add(t, "x", key, csr2, &a, 12, &again), PENDING_CONFLICT);
+	ck_assert_int_eq(pending_add_renewal(t, "nas", key, csr2, &a, 12, cur2, 4, &again),
+	    PENDING_CONFLICT);
+	/* a renewal of a key a join request holds */
+	ck_assert_int_eq(pending_add_renewal(t, "other", key2, csr2, &a, 12, cur2, 4, &again),
+	    PENDING_CONFLICT);
+	ck_assert(pending_remove(t, r->id));        /* frees cur (ASan: no leak) */
+	ck_assert_int_eq(pending_add_renewal(t, "nas", key, csr2, &a, 13, cur2, 4, &again),
+	    PENDING_ADDED);
+	ck_assert_uint_eq(again->id, 3);
+	pending_del(t);                               /* frees cur2 */
+}
+END_TEST
+
 Suite *
 pending_suite(void)
 {
@@ -291,6 +334,7 @@ pending_suite(void)
 	tcase_add_test(tc, test_rate_per_source);
 	tcase_add_test(tc, test_make_room);
 	tcase_add_test(tc, test_make_room_many);
+	tcase_add_test(tc, test_renewal);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -292,6 +292,59 @@ START_TEST(test_migrate_from_v4)
 }
 END_TEST
 
+struct rseen {
+	size_t n;
+	bool renewal;
+	uint8_t cur[64];
+	size_t cur_len;
+};
+
+static int
+rcollect(const struct store_join *j, void *arg)
+{
+	struct rseen *s = arg;
+
+	s->n++;
+	s->renewal = j->renewal;
+	ck_assert_uint_le(j->current_len, sizeof(s->cur));
+	if (j->current != NULL)
+		memcpy(s->cur, j->current, j->current_len);
+	s->cur_len = j->current_len;
+	return 0;
+}
+
+/* A renewal (schema 7) keeps its flag and the certificate the host connected with across
+ * a reopen; a join request has neither. */
+START_TEST(test_renewal_kept)
+{
+	struct store *st = stest_open_ok();
+	struct store_join j;
+	struct rseen s = { 0 };
+	uint8_t cur[40];
+
+	memset(cur, 0x44, sizeof(cur));
+	join_sample(&j, 2, 0, 1000);
+	j.renewal = true;
+	j.current = cur;
+	j.current_len = sizeof(cur);
+	ck_assert_int_eq(store_join_put(st, &j), 0);
+	store_close(st);
+	st = stest_open_ok();
+	ck_assert_int_eq(store_joins_foreach(st, rcollect, &s), 0);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert(s.renewal);
+	ck_assert_uint_eq(s.cur_len, sizeof(cur));
+	ck_assert_mem_eq(s.cur, cur, sizeof(cur));
+	join_sample(&j, 2, 0, 1000);
+	ck_assert_int_eq(store_join_put(st, &j), 0);
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(store_joins_foreach(st, rcollect, &s), 0);
+	ck_assert(!s.renewal);
+	ck_assert_uint_eq(s.cur_len, 0);
+	store_close(st);
+}
+END_TEST
+
 /* --- errors ---------------------------------------------------------------------------- */
 
 /* A bad record, or a put inside a peer transaction, is refused and nothing is stored. */
@@ -311,6 +364,9 @@ START_TEST(test_put_refused)
 	ck_assert_int_eq(store_join_put(st, &j), -EINVAL);
 	join_sample(&j, 1, 0, 1000);
 	j.source.family = 0;
+	ck_assert_int_eq(store_join_put(st, &j), -EINVAL);
+	join_sample(&j, 1, 0, 1000);
+	j.renewal = true;                                    /* without its certificate */
 	ck_assert_int_eq(store_join_put(st, &j), -EINVAL);
 	join_sample(&j, 1, 0, 1000);
 	ck_assert_int_eq(store_begin(st), 0);
@@ -335,6 +391,7 @@ store_join_suite(void)
 	tcase_add_test(tc, test_expire_delete_keep_next_id);
 	tcase_add_test(tc, test_load_into_table);
 	tcase_add_test(tc, test_migrate_from_v4);
+	tcase_add_test(tc, test_renewal_kept);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(te, stest_dir_setup, stest_dir_teardown);
 	tcase_add_test(te, test_put_refused);

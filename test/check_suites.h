@@ -35,6 +35,7 @@ Suite *policyset_suite(void);
 Suite *policyhold_suite(void);
 Suite *pool_suite(void);
 Suite *pending_suite(void);
+Suite *renew_suite(void);
 Suite *enroll_conf_suite(void);
 Suite *wg_uapi_suite(void);
 Suite *wg_kernel_suite(void);
