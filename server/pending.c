@@ -216,7 +216,8 @@ pending_make_room(struct pending_table *t, const struct netaddr *source, uint64_
 	memset(t->slots, 0, t->n_slots * sizeof(*t->slots));
 	for (i = 0; i < t->n; i++) {
 		const struct pending_req *r = &t->v[i];
-		if (r->state != PENDING_WAITING)
+		/* an enrolled host's renewal is no stranger's flood: never dropped for room */
+		if (r->state != PENDING_WAITING || r->renewal)
 			continue;
 		if (same_source(&r->source, source)) {
 			mine++;

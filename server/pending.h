@@ -65,7 +65,8 @@ enum pending_add_result pending_add(struct pending_table *t, const char *name,
 /* When the table is full, makes room for a new request from source: drops the oldest
  * denied request, or else the newest waiting one of the source that holds the most when
  * it holds at least two more than source does, so that a flood from fewer addresses than
- * max_requests cannot keep a new host out (approved requests are never dropped). The
+ * max_requests cannot keep a new host out (approved requests and renewals are never
+ * dropped). The
  * dropped id into *dropped (the caller drops it from the store); false when nothing may
  * be dropped (every source holds about as many as source: try later). */
 bool pending_make_room(struct pending_table *t, const struct netaddr *source,
