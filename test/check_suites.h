@@ -59,5 +59,7 @@ Suite *hub_suite(void);
 Suite *hub_service_suite(void);
 Suite *csr_suite(void);
 Suite *join_suite(void);
+Suite *token_suite(void);
+Suite *store_token_suite(void);
 
 #endif
