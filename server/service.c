@@ -172,6 +172,18 @@ service_set_paths(struct service *svc, const char *relay_endpoint, uint16_t hub_
 	svc->hub_port = hub_port;
 }
 
+void
+service_set_issuer(struct service *svc, const struct issuer *is)
+{
+	svc->issuer = is;
+}
+
+const struct issuer *
+service_issuer(const struct service *svc)
+{
+	return svc->issuer;
+}
+
 size_t
 service_watcher_count(const struct service *svc)
 {

@@ -83,6 +83,13 @@ size_t service_watcher_count(const struct service *svc);
  * none) and hub_port, the hub interface's WireGuard port (0 none). Copied. */
 void service_set_paths(struct service *svc, const char *relay_endpoint, uint16_t hub_port);
 
+struct issuer;
+/* The online issuer (issuer_certificate, issuer_key) that enrolment and renewal sign
+ * with: borrowed, must outlive the service; NULL (the default) when none is configured,
+ * and then every certificate comes from the operator's offline CA. */
+void service_set_issuer(struct service *svc, const struct issuer *is);
+const struct issuer *service_issuer(const struct service *svc);
+
 /* After every commit that changed the stored peers (added, changed, removed), once its
  * events went to the watchers: fn(arg, revision). Up to SERVICE_COMMIT_HOOKS of them (the
  * relay, the hub). Returns 0, or -1 when they are all taken. */

@@ -118,6 +118,7 @@ struct service {
 	struct idcount *retry_presence; /* hosts with a presence change in the retry list */
 	char relay_endpoint[80];     /* UpdateReply.relay_endpoint; "" none */
 	uint16_t hub_port;           /* UpdateReply.hub_port; 0 none */
+	const struct issuer *issuer; /* service_set_issuer; NULL none */
 	struct {
 		service_commit_fn fn;
 		void *arg;

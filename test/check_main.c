@@ -70,6 +70,7 @@ main(void)
 	srunner_add_suite(sr, hub_service_suite());
 	srunner_add_suite(sr, csr_suite());
 	srunner_add_suite(sr, join_suite());
+	srunner_add_suite(sr, issuer_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -61,5 +61,6 @@ Suite *csr_suite(void);
 Suite *join_suite(void);
 Suite *token_suite(void);
 Suite *store_token_suite(void);
+Suite *issuer_suite(void);
 
 #endif

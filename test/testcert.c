@@ -196,6 +196,20 @@ testcert_ca_load(const char *cert_path, const char *key_path)
 	return ca;
 }
 
+struct testcert_ca *
+testcert_ca_from(X509 *cert, EVP_PKEY *key)
+{
+	struct testcert_ca *ca;
+
+	if ((ca = calloc(1, sizeof(*ca))) == NULL)
+		return NULL;
+	X509_up_ref(cert);
+	EVP_PKEY_up_ref(key);
+	ca->cert = cert;
+	ca->key = key;
+	return ca;
+}
+
 void
 testcert_ca_del(struct testcert_ca *ca)
 {

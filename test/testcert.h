@@ -30,6 +30,9 @@ struct testcert_ca;
 struct testcert_ca *testcert_ca_new(const char *network);
 /* Loads a CA from PEM files (a wiresync-ca directory's ca.crt and ca.key), or NULL. */
 struct testcert_ca *testcert_ca_load(const char *cert_path, const char *key_path);
+/* A CA of an existing certificate and key (both up-ref'd): an intermediate, to issue
+ * leaves under it. NULL on failure. */
+struct testcert_ca *testcert_ca_from(X509 *cert, EVP_PKEY *key);
 /* Accepts NULL. */
 void testcert_ca_del(struct testcert_ca *ca);
 /* The CA certificate, borrowed: valid until testcert_ca_del. */
