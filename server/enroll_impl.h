@@ -75,8 +75,8 @@ int enroll_cert_check(struct enroll *e, const struct pending_req *r, const struc
     char *err, size_t errlen);
 
 /* enroll_token.c: joins that present a token */
-/* Whether a token may be presented at all: its syntax (else INVALID_ARGUMENT) and an
- * online issuer (else FAILED_PRECONDITION); false with the call failed. */
+/* Whether a token may be presented at all: an online issuer (else FAILED_PRECONDITION)
+ * and its syntax (else INVALID_ARGUMENT); false with the call failed. */
 bool enroll_token_usable(struct enroll *e, struct rpc_call *call, const char *text);
 /* The stored token text admits host name into network ("": the token's) now: *t set.
  * false with the call failed: PERMISSION_DENIED unknown, expired, used up or of another

@@ -25,15 +25,15 @@
 bool
 enroll_token_usable(struct enroll *e, struct rpc_call *call, const char *text)
 {
+	if (service_issuer(e->svc) == NULL) {
+		rpc_call_fail(call, GRPC_FAILED_PRECONDITION, "token: this server has no online "
+		    "issuer (issuer_certificate): join without a token and wait for approval");
+		return false;
+	}
 	if (!token_syntax_ok(text)) {
 		rpc_call_fail(call, GRPC_INVALID_ARGUMENT, "token: not a join token (%s and %d of "
 		    "a-z 2-7, as wiresyncctl token create prints it)", TOKEN_PREFIX,
 		    TOKEN_TEXT_LEN - (int)sizeof(TOKEN_PREFIX) + 1);
-		return false;
-	}
-	if (service_issuer(e->svc) == NULL) {
-		rpc_call_fail(call, GRPC_FAILED_PRECONDITION, "token: this server has no online "
-		    "issuer (issuer_certificate): join without a token and wait for approval");
 		return false;
 	}
 	return true;
