@@ -34,7 +34,8 @@ ctl_duration_parse(const char *s, int64_t *out)
 	case 'd': unit = 86400; break;
 	default: return -1;
 	}
-	if (v == 0 || v > (unsigned long long)(INT64_MAX / 86400) / 1000)
+	/* the server's bound (366 days): said here, naming the option */
+	if (v == 0 || v > (unsigned long long)(366 * 86400) / (unsigned long long)unit)
 		return -1;
 	*out = (int64_t)v * unit;
 	return 0;
@@ -92,7 +93,7 @@ token_args_parse(int argc, char **argv, struct token_args *a)
 		} else if (strcmp(o, "--expires") == 0) {
 			if (ctl_duration_parse(v, &a->expires_s) < 0) {
 				ctl_err("token create: --expires: \"%s\" is not a duration (a number "
-				    "and s, m, h or d: 30m, 1h, 7d)", v);
+				    "and s, m, h or d: 30m, 1h, 7d; at most 366d)", v);
 				return -1;
 			}
 		} else if (strcmp(o, "--group") == 0) {
