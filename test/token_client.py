@@ -132,6 +132,12 @@ def main():
             "URI:urn:wiresync:group:db" in text and "CN = tok1" in text and "O = neta" in text,
             "the certificate: CN tok1, O neta, the pool's first address, the token's groups",
             text)
+    end = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-enddate"],
+                         input=r1.certificate, capture_output=True, check=True).stdout.decode()
+    left = ssl.cert_time_to_seconds(end.strip().split("=", 1)[1]) - time.time()
+    days = int(os.environ.get("WS_ISSUER_DAYS", "30"))
+    C.check(abs(left - days * 86400) < 86400, "the certificate lives issuer_days (%d days)" %
+            days, "%.1f days" % (left / 86400))
     again = join(epb.JoinRequest(csr=h1, public_key=k1, token=t1.token), timeout=T)
     C.check(again.state == epb.JOIN_APPROVED and again.id == r1.id and
             again.certificate == r1.certificate and list(again.chain) == [issuer],
