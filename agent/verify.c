@@ -115,8 +115,8 @@ peer_verifier_set_crl(struct peer_verifier *v, X509_CRL *crl)
 		X509_STORE_free(st);
 		return -ENOMEM;
 	}
-	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
-	tls_store_allow_stale_crl(st);
+	/* the root's CRL for all it signed, an online issuer included (rpc/tls.h) */
+	tls_store_check_crls(st);
 	X509_STORE_free(v->store);
 	v->store = st;
 	X509_CRL_up_ref(crl);
@@ -316,12 +316,63 @@ tunnels_match(const Wiresync__V1__Peer *p, const struct cert_identity *id, char 
 	return true;
 }
 
+/* The record's chain (DER intermediates, the leaf's issuer first), untrusted: only what
+ * chains to our CA counts. NULL with err set when an entry does not decode. */
+static STACK_OF(X509) *
+chain_decode(const Wiresync__V1__Peer *p, char *err, size_t errlen)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+
+	if (chain == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (p->n_chain > VERIFY_CHAIN_MAX) {
+		snprintf(err, errlen, "record's chain has %zu certificates, more than %d",
+		    p->n_chain, VERIFY_CHAIN_MAX);
+		goto fail;
+	}
+	for (size_t i = 0; i < p->n_chain; i++) {
+		const unsigned char *q = p->chain[i].data;
+		X509 *c = d2i_X509(NULL, &q, (long)p->chain[i].len);
+		if (c == NULL || q != p->chain[i].data + p->chain[i].len) {
+			X509_free(c);
+			snprintf(err, errlen, "chain certificate %zu does not decode", i + 1);
+			goto fail;
+		}
+		if (sk_X509_push(chain, c) <= 0) {
+			X509_free(c);
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	return chain;
+fail:
+	sk_X509_pop_free(chain, X509_free);
+	return NULL;
+}
+
+/* Every CA above the leaf (an online issuer, the root) is of our network too. */
+static bool
+chain_network_ok(X509_STORE_CTX *ctx, const char *network)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	char org[CERT_NAME_MAX + 2];
+
+	for (int i = 1; i < sk_X509_num(chain); i++)
+		if (X509_NAME_get_text_by_NID(X509_get_subject_name(sk_X509_value(chain, i)),
+		    NID_organizationName, org, sizeof(org)) <= 0 || strcmp(org, network) != 0)
+			return false;
+	return true;
+}
+
 bool
 peer_verify(struct peer_verifier *v, const Wiresync__V1__Peer *p, struct cert_identity *id,
     char *err, size_t errlen)
 {
 	const unsigned char *der = p->certificate.data;
 	X509_STORE_CTX *ctx = NULL;
+	STACK_OF(X509) *chain = NULL;
 	X509 *x = NULL;
 	bool ok = false;
 	char why[200];
@@ -335,8 +386,10 @@ peer_verify(struct peer_verifier *v, const Wiresync__V1__Peer *p, struct cert_id
 		snprintf(err, errlen, "certificate does not decode");
 		goto out;
 	}
+	if ((chain = chain_decode(p, err, errlen)) == NULL)
+		goto out;
 	ctx = X509_STORE_CTX_new();
-	if (ctx == NULL || X509_STORE_CTX_init(ctx, v->store, x, NULL) != 1) {
+	if (ctx == NULL || X509_STORE_CTX_init(ctx, v->store, x, chain) != 1) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -355,6 +408,11 @@ peer_verify(struct peer_verifier *v, const Wiresync__V1__Peer *p, struct cert_id
 		    id->name, id->network, v->network);
 		goto out;
 	}
+	if (!chain_network_ok(ctx, v->network)) {
+		snprintf(err, errlen, "certificate of \"%s\": a CA of its chain is not of network "
+		    "\"%s\"", id->name, v->network);
+		goto out;
+	}
 	if (!id->has_key || p->public_key.len != WG_KEY_LEN ||
 	    memcmp(p->public_key.data, id->key, WG_KEY_LEN) != 0) {
 		snprintf(err, errlen, "record's public key is not the one certificate \"%s\" binds",
@@ -368,6 +426,7 @@ peer_verify(struct peer_verifier *v, const Wiresync__V1__Peer *p, struct cert_id
 	ok = true;
 out:
 	X509_STORE_CTX_free(ctx);
+	sk_X509_pop_free(chain, X509_free);
 	X509_free(x);
 	return ok;
 }

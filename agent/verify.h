@@ -15,6 +15,7 @@
 struct peer_verifier;
 
 #define VERIFY_CRL_MAX 16            /* CRLs in use at once: one per CA of ca_file */
+#define VERIFY_CHAIN_MAX 2           /* intermediates in a record's chain (an online issuer) */
 
 /* Trusts the CA certificate(s) in ca_file, checks the CRL in crl_file when not NULL, and
  * accepts only certificates of network. A CRL past its nextUpdate is still used as the list
@@ -48,7 +49,9 @@ int peer_verifier_crl_count(const struct peer_verifier *v);
  * *this_update (may be NULL) gets that CRL's lastUpdate. */
 int64_t peer_verifier_crl_next_update(const struct peer_verifier *v, int64_t *this_update);
 
-/* True when p's certificate chains to the CA, is within its validity and not revoked, is a
+/* True when p's certificate chains to the CA (through p's chain, an online issuer, whose
+ * entries are only untrusted intermediates; the root's CRL covers them, see
+ * tls_store_check_crls), is within its validity and not revoked, is a
  * client certificate of our network to the profile, and binds exactly p's public key and
  * tunnel addresses; *id then holds what it says. Otherwise false with the reason in err. */
 bool peer_verify(struct peer_verifier *v, const Wiresync__V1__Peer *p, struct cert_identity *id,

@@ -595,6 +595,12 @@ rpc_conn_peer_cert(const struct rpc_conn *c)
 	return c->h.ssl != NULL ? SSL_get0_peer_certificate(c->h.ssl) : NULL;
 }
 
+STACK_OF(X509) *
+rpc_conn_verified_chain(const struct rpc_conn *c)
+{
+	return c->h.ssl != NULL ? SSL_get0_verified_chain(c->h.ssl) : NULL;
+}
+
 
 int
 conn_new(struct rpc_server *s, int fd, const struct sockaddr_storage *ss, bool counted)

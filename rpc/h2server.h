@@ -135,6 +135,9 @@ void rpc_conn_close(struct rpc_conn *c, const char *why);
 
 /* The client certificate the connection was opened with (borrowed, lives as long as c). */
 X509 *rpc_conn_peer_cert(const struct rpc_conn *c);
+/* The chain OpenSSL verified at the handshake, leaf first and trust anchor last
+ * (borrowed); NULL for a resumed session, which was not verified again. */
+STACK_OF(X509) *rpc_conn_verified_chain(const struct rpc_conn *c);
 
 /* --- calls ------------------------------------------------------------------------------ */
 

@@ -63,19 +63,37 @@ check_key_mode(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-/* A CRL past its nextUpdate (or before its lastUpdate: a clock behind the CA's) is still
+/* True when the certificate at depth sits under an intermediate: its issuer (the next one
+ * up) is not the top of the chain, the trust anchor. */
+static bool
+under_intermediate(X509_STORE_CTX *sctx, int depth)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(sctx);
+
+	return chain != NULL && depth + 2 < sk_X509_num(chain);
+}
+
+/* Two waivers, every other check stays.
+ * A CRL past its nextUpdate (or before its lastUpdate: a clock behind the CA's) is still
  * the CA's signed list of revoked serials. Only that time judgement is waived: the
  * certificate's own validity, its chain, the CRL's signature and a listed serial are
- * checked as ever. (X509_V_FLAG_NO_CHECK_TIME would waive the certificates' times too.) */
+ * checked as ever. (X509_V_FLAG_NO_CHECK_TIME would waive the certificates' times too.)
+ * The CRL of an online issuer (an intermediate, wiresync-ca issuer), which does not exist:
+ * the root's CRL is checked for every certificate the root signed, the issuer included
+ * (X509_V_FLAG_CRL_CHECK_ALL), but a host under the issuer is not refused for the missing
+ * CRL alone. Such hosts are short-lived; cutting one off is revoking the issuer on the
+ * root's CRL (everything it signed goes) or removing the peer. */
 static int
-verify_stale_crl_ok(int ok, X509_STORE_CTX *sctx)
+verify_crl_waivers(int ok, X509_STORE_CTX *sctx)
 {
 	int e;
 
 	if (ok)
 		return ok;
 	e = X509_STORE_CTX_get_error(sctx);
-	if (e == X509_V_ERR_CRL_HAS_EXPIRED || e == X509_V_ERR_CRL_NOT_YET_VALID) {
+	if (e == X509_V_ERR_CRL_HAS_EXPIRED || e == X509_V_ERR_CRL_NOT_YET_VALID ||
+	    (e == X509_V_ERR_UNABLE_TO_GET_CRL &&
+	    under_intermediate(sctx, X509_STORE_CTX_get_error_depth(sctx)))) {
 		X509_STORE_CTX_set_error(sctx, X509_V_OK);
 		return 1;
 	}
@@ -85,7 +103,14 @@ verify_stale_crl_ok(int ok, X509_STORE_CTX *sctx)
 void
 tls_store_allow_stale_crl(X509_STORE *store)
 {
-	X509_STORE_set_verify_cb(store, verify_stale_crl_ok);
+	X509_STORE_set_verify_cb(store, verify_crl_waivers);
+}
+
+void
+tls_store_check_crls(X509_STORE *store)
+{
+	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	tls_store_allow_stale_crl(store);
 }
 
 STACK_OF(X509_CRL) *
@@ -159,8 +184,7 @@ store_add_crls(X509_STORE *store, STACK_OF(X509_CRL) *crls, char *err, size_t er
 			return -EINVAL;
 		}
 	}
-	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
-	tls_store_allow_stale_crl(store);
+	tls_store_check_crls(store);
 	return 0;
 }
 
@@ -256,6 +280,39 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const un
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* True when x was signed by a certificate of ctx's trust store. */
+static bool
+issued_by_root(SSL_CTX *ctx, X509 *x)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+
+	for (int i = 0; x != NULL && i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+		if (ca != NULL && X509_check_issued(ca, x) == X509_V_OK)
+			return true;
+	}
+	return false;
+}
+
+/* A ticket keeps the client's certificate but not its chain, and a resumed session is not
+ * verified again: a host under an online issuer does a full handshake every time, so the
+ * issuer is checked against the CRL in force at each connection. */
+static SSL_TICKET_RETURN
+ticket_decrypted(SSL *ssl, SSL_SESSION *sess, const unsigned char *keyname,
+    size_t keyname_len, SSL_TICKET_STATUS status, void *arg)
+{
+	(void)keyname;
+	(void)keyname_len;
+	(void)arg;
+	/* no ticket, or one we cannot read: a full handshake, as without this callback */
+	if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
+		return SSL_TICKET_RETURN_IGNORE_RENEW;
+	if (!issued_by_root(SSL_get_SSL_CTX(ssl), SSL_SESSION_get0_peer(sess)))
+		return SSL_TICKET_RETURN_IGNORE;
+	return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE :
+	    SSL_TICKET_RETURN_USE_RENEW;
+}
+
 SSL_CTX *
 tls_server_ctx_new(const struct tls_files *f, char *err, size_t errlen)
 {
@@ -272,6 +329,7 @@ tls_server_ctx_new(const struct tls_files *f, char *err, size_t errlen)
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
 	/* Each ticket costs server CPU; a client needs one. */
 	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set_session_ticket_cb(ctx, NULL, ticket_decrypted, NULL);
 	/* Sessions resume from tickets alone; a server-side cache would hold a peer
 	 * certificate per session and outlive a CRL change. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);

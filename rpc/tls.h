@@ -51,6 +51,13 @@ int tls_ctx_set_crls(SSL_CTX *ctx, STACK_OF(X509_CRL) *crls, char *err, size_t e
  * module builds has it. */
 void tls_store_allow_stale_crl(X509_STORE *store);
 
+/* Checks the CRLs of store for every certificate of a chain (X509_V_FLAG_CRL_CHECK_ALL):
+ * a host's and, under an online issuer, the issuer's against the root's CRL. A host under
+ * an intermediate is not refused for its issuer's missing CRL; the stale-CRL rule of
+ * tls_store_allow_stale_crl holds. Every store with CRLs this module builds has it; the
+ * agent's too. */
+void tls_store_check_crls(X509_STORE *store);
+
 /* After a handshake: true when ALPN chose "h2". */
 int tls_alpn_is_h2(const SSL *ssl);
 

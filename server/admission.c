@@ -19,6 +19,40 @@
 
 /* --- connections ------------------------------------------------------------------------ */
 
+/* Every CA above the leaf in the verified chain (an online issuer, the root) is of the
+ * leaf's network: OpenSSL checks signatures and constraints, not names. */
+static bool
+chain_network_matches(STACK_OF(X509) *verified, const char *network)
+{
+	char org[CERT_NAME_MAX + 2];
+
+	for (int i = 1; i < sk_X509_num(verified); i++)
+		if (X509_NAME_get_text_by_NID(X509_get_subject_name(sk_X509_value(verified, i)),
+		    NID_organizationName, org, sizeof(org)) <= 0 || strcmp(org, network) != 0)
+			return false;
+	return true;
+}
+
+/* The intermediates of the verified chain (up-ref'd; NULL when the root signed the leaf),
+ * kept with the connection: a CRL reload closes it when one of them is revoked. */
+static int
+chain_keep(struct agent_conn *ac, STACK_OF(X509) *verified)
+{
+	int n = sk_X509_num(verified);
+
+	if (n <= 2)
+		return 0;
+	if ((ac->chain = sk_X509_new_null()) == NULL)
+		return -1;
+	for (int i = 1; i < n - 1; i++) {
+		X509 *x = sk_X509_value(verified, i);
+		if (sk_X509_push(ac->chain, x) <= 0)
+			return -1;
+		X509_up_ref(x);
+	}
+	return 0;
+}
+
 static bool
 issuer_network_matches(X509 *cert, const char *network)
 {
@@ -34,7 +68,8 @@ issuer_network_matches(X509 *cert, const char *network)
 /* A resumed TLS session skips certificate verification: validity and the CRL in force
  * are checked here for every connection. */
 static bool
-cert_in_force(const struct service *svc, X509 *cert, char *why, size_t len)
+cert_in_force(const struct service *svc, X509 *cert, STACK_OF(X509) *chain, char *why,
+    size_t len)
 {
 	if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
 		snprintf(why, len, "certificate has expired");
@@ -48,6 +83,11 @@ cert_in_force(const struct service *svc, X509 *cert, char *why, size_t len)
 		snprintf(why, len, "certificate is revoked");
 		return false;
 	}
+	for (int i = 0; i < sk_X509_num(chain); i++)
+		if (crlset_revokes(svc->crls, sk_X509_value(chain, i))) {
+			snprintf(why, len, "its issuer's certificate is revoked");
+			return false;
+		}
 	return true;
 }
 
@@ -55,6 +95,7 @@ static void *
 conn_open(struct rpc_conn *c, X509 *cert, const struct sockaddr *peer, void *arg)
 {
 	struct service *svc = arg;
+	STACK_OF(X509) *verified = rpc_conn_verified_chain(c);
 	struct agent_conn *ac;
 	char err[160];
 	unsigned char *der = NULL;
@@ -69,12 +110,17 @@ conn_open(struct rpc_conn *c, X509 *cert, const struct sockaddr *peer, void *arg
 		log_warnx("refusing client certificate: %s", err);
 		goto fail;
 	}
-	if (!cert_in_force(svc, cert, err, sizeof(err))) {
+	if (chain_keep(ac, verified) < 0)
+		goto fail;
+	if (!cert_in_force(svc, cert, ac->chain, err, sizeof(err))) {
 		log_warnx("refusing certificate of \"%s\" (serial %s): %s", ac->id.name,
 		    ac->id.serial, err);
 		goto fail;
 	}
-	if (!issuer_network_matches(cert, ac->id.network)) {
+	/* a resumed session has no verified chain: its leaf's issuer is a root (rpc/tls.c
+	 * resumes no other) */
+	if (verified != NULL ? !chain_network_matches(verified, ac->id.network) :
+	    !issuer_network_matches(cert, ac->id.network)) {
 		log_warnx("refusing certificate of \"%s\": network \"%s\" is not its CA's network",
 		    ac->id.name, ac->id.network);
 		goto fail;
@@ -106,6 +152,7 @@ conn_open(struct rpc_conn *c, X509 *cert, const struct sockaddr *peer, void *arg
 	log_debug("%s (%s) connected", ac->id.name, ac->id.network);
 	return ac;
 fail:
+	sk_X509_pop_free(ac->chain, X509_free);
 	free(ac);
 	return NULL;
 }
@@ -124,6 +171,7 @@ conn_close(void *user, void *arg)
 		ac->next->prev = ac->prev;
 	idcount_add(svc->conns_per_id, ac->ident, -1);
 	log_debug("%s disconnected", ac->id.name);
+	sk_X509_pop_free(ac->chain, X509_free);
 	free(ac);
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -75,6 +76,13 @@ read_key(const char *path, char *err, size_t errlen)
 	EVP_PKEY *k = NULL;
 	BIO *bio;
 
+	struct stat st;
+
+	if (stat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		snprintf(err, errlen, "issuer_key %s: readable by group or others (mode %04o); "
+		    "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+		return NULL;
+	}
 	if ((bio = BIO_new_file(path, "r")) == NULL)
 		snprintf(err, errlen, "issuer_key %s: %s", path,
 		    errno != 0 ? strerror(errno) : "cannot open");

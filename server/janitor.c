@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/x509.h>
 
 #include "common/cert.h"
@@ -40,6 +41,54 @@ cert_revoked(const struct crlset *crls, const uint8_t *der, size_t len, char *se
 	return revoked;
 }
 
+/* The serial of x as hex, for logs. */
+static void
+serial_hex(X509 *x, char *out, size_t len)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+
+	snprintf(out, len, "%s", hex != NULL ? hex : "?");
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
+/* True when the root's CRL revokes an intermediate of chain (an online issuer): all it
+ * signed goes with it. Its serial goes to serial. */
+static bool
+chain_revoked_x509(const struct crlset *crls, STACK_OF(X509) *chain, char *serial,
+    size_t serial_len)
+{
+	for (int i = 0; i < sk_X509_num(chain); i++)
+		if (crlset_revokes(crls, sk_X509_value(chain, i))) {
+			serial_hex(sk_X509_value(chain, i), serial, serial_len);
+			return true;
+		}
+	return false;
+}
+
+/* The same for a stored record's chain. */
+static bool
+peer_chain_revoked(const struct crlset *crls, const struct peer *p, char *serial,
+    size_t serial_len)
+{
+	const uint8_t *der[PEER_CHAIN_MAX];
+	size_t len[PEER_CHAIN_MAX];
+	int n = peer_chain_split(p, der, len, PEER_CHAIN_MAX);
+	bool revoked = false;
+
+	for (int i = 0; i < n && !revoked; i++) {
+		const unsigned char *q = der[i];
+		X509 *x = d2i_X509(NULL, &q, (long)len[i]);
+		if (x != NULL && crlset_revokes(crls, x)) {
+			serial_hex(x, serial, serial_len);
+			revoked = true;
+		}
+		X509_free(x);
+	}
+	return revoked;
+}
+
 struct sweep_ctx {
 	struct service *svc;
 	size_t removed;
@@ -52,14 +101,19 @@ sweep_peer(const struct peer *p, void *arg)
 	struct change *c;
 	char serial[80] = "";
 
-	if (!cert_revoked(sw->svc->crls, p->cert, p->cert_len, serial, sizeof(serial)))
+	if (cert_revoked(sw->svc->crls, p->cert, p->cert_len, serial, sizeof(serial)))
+		log_warnx("certificate of %s (serial %s) is revoked: removing the peer", p->name,
+		    serial);
+	else if (peer_chain_revoked(sw->svc->crls, p, serial, sizeof(serial)))
+		log_warnx("the issuer of %s's certificate (serial %s) is revoked: removing the "
+		    "peer", p->name, serial);
+	else
 		return 0;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -1;
 	c->kind = CHANGE_REMOVE;
 	memcpy(c->key, p->key, WG_KEY_LEN);
-	log_warnx("certificate of %s (serial %s) is revoked: removing the peer", p->name, serial);
 	svc_change_queue(sw->svc, c);
 	sw->removed++;
 	return 0;
@@ -86,6 +140,11 @@ service_apply_crls(struct service *svc, struct crlset *crls, bool *changed)
 			    ac->id.name, serial);
 			/* frees ac, and may free others' watchers: restart the walk */
 			rpc_conn_close(ac->rc, "certificate revoked");
+			next = svc->conns;
+		} else if (chain_revoked_x509(crls, ac->chain, serial, sizeof(serial))) {
+			log_warnx("the issuer of %s's certificate (serial %s) is revoked: closing "
+			    "its connection", ac->id.name, serial);
+			rpc_conn_close(ac->rc, "issuer revoked");
 			next = svc->conns;
 		}
 	}

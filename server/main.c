@@ -24,6 +24,7 @@
 #include "rpc/tls.h"
 #include "server/admin.h"
 #include "server/crl.h"
+#include "server/issuer.h"
 #include "server/enroll.h"
 #include "server/hub_io.h"
 #include "server/metrics.h"
@@ -412,6 +413,7 @@ main(int argc, char **argv)
 	struct rpc_limits lim;
 	const struct rpc_method *methods;
 	struct rpc_method *gated = NULL;
+	struct issuer *issuer = NULL;
 	size_t n_methods;
 	const char *path = SERVERCONF_DEFAULT_PATH;
 	bool path_given = false, check_only = false, debug = false;
@@ -487,6 +489,15 @@ main(int argc, char **argv)
 		}
 		crlset_del(set);
 	}
+	/* the online issuer must chain to the CA (and not be revoked): -n says so too */
+	if (conf.issuer_certificate != NULL && conf.issuer_certificate[0] != '\0') {
+		issuer = issuer_load(conf.issuer_certificate, conf.issuer_key,
+		    SSL_CTX_get_cert_store(d.ctx), err, sizeof(err));
+		if (issuer == NULL) {
+			log_errorx("%s: %s", config_where(&schema, "issuer_certificate"), err);
+			goto out;
+		}
+	}
 	if (serverconf_check_storage(&conf, &schema, err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
 		goto out;
@@ -531,6 +542,12 @@ main(int argc, char **argv)
 		goto out;
 	}
 	d.svc = svc;
+	if (issuer != NULL) {
+		service_set_issuer(svc, issuer);
+		log_info("online issuer %s for network %s, valid %d more days",
+		    conf.issuer_certificate, issuer_network(issuer),
+		    cert_days_left(issuer_cert(issuer)));
+	}
 	d.crl = conf.crl;
 	d.crl_refuse = conf.crl_stale_refuse;
 	/* Peers stored before their certificates were revoked go now. */
@@ -653,6 +670,7 @@ out:
 	relay_io_del(d.relay);
 	hub_io_del(d.hub);
 	service_del(svc);
+	issuer_del(issuer);
 	metrics_del(d.metrics);
 	loop_del(d.loop);
 	store_close(store);

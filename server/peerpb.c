@@ -16,12 +16,16 @@ struct peer_view {
 	char tunnel[CERT_TUNNEL_MAX][NETADDR_STRLEN];
 	char lan[PEER_LAN_MAX][NETADDR_STRLEN];
 	char wan[NETADDR_STRLEN];
+	ProtobufCBinaryData chain[PEER_CHAIN_MAX];
 };
 
 static void
 view_init(struct peer_view *v, const struct peer *p)
 {
 	Wiresync__V1__Peer *m = &v->m;
+	const uint8_t *der[PEER_CHAIN_MAX];
+	size_t len[PEER_CHAIN_MAX];
+	int n;
 
 	wiresync__v1__peer__init(m);
 	m->public_key.data = (uint8_t *)p->key;
@@ -46,6 +50,15 @@ view_init(struct peer_view *v, const struct peer *p)
 	m->revision = p->revision;
 	m->certificate.data = p->cert;
 	m->certificate.len = p->cert_len;
+	/* the chain was whole when stored (update.c): a record that no longer splits goes
+	 * without, and its agents refuse it rather than trust half of it */
+	n = peer_chain_split(p, der, len, PEER_CHAIN_MAX);
+	for (int i = 0; i < n; i++) {
+		v->chain[i].data = (uint8_t *)der[i];
+		v->chain[i].len = len[i];
+	}
+	m->n_chain = n > 0 ? (size_t)n : 0;
+	m->chain = v->chain;
 }
 
 static size_t

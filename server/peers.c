@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <openssl/x509.h>
+
 #include "server/pairing.h"
 #include "server/peers.h"
 
@@ -273,6 +275,26 @@ peer_table_foreach(const struct peer_table *t, const char *network,
 	return 0;
 }
 
+int
+peer_chain_split(const struct peer *p, const uint8_t *der[], size_t len[], size_t max)
+{
+	const unsigned char *q = p->chain, *end = p->chain + p->chain_len;
+	size_t n = 0;
+
+	while (p->chain != NULL && q < end) {
+		const unsigned char *start = q;
+		X509 *x = d2i_X509(NULL, &q, (long)(end - q));
+		if (x == NULL || n == max) {
+			X509_free(x);
+			return -1;
+		}
+		X509_free(x);
+		der[n] = start;
+		len[n++] = (size_t)(q - start);
+	}
+	return (int)n;
+}
+
 struct peer *
 peer_dup(const struct peer *p)
 {
@@ -292,6 +314,16 @@ peer_dup(const struct peer *p)
 	} else {
 		q->cert = NULL;
 	}
+	q->chain = NULL;
+	if (p->chain_len > 0) {
+		q->chain = malloc(p->chain_len);
+		if (q->chain == NULL) {
+			free(q->cert);
+			free(q);
+			return NULL;
+		}
+		memcpy(q->chain, p->chain, p->chain_len);
+	}
 	return q;
 }
 
@@ -301,5 +333,6 @@ peer_free(struct peer *p)
 	if (p == NULL)
 		return;
 	free(p->cert);
+	free(p->chain);
 	free(p);
 }

@@ -40,7 +40,13 @@ size_t peer_table_count(const struct peer_table *t);
 int peer_table_foreach(const struct peer_table *t, const char *network,
     int (*fn)(const struct peer *p, void *arg), void *arg);
 
-/* A deep copy (cert included), or NULL on ENOMEM. */
+#define PEER_CHAIN_MAX 2     /* intermediates kept with a record: an online issuer */
+
+/* Splits p->chain into its DER certificates: up to max of them into der[] and len[].
+ * Returns how many, or -1 when the chain does not split into whole certificates. */
+int peer_chain_split(const struct peer *p, const uint8_t *der[], size_t len[], size_t max);
+
+/* A deep copy (cert and chain included), or NULL on ENOMEM. */
 struct peer *peer_dup(const struct peer *p);
 /* Frees p and its cert; accepts NULL. */
 void peer_free(struct peer *p);

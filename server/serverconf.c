@@ -61,6 +61,8 @@ static const struct config_field keys_template[] = {
 	KEY(relay_listen, .type = CONFIG_STRING, .help = "UDP HOST:PORT where the relay forwards WireGuard packets between hosts no candidate connects (off)"),
 	KEY(enroll_listen, .type = CONFIG_STRING, .help = "HOST:PORT of the join listener: TLS with the server certificate, no client certificate, only wiresync.v1.Enroll/Join (off)"),
 	KEY(pool, .type = CONFIG_STRING, .repeat = true, .check = pool_line_ok, .help = "NETWORK CIDR[, CIDR]: the addresses approvals take for that network; one line per network (none)"),
+	KEY(issuer_certificate, .type = CONFIG_STRING, .help = "the online issuer that signs joins and renewals at once, PEM, made by wiresync-ca issuer (off: the operator approves with the CA offline)"),
+	KEY(issuer_key, .type = CONFIG_STRING, .help = "the online issuer's private key, PEM, mode 0600 (with issuer_certificate)"),
 	KEY(enroll_max_pending, .type = CONFIG_UINT, .min = 1, .max = 65536, .help = "join requests kept at once (256)"),
 	KEY(enroll_max_age_s, .type = CONFIG_UINT, .min = 1, .max = 2592000, .help = "a join request older than this is dropped (86400)"),
 	KEY(enroll_rate_per_min, .type = CONFIG_UINT, .min = 1, .max = 100000, .help = "new join requests per source address (IPv6: its /64) per minute; resumes are not counted (10)"),
@@ -252,10 +254,21 @@ serverconf_check(const struct serverconf *conf, const struct config_schema *sche
 	const struct confcheck_path files[] = {
 		{ "certificate", conf->certificate }, { "private_key", conf->private_key },
 		{ "ca", conf->ca }, { "crl", conf->crl },
+		{ "issuer_certificate", conf->issuer_certificate },
+		{ "issuer_key", conf->issuer_key },
 	};
+	bool has_cert = conf->issuer_certificate != NULL && conf->issuer_certificate[0] != '\0';
+	bool has_key = conf->issuer_key != NULL && conf->issuer_key[0] != '\0';
 
 	if (confcheck_listen(WHERE("listen"), "listen", conf->listen, true, err, errlen) < 0)
 		return -1;
+	if (has_cert != has_key) {
+		snprintf(err, errlen, "%s: %s is set but %s is not: the online issuer needs both",
+		    has_cert ? WHERE("issuer_certificate") : WHERE("issuer_key"),
+		    has_cert ? "issuer_certificate" : "issuer_key",
+		    has_cert ? "issuer_key" : "issuer_certificate");
+		return -1;
+	}
 	if (conf->enroll_listen != NULL && conf->enroll_listen[0] != '\0' &&
 	    confcheck_listen(WHERE("enroll_listen"), "enroll_listen", conf->enroll_listen, true,
 	    err, errlen) < 0)

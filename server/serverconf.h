@@ -47,6 +47,8 @@ struct serverconf {
 	char *user;
 	char *enroll_listen;         /* TLS HOST:PORT serving only Enroll/Join; NULL/"": off */
 	char *pool;                  /* `pool = NETWORK CIDR[, CIDR]` lines joined by '\n' */
+	char *issuer_certificate;    /* the online issuer (wiresync-ca issuer), PEM; NULL: none */
+	char *issuer_key;            /* its key, PEM, mode 0600; given with issuer_certificate */
 	unsigned enroll_max_pending;
 	unsigned enroll_max_age_s;
 	unsigned enroll_rate_per_min;

@@ -31,6 +31,8 @@ struct agent_conn {
 	uint8_t ident[IDCOUNT_KEY_LEN]; /* WireGuard key, or the certificate's SHA-256 */
 	struct netaddr wan;          /* source address of the connection */
 	int64_t opened_s;            /* wall clock, for crl_stale = refuse */
+	STACK_OF(X509) *chain;       /* the intermediates the handshake verified (an online
+	                              * issuer), leaf's issuer first; NULL when none */
 };
 
 enum change_kind { CHANGE_UPDATE, CHANGE_PRESENCE, CHANGE_REMOVE, CHANGE_PUT, CHANGE_OBSERVED };

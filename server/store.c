@@ -78,7 +78,11 @@ static const char *const store_migrations[] = {
 	 "  reason TEXT NOT NULL"
 	 ");"
 	 "INSERT OR IGNORE INTO meta (name, value) VALUES ('join_next_id', 1);"),
-	/* 6: join tokens (issue 13): their SHA-256 (never the text), what is left of them and
+	/* 6: the chain a host presented under an online issuer (issue 13), kept with its
+	 * record: the issuer that signed it may since have been replaced or dropped from the
+	 * config, and the root's CRL must still reach it after a restart */
+	"ALTER TABLE peers ADD COLUMN chain BLOB;",
+	/* 7: join tokens (issue 13): their SHA-256 (never the text), what is left of them and
 	 * who made them; the hash is looked up on every Join that presents one */
 	("CREATE TABLE IF NOT EXISTS join_tokens ("
 	 "  id INTEGER PRIMARY KEY NOT NULL,"
@@ -99,14 +103,15 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_PUT] = "INSERT INTO peers (" STORE_PEER_COLUMNS ") "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
 	    "ON CONFLICT (key) DO UPDATE SET name = excluded.name, "
 	    "network = excluded.network, listen_port = excluded.listen_port, "
 	    "tunnel_ips = excluded.tunnel_ips, lan_ips = excluded.lan_ips, "
 	    "wan_ip = excluded.wan_ip, lan_id = excluded.lan_id, "
 	    "observed_endpoint = excluded.observed_endpoint, online = excluded.online, "
 	    "last_seen_ms = excluded.last_seen_ms, revision = excluded.revision, "
-	    "certificate = excluded.certificate, static = excluded.static",
+	    "certificate = excluded.certificate, static = excluded.static, "
+	    "chain = excluded.chain",
 	[STMT_DELETE] = "DELETE FROM peers WHERE key = ?1",
 	[STMT_FOREACH] = "SELECT " STORE_PEER_COLUMNS " FROM peers ORDER BY key",
 	[STMT_REVISION_GET] = "SELECT value FROM meta WHERE name = 'revision'",

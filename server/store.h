@@ -32,6 +32,10 @@ struct peer {
 	uint64_t revision;
 	uint8_t *cert;                       /* DER; owned by the record */
 	size_t cert_len;
+	uint8_t *chain;                      /* DER intermediates one after the other, the
+	                                      * leaf's issuer first (an online issuer); owned;
+	                                      * NULL when the root signed cert */
+	size_t chain_len;
 	/* from the certificate, not stored: the pairing policy reads them (server/pairing.h) */
 	bool groups_read;
 	uint8_t n_groups;

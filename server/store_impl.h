@@ -13,7 +13,7 @@
 
 /* The peers' columns, in the order store_peer.c binds and reads them. */
 #define STORE_PEER_COLUMNS "key, name, network, listen_port, tunnel_ips, lan_ips, wan_ip, " \
-    "lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, static"
+    "lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, static, chain"
 
 #define STORE_LIST_MAX ((CERT_TUNNEL_MAX > PEER_LAN_MAX ? CERT_TUNNEL_MAX : PEER_LAN_MAX) * \
     NETADDR_STRLEN)

@@ -87,6 +87,8 @@ store_peer_invalid(const struct peer *p)
 		return "bad WAN address";
 	if (p->cert_len > STORE_CERT_MAX || (p->cert == NULL && p->cert_len != 0))
 		return "bad certificate length";
+	if (p->chain_len > STORE_CERT_MAX || (p->chain == NULL && p->chain_len != 0))
+		return "bad chain length";
 	return NULL;
 }
 
@@ -136,7 +138,10 @@ store_peer_put(struct store *st, const struct peer *p)
 	    (rc = p->cert_len > 0 ?
 	    sqlite3_bind_blob(stmt, 13, p->cert, (int)p->cert_len, SQLITE_STATIC) :
 	    sqlite3_bind_null(stmt, 13)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(stmt, 14, p->is_static ? 1 : 0)) != SQLITE_OK) {
+	    (rc = sqlite3_bind_int(stmt, 14, p->is_static ? 1 : 0)) != SQLITE_OK ||
+	    (rc = p->chain_len > 0 ?
+	    sqlite3_bind_blob(stmt, 15, p->chain, (int)p->chain_len, SQLITE_STATIC) :
+	    sqlite3_bind_null(stmt, 15)) != SQLITE_OK) {
 		sqlite3_clear_bindings(stmt);
 		log_warnx("store %s: put %s: %s", st->path, p->name, sqlite3_errstr(rc));
 		return -EIO;
@@ -172,7 +177,8 @@ store_column_text(sqlite3_stmt *stmt, int i, char *out, size_t outlen)
 	return true;
 }
 
-/* Reads the current row into p; p->cert points into SQLite's row until the next step. */
+/* Reads the current row into p; p->cert and p->chain point into SQLite's row until the
+ * next step. */
 static const char *
 store_peer_read(sqlite3_stmt *stmt, struct peer *p)
 {
@@ -220,6 +226,12 @@ store_peer_read(sqlite3_stmt *stmt, struct peer *p)
 		p->cert_len = (size_t)len;
 	}
 	p->is_static = sqlite3_column_int(stmt, 13) != 0;
+	blob = sqlite3_column_blob(stmt, 14);
+	len = sqlite3_column_bytes(stmt, 14);
+	if (blob != NULL && len > 0) {
+		p->chain = (uint8_t *)(uintptr_t)blob;
+		p->chain_len = (size_t)len;
+	}
 	return NULL;
 }
 

@@ -40,7 +40,8 @@ peer_same(const struct peer *a, const struct peer *b)
 	    strcmp(a->network, b->network) != 0 ||
 	    strcmp(a->observed_endpoint, b->observed_endpoint) != 0 || a->is_static != b->is_static ||
 	    memcmp(a->lan_id, b->lan_id, a->lan_id_len) != 0 || a->cert_len != b->cert_len ||
-	    memcmp(a->cert, b->cert, a->cert_len) != 0)
+	    memcmp(a->cert, b->cert, a->cert_len) != 0 || a->chain_len != b->chain_len ||
+	    (a->chain_len > 0 && memcmp(a->chain, b->chain, a->chain_len) != 0))
 		return false;
 	for (size_t i = 0; i < a->n_lan; i++)
 		if (!netaddr_equal(&a->lan[i], &b->lan[i]))
@@ -70,6 +71,36 @@ svc_change_queue(struct service *svc, struct change *c)
 	loop_defer(svc->loop, &svc->commit_defer, commit_batch, svc);
 }
 
+/* The handshake's intermediates as the record keeps them (DER one after the other): what
+ * agents verify the host's certificate through (Peer.chain), and what a CRL reload checks.
+ * Stored with the record rather than derived from the configured issuer: a renewed issuer
+ * (wiresync-ca issuer --force: a new certificate, a new key) or one dropped from the
+ * config must not change or lose the chain of the hosts it already signed, and after a
+ * restart the root's CRL must still reach each stored host's issuer. 0, or -1 on ENOMEM. */
+static int
+chain_der(STACK_OF(X509) *chain, struct peer *p)
+{
+	uint8_t *buf = NULL, *nb;
+	size_t len = 0;
+
+	for (int i = 0; i < sk_X509_num(chain) && i < PEER_CHAIN_MAX; i++) {
+		unsigned char *der = NULL;
+		int n = i2d_X509(sk_X509_value(chain, i), &der);
+		if (n <= 0 || (nb = realloc(buf, len + (size_t)n)) == NULL) {
+			OPENSSL_free(der);
+			free(buf);
+			return -1;
+		}
+		buf = nb;
+		memcpy(buf + len, der, (size_t)n);
+		len += (size_t)n;
+		OPENSSL_free(der);
+	}
+	p->chain = buf;
+	p->chain_len = len;
+	return 0;
+}
+
 static struct peer *
 build_record(const struct service *svc, const struct peer *old, const struct change *pu)
 {
@@ -92,6 +123,11 @@ build_record(const struct service *svc, const struct peer *old, const struct cha
 	memcpy(p->cert, der, (size_t)len);
 	OPENSSL_free(der);
 	p->cert_len = (size_t)len;
+	if (chain_der(ac->chain, p) < 0) {
+		free(p->cert);
+		free(p);
+		return NULL;
+	}
 	memcpy(p->key, ac->id.key, WG_KEY_LEN);
 	snprintf(p->name, sizeof(p->name), "%s", ac->id.name);
 	snprintf(p->network, sizeof(p->network), "%s", ac->id.network);

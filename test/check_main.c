@@ -71,6 +71,7 @@ main(void)
 	srunner_add_suite(sr, csr_suite());
 	srunner_add_suite(sr, join_suite());
 	srunner_add_suite(sr, issuer_suite());
+	srunner_add_suite(sr, verify_chain_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

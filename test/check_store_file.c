@@ -107,7 +107,8 @@ START_TEST(test_migrate_from_v2)
 	a.is_static = true;
 	stest_put_commit(st, &a, 1);
 	store_close(st);
-	side_exec("ALTER TABLE peers DROP COLUMN static; PRAGMA user_version = 2");
+	side_exec("ALTER TABLE peers DROP COLUMN static; ALTER TABLE peers DROP COLUMN chain; "
+	    "PRAGMA user_version = 2");
 	st = stest_open_ok();
 	query_text(NULL, "PRAGMA user_version", text, sizeof(text));
 	ck_assert_int_eq(atoi(text), store_schema_version());
@@ -121,6 +122,45 @@ START_TEST(test_migrate_from_v2)
 END_TEST
 
 /* The backup image is a whole database: opened as a store it holds the same peers. */
+/* The chain of a host under an online issuer (schema 6) is kept byte for byte. */
+static int
+chain_of(const struct peer *p, void *arg)
+{
+	char *out = arg;
+
+	ck_assert_uint_lt(p->chain_len, 64);
+	memcpy(out, p->chain != NULL ? (const char *)p->chain : "", p->chain_len);
+	out[p->chain_len] = '\0';
+	return 0;
+}
+
+START_TEST(test_chain_kept)
+{
+	struct store *st = stest_open_ok();
+	uint8_t chain[] = "issuer-der-bytes";
+	struct peer a;
+	char got[64] = "x";
+
+	stest_peer_v4(&a, 0x42);
+	a.chain = chain;
+	a.chain_len = sizeof(chain) - 1;
+	stest_put_commit(st, &a, 1);
+	store_close(st);
+	st = stest_open_ok();
+	ck_assert_int_eq(store_peers_foreach(st, chain_of, got), 0);
+	ck_assert_str_eq(got, "issuer-der-bytes");
+	store_close(st);
+	/* a version 5 store opens as 6, its peers without a chain */
+	side_exec("ALTER TABLE peers DROP COLUMN chain; PRAGMA user_version = 5");
+	st = stest_open_ok();
+	ck_assert_int_eq(store_peers_foreach(st, chain_of, got), 0);
+	ck_assert_str_eq(got, "");
+	query_text(NULL, "PRAGMA user_version", got, sizeof(got));
+	ck_assert_int_eq(atoi(got), store_schema_version());
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_backup_image)
 {
 	struct store *st = stest_open_ok(), *copy = NULL;
@@ -259,6 +299,7 @@ store_file_suite(void)
 	tcase_add_test(tc, test_open_new);
 	tcase_add_test(tc, test_wal_and_synchronous);
 	tcase_add_test(tc, test_migrate_from_v2);
+	tcase_add_test(tc, test_chain_kept);
 	tcase_add_test(tc, test_backup_image);
 	suite_add_tcase(s, tc);
 

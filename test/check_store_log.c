@@ -277,7 +277,7 @@ START_TEST(test_migrate_from_v3_drops_indexes)
 	store_close(st);
 	side_exec("CREATE INDEX IF NOT EXISTS peers_network ON peers (network);"
 	    "CREATE INDEX IF NOT EXISTS changes_network ON changes (network, revision);"
-	    "PRAGMA user_version = 3");
+	    "ALTER TABLE peers DROP COLUMN chain; PRAGMA user_version = 3");
 	ck_assert_int_eq(side_count("SELECT count(*) FROM sqlite_master WHERE type = 'index' "
 	    "AND name IN ('peers_network', 'changes_network')"), 2);
 	st = open_ok();

@@ -1,7 +1,7 @@
 /* Unit tests for server/store_token.c (join tokens): added and read back after a reopen
  * with every field; a use taken together with the join it approves, in one transaction,
  * and refused (nothing written) once used up, expired or gone; expiry; bad records; schema
- * 6 added to a version-5 database. */
+ * 7 added to a version-6 database. */
 #include "config.h"
 
 #include <errno.h>
@@ -169,8 +169,8 @@ START_TEST(test_expired_and_expire)
 }
 END_TEST
 
-/* A version-5 database (before tokens) opens as the current version with the table. */
-START_TEST(test_migrate_from_v5)
+/* A version-6 database (before tokens) opens as the current version with the table. */
+START_TEST(test_migrate_from_v6)
 {
 	struct store *st = stest_open_ok();
 	struct store_token t;
@@ -178,10 +178,10 @@ START_TEST(test_migrate_from_v5)
 
 	store_close(st);
 	ck_assert_int_eq(sqlite3_open(t_db, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE join_tokens; PRAGMA user_version = 5",
+	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE join_tokens; PRAGMA user_version = 6",
 	    NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	ck_assert_int_ge(store_schema_version(), 6);
+	ck_assert_int_ge(store_schema_version(), 7);
 	st = stest_open_ok();
 	token_sample(&t, 0x11, 1, 5000);
 	ck_assert_int_eq(store_token_add(st, &t), 0);
@@ -231,7 +231,7 @@ store_token_suite(void)
 	tcase_add_test(tc, test_add_reopen_get);
 	tcase_add_test(tc, test_use_until_used_up);
 	tcase_add_test(tc, test_expired_and_expire);
-	tcase_add_test(tc, test_migrate_from_v5);
+	tcase_add_test(tc, test_migrate_from_v6);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(te, stest_dir_setup, stest_dir_teardown);
 	tcase_add_test(te, test_add_refused);

@@ -62,5 +62,6 @@ Suite *join_suite(void);
 Suite *token_suite(void);
 Suite *store_token_suite(void);
 Suite *issuer_suite(void);
+Suite *verify_chain_suite(void);
 
 #endif
