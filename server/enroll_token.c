@@ -64,6 +64,7 @@ enroll_token_find(struct enroll *e, struct rpc_call *call, const char *text,
 	int64_t now = (int64_t)time(NULL);
 	int ret;
 
+	memset(t, 0, sizeof(*t));
 	token_hash(text, sha);
 	if ((ret = store_token_get(e->svc->store, sha, t)) < 0 && ret != -ENOENT) {
 		rpc_call_fail(call, GRPC_UNAVAILABLE, "store read failed: the token cannot be "
