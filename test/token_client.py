@@ -124,6 +124,10 @@ def main():
             "Join with a token: APPROVED on the first reply, with a certificate", str(r1.state))
     C.check(r1.ca == root and list(r1.chain) == [issuer],
             "ca is the root (DER), chain the issuer (DER)")
+    der_file(r1.certificate, "tok1.der")       # for --after-restart
+    der_file(h1, "tok1-first.csr")              # (csr("tok1") is made again below)
+    with open(os.path.join(TMP, "tok1.token"), "w") as f:
+        f.write(t1.token)
     good, out = verifies(r1.certificate, r1.chain)
     C.check(good, "the certificate verifies: openssl verify -CAfile root -untrusted issuer "
             "-purpose sslclient", out)
@@ -232,5 +236,24 @@ def main():
     return C.done()
 
 
+def after_restart():
+    """tok1's Join again, on a restarted server: the stored approval, chain included."""
+    join = method(enroll_channel(), JOIN, epb.JoinRequest, epb.JoinReply)
+    with open(os.path.join(TMP, "tok1-first.csr"), "rb") as f:
+        h1 = f.read()
+    with open(os.path.join(TMP, "tok1.der"), "rb") as f:
+        cert = f.read()
+    with open(os.path.join(TMP, "tok1.token")) as f:
+        token = f.read()
+    r = join(epb.JoinRequest(csr=h1, public_key=wgkey("tok1"), token=token), timeout=T)
+    C.check(r.state == epb.JOIN_APPROVED and r.certificate == cert and
+            list(r.chain) == [pem_to_der(os.environ["WS_ISSUER"])],
+            "after a restart: the same Join gets the same certificate and the issuer as chain",
+            str(r.state))
+    return C.done()
+
+
 if __name__ == "__main__":
-    sys.exit(no_issuer() if sys.argv[1:] == ["--no-issuer"] else main())
+    mode = sys.argv[1:]
+    sys.exit(no_issuer() if mode == ["--no-issuer"] else
+             after_restart() if mode == ["--after-restart"] else main())
