@@ -36,7 +36,7 @@ struct issuer {
 	X509 *cert;
 	EVP_PKEY *key;
 	char network[CERT_NAME_MAX + 1];
-	int64_t not_after;
+	int64_t not_before, not_after;
 	struct ip_range permitted[ISSUER_RANGES_MAX], excluded[ISSUER_RANGES_MAX];
 	size_t n_permitted, n_excluded;
 };
@@ -261,6 +261,7 @@ issuer_load(const char *cert_file, const char *key_file, X509_STORE *roots, char
 	    !read_constraints(is, cert_file, err, errlen) ||
 	    !check_chain(is, roots, cert_file, err, errlen))
 		goto fail;
+	is->not_before = cert_asn1_time_s(X509_get0_notBefore(is->cert));
 	is->not_after = cert_asn1_time_s(X509_get0_notAfter(is->cert));
 	return is;
 fail:
@@ -294,6 +295,15 @@ int64_t
 issuer_not_after(const struct issuer *is)
 {
 	return is->not_after;
+}
+
+bool
+issuer_expiring(const struct issuer *is, int64_t now, unsigned warn_days, int *days_left)
+{
+	int64_t left = is->not_after - now;
+
+	*days_left = (int)((left >= 0 ? left : left - 86399) / 86400);
+	return left < cert_crl_warn_window(is->not_before, is->not_after, warn_days);
 }
 
 static bool

@@ -221,6 +221,11 @@ on_expiry_timer(void *arg)
 
 	if (left != INT_MIN && left < (int)d->expiry_warn_days)
 		log_warnx("the server's own certificate expires in %d days: issue a new one", left);
+	if (service_issuer(d->svc) != NULL &&
+	    issuer_expiring(service_issuer(d->svc), wall_s(), d->expiry_warn_days, &left))
+		log_warnx("the online issuer (issuer_certificate) of network %s ends in %d days, "
+		    "and what it signs with it: make a new one (wiresync-ca issuer NAME --force "
+		    "--ip-range ...) and reload", issuer_network(service_issuer(d->svc)), left);
 	service_log_expiring(d->svc, d->expiry_warn_days);
 	crlset_log_stale(service_crls(d->svc), wall_s(), d->expiry_warn_days, d->crl,
 	    d->crl_refuse);

@@ -187,6 +187,26 @@ START_TEST(sign_capped_at_issuer)
 }
 END_TEST
 
+/* A 30-day issuer is warned about in its second half, not from its first day. */
+START_TEST(expiring_window)
+{
+	int64_t na = issuer_not_after(is);
+	int left = 0;
+
+	ck_assert(!issuer_expiring(is, time(NULL), 30, &left));
+	ck_assert(!issuer_expiring(is, na - 20 * 86400 - 5, 30, &left));
+	ck_assert_int_eq(left, 20);
+	ck_assert(!issuer_expiring(is, na - 16 * 86400, 30, &left));
+	ck_assert(issuer_expiring(is, na - 14 * 86400, 30, &left));
+	ck_assert_int_eq(left, 14);
+	/* a shorter warn_days wins */
+	ck_assert(!issuer_expiring(is, na - 14 * 86400, 7, &left));
+	ck_assert(issuer_expiring(is, na - 6 * 86400, 7, &left));
+	ck_assert(issuer_expiring(is, na + 10, 7, &left));
+	ck_assert_int_eq(left, -1);
+}
+END_TEST
+
 /* Without the issuer in the chain, or with the root alone, the host does not verify. */
 START_TEST(chain_needs_issuer)
 {
@@ -409,6 +429,7 @@ issuer_suite(void)
 	tcase_add_test(tc, sign_serials_differ);
 	tcase_add_test(tc, sign_capped_at_issuer);
 	tcase_add_test(tc, chain_needs_issuer);
+	tcase_add_test(tc, expiring_window);
 	tcase_add_test(tc, csr_bad_signature);
 	tcase_add_test(tc, csr_not_p256);
 	tcase_add_test(tc, ip_outside_constraints);

@@ -278,7 +278,8 @@ START_TEST(test_migrate_from_v4)
 	store_close(st);
 	ck_assert_int_eq(sqlite3_open(t_db, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE join_requests; DELETE FROM meta WHERE "
-	    "name = 'join_next_id'; ALTER TABLE peers DROP COLUMN chain; PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
+	    "name = 'join_next_id'; ALTER TABLE peers DROP COLUMN chain; "
+	    "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_int_ge(store_schema_version(), 5);
 	st = stest_open_ok();
