@@ -35,11 +35,13 @@
 #define JOIN_RETRY_CAP_MS 30000
 #define JOIN_REPLY_MAX (256 * 1024)
 #define JOIN_EXTRA_MAX 16
+#define JOIN_TOKEN_MAX 128           /* "wst_" and 52: more is no token */
 
 struct join {
 	const char *server, *name, *ifname, *token, *network, *config;
 	char dir[PATH_MAX];
 	char namebuf[CERT_NAME_MAX + 2];
+	char tokenbuf[JOIN_TOKEN_MAX + 2];   /* --token-file's */
 	unsigned prefix4, prefix6;
 	bool start;
 	struct csr_pin pin;
@@ -61,7 +63,8 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: wiresync-agent join SERVER:PORT --ca-sha256 HEX [--name NAME] [--interface IF]\n"
-	    "           [--token TOKEN] [--network NET] [-c FILE] [--dir DIR] [--start]\n"
+	    "           [--token TOKEN | --token-file FILE] [--network NET] [-c FILE] [--dir DIR]\n"
+	    "           [--start]\n"
 	    "\n"
 	    "Asks wiresyncd's enrolment listener (enroll_listen) at SERVER:PORT to let this host\n"
 	    "join, waits for the operator (wiresyncctl pending, approve), then writes this host's\n"
@@ -74,6 +77,7 @@ usage(FILE *out)
 	    "  --interface IF      its WireGuard interface (default wg0); made where the kernel\n"
 	    "                      has WireGuard, otherwise make it first (wireguard-go IF)\n"
 	    "  --token TOKEN       a join token (wiresyncctl token create): approved at once\n"
+	    "  --token-file FILE   the token from FILE's first line (kept out of ps)\n"
 	    "  --network NET       the network to join, when the server has several\n"
 	    "  -c, --config FILE   agent.conf to write (default %s)\n"
 	    "  --dir DIR           where the key, request and certificates go (default: the\n"
@@ -125,8 +129,8 @@ parse_prefix(const char *s, unsigned max, unsigned *out)
 static int
 split_conf_args(struct join *j, int *argc, char **argv)
 {
-	static const char *const own[] = { "ca-sha256", "name", "interface", "token", "network",
-	    "config", "dir", "prefix4", "prefix6", "start", "help" };
+	static const char *const own[] = { "ca-sha256", "name", "interface", "token", "token-file",
+	    "network", "config", "dir", "prefix4", "prefix6", "start", "help" };
 	static const char *const written[] = { "server", "certificate", "private_key", "ca" };
 	struct agentconf conf;
 	struct config_schema schema;
@@ -195,16 +199,53 @@ out:
 	return rc;
 }
 
+/* --token-file FILE: its first line, without spaces around, into j->tokenbuf; 0, or the
+ * exit status with the reason said. */
+static int
+token_read(struct join *j, const char *path)
+{
+	FILE *f;
+	char *s;
+	size_t n;
+
+	if (j->token != NULL) {
+		say_error("--token and --token-file: give one of them");
+		return JOIN_EXIT_PIN;
+	}
+	if ((f = fopen(path, "r")) == NULL) {
+		say_error("--token-file %s: %s", path, strerror(errno));
+		return JOIN_EXIT_PIN;
+	}
+	s = fgets(j->tokenbuf, sizeof(j->tokenbuf), f);
+	fclose(f);
+	if (s == NULL)
+		j->tokenbuf[0] = '\0';
+	s = j->tokenbuf + strspn(j->tokenbuf, " \t");
+	n = strcspn(s, " \t\r\n");
+	if (n == 0 || n > JOIN_TOKEN_MAX) {
+		say_error("--token-file %s: %s (the first line must hold the token that "
+		    "wiresyncctl token create printed)", path, n == 0 ? "no token in it" :
+		    "the first line is too long for a token");
+		return JOIN_EXIT_PIN;
+	}
+	memmove(j->tokenbuf, s, n);
+	j->tokenbuf[n] = '\0';
+	j->token = j->tokenbuf;
+	return 0;
+}
+
 /* Options into j; 0, or the exit status for --help (-1 there means 0) and usage errors. */
 static int
 parse_args(struct join *j, int argc, char **argv)
 {
-	enum { O_PIN = 256, O_NAME, O_IF, O_TOKEN, O_NET, O_DIR, O_P4, O_P6, O_START };
+	enum { O_PIN = 256, O_NAME, O_IF, O_TOKEN, O_TOKEN_FILE, O_NET, O_DIR, O_P4, O_P6,
+		O_START };
 	static const struct option longopts[] = {
 		{ "ca-sha256", required_argument, NULL, O_PIN },
 		{ "name", required_argument, NULL, O_NAME },
 		{ "interface", required_argument, NULL, O_IF },
 		{ "token", required_argument, NULL, O_TOKEN },
+		{ "token-file", required_argument, NULL, O_TOKEN_FILE },
 		{ "network", required_argument, NULL, O_NET },
 		{ "config", required_argument, NULL, 'c' },
 		{ "dir", required_argument, NULL, O_DIR },
@@ -214,7 +255,7 @@ parse_args(struct join *j, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *pin = NULL, *dir = NULL;
+	const char *pin = NULL, *dir = NULL, *token_file = NULL;
 	char cfg[PATH_MAX];
 	int c;
 
@@ -227,6 +268,7 @@ parse_args(struct join *j, int argc, char **argv)
 		case O_NAME: j->name = optarg; break;
 		case O_IF: j->ifname = optarg; break;
 		case O_TOKEN: j->token = optarg; break;
+		case O_TOKEN_FILE: token_file = optarg; break;
 		case O_NET: j->network = optarg; break;
 		case 'c': j->config = optarg; break;
 		case O_DIR: dir = optarg; break;
@@ -265,6 +307,8 @@ parse_args(struct join *j, int argc, char **argv)
 		say_error("--ca-sha256 \"%s\": not 64 hex digits", pin);
 		return JOIN_EXIT_PIN;
 	}
+	if (token_file != NULL && (c = token_read(j, token_file)) != 0)
+		return c;
 	if (j->name == NULL) {
 		if (gethostname(j->namebuf, sizeof(j->namebuf)) < 0 ||
 		    strnlen(j->namebuf, sizeof(j->namebuf)) == sizeof(j->namebuf)) {

@@ -245,6 +245,32 @@ taken_fn(const struct netaddr *a, void *arg)
 	return taken_by(arg, a, why, sizeof(why)) != NULL;
 }
 
+int
+enroll_pick_free(struct enroll *e, const char *network, uint64_t self,
+    struct netaddr ips[CERT_TUNNEL_MAX], size_t *n, char *err, size_t errlen)
+{
+	const struct pool *pool = enroll_pool(e, network);
+	struct taken t = { e, network, self, ips, 0, NULL };
+	char txt[NETADDR_STRLEN];
+
+	*n = 0;
+	if (pool == NULL) {
+		snprintf(err, errlen, "ips: network %s has no pool (pool = %s CIDR in the server "
+		    "config): give the addresses", network, network);
+		return GRPC_FAILED_PRECONDITION;
+	}
+	for (size_t k = 0; k < pool->n; k++) {
+		t.n_picked = *n;
+		if (!pool_next_free(&pool->range[k], taken_fn, &t, 0, &ips[*n])) {
+			snprintf(err, errlen, "ips: the pool range %s of network %s is full",
+			    netaddr_format(&pool->range[k], true, txt), network);
+			return GRPC_RESOURCE_EXHAUSTED;
+		}
+		(*n)++;
+	}
+	return GRPC_OK;
+}
+
 /* The addresses m asks for, or the next free one of each pool range, into ips; false
  * with the call failed. */
 static bool
@@ -256,6 +282,7 @@ pick_ips(struct enroll *e, struct rpc_call *call, const struct pending_req *r,
 	const struct pool *pool = enroll_pool(e, x->network);
 	struct taken t = { e, x->network, r->id, ips, 0, NULL };
 	char why[160], txt[NETADDR_STRLEN];
+	int st;
 
 	*n = 0;
 	if (m->n_ips > CERT_TUNNEL_MAX) {
@@ -287,21 +314,9 @@ pick_ips(struct enroll *e, struct rpc_call *call, const struct pending_req *r,
 	}
 	if (m->n_ips > 0)
 		return true;
-	if (pool == NULL) {
-		rpc_call_fail(call, GRPC_FAILED_PRECONDITION, "ips: network %s has no pool "
-		    "(pool = %s CIDR in the server config): give the addresses", x->network,
-		    x->network);
+	if ((st = enroll_pick_free(e, x->network, r->id, ips, n, why, sizeof(why))) != GRPC_OK) {
+		rpc_call_fail(call, st, "%s", why);
 		return false;
-	}
-	for (size_t k = 0; k < pool->n; k++) {
-		t.n_picked = *n;
-		if (!pool_next_free(&pool->range[k], taken_fn, &t, 0, &ips[*n])) {
-			rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "ips: the pool range %s of "
-			    "network %s is full", netaddr_format(&pool->range[k], true, txt),
-			    x->network);
-			return false;
-		}
-		(*n)++;
 	}
 	return true;
 }
@@ -399,13 +414,11 @@ same_groups(const struct cert_identity *c, const struct pending_req *r)
 	return true;
 }
 
-/* Checks the operator's certificate der for request r; the CA's DER into *ca (the
- * caller frees it). Returns GRPC_OK, or a status with err naming the field. */
-static int
-approval_check(struct enroll *e, const struct pending_req *r, const uint8_t *der, size_t len,
-    uint8_t **ca, size_t *ca_len, char *err, size_t errlen)
+int
+enroll_cert_check(struct enroll *e, const struct pending_req *r, const struct enroll_extra *x,
+    const uint8_t *der, size_t len, STACK_OF(X509) *untrusted, uint8_t **ca, size_t *ca_len,
+    char *err, size_t errlen)
 {
-	const struct enroll_extra *x = enroll_extra(r);
 	const unsigned char *p = der, *q = x->csr;
 	X509_STORE_CTX *sctx = NULL;
 	X509_REQ *csr = NULL;
@@ -422,7 +435,7 @@ approval_check(struct enroll *e, const struct pending_req *r, const uint8_t *der
 	}
 	if ((csr = d2i_X509_REQ(NULL, &q, (long)x->csr_len)) == NULL ||
 	    (sctx = X509_STORE_CTX_new()) == NULL ||
-	    X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(e->ctx), c, NULL) != 1) {
+	    X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(e->ctx), c, untrusted) != 1) {
 		snprintf(err, errlen, "out of memory");
 		st = GRPC_RESOURCE_EXHAUSTED;
 		goto out;
@@ -496,8 +509,8 @@ adm_handle_approve(struct rpc_call *call, const uint8_t *req, size_t len, void *
 		    "join request %llu: call PrepareApproval first", (unsigned long long)r->id);
 		goto out;
 	}
-	st = approval_check(a->enroll, r, m->certificate.data, m->certificate.len, &ca, &ca_len,
-	    why, sizeof(why));
+	st = enroll_cert_check(a->enroll, r, x, m->certificate.data, m->certificate.len, NULL,
+	    &ca, &ca_len, why, sizeof(why));
 	if (st == GRPC_OK) {
 		struct enroll_extra next = *x;
 		struct pending_req approved = *r;

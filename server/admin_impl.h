@@ -79,6 +79,9 @@ void adm_handle_prepare_approval(struct rpc_call *call, const uint8_t *req, size
     void *arg);
 void adm_handle_approve(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 void adm_handle_deny(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+/* admin_token.c */
+void adm_handle_create_token(struct rpc_call *call, const uint8_t *req, size_t len,
+    void *arg);
 
 /* admin_ops.c, continued */
 /* Frees b, and forgets it as its admin's running backup (admin_del). */

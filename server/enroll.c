@@ -1,7 +1,8 @@
 /* wiresync.v1.Enroll on the join listener (server/enroll.h): a host without a certificate
  * sends its CSR and WireGuard key and polls with the same request until the operator has
  * decided. A new request is saved in the store (enroll_store.c) before it is answered;
- * nothing reaches WireSync or Admin: this listener's method table holds Join alone. */
+ * one that presents a join token is approved and signed at once (enroll_token.c).
+ * Nothing reaches WireSync or Admin: this listener's method table holds Join alone. */
 #include "config.h"
 
 #include <errno.h>
@@ -30,6 +31,8 @@
 /* one address (an IPv6 /64) holds at most this many of them, in the TLS handshake and
  * after it: as many as it may have requests waiting (server/pending.h max_per_source) */
 #define ENROLL_CONNS_PER_ADDRESS 32
+/* what the online issuer signs for a token join lives this long unless configured */
+#define ENROLL_ISSUER_DAYS 30
 
 const char *
 enroll_state_name(enum pending_state st)
@@ -251,6 +254,7 @@ join_reply(struct enroll *e, struct rpc_call *call, const struct pending_req *r)
 {
 	Wiresync__V1__JoinReply m = WIRESYNC__V1__JOIN_REPLY__INIT;
 	const struct enroll_extra *x = enroll_extra(r);
+	ProtobufCBinaryData chain = { 0, NULL };
 	uint8_t *out;
 	size_t n;
 
@@ -265,6 +269,10 @@ join_reply(struct enroll *e, struct rpc_call *call, const struct pending_req *r)
 		m.ca.data = x->ca;
 		m.ca.len = x->ca_len;
 		m.server = e->server;
+		if ((chain.len = enroll_chain_der(e, x, &chain.data)) > 0) {
+			m.n_chain = 1;
+			m.chain = &chain;
+		}
 	} else if (r->state == PENDING_DENIED) {
 		m.message = (char *)x->reason;
 	}
@@ -276,6 +284,7 @@ join_reply(struct enroll *e, struct rpc_call *call, const struct pending_req *r)
 	wiresync__v1__join_reply__pack(&m, out);
 	rpc_call_reply(call, out, n);
 	free(out);
+	OPENSSL_free(chain.data);
 }
 
 /* RESOURCE_EXHAUSTED for a bound; a flood of them is one log line a minute, with the
@@ -296,20 +305,21 @@ refuse(struct enroll *e, struct rpc_call *call, const char *host, const char *wh
 		log_warnx("join request from %s refused: %s", host, why);
 }
 
-/* A new request from src: checks, adds, logs; NULL with the call failed. */
+/* A new request from src into network, checked and in the table, not yet in the store;
+ * NULL with the call failed. */
 static const struct pending_req *
-join_add(struct enroll *e, struct rpc_call *call, const Wiresync__V1__JoinRequest *m,
-    const char *name, const uint8_t sha[32], const struct netaddr *src, const char *host)
+join_admit(struct enroll *e, struct rpc_call *call, const Wiresync__V1__JoinRequest *m,
+    const char *network, const char *name, const uint8_t sha[32], const struct netaddr *src,
+    const char *host)
 {
 	const struct pending_req *r = NULL;
 	struct enroll_extra *x;
 	struct find_bound fb = { name, m->public_key.data, NULL, false };
-	char network[CERT_NAME_MAX + 1], why[NI_MAXHOST + 160];
+	char why[NI_MAXHOST + 160];
 	enum pending_add_result res;
 	uint64_t dropped;
 
-	if (!join_network(e, call, m->network, network) ||
-	    !join_unbound(e, call, network, name, m->public_key.data))
+	if (!join_unbound(e, call, network, name, m->public_key.data))
 		return NULL;
 	res = pending_add(e->t, name, m->public_key.data, sha, src, (int64_t)time(NULL), &r);
 	if (res == PENDING_FULL && pending_make_room(e->t, src, &dropped)) {
@@ -359,8 +369,22 @@ join_add(struct enroll *e, struct rpc_call *call, const Wiresync__V1__JoinReques
 	x->csr_len = m->csr.len;
 	snprintf(x->network, sizeof(x->network), "%s", network);
 	pending_set_user(e->t, r->id, x);
+	return r;
+}
+
+/* A new request from src: checks, adds, saves, logs; NULL with the call failed. */
+static const struct pending_req *
+join_add(struct enroll *e, struct rpc_call *call, const Wiresync__V1__JoinRequest *m,
+    const char *name, const uint8_t sha[32], const struct netaddr *src, const char *host)
+{
+	const struct pending_req *r;
+	char network[CERT_NAME_MAX + 1];
+
+	if (!join_network(e, call, m->network, network) ||
+	    (r = join_admit(e, call, m, network, name, sha, src, host)) == NULL)
+		return NULL;
 	/* answered only once kept: the id the host prints must survive a restart */
-	if (enroll_store_save(e, r, x) < 0) {
+	if (enroll_store_save(e, r, enroll_extra(r)) < 0) {
 		pending_remove(e->t, r->id);
 		rpc_call_fail(call, GRPC_UNAVAILABLE, "store write failed: the join request is "
 		    "not kept; try again");
@@ -368,6 +392,26 @@ join_add(struct enroll *e, struct rpc_call *call, const Wiresync__V1__JoinReques
 	}
 	log_info("join request %llu from %s name %s code %s (network %s)",
 	    (unsigned long long)r->id, host, r->name, r->code, network);
+	return r;
+}
+
+/* A new request that presents a token: looked up first (a bad token stores nothing),
+ * admitted into the token's network, approved and signed at once; NULL with the call
+ * failed and nothing kept. */
+static const struct pending_req *
+join_add_token(struct enroll *e, struct rpc_call *call, const Wiresync__V1__JoinRequest *m,
+    const char *name, const uint8_t sha[32], const struct netaddr *src, const char *host)
+{
+	const struct pending_req *r;
+	struct store_token t;
+
+	if (!enroll_token_find(e, call, m->token, m->network, name, host, &t) ||
+	    (r = join_admit(e, call, m, t.network, name, sha, src, host)) == NULL)
+		return NULL;
+	if (!enroll_token_approve(e, call, r, &t, host)) {
+		pending_remove(e->t, r->id);
+		return NULL;
+	}
 	return r;
 }
 
@@ -389,11 +433,8 @@ handle_join(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 		rpc_call_fail(call, GRPC_INVALID_ARGUMENT, "JoinRequest does not decode");
 		return;
 	}
-	if (m->token[0] != '\0') {
-		rpc_call_fail(call, GRPC_FAILED_PRECONDITION, "token: this server has no online "
-		    "issuer (issuer_certificate): join without a token and wait for approval");
+	if (m->token[0] != '\0' && !enroll_token_usable(e, call, m->token))
 		goto out;
-	}
 	if (m->public_key.len != WG_KEY_LEN) {
 		rpc_call_fail(call, GRPC_INVALID_ARGUMENT, "public_key: must be %d bytes, got %zu",
 		    WG_KEY_LEN, m->public_key.len);
@@ -416,7 +457,12 @@ handle_join(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 		}
 		log_debug("join request %llu from %s polled (%s)", (unsigned long long)r->id, host,
 		    enroll_state_name(r->state));
-	} else if ((r = join_add(e, call, m, name, sha, &src, host)) == NULL) {
+		/* a host that asked first and got a token since: the token decides it now */
+		if (r->state == PENDING_WAITING && m->token[0] != '\0' &&
+		    !enroll_token_decide(e, call, r, m->token, host))
+			goto out;
+	} else if ((r = m->token[0] != '\0' ? join_add_token(e, call, m, name, sha, &src,
+	    host) : join_add(e, call, m, name, sha, &src, host)) == NULL) {
 		goto out;
 	}
 	join_reply(e, call, r);
@@ -481,6 +527,7 @@ enroll_new(struct service *svc, SSL_CTX *ctx, const struct enroll_config *cfg)
 	e->max_pending = cfg->max_pending ? cfg->max_pending : 256;
 	e->rate_per_min = cfg->rate_per_min ? cfg->rate_per_min : 10;
 	e->max_age_s = cfg->max_age_s ? cfg->max_age_s : 86400;
+	e->issuer_days = cfg->issuer_days ? cfg->issuer_days : ENROLL_ISSUER_DAYS;
 	snprintf(e->server, sizeof(e->server), "%s", cfg->server != NULL ? cfg->server : "");
 	if ((e->t = pending_new(&lim)) == NULL || (e->conns = addrcount_new()) == NULL ||
 	    (cfg->n_pools > 0 && (e->pools = calloc(cfg->n_pools, sizeof(*e->pools))) == NULL)) {
@@ -492,6 +539,7 @@ enroll_new(struct service *svc, SSL_CTX *ctx, const struct enroll_config *cfg)
 	e->n_pools = cfg->n_pools;
 	e->methods[0] = (struct rpc_method){ JOIN_PATH, handle_join, e, false };
 	ratelog_init(&e->refused, 60000);
+	ratelog_init(&e->bad_tokens, 60000);
 	return e;
 }
 

@@ -26,6 +26,8 @@ struct enroll_config {
 	size_t max_pending;          /* requests kept at once (256) */
 	uint32_t max_age_s;          /* a request older is dropped (86400) */
 	size_t rate_per_min;         /* new requests per source per minute (10) */
+	uint32_t issuer_days;        /* lifetime of what the online issuer signs for a join
+	                              * token (30; capped at the issuer's own) */
 };
 
 /* Join requests over svc's peers (borrowed). ctx is the mutual-TLS context, borrowed: an

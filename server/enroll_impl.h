@@ -46,6 +46,8 @@ struct enroll {
 	char server[256];
 	struct ratelog refused;      /* joins refused for the bounds: one line per minute */
 	struct addrcount *conns;     /* open join-listener connections per address */
+	struct ratelog bad_tokens;   /* joins refused for their token: the same */
+	uint32_t issuer_days;        /* lifetime of what the online issuer signs */
 	struct rpc_method methods[1];
 };
 
@@ -59,11 +61,56 @@ struct enroll_extra *enroll_extra(const struct pending_req *r);
 /* Frees x and what it owns (the table's user_free); accepts NULL. */
 void enroll_extra_free(void *x);
 
+/* admin_enroll.c, shared with the token joins */
+/* The next free address of each range of network's pool into ips (*n of them): free of
+ * every enrolled peer and every request but self (0: none). GRPC_OK, or a status
+ * (FAILED_PRECONDITION: no pool; RESOURCE_EXHAUSTED: a range is full) with err naming
+ * the field. */
+int enroll_pick_free(struct enroll *e, const char *network, uint64_t self,
+    struct netaddr ips[CERT_TUNNEL_MAX], size_t *n, char *err, size_t errlen);
+/* Checks certificate der for request r with its extra x (the reserved addresses): it
+ * verifies, for clientAuth, against the server's CA with the intermediates untrusted
+ * (NULL: none), and names r's host, network, key and exactly x's addresses, with the
+ * CSR's public key. The root's DER into *ca (free with OPENSSL_free). Returns GRPC_OK,
+ * or a status with err naming the field. */
+int enroll_cert_check(struct enroll *e, const struct pending_req *r, const struct enroll_extra *x,
+    const uint8_t *der, size_t len, STACK_OF(X509) *untrusted, uint8_t **ca, size_t *ca_len,
+    char *err, size_t errlen);
+
+/* enroll_token.c: joins that present a token */
+/* Whether a token may be presented at all: an online issuer (else FAILED_PRECONDITION)
+ * and its syntax (else INVALID_ARGUMENT); false with the call failed. */
+bool enroll_token_usable(struct enroll *e, struct rpc_call *call, const char *text);
+/* The stored token text admits host name into network ("": the token's) now: *t set.
+ * false with the call failed: PERMISSION_DENIED unknown, expired, used up or of another
+ * network (logged at most once a minute); FAILED_PRECONDITION the issuer is not of its
+ * network; UNAVAILABLE the store. Nothing is written. */
+bool enroll_token_find(struct enroll *e, struct rpc_call *call, const char *text,
+    const char *network, const char *name, const char *host, struct store_token *t);
+/* Approves request r (in the table) with token t: reserves the next free pool addresses,
+ * signs with the online issuer, checks the result (enroll_cert_check) and stores the
+ * approval with the token's use in one transaction, then applies it to the table. false
+ * with the call failed and r left as it was (in the table: a new r is the caller's to
+ * remove). */
+bool enroll_token_approve(struct enroll *e, struct rpc_call *call, const struct pending_req *r,
+    const struct store_token *t, const char *host);
+/* enroll_token_find for r's network and name, then enroll_token_approve. */
+bool enroll_token_decide(struct enroll *e, struct rpc_call *call, const struct pending_req *r,
+    const char *text, const char *host);
+/* The DER of the online issuer into *der (free with OPENSSL_free) when it signed x's
+ * certificate: JoinReply.chain. Its length, or 0 (*der NULL) when there is no chain. */
+size_t enroll_chain_der(struct enroll *e, const struct enroll_extra *x, uint8_t **der);
+
 /* enroll_store.c: the requests in the store */
 /* Saves request r with its extra x as they are to be (the caller applies the change to
  * the table only once this returned 0). 0, or a negative errno (logged). */
 int enroll_store_save(struct enroll *e, const struct pending_req *r,
     const struct enroll_extra *x);
+/* The same, with a use of token token_id taken in the same transaction (store_token_use):
+ * 0, -ESTALE (the token has no use left or expired at now: nothing written), or another
+ * negative errno (logged). */
+int enroll_store_save_token(struct enroll *e, const struct pending_req *r,
+    const struct enroll_extra *x, uint64_t token_id, int64_t now);
 /* Drops request id from the store (a failure is logged). */
 void enroll_store_drop(struct enroll *e, uint64_t id);
 /* pending_expire, and the expired rows dropped from the store too. */

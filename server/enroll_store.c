@@ -14,8 +14,9 @@
 #include "rpc/log.h"
 #include "server/enroll_impl.h"
 
-int
-enroll_store_save(struct enroll *e, const struct pending_req *r, const struct enroll_extra *x)
+/* r and x as the store's row (pointing into them). */
+static void
+join_row(const struct pending_req *r, const struct enroll_extra *x, struct store_join *out)
 {
 	struct store_join j;
 
@@ -40,7 +41,26 @@ enroll_store_save(struct enroll *e, const struct pending_req *r, const struct en
 	j.renewal = r->renewal;
 	j.current = r->current;
 	j.current_len = r->current_len;
+	*out = j;
+}
+
+int
+enroll_store_save(struct enroll *e, const struct pending_req *r, const struct enroll_extra *x)
+{
+	struct store_join j;
+
+	join_row(r, x, &j);
 	return store_join_put(e->svc->store, &j);
+}
+
+int
+enroll_store_save_token(struct enroll *e, const struct pending_req *r,
+    const struct enroll_extra *x, uint64_t token_id, int64_t now)
+{
+	struct store_join j;
+
+	join_row(r, x, &j);
+	return store_token_use(e->svc->store, token_id, now, &j);
 }
 
 void

@@ -364,7 +364,7 @@ start_enroll(struct daemon *d, const struct serverconf *conf, struct admin *admi
 	struct tls_files files = { conf->certificate, conf->private_key, conf->ca, NULL };
 	struct enroll_config ec = { .server = conf->listen,
 	    .max_pending = conf->enroll_max_pending, .max_age_s = conf->enroll_max_age_s,
-	    .rate_per_min = conf->enroll_rate_per_min };
+	    .rate_per_min = conf->enroll_rate_per_min, .issuer_days = conf->issuer_days };
 	struct pool *pools = NULL;
 
 	if (serverconf_pools(conf, &pools, &ec.n_pools, err, errlen) < 0)

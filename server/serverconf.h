@@ -52,6 +52,7 @@ struct serverconf {
 	unsigned enroll_max_pending;
 	unsigned enroll_max_age_s;
 	unsigned enroll_rate_per_min;
+	unsigned issuer_days;        /* lifetime of a token join's certificate */
 	struct privdrop privdrop;    /* user looked up at load */
 };
 

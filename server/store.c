@@ -4,7 +4,8 @@
  * version i to i + 1, and every missing step runs inside one transaction together with the
  * new user_version. Statements are prepared once in store_open and reused, so a group
  * commit of many puts parses no SQL. The peer records are read and written by
- * store_peer.c, the change log by store_log.c, the join requests by store_join.c. */
+ * store_peer.c, the change log by store_log.c, the join requests by store_join.c, the join
+ * tokens by store_token.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -107,6 +108,19 @@ static const char *const store_migrations[] = {
 	 "  reserved_ips, certificate, ca, reason FROM join_requests;"
 	 "DROP TABLE join_requests;"
 	 "ALTER TABLE join_requests_7 RENAME TO join_requests;"),
+	/* 8: join tokens (issue 13): their SHA-256 (never the text), what is left of them and
+	 * who made them; the hash is looked up on every Join that presents one */
+	("CREATE TABLE IF NOT EXISTS join_tokens ("
+	 "  id INTEGER PRIMARY KEY NOT NULL,"
+	 "  network TEXT NOT NULL,"
+	 "  sha256 BLOB NOT NULL UNIQUE CHECK (length(sha256) = 32),"
+	 "  uses_left INTEGER NOT NULL CHECK (uses_left >= 0),"
+	 "  expires_s INTEGER NOT NULL,"
+	 "  groups TEXT NOT NULL,"
+	 "  created_s INTEGER NOT NULL,"
+	 "  admin_name TEXT NOT NULL,"
+	 "  admin_serial TEXT NOT NULL"
+	 ");"),
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -364,7 +378,8 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 		}
 	}
 	if ((ret = store_log_open(st, err, errlen)) != 0 ||
-	    (ret = store_join_open(st, err, errlen)) != 0)
+	    (ret = store_join_open(st, err, errlen)) != 0 ||
+	    (ret = store_token_open(st, err, errlen)) != 0)
 		goto out;
 	rc = sqlite3_step(st->stmt[STMT_REVISION_GET]);
 	if (rc == SQLITE_ROW)
@@ -398,6 +413,7 @@ store_close(struct store *st)
 		sqlite3_finalize(st->stmt[i]);
 	store_log_close(st);
 	store_join_close(st);
+	store_token_close(st);
 	if (st->db != NULL && (rc = sqlite3_close(st->db)) != SQLITE_OK)
 		log_warnx("store %s: close: %s", st->path, sqlite3_errstr(rc));
 	free(st->path);

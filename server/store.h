@@ -128,6 +128,32 @@ int store_joins_foreach(struct store *st, int (*fn)(const struct store_join *j, 
  * 0 or -EIO. */
 int store_join_next_id(struct store *st, uint64_t *next);
 
+/* A join token (issue 13) as stored by store_token.c: only its SHA-256, never its text. */
+struct store_token {
+	uint64_t id;                         /* given by store_token_add */
+	char network[CERT_NAME_MAX + 1];
+	uint8_t sha256[32];
+	uint32_t uses_left;
+	int64_t expires_s, created_s;        /* seconds since the epoch */
+	uint8_t n_groups;                    /* the groups of the certificates it gets */
+	char groups[CERT_GROUPS_MAX][CERT_GROUP_MAX + 1];
+	char admin_name[CERT_NAME_MAX + 1];  /* who made it: the admin certificate's CN */
+	char admin_serial[80];               /* ... and serial (hex) */
+};
+
+/* Each writes in a transaction of its own, as the join requests' calls do. */
+/* Inserts t and sets t->id. 0, -EEXIST (a token with this hash), -EINVAL (bad record or
+ * a transaction is open) or -EIO (logged). */
+int store_token_add(struct store *st, struct store_token *t);
+/* The token whose hash is sha256 into *out. 0, -ENOENT or -EIO (logged). */
+int store_token_get(struct store *st, const uint8_t sha256[32], struct store_token *out);
+/* In one transaction: takes one use of token id, if it has one left and is not expired at
+ * now, and writes the join request j it approves. 0; -ESTALE when the token has no use
+ * left, is expired or gone (nothing written); -EINVAL or -EIO (logged, nothing written). */
+int store_token_use(struct store *st, uint64_t id, int64_t now, const struct store_join *j);
+/* Drops every token that expired at or before expires_s. 0, -EINVAL or -EIO. */
+int store_tokens_expire(struct store *st, int64_t expires_s);
+
 /* Database file size in bytes (page_count * page_size). */
 int64_t store_size(struct store *st);
 

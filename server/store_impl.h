@@ -1,5 +1,6 @@
-/* What the store's files (store.c, store_peer.c, store_log.c) share: its fields and its
- * statement runner. Only they include it (and with it sqlite3.h). */
+/* What the store's files (store.c, store_peer.c, store_log.c, store_join.c, store_token.c)
+ * share: its fields and its statement runner. Only they include it (and with it
+ * sqlite3.h). */
 #ifndef WS_STORE_IMPL_H
 #define WS_STORE_IMPL_H
 
@@ -52,12 +53,22 @@ enum store_join_stmt {
 	JOIN_STMT_COUNT
 };
 
+/* The join tokens' statements (store_token.c). */
+enum store_token_stmt {
+	TOKEN_ADD,
+	TOKEN_GET,
+	TOKEN_USE,
+	TOKEN_EXPIRE,
+	TOKEN_STMT_COUNT
+};
+
 struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmt[STMT_COUNT];
 	sqlite3_stmt *log_stmt[LOG_STMT_COUNT];
 	sqlite3_stmt *join_stmt[JOIN_STMT_COUNT];
+	sqlite3_stmt *token_stmt[TOKEN_STMT_COUNT];
 	uint64_t revision;
 	/* a write failed and no commit has succeeded since: a full disk fails every batch,
 	 * and the log says so once, not once per call */
@@ -88,5 +99,11 @@ void store_log_close(struct store *st);
 /* store_join.c: the same for the join requests' statements. */
 int store_join_open(struct store *st, char *err, size_t errlen);
 void store_join_close(struct store *st);
+/* store_join.c: writes j inside the open transaction (store_token_use approves a join in
+ * the transaction that takes the token's use). 0, -EINVAL or -EIO (logged). */
+int store_join_write(struct store *st, const struct store_join *j);
+/* store_token.c: the join tokens' statements. */
+int store_token_open(struct store *st, char *err, size_t errlen);
+void store_token_close(struct store *st);
 
 #endif

@@ -122,7 +122,7 @@ bind_der(sqlite3_stmt *stmt, int i, const uint8_t *der, size_t len)
 }
 
 int
-store_join_put(struct store *st, const struct store_join *j)
+store_join_write(struct store *st, const struct store_join *j)
 {
 	sqlite3_stmt *stmt = st->join_stmt[JOIN_PUT], *next = st->join_stmt[JOIN_NEXT_SET];
 	char ips[STORE_LIST_MAX], source[NETADDR_STRLEN];
@@ -134,10 +134,10 @@ store_join_put(struct store *st, const struct store_join *j)
 		    (unsigned long long)j->id, why);
 		return -EINVAL;
 	}
+	if (!store_in_tx(st, "put join request"))
+		return -EINVAL;
 	store_list_format(j->ips, j->n_ips, ips);
 	netaddr_format(&j->source, false, source);
-	if ((ret = join_begin(st, "put join request")) != 0)
-		return ret;
 	if ((rc = sqlite3_bind_int64(stmt, 1, (sqlite3_int64)j->id)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_text(stmt, 2, j->name, -1, SQLITE_STATIC)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_text(stmt, 3, j->network, -1, SQLITE_STATIC)) != SQLITE_OK ||
@@ -158,14 +158,30 @@ store_join_put(struct store *st, const struct store_join *j)
 		sqlite3_clear_bindings(next);
 		log_warnx("store %s: put join request %llu: %s", st->path,
 		    (unsigned long long)j->id, sqlite3_errstr(rc));
-		return join_end(st, -EIO);
+		return -EIO;
 	}
 	ret = store_stmt_run(st, stmt, join_stmt_name[JOIN_PUT]);
 	if (ret == 0)
 		ret = store_stmt_run(st, next, join_stmt_name[JOIN_NEXT_SET]);
 	else
 		sqlite3_clear_bindings(next);
-	return join_end(st, ret);
+	return ret;
+}
+
+int
+store_join_put(struct store *st, const struct store_join *j)
+{
+	const char *why;
+	int ret;
+
+	if ((why = join_invalid(j)) != NULL) {
+		log_warnx("store %s: put join request %llu: %s", st->path,
+		    (unsigned long long)j->id, why);
+		return -EINVAL;
+	}
+	if ((ret = join_begin(st, "put join request")) != 0)
+		return ret;
+	return join_end(st, store_join_write(st, j));
 }
 
 /* Runs which (a DELETE) with ?1 = v in its own transaction. */

@@ -22,6 +22,8 @@ main(void)
 	srunner_add_suite(sr, store_file_suite());
 	srunner_add_suite(sr, store_log_suite());
 	srunner_add_suite(sr, store_join_suite());
+	srunner_add_suite(sr, store_token_suite());
+	srunner_add_suite(sr, token_suite());
 	srunner_add_suite(sr, grpc_suite());
 	srunner_add_suite(sr, grpc_frame_suite());
 	srunner_add_suite(sr, validate_suite());

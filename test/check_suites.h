@@ -60,6 +60,8 @@ Suite *hub_suite(void);
 Suite *hub_service_suite(void);
 Suite *csr_suite(void);
 Suite *join_suite(void);
+Suite *token_suite(void);
+Suite *store_token_suite(void);
 Suite *issuer_suite(void);
 Suite *verify_chain_suite(void);
 
