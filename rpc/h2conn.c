@@ -35,8 +35,10 @@ h2conn_init(struct h2conn *h, struct loop *l, int fd, SSL *ssl, bool server, siz
 		r = -EINVAL;
 		goto fail;
 	}
-	if (server)
+	if (server) {
 		SSL_set_accept_state(ssl);
+		h2scan_init(&h->scan);
+	}
 	else
 		SSL_set_connect_state(ssl);
 	/* A TLS client speaks first: a server starts its handshake (and OpenSSL allocates its
@@ -290,6 +292,32 @@ goaway_last_words(struct h2conn *h, int lib_error)
 	ERR_clear_error();
 }
 
+#define H2CONN_FEED_CLOSED (-1)   /* no nghttp2 error code: the connection closed meanwhile */
+
+static long
+feed_session(void *arg, const uint8_t *p, size_t n)
+{
+	struct h2conn *h = arg;
+	ssize_t r = nghttp2_session_mem_recv(h->session, p, n);
+
+	if (r < 0)
+		return (long)r;
+	return h->closed ? H2CONN_FEED_CLOSED : 0;
+}
+
+/* A client stream nghttp2 never saw open: a stock client's early cancel (rpc/h2scan.h). */
+static bool
+stream_idle(void *arg, int32_t id)
+{
+	struct h2conn *h = arg;
+
+	if (id <= nghttp2_session_get_last_proc_stream_id(h->session) ||
+	    nghttp2_session_find_stream(h->session, id) != NULL)
+		return false;
+	log_debug("RST_STREAM on idle stream %d left out (a client's early cancel)", (int)id);
+	return true;
+}
+
 static int
 read_in(struct h2conn *h)
 {
@@ -302,7 +330,12 @@ read_in(struct h2conn *h)
 		ERR_clear_error();
 		n = SSL_read(h->ssl, buf, sizeof(buf));
 		if (n > 0) {
-			r = nghttp2_session_mem_recv(h->session, buf, (size_t)n);
+			if (h->server)
+				r = h2scan_feed(&h->scan, buf, (size_t)n, feed_session, stream_idle, h);
+			else
+				r = nghttp2_session_mem_recv(h->session, buf, (size_t)n);
+			if (r == H2CONN_FEED_CLOSED)
+				return -1;
 			if (r < 0) {
 				/* NGHTTP2_ERR_FLOODED among others: the peer misbehaves. */
 				h->peer_error = true;

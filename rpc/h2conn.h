@@ -12,6 +12,7 @@
 #include <nghttp2/nghttp2.h>
 #include <openssl/ssl.h>
 
+#include "rpc/h2scan.h"
 #include "rpc/loop.h"
 
 struct h2conn;
@@ -43,6 +44,7 @@ struct h2conn {
 	bool server, handshaken, closed, close_when_flushed, paused;
 	bool tcp_up;             /* a client's connect() completed */
 	bool peer_error;         /* nghttp2 refused the peer's input (flood, bad frames) */
+	struct h2scan scan;      /* a server's input, before nghttp2 (rpc/h2scan.h) */
 	char why[160];           /* why the connection closed, for logs */
 	/* set when SSL_do_handshake failed: its verify result and OpenSSL error */
 	bool hs_failed;

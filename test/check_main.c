@@ -26,6 +26,7 @@ main(void)
 	srunner_add_suite(sr, token_suite());
 	srunner_add_suite(sr, grpc_suite());
 	srunner_add_suite(sr, grpc_frame_suite());
+	srunner_add_suite(sr, h2scan_suite());
 	srunner_add_suite(sr, validate_suite());
 	srunner_add_suite(sr, loop_suite());
 	srunner_add_suite(sr, loop_timer_suite());

@@ -15,6 +15,7 @@ Suite *store_log_suite(void);
 Suite *store_join_suite(void);
 Suite *grpc_suite(void);
 Suite *grpc_frame_suite(void);
+Suite *h2scan_suite(void);
 Suite *validate_suite(void);
 Suite *loop_suite(void);
 Suite *loop_timer_suite(void);

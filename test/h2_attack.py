@@ -393,6 +393,18 @@ def a_window(c, stop):
     c.stream_result = (len(sids), c.data, len([s for s in sids if s in c.status]))
 
 
+def a_idle_reset(c, stop):
+    """No attack: grpc-core's early cancel (grpc/grpc #19655), RST_STREAM CANCEL on a stream
+    it never sent HEADERS for, between two calls. The connection must live on."""
+    c.wait(lambda: c.server_settings, 5)
+    first = c.request("/wiresync.v1.WireSync/Keys")
+    idle = c.new_sid()
+    c.send(frame(RST_STREAM, 0, idle, (8).to_bytes(4, "big")))
+    last = c.request("/wiresync.v1.WireSync/Keys")
+    c.wait(lambda: c.goaway is not None or c.eof or (first in c.status and last in c.status), 5)
+    c.stream_result = (c.status.get(first), c.status.get(last))
+
+
 ATTACKS = {
     "rapid-reset": a_rapid_reset,
     "made-you-reset": a_made_you_reset,
@@ -404,6 +416,7 @@ ATTACKS = {
     "big-headers": a_big_headers,
     "streams": a_streams,
     "window": a_window,
+    "idle-reset": a_idle_reset,
 }
 
 
@@ -441,6 +454,8 @@ def run_h2(args):
             if args.attack == "streams" and c.goaway is None and c.stream_result[1] > 0:
                 kind = "rst:REFUSED_STREAM"
                 text += " %d of %d streams refused" % (c.stream_result[1], c.stream_result[0])
+            if args.attack == "idle-reset" and c.goaway is None and not c.eof:
+                kind = "answered" if c.stream_result == (0, 0) else "answered:%s/%s" % c.stream_result
             if args.attack == "big-headers" and c.stream_result[0] is not None:
                 kind = "status:%d" % c.stream_result[0]
                 text += " grpc-status %d '%s'" % (c.stream_result[0], c.stream_result[1])
