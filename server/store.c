@@ -121,6 +121,16 @@ static const char *const store_migrations[] = {
 	 "  admin_name TEXT NOT NULL,"
 	 "  admin_serial TEXT NOT NULL"
 	 ");"),
+	/* 9: the audit log (issue 16): every admin action, newest kept (audit_max_entries) */
+	("CREATE TABLE IF NOT EXISTS audit ("
+	 "  id INTEGER PRIMARY KEY NOT NULL,"
+	 "  time_ms INTEGER NOT NULL,"
+	 "  network TEXT NOT NULL,"
+	 "  admin TEXT NOT NULL,"
+	 "  serial TEXT NOT NULL,"
+	 "  action TEXT NOT NULL,"
+	 "  detail TEXT NOT NULL"
+	 ");"),
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
