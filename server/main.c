@@ -23,6 +23,7 @@
 #include "rpc/tickets.h"
 #include "rpc/tls.h"
 #include "server/admin.h"
+#include "server/audit.h"
 #include "server/crl.h"
 #include "server/issuer.h"
 #include "server/enroll.h"
@@ -184,6 +185,7 @@ reload_crl(struct daemon *d, const char *why)
 		log_info("%s: reloaded CRL %s (%zu CAs)", why, d->crl,
 		    crlset_count(service_crls(d->svc)));
 		forget_tickets(d, why);
+		audit_crls(d->svc, service_crls(d->svc), d->crl);
 		crlset_log_stale(service_crls(d->svc), wall_s(), d->expiry_warn_days, d->crl,
 		    d->crl_refuse);
 	}
@@ -539,6 +541,7 @@ main(int argc, char **argv)
 		sc.update_rate_per_s = conf.update_rate_per_s;
 		sc.update_burst = conf.update_burst;
 		sc.log_max_entries = conf.change_log_max_entries;
+		sc.audit_max_entries = conf.audit_max_entries;
 		sc.log_max_age_ms = (uint64_t)conf.change_log_max_age_s * 1000;
 		sc.crl_stale_refuse = conf.crl_stale_refuse;
 		svc = service_new(d.loop, store, &sc, err, sizeof(err));
