@@ -114,14 +114,17 @@ crl_number(X509_CRL *crl, char *buf, size_t len)
 }
 
 void
-audit_crls(struct service *svc, const struct crlset *s, const char *path)
+audit_crls(struct service *svc, const struct crlset *fresh, const struct crlset *old,
+    const char *path)
 {
-	STACK_OF(X509_CRL) *stack = s != NULL ? crlset_stack(s) : NULL;
+	STACK_OF(X509_CRL) *stack = fresh != NULL ? crlset_stack(fresh) : NULL;
 
-	for (size_t i = 0; s != NULL && i < crlset_count(s); i++) {
+	for (size_t i = 0; old != NULL && fresh != NULL && i < crlset_count(fresh); i++) {
 		struct crl_info ci;
 		char num[64];
-		crlset_info(s, i, &ci);
+		crlset_info(fresh, i, &ci);
+		if (!crlset_changed(fresh, old, ci.network))
+			continue;
 		crl_number(sk_X509_CRL_value(stack, (int)i), num, sizeof(num));
 		audit_record(svc, NULL, ci.network, "crl-loaded", "number %s, %d revoked, %s",
 		    num, ci.revoked, path);

@@ -32,7 +32,10 @@ const char *audit_addrs(const struct netaddr *a, size_t n, char *buf);
  * in force before); nothing when old is NULL (the start). */
 void audit_policies(struct service *svc, const struct policyset *fresh,
     const struct policyset *old);
-/* "crl-loaded" for each CRL of s: its number and how many serials it revokes. */
-void audit_crls(struct service *svc, const struct crlset *s, const char *path);
+/* "crl-loaded" for each CRL of fresh (read from path) that differs from old's of its
+ * network: its number and how many serials it revokes; nothing when old is NULL (the
+ * start). */
+void audit_crls(struct service *svc, const struct crlset *fresh, const struct crlset *old,
+    const char *path);
 
 #endif

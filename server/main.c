@@ -145,6 +145,7 @@ apply_crl(struct daemon *d, char *err, size_t errlen)
 		crlset_del(set);
 		return -1;
 	}
+	audit_crls(d->svc, set, service_crls(d->svc), d->crl);   /* before the old set goes */
 	service_apply_crls(d->svc, set, &changed);
 	crl_stale_timer_arm(d);
 	return changed;
@@ -185,7 +186,6 @@ reload_crl(struct daemon *d, const char *why)
 		log_info("%s: reloaded CRL %s (%zu CAs)", why, d->crl,
 		    crlset_count(service_crls(d->svc)));
 		forget_tickets(d, why);
-		audit_crls(d->svc, service_crls(d->svc), d->crl);
 		crlset_log_stale(service_crls(d->svc), wall_s(), d->expiry_warn_days, d->crl,
 		    d->crl_refuse);
 	}
