@@ -44,8 +44,10 @@ record(struct service *svc, const char *name, const char *serial, const char *ne
 	snprintf(e.action, sizeof(e.action), "%s", action);
 	vsnprintf(e.detail, sizeof(e.detail), fmt, ap);
 	if (store_audit_add(svc->store, &e, max) < 0)
-		log_warnx("audit log: cannot store %s by %s (%s): %s; the action itself is done",
-		    e.action, e.admin[0] != '\0' ? e.admin : "the server", e.network, e.detail);
+		log_warnx("audit log: cannot store %s by %s%s%s%s (network %s): %s; the action "
+		    "itself is done", e.action, e.admin[0] != '\0' ? e.admin : "the server",
+		    e.serial[0] != '\0' ? " (serial " : "", e.serial,
+		    e.serial[0] != '\0' ? ")" : "", e.network, e.detail);
 }
 
 void

@@ -18,8 +18,6 @@
 #include "rpc/log.h"
 #include "server/store_impl.h"
 
-#define STORE_BUSY_TIMEOUT_MS 5000
-
 /* Schema steps: store_migrations[i] upgrades version i to i + 1. Append, never edit. */
 static const char *const store_migrations[] = {
 	/* 1: the peers and the global revision */

@@ -167,8 +167,8 @@ struct store_audit {
 	char detail[STORE_AUDIT_TEXT_MAX];
 };
 /* Inserts e (sets e->id) and, in the same transaction, drops the oldest rows past the
- * newest max_entries (at least 1). 0, -EINVAL (bad record or a transaction is open) or
- * -EIO (logged). */
+ * newest max_entries (at least 1). Does not wait for another connection's write lock.
+ * 0, -EINVAL (bad record or a transaction is open) or -EIO (logged; also when locked). */
 int store_audit_add(struct store *st, struct store_audit *e, uint64_t max_entries);
 /* Calls fn for at most limit rows of network or of network "" (the server's), newest
  * first, with ids below before_id (0: no bound). Stops and returns fn's value when

@@ -94,7 +94,7 @@ int
 store_audit_add(struct store *st, struct store_audit *e, uint64_t max_entries)
 {
 	const char *why;
-	int ret;
+	int rc, ret;
 
 	if ((why = audit_invalid(e)) != NULL || max_entries == 0 || max_entries > INT64_MAX) {
 		log_warnx("store %s: add audit entry: %s", st->path,
@@ -105,8 +105,17 @@ store_audit_add(struct store *st, struct store_audit *e, uint64_t max_entries)
 		log_warnx("store %s: add audit entry inside another transaction", st->path);
 		return -EINVAL;
 	}
-	if ((ret = store_stmt_run(st, st->stmt[STMT_BEGIN], "begin")) != 0)
-		return ret;
+	/* Another process holding the write lock must not stall the loop for the busy
+	 * timeout: the entry fails at once (the caller logs it whole instead), and the
+	 * store's run of failures, which is the peers' batches', is not started by it. */
+	sqlite3_busy_timeout(st->db, 0);
+	rc = sqlite3_step(st->stmt[STMT_BEGIN]);
+	sqlite3_reset(st->stmt[STMT_BEGIN]);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	if (rc != SQLITE_DONE) {
+		log_warnx("store %s: cannot add an audit entry: %s", st->path, sqlite3_errstr(rc));
+		return -EIO;
+	}
 	if ((ret = audit_write(st, e, max_entries)) == 0 &&
 	    (ret = store_stmt_run(st, st->stmt[STMT_COMMIT], "commit")) == 0)
 		return 0;

@@ -1,7 +1,8 @@
 /* Unit tests for server/store_audit.c (the audit log): entries read back newest first
  * with every field after a reopen; only the caller's network and the server's own; paging
  * with before_id and limit; the bound drops the oldest in the insert's transaction; bad
- * records and a write inside another transaction refused with nothing stored; the table
+ * records, a write inside another transaction and one while another process holds the
+ * write lock refused with nothing stored; the table
  * added to a database of the schema before it. */
 #include "config.h"
 
@@ -234,6 +235,28 @@ START_TEST(test_add_refused)
 }
 END_TEST
 
+/* Another process holding the write lock: the entry fails (at once, not after the busy
+ * timeout: test/storefault.test sees the loop go on) and nothing is stored. */
+START_TEST(test_add_locked)
+{
+	struct store *st = stest_open_ok();
+	struct store_audit e;
+	sqlite3 *other = NULL;
+
+	ck_assert_int_eq(sqlite3_open(t_db, &other), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	sample(&e, "neta", "alice", "approve", 1);
+	ck_assert_int_eq(store_audit_add(st, &e, 10), -EIO);
+	ck_assert_uint_eq(e.id, 0);
+	ck_assert_int_eq(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	ck_assert_uint_eq(count(st), 0);
+	ck_assert_int_eq(store_audit_add(st, &e, 10), 0);
+	ck_assert_uint_eq(count(st), 1);
+	store_close(st);
+}
+END_TEST
+
 static int
 stop_at_two(const struct store_audit *e, void *arg)
 {
@@ -270,6 +293,7 @@ store_audit_suite(void)
 	tcase_add_checked_fixture(te, stest_dir_setup, stest_dir_teardown);
 	tcase_add_test(te, test_add_refused);
 	tcase_add_test(te, test_foreach_stops);
+	tcase_add_test(te, test_add_locked);
 	suite_add_tcase(s, te);
 	return s;
 }
