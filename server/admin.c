@@ -21,7 +21,9 @@
 #define ADMIN_PATH "/wiresync.v1.Admin/"
 
 enum { A_LIST, A_SHOW, A_REMOVE, A_ADD_STATIC, A_STATUS, A_BACKUP, A_POLICY, A_CAN_PAIR,
-	A_LIST_PENDING, A_PREPARE, A_APPROVE, A_DENY, A_CREATE_TOKEN, N_ADMIN };
+	A_LIST_PENDING, A_PREPARE, A_APPROVE, A_DENY, A_CREATE_TOKEN,
+	A_AUDIT,
+	N_ADMIN };
 
 /* --- helpers ---------------------------------------------------------------------------- */
 
@@ -299,6 +301,10 @@ adm_op_new(struct rpc_call *call, const struct agent_conn *ac)
 		return NULL;
 	op->call = call;
 	snprintf(op->who, sizeof(op->who), "%s (%s)", ac->id.name, ac->id.network);
+	op->svc = ac->svc;
+	snprintf(op->admin, sizeof(op->admin), "%s", ac->id.name);
+	snprintf(op->serial, sizeof(op->serial), "%s", ac->id.serial);
+	snprintf(op->network, sizeof(op->network), "%s", ac->id.network);
 	return op;
 }
 
@@ -330,6 +336,8 @@ remove_done(struct change *c, bool ok, void *arg)
 	}
 	if (ok && c->changed)
 		log_info("%s removed peer %s", op->who, c->old->name);
+	if (ok && c->changed)
+		adm_audit_peer(op, "remove", "", c->old);
 	adm_op_free(op);
 }
 
@@ -386,6 +394,7 @@ admin_new(struct service *svc, struct store *st, SSL_CTX *ctx, const struct admi
 		[A_APPROVE] = { ADMIN_PATH "Approve", adm_handle_approve, false },
 		[A_DENY] = { ADMIN_PATH "Deny", adm_handle_deny, false },
 		[A_CREATE_TOKEN] = { ADMIN_PATH "CreateToken", adm_handle_create_token, false },
+		[A_AUDIT] = { ADMIN_PATH "Audit", adm_handle_audit, false },
 	};
 	const struct rpc_method *sm;
 	struct admin *a;

@@ -18,6 +18,7 @@
 #include "rpc/grpc.h"
 #include "rpc/log.h"
 #include "server/admin_impl.h"
+#include "server/audit.h"
 #include "server/enroll_impl.h"
 #include "server/peers.h"
 
@@ -492,7 +493,7 @@ adm_handle_approve(struct rpc_call *call, const uint8_t *req, size_t len, void *
 	struct enroll_extra *x;
 	uint8_t *ca = NULL;
 	size_t ca_len = 0;
-	char why[512];
+	char why[512], ips[AUDIT_ADDRS_MAX];
 	int st;
 
 	if (ac == NULL)
@@ -547,6 +548,9 @@ adm_handle_approve(struct rpc_call *call, const uint8_t *req, size_t len, void *
 	pending_set_state(a->enroll->t, r->id, PENDING_APPROVED);
 	log_info("%s (%s) approved %s request %llu: %s code %s", ac->id.name, ac->id.network,
 	    r->renewal ? "renewal" : "join", (unsigned long long)r->id, r->name, r->code);
+	audit_record(a->svc, ac, ac->id.network, "approve", "%s %llu %s %s", r->renewal ?
+	    "renewal" : "request", (unsigned long long)r->id, r->name,
+	    audit_addrs(x->ips, x->n_ips, ips));
 	reply_join(call, r);
 out:
 	wiresync__v1__approve_request__free_unpacked(m, NULL);
@@ -594,6 +598,8 @@ adm_handle_deny(struct rpc_call *call, const uint8_t *req, size_t len, void *arg
 	pending_set_state(a->enroll->t, r->id, PENDING_DENIED);
 	log_info("%s (%s) denied join request %llu: %s code %s (%s)", ac->id.name,
 	    ac->id.network, (unsigned long long)r->id, r->name, r->code, x->reason);
+	audit_record(a->svc, ac, ac->id.network, "deny", "%s %llu %s: %s", r->renewal ?
+	    "renewal" : "request", (unsigned long long)r->id, r->name, x->reason);
 	reply_join(call, r);
 out:
 	wiresync__v1__deny_request__free_unpacked(m, NULL);

@@ -47,6 +47,8 @@ struct admin_op {
 	struct rpc_call *call;       /* NULL once the call is cancelled */
 	char who[CERT_NAME_MAX * 2 + 8];
 	struct buf info;             /* RemovePeer: the record as it was */
+	struct service *svc;         /* the audit log's, once committed (server/audit.h) */
+	char admin[CERT_NAME_MAX + 1], serial[80], network[CERT_NAME_MAX + 1];
 };
 
 /* admin.c */
@@ -82,6 +84,12 @@ void adm_handle_deny(struct rpc_call *call, const uint8_t *req, size_t len, void
 /* admin_token.c */
 void adm_handle_create_token(struct rpc_call *call, const uint8_t *req, size_t len,
     void *arg);
+
+/* admin_audit.c: Audit, and the audit entry of a committed RemovePeer or AddStaticPeer
+ * (detail: prefix, then p's name and tunnel addresses). */
+void adm_handle_audit(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+void adm_audit_peer(const struct admin_op *op, const char *action, const char *prefix,
+    const struct peer *p);
 
 /* admin_ops.c, continued */
 /* Frees b, and forgets it as its admin's running backup (admin_del). */

@@ -67,6 +67,9 @@ put_done(struct change *c, bool ok, void *arg)
 		log_info("%s %s static peer %s in network %s", op->who,
 		    c->changed ? (c->old != NULL ? "updated" : "added") : "re-added", c->cur->name,
 		    c->cur->network);
+	if (ok && c->cur != NULL)
+		adm_audit_peer(op, "add-static", c->changed ? (c->old != NULL ? "updated " : "") :
+		    "re-added ", c->cur);
 	adm_op_free(op);
 }
 

@@ -17,6 +17,7 @@
 #include "rpc/grpc.h"
 #include "rpc/log.h"
 #include "server/admin_impl.h"
+#include "server/audit.h"
 #include "server/enroll_impl.h"
 #include "server/issuer.h"
 #include "server/token.h"
@@ -108,6 +109,8 @@ adm_handle_create_token(struct rpc_call *call, const uint8_t *req, size_t len, v
 	    "expires in %" PRId64 " s, %zu group%s", ac->id.name, ac->id.network,
 	    ac->id.serial, t.id, t.uses_left, t.uses_left == 1 ? "" : "s", p.lifetime_s,
 	    p.n_groups, p.n_groups == 1 ? "" : "s");
+	audit_record(a->svc, ac, t.network, "token-create", "token %" PRIu64 ": %" PRIu32
+	    " uses, expires in %" PRId64 " s, %zu groups", t.id, t.uses_left, p.lifetime_s, p.n_groups);
 	r.token = text;
 	r.id = t.id;
 	r.network = t.network;

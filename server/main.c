@@ -23,6 +23,7 @@
 #include "rpc/tickets.h"
 #include "rpc/tls.h"
 #include "server/admin.h"
+#include "server/audit.h"
 #include "server/crl.h"
 #include "server/issuer.h"
 #include "server/enroll.h"
@@ -144,6 +145,7 @@ apply_crl(struct daemon *d, char *err, size_t errlen)
 		crlset_del(set);
 		return -1;
 	}
+	audit_crls(d->svc, set, service_crls(d->svc), d->crl);   /* before the old set goes */
 	service_apply_crls(d->svc, set, &changed);
 	crl_stale_timer_arm(d);
 	return changed;
@@ -539,6 +541,7 @@ main(int argc, char **argv)
 		sc.update_rate_per_s = conf.update_rate_per_s;
 		sc.update_burst = conf.update_burst;
 		sc.log_max_entries = conf.change_log_max_entries;
+		sc.audit_max_entries = conf.audit_max_entries;
 		sc.log_max_age_ms = (uint64_t)conf.change_log_max_age_s * 1000;
 		sc.crl_stale_refuse = conf.crl_stale_refuse;
 		svc = service_new(d.loop, store, &sc, err, sizeof(err));

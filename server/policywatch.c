@@ -7,6 +7,7 @@
 
 #include "common/filewatch.h"
 #include "rpc/log.h"
+#include "server/audit.h"
 #include "server/policyset.h"
 #include "server/policywatch.h"
 
@@ -43,6 +44,8 @@ load(struct policywatch *pw, const char *why, char *err, size_t errlen)
 	if (s == NULL)
 		return -1;
 	log_set(s, why);
+	if (policyset_newer(s, service_policies(pw->svc), refused, sizeof(refused)))
+		audit_policies(pw->svc, s, service_policies(pw->svc));  /* cannot be refused now */
 	if (!service_apply_policies(pw->svc, s, refused, sizeof(refused))) {
 		log_warnx("%s: %s", why, refused);
 		return 0;

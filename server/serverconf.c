@@ -67,6 +67,7 @@ static const struct config_field keys_template[] = {
 	KEY(enroll_max_age_s, .type = CONFIG_UINT, .min = 1, .max = 2592000, .help = "a join request older than this is dropped (86400)"),
 	KEY(enroll_rate_per_min, .type = CONFIG_UINT, .min = 1, .max = 100000, .help = "new join requests per source address (IPv6: its /64) per minute; resumes are not counted (10)"),
 	KEY(issuer_days, .type = CONFIG_UINT, .min = 1, .max = 825, .help = "days the certificates the online issuer signs for a join token are valid, at most the issuer's own (30)"),
+	KEY(audit_max_entries, .type = CONFIG_UINT, .min = 1, .max = 100000000, .help = "admin actions kept in the audit log, the oldest dropped first (10000)"),
 	KEY(user, .type = CONFIG_STRING, .help = "started as root: switch to this user once files and ports are open"),
 };
 
@@ -101,6 +102,7 @@ serverconf_init(struct serverconf *conf, struct config_schema *schema)
 	conf->enroll_max_age_s = 86400;
 	conf->enroll_rate_per_min = 10;
 	conf->issuer_days = 30;
+	conf->audit_max_entries = 10000;
 	config_schema_bind(schema, "server", keys, keys_template, N_KEYS, conf);
 }
 

@@ -53,6 +53,7 @@ struct serverconf {
 	unsigned enroll_max_age_s;
 	unsigned enroll_rate_per_min;
 	unsigned issuer_days;        /* lifetime of a token join's certificate */
+	unsigned audit_max_entries;  /* audit log rows kept */
 	struct privdrop privdrop;    /* user looked up at load */
 };
 

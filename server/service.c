@@ -64,6 +64,7 @@ service_config_default(struct service_config *cfg)
 	cfg->update_burst = 20;
 	cfg->log_max_entries = 100000;
 	cfg->log_max_age_ms = 7ull * 24 * 3600 * 1000;
+	cfg->audit_max_entries = 10000;
 }
 
 struct service *

@@ -18,8 +18,6 @@
 #include "rpc/log.h"
 #include "server/store_impl.h"
 
-#define STORE_BUSY_TIMEOUT_MS 5000
-
 /* Schema steps: store_migrations[i] upgrades version i to i + 1. Append, never edit. */
 static const char *const store_migrations[] = {
 	/* 1: the peers and the global revision */
@@ -120,6 +118,16 @@ static const char *const store_migrations[] = {
 	 "  created_s INTEGER NOT NULL,"
 	 "  admin_name TEXT NOT NULL,"
 	 "  admin_serial TEXT NOT NULL"
+	 ");"),
+	/* 9: the audit log (issue 16): every admin action, newest kept (audit_max_entries) */
+	("CREATE TABLE IF NOT EXISTS audit ("
+	 "  id INTEGER PRIMARY KEY NOT NULL,"
+	 "  time_ms INTEGER NOT NULL,"
+	 "  network TEXT NOT NULL,"
+	 "  admin TEXT NOT NULL,"
+	 "  serial TEXT NOT NULL,"
+	 "  action TEXT NOT NULL,"
+	 "  detail TEXT NOT NULL"
 	 ");"),
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))

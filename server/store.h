@@ -154,6 +154,30 @@ int store_token_use(struct store *st, uint64_t id, int64_t now, const struct sto
 /* Drops every token that expired at or before expires_s. 0, -EINVAL or -EIO. */
 int store_tokens_expire(struct store *st, int64_t expires_s);
 
+/* The audit log (issue 16, store_audit.c): one row per admin action, stored in a
+ * transaction of its own (not inside store_begin / store_commit). */
+#define STORE_AUDIT_TEXT_MAX 512             /* action and detail, bytes */
+struct store_audit {
+	uint64_t id;                         /* given by store_audit_add; grows */
+	int64_t time_ms;                     /* ms since the epoch */
+	char network[CERT_NAME_MAX + 1];     /* "": the server's own (a CRL loaded) */
+	char admin[CERT_NAME_MAX + 1];       /* the admin certificate's CN; "": the server */
+	char serial[80];                     /* ... and its serial, hex */
+	char action[64];                     /* "approve", "deny", "policy-loaded", ... */
+	char detail[STORE_AUDIT_TEXT_MAX];
+};
+/* Inserts e (sets e->id) and, in the same transaction, drops the oldest rows past the
+ * newest max_entries (at least 1). Does not wait for another connection's write lock.
+ * 0, -EINVAL (bad record or a transaction is open) or -EIO (logged; also when locked). */
+int store_audit_add(struct store *st, struct store_audit *e, uint64_t max_entries);
+/* Calls fn for at most limit rows of network or of network "" (the server's), newest
+ * first, with ids below before_id (0: no bound). Stops and returns fn's value when
+ * non-zero; -EIO on a bad row or a read error. */
+int store_audit_foreach(struct store *st, const char *network, uint64_t before_id,
+    uint32_t limit, int (*fn)(const struct store_audit *e, void *arg), void *arg);
+/* Rows kept, of every network. 0 or -EIO. */
+int store_audit_count(struct store *st, uint64_t *n);
+
 /* Database file size in bytes (page_count * page_size). */
 int64_t store_size(struct store *st);
 

@@ -11,6 +11,9 @@
 
 #include "server/store.h"
 
+/* How long a write waits for another connection's write lock (store_audit.c waits not). */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
 /* The peers' columns, in the order store_peer.c binds and reads them. */
 #define STORE_PEER_COLUMNS "key, name, network, listen_port, tunnel_ips, lan_ips, wan_ip, " \
     "lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, static, chain"

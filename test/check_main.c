@@ -23,6 +23,7 @@ main(void)
 	srunner_add_suite(sr, store_log_suite());
 	srunner_add_suite(sr, store_join_suite());
 	srunner_add_suite(sr, store_token_suite());
+	srunner_add_suite(sr, store_audit_suite());
 	srunner_add_suite(sr, token_suite());
 	srunner_add_suite(sr, grpc_suite());
 	srunner_add_suite(sr, grpc_frame_suite());

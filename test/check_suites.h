@@ -63,6 +63,7 @@ Suite *csr_suite(void);
 Suite *join_suite(void);
 Suite *token_suite(void);
 Suite *store_token_suite(void);
+Suite *store_audit_suite(void);
 Suite *issuer_suite(void);
 Suite *verify_chain_suite(void);
 

@@ -1,0 +1,134 @@
+/* The audit log's writer (server/audit.h): one store row per admin action, written in
+ * the loop turn that took the action, in a transaction of its own. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "common/netaddr.h"
+#include "rpc/log.h"
+#include "server/audit.h"
+#include "server/crl.h"
+#include "server/policyset.h"
+#include "server/service_impl.h"
+#include "server/store.h"
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+record(struct service *svc, const char *name, const char *serial, const char *network,
+    const char *action, const char *fmt, va_list ap)
+{
+	struct store_audit e;
+	uint64_t max = svc->cfg.audit_max_entries > 0 ? svc->cfg.audit_max_entries : 10000;
+
+	memset(&e, 0, sizeof(e));
+	e.time_ms = wall_ms();
+	snprintf(e.network, sizeof(e.network), "%s", network != NULL ? network : "");
+	snprintf(e.admin, sizeof(e.admin), "%s", name != NULL ? name : "");
+	snprintf(e.serial, sizeof(e.serial), "%s", serial != NULL ? serial : "");
+	snprintf(e.action, sizeof(e.action), "%s", action);
+	vsnprintf(e.detail, sizeof(e.detail), fmt, ap);
+	if (store_audit_add(svc->store, &e, max) < 0)
+		log_warnx("audit log: cannot store %s by %s%s%s%s (network %s): %s; the action "
+		    "itself is done", e.action, e.admin[0] != '\0' ? e.admin : "the server",
+		    e.serial[0] != '\0' ? " (serial " : "", e.serial,
+		    e.serial[0] != '\0' ? ")" : "", e.network, e.detail);
+}
+
+void
+audit_record(struct service *svc, const struct agent_conn *admin, const char *network,
+    const char *action, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	record(svc, admin != NULL ? admin->id.name : "", admin != NULL ? admin->id.serial : "",
+	    network, action, fmt, ap);
+	va_end(ap);
+}
+
+void
+audit_record_as(struct service *svc, const char *name, const char *serial,
+    const char *network, const char *action, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	record(svc, name, serial, network, action, fmt, ap);
+	va_end(ap);
+}
+
+const char *
+audit_addrs(const struct netaddr *a, size_t n, char *buf)
+{
+	char one[NETADDR_STRLEN];
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && o < AUDIT_ADDRS_MAX; i++)
+		o += (size_t)snprintf(buf + o, AUDIT_ADDRS_MAX - o, "%s%s", i > 0 ? " " : "",
+		    netaddr_format(&a[i], false, one));
+	return buf;
+}
+
+void
+audit_policies(struct service *svc, const struct policyset *fresh,
+    const struct policyset *old)
+{
+	if (old == NULL)
+		return;
+	for (size_t i = 0; i < policyset_count(fresh); i++) {
+		struct policy_info pi;
+		policyset_info(fresh, i, &pi);
+		if (policyset_changed(fresh, old, pi.network))
+			audit_record(svc, NULL, pi.network, "policy-loaded", "version %llu %s "
+			    "(%zu rules)", (unsigned long long)pi.version, pi.path, pi.rules);
+	}
+}
+
+/* The CRL's cRLNumber extension in decimal into buf; "none" without one. */
+static void
+crl_number(X509_CRL *crl, char *buf, size_t len)
+{
+	ASN1_INTEGER *n = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	BIGNUM *bn = n != NULL ? ASN1_INTEGER_to_BN(n, NULL) : NULL;
+	char *dec = bn != NULL ? BN_bn2dec(bn) : NULL;
+
+	snprintf(buf, len, "%s", dec != NULL ? dec : "none");
+	OPENSSL_free(dec);
+	BN_free(bn);
+	ASN1_INTEGER_free(n);
+}
+
+void
+audit_crls(struct service *svc, const struct crlset *fresh, const struct crlset *old,
+    const char *path)
+{
+	STACK_OF(X509_CRL) *stack = fresh != NULL ? crlset_stack(fresh) : NULL;
+
+	for (size_t i = 0; old != NULL && fresh != NULL && i < crlset_count(fresh); i++) {
+		struct crl_info ci;
+		char num[64];
+		crlset_info(fresh, i, &ci);
+		if (!crlset_changed(fresh, old, ci.network))
+			continue;
+		crl_number(sk_X509_CRL_value(stack, (int)i), num, sizeof(num));
+		audit_record(svc, NULL, ci.network, "crl-loaded", "number %s, %d revoked, %s",
+		    num, ci.revoked, path);
+	}
+}
