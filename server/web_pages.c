@@ -554,8 +554,10 @@ web_route(struct web *w, const struct web_req *r, const char *network, struct we
 			text(out, 405, "POST goes to /pending/approve or /pending/deny only\n");
 			return;
 		}
+		/* the token is the check; a foreign Origin is refused too. "null" is what a
+		 * browser sends for our own forms under Referrer-Policy: no-referrer */
 		if (!web_csrf_ok(r, w->csrf) || (r->has_origin && strcmp(r->origin_host,
-		    r->host) != 0)) {
+		    "null") != 0 && strcmp(r->origin_host, r->host) != 0)) {
 			text(out, 403, "forbidden: the form's CSRF token is missing or wrong (reload "
 			    "the page)\n");
 			return;
