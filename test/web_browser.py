@@ -153,8 +153,11 @@ def run(p):
     # ---- the hosts page lists every host of the mesh
     C.check(p.go("/"), "Chromium loads / and the event stream opens (data-live=1)")
     names = host_names(p)
-    C.check({"alice", "bob", "dave"} <= set(names), "the hosts page lists alice, bob and dave",
+    C.check({"alice", "bob", "dave", "<script>x</script>"} <= set(names),
+            "the hosts page lists alice, bob, dave and <script>x</script> (as text)",
             str(names))
+    C.check(p.js("document.querySelectorAll('script').length") == 1,
+            "the page has only its own script element (the host's name made none)")
     C.check(p.shot("hosts"), "screenshot hosts.png")
 
     # ---- a new host appears without a reload

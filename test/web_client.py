@@ -233,6 +233,25 @@ def main():
     C.check(r.status == 400 and "id:" in text, "a bad id: 400 naming the field",
             "%d %s" % (r.status, text[-300:]))
 
+    # ---- a host named <script>x</script> shows as text
+    xss = os.environ["WS_XSS"]
+    creds = grpc.ssl_channel_credentials(root_certificates=gc.root_ca(),
+                                         private_key=gc.read(xss + ".key"),
+                                         certificate_chain=gc.read(xss + ".crt"))
+    ch = grpc.secure_channel(gc.ADDR, creds, options=[("grpc.use_local_subchannel_pool", 1)])
+    ch.unary_unary(gc.SVC + "Update", request_serializer=gc.pb.UpdateRequest.SerializeToString,
+                   response_deserializer=gc.pb.UpdateReply.FromString)(
+        gc.pb.UpdateRequest(listen_port=51899), timeout=5)
+    ch.close()
+    for path in ("/", "/links", "/status"):
+        r, body = get(path)
+        C.check("&lt;script&gt;x&lt;/script&gt;" in body and "<script>x" not in body,
+                "%s shows the host <script>x</script> escaped" % path, body[-600:])
+    r, body = get("/api/hosts")
+    C.check("\\u003cscript\\u003ex\\u003c/script\\u003e" in body and "<script>" not in body and
+            "<script>x</script>" in [h["name"] for h in json.loads(body)],
+            "/api/hosts: the name escaped in JSON, intact once parsed", body[-400:])
+
     # ---- bounds and methods
     C.check(raw(b"PUT / HTTP/1.1\r\nHost: x\r\n\r\n").startswith("HTTP/1.1 405"),
             "PUT: 405")
