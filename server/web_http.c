@@ -199,6 +199,39 @@ hexval(char c)
 	return -1;
 }
 
+void
+web_url_escape(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+			fputc(c, f);
+		else
+			fprintf(f, "%%%02X", c);
+	}
+}
+
+bool
+web_url_decode(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; *s != '\0'; s++) {
+		int c = (unsigned char)*s, h, l;
+		if (c == '%') {
+			if ((h = hexval(s[1])) < 0 || (l = hexval(s[2])) < 0)
+				return false;
+			c = h * 16 + l;
+			s += 2;
+		}
+		if (c == 0 || c == '/' || o + 1 >= outlen)
+			return false;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return o > 0;
+}
+
 bool
 web_form_get(const char *body, size_t len, const char *name, char *out, size_t outlen)
 {

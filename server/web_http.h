@@ -40,6 +40,12 @@ void web_html_escape(FILE *f, const char *s);
  * too). */
 void web_json_escape(FILE *f, const char *s);
 
+/* Writes s to f percent-encoded for a URL path segment (unreserved characters kept). */
+void web_url_escape(FILE *f, const char *s);
+/* Decodes the percent-encoded path segment s into out; false when badly encoded, holding
+ * NUL or '/', or longer than outlen - 1. */
+bool web_url_decode(const char *s, char *out, size_t outlen);
+
 /* The value of field name in an application/x-www-form-urlencoded body, decoded into out
  * (at most outlen - 1 bytes). false when it is absent, too long or badly encoded. */
 bool web_form_get(const char *body, size_t len, const char *name, char *out, size_t outlen);

@@ -151,8 +151,6 @@ render_hosts(struct web *w, const char *network, FILE *f)
 
 		fputs("<tr><td class=\"name\">", f);
 		web_html_escape(f, p->name);
-		if (p->is_static)
-			fprintf(f, " (static)");
 		fputs("</td><td>", f);
 		web_html_escape(f, p->network);
 		fputs("</td><td>", f);
@@ -165,8 +163,14 @@ render_hosts(struct web *w, const char *network, FILE *f)
 			fputs(t > 0 ? ", " : "", f);
 			web_html_escape(f, netaddr_format(&p->tunnel[t], false, a));
 		}
-		fprintf(f, "</td><td class=\"%s\">%s</td><td>", p->online ? "online" : "offline",
-		    p->online ? "online" : "offline");
+		if (p->is_static) {
+			fputs("</td><td class=\"static\"><a href=\"/static/", f);
+			web_url_escape(f, p->name);
+			fputs("\">static</a></td><td>", f);
+		} else {
+			fprintf(f, "</td><td class=\"%s\">%s</td><td>", p->online ? "online" :
+			    "offline", p->online ? "online" : "offline");
+		}
 		utc(f, p->last_seen_ms / 1000);
 		fputs("</td><td>", f);
 		reported(f, p, false);
@@ -213,6 +217,57 @@ json_hosts(struct web *w, const char *network, FILE *f)
 	}
 	fputs("]\n", f);
 	free(v);
+}
+
+/* --- a static peer --------------------------------------------------------------------- */
+
+/* The config of a static peer (a phone) needs its private key, which the server never
+ * has, and the path choice of wiresyncctl genconf: the page says what it pairs with and
+ * gives the command that writes the config and its QR code where the key is. */
+static int
+render_static(struct web *w, const char *network, const char *name, FILE *f)
+{
+	const struct policyset *ps = service_policies(w->svc);
+	const struct peer **v, *me = NULL;
+	char a[NETADDR_STRLEN];
+	size_t n, paired = 0;
+
+	if (!web_hosts(w, network, &v, &n))
+		return 500;
+	for (size_t i = 0; i < n && me == NULL; i++)
+		if (v[i]->is_static && strcmp(v[i]->name, name) == 0)
+			me = v[i];
+	if (me == NULL) {
+		free(v);
+		return 404;
+	}
+	fputs("<h1>Static peer <span id=\"static-name\">", f);
+	web_html_escape(f, me->name);
+	fputs("</span></h1><p>Tunnel addresses: ", f);
+	for (size_t t = 0; t < me->n_tunnel; t++) {
+		fputs(t > 0 ? ", " : "", f);
+		web_html_escape(f, netaddr_format(&me->tunnel[t], false, a));
+	}
+	fputs("</p><p>Its wg-quick configuration holds its private key, which this server never "
+	    "sees: write it, with its QR code, where the key is:</p>\n<pre id=\"genconf\">"
+	    "wiresyncctl genconf ", f);
+	web_html_escape(f, me->name);
+	fputs(" --private-key ", f);
+	web_html_escape(f, me->name);
+	fputs(".key | qrencode -t ansiutf8</pre>\n<h2>It pairs with</h2><ul id=\"paired\">\n",
+	    f);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == me || strcmp(v[i]->network, me->network) != 0 ||
+		    !pairing_peers(ps, me, v[i], NULL))
+			continue;
+		paired++;
+		fputs("<li>", f);
+		web_html_escape(f, v[i]->name);
+		fputs(v[i]->online ? " (online)</li>\n" : " (offline)</li>\n", f);
+	}
+	fputs(paired == 0 ? "<li>none</li>\n</ul>\n" : "</ul>\n", f);
+	free(v);
+	return 200;
 }
 
 /* --- the links -------------------------------------------------------------------------- */
@@ -610,6 +665,29 @@ web_route(struct web *w, const struct web_req *r, const char *network, struct we
 	if (strcmp(r->path, "/api/links") == 0) {
 		json_links(w, network, f);
 		finish(out, 200, "application/json", f, &buf, &len);
+		return;
+	}
+	if (strncmp(r->path, "/static/", 8) == 0) {
+		char name[CERT_NAME_MAX + 1];
+		int st;
+		if (!web_url_decode(r->path + 8, name, sizeof(name))) {
+			fputs("bad name\n", f);
+			finish(out, 400, "text/plain; charset=utf-8", f, &buf, &len);
+			return;
+		}
+		if (!fragment)
+			page_begin(f, "/", false);
+		st = render_static(w, network, name, f);
+		if (!fragment)
+			fputs("</main></body></html>\n", f);
+		if (st != 200) {
+			fclose(f);
+			free(buf);
+			text(out, st, st == 404 ? "not found: no static peer of that name\n" :
+			    "out of memory\n");
+			return;
+		}
+		finish(out, 200, "text/html; charset=utf-8", f, &buf, &len);
 		return;
 	}
 	if (strcmp(r->path, "/") != 0 && strcmp(r->path, "/links") != 0 &&

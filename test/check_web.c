@@ -169,6 +169,24 @@ START_TEST(test_form_and_cookie)
 }
 END_TEST
 
+START_TEST(test_url)
+{
+	char *s = escaped(web_url_escape, "a b/<c>.d-e_f~");
+	char v[16];
+
+	ck_assert_str_eq(s, "a%20b%2F%3Cc%3E.d-e_f~");
+	free(s);
+	ck_assert(web_url_decode("a%20b%3Cc", v, sizeof(v)));
+	ck_assert_str_eq(v, "a b<c");
+	ck_assert(!web_url_decode("a%2Fb", v, sizeof(v)));
+	ck_assert(!web_url_decode("a/b", v, sizeof(v)));
+	ck_assert(!web_url_decode("a%00", v, sizeof(v)));
+	ck_assert(!web_url_decode("a%2", v, sizeof(v)));
+	ck_assert(!web_url_decode("", v, sizeof(v)));
+	ck_assert(!web_url_decode("0123456789abcdefgh", v, sizeof(v)));
+}
+END_TEST
+
 static bool
 csrf(const char *cookie, const char *body, const char *token)
 {
@@ -227,6 +245,7 @@ web_suite(void)
 	tcase_add_test(tc, test_html_escape);
 	tcase_add_test(tc, test_json_escape);
 	tcase_add_test(tc, test_form_and_cookie);
+	tcase_add_test(tc, test_url);
 	tcase_add_test(tc, test_csrf);
 	tcase_add_test(tc, test_addr);
 	suite_add_tcase(s, tc);
