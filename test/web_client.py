@@ -181,6 +181,30 @@ def main():
     Client("dave").up(listen_port=51822)
     C.check(ev.wait("change", n), "an Update of a new host (dave) sends a change event",
             str(ev.seen))
+    # presence: alice's Watch makes her online, its end offline (presence_grace_ms = 0);
+    # each is a change event, and the hosts page says so
+    n = len(ev.seen)
+    alice = Client("alice")
+    w = gc.Watcher(alice)
+
+    def online(name, want):
+        end = time.time() + 20
+        while time.time() < end:
+            hs = {h["name"]: h for h in json.loads(get("/api/hosts")[1])}
+            if hs[name]["online"] == want:
+                return True
+            time.sleep(0.1)
+        return False
+    C.check(online("alice", True) and ev.wait("change", n), "alice's Watch: online, a change "
+            "event", str(ev.seen[n:]))
+    r, body = get("/")
+    C.check(re.search(r'alice</td>.*?<td class="online">online</td>', body) is not None,
+            "/ shows alice online")
+    n = len(ev.seen)
+    w.call.cancel()
+    alice.close()
+    C.check(online("alice", False) and ev.wait("change", n), "the Watch ended: alice offline, "
+            "a change event", str(ev.seen[n:]))
     n = len(ev.seen)
     C.check(ev.wait("beat", n, 15), "a heartbeat event comes within 15 s", str(ev.seen))
     ev.close()
