@@ -23,7 +23,6 @@
 #include "server/service.h"
 #include "server/web_impl.h"
 
-#define WEB_MAX_CLIENTS 32
 #define WEB_IDLE_MS 15000          /* a request must come whole within this */
 #define WEB_BEAT_MS 5000           /* the event stream's heartbeat */
 #define WEB_OUT_MAX (256 * 1024)   /* a stream that falls this far behind is closed */

@@ -12,6 +12,9 @@
 #include "server/web.h"
 #include "server/web_http.h"
 
+#define WEB_MAX_CLIENTS 32
+#define WEB_MAX_STREAMS 16         /* of them, event streams */
+
 struct web {
 	struct loop *loop;
 	struct service *svc;

@@ -648,6 +648,13 @@ web_route(struct web *w, const struct web_req *r, const char *network, struct we
 		return;
 	}
 	if (strcmp(r->path, "/events") == 0) {
+		size_t clients, streams;
+		web_counts(w, &clients, &streams);
+		if (streams >= WEB_MAX_STREAMS) {
+			/* open tabs must leave room for the pages themselves */
+			text(out, 503, "too many event streams open; close a console tab\n");
+			return;
+		}
 		out->status = 200;
 		out->type = "text/event-stream";
 		out->event_stream = true;

@@ -127,7 +127,23 @@ class Events:
         return False
 
     def close(self):
+        # shutdown first: a plain close leaves the socket open while the thread reads
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
+        self.t.join(5)
+
+
+def wait_streams(n, timeout=20):
+    """Until /status counts n event streams."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if "(%d event streams)" % n in get("/status")[1]:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def main():
@@ -287,6 +303,31 @@ def main():
             .startswith("HTTP/1.1 413"), "a 100000-byte body: 413")
     C.check(raw(b"GET / HTTP/2.0\r\n\r\n").startswith("HTTP/1.1 505"), "HTTP/2.0: 505")
     C.check(raw(b"garbage\r\n\r\n").startswith("HTTP/1.1 400"), "garbage: 400")
+    # event streams are capped below the connection limit; a silent client is closed
+    C.check(wait_streams(0), "no event stream open before", get("/status")[1][-900:])
+    streams = [Events() for _ in range(16)]
+    end = time.time() + 20
+    while time.time() < end and not all(e.status for e in streams):
+        time.sleep(0.05)
+    C.check(all((e.status or "").startswith("HTTP/1.1 200") for e in streams),
+            "16 event streams open")
+    C.check(raw(b"GET /events HTTP/1.1\r\n\r\n").startswith("HTTP/1.1 503"),
+            "a 17th event stream: 503")
+    r, _ = get("/status")
+    C.check(r.status == 200, "with 16 streams open the pages are still served")
+    for e in streams:
+        e.close()
+    C.check(wait_streams(0), "the streams' ends are seen: 0 open", get("/status")[1][-900:])
+    s = socket.create_connection((HOST, PORT), timeout=60)
+    s.sendall(b"GET / HTTP/1.1\r\n")
+    t0 = time.time()
+    try:
+        closed = s.recv(100) == b""
+    except OSError:
+        closed = True
+    s.close()
+    C.check(closed and time.time() - t0 >= 10, "a request that never ends is closed after "
+            "the idle timeout (%.1f s)" % (time.time() - t0))
     print("%d passed, %d failed" % (C.passed, C.failed), flush=True)
     return 0 if C.failed == 0 else 1
 
