@@ -43,6 +43,9 @@ struct web_resp {
 /* Answers r for a client of network (NULL: every network, the loopback console). */
 void web_route(struct web *w, const struct web_req *r, const char *network,
     struct web_resp *out);
+/* The page of static peer name of network (NULL: any) into f (web_static.c): 200, 404
+ * when there is no such static peer, 500 out of memory. */
+int web_render_static(struct web *w, const char *network, const char *name, FILE *f);
 /* Open clients, and of them event streams. */
 void web_counts(const struct web *w, size_t *clients, size_t *streams);
 
