@@ -11,7 +11,8 @@ test="python3 python3-grpcio python3-protobuf python3-h2 python3-cryptography pr
   sslscan
   iputils-ping wireguard-go wireguard-tools nftables
   clang libclang-rt-14-dev llvm-14
-  dpkg-dev debhelper lintian"
+  dpkg-dev debhelper lintian
+  curl chromium python3-websocket"
 
 pkgs=$build
 [ "${1:-}" = "--test" ] && pkgs="$build $test"

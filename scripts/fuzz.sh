@@ -18,7 +18,7 @@ srcdir=$(cd "$srcdir" && pwd)
 builddir=$(cd "${builddir:-.}" && pwd)
 out=$builddir/fuzz
 
-TARGETS=${FUZZ_TARGETS:-"grpc request cert crl uapi conf wgnl netmon watch relay policy"}
+TARGETS=${FUZZ_TARGETS:-"grpc request cert crl uapi conf wgnl netmon watch relay policy web"}
 
 # Every library source of the project is compiled (daemon mains aside) and archived, so a
 # target links what it reaches however the modules grow; generated protobuf-c code too.

@@ -6,6 +6,7 @@
 #ifndef WS_ENROLL_H
 #define WS_ENROLL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,5 +50,26 @@ int enroll_listen(struct enroll *e, struct loop *l, const struct tls_files *f,
 int enroll_port(const struct enroll *e);
 /* Stops accepting joins and lets calls in flight finish (SIGTERM). */
 void enroll_shutdown(struct enroll *e);
+
+/* The web console's hold on the join requests (server/web_enroll.c). */
+struct enroll_view {
+	uint64_t id;
+	const char *name, *network, *code, *state;  /* borrowed for the call */
+	const char *source;          /* "ip" */
+	int64_t created_s;
+	bool renewal;
+};
+/* Calls fn for each request (expired ones dropped first) until it returns non-zero;
+ * returns that. e may be NULL (no request). */
+int enroll_foreach_view(struct enroll *e, int (*fn)(const struct enroll_view *v, void *arg),
+    void *arg);
+/* Approves waiting request id as a token join is: the next free pool addresses, signed
+ * by the online issuer (no groups; a renewal keeps its own), checked with
+ * enroll_cert_check, saved, then applied. by names who decided, for the log. 0, or -1
+ * with err saying why (no issuer, no such waiting request, pool full...). */
+int enroll_approve_online(struct enroll *e, uint64_t id, const char *by, char *err,
+    size_t errlen);
+/* Denies waiting request id ("denied from the web console"). 0, or -1 with err set. */
+int enroll_deny_id(struct enroll *e, uint64_t id, const char *by, char *err, size_t errlen);
 
 #endif

@@ -26,6 +26,7 @@
 #include "server/audit.h"
 #include "server/crl.h"
 #include "server/issuer.h"
+#include "server/web.h"
 #include "server/enroll.h"
 #include "server/hub_io.h"
 #include "server/metrics.h"
@@ -54,6 +55,7 @@ struct daemon {
 	struct policywatch *policies;        /* policy; NULL when off */
 	struct hub_io *hub;                  /* hub_interface; NULL when off */
 	struct enroll *enroll;               /* join requests; the listener with enroll_listen */
+	struct web *web;                     /* web_listen; NULL when off */
 	bool stopping;
 };
 
@@ -385,6 +387,23 @@ start_enroll(struct daemon *d, const struct serverconf *conf, struct admin *admi
 	return enroll_listen(d->enroll, d->loop, &files, conf->enroll_listen, lim, err, errlen);
 }
 
+/* The web console (web_listen): HTTP on loopback, HTTPS for admins with web_tls. */
+static int
+start_web(struct daemon *d, const struct serverconf *conf, char *err, size_t errlen)
+{
+	struct tls_files files = { conf->certificate, conf->private_key, conf->ca, conf->crl };
+
+	if (conf->web_listen == NULL || conf->web_listen[0] == '\0')
+		return 0;
+	if ((d->web = web_new(d->loop, d->svc, d->enroll)) == NULL)
+		fatal("web_new");
+	if (web_listen(d->web, conf->web_listen, conf->web_tls ? &files : NULL, err, errlen) < 0)
+		return -1;
+	log_info("web console on %s://%s (port %d)%s", conf->web_tls ? "https" : "http",
+	    conf->web_listen, web_port(d->web), conf->web_tls ? ", admin certificates only" : "");
+	return 0;
+}
+
 static void
 raise_nofile(unsigned want)
 {
@@ -646,6 +665,7 @@ main(int argc, char **argv)
 		service_set_paths(svc, relay_ep, hub_port);
 	}
 	if (start_metrics(&d, conf.metrics_listen, methods, n_methods, err, sizeof(err)) < 0 ||
+	    start_web(&d, &conf, err, sizeof(err)) < 0 ||
 	    drop_privileges(&d, &conf, err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
 		goto out;
@@ -664,6 +684,7 @@ main(int argc, char **argv)
 		status = 0;
 	log_info("stopped");
 out:
+	web_del(d.web);
 	enroll_del(d.enroll);
 	rpc_server_del(d.server);
 	free(gated);

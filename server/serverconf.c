@@ -11,8 +11,10 @@
 #include "server/metrics.h"
 #include "server/pool.h"
 #include "server/privdrop.h"
+#include "server/web.h"
 #include "server/relay_io.h"
 #include "server/serverconf.h"
+#include "server/web.h"
 
 /* One pool line, checked as the parser reads it so that the error names its line. */
 static bool
@@ -58,6 +60,8 @@ static const struct config_field keys_template[] = {
 	KEY(ticket_key_rotate_s, .type = CONFIG_UINT, .min = 60, .max = 604800, .help = "make a new ticket key this often; tickets live twice as long (43200)"),
 	KEY(expiry_warn_days, .type = CONFIG_UINT, .min = 0, .max = 3650, .help = "warn of certificates expiring within this many days (30)"),
 	KEY(metrics_listen, .type = CONFIG_STRING, .help = "loopback HOST:PORT serving Prometheus /metrics over HTTP (off)"),
+	KEY(web_listen, .type = CONFIG_STRING, .help = "HOST:PORT of the web console: plain HTTP on a loopback address, HTTPS with web_tls on any other (off)"),
+	KEY(web_tls, .type = CONFIG_BOOL, .help = "serve the web console over HTTPS with the server certificate, to admin client certificates only (no)"),
 	KEY(relay_listen, .type = CONFIG_STRING, .help = "UDP HOST:PORT where the relay forwards WireGuard packets between hosts no candidate connects (off)"),
 	KEY(enroll_listen, .type = CONFIG_STRING, .help = "HOST:PORT of the join listener: TLS with the server certificate, no client certificate, only wiresync.v1.Enroll/Join (off)"),
 	KEY(pool, .type = CONFIG_STRING, .repeat = true, .check = pool_line_ok, .help = "NETWORK CIDR[, CIDR]: the addresses approvals take for that network; one line per network (none)"),
@@ -158,6 +162,14 @@ serverconf_load(struct serverconf *conf, struct config_schema *schema, const cha
 		if (!metrics_addr_ok(conf->metrics_listen, why, sizeof(why))) {
 			snprintf(err, errlen, "%s: key 'metrics_listen': %s",
 			    config_where(schema, "metrics_listen"), why);
+			return -1;
+		}
+	}
+	if (conf->web_listen != NULL && conf->web_listen[0] != '\0') {
+		char why[200];
+		if (!web_addr_ok(conf->web_listen, conf->web_tls, why, sizeof(why))) {
+			snprintf(err, errlen, "%s: key 'web_listen': %s",
+			    config_where(schema, "web_listen"), why);
 			return -1;
 		}
 	}

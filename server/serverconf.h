@@ -43,6 +43,8 @@ struct serverconf {
 	unsigned ticket_key_rotate_s;
 	unsigned expiry_warn_days;
 	char *metrics_listen;
+	char *web_listen;            /* the web console's HOST:PORT; NULL/"": off */
+	bool web_tls;                /* HTTPS for admin certificates; needed off loopback */
 	char *relay_listen;          /* UDP HOST:PORT of the WireGuard relay; NULL/"": off */
 	char *user;
 	char *enroll_listen;         /* TLS HOST:PORT serving only Enroll/Join; NULL/"": off */

@@ -62,6 +62,7 @@ main(void)
 	srunner_add_suite(sr, pingpolicy_suite());
 	srunner_add_suite(sr, addrcount_suite());
 	srunner_add_suite(sr, ratelog_suite());
+	srunner_add_suite(sr, web_suite());
 	srunner_add_suite(sr, tlsnames_suite());
 	srunner_add_suite(sr, confcheck_suite());
 	srunner_add_suite(sr, refusal_suite());

@@ -50,6 +50,7 @@ Suite *refused_suite(void);
 Suite *pingpolicy_suite(void);
 Suite *addrcount_suite(void);
 Suite *ratelog_suite(void);
+Suite *web_suite(void);
 Suite *tlsnames_suite(void);
 Suite *confcheck_suite(void);
 Suite *refusal_suite(void);

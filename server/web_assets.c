@@ -1,0 +1,55 @@
+/* The console's script and style sheet, served from the binary (same origin, nothing
+ * fetched elsewhere, no build step). The script keeps the page live: on each event of
+ * /events it fetches the page's main part again and swaps it in, without a reload. */
+#include "config.h"
+
+#include "server/web_assets.h"
+
+const char web_app_js[] =
+"/* wiresync console: live updates over server-sent events */\n"
+"(function () {\n"
+"  'use strict';\n"
+"  var main = document.getElementById('main');\n"
+"  var n = 0, busy = false, again = false;\n"
+"  function refresh() {\n"
+"    if (busy) { again = true; return; }\n"
+"    busy = true;\n"
+"    fetch(location.pathname + '?fragment=1', { credentials: 'same-origin' })\n"
+"      .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.text(); })\n"
+"      .then(function (t) {\n"
+"        var d = new DOMParser().parseFromString('<!doctype html><body>' + t, 'text/html');\n"
+"        main.replaceChildren.apply(main, Array.prototype.slice.call(d.body.childNodes));\n"
+"        n++;\n"
+"        document.body.setAttribute('data-updates', String(n));\n"
+"      })\n"
+"      .catch(function (e) { document.body.setAttribute('data-error', String(e)); })\n"
+"      .then(function () { busy = false; if (again) { again = false; refresh(); } });\n"
+"  }\n"
+"  if (main && window.EventSource) {\n"
+"    var es = new EventSource('/events');\n"
+"    es.addEventListener('change', refresh);\n"
+"    es.addEventListener('beat', function () {\n"
+"      if (main.getAttribute('data-beat') === '1') { refresh(); }\n"
+"    });\n"
+"    es.onopen = function () { document.body.setAttribute('data-live', '1'); };\n"
+"    es.onerror = function () { document.body.setAttribute('data-live', '0'); };\n"
+"  }\n"
+"})();\n";
+
+const char web_style_css[] =
+"body { font-family: sans-serif; margin: 0; color: #222; background: #fafafa; }\n"
+"nav { background: #234; padding: 0.5em 1em; }\n"
+"nav a { color: #fff; margin-right: 1.2em; text-decoration: none; }\n"
+"nav a.here { font-weight: bold; text-decoration: underline; }\n"
+"main { padding: 1em; }\n"
+"table { border-collapse: collapse; margin: 0.5em 0; }\n"
+"th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }\n"
+"th { background: #eee; }\n"
+".online { color: #1a7f1a; font-weight: bold; }\n"
+".offline { color: #999; }\n"
+".up { color: #1a7f1a; } .down { color: #c22; } .unknown { color: #888; }\n"
+".warn { color: #b60; font-weight: bold; }\n"
+"code { background: #eee; padding: 0 0.3em; }\n"
+"form { display: inline; }\n"
+".links { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }\n"
+"svg text { font-size: 11px; }\n";

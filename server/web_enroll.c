@@ -1,0 +1,193 @@
+/* The join requests as the web console sees and decides them: a read view, an approval
+ * signed by the online issuer (the same steps as a token join: enroll_pick_free,
+ * issuer_sign, enroll_cert_check, enroll_store_save), and a denial. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rpc/grpc.h"
+#include "rpc/log.h"
+#include "server/enroll_impl.h"
+#include "server/issuer.h"
+
+struct view_arg {
+	int (*fn)(const struct enroll_view *v, void *arg);
+	void *arg;
+};
+
+static int
+view_one(const struct pending_req *r, void *arg)
+{
+	struct view_arg *va = arg;
+	const struct enroll_extra *x = enroll_extra(r);
+	char src[NETADDR_STRLEN];
+	struct enroll_view v = {
+		.id = r->id, .name = r->name, .network = x->network, .code = r->code,
+		.state = enroll_state_name(r->state), .source = netaddr_format(&r->source,
+		    false, src), .created_s = r->created_s, .renewal = r->renewal,
+	};
+
+	return va->fn(&v, va->arg);
+}
+
+int
+enroll_foreach_view(struct enroll *e, int (*fn)(const struct enroll_view *v, void *arg),
+    void *arg)
+{
+	struct view_arg va = { fn, arg };
+
+	if (e == NULL)
+		return 0;
+	enroll_expire(e, (int64_t)time(NULL));
+	return pending_foreach(e->t, view_one, &va);
+}
+
+static const struct pending_req *
+waiting(struct enroll *e, uint64_t id, char *err, size_t errlen)
+{
+	const struct pending_req *r;
+
+	if (e == NULL) {
+		snprintf(err, errlen, "this server takes no join requests");
+		return NULL;
+	}
+	enroll_expire(e, (int64_t)time(NULL));
+	if ((r = pending_get(e->t, id)) == NULL) {
+		snprintf(err, errlen, "id: no join request %llu (it may have expired)",
+		    (unsigned long long)id);
+		return NULL;
+	}
+	if (r->state != PENDING_WAITING) {
+		snprintf(err, errlen, "id: join request %llu (%s) is %s already",
+		    (unsigned long long)id, r->name, enroll_state_name(r->state));
+		return NULL;
+	}
+	return r;
+}
+
+static uint8_t *
+dup_der(const uint8_t *der, size_t len)
+{
+	uint8_t *p = malloc(len > 0 ? len : 1);
+
+	if (p != NULL)
+		memcpy(p, der, len);
+	return p;
+}
+
+int
+enroll_approve_online(struct enroll *e, uint64_t id, const char *by, char *err,
+    size_t errlen)
+{
+	const struct issuer *is = e != NULL ? service_issuer(e->svc) : NULL;
+	const struct pending_req *r;
+	struct enroll_extra *x, next;
+	struct pending_req approved;
+	struct issuer_profile p;
+	struct cert_identity cur;
+	STACK_OF(X509) *untrusted = NULL;
+	uint8_t *der = NULL, *ca = NULL, *cert_copy = NULL, *ca_copy = NULL;
+	size_t len = 0, ca_len = 0;
+	int64_t now = (int64_t)time(NULL);
+	int ret = -1;
+
+	if (e != NULL && is == NULL) {
+		snprintf(err, errlen, "no online issuer (issuer_certificate): approve with "
+		    "wiresyncctl approve %llu", (unsigned long long)id);
+		return -1;
+	}
+	if ((r = waiting(e, id, err, errlen)) == NULL)
+		return -1;
+	x = enroll_extra(r);
+	next = *x;
+	approved = *r;
+	if (enroll_pick_free(e, x->network, r->id, next.ips, &next.n_ips, err, errlen) !=
+	    GRPC_OK)
+		return -1;
+	memset(&p, 0, sizeof(p));
+	p.name = r->name;
+	p.key = r->key;
+	p.ips = next.ips;
+	p.n_ips = next.n_ips;
+	if (r->renewal && cert_identity_from_der(r->current, r->current_len, &cur, err, errlen)) {
+		p.groups = (const char (*)[CERT_GROUP_MAX + 1])cur.groups;
+		p.n_groups = cur.n_groups;
+	}
+	p.lifetime_s = (int64_t)e->issuer_days * 86400;
+	if (issuer_sign(is, x->csr, x->csr_len, &p, now, &der, &len, err, errlen) < 0)
+		goto out;
+	if ((untrusted = sk_X509_new_null()) == NULL ||
+	    !sk_X509_push(untrusted, issuer_cert(is))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (enroll_cert_check(e, r, &next, der, len, untrusted, &ca, &ca_len, err, errlen) !=
+	    GRPC_OK)
+		goto out;
+	if ((cert_copy = dup_der(der, len)) == NULL || (ca_copy = dup_der(ca, ca_len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	next.cert = der;
+	next.cert_len = len;
+	next.ca = ca;
+	next.ca_len = ca_len;
+	approved.state = PENDING_APPROVED;
+	if (enroll_store_save(e, &approved, &next) < 0) {
+		snprintf(err, errlen, "store write failed: join request %llu is not approved",
+		    (unsigned long long)id);
+		goto out;
+	}
+	memcpy(x->ips, next.ips, next.n_ips * sizeof(next.ips[0]));
+	x->n_ips = next.n_ips;
+	free(x->cert);
+	free(x->ca);
+	x->cert = cert_copy;
+	x->cert_len = len;
+	x->ca = ca_copy;
+	x->ca_len = ca_len;
+	cert_copy = ca_copy = NULL;
+	pending_set_state(e->t, r->id, PENDING_APPROVED);
+	log_info("%s approved %s request %llu: %s code %s (network %s), signed by the online "
+	    "issuer", by, r->renewal ? "renewal" : "join", (unsigned long long)id, r->name,
+	    r->code, x->network);
+	ret = 0;
+out:
+	free(ca_copy);
+	free(cert_copy);
+	sk_X509_free(untrusted);
+	OPENSSL_free(ca);
+	OPENSSL_free(der);
+	return ret;
+}
+
+int
+enroll_deny_id(struct enroll *e, uint64_t id, const char *by, char *err, size_t errlen)
+{
+	const struct pending_req *r;
+	struct enroll_extra *x, next;
+	struct pending_req denied;
+
+	if ((r = waiting(e, id, err, errlen)) == NULL)
+		return -1;
+	x = enroll_extra(r);
+	next = *x;
+	denied = *r;
+	snprintf(next.reason, sizeof(next.reason), "denied from the web console");
+	next.n_ips = 0;
+	denied.state = PENDING_DENIED;
+	if (enroll_store_save(e, &denied, &next) < 0) {
+		snprintf(err, errlen, "store write failed: join request %llu is not denied",
+		    (unsigned long long)id);
+		return -1;
+	}
+	snprintf(x->reason, sizeof(x->reason), "%s", next.reason);
+	x->n_ips = 0;
+	pending_set_state(e->t, r->id, PENDING_DENIED);
+	log_info("%s denied join request %llu: %s code %s", by, (unsigned long long)id, r->name,
+	    r->code);
+	return 0;
+}

@@ -1,0 +1,52 @@
+/* The web console's private parts, shared by web.c (sockets, TLS, the event stream) and
+ * web_pages.c (what each path answers). Not for other modules. */
+#ifndef WS_WEB_IMPL_H
+#define WS_WEB_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/cert.h"
+#include "server/web.h"
+#include "server/web_http.h"
+
+#define WEB_MAX_CLIENTS 32
+#define WEB_MAX_STREAMS 16         /* of them, event streams */
+
+struct web {
+	struct loop *loop;
+	struct service *svc;
+	struct enroll *enroll;
+	SSL_CTX *ctx;                /* NULL: plain HTTP */
+	struct loop_io lis;
+	struct loop_timer beat;
+	int port;
+	int64_t start_s;
+	char csrf[65];               /* hex; a new one every start */
+	struct web_client *clients;
+	uint64_t revision;           /* of the last change the event stream told */
+	unsigned long served;        /* responses since the start */
+};
+
+/* What a path answers: status line, content type, body (malloc'ed, taken), and how. */
+struct web_resp {
+	int status;
+	const char *type;
+	char *body;
+	size_t len;
+	const char *location;        /* a redirect's */
+	bool event_stream;           /* stay open: the server-sent events follow */
+};
+
+/* Answers r for a client of network (NULL: every network, the loopback console). */
+void web_route(struct web *w, const struct web_req *r, const char *network,
+    struct web_resp *out);
+/* The page of static peer name of network (NULL: any) into f (web_static.c): 200, 404
+ * when there is no such static peer, 500 out of memory. */
+int web_render_static(struct web *w, const char *network, const char *name, FILE *f);
+/* Open clients, and of them event streams. */
+void web_counts(const struct web *w, size_t *clients, size_t *streams);
+
+#endif
