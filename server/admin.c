@@ -21,7 +21,9 @@
 #define ADMIN_PATH "/wiresync.v1.Admin/"
 
 enum { A_LIST, A_SHOW, A_REMOVE, A_ADD_STATIC, A_STATUS, A_BACKUP, A_POLICY, A_CAN_PAIR,
-	A_LIST_PENDING, A_PREPARE, A_APPROVE, A_DENY, A_CREATE_TOKEN, N_ADMIN };
+	A_LIST_PENDING, A_PREPARE, A_APPROVE, A_DENY, A_CREATE_TOKEN,
+	A_LIST_LINKS,
+	N_ADMIN };
 
 /* --- helpers ---------------------------------------------------------------------------- */
 
@@ -386,6 +388,7 @@ admin_new(struct service *svc, struct store *st, SSL_CTX *ctx, const struct admi
 		[A_APPROVE] = { ADMIN_PATH "Approve", adm_handle_approve, false },
 		[A_DENY] = { ADMIN_PATH "Deny", adm_handle_deny, false },
 		[A_CREATE_TOKEN] = { ADMIN_PATH "CreateToken", adm_handle_create_token, false },
+		[A_LIST_LINKS] = { ADMIN_PATH "ListLinks", adm_handle_list_links, false },
 	};
 	const struct rpc_method *sm;
 	struct admin *a;

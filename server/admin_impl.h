@@ -83,6 +83,9 @@ void adm_handle_deny(struct rpc_call *call, const uint8_t *req, size_t len, void
 void adm_handle_create_token(struct rpc_call *call, const uint8_t *req, size_t len,
     void *arg);
 
+/* admin_links.c */
+void adm_handle_list_links(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
+
 /* admin_ops.c, continued */
 /* Frees b, and forgets it as its admin's running backup (admin_del). */
 void adm_backup_free(struct backup *b);
