@@ -167,6 +167,10 @@ changed(const struct linkreport *lr)
 		if (memcmp(b->key, s->key, 32) != 0 || b->up != s->up ||
 		    strcmp(b->path, s->path) != 0 || strcmp(b->endpoint, s->endpoint) != 0)
 			return true;
+		/* a rekey (every 2 min on a live tunnel) after a long gap: the server judges
+		 * "up" by the handshake's age, and the one it has is getting old */
+		if (b->last_handshake_ms - s->last_handshake_ms >= LINKREPORT_HS_GAP_S * 1000)
+			return true;
 	}
 	return false;
 }

@@ -6,8 +6,9 @@
  *
  * When to send. A change of the set of peers, of a peer's path, endpoint or up/down sends
  * at once, but never sooner than min_interval_s (the server's) after the previous attempt;
- * otherwise a report goes every LINKREPORT_EVERY_S. Byte counters and handshake times alone
- * are no change: they move all the time. */
+ * otherwise a report goes every LINKREPORT_EVERY_S. Byte counters alone are no change: they
+ * move all the time; a handshake is one only when the one sent is LINKREPORT_HS_GAP_S older
+ * (the server judges a pair by the age of its handshakes: a rekey goes to it soon). */
 #ifndef WS_LINKREPORT_H
 #define WS_LINKREPORT_H
 
@@ -21,6 +22,7 @@
 #define LINKREPORT_EVERY_S 30        /* a report at least this often while nothing changes */
 #define LINKREPORT_UP_S 180          /* a handshake this recent: up (WireGuard's session) */
 #define LINKREPORT_MIN_S 5           /* the least gap until the server names one */
+#define LINKREPORT_HS_GAP_S 90       /* a handshake this much newer than the one sent: a change */
 #define LINKREPORT_PATH_MAX 16
 #define LINKREPORT_EP_MAX 64
 #define LINKREPORT_REASON_MAX 120

@@ -149,8 +149,8 @@ cmd_links(struct ctl *c, int argc, char **argv)
 				continue;
 			printf("%-16s %-16s %-5s %-8s", p->a->name, p->b->name, p->up ? "up" :
 			    "down", p->path[0] != '\0' ? p->path : "-");
-			print_end(p->a, r->now_ms);
-			print_end(p->b, r->now_ms);
+			print_end(p->a, r->now_ms, r->up_window_s);
+			print_end(p->b, r->now_ms, r->up_window_s);
 			printf("\n");
 		}
 	}
@@ -179,7 +179,8 @@ show_peer(struct ctl *c, const char *name, Wiresync__V1__PeerInfo **pi)
 
 /* One end's report about the other, said. */
 static void
-why_end(const char *me, const char *other, const Wiresync__V1__LinkEnd *e, int64_t now_ms)
+why_end(const char *me, const char *other, const Wiresync__V1__LinkEnd *e, bool up,
+    int64_t now_ms, uint32_t window_s)
 {
 	char a[16], b[16];
 	const Wiresync__V1__LinkHealth *h = e != NULL ? e->health : NULL;
@@ -192,6 +193,10 @@ why_end(const char *me, const char *other, const Wiresync__V1__LinkEnd *e, int64
 	printf("  %s (reported %s ago): ", me, age(now_ms, e->reported_ms, a, sizeof(a)));
 	if (h->down_reason[0] != '\0')
 		printf("%s", h->down_reason);
+	else if (!up && (h->last_handshake_ms <= 0 || now_ms - h->last_handshake_ms >
+	    (int64_t)window_s * 1000))
+		/* its agent still counts it up; the server's window (link_up_window_s) is shorter */
+		printf("no handshake within the server's up window of %u s", window_s);
 	else
 		printf("%s", h->path[0] != '\0' ? h->path : "up");
 	printf("; endpoint %s, last handshake %s%s\n", h->endpoint[0] != '\0' ? h->endpoint :
@@ -265,15 +270,15 @@ cmd_why(struct ctl *c, int argc, char **argv)
 	}
 	if (pair != NULL && pair->up) {
 		printf("%s - %s: up via %s\n", a, b, pair->path);
-		why_end(a, b, ea, r->now_ms);
-		why_end(b, a, eb, r->now_ms);
+		why_end(a, b, ea, true, r->now_ms, r->up_window_s);
+		why_end(b, a, eb, true, r->now_ms, r->up_window_s);
 		st = CTL_EXIT_OK;
 		goto out;
 	}
 	printf("%s - %s: down%s\n", a, b, pair == NULL ? " (neither end reported on the pair)" :
 	    "");
-	why_end(a, b, ea, r->now_ms);
-	why_end(b, a, eb, r->now_ms);
+	why_end(a, b, ea, false, r->now_ms, r->up_window_s);
+	why_end(b, a, eb, false, r->now_ms, r->up_window_s);
 	if (cp->version == 0)
 		printf("  policy: none; every host pairs\n");
 	else if (cp->pairs)

@@ -77,6 +77,7 @@ adm_handle_list_links(struct rpc_call *call, const uint8_t *req, size_t len, voi
 	r.n_pairs = n;
 	r.pairs = pp;
 	r.now_ms = now;
+	r.up_window_s = links_up_window_s(l);
 	svc_reply_message(call, &r.base);
 	goto out;
 nomem:

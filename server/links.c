@@ -44,6 +44,12 @@ links_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+uint32_t
+links_up_window_s(const struct links *l)
+{
+	return l->up_window_s;
+}
+
 const struct links *
 service_links(const struct service *svc)
 {

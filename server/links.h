@@ -49,6 +49,9 @@ extern const char *const links_path_names[LINKS_PATHS];
 void links_count(const struct links *l, int64_t now_ms, size_t up[LINKS_PATHS],
     size_t down[LINKS_PATHS]);
 
+/* The up window in force (link_up_window_s). */
+uint32_t links_up_window_s(const struct links *l);
+
 /* The service's links (NULL: none yet). */
 const struct links *service_links(const struct service *svc);
 

@@ -172,6 +172,27 @@ START_TEST(test_counters_alone_wait_30s)
 }
 END_TEST
 
+START_TEST(test_rekey_after_a_long_gap_is_a_change)
+{
+	struct linkreport lr;
+	struct linkreport_in in = peer(1);
+	int64_t next;
+
+	linkreport_init(&lr);
+	build(&lr, &in, 1, T0);
+	linkreport_attempted(&lr, T0);
+	ck_assert_int_eq(linkreport_sent(&lr, 5), 0);
+	/* the handshake sent was at T0 - 10; one at T0 + 79 is no change, T0 + 80 is */
+	in.last_handshake_s = T0 + 79;
+	build(&lr, &in, 1, T0 + 10);
+	ck_assert(!linkreport_due(&lr, T0 + 10, &next));
+	in.last_handshake_s = T0 + 80;
+	build(&lr, &in, 1, T0 + 10);
+	ck_assert(linkreport_due(&lr, T0 + 10, &next));
+	linkreport_free(&lr);
+}
+END_TEST
+
 START_TEST(test_change_waits_min_interval)
 {
 	struct linkreport lr;
@@ -252,6 +273,7 @@ linkreport_suite(void)
 	tcase_add_test(core, test_reasons);
 	tcase_add_test(core, test_first_report_at_once);
 	tcase_add_test(core, test_counters_alone_wait_30s);
+	tcase_add_test(core, test_rekey_after_a_long_gap_is_a_change);
 	tcase_add_test(core, test_change_waits_min_interval);
 	tcase_add_test(core, test_going_down_is_a_change);
 	tcase_add_test(limits, test_bounded);
