@@ -149,8 +149,8 @@ cmd_links(struct ctl *c, int argc, char **argv)
 				continue;
 			printf("%-16s %-16s %-5s %-8s", p->a->name, p->b->name, p->up ? "up" :
 			    "down", p->path[0] != '\0' ? p->path : "-");
-			print_end(p->a, r->now_ms, r->up_window_s);
-			print_end(p->b, r->now_ms, r->up_window_s);
+			print_end(p->a, r->now_ms);
+			print_end(p->b, r->now_ms);
 			printf("\n");
 		}
 	}
