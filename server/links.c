@@ -134,13 +134,11 @@ load_row(const struct store_link *row, void *arg)
 	return 0;
 }
 
-/* After a commit: hosts removed take their rows along. */
-static void
-on_commit(void *arg, uint64_t revision)
+void
+links_after_commit(struct links *l)
 {
-	struct links *l = arg;
-
-	(void)revision;
+	if (l == NULL)
+		return;
 	for (size_t i = l->n; i-- > 0;) {
 		if (service_peer_get(l->svc, l->r[i].key) != NULL)
 			continue;
@@ -165,11 +163,6 @@ links_new(struct service *svc, struct store *st, uint32_t up_window_s, char *err
 	l->up_window_s = up_window_s > 0 ? up_window_s : LINKS_UP_WINDOW_S;
 	if (store_links_foreach(st, load_row, l) != 0) {
 		snprintf(err, errlen, "cannot load link health from the store");
-		links_del(l);
-		return NULL;
-	}
-	if (service_on_commit(svc, on_commit, l) < 0) {
-		snprintf(err, errlen, "no commit hook left for link health");
 		links_del(l);
 		return NULL;
 	}

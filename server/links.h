@@ -18,12 +18,16 @@
 struct service;
 struct links;
 
-/* The links stored in st, for svc (both borrowed); up_window_s 0 takes the default. Hooks
- * into svc's commits to drop the rows of hosts removed. NULL with err set. */
+/* The links stored in st, for svc (both borrowed); up_window_s 0 takes the default. NULL
+ * with err set. */
 struct links *links_new(struct service *svc, struct store *st, uint32_t up_window_s,
     char *err, size_t errlen);
 /* Frees l; accepts NULL. */
 void links_del(struct links *l);
+
+/* After a commit that changed the stored peers (update.c): hosts removed take their rows
+ * along. Accepts NULL. */
+void links_after_commit(struct links *l);
 
 /* WireSync.ReportLinks (arg the service). */
 void links_handle_report(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
