@@ -66,6 +66,10 @@ linkreport_reason(const struct linkreport_in *in, int64_t now_s, int64_t down_si
 		    "for %s", in->n_cands, d);
 	else if (in->n_cands == 0)
 		snprintf(buf, len, "no address known; no handshake over the relay for %s", d);
+	else if (in->state == PEERPATH_DIRECT || in->state == PEERPATH_ROAMED)
+		/* the path machine has not yet given up on the path it had */
+		snprintf(buf, len, "no handshake on the %s path for %s", in->state ==
+		    PEERPATH_DIRECT && in->has_kind ? peerpath_kind_name(in->kind) : "roamed", d);
 	else
 		snprintf(buf, len, "no handshake on any of %zu candidate%s for %s", in->n_cands,
 		    in->n_cands == 1 ? "" : "s", d);

@@ -133,6 +133,10 @@ START_TEST(test_reasons)
 	in.state = PEERPATH_RELAY;
 	linkreport_reason(&in, T0 + 10, T0, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "no handshake on any of 2 candidates nor over the relay for 10 s");
+	in.state = PEERPATH_DIRECT;
+	in.kind = PEERPATH_KIND_WAN;
+	linkreport_reason(&in, T0 + 10, T0, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "no handshake on the wan path for 10 s");
 }
 END_TEST
 
