@@ -519,7 +519,7 @@ agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err,
 		snprintf(err, errlen, "server \"%s\": %s", conf->server, strerror(errno));
 		goto fail;
 	}
-	if ((a->renew = agent_renew_new(a)) == NULL) {
+	if ((a->renew = agent_renew_new(a)) == NULL || (a->links = agent_links_new(a)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -536,6 +536,7 @@ agent_del(struct agent *a)
 		return;
 	a->stopping = true;
 	agent_renew_del(a->renew);
+	agent_links_del(a->links);
 	loop_timer_cancel(a->loop, &a->debounce);
 	loop_timer_cancel(a->loop, &a->expiry_timer);
 	loop_timer_cancel(a->loop, &a->crl_timer);

@@ -96,6 +96,7 @@ struct agent {
 	char paths_path[4096];              /* state_dir/paths-IF: the paths, for --show */
 	bool paths_dirty;                   /* a path changed since paths_path was written */
 	struct agent_renew *renew;          /* agent_renew.c: our certificate's renewal */
+	struct agent_links *links;          /* agent_links.c: link health reports */
 };
 
 static inline int64_t
@@ -171,6 +172,13 @@ struct agent_renew;
  * again; a renewed certificate replaces a->ctx and a->self. NULL on ENOMEM. */
 struct agent_renew *agent_renew_new(struct agent *a);
 void agent_renew_del(struct agent_renew *r);
+
+/* agent_links.c */
+struct agent_links;
+/* Reports the links' health to the server (WireSync.ReportLinks) from now on. NULL on
+ * ENOMEM. */
+struct agent_links *agent_links_new(struct agent *a);
+void agent_links_del(struct agent_links *l);
 
 /* agent_update.c */
 /* Drops the Update connection and the Watch stream and makes them again with a->ctx (a

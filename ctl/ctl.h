@@ -98,6 +98,9 @@ int cmd_approve(struct ctl *c, int argc, char **argv);
 int cmd_deny(struct ctl *c, int argc, char **argv);
 int cmd_token(struct ctl *c, int argc, char **argv);
 int cmd_audit(struct ctl *c, int argc, char **argv);
+/* ctl/links.c */
+int cmd_links(struct ctl *c, int argc, char **argv);
+int cmd_why(struct ctl *c, int argc, char **argv);
 
 /* ctl/token.c: "30m", "1h", "7d" (a positive number and s, m, h or d, at most 366 days)
  * as seconds into *out: 0, or -1 for anything else. */

@@ -38,6 +38,8 @@ static const struct {
 	{ "deny", cmd_deny, "ID|CODE [--reason TEXT]", "refuse join request ID (or the one with the host's CODE)", false },
 	{ "token", cmd_token, "create [--uses N] [--expires DURATION] [--group G]... [--network NET] [--json]", "a join token (default one use, one hour; DURATION 30m, 1h, 7d): with an online issuer, a host that joins with it is approved at once", false },
 	{ "audit", cmd_audit, "[--limit N] [--json]", "the audit log of admin actions, newest first (default 100): time (UTC), admin (serial), action, detail", false },
+	{ "links", cmd_links, "[NAME] [--json]", "link health of every pair (or NAME's): state, path, each end's endpoint, handshake age, bytes", false },
+	{ "why", cmd_why, "A B", "why the pair A B is down, from both ends' reports, the policy and the records (exit 0 up, 1 down)", false },
 	{ "check-policy", cmd_check_policy, "FILE [--ca CA.crt] [--quiet]", "check a pairing policy file, or with --ca a signed policy.cms (offline)", true },
 };
 

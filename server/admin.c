@@ -23,6 +23,7 @@
 enum { A_LIST, A_SHOW, A_REMOVE, A_ADD_STATIC, A_STATUS, A_BACKUP, A_POLICY, A_CAN_PAIR,
 	A_LIST_PENDING, A_PREPARE, A_APPROVE, A_DENY, A_CREATE_TOKEN,
 	A_AUDIT,
+	A_LIST_LINKS,
 	N_ADMIN };
 
 /* --- helpers ---------------------------------------------------------------------------- */
@@ -395,6 +396,7 @@ admin_new(struct service *svc, struct store *st, SSL_CTX *ctx, const struct admi
 		[A_DENY] = { ADMIN_PATH "Deny", adm_handle_deny, false },
 		[A_CREATE_TOKEN] = { ADMIN_PATH "CreateToken", adm_handle_create_token, false },
 		[A_AUDIT] = { ADMIN_PATH "Audit", adm_handle_audit, false },
+		[A_LIST_LINKS] = { ADMIN_PATH "ListLinks", adm_handle_list_links, false },
 	};
 	const struct rpc_method *sm;
 	struct admin *a;

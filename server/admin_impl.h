@@ -90,6 +90,8 @@ void adm_handle_create_token(struct rpc_call *call, const uint8_t *req, size_t l
 void adm_handle_audit(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 void adm_audit_peer(const struct admin_op *op, const char *action, const char *prefix,
     const struct peer *p);
+/* admin_links.c */
+void adm_handle_list_links(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 
 /* admin_ops.c, continued */
 /* Frees b, and forgets it as its admin's running backup (admin_del). */

@@ -559,6 +559,7 @@ main(int argc, char **argv)
 		sc.max_connections_per_identity = conf.max_connections_per_identity;
 		sc.update_rate_per_s = conf.update_rate_per_s;
 		sc.update_burst = conf.update_burst;
+		sc.link_up_window_s = conf.link_up_window_s;
 		sc.log_max_entries = conf.change_log_max_entries;
 		sc.audit_max_entries = conf.audit_max_entries;
 		sc.log_max_age_ms = (uint64_t)conf.change_log_max_age_s * 1000;

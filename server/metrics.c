@@ -17,6 +17,7 @@
 #include "rpc/log.h"
 #include "server/crl.h"
 #include "server/hub_io.h"
+#include "server/links.h"
 #include "server/metrics.h"
 #include "server/relay_io.h"
 #include "server/service.h"
@@ -283,6 +284,26 @@ render_crls(FILE *f, const struct crlset *crls)
 	}
 }
 
+/* Pairs up and down by path, from both ends' link reports (server/links.h). */
+static void
+render_links(FILE *f, const struct service *svc)
+{
+	size_t up[LINKS_PATHS], down[LINKS_PATHS];
+
+	links_count(service_links(svc), links_wall_ms(), up, down);
+	head(f, "wiresync_link_pairs", "gauge",
+	    "Pairs of hosts by state (up: both ends saw a handshake lately) and path.");
+	for (size_t i = 0; i < LINKS_PATHS; i++) {
+		const char *p = links_path_names[i][0] != '\0' ? links_path_names[i] : "none";
+		if (i < LINKS_PATHS - 1)
+			fprintf(f, "wiresync_link_pairs{state=\"up\",path=\"%s\"} %zu\n", p, up[i]);
+		/* a pair that is down has no path */
+		if (i == LINKS_PATHS - 1)
+			fprintf(f, "wiresync_link_pairs{state=\"down\",path=\"%s\"} %zu\n", p,
+			    down[i]);
+	}
+}
+
 static void
 render_relay(FILE *f, const struct relay_io *relay)
 {
@@ -334,6 +355,7 @@ metrics_render(struct metrics *m, size_t *len)
 	    (unsigned long long)(m->svc != NULL ? service_revision(m->svc) : 0));
 
 	render_crls(f, m->svc != NULL ? service_crls(m->svc) : NULL);
+	render_links(f, m->svc);
 	if (m->relay != NULL)
 		render_relay(f, m->relay);
 	if (m->hub != NULL) {

@@ -72,6 +72,7 @@ static const struct config_field keys_template[] = {
 	KEY(enroll_rate_per_min, .type = CONFIG_UINT, .min = 1, .max = 100000, .help = "new join requests per source address (IPv6: its /64) per minute; resumes are not counted (10)"),
 	KEY(issuer_days, .type = CONFIG_UINT, .min = 1, .max = 825, .help = "days the certificates the online issuer signs for a join token are valid, at most the issuer's own (30)"),
 	KEY(audit_max_entries, .type = CONFIG_UINT, .min = 1, .max = 100000000, .help = "admin actions kept in the audit log, the oldest dropped first (10000)"),
+	KEY(link_up_window_s, .type = CONFIG_UINT, .min = 10, .max = 86400, .help = "a pair is up in wiresyncctl links when both ends saw a handshake this recently (180)"),
 	KEY(user, .type = CONFIG_STRING, .help = "started as root: switch to this user once files and ports are open"),
 };
 
@@ -97,6 +98,7 @@ serverconf_init(struct serverconf *conf, struct config_schema *schema)
 	conf->max_connections_per_identity = 256;
 	conf->update_rate_per_s = 0;
 	conf->update_burst = 20;
+	conf->link_up_window_s = 180;
 	conf->max_header_list_bytes = 16384;
 	conf->change_log_max_entries = 100000;
 	conf->change_log_max_age_s = 604800;

@@ -36,6 +36,7 @@ struct serverconf {
 	unsigned max_connections_per_identity;
 	unsigned update_rate_per_s;
 	unsigned update_burst;
+	unsigned link_up_window_s;
 	unsigned max_header_list_bytes;
 	unsigned change_log_max_entries;
 	unsigned change_log_max_age_s;

@@ -10,6 +10,7 @@
 #include "rpc/grpc.h"
 #include "server/crl.h"
 #include "server/idcount.h"
+#include "server/links.h"
 #include "server/ratelimit.h"
 #include "server/peers.h"
 #include "server/policyset.h"
@@ -65,6 +66,7 @@ service_config_default(struct service_config *cfg)
 	cfg->log_max_entries = 100000;
 	cfg->log_max_age_ms = 7ull * 24 * 3600 * 1000;
 	cfg->audit_max_entries = 10000;
+	cfg->link_up_window_s = 180;
 }
 
 struct service *
@@ -106,6 +108,11 @@ service_new(struct loop *l, struct store *st, const struct service_config *cfg, 
 	svc->methods[M_GETPEER] = (struct rpc_method){ "/wiresync.v1.WireSync/GetPeer", svc_handle_getpeer, svc, false };
 	svc->methods[M_WATCH] = (struct rpc_method){ "/wiresync.v1.WireSync/Watch", watch_handle, svc, true };
 	svc->methods[M_RENEW] = (struct rpc_method){ "/wiresync.v1.WireSync/Renew", svc_handle_renew, svc, false };
+	svc->methods[M_REPORT_LINKS] = (struct rpc_method){ "/wiresync.v1.WireSync/ReportLinks", links_handle_report, svc, false };
+	if ((svc->links = links_new(svc, st, cfg->link_up_window_s, err, errlen)) == NULL) {
+		service_del(svc);
+		return NULL;
+	}
 	svc->methods[M_HEALTH] = (struct rpc_method){ "/grpc.health.v1.Health/Check", svc_handle_health, svc, false };
 	return svc;
 }
@@ -125,6 +132,7 @@ service_del(struct service *svc)
 		free(pu);
 	}
 	watch_free_all(svc);
+	links_del(svc->links);
 	svc_retry_free(svc);
 	crlset_del(svc->crls);
 	policyset_del(svc->policies);

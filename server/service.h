@@ -27,6 +27,7 @@ struct service_config {
 	uint64_t log_max_age_ms;
 	bool crl_stale_refuse;             /* crl_stale = refuse (see service_call_admitted) */
 	uint64_t audit_max_entries;        /* audit log rows kept (server/audit.h) */
+	uint32_t link_up_window_s;         /* a pair is up: both ends' handshakes this recent */
 };
 
 /* 3 s, 30 s, 16 Watch streams and 256 connections per identity, no Update rate limit

@@ -20,7 +20,7 @@
 #include "server/store.h"
 #include "server/validate.h"
 
-enum { M_UPDATE, M_KEYS, M_GETPEER, M_WATCH, M_HEALTH, M_RENEW, N_METHODS };
+enum { M_UPDATE, M_KEYS, M_GETPEER, M_WATCH, M_HEALTH, M_RENEW, M_REPORT_LINKS, N_METHODS };
 
 /* One TLS connection's identity, parsed once at the handshake. */
 struct agent_conn {
@@ -127,6 +127,7 @@ struct service {
 	} on_commit[SERVICE_COMMIT_HOOKS]; /* service_on_commit */
 	size_t n_on_commit;
 	struct enroll *enroll;       /* renew.c: where renewals wait (service_set_enroll) */
+	struct links *links;         /* links.c: link health (issue 16) */
 };
 
 /* service.c: packs m and replies with it, or fails the call (RESOURCE_EXHAUSTED). */

@@ -129,6 +129,21 @@ static const char *const store_migrations[] = {
 	 "  action TEXT NOT NULL,"
 	 "  detail TEXT NOT NULL"
 	 ");"),
+	/* 10: link health (issue 16): each host's latest report, one row per peer it manages,
+	 * replaced whole per reporter */
+	("CREATE TABLE IF NOT EXISTS link_health ("
+	 "  reporter_key BLOB NOT NULL CHECK (length(reporter_key) = 32),"
+	 "  peer_key BLOB NOT NULL CHECK (length(peer_key) = 32),"
+	 "  path TEXT NOT NULL,"
+	 "  endpoint TEXT NOT NULL,"
+	 "  last_handshake_ms INTEGER NOT NULL,"
+	 "  rx_bytes INTEGER NOT NULL,"
+	 "  tx_bytes INTEGER NOT NULL,"
+	 "  down_reason TEXT NOT NULL,"
+	 "  reported_ms INTEGER NOT NULL,"
+	 "  PRIMARY KEY (reporter_key, peer_key)"
+	 ");"
+	 "CREATE INDEX IF NOT EXISTS link_health_peer ON link_health (peer_key);"),
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 

@@ -187,4 +187,30 @@ int64_t store_size(struct store *st);
 int store_backup_image(struct store *st, uint8_t **out, size_t *len);
 void store_image_free(uint8_t *img);
 
+/* Link health (issue 16) as store_links.c keeps it: the latest report of each host
+ * (reporter), one row per peer it manages. */
+#define STORE_LINK_PATH_MAX 15
+#define STORE_LINK_EP_MAX 63
+#define STORE_LINK_REASON_MAX 200
+struct store_link {
+	uint8_t reporter[WG_KEY_LEN], peer[WG_KEY_LEN];
+	char path[STORE_LINK_PATH_MAX + 1];           /* "lan", "wan", "observed", "relay", "" */
+	char endpoint[STORE_LINK_EP_MAX + 1];         /* "ip:port", "" */
+	int64_t last_handshake_ms;                    /* 0 never */
+	uint64_t rx_bytes, tx_bytes;
+	char down_reason[STORE_LINK_REASON_MAX + 1];
+	int64_t reported_ms;                          /* when the report arrived */
+};
+/* Each in a transaction of its own, like the join requests' calls. 0, -EINVAL (a string
+ * too long, or a transaction is open) or -EIO (logged). */
+/* Replaces every row of reporter with v[0..n). */
+int store_links_replace(struct store *st, const uint8_t reporter[WG_KEY_LEN],
+    const struct store_link *v, size_t n);
+/* Drops the rows key reported and those about it (a host removed). */
+int store_links_drop(struct store *st, const uint8_t key[WG_KEY_LEN]);
+/* Calls fn for every row, by reporter then peer; stops and returns fn's value when
+ * non-zero; -EIO on a read error (a bad row is skipped and logged). */
+int store_links_foreach(struct store *st, int (*fn)(const struct store_link *l, void *arg),
+    void *arg);
+
 #endif

@@ -15,6 +15,7 @@
 #include "rpc/grpc.h"
 #include "rpc/log.h"
 #include "server/idcount.h"
+#include "server/links.h"
 #include "server/ratelimit.h"
 #include "server/metrics.h"
 #include "server/peers.h"
@@ -408,6 +409,8 @@ commit_batch(void *arg)
 	/* last: a hook may queue changes of its own, for the next batch */
 	for (size_t i = 0; ok && changed && i < svc->n_on_commit; i++)
 		svc->on_commit[i].fn(svc->on_commit[i].arg, svc->revision);
+	if (ok && changed)
+		links_after_commit(svc->links);
 }
 
 int

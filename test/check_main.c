@@ -42,6 +42,7 @@ main(void)
 	srunner_add_suite(sr, path_suite());
 	srunner_add_suite(sr, peerpath_suite());
 	srunner_add_suite(sr, peerpath_relay_suite());
+	srunner_add_suite(sr, linkreport_suite());
 	srunner_add_suite(sr, agent_path_suite());
 	srunner_add_suite(sr, policy_suite());
 	srunner_add_suite(sr, policy_cms_suite());

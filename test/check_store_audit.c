@@ -195,8 +195,8 @@ START_TEST(test_migrate)
 
 	store_close(st);
 	ck_assert_int_eq(sqlite3_open(t_db, &db), SQLITE_OK);
-	snprintf(sql, sizeof(sql), "DROP TABLE audit; PRAGMA user_version = %d",
-	    store_schema_version() - 1);
+	/* 9 made the table: a version-8 store gets it */
+	snprintf(sql, sizeof(sql), "DROP TABLE audit; PRAGMA user_version = %d", 8);
 	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	st = stest_open_ok();

@@ -29,6 +29,7 @@ Suite *reconcile_endpoint_suite(void);
 Suite *path_suite(void);
 Suite *peerpath_suite(void);
 Suite *peerpath_relay_suite(void);
+Suite *linkreport_suite(void);
 Suite *agent_path_suite(void);
 Suite *policy_suite(void);
 Suite *policy_cms_suite(void);
