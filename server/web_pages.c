@@ -653,8 +653,9 @@ web_route(struct web *w, const struct web_req *r, const char *network, struct we
 		return;
 	}
 	if (!fragment)
+		/* link states change without a commit: those pages follow the heartbeat */
 		page_begin(f, r->path, strcmp(r->path, "/pending") == 0 ||
-		    strcmp(r->path, "/status") == 0);
+		    strcmp(r->path, "/status") == 0 || strcmp(r->path, "/links") == 0);
 	if (strcmp(r->path, "/") == 0)
 		render_hosts(w, network, f);
 	else if (strcmp(r->path, "/links") == 0)

@@ -186,6 +186,28 @@ def main():
             "<td>alice</td><td>bob</td>" in body,
             "/links: one edge alice-bob, state unknown, in the picture and the table",
             body[-800:])
+    # ---- link reports colour the edge: both ends saw a handshake -> up, on their path
+    def report(who, peer, hs_ago):
+        now = int(time.time() * 1000)
+        f = Client(who).channel.unary_unary("/wiresync.v1.WireSync/ReportLinks",
+                                            request_serializer=gc.pb.LinkReport.SerializeToString,
+                                            response_deserializer=gc.pb.LinkReportReply.FromString)
+        f(gc.pb.LinkReport(links=[gc.pb.LinkHealth(
+            peer_key=gc.key_of(peer), path="lan", endpoint="192.168.1.9:51820",
+            last_handshake_ms=now - hs_ago * 1000, rx_bytes=10, tx_bytes=20,
+            down_reason="" if hs_ago < 180 else "no handshake on the lan path for 5 min")]),
+          timeout=gc.TIMEOUT)
+    report("alice", "bob", 5)
+    report("bob", "alice", 5)
+    r, body = get("/links")
+    C.check(body.count("<line ") == 1 and 'data-state="up"' in body and
+            "<td>lan</td>" in body and 'data-beat="1"' in body,
+            "/links: both ends reported a handshake: the edge is up, on lan, and the page "
+            "follows the heartbeat", body[-800:])
+    time.sleep(5.2)              # the server takes one report per host per 5 s
+    report("alice", "bob", 400)
+    r, body = get("/api/links")
+    C.check('"down"' in body, "/api/links: an end without a handshake for 400 s: down", body)
 
     # ---- the event stream
     C.check(ev.wait("change", 0, 10) or ev.status is not None,
