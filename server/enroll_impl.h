@@ -22,6 +22,8 @@
 struct addrcount;
 
 /* What a request carries besides the pure table's fields (pending_req.user). */
+struct issuer;
+
 struct enroll_extra {
 	char network[CERT_NAME_MAX + 1];
 	uint8_t *csr;                /* DER */
@@ -87,6 +89,25 @@ bool enroll_token_usable(struct enroll *e, struct rpc_call *call, const char *te
  * network; UNAVAILABLE the store. Nothing is written. */
 bool enroll_token_find(struct enroll *e, struct rpc_call *call, const char *text,
     const char *network, const char *name, const char *host, struct store_token *t);
+/* A certificate the online issuer signed for a request, checked, with copies for the
+ * request's extra data. */
+struct enroll_issued {
+	uint8_t *der, *ca;           /* OPENSSL_free: for the store's row */
+	size_t len, ca_len;
+	uint8_t *cert_copy, *ca_copy;  /* free(): what x keeps (enroll_issued_take) */
+};
+/* Signs r's CSR with the online issuer is for next's addresses and the given groups, for
+ * issuer_days, and checks the result as an operator's approval is (enroll_cert_check, with
+ * the issuer as intermediate): a misconfigured issuer fails here, not at the host's first
+ * connection. GRPC_OK with *out, or a status with err set (*out freed). */
+int enroll_issue(struct enroll *e, const struct issuer *is, const struct pending_req *r,
+    const struct enroll_extra *next, const char (*groups)[CERT_GROUP_MAX + 1], size_t n_groups,
+    int64_t now, struct enroll_issued *out, char *err, size_t errlen);
+/* Once stored: x takes the copies and next's addresses. */
+void enroll_issued_take(struct enroll_extra *x, const struct enroll_extra *next,
+    struct enroll_issued *o);
+void enroll_issued_free(struct enroll_issued *o);
+
 /* Approves request r (in the table) with token t: reserves the next free pool addresses,
  * signs with the online issuer, checks the result (enroll_cert_check) and stores the
  * approval with the token's use in one transaction, then applies it to the table. false

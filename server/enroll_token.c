@@ -100,6 +100,82 @@ dup_der(const uint8_t *der, size_t len, uint8_t **out)
 	return true;
 }
 
+void
+enroll_issued_free(struct enroll_issued *o)
+{
+	free(o->ca_copy);
+	free(o->cert_copy);
+	OPENSSL_free(o->ca);
+	OPENSSL_free(o->der);
+	memset(o, 0, sizeof(*o));
+}
+
+int
+enroll_issue(struct enroll *e, const struct issuer *is, const struct pending_req *r,
+    const struct enroll_extra *next, const char (*groups)[CERT_GROUP_MAX + 1], size_t n_groups,
+    int64_t now, struct enroll_issued *out, char *err, size_t errlen)
+{
+	const struct enroll_extra *x = enroll_extra(r);
+	struct issuer_profile p;
+	STACK_OF(X509) *untrusted = NULL;
+	char why[400];
+	int st = GRPC_RESOURCE_EXHAUSTED;
+
+	memset(out, 0, sizeof(*out));
+	memset(&p, 0, sizeof(p));
+	p.name = r->name;
+	p.key = r->key;
+	p.ips = next->ips;
+	p.n_ips = next->n_ips;
+	p.groups = groups;
+	p.n_groups = n_groups;
+	p.lifetime_s = (int64_t)e->issuer_days * 86400;
+	if (issuer_sign(is, x->csr, x->csr_len, &p, now, &out->der, &out->len, why,
+	    sizeof(why)) < 0) {
+		snprintf(err, errlen, "issuer: the online issuer refused it: %s", why);
+		st = GRPC_FAILED_PRECONDITION;
+		goto fail;
+	}
+	if ((untrusted = sk_X509_new_null()) == NULL ||
+	    !sk_X509_push(untrusted, issuer_cert(is))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if ((st = enroll_cert_check(e, r, next, out->der, out->len, untrusted, &out->ca,
+	    &out->ca_len, why, sizeof(why))) != GRPC_OK) {
+		snprintf(err, errlen, "issuer: the online issuer's certificate does not pass: %s",
+		    why);
+		goto fail;
+	}
+	if (!dup_der(out->der, out->len, &out->cert_copy) ||
+	    !dup_der(out->ca, out->ca_len, &out->ca_copy)) {
+		snprintf(err, errlen, "out of memory");
+		st = GRPC_RESOURCE_EXHAUSTED;
+		goto fail;
+	}
+	sk_X509_free(untrusted);
+	return GRPC_OK;
+fail:
+	sk_X509_free(untrusted);
+	enroll_issued_free(out);
+	return st;
+}
+
+void
+enroll_issued_take(struct enroll_extra *x, const struct enroll_extra *next,
+    struct enroll_issued *o)
+{
+	memcpy(x->ips, next->ips, next->n_ips * sizeof(next->ips[0]));
+	x->n_ips = next->n_ips;
+	free(x->cert);
+	free(x->ca);
+	x->cert = o->cert_copy;
+	x->cert_len = o->len;
+	x->ca = o->ca_copy;
+	x->ca_len = o->ca_len;
+	o->cert_copy = o->ca_copy = NULL;
+}
+
 bool
 enroll_token_approve(struct enroll *e, struct rpc_call *call, const struct pending_req *r,
     const struct store_token *t, const char *host)
@@ -107,10 +183,7 @@ enroll_token_approve(struct enroll *e, struct rpc_call *call, const struct pendi
 	const struct issuer *is = service_issuer(e->svc);
 	struct enroll_extra *x = enroll_extra(r), next = *x;
 	struct pending_req approved = *r;
-	struct issuer_profile p;
-	STACK_OF(X509) *untrusted = NULL;
-	uint8_t *der = NULL, *ca = NULL, *cert_copy = NULL, *ca_copy = NULL;
-	size_t len = 0, ca_len = 0;
+	struct enroll_issued o = { 0 };
 	char why[512];
 	int64_t now = (int64_t)time(NULL);
 	int st, ret;
@@ -121,42 +194,17 @@ enroll_token_approve(struct enroll *e, struct rpc_call *call, const struct pendi
 		rpc_call_fail(call, st, "%s", why);
 		goto out;
 	}
-	memset(&p, 0, sizeof(p));
-	p.name = r->name;
-	p.key = r->key;
-	p.ips = next.ips;
-	p.n_ips = next.n_ips;
-	p.groups = t->groups;
-	p.n_groups = t->n_groups;
-	p.lifetime_s = (int64_t)e->issuer_days * 86400;
-	if (issuer_sign(is, x->csr, x->csr_len, &p, now, &der, &len, why, sizeof(why)) < 0) {
-		log_warnx("join request %llu from %s (%s): the online issuer refused it: %s",
-		    (unsigned long long)r->id, host, r->name, why);
-		rpc_call_fail(call, GRPC_FAILED_PRECONDITION, "issuer: %s", why);
-		goto out;
-	}
-	/* what the issuer signed is checked as an operator's approval is: a misconfigured
-	 * issuer fails here, not at the host's first connection */
-	if ((untrusted = sk_X509_new_null()) == NULL ||
-	    !sk_X509_push(untrusted, issuer_cert(is))) {
-		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
-		goto out;
-	}
-	if ((st = enroll_cert_check(e, r, &next, der, len, untrusted, &ca, &ca_len, why,
+	if ((st = enroll_issue(e, is, r, &next, t->groups, t->n_groups, now, &o, why,
 	    sizeof(why))) != GRPC_OK) {
-		log_warnx("join request %llu from %s (%s): the online issuer's certificate does "
-		    "not pass: %s", (unsigned long long)r->id, host, r->name, why);
-		rpc_call_fail(call, st, "issuer: %s", why);
+		log_warnx("join request %llu from %s (%s): %s", (unsigned long long)r->id, host,
+		    r->name, why);
+		rpc_call_fail(call, st, "%s", why);
 		goto out;
 	}
-	if (!dup_der(der, len, &cert_copy) || !dup_der(ca, ca_len, &ca_copy)) {
-		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
-		goto out;
-	}
-	next.cert = der;
-	next.cert_len = len;
-	next.ca = ca;
-	next.ca_len = ca_len;
+	next.cert = o.der;
+	next.cert_len = o.len;
+	next.ca = o.ca;
+	next.ca_len = o.ca_len;
 	approved.state = PENDING_APPROVED;
 	if ((ret = enroll_store_save_token(e, &approved, &next, t->id, now)) < 0) {
 		if (ret == -ESTALE)
@@ -167,26 +215,14 @@ enroll_token_approve(struct enroll *e, struct rpc_call *call, const struct pendi
 			    "approved and the token not used; try again");
 		goto out;
 	}
-	memcpy(x->ips, next.ips, next.n_ips * sizeof(next.ips[0]));
-	x->n_ips = next.n_ips;
-	free(x->cert);
-	free(x->ca);
-	x->cert = cert_copy;
-	x->cert_len = len;
-	x->ca = ca_copy;
-	x->ca_len = ca_len;
-	cert_copy = ca_copy = NULL;
+	enroll_issued_take(x, &next, &o);
 	pending_set_state(e->t, r->id, PENDING_APPROVED);
 	log_info("join request %llu from %s name %s code %s approved with join token %" PRIu64
 	    " (network %s, %u use%s left before this one)", (unsigned long long)r->id, host,
 	    r->name, r->code, t->id, x->network, t->uses_left, t->uses_left == 1 ? "" : "s");
 	ok = true;
 out:
-	free(ca_copy);
-	free(cert_copy);
-	sk_X509_free(untrusted);
-	OPENSSL_free(ca);
-	OPENSSL_free(der);
+	enroll_issued_free(&o);
 	return ok;
 }
 

@@ -68,16 +68,6 @@ waiting(struct enroll *e, uint64_t id, char *err, size_t errlen)
 	return r;
 }
 
-static uint8_t *
-dup_der(const uint8_t *der, size_t len)
-{
-	uint8_t *p = malloc(len > 0 ? len : 1);
-
-	if (p != NULL)
-		memcpy(p, der, len);
-	return p;
-}
-
 int
 enroll_approve_online(struct enroll *e, uint64_t id, const char *by, char *err,
     size_t errlen)
@@ -86,11 +76,10 @@ enroll_approve_online(struct enroll *e, uint64_t id, const char *by, char *err,
 	const struct pending_req *r;
 	struct enroll_extra *x, next;
 	struct pending_req approved;
-	struct issuer_profile p;
 	struct cert_identity cur;
-	STACK_OF(X509) *untrusted = NULL;
-	uint8_t *der = NULL, *ca = NULL, *cert_copy = NULL, *ca_copy = NULL;
-	size_t len = 0, ca_len = 0;
+	const char (*groups)[CERT_GROUP_MAX + 1] = NULL;
+	size_t n_groups = 0;
+	struct enroll_issued o = { 0 };
 	int64_t now = (int64_t)time(NULL);
 	int ret = -1;
 
@@ -107,60 +96,30 @@ enroll_approve_online(struct enroll *e, uint64_t id, const char *by, char *err,
 	if (enroll_pick_free(e, x->network, r->id, next.ips, &next.n_ips, err, errlen) !=
 	    GRPC_OK)
 		return -1;
-	memset(&p, 0, sizeof(p));
-	p.name = r->name;
-	p.key = r->key;
-	p.ips = next.ips;
-	p.n_ips = next.n_ips;
 	if (r->renewal && cert_identity_from_der(r->current, r->current_len, &cur, err, errlen)) {
-		p.groups = (const char (*)[CERT_GROUP_MAX + 1])cur.groups;
-		p.n_groups = cur.n_groups;
+		groups = (const char (*)[CERT_GROUP_MAX + 1])cur.groups;
+		n_groups = cur.n_groups;
 	}
-	p.lifetime_s = (int64_t)e->issuer_days * 86400;
-	if (issuer_sign(is, x->csr, x->csr_len, &p, now, &der, &len, err, errlen) < 0)
+	if (enroll_issue(e, is, r, &next, groups, n_groups, now, &o, err, errlen) != GRPC_OK)
 		goto out;
-	if ((untrusted = sk_X509_new_null()) == NULL ||
-	    !sk_X509_push(untrusted, issuer_cert(is))) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	if (enroll_cert_check(e, r, &next, der, len, untrusted, &ca, &ca_len, err, errlen) !=
-	    GRPC_OK)
-		goto out;
-	if ((cert_copy = dup_der(der, len)) == NULL || (ca_copy = dup_der(ca, ca_len)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	next.cert = der;
-	next.cert_len = len;
-	next.ca = ca;
-	next.ca_len = ca_len;
+	next.cert = o.der;
+	next.cert_len = o.len;
+	next.ca = o.ca;
+	next.ca_len = o.ca_len;
 	approved.state = PENDING_APPROVED;
 	if (enroll_store_save(e, &approved, &next) < 0) {
 		snprintf(err, errlen, "store write failed: join request %llu is not approved",
 		    (unsigned long long)id);
 		goto out;
 	}
-	memcpy(x->ips, next.ips, next.n_ips * sizeof(next.ips[0]));
-	x->n_ips = next.n_ips;
-	free(x->cert);
-	free(x->ca);
-	x->cert = cert_copy;
-	x->cert_len = len;
-	x->ca = ca_copy;
-	x->ca_len = ca_len;
-	cert_copy = ca_copy = NULL;
+	enroll_issued_take(x, &next, &o);
 	pending_set_state(e->t, r->id, PENDING_APPROVED);
 	log_info("%s approved %s request %llu: %s code %s (network %s), signed by the online "
 	    "issuer", by, r->renewal ? "renewal" : "join", (unsigned long long)id, r->name,
 	    r->code, x->network);
 	ret = 0;
 out:
-	free(ca_copy);
-	free(cert_copy);
-	sk_X509_free(untrusted);
-	OPENSSL_free(ca);
-	OPENSSL_free(der);
+	enroll_issued_free(&o);
 	return ret;
 }
 
