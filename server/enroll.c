@@ -133,22 +133,6 @@ out:
 
 /* --- Join ------------------------------------------------------------------------------- */
 
-struct find_csr {
-	const uint8_t *sha;
-	const struct pending_req *r;
-};
-
-static int
-find_csr_one(const struct pending_req *r, void *arg)
-{
-	struct find_csr *f = arg;
-
-	if (memcmp(r->csr_sha256, f->sha, 32) != 0)
-		return 0;
-	f->r = r;
-	return 1;
-}
-
 struct one_net {
 	const char *network;         /* the first seen */
 	bool several;
@@ -421,7 +405,6 @@ handle_join(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	struct enroll *e = arg;
 	Wiresync__V1__JoinRequest *m;
 	const struct pending_req *r;
-	struct find_csr f = { NULL, NULL };
 	struct netaddr src = { 0 };
 	char name[CERT_NAME_MAX + 1] = "", why[200], host[NI_MAXHOST] = "?";
 	uint8_t sha[32];
@@ -446,9 +429,7 @@ handle_join(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	}
 	SHA256(m->csr.data, m->csr.len, sha);
 	enroll_expire(e, (int64_t)time(NULL));
-	f.sha = sha;
-	pending_foreach(e->t, find_csr_one, &f);
-	if ((r = f.r) != NULL) {
+	if ((r = pending_by_csr(e->t, sha)) != NULL) {
 		/* a poll: the same request, as long as it asks for the same thing */
 		if (memcmp(r->key, m->public_key.data, WG_KEY_LEN) != 0) {
 			rpc_call_fail(call, GRPC_FAILED_PRECONDITION, "public_key: join request %llu "

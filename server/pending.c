@@ -127,6 +127,12 @@ by_csr(const struct pending_table *t, const uint8_t csr_sha256[32])
 	return NULL;
 }
 
+const struct pending_req *
+pending_by_csr(const struct pending_table *t, const uint8_t csr_sha256[32])
+{
+	return by_csr(t, csr_sha256);
+}
+
 enum pending_add_result
 pending_add(struct pending_table *t, const char *name, const uint8_t key[WG_KEY_LEN],
     const uint8_t csr_sha256[32], const struct netaddr *source, int64_t now,

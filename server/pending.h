@@ -94,6 +94,9 @@ uint64_t pending_next_id(const struct pending_table *t);
 
 /* The request id, or NULL. */
 const struct pending_req *pending_get(const struct pending_table *t, uint64_t id);
+/* The request made with the CSR of this SHA-256 (a host's poll), or NULL. */
+const struct pending_req *pending_by_csr(const struct pending_table *t,
+    const uint8_t csr_sha256[32]);
 /* Sets the state of request id (approve, deny); false when there is none. */
 bool pending_set_state(struct pending_table *t, uint64_t id, enum pending_state st);
 /* Sets the caller's data of request id (the table frees it with user_free when the

@@ -167,22 +167,6 @@ older_one(const struct pending_req *r, void *arg)
 	return 0;
 }
 
-struct by_csr {
-	const uint8_t *sha;
-	const struct pending_req *r;
-};
-
-static int
-by_csr_one(const struct pending_req *r, void *arg)
-{
-	struct by_csr *b = arg;
-
-	if (memcmp(r->csr_sha256, b->sha, 32) != 0)
-		return 0;
-	b->r = r;
-	return 1;
-}
-
 static void
 reply_state(struct rpc_call *call, const struct pending_req *r)
 {
@@ -274,26 +258,24 @@ static void
 renew_wait(struct enroll *e, struct rpc_call *call, const struct agent_conn *ac,
     const uint8_t *csr, size_t csr_len)
 {
-	struct by_csr b = { NULL, NULL };
+	const struct pending_req *r;
 	uint8_t sha[32];
 
 	SHA256(csr, csr_len, sha);
 	enroll_expire(e, (int64_t)time(NULL));
-	b.sha = sha;
-	pending_foreach(e->t, by_csr_one, &b);
-	if (b.r != NULL) {
-		if (!b.r->renewal || memcmp(b.r->key, ac->id.key, WG_KEY_LEN) != 0) {
+	if ((r = pending_by_csr(e->t, sha)) != NULL) {
+		if (!r->renewal || memcmp(r->key, ac->id.key, WG_KEY_LEN) != 0) {
 			rpc_call_fail(call, GRPC_FAILED_PRECONDITION, "csr: request %llu with this "
-			    "CSR is not a renewal of %s", (unsigned long long)b.r->id, ac->id.name);
+			    "CSR is not a renewal of %s", (unsigned long long)r->id, ac->id.name);
 			return;
 		}
 		log_debug("%s: renewal request %llu polled (%s)", ac->id.name,
-		    (unsigned long long)b.r->id, enroll_state_name(b.r->state));
-		reply_state(call, b.r);
+		    (unsigned long long)r->id, enroll_state_name(r->state));
+		reply_state(call, r);
 		return;
 	}
-	if ((b.r = renew_add(e, call, ac, csr, csr_len, sha)) != NULL)
-		reply_state(call, b.r);
+	if ((r = renew_add(e, call, ac, csr, csr_len, sha)) != NULL)
+		reply_state(call, r);
 }
 
 void
