@@ -154,7 +154,6 @@ linkreport_build(struct linkreport *lr, const struct linkreport_in *in, size_t n
 	for (size_t i = 0; i < n; i++) {
 		const struct linkreport_entry *was = find(lr->built, lr->n_built, in[i].key);
 		struct linkreport_entry *e = &v[i];
-
 		bool stall;
 
 		memcpy(e->key, in[i].key, 32);
@@ -176,7 +175,7 @@ linkreport_build(struct linkreport *lr, const struct linkreport_in *in, size_t n
 			    LINKREPORT_UP_S < e->down_since_s)
 				e->down_since_s = in[i].last_handshake_s + LINKREPORT_UP_S;
 			if (stall)
-				/* the handshake is recent: down since the stall began */
+				/* the handshake is recent: what tells is the silence */
 				snprintf(e->down_reason, sizeof(e->down_reason), "nothing received "
 				    "for %lld s (keepalive %u s)", (long long)(now_s - e->rx_since_s),
 				    in[i].keepalive_s);
