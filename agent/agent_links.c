@@ -17,7 +17,9 @@
 #include "rpc/log.h"
 #include "wg/wg.h"
 
-#define LINKS_TICK_S 5               /* how often the interface is looked at */
+#define LINKS_TICK_S 1               /* how often the interface is looked at: a cheap read,
+                                        and a stall (rx not growing) shows within a second;
+                                        reports stay bounded by linkreport_due */
 #define LINKS_TIMEOUT_MS 10000
 
 struct agent_links {
@@ -100,6 +102,8 @@ gather(struct agent *a, const struct wg_device *dev, struct linkreport_in *in,
     char (*eps)[LINKREPORT_EP_MAX], size_t max)
 {
 	size_t n = 0;
+	struct endpoint_self me = { .lan_id = a->net_valid && a->net.has_default &&
+	    a->net.has_gateway_mac ? a->net.gateway_mac : NULL, .lan_id_len = 6 };
 
 	for (size_t i = 0; i < a->n_known && n < max; i++) {
 		const struct known *k = &a->known[i];
@@ -120,6 +124,10 @@ gather(struct agent *a, const struct wg_device *dev, struct linkreport_in *in,
 		}
 		x->n_cands = k->cands.n;
 		x->relay = a->relay.ss_family != 0;
+		/* the keepalive both ends run (agent_path.c): not on our LAN, or over the relay;
+		 * not the one-sided keepalive of an unconfirmed or kicked path */
+		if (endpoint_needs_keepalive(k->rec, &me) || k->choice == PEERPATH_CHOICE_RELAY)
+			x->keepalive_s = a->conf->keepalive_s;
 		eps[n][0] = '\0';
 		if (ep != NULL)
 			endpoint_format(ep, eps[n], LINKREPORT_EP_MAX);

@@ -32,6 +32,29 @@ is_up(const struct linkreport_in *in, int64_t now_s)
 	    now_s - in->last_handshake_s <= LINKREPORT_UP_S;
 }
 
+static int64_t
+stall_s(unsigned keepalive_s)
+{
+	return (int64_t)LINKREPORT_STALL_MUL * keepalive_s + LINKREPORT_STALL_SLACK_S;
+}
+
+/* Since when rx_bytes has stood still (watched under the same keepalive), from was. */
+static int64_t
+rx_since(const struct linkreport_in *in, const struct linkreport_entry *was, int64_t now_s)
+{
+	if (was == NULL || was->rx_since_s == 0 || was->rx_bytes != in->rx_bytes ||
+	    was->keepalive_s != in->keepalive_s)
+		return now_s;
+	return was->rx_since_s;
+}
+
+/* A handshake recent enough, but nothing received for longer than the keepalive allows. */
+static bool
+stalled(const struct linkreport_in *in, int64_t rx_since_s, int64_t now_s)
+{
+	return in->keepalive_s > 0 && now_s - rx_since_s > stall_s(in->keepalive_s);
+}
+
 /* "45 s", "2 min", "3 h": how long, as people say it. */
 static void
 span(int64_t s, char *buf, size_t len)
@@ -131,9 +154,13 @@ linkreport_build(struct linkreport *lr, const struct linkreport_in *in, size_t n
 	for (size_t i = 0; i < n; i++) {
 		const struct linkreport_entry *was = find(lr->built, lr->n_built, in[i].key);
 		struct linkreport_entry *e = &v[i];
+		bool stall;
 
 		memcpy(e->key, in[i].key, 32);
-		e->up = is_up(&in[i], now_s);
+		e->rx_since_s = rx_since(&in[i], was, now_s);
+		e->keepalive_s = in[i].keepalive_s;
+		stall = is_up(&in[i], now_s) && stalled(&in[i], e->rx_since_s, now_s);
+		e->up = is_up(&in[i], now_s) && !stall;
 		if (e->up)
 			snprintf(e->path, sizeof(e->path), "%s", path_of(&in[i]));
 		snprintf(e->endpoint, sizeof(e->endpoint), "%s", in[i].endpoint != NULL ?
@@ -147,8 +174,14 @@ linkreport_build(struct linkreport *lr, const struct linkreport_in *in, size_t n
 			if (in[i].last_handshake_s > 0 && in[i].last_handshake_s +
 			    LINKREPORT_UP_S < e->down_since_s)
 				e->down_since_s = in[i].last_handshake_s + LINKREPORT_UP_S;
-			linkreport_reason(&in[i], now_s, e->down_since_s, e->down_reason,
-			    sizeof(e->down_reason));
+			if (stall)
+				/* the handshake is recent: what tells is the silence */
+				snprintf(e->down_reason, sizeof(e->down_reason), "nothing received "
+				    "for %lld s (keepalive %u s)", (long long)(now_s - e->rx_since_s),
+				    in[i].keepalive_s);
+			else
+				linkreport_reason(&in[i], now_s, e->down_since_s, e->down_reason,
+				    sizeof(e->down_reason));
 		}
 	}
 	qsort(v, n, sizeof(*v), by_key);

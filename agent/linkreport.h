@@ -8,7 +8,15 @@
  * at once, but never sooner than min_interval_s (the server's) after the previous attempt;
  * otherwise a report goes every LINKREPORT_EVERY_S. Byte counters alone are no change: they
  * move all the time; a handshake is one only when the one sent is LINKREPORT_HS_GAP_S older
- * (the server judges a pair by the age of its handshakes: a rekey goes to it soon). */
+ * (the server judges a pair by the age of its handshakes: a rekey goes to it soon).
+ *
+ * A stall. Toward a peer not on our LAN both ends run persistent keepalive (keepalive_s),
+ * so on a working tunnel rx_bytes grows at least that often; when it has not grown for
+ * LINKREPORT_STALL_MUL * keepalive_s + LINKREPORT_STALL_SLACK_S (and we watched that long)
+ * the link is down, however recent its handshake: a cut shows in seconds, not after the
+ * 180 s session. Caveat: a peer that only receives (a one-way flow toward it) answers with
+ * WireGuard's passive keepalive, every 10 s; a keepalive_s under 4 s can call such a link
+ * down for a moment. */
 #ifndef WS_LINKREPORT_H
 #define WS_LINKREPORT_H
 
@@ -26,6 +34,8 @@
 #define LINKREPORT_PATH_MAX 16
 #define LINKREPORT_EP_MAX 64
 #define LINKREPORT_REASON_MAX 120
+#define LINKREPORT_STALL_MUL 2       /* keepalives missed, */
+#define LINKREPORT_STALL_SLACK_S 2   /* and this much more: nothing received, down */
 
 /* One managed peer as the agent knows it. */
 struct linkreport_in {
@@ -40,6 +50,7 @@ struct linkreport_in {
 	const char *endpoint;                /* "ip:port" on the interface; NULL or "" none */
 	int64_t last_handshake_s;            /* 0 never */
 	uint64_t rx_bytes, tx_bytes;
+	unsigned keepalive_s;                /* both ends keep the tunnel alive this often; 0 */
 };
 
 struct linkreport_entry {
@@ -51,6 +62,8 @@ struct linkreport_entry {
 	uint64_t rx_bytes, tx_bytes;
 	char down_reason[LINKREPORT_REASON_MAX];
 	int64_t down_since_s;                /* when it went down (0 up) */
+	int64_t rx_since_s;                  /* rx_bytes has been this value since (0 none) */
+	unsigned keepalive_s;                /* the one rx_since_s was watched under */
 };
 
 /* Caller-owned state: the last entries built (for how long each is down) and sent. */

@@ -33,7 +33,38 @@ struct links {
 	uint32_t up_window_s;
 	struct reporter *r;          /* sorted by key */
 	size_t n, cap;
+	void (*observer)(void *);    /* a report changed an end's up/down (links_set_observer) */
+	void *observer_arg;
 };
+
+static bool end_up(const struct store_link *row, int64_t now_ms, uint32_t window_s);
+static const struct store_link *row_about(const struct reporter *r,
+    const uint8_t peer[WG_KEY_LEN]);
+
+void
+links_set_observer(struct links *l, void (*fn)(void *), void *arg)
+{
+	if (l == NULL)
+		return;
+	l->observer = fn;
+	l->observer_arg = arg;
+}
+
+/* Whether rows[0..n) (sorted) differ from r's in an end's up/down or in the peers named. */
+static bool
+ups_changed(const struct links *l, const struct reporter *r, const struct store_link *rows,
+    size_t n, int64_t now_ms)
+{
+	if (r == NULL || r->n != n)
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_link *was = row_about(r, rows[i].peer);
+		if (was == NULL || end_up(was, now_ms, l->up_window_s) !=
+		    end_up(&rows[i], now_ms, l->up_window_s))
+			return true;
+	}
+	return false;
+}
 
 int64_t
 links_wall_ms(void)
@@ -278,6 +309,7 @@ links_handle_report(struct rpc_call *call, const uint8_t *req, size_t len, void 
 	uint64_t now = loop_now_ms(svc->loop);
 	int64_t wall = links_wall_ms();
 	size_t n = 0;
+	bool changed;
 	char err[200];
 
 	if (l == NULL) {
@@ -344,6 +376,7 @@ links_handle_report(struct rpc_call *call, const uint8_t *req, size_t len, void 
 		}
 		n = w;
 	}
+	changed = ups_changed(l, reporter_find(l, ac->id.key, NULL), rows, n, wall);
 	if (store_links_replace(l->st, ac->id.key, rows, n) < 0) {
 		rpc_call_fail(call, GRPC_UNAVAILABLE, "the store failed; report again later");
 		goto out;
@@ -357,6 +390,8 @@ links_handle_report(struct rpc_call *call, const uint8_t *req, size_t len, void 
 	rows = NULL;
 	reply.min_interval_s = LINKS_MIN_INTERVAL_S;
 	svc_reply_message(call, &reply.base);
+	if (changed && l->observer != NULL)
+		l->observer(l->observer_arg);
 	goto out;
 nomem:
 	rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
@@ -378,10 +413,11 @@ row_about(const struct reporter *r, const uint8_t peer[WG_KEY_LEN])
 	return bsearch(&k, r->rows, r->n, sizeof(*r->rows), row_cmp);
 }
 
+/* The agent says down (path "": a stall, say) whatever the handshake's age. */
 static bool
 end_up(const struct store_link *row, int64_t now_ms, uint32_t window_s)
 {
-	return row != NULL && row->last_handshake_ms > 0 &&
+	return row != NULL && row->path[0] != '\0' && row->last_handshake_ms > 0 &&
 	    now_ms - row->last_handshake_ms <= (int64_t)window_s * 1000;
 }
 

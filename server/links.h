@@ -29,6 +29,10 @@ void links_del(struct links *l);
  * along. Accepts NULL. */
 void links_after_commit(struct links *l);
 
+/* fn(arg) runs after a stored report that changed an up/down of the reporter's ends (or
+ * the peers it names): the web console redraws at once. NULL fn: none. */
+void links_set_observer(struct links *l, void (*fn)(void *), void *arg);
+
 /* WireSync.ReportLinks (arg the service). */
 void links_handle_report(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 
@@ -37,7 +41,8 @@ void links_handle_report(struct rpc_call *call, const uint8_t *req, size_t len, 
 struct link_pair {
 	const struct peer *a, *b;
 	const struct store_link *ra, *rb;
-	bool up;                     /* both ends saw a handshake within the up window */
+	bool up;                     /* both ends saw a handshake within the up window, and
+	                                neither says down (path "") */
 	const char *path;            /* both ends' path; "mixed" when they differ; "" down */
 };
 

@@ -20,7 +20,9 @@
 #include <openssl/x509v3.h>
 
 #include "rpc/log.h"
+#include "server/links.h"
 #include "server/service.h"
+#include "server/service_impl.h"
 #include "server/web_impl.h"
 
 #define WEB_IDLE_MS 15000          /* a request must come whole within this */
@@ -417,6 +419,18 @@ on_commit(void *arg, uint64_t revision)
 	broadcast(w, msg);
 }
 
+/* A link report changed a pair's up/down: /links redraws now, not at the heartbeat. */
+static void
+on_links(void *arg)
+{
+	struct web *w = arg;
+	char msg[64];
+
+	snprintf(msg, sizeof(msg), "event: change\ndata: %llu\n\n",
+	    (unsigned long long)w->revision);
+	broadcast(w, msg);
+}
+
 static void
 on_beat(void *arg)
 {
@@ -611,6 +625,7 @@ web_listen(struct web *w, const char *addr, const struct tls_files *tls, char *e
 		    ((struct sockaddr_in *)&ss)->sin_port);
 	if (service_on_commit(w->svc, on_commit, w) < 0)
 		log_warnx("web: no commit hook left: pages update on the heartbeat only");
+	links_set_observer(w->svc->links, on_links, w);
 	loop_timer_set(w->loop, &w->beat, WEB_BEAT_MS, on_beat, w);
 	return 0;
 syserr:
@@ -640,6 +655,7 @@ web_del(struct web *w)
 		loop_io_del(w->loop, &w->lis);
 		close(w->lis.fd);
 	}
+	links_set_observer(w->svc->links, NULL, NULL);
 	SSL_CTX_free(w->ctx);
 	free(w->clients);
 	free(w);

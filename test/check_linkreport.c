@@ -264,6 +264,82 @@ START_TEST(test_bounded)
 }
 END_TEST
 
+/* Keepalive 2 s: rx standing still more than 2*2+2 s calls it down, with a fresh handshake. */
+START_TEST(test_rx_stall_is_down)
+{
+	struct linkreport lr;
+	struct linkreport_in in = peer(1);
+	int64_t next;
+
+	in.keepalive_s = 2;
+	in.last_handshake_s = T0;
+	linkreport_init(&lr);
+	build(&lr, &in, 1, T0);
+	ck_assert(linkreport_due(&lr, T0, &next));
+	linkreport_attempted(&lr, T0);
+	ck_assert_int_eq(linkreport_sent(&lr, 0), 0);
+	/* growing every second: up */
+	for (int t = 1; t <= 4; t++) {
+		in.rx_bytes += 32;
+		build(&lr, &in, 1, T0 + t);
+		ck_assert(lr.built[0].up);
+	}
+	/* then nothing: 6 s is still within 2*2+2 */
+	build(&lr, &in, 1, T0 + 10);
+	ck_assert(lr.built[0].up);
+	ck_assert(!linkreport_due(&lr, T0 + 10, &next));
+	build(&lr, &in, 1, T0 + 11);
+	ck_assert(!lr.built[0].up);
+	ck_assert_str_eq(lr.built[0].path, "");
+	ck_assert_str_eq(lr.built[0].down_reason, "nothing received for 7 s (keepalive 2 s)");
+	/* going down is a change: sent at once (min interval 5 s long past) */
+	ck_assert(linkreport_due(&lr, T0 + 11, &next));
+	linkreport_attempted(&lr, T0 + 11);
+	ck_assert_int_eq(linkreport_sent(&lr, 0), 0);
+	build(&lr, &in, 1, T0 + 13);
+	ck_assert(!lr.built[0].up);
+	ck_assert_str_eq(lr.built[0].down_reason, "nothing received for 9 s (keepalive 2 s)");
+	ck_assert(!linkreport_due(&lr, T0 + 13, &next));
+	/* coming back is a change too, after min_interval_s */
+	in.rx_bytes += 32;
+	build(&lr, &in, 1, T0 + 14);
+	ck_assert(lr.built[0].up);
+	ck_assert_str_eq(lr.built[0].path, "lan");
+	ck_assert(!linkreport_due(&lr, T0 + 14, &next));
+	ck_assert_int_eq(next, T0 + 11 + LINKREPORT_MIN_S);
+	build(&lr, &in, 1, T0 + 16);
+	ck_assert(linkreport_due(&lr, T0 + 16, &next));
+	linkreport_free(&lr);
+}
+END_TEST
+
+/* Without keepalive (a LAN peer) rx may stand still: the handshake alone decides; and a
+ * stall is only judged once watched that long (a keepalive just turned on starts over). */
+START_TEST(test_rx_stall_needs_keepalive_and_watching)
+{
+	struct linkreport lr;
+	struct linkreport_in in = peer(1);
+
+	in.last_handshake_s = T0;
+	linkreport_init(&lr);
+	build(&lr, &in, 1, T0);
+	build(&lr, &in, 1, T0 + 100);
+	ck_assert(lr.built[0].up);
+	in.keepalive_s = 2;
+	build(&lr, &in, 1, T0 + 101);
+	ck_assert(lr.built[0].up);
+	build(&lr, &in, 1, T0 + 107);
+	ck_assert(lr.built[0].up);
+	build(&lr, &in, 1, T0 + 108);
+	ck_assert(!lr.built[0].up);
+	/* a stale handshake keeps its own reason */
+	build(&lr, &in, 1, T0 + 200);
+	ck_assert(!lr.built[0].up);
+	ck_assert_ptr_null(strstr(lr.built[0].down_reason, "nothing received"));
+	linkreport_free(&lr);
+}
+END_TEST
+
 Suite *
 linkreport_suite(void)
 {
@@ -280,6 +356,8 @@ linkreport_suite(void)
 	tcase_add_test(core, test_rekey_after_a_long_gap_is_a_change);
 	tcase_add_test(core, test_change_waits_min_interval);
 	tcase_add_test(core, test_going_down_is_a_change);
+	tcase_add_test(core, test_rx_stall_is_down);
+	tcase_add_test(core, test_rx_stall_needs_keepalive_and_watching);
 	tcase_add_test(limits, test_bounded);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);

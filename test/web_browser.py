@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The web console in headless Chromium (Debian's chromium), driven over the DevTools
-protocol with python3-websocket: what a person sees. Run by test/web.test after
+protocol (test/cdp.py over python3-websocket): what a person sees. Run by test/web.test after
 test/web_client.py (alice, bob and dave are hosts by then):
 
     WS_WEB=127.0.0.1:WPORT WS_ADDR=... WS_ENROLL=... WS_PKI=DIR WS_PY=DIR WS_TMP=DIR \
@@ -14,16 +14,13 @@ host's next Join APPROVED; no Content-Security-Policy violation is reported. Scr
 
 import base64
 import hashlib
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
-import websocket
-
+import cdp
 import grpc_client as gc
 from grpc_client import Checks, grpc, pb
 
@@ -36,74 +33,6 @@ SHOTS = os.environ["WS_SHOTS"]
 CA_SCRIPT = os.environ["WS_CA_SCRIPT"]
 URL = "http://" + WEB
 C = Checks()
-
-
-class Page:
-    """One tab over the DevTools protocol: calls by id, events kept."""
-
-    def __init__(self, ws_url):
-        self.ws = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
-        self.n = 0
-        self.events = []
-
-    def call(self, method, **params):
-        self.n += 1
-        self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
-        while True:
-            m = json.loads(self.ws.recv())
-            if m.get("id") == self.n:
-                if "error" in m:
-                    raise RuntimeError("%s: %s" % (method, m["error"]))
-                return m.get("result", {})
-            self.events.append(m)
-
-    def js(self, expr):
-        r = self.call("Runtime.evaluate", expression=expr, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in r:
-            raise RuntimeError("%s: %s" % (expr, r["exceptionDetails"]))
-        return r["result"].get("value")
-
-    def wait(self, expr, timeout=20):
-        """Polls expr until it is truthy; its last value."""
-        end = time.time() + timeout
-        v = None
-        while time.time() < end:
-            try:
-                v = self.js(expr)
-            except RuntimeError:
-                v = None
-            if v:
-                return v
-            time.sleep(0.1)
-        return v
-
-    def go(self, path):
-        self.call("Page.navigate", url=URL + path)
-        return self.wait("document.readyState === 'complete' && "
-                         "document.body.getAttribute('data-live') === '1'")
-
-    def shot(self, name):
-        r = self.call("Page.captureScreenshot", format="png")
-        path = os.path.join(SHOTS, name + ".png")
-        with open(path, "wb") as f:
-            f.write(base64.b64decode(r["data"]))
-        return os.path.getsize(path) > 1000
-
-
-def start_chromium(profile):
-    args = [os.environ.get("WS_CHROMIUM", "chromium"), "--headless", "--no-sandbox",
-            "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--remote-allow-origins=*", "--window-size=1280,900",
-            "--user-data-dir=" + profile, "--remote-debugging-port=0", "about:blank"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    port_file = os.path.join(profile, "DevToolsActivePort")
-    end = time.time() + 30
-    while time.time() < end and not os.path.exists(port_file):
-        time.sleep(0.1)
-    with open(port_file) as f:
-        port, path = f.read().split("\n")[:2]
-    return proc, int(port), path
 
 
 def host_names(p):
@@ -208,21 +137,12 @@ def main():
     profile = tempfile.mkdtemp(prefix="ws-chromium-", dir=TMP)
     proc = None
     try:
-        proc, port, _ = start_chromium(profile)
-        tabs = json.loads(subprocess.run(
-            ["curl", "-s", "http://127.0.0.1:%d/json/list" % port],
-            capture_output=True, text=True, check=True).stdout)
-        page = [t for t in tabs if t.get("type") == "page"][0]
-        run(Page(page["webSocketDebuggerUrl"]))
+        proc, port = cdp.start_chromium(profile)
+        run(cdp.first_page(port, base=URL, shots=SHOTS))
     except Exception as e:  # a broken browser run is a failure, shown
         C.check(False, "the Chromium run completes", repr(e))
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        cdp.stop_chromium(proc)
         shutil.rmtree(profile, ignore_errors=True)
     print("%d passed, %d failed" % (C.passed, C.failed), flush=True)
     return 0 if C.failed == 0 else 1
