@@ -170,8 +170,8 @@ struct store_audit {
  * newest max_entries (at least 1). Does not wait for another connection's write lock.
  * 0, -EINVAL (bad record or a transaction is open) or -EIO (logged; also when locked). */
 int store_audit_add(struct store *st, struct store_audit *e, uint64_t max_entries);
-/* Calls fn for at most limit rows of network or of network "" (the server's), newest
- * first, with ids below before_id (0: no bound). Stops and returns fn's value when
+/* Calls fn for at most limit rows of network or of network "" (the server's; network
+ * NULL: every row), newest first, with ids below before_id (0: no bound). Stops and returns fn's value when
  * non-zero; -EIO on a bad row or a read error. */
 int store_audit_foreach(struct store *st, const char *network, uint64_t before_id,
     uint32_t limit, int (*fn)(const struct store_audit *e, void *arg), void *arg);

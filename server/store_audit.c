@@ -22,7 +22,7 @@ static const char sql_trim[] =
     "DELETE FROM audit WHERE id <= (SELECT id FROM audit ORDER BY id DESC LIMIT 1 "
     "OFFSET ?1)";
 static const char sql_list[] =
-    "SELECT " AUDIT_COLUMNS " FROM audit WHERE (network = ?1 OR network = '') "
+    "SELECT " AUDIT_COLUMNS " FROM audit WHERE (?1 IS NULL OR network = ?1 OR network = '') "
     "AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3";
 
 static int

@@ -10,8 +10,12 @@
 
 #include "rpc/grpc.h"
 #include "rpc/log.h"
+#include "server/audit.h"
 #include "server/enroll_impl.h"
 #include "server/issuer.h"
+
+/* the audit log's admin for decisions made on the console (its detail says by whom) */
+#define WEB_AUDIT_NAME "web console"
 
 struct view_arg {
 	int (*fn)(const struct enroll_view *v, void *arg);
@@ -80,6 +84,7 @@ enroll_approve_online(struct enroll *e, uint64_t id, const char *by, char *err,
 	const char (*groups)[CERT_GROUP_MAX + 1] = NULL;
 	size_t n_groups = 0;
 	struct enroll_issued o = { 0 };
+	char addrs[AUDIT_ADDRS_MAX];
 	int64_t now = (int64_t)time(NULL);
 	int ret = -1;
 
@@ -117,6 +122,9 @@ enroll_approve_online(struct enroll *e, uint64_t id, const char *by, char *err,
 	log_info("%s approved %s request %llu: %s code %s (network %s), signed by the online "
 	    "issuer", by, r->renewal ? "renewal" : "join", (unsigned long long)id, r->name,
 	    r->code, x->network);
+	audit_record_as(e->svc, WEB_AUDIT_NAME, "", x->network, "approve", "%s %llu %s %s (%s)",
+	    r->renewal ? "renewal" : "request", (unsigned long long)id, r->name,
+	    audit_addrs(x->ips, x->n_ips, addrs), by);
 	ret = 0;
 out:
 	enroll_issued_free(&o);
@@ -148,5 +156,7 @@ enroll_deny_id(struct enroll *e, uint64_t id, const char *by, char *err, size_t 
 	pending_set_state(e->t, r->id, PENDING_DENIED);
 	log_info("%s denied join request %llu: %s code %s", by, (unsigned long long)id, r->name,
 	    r->code);
+	audit_record_as(e->svc, WEB_AUDIT_NAME, "", x->network, "deny", "%s %llu %s (%s)",
+	    r->renewal ? "renewal" : "request", (unsigned long long)id, r->name, by);
 	return 0;
 }

@@ -48,5 +48,7 @@ void web_route(struct web *w, const struct web_req *r, const char *network,
 int web_render_static(struct web *w, const char *network, const char *name, FILE *f);
 /* Open clients, and of them event streams. */
 void web_counts(const struct web *w, size_t *clients, size_t *streams);
+/* /audit (server/web_audit.c): the newest admin actions of network (NULL: all). */
+void web_render_audit(struct web *w, const char *network, FILE *f);
 
 #endif

@@ -447,7 +447,7 @@ static const struct {
 	const char *path, *title;
 } nav[] = {
 	{ "/", "Hosts" }, { "/links", "Links" }, { "/pending", "Join requests" },
-	{ "/status", "Status" },
+	{ "/status", "Status" }, { "/audit", "Audit" },
 };
 
 static void
@@ -647,21 +647,25 @@ web_route(struct web *w, const struct web_req *r, const char *network, struct we
 		return;
 	}
 	if (strcmp(r->path, "/") != 0 && strcmp(r->path, "/links") != 0 &&
-	    strcmp(r->path, "/pending") != 0 && strcmp(r->path, "/status") != 0) {
-		fputs("not found: try / /links /pending /status\n", f);
+	    strcmp(r->path, "/pending") != 0 && strcmp(r->path, "/status") != 0 &&
+	    strcmp(r->path, "/audit") != 0) {
+		fputs("not found: try / /links /pending /status /audit\n", f);
 		finish(out, 404, "text/plain; charset=utf-8", f, &buf, &len);
 		return;
 	}
 	if (!fragment)
 		/* link states change without a commit: those pages follow the heartbeat */
 		page_begin(f, r->path, strcmp(r->path, "/pending") == 0 ||
-		    strcmp(r->path, "/status") == 0 || strcmp(r->path, "/links") == 0);
+		    strcmp(r->path, "/status") == 0 || strcmp(r->path, "/links") == 0 ||
+		    strcmp(r->path, "/audit") == 0);
 	if (strcmp(r->path, "/") == 0)
 		render_hosts(w, network, f);
 	else if (strcmp(r->path, "/links") == 0)
 		render_links(w, network, f);
 	else if (strcmp(r->path, "/pending") == 0)
 		render_pending(w, network, f, NULL);
+	else if (strcmp(r->path, "/audit") == 0)
+		web_render_audit(w, network, f);
 	else
 		render_status(w, network, f);
 	if (!fragment)

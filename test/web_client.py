@@ -148,7 +148,7 @@ def wait_streams(n, timeout=20):
 
 def main():
     # ---- headers on every page, and the pages themselves
-    for path in ["/", "/links", "/pending", "/status", "/api/hosts", "/api/links",
+    for path in ["/", "/links", "/pending", "/status", "/audit", "/api/hosts", "/api/links",
                  "/app.js", "/style.css", "/nope"]:
         r, _ = get(path)
         C.check(r.getheader("Content-Security-Policy") == CSP and
@@ -294,6 +294,16 @@ def main():
     r, text = get("/pending/approve", "POST", "id=abc&csrf=" + tok, hdr)
     C.check(r.status == 400 and "id:" in text, "a bad id: 400 naming the field",
             "%d %s" % (r.status, text[-300:]))
+    r, body = get("/audit")
+    rows = re.findall(r"<tr><td>[^<]*</td><td class=\"admin\">web console</td>"
+                      r"<td class=\"action\">(approve|deny)</td><td>neta</td><td>([^<]*)</td>",
+                      body)
+    C.check(r.status == 200 and ("deny", "request %d webhost2 (the web console (loopback))" %
+                                 r2.id) in rows and
+            any(a == "approve" and d.startswith("request %d webhost1 10.9.0." % r1.id)
+                for a, d in rows) and len(rows) == 2,
+            "/audit: the console's approve and deny, once each, newest first",
+            str(rows) + " " + body[-1200:])
 
     # ---- a host named <script>x</script> shows as text
     xss = os.environ["WS_XSS"]
