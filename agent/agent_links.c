@@ -33,6 +33,7 @@ struct agent_links {
 	bool stopping;                       /* agent_links_del: calls end, nothing more */
 	uint32_t reply_min_s;
 	int last_status;                     /* of the last call, to log a change once */
+	int64_t refused_until_s;             /* our certificate refused: no report before */
 };
 
 static void tick(void *arg);
@@ -89,6 +90,10 @@ on_done(void *arg, int status, const char *message)
 		/* a server without ReportLinks (older) or a busy one: back off the full gap */
 		if (status == GRPC_UNIMPLEMENTED || status == GRPC_RESOURCE_EXHAUSTED)
 			l->lr.attempted_s = now_s();
+		/* revoked or expired: only the operator can fix that; Update and Watch say so
+		 * and retry at minutes, and so do we */
+		if (refusal_classify(status, message) != REFUSAL_NONE)
+			l->refused_until_s = now_s() + REFUSAL_RETRY_MS / 1000;
 		if (status == GRPC_UNAVAILABLE || status == GRPC_CANCELLED ||
 		    status == GRPC_DEADLINE_EXCEEDED)
 			drop_client(l);
@@ -207,6 +212,10 @@ tick(void *arg)
 
 	loop_timer_set(a->loop, &l->tick, LINKS_TICK_S * 1000, tick, l);
 	if (l->inflight || a->stopping)
+		return;
+	if (l->ctx != NULL && l->ctx != a->ctx)
+		l->refused_until_s = 0;          /* a new certificate */
+	if (a->refusal.kind != REFUSAL_NONE || now < l->refused_until_s)
 		return;
 	if (wg_device_get(a->backend, a->conf->interface, &dev) < 0)
 		dev = NULL;
