@@ -10,7 +10,8 @@
 #
 # Environment: srcdir (the source tree, default: this script's parent), builddir (the
 # configured build tree that holds config.h and proto/*.pb-c.[ch], default: .), CC (default
-# clang, else clang-14), FUZZ_JOBS (compiles at once, default 2).
+# clang, else clang-14), FUZZ_JOBS (compiles at once, default 2), FUZZ_RUN_JOBS (targets
+# run at once, default 1: each takes one core).
 set -eu
 
 srcdir=${srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -134,8 +135,21 @@ run)
 	secs=${2:-30}
 	only=${3:-}
 	failed=0
-	for t in ${only:-$TARGETS}; do
-		run_one "$t" "$secs" || failed=1
+	jobs=${FUZZ_RUN_JOBS:-1}
+	mkdir -p "$out/work"
+	set -- ${only:-$TARGETS}
+	while [ $# -gt 0 ]; do
+		# a batch of $jobs targets at once; each one's lines printed when the batch ends
+		batch="" pids=""
+		i=0
+		while [ $# -gt 0 ] && [ $i -lt "$jobs" ]; do
+			(run_one "$1" "$secs" >"$out/work/$1.status" 2>&1) &
+			pids="$pids $!" batch="$batch $1"
+			shift
+			i=$((i + 1))
+		done
+		for p in $pids; do wait "$p" || failed=1; done
+		for t in $batch; do cat "$out/work/$t.status"; done
 	done
 	exit $failed
 	;;
