@@ -230,14 +230,16 @@ agent_reconcile_soon(struct agent *a)
  * id and rule (160 bytes) are filled; err says why not. */
 static bool
 admit(struct agent *a, const struct known *k, const Wiresync__V1__Peer *p,
-    struct cert_identity *id, char *rule, char *err, size_t errlen)
+    struct cert_identity *id, char *rule, char *err, size_t errlen, enum refused_why *why)
 {
+	*why = REFUSED_UNVERIFIED;
 	if (!peer_verify(a->verifier, p, id, err, errlen) ||
 	    !agent_tunnels_free(a, k, id, err, errlen))
 		return false;
 	if (agent_policy_pairs(a, id, rule, 160))
 		return true;
 	snprintf(err, errlen, "not paired by the policy (%s)", rule);
+	*why = REFUSED_POLICY;
 	return false;
 }
 
@@ -247,15 +249,16 @@ agent_recheck(struct agent *a, const char *back_why)
 	struct cert_identity id;
 	char err[256], rule[160];
 	size_t moved = 0, n_refused = a->refused.n;
+	enum refused_why why;
 
 	for (size_t i = a->n_known; i-- > 0;) {
 		struct known *k = &a->known[i];
-		if (admit(a, k, k->rec, &id, rule, err, sizeof(err))) {
+		if (admit(a, k, k->rec, &id, rule, err, sizeof(err), &why)) {
 			snprintf(k->rule, sizeof(k->rule), "%s", rule);
 			continue;
 		}
 		log_warnx("dropping peer \"%s\": %s", k->id.name, err);
-		if (refused_put(&a->refused, k->rec) < 0)
+		if (refused_put(&a->refused, k->rec, why) < 0)
 			log_warnx("out of memory: \"%s\" will not come back by itself", k->id.name);
 		known_drop(a, k);
 		moved++;
@@ -263,8 +266,10 @@ agent_recheck(struct agent *a, const char *back_why)
 	/* only the records refused before this pass; one that fails again stays put */
 	for (size_t i = n_refused; i-- > 0;) {
 		Wiresync__V1__Peer *rec;
-		if (!admit(a, NULL, a->refused.recs[i], &id, rule, err, sizeof(err)))
+		if (!admit(a, NULL, a->refused.recs[i], &id, rule, err, sizeof(err), &why)) {
+			a->refused.why[i] = why;
 			continue;
+		}
 		rec = refused_take(&a->refused, i);
 		log_info("peer \"%s\" %s: taking it back", id.name, back_why);
 		agent_apply_record(a, rec);
@@ -324,12 +329,13 @@ agent_apply_record(struct agent *a, const Wiresync__V1__Peer *p)
 	struct cert_identity id;
 	struct known *k;
 	char err[256], b64[45], rule[160];
+	enum refused_why why;
 
 	if (p->public_key.len == WG_KEY_LEN && memcmp(p->public_key.data, a->self.key,
 	    WG_KEY_LEN) == 0)
 		return;
 	k = known_find(a, p->public_key.data, p->public_key.len);
-	if (!admit(a, k, p, &id, rule, err, sizeof(err))) {
+	if (!admit(a, k, p, &id, rule, err, sizeof(err), &why)) {
 		if (p->public_key.len == WG_KEY_LEN)
 			wg_key_to_base64(p->public_key.data, b64);
 		else
@@ -337,7 +343,7 @@ agent_apply_record(struct agent *a, const Wiresync__V1__Peer *p)
 		log_warnx("refusing the record of \"%.64s\" (key %s): %s", p->name, b64, err);
 		if (k != NULL)
 			known_drop(a, k);
-		if (refused_put(&a->refused, p) < 0)
+		if (refused_put(&a->refused, p, why) < 0)
 			log_warnx("out of memory: a new CRL will not bring \"%.64s\" back", p->name);
 		return;
 	}

@@ -144,6 +144,22 @@ gather(struct agent *a, const struct wg_device *dev, struct linkreport_in *in,
 		}
 		n++;
 	}
+	/* verified records the policy keeps us from pairing with: the pair is down by design,
+	 * and the operator asking `why` should read so from our end as well */
+	for (size_t i = 0; i < a->refused.n && n < max; i++) {
+		const Wiresync__V1__Peer *p = a->refused.recs[i];
+		struct linkreport_in *x = &in[n];
+
+		if (a->refused.why[i] != REFUSED_POLICY || p->public_key.len != 32)
+			continue;
+		memset(x, 0, sizeof(*x));
+		memcpy(x->key, p->public_key.data, 32);
+		x->online = p->online;
+		x->refused = true;
+		eps[n][0] = '\0';
+		x->endpoint = eps[n];
+		n++;
+	}
 	return n;
 }
 
@@ -206,7 +222,8 @@ tick(void *arg)
 	struct linkreport_in *in = NULL;
 	char (*eps)[LINKREPORT_EP_MAX] = NULL;
 	struct linkreport_entry *e = NULL;
-	size_t max = a->n_known < LINKREPORT_MAX ? a->n_known : LINKREPORT_MAX;
+	size_t max = a->n_known + a->refused.n < LINKREPORT_MAX ? a->n_known + a->refused.n :
+	    LINKREPORT_MAX;
 	int64_t now = now_s(), next;
 	int n;
 

@@ -30,7 +30,7 @@ same_key(const Wiresync__V1__Peer *a, const uint8_t *key, size_t len)
 }
 
 int
-refused_put(struct refused_set *s, const Wiresync__V1__Peer *p)
+refused_put(struct refused_set *s, const Wiresync__V1__Peer *p, enum refused_why why)
 {
 	Wiresync__V1__Peer *q = refused_peer_copy(p);
 
@@ -40,6 +40,7 @@ refused_put(struct refused_set *s, const Wiresync__V1__Peer *p)
 		if (same_key(s->recs[i], p->public_key.data, p->public_key.len)) {
 			wiresync__v1__peer__free_unpacked(s->recs[i], NULL);
 			s->recs[i] = q;
+			s->why[i] = why;
 			return 0;
 		}
 	}
@@ -50,13 +51,19 @@ refused_put(struct refused_set *s, const Wiresync__V1__Peer *p)
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 8;
 		Wiresync__V1__Peer **nr = realloc(s->recs, cap * sizeof(*nr));
-		if (nr == NULL) {
+		enum refused_why *nw;
+
+		if (nr != NULL)
+			s->recs = nr;
+		nw = nr != NULL ? realloc(s->why, cap * sizeof(*nw)) : NULL;
+		if (nw == NULL) {
 			wiresync__v1__peer__free_unpacked(q, NULL);
 			return -ENOMEM;
 		}
-		s->recs = nr;
+		s->why = nw;
 		s->cap = cap;
 	}
+	s->why[s->n] = why;
 	s->recs[s->n++] = q;
 	return 0;
 }
@@ -67,6 +74,7 @@ refused_take(struct refused_set *s, size_t i)
 	Wiresync__V1__Peer *p = s->recs[i];
 
 	s->recs[i] = s->recs[--s->n];
+	s->why[i] = s->why[s->n];
 	return p;
 }
 
@@ -87,6 +95,8 @@ refused_clear(struct refused_set *s)
 	while (s->n > 0)
 		wiresync__v1__peer__free_unpacked(s->recs[--s->n], NULL);
 	free(s->recs);
+	free(s->why);
 	s->recs = NULL;
+	s->why = NULL;
 	s->cap = 0;
 }

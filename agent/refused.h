@@ -11,17 +11,25 @@
 
 #define REFUSED_MAX 4096             /* records kept; past it an earlier one goes */
 
+/* Why a record is held aside: the link report says "not paired by policy" for the second. */
+enum refused_why {
+	REFUSED_UNVERIFIED,          /* certificate, CRL or tunnel addresses */
+	REFUSED_POLICY,              /* verified, but the pairing policy does not pair us */
+};
+
 struct refused_set {
 	Wiresync__V1__Peer **recs;          /* owned copies */
+	enum refused_why *why;              /* recs[i]'s */
 	size_t n, cap;
 };
 
-/* Keeps a copy of p in place of an earlier record with its public key. 0 or -ENOMEM. */
-int refused_put(struct refused_set *s, const Wiresync__V1__Peer *p);
+/* Keeps a copy of p, refused for why, in place of an earlier record with its public key.
+ * 0 or -ENOMEM. */
+int refused_put(struct refused_set *s, const Wiresync__V1__Peer *p, enum refused_why why);
 /* Forgets the record of key (len bytes); nothing when there is none. */
 void refused_forget(struct refused_set *s, const uint8_t *key, size_t len);
 /* Removes the i-th record and returns it (the caller frees it with
- * wiresync__v1__peer__free_unpacked); the last record takes its place. */
+ * wiresync__v1__peer__free_unpacked); the last record (and its why) takes its place. */
 Wiresync__V1__Peer *refused_take(struct refused_set *s, size_t i);
 /* Forgets every record and frees the storage; the set can be used again. */
 void refused_clear(struct refused_set *s);

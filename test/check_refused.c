@@ -31,7 +31,7 @@ START_TEST(test_put_keeps_a_copy)
 	struct refused_set s = { 0 };
 	struct rec r;
 
-	ck_assert_int_eq(refused_put(&s, rec(&r, 1, "one")), 0);
+	ck_assert_int_eq(refused_put(&s, rec(&r, 1, "one"), REFUSED_UNVERIFIED), 0);
 	snprintf(r.name, sizeof(r.name), "changed");
 	ck_assert_uint_eq(s.n, 1);
 	ck_assert_str_eq(s.recs[0]->name, "one");
@@ -46,12 +46,34 @@ START_TEST(test_put_replaces_same_key)
 	struct refused_set s = { 0 };
 	struct rec r;
 
-	ck_assert_int_eq(refused_put(&s, rec(&r, 1, "old")), 0);
-	ck_assert_int_eq(refused_put(&s, rec(&r, 2, "other")), 0);
-	ck_assert_int_eq(refused_put(&s, rec(&r, 1, "new")), 0);
+	ck_assert_int_eq(refused_put(&s, rec(&r, 1, "old"), REFUSED_UNVERIFIED), 0);
+	ck_assert_int_eq(refused_put(&s, rec(&r, 2, "other"), REFUSED_UNVERIFIED), 0);
+	ck_assert_int_eq(refused_put(&s, rec(&r, 1, "new"), REFUSED_UNVERIFIED), 0);
 	ck_assert_uint_eq(s.n, 2);
 	ck_assert_str_eq(s.recs[0]->name, "new");
 	refused_clear(&s);
+}
+END_TEST
+
+/* Why each record is held follows it through a replacement and a take's move. */
+START_TEST(test_why_follows_the_record)
+{
+	struct refused_set s = { 0 };
+	struct rec r;
+
+	ck_assert_int_eq(refused_put(&s, rec(&r, 1, "a"), REFUSED_UNVERIFIED), 0);
+	ck_assert_int_eq(refused_put(&s, rec(&r, 2, "b"), REFUSED_UNVERIFIED), 0);
+	ck_assert_int_eq(refused_put(&s, rec(&r, 3, "c"), REFUSED_POLICY), 0);
+	ck_assert_int_eq(refused_put(&s, rec(&r, 2, "b2"), REFUSED_POLICY), 0);
+	ck_assert_int_eq(s.why[1], REFUSED_POLICY);
+	wiresync__v1__peer__free_unpacked(refused_take(&s, 0), NULL);
+	/* "c" moved to 0 with its why */
+	ck_assert_str_eq(s.recs[0]->name, "c");
+	ck_assert_int_eq(s.why[0], REFUSED_POLICY);
+	ck_assert_int_eq(refused_put(&s, rec(&r, 3, "c2"), REFUSED_UNVERIFIED), 0);
+	ck_assert_int_eq(s.why[0], REFUSED_UNVERIFIED);
+	refused_clear(&s);
+	ck_assert_ptr_null(s.why);
 }
 END_TEST
 
@@ -63,7 +85,7 @@ START_TEST(test_forget_and_take)
 	uint8_t k2[32];
 
 	for (uint8_t k = 1; k <= 3; k++)
-		ck_assert_int_eq(refused_put(&s, rec(&r, k, "x")), 0);
+		ck_assert_int_eq(refused_put(&s, rec(&r, k, "x"), REFUSED_UNVERIFIED), 0);
 	memset(k2, 2, sizeof(k2));
 	refused_forget(&s, k2, sizeof(k2));
 	ck_assert_uint_eq(s.n, 2);
@@ -88,7 +110,7 @@ START_TEST(test_bounded)
 	rec(&r, 0, "x");
 	for (uint32_t i = 0; i < REFUSED_MAX + 10; i++) {
 		memcpy(r.key, &i, sizeof(i));
-		ck_assert_int_eq(refused_put(&s, &r.p), 0);
+		ck_assert_int_eq(refused_put(&s, &r.p, REFUSED_UNVERIFIED), 0);
 	}
 	ck_assert_uint_eq(s.n, REFUSED_MAX);
 	refused_clear(&s);
@@ -105,6 +127,7 @@ refused_suite(void)
 	tcase_add_test(tc, test_put_keeps_a_copy);
 	tcase_add_test(tc, test_put_replaces_same_key);
 	tcase_add_test(tc, test_forget_and_take);
+	tcase_add_test(tc, test_why_follows_the_record);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("limits");
 	tcase_add_test(tc, test_bounded);
