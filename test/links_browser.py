@@ -3,14 +3,17 @@
 "a tunnel cut turns its edge red within 10 s without a reload"). Runs in the server's
 namespace (the console listens on its loopback), over the DevTools protocol (test/cdp.py):
 
-    WS_WEB=127.0.0.1:PORT WS_SHOTS=DIR WS_TMP=DIR WS_CUT='shell command' python3 links_browser.py
+    WS_WEB=127.0.0.1:PORT WS_SHOTS=DIR WS_TMP=DIR WS_CUT='shell command' \
+        WS_HOSTS='a1=10.9.0.1 ...' python3 links_browser.py
 
-Waits for the edges a1-b1 and a2-b1 to be up, runs WS_CUT (the nft cut of a1-b1) and polls
+First checks that the hosts page (/) lists exactly the hosts of WS_HOSTS, each online with
+its tunnel address. Then waits for the edges a1-b1 and a2-b1 to be up, runs WS_CUT (the nft cut of a1-b1) and polls
 the page's DOM until a1-b1's edge (its <line>'s data-state) is "down". Prints one line per
 check, "PASS<TAB>what" or "FAIL<TAB>what<TAB>detail", and "NOTE<TAB>cut to red edge: X.X s"
 for the shell to count; exit 0 when every check passed.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -67,9 +70,30 @@ def updates(p):
     return int(p.js("document.body.getAttribute('data-updates') || '0'") or 0)
 
 
+# Each row of the hosts page: name, tunnel addresses, online cell.
+HOSTS = """Array.from(document.querySelectorAll('#hosts tbody tr')).map(function (r) {
+  var t = r.querySelectorAll('td');
+  return [t[0].textContent, t[3].textContent, t[4].className];
+})"""
+
+
+def hosts_page(p):
+    """The hosts page lists every host of the mesh, each online, with its tunnel address."""
+    want = dict(x.split("=") for x in os.environ.get("WS_HOSTS", "").split())
+    check(p.go("/"), "Chromium loads / (hosts) with its event stream open")
+    ok = p.wait("(function (w) { var r = %s; return r.length === Object.keys(w).length && "
+                "r.every(function (x) { return w[x[0]] === x[1] && x[2] === 'online'; }); })"
+                "(%s)" % (HOSTS, json.dumps(want)), timeout=30, every=0.2)
+    rows = p.js(HOSTS)
+    check(ok and len(want) == 3, "the hosts page lists every host of the mesh (%s), online, "
+          "with its tunnel address" % " ".join(sorted(want)), rows)
+    check(p.shot("linksns-hosts"), "screenshot linksns-hosts.png")
+
+
 def run(p):
     p.call("Page.enable")
     p.call("Runtime.enable")
+    hosts_page(p)
     check(p.go("/links"), "Chromium loads /links with its event stream open (data-live=1)")
     up = p.wait("%s === 'up' && %s === 'up'" % (STATE % ("a1", "b1"), STATE % ("a2", "b1")),
                 timeout=60, every=0.2)
