@@ -14,6 +14,7 @@
 #include "rpc/tls.h"
 #include "server/audit.h"
 #include "server/crl.h"
+#include "server/web.h"
 #include "server/daemon.h"
 #include "server/issuer.h"
 #include "server/service.h"
@@ -67,6 +68,9 @@ apply_crl(struct daemon *d, char *err, size_t errlen)
 	}
 	audit_crls(d->svc, set, service_crls(d->svc), d->crl);   /* before the old set goes */
 	service_apply_crls(d->svc, set, &changed);
+	/* the console's HTTPS checks admins against the same CRLs */
+	if (changed && web_set_crls(d->web, crlset_stack(service_crls(d->svc)), err, errlen) < 0)
+		log_warnx("web console: %s; it keeps the CRLs it had", err);
 	crl_stale_timer_arm(d);
 	return changed;
 }

@@ -642,6 +642,29 @@ web_port(const struct web *w)
 	return w->port;
 }
 
+int
+web_set_crls(struct web *w, STACK_OF(X509_CRL) *crls, char *err, size_t errlen)
+{
+	size_t n = 0;
+
+	if (w == NULL || w->ctx == NULL)
+		return 0;
+	if (tls_ctx_set_crls(w->ctx, crls, err, errlen) < 0)
+		return -1;
+	/* a live connection was verified against the old CRLs: browsers reconnect (an
+	 * EventSource does by itself) and the new handshake checks the new ones */
+	for (size_t i = 0; i < WEB_MAX_CLIENTS; i++) {
+		if (w->clients[i].used) {
+			client_close(&w->clients[i]);
+			n++;
+		}
+	}
+	if (n > 0)
+		log_info("web console: new CRLs: closed %zu HTTPS connection%s to verify again", n,
+		    n == 1 ? "" : "s");
+	return 0;
+}
+
 void
 web_del(struct web *w)
 {

@@ -32,5 +32,8 @@ int web_listen(struct web *w, const char *addr, const struct tls_files *tls, cha
     size_t errlen);
 /* The port bound, 0 when not listening. */
 int web_port(const struct web *w);
+/* New CRLs for the HTTPS console's client certificates (nothing over plain HTTP); every
+ * HTTPS connection is closed, to be verified again. 0, or -1 with err (the old stay). */
+int web_set_crls(struct web *w, STACK_OF(X509_CRL) *crls, char *err, size_t errlen);
 
 #endif
