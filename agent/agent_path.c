@@ -355,6 +355,18 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 		    a->net.has_gateway_mac ? a->net.gateway_mac : NULL, .lan_id_len = 6 };
 		bool ka = endpoint_needs_keepalive(k->rec, &me) || !k->confirmed || kick ||
 		    out.choice == PEERPATH_CHOICE_RELAY;
+		int64_t at;
+
+		/* an idle LAN pair: renew its session before it stops counting as up, then
+		 * look again soon to take the keepalive off */
+		if (!ka && k->rec->online && wp != NULL) {
+			if (peerpath_refresh_due(wp->last_handshake_s, now, &at)) {
+				ka = true;
+				at = now + 2;
+			}
+			if (at != 0 && (next == 0 || next > at))
+				next = at;
+		}
 		d->keepalive_s = ka ? (uint16_t)a->conf->keepalive_s : 0;
 	}
 	if (out.reason != k->reason && (out.reason == NULL || k->reason == NULL ||

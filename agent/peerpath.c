@@ -54,6 +54,13 @@ peerpath_state_name(enum peerpath_state s)
 	return "?";
 }
 
+bool
+peerpath_refresh_due(int64_t last_handshake_s, int64_t now_s, int64_t *at_s)
+{
+	*at_s = last_handshake_s > 0 ? last_handshake_s + PEERPATH_REFRESH_S : 0;
+	return *at_s != 0 && now_s >= *at_s;
+}
+
 const char *
 peerpath_kind_name(enum peerpath_kind k)
 {

@@ -96,6 +96,12 @@
  * first end is still on the candidate when the later one's initiation arrives */
 #define PEERPATH_LATER_S 2
 
+/* A pair without keepalive (on one LAN) makes no handshake while idle, and a pair counts as
+ * up only with a handshake in the last 180 s (LINKREPORT_UP_S): a session this old is
+ * renewed by a one-sided keepalive (past WireGuard's REKEY_AFTER_TIME, 120 s, a packet sent
+ * starts a handshake). */
+#define PEERPATH_REFRESH_S 150
+
 /* in.at: a candidate index (>= 0) or one of these */
 #define PEERPATH_AT_RELAY (-1)         /* the relay's address */
 #define PEERPATH_AT_OTHER (-2)         /* an address that is no candidate */
@@ -176,6 +182,10 @@ void peerpath_init(struct peerpath *pp, const struct peerpath_conf *conf);
 
 /* One step: reads in, moves pp, fills out. Never fails. */
 void peerpath_step(struct peerpath *pp, const struct peerpath_in *in, struct peerpath_out *out);
+
+/* Whether a session from last_handshake_s (0: none) wants renewing at now_s; when not,
+ * *at_s is when it will (0: never, there is no session to renew). */
+bool peerpath_refresh_due(int64_t last_handshake_s, int64_t now_s, int64_t *at_s);
 
 /* "idle", "trial", "direct", "relay", "probe", "roamed". */
 const char *peerpath_state_name(enum peerpath_state s);

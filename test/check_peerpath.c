@@ -513,6 +513,22 @@ START_TEST(test_init_defaults)
 }
 END_TEST
 
+/* An idle pair's session is renewed before the 180 s that count it up run out. */
+START_TEST(test_refresh_due)
+{
+	int64_t at;
+
+	ck_assert(!peerpath_refresh_due(0, 1000, &at));
+	ck_assert_int_eq(at, 0);                     /* no session: nothing to renew */
+	ck_assert(!peerpath_refresh_due(1000, 1149, &at));
+	ck_assert_int_eq(at, 1150);
+	ck_assert(peerpath_refresh_due(1000, 1150, &at));
+	ck_assert(peerpath_refresh_due(1000, 5000, &at));
+	ck_assert_int_lt(PEERPATH_REFRESH_S, 180);
+	ck_assert_int_gt(PEERPATH_REFRESH_S, 120);   /* WireGuard rekeys only past 120 s */
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	ck_assert_str_eq(peerpath_state_name(PEERPATH_IDLE), "idle");
@@ -563,6 +579,7 @@ peerpath_suite(void)
 	tcase_add_test(limits, test_rx_counter_reset);
 	tcase_add_test(limits, test_init_defaults);
 	tcase_add_test(limits, test_names);
+	tcase_add_test(limits, test_refresh_due);
 	suite_add_tcase(s, limits);
 	return s;
 }
