@@ -217,6 +217,48 @@ START_TEST(test_make_room_many)
 }
 END_TEST
 
+/* Renewals are an enrolled host's, not a stranger's flood: making room never drops one,
+ * even where they are the newest requests of the source that holds the most. */
+START_TEST(test_make_room_keeps_renewals)
+{
+	struct pending_limits lim = { .max_requests = 5 };
+	struct pending_table *t = pending_new(&lim);
+	const struct pending_req *r;
+	uint8_t key[WG_KEY_LEN], csr[32];
+	struct netaddr a = ip("192.0.2.50"), c = ip("192.0.2.51"), d = ip("192.0.2.52");
+	uint64_t dropped = 0;
+	char name[8];
+
+	ck_assert_ptr_nonnull(t);
+	for (int i = 0; i < 5; i++) {
+		fill(key, sizeof(key), (uint8_t)(90 + i));
+		fill(csr, sizeof(csr), (uint8_t)(90 + i));
+		snprintf(name, sizeof(name), "%c%d", i < 2 ? 'j' : 'r', i);
+		if (i < 2) {
+			ck_assert_int_eq(pending_add(t, name, key, csr, &a, 100, &r), PENDING_ADDED);
+		} else {
+			uint8_t *cur = malloc(4);
+			ck_assert_ptr_nonnull(cur);
+			memcpy(cur, "cert", 4);
+			ck_assert_int_eq(pending_add_renewal(t, name, key, csr, &a, 100, cur, 4, &r),
+			    PENDING_ADDED);
+		}
+	}
+	/* a holds two waiting joins (ids 1, 2) and three renewals (3, 4, 5, the newest) */
+	ck_assert(pending_make_room(t, &c, &dropped));
+	ck_assert_uint_eq(dropped, 2);
+	for (uint64_t id = 3; id <= 5; id++)
+		ck_assert(pending_get(t, id) != NULL && pending_get(t, id)->renewal);
+	fill(key, sizeof(key), 99);
+	fill(csr, sizeof(csr), 99);
+	ck_assert_int_eq(pending_add(t, "c0", key, csr, &c, 101, &r), PENDING_ADDED);
+	/* a's one join against c's one: no room, and the renewals still not counted */
+	ck_assert(!pending_make_room(t, &d, &dropped));
+	ck_assert_uint_eq(pending_count(t), 5);
+	pending_del(t);
+}
+END_TEST
+
 static int freed;
 
 static void
@@ -334,6 +376,7 @@ pending_suite(void)
 	tcase_add_test(tc, test_rate_per_source);
 	tcase_add_test(tc, test_make_room);
 	tcase_add_test(tc, test_make_room_many);
+	tcase_add_test(tc, test_make_room_keeps_renewals);
 	tcase_add_test(tc, test_renewal);
 	suite_add_tcase(s, tc);
 	return s;
