@@ -34,7 +34,7 @@ lib_sources() {
 	done
 }
 # The libraries configure.ac requires (add one here when it gains one).
-PC_MODULES="libprotobuf-c libnghttp2 openssl sqlite3 libnl-3.0 libnl-route-3.0 libnl-genl-3.0
+PC_MODULES="libprotobuf-c libnghttp2 openssl sqlite3 libpq libnl-3.0 libnl-route-3.0 libnl-genl-3.0
   inih jansson"
 
 pick_cc() {
