@@ -1,6 +1,7 @@
 /* libpq in the event loop (server/pgconn.h). The queries sent form a FIFO of what libpq
  * will answer, each query's results then a NULL, and one PGRES_PIPELINE_SYNC per sync:
- * results are matched to callbacks by that order alone. */
+ * results are matched to callbacks by that order alone, and a sync closes every query
+ * before it (libpq 15 ends the last aborted query of a failed pipeline without a NULL). */
 #include "config.h"
 
 #include <errno.h>
@@ -232,12 +233,25 @@ drain(struct pgconn *c)
 		struct item *it = c->head;
 		PGresult *r = PQgetResult(c->pg);
 
-		if (it->kind == ITEM_SYNC) {
-			if (r == NULL)
-				break;               /* not yet: a query's end was consumed above */
-			if (PQresultStatus(r) == PGRES_PIPELINE_SYNC)
+		if (r != NULL && PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			/* the end of a pipeline ends every query before it: after an error,
+			 * libpq gives the last aborted query no NULL of its own */
+			while (c->head != NULL && c->head->kind == ITEM_QUERY) {
+				it = c->head;
+				if (!it->answered && it->fn != NULL)
+					it->fn(it->arg, NULL, "aborted: an earlier query of its "
+					    "pipeline failed");
+				item_pop(c);
+			}
+			if (c->head != NULL)
 				item_pop(c);
 			PQclear(r);
+			continue;
+		}
+		if (it->kind == ITEM_SYNC) {
+			PQclear(r);
+			if (r == NULL)
+				break;               /* the sync is not in yet */
 			continue;
 		}
 		if (r == NULL) {

@@ -1,0 +1,242 @@
+/* The PostgreSQL store's schema (server/pgschema.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/pgschema.h"
+
+/* One transaction: the lock, then every step the database lacks, each guarded by the
+ * version it upgrades (a DO block: one command, so it fits a pipeline). Append steps,
+ * never edit one. */
+static const char migrate_sql[] =
+	"DO $ws$\n"
+	"DECLARE v integer;\n"
+	"BEGIN\n"
+	"  SELECT version INTO v FROM ws_schema;\n"
+	"  IF v > 1 THEN\n"
+	"    RAISE EXCEPTION 'the database''s schema is version %, newer than this "
+	"wiresyncd''s 1: upgrade wiresyncd', v;\n"
+	"  END IF;\n"
+	"  IF v < 1 THEN\n"
+	/* 1: what the SQLite store holds at its schema 11, plus what a cluster shares */
+	"    CREATE TABLE meta (name text PRIMARY KEY, value bigint NOT NULL);\n"
+	"    INSERT INTO meta (name, value) VALUES ('revision', 0), ('join_next_id', 1);\n"
+	"    CREATE TABLE peers (\n"
+	"      key bytea PRIMARY KEY CHECK (length(key) = 32),\n"
+	"      name text NOT NULL, network text NOT NULL,\n"
+	"      listen_port integer NOT NULL, tunnel_ips text NOT NULL, lan_ips text NOT NULL,\n"
+	"      wan_ip text NOT NULL, lan_id bytea NOT NULL, observed_endpoint text NOT NULL,\n"
+	"      online boolean NOT NULL, online_server text,\n"
+	"      last_seen_ms bigint NOT NULL, revision bigint NOT NULL,\n"
+	"      certificate bytea, chain bytea, static boolean NOT NULL DEFAULT false);\n"
+	/* a tunnel address belongs to one key per network, whichever server takes it */
+	"    CREATE TABLE peer_tunnels (\n"
+	"      network text NOT NULL, addr text NOT NULL,\n"
+	"      key bytea NOT NULL REFERENCES peers (key) ON DELETE CASCADE,\n"
+	"      PRIMARY KEY (network, addr));\n"
+	"    CREATE INDEX peer_tunnels_key ON peer_tunnels (key);\n"
+	"    CREATE TABLE changes (\n"
+	"      revision bigint PRIMARY KEY, key bytea NOT NULL, network text NOT NULL,\n"
+	"      ts_ms bigint NOT NULL, removed boolean NOT NULL DEFAULT false);\n"
+	"    CREATE TABLE join_requests (\n"
+	"      id bigint PRIMARY KEY, name text NOT NULL, network text NOT NULL,\n"
+	"      key bytea NOT NULL CHECK (length(key) = 32),\n"
+	"      csr_sha256 bytea NOT NULL CHECK (length(csr_sha256) = 32),\n"
+	"      source text NOT NULL, created_s bigint NOT NULL,\n"
+	"      state integer NOT NULL CHECK (state BETWEEN 0 AND 2), csr bytea NOT NULL,\n"
+	"      reserved_ips text NOT NULL, certificate bytea, ca bytea, reason text NOT NULL,\n"
+	"      renewal boolean NOT NULL DEFAULT false, current_certificate bytea);\n"
+	"    CREATE TABLE join_tokens (\n"
+	"      id bigint PRIMARY KEY, network text NOT NULL,\n"
+	"      sha256 bytea NOT NULL UNIQUE CHECK (length(sha256) = 32),\n"
+	"      uses_left integer NOT NULL CHECK (uses_left >= 0), expires_s bigint NOT NULL,\n"
+	"      groups text NOT NULL, created_s bigint NOT NULL, admin_name text NOT NULL,\n"
+	"      admin_serial text NOT NULL);\n"
+	"    CREATE TABLE audit (\n"
+	"      id bigserial PRIMARY KEY, time_ms bigint NOT NULL, network text NOT NULL,\n"
+	"      admin text NOT NULL, serial text NOT NULL, action text NOT NULL,\n"
+	"      detail text NOT NULL);\n"
+	"    CREATE TABLE link_health (\n"
+	"      reporter_key bytea NOT NULL CHECK (length(reporter_key) = 32),\n"
+	"      peer_key bytea NOT NULL CHECK (length(peer_key) = 32),\n"
+	"      path text NOT NULL, endpoint text NOT NULL, last_handshake_ms bigint NOT NULL,\n"
+	"      rx_bytes bigint NOT NULL, tx_bytes bigint NOT NULL, down_reason text NOT NULL,\n"
+	"      reported_ms bigint NOT NULL, PRIMARY KEY (reporter_key, peer_key));\n"
+	/* the servers of the cluster: a lease each, which the others expire */
+	"    CREATE TABLE servers (\n"
+	"      name text PRIMARY KEY, address text NOT NULL, started_ms bigint NOT NULL,\n"
+	"      lease_until_ms bigint NOT NULL);\n"
+	/* TLS session ticket keys, so that a session resumes on any server */
+	"    CREATE TABLE ticket_keys (\n"
+	"      id bigint PRIMARY KEY, key bytea NOT NULL, created_ms bigint NOT NULL);\n"
+	"    UPDATE ws_schema SET version = 1;\n"
+	"  END IF;\n"
+	"END\n"
+	"$ws$";
+
+/* pg_advisory_xact_lock's key: "wsyn" */
+#define MIGRATE_LOCK "2004054638"
+
+const char PGSCHEMA_COMMIT_SQL[] =
+	"WITH r AS (\n"
+	"  UPDATE meta SET value = value + $1::bigint WHERE name = 'revision'\n"
+	"  RETURNING value - $1::bigint AS base),\n"
+	"u AS (\n"
+	"  SELECT k, net, rm, ord\n"
+	"  FROM unnest($2::bytea[], $3::text[], $4::boolean[]) WITH ORDINALITY AS x(k, net, rm, ord)),\n"
+	"c AS (\n"
+	"  INSERT INTO changes (revision, key, network, ts_ms, removed)\n"
+	"  SELECT r.base + u.ord, u.k, u.net, $5::bigint, u.rm FROM r, u\n"
+	"  RETURNING revision, key),\n"
+	"p AS (\n"
+	"  UPDATE peers SET revision = m.rev\n"
+	"  FROM (SELECT key, max(revision) AS rev FROM c GROUP BY key) m\n"
+	"  WHERE peers.key = m.key)\n"
+	"SELECT base + $1::bigint FROM r";
+
+int
+pgschema_version(void)
+{
+	return 1;
+}
+
+struct migration {
+	void (*done)(void *arg, int version, const char *err);   /* NULL: not to be called */
+	void *arg;
+	struct pgconn *c;
+	int pending;                 /* queries whose answer is still to come */
+	int version;
+	char err[512];
+};
+
+/* One answer in; after the last (COMMIT's), the outcome. */
+static void
+answered(struct migration *m, bool ok, const char *err)
+{
+	if (!ok && m->err[0] == '\0')
+		snprintf(m->err, sizeof(m->err), "%s", err);
+	if (--m->pending > 0)
+		return;
+	/* an error inside BEGIN leaves the session in a failed transaction past the sync */
+	if (m->err[0] != '\0')
+		pgconn_send(m->c, "ROLLBACK", 0, NULL, NULL, NULL);
+	if (m->done != NULL)
+		m->done(m->arg, m->err[0] == '\0' ? m->version : -1,
+		    m->err[0] != '\0' ? m->err : NULL);
+	free(m);
+}
+
+static void
+on_step(void *arg, const PGresult *res, const char *err)
+{
+	answered(arg, res != NULL, err);
+}
+
+static void
+on_version(void *arg, const PGresult *res, const char *err)
+{
+	struct migration *m = arg;
+
+	if (res != NULL && PQntuples(res) == 1)
+		m->version = atoi(PQgetvalue(res, 0, 0));
+	answered(m, res != NULL, err);
+}
+
+int
+pgschema_migrate(struct pgconn *c, void (*done)(void *arg, int version, const char *err),
+    void *arg)
+{
+	static const char *const steps[] = {
+		"BEGIN",
+		"SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")",
+		"CREATE TABLE IF NOT EXISTS ws_schema (version integer NOT NULL)",
+		"INSERT INTO ws_schema (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ws_schema)",
+		migrate_sql,
+		"SELECT version FROM ws_schema",
+		"COMMIT",
+	};
+	struct migration *m;
+	int r = 0;
+
+	if (!pgconn_ready(c))
+		return -ENOTCONN;
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return -ENOMEM;
+	m->done = done;
+	m->arg = arg;
+	m->c = c;
+	m->pending = 1;              /* ours, until every query is queued */
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && r == 0; i++) {
+		r = pgconn_send(c, steps[i], 0, NULL, i == 5 ? on_version : on_step, m);
+		if (r == 0)
+			m->pending++;
+	}
+	if (r != 0)
+		m->done = NULL;      /* the caller hears of it from the return */
+	answered(m, true, NULL);
+	return r;
+}
+
+static int
+put(char *buf, size_t len, const char *s)
+{
+	size_t used = strlen(buf), n = strlen(s);
+
+	if (used + n + 1 > len)
+		return -ENOSPC;
+	memcpy(buf + used, s, n + 1);
+	return 0;
+}
+
+static int
+sep(char *buf, size_t len)
+{
+	size_t used = strlen(buf);
+
+	return used > 0 && buf[used - 1] != '{' ? put(buf, len, ",") : 0;
+}
+
+int
+pgschema_array_bytea(char *buf, size_t len, const uint8_t *data, size_t n)
+{
+	char hx[3];
+
+	/* "\\x0a1b...": bytea's hex input, its backslash escaped for the array literal */
+	if (sep(buf, len) < 0 || put(buf, len, "\"\\\\x") < 0)
+		return -ENOSPC;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(hx, sizeof(hx), "%02x", data[i]);
+		if (put(buf, len, hx) < 0)
+			return -ENOSPC;
+	}
+	return put(buf, len, "\"");
+}
+
+int
+pgschema_array_text(char *buf, size_t len, const char *s)
+{
+	char one[3] = { 0 };
+
+	if (sep(buf, len) < 0 || put(buf, len, "\"") < 0)
+		return -ENOSPC;
+	for (; *s != '\0'; s++) {
+		size_t k = 0;
+		if (*s == '"' || *s == '\\')
+			one[k++] = '\\';
+		one[k++] = *s;
+		one[k] = '\0';
+		if (put(buf, len, one) < 0)
+			return -ENOSPC;
+	}
+	return put(buf, len, "\"");
+}
+
+int
+pgschema_array_end(char *buf, size_t len)
+{
+	return put(buf, len, "}");
+}

@@ -1,0 +1,44 @@
+/* The PostgreSQL store's schema and the statements that make its guarantees (issue 15),
+ * shared by every wiresyncd of a cluster:
+ *
+ * - One global revision, gap-free and in commit order: a write transaction's last statement
+ *   (PGSCHEMA_COMMIT_SQL) bumps the one counter row by the number of changes and logs them
+ *   under the revisions it took. The row lock is held from there to the commit, so the next
+ *   writer's bump waits for this commit and reads past it: revisions are handed out in
+ *   commit order and a rolled-back transaction gives its back. (A sequence would not do: a
+ *   reader following the log could pass a revision whose transaction commits late.)
+ * - Keys and tunnel addresses are unique per network by the database's own keys (peers'
+ *   primary key, peer_tunnels (network, addr)): two servers can never both accept one.
+ * - Migrations run under an advisory lock in one transaction, so servers starting together
+ *   migrate once; a schema newer than this build is refused.
+ *
+ * Everything goes through server/pgconn.h's pipeline; nothing here blocks. */
+#ifndef WS_PGSCHEMA_H
+#define WS_PGSCHEMA_H
+
+#include "server/pgconn.h"
+
+/* The schema version this build writes. */
+int pgschema_version(void);
+
+/* Migrates the database of c (ready) to pgschema_version(): done gets the version the
+ * database is at, or err (a newer schema than this build: "the database's schema is
+ * version N, newer than this wiresyncd's M: upgrade wiresyncd"). 0, or -ENOTCONN/-ENOMEM
+ * (done not called). */
+int pgschema_migrate(struct pgconn *c, void (*done)(void *arg, int version, const char *err),
+    void *arg);
+
+/* The last statement of a write transaction. Parameters: $1 the number of changes n,
+ * $2 their keys (bytea[], n), $3 their networks (text[], n), $4 removed (boolean[], n),
+ * $5 the time (ms). Logs change i under revision base + i (1 <= i <= n), sets each changed
+ * peer's revision to its last, and returns one row: the new revision (base + n). */
+extern const char PGSCHEMA_COMMIT_SQL[];
+
+/* Text-format array literals for PGSCHEMA_COMMIT_SQL's parameters: appends one element to
+ * the literal in buf (len bytes; "{" ... "}" managed by the caller: start with "{" and end
+ * with pgschema_array_end). 0, or -ENOSPC. */
+int pgschema_array_bytea(char *buf, size_t len, const uint8_t *data, size_t n);
+int pgschema_array_text(char *buf, size_t len, const char *s);
+int pgschema_array_end(char *buf, size_t len);
+
+#endif
