@@ -1,0 +1,501 @@
+/* The PostgreSQL store's peers and change log (server/store_pg.h). Records are written in
+ * the SQLite store's text forms (store_peer.c's address lists), bytea as hex text; each
+ * call is a few queries of the current loop turn's pipeline and one callback when its last
+ * answer is in. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc/log.h"
+#include "server/pgconn.h"
+#include "server/pgschema.h"
+#include "server/store_impl.h"
+#include "server/store_pg.h"
+
+#define COMMIT_CHANNEL "ws_commits"
+
+struct store_pg {
+	struct pgconn *c;
+	const struct store_pg_cb *cb;
+	void *arg;
+	bool ready;
+};
+
+/* One call: its queries' answers counted down, the first error kept. */
+struct call {
+	struct store_pg *s;
+	int pending;
+	bool rollback;                 /* inside BEGIN: a failure needs a ROLLBACK */
+	uint64_t revision;
+	char err[512];
+	void (*done)(void *arg, uint64_t revision, const char *err);
+	void (*peer_fn)(void *arg, const struct peer *p);
+	void (*change_fn)(void *arg, uint64_t revision, const uint8_t key[WG_KEY_LEN],
+	    const char *network, bool removed);
+	void *arg;
+};
+
+static void
+answered(struct call *k, bool ok, const char *err)
+{
+	if (!ok && k->err[0] == '\0')
+		snprintf(k->err, sizeof(k->err), "%s", err);
+	if (--k->pending > 0)
+		return;
+	if (k->err[0] != '\0' && k->rollback && k->s->ready)
+		pgconn_send(k->s->c, "ROLLBACK", 0, NULL, NULL, NULL);
+	if (k->done != NULL)
+		k->done(k->arg, k->revision, k->err[0] != '\0' ? k->err : NULL);
+	free(k);
+}
+
+static void
+on_step(void *arg, const PGresult *res, const char *err)
+{
+	answered(arg, res != NULL, err);
+}
+
+static int
+q_send(struct call *k, const char *sql, int n, const char *const *v, pgconn_result_fn fn)
+{
+	int r = pgconn_send(k->s->c, sql, n, v, fn != NULL ? fn : on_step, k);
+
+	if (r == 0)
+		k->pending++;
+	return r;
+}
+
+static struct call *
+call_new(struct store_pg *s, void (*done)(void *, uint64_t, const char *), void *arg)
+{
+	struct call *k;
+
+	if (!s->ready)
+		return NULL;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	k->s = s;
+	k->done = done;
+	k->arg = arg;
+	k->pending = 1;              /* ours, until every query is queued */
+	return k;
+}
+
+/* The queries are queued (r 0) or not: either way, our count goes. */
+static int
+call_queued(struct call *k, int r)
+{
+	if (r != 0)
+		k->done = NULL;          /* the caller hears of it from the return */
+	answered(k, true, NULL);
+	return r;
+}
+
+static void
+hex(char *out, const uint8_t *p, size_t n)
+{
+	out[0] = '\\';
+	out[1] = 'x';
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 + 2 * i, 3, "%02x", p[i]);
+	out[2 + 2 * n] = '\0';
+}
+
+/* ---- commit ------------------------------------------------------------------------- */
+
+static void
+on_revision(void *arg, const PGresult *res, const char *err)
+{
+	struct call *k = arg;
+
+	if (res != NULL && PQntuples(res) == 1)
+		k->revision = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	answered(k, res != NULL, err);
+}
+
+static int
+queue_put(struct call *k, const struct peer *p)
+{
+	char key[2 * WG_KEY_LEN + 3], lanid[2 * PEER_LAN_ID_MAX + 3], port[16], seen[24];
+	char tunnel[STORE_LIST_MAX], lan[STORE_LIST_MAX], wan[NETADDR_STRLEN];
+	char addrs[STORE_LIST_MAX + 4 * CERT_TUNNEL_MAX + 4] = "{", one[NETADDR_STRLEN];
+	char *cert = NULL, *chain = NULL;
+	const char *v[14], *tv[3];
+	int r;
+
+	if (p->cert_len > 64 * 1024 || p->chain_len > 64 * 1024 ||
+	    p->lan_id_len > PEER_LAN_ID_MAX || p->n_tunnel > CERT_TUNNEL_MAX ||
+	    p->n_lan > PEER_LAN_MAX)
+		return -EINVAL;
+	hex(key, p->key, WG_KEY_LEN);
+	hex(lanid, p->lan_id, p->lan_id_len);
+	store_list_format(p->tunnel, p->n_tunnel, tunnel);
+	store_list_format(p->lan, p->n_lan, lan);
+	store_list_format(&p->wan, p->wan.family != 0 ? 1 : 0, wan);
+	snprintf(port, sizeof(port), "%" PRIu32, p->listen_port);
+	snprintf(seen, sizeof(seen), "%" PRId64, p->last_seen_ms);
+	if ((p->cert_len > 0 && (cert = malloc(2 * p->cert_len + 3)) == NULL) ||
+	    (p->chain_len > 0 && (chain = malloc(2 * p->chain_len + 3)) == NULL)) {
+		free(cert);
+		return -ENOMEM;
+	}
+	if (cert != NULL)
+		hex(cert, p->cert, p->cert_len);
+	if (chain != NULL)
+		hex(chain, p->chain, p->chain_len);
+	v[0] = key; v[1] = p->name; v[2] = p->network; v[3] = port; v[4] = tunnel; v[5] = lan;
+	v[6] = wan; v[7] = lanid; v[8] = p->observed_endpoint; v[9] = p->online ? "t" : "f";
+	v[10] = seen; v[11] = cert; v[12] = chain; v[13] = p->is_static ? "t" : "f";
+	r = q_send(k, "INSERT INTO peers (key, name, network, listen_port, tunnel_ips, lan_ips, "
+	    "wan_ip, lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, "
+	    "chain, static) VALUES ($1::bytea, $2, $3, $4::integer, $5, $6, $7, $8::bytea, $9, "
+	    "$10::boolean, $11::bigint, 0, $12::bytea, $13::bytea, $14::boolean) "
+	    "ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, network = EXCLUDED.network, "
+	    "listen_port = EXCLUDED.listen_port, tunnel_ips = EXCLUDED.tunnel_ips, "
+	    "lan_ips = EXCLUDED.lan_ips, wan_ip = EXCLUDED.wan_ip, lan_id = EXCLUDED.lan_id, "
+	    "observed_endpoint = EXCLUDED.observed_endpoint, online = EXCLUDED.online, "
+	    "last_seen_ms = EXCLUDED.last_seen_ms, certificate = EXCLUDED.certificate, "
+	    "chain = EXCLUDED.chain, static = EXCLUDED.static", 14, v, NULL);
+	free(cert);
+	free(chain);
+	if (r != 0)
+		return r;
+	/* the addresses it holds: its own again, the database refusing one another key holds */
+	tv[0] = key;
+	if ((r = q_send(k, "DELETE FROM peer_tunnels WHERE key = $1::bytea", 1, tv, NULL)) != 0)
+		return r;
+	for (size_t i = 0; i < p->n_tunnel; i++) {
+		netaddr_format(&p->tunnel[i], p->tunnel[i].prefix !=
+		    (p->tunnel[i].family == AF_INET ? 32 : 128), one);
+		pgschema_array_text(addrs, sizeof(addrs), one);
+	}
+	pgschema_array_end(addrs, sizeof(addrs));
+	tv[0] = p->network;
+	tv[1] = addrs;
+	tv[2] = key;
+	return q_send(k, "INSERT INTO peer_tunnels (network, addr, key) "
+	    "SELECT $1, a, $3::bytea FROM unnest($2::text[]) AS a", 3, tv, NULL);
+}
+
+int
+store_pg_commit(struct store_pg *s, const struct store_pg_change *ch, size_t n,
+    int64_t now_ms, void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
+{
+	size_t klen = 2 + n * (2 * WG_KEY_LEN + 8), nlen = 2 + n * (2 * CERT_NAME_MAX + 8);
+	char *keys = malloc(klen), *nets = malloc(nlen), *rm = malloc(2 + 2 * n + 1);
+	char count[24], ts[24], key[2 * WG_KEY_LEN + 3];
+	const char *cv[5], *dv[1];
+	struct call *k = NULL;
+	int r = 0;
+
+	if (keys == NULL || nets == NULL || rm == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (!s->ready) {
+		r = -ENOTCONN;
+		goto out;
+	}
+	if ((k = call_new(s, done, arg)) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	k->rollback = true;
+	strcpy(keys, "{");
+	strcpy(nets, "{");
+	strcpy(rm, "{");
+	r = q_send(k, "BEGIN", 0, NULL, NULL);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const uint8_t *kk = ch[i].put != NULL ? ch[i].put->key : ch[i].key;
+		const char *net = ch[i].put != NULL ? ch[i].put->network : ch[i].network;
+
+		if (ch[i].put != NULL) {
+			r = queue_put(k, ch[i].put);
+		} else {
+			hex(key, kk, WG_KEY_LEN);
+			dv[0] = key;
+			r = q_send(k, "DELETE FROM peers WHERE key = $1::bytea", 1, dv, NULL);
+		}
+		pgschema_array_bytea(keys, klen, kk, WG_KEY_LEN);
+		pgschema_array_text(nets, nlen, net);
+		strcat(rm, i > 0 ? (ch[i].put != NULL ? ",f" : ",t") : (ch[i].put != NULL ? "f" :
+		    "t"));
+	}
+	pgschema_array_end(keys, klen);
+	pgschema_array_end(nets, nlen);
+	strcat(rm, "}");
+	snprintf(count, sizeof(count), "%zu", n);
+	snprintf(ts, sizeof(ts), "%" PRId64, now_ms);
+	cv[0] = count; cv[1] = keys; cv[2] = nets; cv[3] = rm; cv[4] = ts;
+	if (r == 0)
+		r = q_send(k, PGSCHEMA_COMMIT_SQL, 5, cv, on_revision);
+	if (r == 0)
+		r = q_send(k, "SELECT pg_notify('" COMMIT_CHANNEL "', value::text) FROM meta "
+		    "WHERE name = 'revision'", 0, NULL, NULL);
+	if (r == 0)
+		r = q_send(k, "COMMIT", 0, NULL, NULL);
+	r = call_queued(k, r);
+out:
+	free(keys);
+	free(nets);
+	free(rm);
+	return r;
+}
+
+/* ---- reads -------------------------------------------------------------------------- */
+
+static uint8_t *
+unhex(const char *text, size_t *len)
+{
+	return PQunescapeBytea((const unsigned char *)text, len);
+}
+
+/* Row i of res into p (p->cert and p->chain malloc'd: the caller frees them). */
+static const char *
+read_peer(const PGresult *res, int i, struct peer *p)
+{
+	size_t len;
+	uint8_t *b, n_wan;
+
+	memset(p, 0, sizeof(*p));
+	if ((b = unhex(PQgetvalue(res, i, 0), &len)) == NULL || len != WG_KEY_LEN) {
+		PQfreemem(b);
+		return "bad key";
+	}
+	memcpy(p->key, b, WG_KEY_LEN);
+	PQfreemem(b);
+	if (snprintf(p->name, sizeof(p->name), "%s", PQgetvalue(res, i, 1)) >=
+	    (int)sizeof(p->name) ||
+	    snprintf(p->network, sizeof(p->network), "%s", PQgetvalue(res, i, 2)) >=
+	    (int)sizeof(p->network))
+		return "name or network too long";
+	p->listen_port = (uint32_t)strtoul(PQgetvalue(res, i, 3), NULL, 10);
+	if (!store_list_parse(PQgetvalue(res, i, 4), p->tunnel, CERT_TUNNEL_MAX, &p->n_tunnel) ||
+	    !store_list_parse(PQgetvalue(res, i, 5), p->lan, PEER_LAN_MAX, &p->n_lan) ||
+	    !store_list_parse(PQgetvalue(res, i, 6), &p->wan, 1, &n_wan))
+		return "bad addresses";
+	if ((b = unhex(PQgetvalue(res, i, 7), &len)) == NULL || len > PEER_LAN_ID_MAX) {
+		PQfreemem(b);
+		return "bad lan_id";
+	}
+	memcpy(p->lan_id, b, len);
+	p->lan_id_len = (uint8_t)len;
+	PQfreemem(b);
+	if (snprintf(p->observed_endpoint, sizeof(p->observed_endpoint), "%s",
+	    PQgetvalue(res, i, 8)) >= (int)sizeof(p->observed_endpoint))
+		return "observed endpoint too long";
+	p->online = PQgetvalue(res, i, 9)[0] == 't';
+	p->last_seen_ms = strtoll(PQgetvalue(res, i, 10), NULL, 10);
+	p->revision = strtoull(PQgetvalue(res, i, 11), NULL, 10);
+	for (int col = 12; col <= 13; col++) {
+		if (PQgetisnull(res, i, col))
+			continue;
+		if ((b = unhex(PQgetvalue(res, i, col), &len)) == NULL)
+			return "bad certificate";
+		uint8_t *copy = malloc(len > 0 ? len : 1);
+		if (copy == NULL) {
+			PQfreemem(b);
+			return "out of memory";
+		}
+		memcpy(copy, b, len);
+		PQfreemem(b);
+		if (col == 12) {
+			p->cert = copy;
+			p->cert_len = len;
+		} else {
+			p->chain = copy;
+			p->chain_len = len;
+		}
+	}
+	p->is_static = PQgetvalue(res, i, 14)[0] == 't';
+	return NULL;
+}
+
+static void
+on_peers(void *arg, const PGresult *res, const char *err)
+{
+	struct call *k = arg;
+	struct peer p;
+	const char *why;
+
+	for (int i = 0; res != NULL && i < PQntuples(res); i++) {
+		why = read_peer(res, i, &p);
+		if (why == NULL && k->peer_fn != NULL)
+			k->peer_fn(k->arg, &p);
+		free(p.cert);
+		free(p.chain);
+		if (why != NULL) {
+			snprintf(k->err, sizeof(k->err), "peer row %d: %s", i, why);
+			break;
+		}
+	}
+	answered(k, res != NULL, err);
+}
+
+int
+store_pg_load(struct store_pg *s, void (*fn)(void *arg, const struct peer *p),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
+{
+	struct call *k;
+	int r;
+
+	if (!s->ready)
+		return -ENOTCONN;
+	if ((k = call_new(s, done, arg)) == NULL)
+		return -ENOMEM;
+	k->peer_fn = fn;
+	k->rollback = true;
+	/* one snapshot for the revision and the records it covers */
+	r = q_send(k, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL);
+	if (r == 0)
+		r = q_send(k, "SELECT value FROM meta WHERE name = 'revision'", 0, NULL,
+		    on_revision);
+	if (r == 0)
+		r = q_send(k, "SELECT key, name, network, listen_port, tunnel_ips, lan_ips, wan_ip, "
+		    "lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, chain, "
+		    "static FROM peers ORDER BY key", 0, NULL, on_peers);
+	if (r == 0)
+		r = q_send(k, "COMMIT", 0, NULL, NULL);
+	return call_queued(k, r);
+}
+
+static void
+on_changes(void *arg, const PGresult *res, const char *err)
+{
+	struct call *k = arg;
+
+	for (int i = 0; res != NULL && i < PQntuples(res); i++) {
+		size_t len;
+		uint8_t *b = unhex(PQgetvalue(res, i, 1), &len);
+		uint64_t rev = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+
+		if (b != NULL && len == WG_KEY_LEN && k->change_fn != NULL)
+			k->change_fn(k->arg, rev, b, PQgetvalue(res, i, 2),
+			    PQgetvalue(res, i, 3)[0] == 't');
+		PQfreemem(b);
+		k->revision = rev;
+	}
+	answered(k, res != NULL, err);
+}
+
+int
+store_pg_changes_since(struct store_pg *s, uint64_t after,
+    void (*fn)(void *arg, uint64_t revision, const uint8_t key[WG_KEY_LEN],
+        const char *network, bool removed),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
+{
+	char a[24];
+	const char *v[1] = { a };
+	struct call *k;
+
+	if (!s->ready)
+		return -ENOTCONN;
+	if ((k = call_new(s, done, arg)) == NULL)
+		return -ENOMEM;
+	k->change_fn = fn;
+	k->revision = after;
+	snprintf(a, sizeof(a), "%" PRIu64, after);
+	return call_queued(k, q_send(k, "SELECT revision, key, network, removed FROM changes "
+	    "WHERE revision > $1::bigint ORDER BY revision", 1, v, on_changes));
+}
+
+/* ---- the connection ----------------------------------------------------------------- */
+
+static void
+on_listening(void *arg, const PGresult *res, const char *err)
+{
+	struct store_pg *s = arg;
+
+	if (res == NULL) {
+		log_warnx("database %s: LISTEN: %s", pgconn_target(s->c), err);
+		return;
+	}
+	s->ready = true;
+	if (s->cb->on_ready != NULL)
+		s->cb->on_ready(s->arg);
+}
+
+static void
+on_migrated(void *arg, int version, const char *err)
+{
+	struct store_pg *s = arg;
+	char why[700];
+
+	if (err != NULL) {
+		snprintf(why, sizeof(why), "database %s: %s", pgconn_target(s->c), err);
+		if (s->cb->on_down != NULL)
+			s->cb->on_down(s->arg, why);
+		return;
+	}
+	log_debug("database %s: schema version %d", pgconn_target(s->c), version);
+	pgconn_send(s->c, "LISTEN " COMMIT_CHANNEL, 0, NULL, on_listening, s);
+}
+
+static void
+pg_up(void *arg)
+{
+	struct store_pg *s = arg;
+
+	if (pgschema_migrate(s->c, on_migrated, s) != 0)
+		log_warnx("database %s: cannot start the migration", pgconn_target(s->c));
+}
+
+static void
+pg_down(void *arg, const char *why)
+{
+	struct store_pg *s = arg;
+
+	s->ready = false;
+	if (s->cb->on_down != NULL)
+		s->cb->on_down(s->arg, why);
+}
+
+static void
+pg_notify(void *arg, const char *channel, const char *payload)
+{
+	struct store_pg *s = arg;
+
+	if (strcmp(channel, COMMIT_CHANNEL) == 0 && s->cb->on_notify != NULL)
+		s->cb->on_notify(s->arg, strtoull(payload, NULL, 10));
+}
+
+static const struct pgconn_cb pg_cbs = { .on_up = pg_up, .on_down = pg_down,
+    .on_notify = pg_notify };
+
+struct store_pg *
+store_pg_open(struct loop *l, const char *uri, const struct store_pg_cb *cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct store_pg *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		snprintf(err, errlen, "database: out of memory");
+		return NULL;
+	}
+	s->cb = cb;
+	s->arg = arg;
+	if ((s->c = pgconn_new(l, uri, &pg_cbs, s, err, errlen)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+store_pg_close(struct store_pg *s)
+{
+	if (s == NULL)
+		return;
+	pgconn_del(s->c);
+	free(s);
+}
+
+bool
+store_pg_ready(const struct store_pg *s)
+{
+	return s->ready;
+}

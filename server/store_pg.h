@@ -1,0 +1,67 @@
+/* The PostgreSQL backend of the store (issue 15), for several wiresyncd on one database:
+ * the peer records and the change log, every call answered later through a callback (the
+ * event loop never waits on the database; server/pgconn.h). The schema and its guarantees
+ * are server/pgschema.h's: revisions gap-free in commit order across servers, keys and
+ * tunnel addresses unique per network by the database.
+ *
+ * In progress: the service still runs on the SQLite store (server/store.h); this backend
+ * will sit behind the same interface once its writes are asynchronous. */
+#ifndef WS_STORE_PG_H
+#define WS_STORE_PG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rpc/loop.h"
+#include "server/store.h"
+
+struct store_pg;
+
+struct store_pg_cb {
+	/* Connected and migrated (first time or after a reconnect); version is the schema's.
+	 * After a reconnect the caller catches up from the log (store_pg_changes_since). */
+	void (*on_ready)(void *arg);
+	/* Lost (why names the server): calls in flight fail, new ones get -ENOTCONN until
+	 * on_ready again. A schema newer than this build is said here too, and never ready. */
+	void (*on_down)(void *arg, const char *why);
+	/* A NOTIFY of a commit (any server's): the doorbell; the log is the truth. */
+	void (*on_notify)(void *arg, uint64_t revision);
+};
+
+/* Connects to uri (libpq conninfo); nothing is ready before on_ready. NULL with err
+ * (naming the database setting) when uri does not parse. */
+struct store_pg *store_pg_open(struct loop *l, const char *uri, const struct store_pg_cb *cb,
+    void *arg, char *err, size_t errlen);
+void store_pg_close(struct store_pg *s);
+bool store_pg_ready(const struct store_pg *s);
+
+/* One change of a commit: put (a record whose key, name, network and tunnel addresses
+ * the database takes as given) or, with put NULL, the removal of key in network. */
+struct store_pg_change {
+	const struct peer *put;
+	uint8_t key[WG_KEY_LEN];
+	char network[CERT_NAME_MAX + 1];
+};
+
+/* Writes the n changes in one transaction: change i takes revision base + i + 1, each put
+ * peer's revision is its last; the commit is NOTIFYed. done gets the new revision, or err
+ * (a tunnel address another key holds in its network: "duplicate key ... peer_tunnels";
+ * nothing of the commit stays). 0, -ENOTCONN, -EINVAL (a record the store cannot hold,
+ * logged) or -ENOMEM; done is called only on 0. */
+int store_pg_commit(struct store_pg *s, const struct store_pg_change *ch, size_t n,
+    int64_t now_ms, void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+
+/* Every stored peer (fn's record is valid during the call), then done with the revision
+ * the read saw, or err. 0 or -ENOTCONN/-ENOMEM. */
+int store_pg_load(struct store_pg *s, void (*fn)(void *arg, const struct peer *p),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+
+/* The change log after revision after, in revision order: fn(revision, key, network,
+ * removed), then done (err NULL) or done with err. 0 or -ENOTCONN/-ENOMEM. */
+int store_pg_changes_since(struct store_pg *s, uint64_t after,
+    void (*fn)(void *arg, uint64_t revision, const uint8_t key[WG_KEY_LEN],
+        const char *network, bool removed),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+
+#endif

@@ -1,0 +1,357 @@
+/* ws-pgstore: server/store_pg.c against a real PostgreSQL (test/pgconn.test), two
+ * instances standing for two servers on one database.
+ *
+ *   WS_PG=URI ws-pgstore        (URI: an empty database)
+ *
+ * Prints "PASS<TAB>what" / "FAIL<TAB>what<TAB>detail" / "NOTE<TAB>..."; exit 0 when every
+ * check passed. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rpc/loop.h"
+#include "server/store_pg.h"
+
+static int failed;
+static struct loop *loop;
+
+static void
+check(int cond, const char *what, const char *detail)
+{
+	if (cond) {
+		printf("PASS\t%s\n", what);
+	} else {
+		failed++;
+		printf("FAIL\t%s\t%s\n", what, detail != NULL ? detail : "");
+	}
+	fflush(stdout);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+run_until(const int *flag, int want, double secs)
+{
+	for (double end = now_s() + secs; *flag < want && now_s() < end;)
+		loop_run_once(loop, 20);
+}
+
+struct server {
+	struct store_pg *s;
+	int ready, notifies;
+	uint64_t notified;
+	char down[512];
+};
+
+static void
+on_ready(void *arg)
+{
+	((struct server *)arg)->ready++;
+}
+
+static void
+on_down(void *arg, const char *why)
+{
+	snprintf(((struct server *)arg)->down, 512, "%s", why);
+}
+
+static void
+on_notify(void *arg, uint64_t revision)
+{
+	struct server *v = arg;
+
+	v->notifies++;
+	v->notified = revision;
+}
+
+static const struct store_pg_cb cbs = { .on_ready = on_ready, .on_down = on_down,
+    .on_notify = on_notify };
+
+/* a call's outcome */
+struct res {
+	int done;
+	uint64_t revision;
+	char err[512];
+	struct peer got[8];
+	uint8_t cert[8][2048];
+	int n;
+	struct { uint64_t rev; uint8_t key0; bool removed; char net[32]; } ch[256];
+	int nch;
+};
+
+static void
+on_done(void *arg, uint64_t revision, const char *err)
+{
+	struct res *r = arg;
+
+	r->done++;
+	r->revision = revision;
+	snprintf(r->err, sizeof(r->err), "%s", err != NULL ? err : "");
+}
+
+static void
+on_peer(void *arg, const struct peer *p)
+{
+	struct res *r = arg;
+
+	if (r->n >= 8)
+		return;
+	r->got[r->n] = *p;
+	if (p->cert_len <= sizeof(r->cert[0]))
+		memcpy(r->cert[r->n], p->cert, p->cert_len);
+	r->got[r->n].cert = r->cert[r->n];
+	r->got[r->n].chain = NULL;
+	r->n++;
+}
+
+static void
+on_change(void *arg, uint64_t revision, const uint8_t key[WG_KEY_LEN], const char *network,
+    bool removed)
+{
+	struct res *r = arg;
+
+	if (r->nch >= 256)
+		return;
+	r->ch[r->nch].rev = revision;
+	r->ch[r->nch].key0 = key[0];
+	r->ch[r->nch].removed = removed;
+	snprintf(r->ch[r->nch].net, sizeof(r->ch[0].net), "%s", network);
+	r->nch++;
+}
+
+static void
+addr(struct netaddr *a, const char *text)
+{
+	netaddr_parse(text, true, a, NULL, 0);
+}
+
+static uint8_t certbuf[1500];
+
+static void
+make_peer(struct peer *p, uint8_t k, const char *name, const char *net, const char *tun)
+{
+	memset(p, 0, sizeof(*p));
+	memset(p->key, k, WG_KEY_LEN);
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->network, sizeof(p->network), "%s", net);
+	p->listen_port = 51820;
+	p->n_tunnel = 2;
+	addr(&p->tunnel[0], tun);
+	addr(&p->tunnel[1], "fd00:9::1");
+	p->tunnel[1].addr[15] = k;
+	p->n_lan = 1;
+	addr(&p->lan[0], "192.168.1.10/24");
+	addr(&p->wan, "203.0.113.7");
+	p->lan_id_len = 6;
+	memcpy(p->lan_id, "\x02\x00\x5e\x00\x0a\x01", 6);
+	snprintf(p->observed_endpoint, sizeof(p->observed_endpoint), "203.0.113.7:40001");
+	p->online = true;
+	p->last_seen_ms = 1700000000123;
+	p->cert = certbuf;
+	p->cert_len = sizeof(certbuf);
+}
+
+/* What the store must give back: every field written (revision aside). */
+static bool
+same(const struct peer *a, const struct peer *b, char *why, size_t len)
+{
+	char x[NETADDR_STRLEN], y[NETADDR_STRLEN];
+
+	if (memcmp(a->key, b->key, WG_KEY_LEN) != 0 || strcmp(a->name, b->name) != 0 ||
+	    strcmp(a->network, b->network) != 0 || a->listen_port != b->listen_port ||
+	    a->n_tunnel != b->n_tunnel || a->n_lan != b->n_lan ||
+	    a->lan_id_len != b->lan_id_len || memcmp(a->lan_id, b->lan_id, a->lan_id_len) ||
+	    strcmp(a->observed_endpoint, b->observed_endpoint) != 0 || a->online != b->online ||
+	    a->last_seen_ms != b->last_seen_ms || a->cert_len != b->cert_len ||
+	    memcmp(a->cert, b->cert, a->cert_len) != 0 || a->is_static != b->is_static) {
+		snprintf(why, len, "%s: a scalar field or the certificate differs", a->name);
+		return false;
+	}
+	for (int i = 0; i < a->n_tunnel; i++)
+		if (strcmp(netaddr_format(&a->tunnel[i], true, x),
+		    netaddr_format(&b->tunnel[i], true, y)) != 0) {
+			snprintf(why, len, "%s: tunnel %s != %s", a->name, x, y);
+			return false;
+		}
+	if (strcmp(netaddr_format(&a->lan[0], true, x), netaddr_format(&b->lan[0], true, y)) ||
+	    strcmp(netaddr_format(&a->wan, true, x), netaddr_format(&b->wan, true, y))) {
+		snprintf(why, len, "%s: lan or wan differs", a->name);
+		return false;
+	}
+	return true;
+}
+
+struct chain {
+	struct server *v;
+	uint8_t k0;
+	int sent, ok, errors;
+	struct peer p;
+	char err[256];
+};
+
+static void send_next(struct chain *c);
+
+static void
+on_chain(void *arg, uint64_t revision, const char *err)
+{
+	struct chain *c = arg;
+
+	(void)revision;
+	if (err != NULL) {
+		if (c->errors++ == 0)
+			snprintf(c->err, sizeof(c->err), "%s", err);
+	} else {
+		c->ok++;
+	}
+	if (c->sent < 100)
+		send_next(c);
+}
+
+static void
+send_next(struct chain *c)
+{
+	struct store_pg_change ch = { .put = &c->p };
+	char tun[32];
+
+	snprintf(tun, sizeof(tun), "10.7.%u.%d", c->k0, c->sent);
+	make_peer(&c->p, c->k0, c->k0 == 0x40 ? "bulk-a" : "bulk-b", "bulk", tun);
+	c->p.key[1] = (uint8_t)c->sent;
+	c->p.tunnel[1].addr[14] = (uint8_t)c->sent;
+	c->sent++;
+	if (store_pg_commit(c->v->s, &ch, 1, 1700000000000, on_chain, c) != 0)
+		c->errors++;
+}
+
+int
+main(void)
+{
+	const char *uri = getenv("WS_PG");
+	struct server a = { 0 }, b = { 0 };
+	static struct res r;
+	struct peer alice, bob, carol;
+	struct store_pg_change ch[2];
+	struct chain ca = { 0 }, cb2 = { 0 };
+	char err[512], why[256], det[1024];
+	double t0;
+	bool ok;
+
+	if (uri == NULL) {
+		fprintf(stderr, "usage: WS_PG=URI ws-pgstore\n");
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(certbuf); i++)
+		certbuf[i] = (uint8_t)(i * 7 + 3);
+	loop = loop_new();
+	a.s = store_pg_open(loop, uri, &cbs, &a, err, sizeof(err));
+	b.s = store_pg_open(loop, uri, &cbs, &b, err, sizeof(err));
+	if (a.s == NULL || b.s == NULL) {
+		check(0, "store_pg_open", err);
+		return 1;
+	}
+	run_until(&a.ready, 1, 20);
+	run_until(&b.ready, 1, 20);
+	check(a.ready == 1 && b.ready == 1, "two servers open the store (migrated, listening)",
+	    a.down[0] != '\0' ? a.down : b.down);
+
+	make_peer(&alice, 0x11, "alice", "net", "10.1.0.1");
+	make_peer(&bob, 0x22, "bob", "net", "10.1.0.2");
+	bob.online = false;
+	bob.is_static = true;
+	ch[0] = (struct store_pg_change){ .put = &alice };
+	ch[1] = (struct store_pg_change){ .put = &bob };
+	memset(&r, 0, sizeof(r));
+	store_pg_commit(a.s, ch, 2, 1700000000000, on_done, &r);
+	run_until(&r.done, 1, 10);
+	check(r.revision == 2 && r.err[0] == '\0', "A commits alice and bob: revision 2", r.err);
+	run_until(&b.notifies, 1, 10);
+	snprintf(det, sizeof(det), "%d notifies, revision %" PRIu64, b.notifies, b.notified);
+	check(b.notifies == 1 && b.notified == 2, "B hears A's commit (NOTIFY, revision 2)", det);
+
+	memset(&r, 0, sizeof(r));
+	store_pg_load(b.s, on_peer, on_done, &r);
+	run_until(&r.done, 1, 10);
+	ok = r.n == 2 && same(&alice, &r.got[0], why, sizeof(why)) &&
+	    same(&bob, &r.got[1], why, sizeof(why));
+	check(ok && r.revision == 2 && r.got[0].revision == 1 && r.got[1].revision == 2,
+	    "B reads both records back exactly, with their revisions and the store's", ok ? r.err :
+	    why);
+
+	alice.listen_port = 51999;
+	ch[0] = (struct store_pg_change){ .put = &alice };
+	ch[1] = (struct store_pg_change){ .put = NULL };
+	memcpy(ch[1].key, bob.key, WG_KEY_LEN);
+	snprintf(ch[1].network, sizeof(ch[1].network), "net");
+	memset(&r, 0, sizeof(r));
+	store_pg_commit(a.s, ch, 2, 1700000000500, on_done, &r);
+	run_until(&r.done, 1, 10);
+	check(r.revision == 4, "A changes alice and removes bob in one commit: revision 4", r.err);
+	memset(&r, 0, sizeof(r));
+	store_pg_changes_since(b.s, 2, on_change, on_done, &r);
+	run_until(&r.done, 1, 10);
+	snprintf(det, sizeof(det), "%d rows", r.nch);
+	check(r.nch == 2 && r.ch[0].rev == 3 && r.ch[0].key0 == 0x11 && !r.ch[0].removed &&
+	    r.ch[1].rev == 4 && r.ch[1].key0 == 0x22 && r.ch[1].removed &&
+	    strcmp(r.ch[1].net, "net") == 0, "B's log after 2: alice changed (3), bob removed (4)",
+	    det);
+
+	/* carol claims alice's address through B: refused by the database, nothing stays */
+	make_peer(&carol, 0x33, "carol", "net", "10.1.0.1");
+	ch[0] = (struct store_pg_change){ .put = &carol };
+	memset(&r, 0, sizeof(r));
+	store_pg_commit(b.s, ch, 1, 1700000001000, on_done, &r);
+	run_until(&r.done, 1, 10);
+	check(strstr(r.err, "duplicate key") != NULL && strstr(r.err, "peer_tunnels") != NULL,
+	    "carol with alice's tunnel address (through B): refused", r.err);
+	memset(&r, 0, sizeof(r));
+	store_pg_load(a.s, on_peer, on_done, &r);
+	run_until(&r.done, 1, 10);
+	snprintf(det, sizeof(det), "%d peers, revision %" PRIu64 ", %s", r.n, r.revision, r.err);
+	check(r.n == 1 && r.revision == 4 && r.got[0].listen_port == 51999,
+	    "after the refusal: alice alone, revision still 4 (B's session works on)", det);
+	snprintf(carol.network, sizeof(carol.network), "other");
+	memset(&r, 0, sizeof(r));
+	store_pg_commit(b.s, ch, 1, 1700000001000, on_done, &r);
+	run_until(&r.done, 1, 10);
+	check(r.revision == 5 && r.err[0] == '\0', "the same address in another network: taken",
+	    r.err);
+
+	/* both servers write at once */
+	ca.v = &a;
+	ca.k0 = 0x40;
+	cb2.v = &b;
+	cb2.k0 = 0x41;
+	t0 = now_s();
+	send_next(&ca);
+	send_next(&cb2);
+	for (double end = now_s() + 60; now_s() < end &&
+	    ca.ok + ca.errors + cb2.ok + cb2.errors < 200;)
+		loop_run_once(loop, 20);
+	printf("NOTE\t200 commits from two servers at once: %.0f ms\n", (now_s() - t0) * 1000);
+	snprintf(det, sizeof(det), "ok %d + %d, errors %d + %d: %s%s", ca.ok, cb2.ok, ca.errors,
+	    cb2.errors, ca.err, cb2.err);
+	check(ca.ok == 100 && cb2.ok == 100, "two servers commit 100 each at once", det);
+	memset(&r, 0, sizeof(r));
+	store_pg_changes_since(a.s, 5, on_change, on_done, &r);
+	run_until(&r.done, 1, 10);
+	ok = r.nch == 200;
+	for (int i = 0; ok && i < r.nch; i++)
+		ok = r.ch[i].rev == (uint64_t)(6 + i);
+	snprintf(det, sizeof(det), "%d rows, last %" PRIu64, r.nch, r.revision);
+	check(ok && r.revision == 205, "the log after 5: revisions 6..205, one each, no gap", det);
+
+	store_pg_close(a.s);
+	store_pg_close(b.s);
+	loop_del(loop);
+	return failed == 0 ? 0 : 1;
+}
