@@ -20,6 +20,7 @@
 
 struct store_pg {
 	struct pgconn *c;
+	char name[128];                /* this server's, in servers and peers.online_server */
 	const struct store_pg_cb *cb;
 	void *arg;
 	bool ready;
@@ -36,6 +37,7 @@ struct call {
 	void (*peer_fn)(void *arg, const struct peer *p);
 	void (*change_fn)(void *arg, uint64_t revision, const uint8_t key[WG_KEY_LEN],
 	    const char *network, bool removed);
+	void (*list_fn)(void *arg, const char *name, const char *address, int64_t until_ms);
 	void *arg;
 };
 
@@ -124,7 +126,7 @@ queue_put(struct call *k, const struct peer *p)
 	char tunnel[STORE_LIST_MAX], lan[STORE_LIST_MAX], wan[NETADDR_STRLEN];
 	char addrs[STORE_LIST_MAX + 4 * CERT_TUNNEL_MAX + 4] = "{", one[NETADDR_STRLEN];
 	char *cert = NULL, *chain = NULL;
-	const char *v[14], *tv[3];
+	const char *v[15], *tv[3];
 	int r;
 
 	if (p->cert_len > 64 * 1024 || p->chain_len > 64 * 1024 ||
@@ -150,16 +152,20 @@ queue_put(struct call *k, const struct peer *p)
 	v[0] = key; v[1] = p->name; v[2] = p->network; v[3] = port; v[4] = tunnel; v[5] = lan;
 	v[6] = wan; v[7] = lanid; v[8] = p->observed_endpoint; v[9] = p->online ? "t" : "f";
 	v[10] = seen; v[11] = cert; v[12] = chain; v[13] = p->is_static ? "t" : "f";
+	/* an online host is held by this server's lease (store_pg_expire) */
+	v[14] = p->online ? k->s->name : NULL;
 	r = q_send(k, "INSERT INTO peers (key, name, network, listen_port, tunnel_ips, lan_ips, "
 	    "wan_ip, lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, "
-	    "chain, static) VALUES ($1::bytea, $2, $3, $4::integer, $5, $6, $7, $8::bytea, $9, "
-	    "$10::boolean, $11::bigint, 0, $12::bytea, $13::bytea, $14::boolean) "
+	    "chain, static, online_server) VALUES ($1::bytea, $2, $3, $4::integer, $5, $6, $7, "
+	    "$8::bytea, $9, $10::boolean, $11::bigint, 0, $12::bytea, $13::bytea, $14::boolean, "
+	    "$15) "
 	    "ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, network = EXCLUDED.network, "
 	    "listen_port = EXCLUDED.listen_port, tunnel_ips = EXCLUDED.tunnel_ips, "
 	    "lan_ips = EXCLUDED.lan_ips, wan_ip = EXCLUDED.wan_ip, lan_id = EXCLUDED.lan_id, "
 	    "observed_endpoint = EXCLUDED.observed_endpoint, online = EXCLUDED.online, "
 	    "last_seen_ms = EXCLUDED.last_seen_ms, certificate = EXCLUDED.certificate, "
-	    "chain = EXCLUDED.chain, static = EXCLUDED.static", 14, v, NULL);
+	    "chain = EXCLUDED.chain, static = EXCLUDED.static, "
+	    "online_server = EXCLUDED.online_server", 15, v, NULL);
 	free(cert);
 	free(chain);
 	if (r != 0)
@@ -403,6 +409,98 @@ store_pg_changes_since(struct store_pg *s, uint64_t after,
 	    "WHERE revision > $1::bigint ORDER BY revision", 1, v, on_changes));
 }
 
+/* ---- leases ------------------------------------------------------------------------- */
+
+int
+store_pg_lease(struct store_pg *s, const char *address, int64_t now_ms, int64_t ttl_ms,
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
+{
+	char now[24], until[24];
+	const char *v[4] = { s->name, address, now, until };
+	struct call *k;
+
+	if (!s->ready)
+		return -ENOTCONN;
+	if ((k = call_new(s, done, arg)) == NULL)
+		return -ENOMEM;
+	snprintf(now, sizeof(now), "%" PRId64, now_ms);
+	snprintf(until, sizeof(until), "%" PRId64, now_ms + ttl_ms);
+	return call_queued(k, q_send(k, "INSERT INTO servers (name, address, started_ms, "
+	    "lease_until_ms) VALUES ($1, $2, $3::bigint, $4::bigint) ON CONFLICT (name) DO "
+	    "UPDATE SET address = EXCLUDED.address, lease_until_ms = EXCLUDED.lease_until_ms",
+	    4, v, NULL));
+}
+
+int
+store_pg_expire(struct store_pg *s, int64_t now_ms,
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
+{
+	char now[24];
+	const char *v[2] = { now, s->name }, *t[1] = { now };
+	struct call *k;
+	int r;
+
+	if (!s->ready)
+		return -ENOTCONN;
+	if ((k = call_new(s, done, arg)) == NULL)
+		return -ENOMEM;
+	k->rollback = true;
+	snprintf(now, sizeof(now), "%" PRId64, now_ms);
+	/* two servers expiring one lease at once: the second finds its row gone, and no host
+	 * to log; the hosts are marked first (revision -1), then logged as one commit (one
+	 * statement may not update a row twice) */
+	r = q_send(k, "BEGIN", 0, NULL, NULL);
+	if (r == 0)
+		r = q_send(k, "WITH dead AS (DELETE FROM servers WHERE lease_until_ms < $1::bigint "
+		    "AND name <> $2 RETURNING name) UPDATE peers SET online = false, "
+		    "online_server = NULL, revision = -1 FROM dead "
+		    "WHERE peers.online_server = dead.name", 2, v, NULL);
+	if (r == 0)
+		r = q_send(k, "WITH u AS (SELECT key, network, row_number() OVER (ORDER BY key) "
+		    "AS ord FROM peers WHERE revision = -1), n AS (SELECT count(*) AS n FROM u), "
+		    "r AS (UPDATE meta SET value = value + n.n FROM n WHERE name = 'revision' "
+		    "RETURNING value - n.n AS base), "
+		    "c AS (INSERT INTO changes (revision, key, network, ts_ms, removed) "
+		    "SELECT r.base + u.ord, u.key, u.network, $1::bigint, false FROM r, u "
+		    "RETURNING revision, key), "
+		    "p AS (UPDATE peers SET revision = c.revision FROM c WHERE peers.key = c.key) "
+		    "SELECT r.base + n.n FROM r, n", 1, t, on_revision);
+	if (r == 0)
+		r = q_send(k, "SELECT pg_notify('" COMMIT_CHANNEL "', value::text) FROM meta "
+		    "WHERE name = 'revision'", 0, NULL, NULL);
+	if (r == 0)
+		r = q_send(k, "COMMIT", 0, NULL, NULL);
+	return call_queued(k, r);
+}
+
+static void
+on_servers(void *arg, const PGresult *res, const char *err)
+{
+	struct call *k = arg;
+	void (*fn)(void *, const char *, const char *, int64_t) = k->list_fn;
+
+	for (int i = 0; res != NULL && fn != NULL && i < PQntuples(res); i++)
+		fn(k->arg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		    strtoll(PQgetvalue(res, i, 2), NULL, 10));
+	answered(k, res != NULL, err);
+}
+
+int
+store_pg_servers(struct store_pg *s,
+    void (*fn)(void *arg, const char *name, const char *address, int64_t lease_until_ms),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
+{
+	struct call *k;
+
+	if (!s->ready)
+		return -ENOTCONN;
+	if ((k = call_new(s, done, arg)) == NULL)
+		return -ENOMEM;
+	k->list_fn = fn;
+	return call_queued(k, q_send(k, "SELECT name, address, lease_until_ms FROM servers "
+	    "ORDER BY name", 0, NULL, on_servers));
+}
+
 /* ---- the connection ----------------------------------------------------------------- */
 
 static void
@@ -467,8 +565,8 @@ static const struct pgconn_cb pg_cbs = { .on_up = pg_up, .on_down = pg_down,
     .on_notify = pg_notify };
 
 struct store_pg *
-store_pg_open(struct loop *l, const char *uri, const struct store_pg_cb *cb, void *arg,
-    char *err, size_t errlen)
+store_pg_open(struct loop *l, const char *uri, const char *name, const struct store_pg_cb *cb,
+    void *arg, char *err, size_t errlen)
 {
 	struct store_pg *s = calloc(1, sizeof(*s));
 
@@ -476,6 +574,12 @@ store_pg_open(struct loop *l, const char *uri, const struct store_pg_cb *cb, voi
 		snprintf(err, errlen, "database: out of memory");
 		return NULL;
 	}
+	if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof(s->name)) {
+		snprintf(err, errlen, "server name: 1 to %zu characters", sizeof(s->name) - 1);
+		free(s);
+		return NULL;
+	}
+	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->cb = cb;
 	s->arg = arg;
 	if ((s->c = pgconn_new(l, uri, &pg_cbs, s, err, errlen)) == NULL) {

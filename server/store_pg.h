@@ -29,10 +29,11 @@ struct store_pg_cb {
 	void (*on_notify)(void *arg, uint64_t revision);
 };
 
-/* Connects to uri (libpq conninfo); nothing is ready before on_ready. NULL with err
- * (naming the database setting) when uri does not parse. */
-struct store_pg *store_pg_open(struct loop *l, const char *uri, const struct store_pg_cb *cb,
-    void *arg, char *err, size_t errlen);
+/* Connects to uri (libpq conninfo) as the server called name (unique in the cluster:
+ * the hosts it puts online are its own, see store_pg_lease); nothing is ready before
+ * on_ready. NULL with err (naming the database setting) when uri does not parse. */
+struct store_pg *store_pg_open(struct loop *l, const char *uri, const char *name,
+    const struct store_pg_cb *cb, void *arg, char *err, size_t errlen);
 void store_pg_close(struct store_pg *s);
 bool store_pg_ready(const struct store_pg *s);
 
@@ -62,6 +63,25 @@ int store_pg_load(struct store_pg *s, void (*fn)(void *arg, const struct peer *p
 int store_pg_changes_since(struct store_pg *s, uint64_t after,
     void (*fn)(void *arg, uint64_t revision, const uint8_t key[WG_KEY_LEN],
         const char *network, bool removed),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+
+/* Presence across servers: each server holds a lease in the database and renews it; a
+ * host a server puts online is held online by that server's lease. */
+
+/* Takes or renews this server's lease until now_ms + ttl_ms (address: how the cluster
+ * lists it). done: err or NULL. 0 or -ENOTCONN/-ENOMEM. */
+int store_pg_lease(struct store_pg *s, const char *address, int64_t now_ms, int64_t ttl_ms,
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+
+/* Expires every other server whose lease ended before now_ms: its hosts go offline (each a
+ * change in the log, in one transaction with the lease's removal) and its row goes. done
+ * gets the revision after (unchanged when nothing expired). 0 or -ENOTCONN/-ENOMEM. */
+int store_pg_expire(struct store_pg *s, int64_t now_ms,
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+
+/* The servers of the cluster and their leases: fn per server, then done. */
+int store_pg_servers(struct store_pg *s,
+    void (*fn)(void *arg, const char *name, const char *address, int64_t lease_until_ms),
     void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
 
 #endif

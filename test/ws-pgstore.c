@@ -105,7 +105,7 @@ on_peer(void *arg, const struct peer *p)
 {
 	struct res *r = arg;
 
-	if (r->n >= 8)
+	if (r->n >= 8 || strncmp(p->name, "bulk", 4) == 0)
 		return;
 	r->got[r->n] = *p;
 	if (p->cert_len <= sizeof(r->cert[0]))
@@ -128,6 +128,28 @@ on_change(void *arg, uint64_t revision, const uint8_t key[WG_KEY_LEN], const cha
 	r->ch[r->nch].removed = removed;
 	snprintf(r->ch[r->nch].net, sizeof(r->ch[0].net), "%s", network);
 	r->nch++;
+}
+
+static int n_servers;
+static char servers_seen[256];
+
+static void
+on_server(void *arg, const char *name, const char *address, int64_t until)
+{
+	(void)arg;
+	(void)until;
+	n_servers++;
+	snprintf(servers_seen + strlen(servers_seen), sizeof(servers_seen) - strlen(servers_seen),
+	    "%s(%s) ", name, address);
+}
+
+static const struct peer *
+find(const struct res *r, const char *name)
+{
+	for (int i = 0; i < r->n; i++)
+		if (strcmp(r->got[i].name, name) == 0)
+			return &r->got[i];
+	return NULL;
 }
 
 static void
@@ -253,8 +275,8 @@ main(void)
 	for (size_t i = 0; i < sizeof(certbuf); i++)
 		certbuf[i] = (uint8_t)(i * 7 + 3);
 	loop = loop_new();
-	a.s = store_pg_open(loop, uri, &cbs, &a, err, sizeof(err));
-	b.s = store_pg_open(loop, uri, &cbs, &b, err, sizeof(err));
+	a.s = store_pg_open(loop, uri, "a.example", &cbs, &a, err, sizeof(err));
+	b.s = store_pg_open(loop, uri, "b.example", &cbs, &b, err, sizeof(err));
 	if (a.s == NULL || b.s == NULL) {
 		check(0, "store_pg_open", err);
 		return 1;
@@ -349,6 +371,74 @@ main(void)
 		ok = r.ch[i].rev == (uint64_t)(6 + i);
 	snprintf(det, sizeof(det), "%d rows, last %" PRIu64, r.nch, r.revision);
 	check(ok && r.revision == 205, "the log after 5: revisions 6..205, one each, no gap", det);
+
+	/* leases: A's ends, B expires it; A's hosts go offline, B's stay */
+	{
+		struct peer dave;
+		const struct peer *x, *y;
+		uint64_t before;
+		int64_t t = 1800000000000;
+
+		memset(&r, 0, sizeof(r));
+		store_pg_lease(a.s, "192.0.2.1:7443", t, 1000, on_done, &r);
+		store_pg_lease(b.s, "192.0.2.2:7443", t, 60000, on_done, &r);
+		run_until(&r.done, 2, 10);
+		memset(&r, 0, sizeof(r));
+		n_servers = 0;
+		store_pg_servers(a.s, on_server, on_done, &r);
+		run_until(&r.done, 1, 10);
+		check(n_servers == 2 && strstr(servers_seen, "a.example(192.0.2.1:7443)") &&
+		    strstr(servers_seen, "b.example(192.0.2.2:7443)"),
+		    "both servers hold a lease, listed with their addresses", servers_seen);
+		make_peer(&dave, 0x44, "dave", "net", "10.1.0.4");
+		ch[0] = (struct store_pg_change){ .put = &dave };
+		memset(&r, 0, sizeof(r));
+		store_pg_commit(b.s, ch, 1, t, on_done, &r);
+		run_until(&r.done, 1, 10);
+		before = r.revision;
+		memset(&r, 0, sizeof(r));
+		store_pg_expire(b.s, t + 5000, on_done, &r);
+		run_until(&r.done, 1, 10);
+		snprintf(det, sizeof(det), "revision %" PRIu64 " -> %" PRIu64 " %s", before,
+		    r.revision, r.err);
+		/* A's hosts: alice and the 100 A wrote online */
+		check(r.revision == before + 1 + (uint64_t)ca.ok && r.err[0] == '\0',
+		    "B expires A's lease: a change per host A held (alice, bulk-a), one commit", det);
+		memset(&r, 0, sizeof(r));
+		store_pg_load(b.s, on_peer, on_done, &r);
+		run_until(&r.done, 1, 10);
+		x = find(&r, "alice");
+		y = find(&r, "dave");
+		check(x != NULL && !x->online && x->revision > before && y != NULL &&
+		    y->online, "alice (held by A) is offline, dave (B's) online", r.err);
+		memset(&r, 0, sizeof(r));
+		n_servers = 0;
+		servers_seen[0] = '\0';
+		store_pg_servers(b.s, on_server, on_done, &r);
+		run_until(&r.done, 1, 10);
+		check(n_servers == 1 && strstr(servers_seen, "b.example") != NULL,
+		    "A's lease is gone from the cluster's list", servers_seen);
+		memset(&r, 0, sizeof(r));
+		store_pg_expire(a.s, t + 6000, on_done, &r);
+		run_until(&r.done, 1, 10);
+		check(r.revision == before + 1 + (uint64_t)ca.ok, "expiring again changes nothing",
+		    r.err);
+		/* alice reconnects through B */
+		alice.online = true;
+		ch[0] = (struct store_pg_change){ .put = &alice };
+		memset(&r, 0, sizeof(r));
+		store_pg_commit(b.s, ch, 1, t + 7000, on_done, &r);
+		run_until(&r.done, 1, 10);
+		memset(&r, 0, sizeof(r));
+		store_pg_expire(a.s, t + 8000, on_done, &r);   /* B's lease holds her */
+		run_until(&r.done, 1, 10);
+		memset(&r, 0, sizeof(r));
+		store_pg_load(a.s, on_peer, on_done, &r);
+		run_until(&r.done, 1, 10);
+		x = find(&r, "alice");
+		check(x != NULL && x->online, "alice online again through B, held by B's lease",
+		    r.err);
+	}
 
 	store_pg_close(a.s);
 	store_pg_close(b.s);
