@@ -93,6 +93,9 @@ web_qr_svg(FILE *f, const char *text, int scale, char *err, size_t errlen)
 	QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
 	int n;
 
+	/* level L holds a quarter more: a config of many peers still fits a phone's camera */
+	if (q == NULL && errno == ERANGE)
+		q = QRcode_encodeString(text, 0, QR_ECLEVEL_L, QR_MODE_8, 1);
 	if (q == NULL) {
 		snprintf(err, errlen, errno == ERANGE ? "too long for a QR code (%zu bytes)" :
 		    "out of memory", strlen(text));

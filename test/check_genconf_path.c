@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/genconf.h"
+#include "server/web_qr.h"
 #include "test/check_suites.h"
 #include "test/testcert.h"
 
@@ -314,6 +315,59 @@ START_TEST(test_hub)
 }
 END_TEST
 
+/* The console's QR code of a config (server/web_qr.c): the finder pattern in the corner
+ * after the quiet zone, the size, nothing but attributes; too long a text is refused. */
+START_TEST(test_qr_svg)
+{
+	char err[128], *buf = NULL, *big;
+	size_t len = 0;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
+	/* 11 bytes: version 1 at level M (14 at most): 21 modules and 2 x 4 of quiet zone,
+	 * 4 pixels each */
+	ck_assert_int_eq(web_qr_svg(f, "[Interface]", 4, err, sizeof(err)), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_msg(strncmp(buf, "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"qr\" "
+	    "width=\"116\" height=\"116\" viewBox=\"0 0 29 29\"", 86) == 0, "%s", buf);
+	/* the top left finder's first row: 7 dark modules from (4, 4) */
+	ck_assert_msg(strstr(buf, "<path fill=\"#000\" d=\"M4 4h7v1h-7z") != NULL, "%s", buf);
+	ck_assert(strstr(buf, "style") == NULL && strstr(buf, "<script") == NULL);
+	ck_assert(strstr(buf, "M3 ") == NULL && strstr(buf, " 3h") == NULL);
+	free(buf);
+	/* past version 40 at level L (2953 bytes) */
+	big = malloc(4001);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', 4000);
+	big[4000] = '\0';
+	buf = NULL;
+	ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
+	ck_assert_int_eq(web_qr_svg(f, big, 4, err, sizeof(err)), -1);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_str_eq(err, "too long for a QR code (4000 bytes)");
+	ck_assert_uint_eq(len, 0);
+	free(big);
+	free(buf);
+	/* 2500 bytes: more than level M holds (2331), a code at level L */
+	big = malloc(2501);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'y', 2500);
+	big[2500] = '\0';
+	buf = NULL;
+	ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
+	ck_assert_int_eq(web_qr_svg(f, big, 4, err, sizeof(err)), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	{
+		/* a version near 40 (177 modules), not refused */
+		const char *vb = strstr(buf, "viewBox=\"0 0 ");
+		ck_assert_ptr_nonnull(vb);
+		ck_assert_int_gt(atoi(vb + 13), 150);
+	}
+	free(big);
+	free(buf);
+}
+END_TEST
+
 Suite *
 genconf_path_suite(void)
 {
@@ -329,6 +383,7 @@ genconf_path_suite(void)
 	tcase_add_test(tc, test_relay_target);
 	tcase_add_test(tc, test_hub);
 	tcase_add_test(tc, test_write);
+	tcase_add_test(tc, test_qr_svg);
 	suite_add_tcase(s, tc);
 	return s;
 }
