@@ -63,13 +63,34 @@ out:
 	return ret;
 }
 
-/* The record's certificate, verified against our CA like an agent does; false (and a
- * warning) when it does not verify or does not bind the record's key. */
+/* The record's chain (the online issuer that signed a joined host), untrusted: only what
+ * chains to our CA counts. NULL when an entry does not decode or out of memory. */
+static STACK_OF(X509) *
+record_chain(const Wiresync__V1__Peer *p)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+
+	for (size_t i = 0; chain != NULL && i < p->n_chain; i++) {
+		const unsigned char *q = p->chain[i].data;
+		X509 *x = d2i_X509(NULL, &q, (long)p->chain[i].len);
+		if (x == NULL || sk_X509_push(chain, x) <= 0) {
+			X509_free(x);
+			sk_X509_pop_free(chain, X509_free);
+			chain = NULL;
+		}
+	}
+	return chain;
+}
+
+/* The record's certificate, verified against our CA like an agent does (through the
+ * record's chain); false (and a warning) when it does not verify or does not bind the
+ * record's key. */
 static bool
 verified_identity(struct ctl *c, const Wiresync__V1__Peer *p, struct cert_identity *id)
 {
 	const unsigned char *der = p->certificate.data;
 	X509_STORE_CTX *sctx = NULL;
+	STACK_OF(X509) *chain = NULL;
 	X509 *x = NULL;
 	char err[256];
 	bool ok = false;
@@ -78,8 +99,12 @@ verified_identity(struct ctl *c, const Wiresync__V1__Peer *p, struct cert_identi
 		snprintf(err, sizeof(err), "certificate does not decode");
 		goto out;
 	}
+	if ((chain = record_chain(p)) == NULL) {
+		snprintf(err, sizeof(err), "the record's chain does not decode");
+		goto out;
+	}
 	if ((sctx = X509_STORE_CTX_new()) == NULL ||
-	    X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(c->ctx), x, NULL) != 1) {
+	    X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(c->ctx), x, chain) != 1) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto out;
 	}
@@ -101,6 +126,7 @@ out:
 	if (!ok)
 		ctl_err("warning: leaving out peer \"%s\": %s", p->name, err);
 	X509_STORE_CTX_free(sctx);
+	sk_X509_pop_free(chain, X509_free);
 	X509_free(x);
 	return ok;
 }
