@@ -113,7 +113,8 @@ web_qr_svg(FILE *f, const char *text, int scale, char *err, size_t errlen)
 			while (x + run < q->width && (q->data[y * q->width + x + run] & 1))
 				run++;
 			if (run > 0)
-				fprintf(f, "M%d %dh%dv1h-%dz", x + QR_QUIET, y + QR_QUIET, run, run);
+				fprintf(f, "M%d %dh%dv1h-%dz", x + QR_QUIET, y + QR_QUIET, run,
+				    run);
 			x += run;
 		}
 	fputs("\"/></svg>\n", f);
@@ -206,7 +207,8 @@ gather_paths(struct web *w, struct gather *g)
 	char at[80];
 
 	if (relay[0] != '\0') {
-		if (genconf_relay_target(relay, NULL, at, sizeof(at)) < 0 || !endpoint_parse(at, &ss))
+		if (genconf_relay_target(relay, NULL, at, sizeof(at)) < 0 ||
+		    !endpoint_parse(at, &ss))
 			warn(g, "the server's relay %s has an unspecified address, which only the "
 			    "phone's way to this server fills in: the config has the direct guesses "
 			    "(wiresyncctl genconf fills in its own server address)", relay);

@@ -23,10 +23,10 @@ bool web_qr_path(const char *path);
 void web_static_config(struct web *w, const struct web_req *r, const char *network,
     struct web_resp *out);
 
-/* The QR code of text (8-bit, level M, or L when M cannot hold it) as an <svg> of scale pixels per module, with the
- * 4-module quiet zone, dark modules as one <path>, attributes only (the console's CSP
- * allows no inline style), into f. 0, or -1 with err (too long for a QR code, out of
- * memory). */
+/* The QR code of text (8-bit, level M, or L when M cannot hold it) as an <svg> of scale
+ * pixels per module, with the 4-module quiet zone, dark modules as one <path>, attributes
+ * only (the console's CSP allows no inline style), into f. 0, or -1 with err (too long
+ * for a QR code, out of memory). */
 int web_qr_svg(FILE *f, const char *text, int scale, char *err, size_t errlen);
 
 #endif
