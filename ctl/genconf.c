@@ -1,7 +1,7 @@
-/* genconf: a wg-quick config for one peer, with the allowed IPs of each peer's verified
- * certificate and, per peer, the endpoint the agent itself would choose (agent/endpoint.c)
- * or the server's relay for a peer the config cannot reach directly (ctl/genconf_path.c),
- * plus the server's hub when it has one. */
+/* genconf: a wg-quick config for one peer from the Admin RPCs' records, with the allowed
+ * IPs of each peer's verified certificate; common/genconf.c chooses each peer's endpoint
+ * (the agent's own choice or the server's relay) and writes the text, as the web console's
+ * static page does from the server's records. */
 #include "config.h"
 
 #include <ctype.h>
@@ -15,12 +15,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "agent/endpoint.h"
 #include "common/cert.h"
 #include "ctl/ctl.h"
-#include "ctl/genconf_path.h"
-
-#define KEEPALIVE_S 25
+#include "common/genconf.h"
 
 /* Reads a base64 private key file and checks it belongs to public. */
 static int
@@ -66,13 +63,34 @@ out:
 	return ret;
 }
 
-/* The record's certificate, verified against our CA like an agent does; false (and a
- * warning) when it does not verify or does not bind the record's key. */
+/* The record's chain (the online issuer that signed a joined host), untrusted: only what
+ * chains to our CA counts. NULL when an entry does not decode or out of memory. */
+static STACK_OF(X509) *
+record_chain(const Wiresync__V1__Peer *p)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+
+	for (size_t i = 0; chain != NULL && i < p->n_chain; i++) {
+		const unsigned char *q = p->chain[i].data;
+		X509 *x = d2i_X509(NULL, &q, (long)p->chain[i].len);
+		if (x == NULL || sk_X509_push(chain, x) <= 0) {
+			X509_free(x);
+			sk_X509_pop_free(chain, X509_free);
+			chain = NULL;
+		}
+	}
+	return chain;
+}
+
+/* The record's certificate, verified against our CA like an agent does (through the
+ * record's chain); false (and a warning) when it does not verify or does not bind the
+ * record's key. */
 static bool
 verified_identity(struct ctl *c, const Wiresync__V1__Peer *p, struct cert_identity *id)
 {
 	const unsigned char *der = p->certificate.data;
 	X509_STORE_CTX *sctx = NULL;
+	STACK_OF(X509) *chain = NULL;
 	X509 *x = NULL;
 	char err[256];
 	bool ok = false;
@@ -81,8 +99,12 @@ verified_identity(struct ctl *c, const Wiresync__V1__Peer *p, struct cert_identi
 		snprintf(err, sizeof(err), "certificate does not decode");
 		goto out;
 	}
+	if ((chain = record_chain(p)) == NULL) {
+		snprintf(err, sizeof(err), "the record's chain does not decode");
+		goto out;
+	}
 	if ((sctx = X509_STORE_CTX_new()) == NULL ||
-	    X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(c->ctx), x, NULL) != 1) {
+	    X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(c->ctx), x, chain) != 1) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto out;
 	}
@@ -104,19 +126,9 @@ out:
 	if (!ok)
 		ctl_err("warning: leaving out peer \"%s\": %s", p->name, err);
 	X509_STORE_CTX_free(sctx);
+	sk_X509_pop_free(chain, X509_free);
 	X509_free(x);
 	return ok;
-}
-
-static void
-print_allowed(const struct cert_identity *id)
-{
-	char buf[NETADDR_STRLEN];
-
-	printf("AllowedIPs = ");
-	for (size_t i = 0; i < id->n_tunnel; i++)
-		printf("%s%s", i > 0 ? ", " : "", netaddr_format(&id->tunnel[i], true, buf));
-	printf("\n");
 }
 
 /* The server's relay and hub as the config reaches them. */
@@ -160,69 +172,47 @@ get_server_paths(struct ctl *c, struct server_paths *sp)
 	return st;
 }
 
-/* The hub carries no traffic (no AllowedIPs): the config's keepalives to it show the server
- * the phone's NAT mapping, and that address is how the relay knows the phone's packets. */
-static void
-print_hub(const struct server_paths *sp)
+/* The config of t (whose certificate gave tid) with every other verified peer of list:
+ * common/genconf.c writes it. 0, or -1 out of memory. */
+static int
+write_config(const Wiresync__V1__Peer *t, const struct cert_identity *tid,
+    const char *network, const Wiresync__V1__ListPeersReply *list,
+    const struct server_paths *sp, const char *privkey, struct ctl *c)
 {
-	char k[45];
+	struct genconf_config gc = {
+		.name = t->name, .network = network, .revision = list->revision,
+		.address = tid->tunnel, .n_address = tid->n_tunnel, .listen_port = t->listen_port,
+		.private_key = privkey, .relay = sp->relay, .hub = sp->hub, .hub_key = sp->hub_key,
+	};
+	struct cert_identity *ids = calloc(list->n_peers + 1, sizeof(*ids));
+	struct genconf_peer *gp = calloc(list->n_peers + 1, sizeof(*gp));
+	int ret = -1;
 
-	wg_key_to_base64(sp->hub_key, k);
-	printf("\n[Peer]\n# the server's hub: no traffic; it sees this config's address, which "
-	    "lets the relay recognise it\n");
-	printf("PublicKey = %s\n", k);
-	printf("Endpoint = %s\n", sp->hub);
-	printf("PersistentKeepalive = %d\n", KEEPALIVE_S);
-}
+	if (ids == NULL || gp == NULL)
+		goto out;
+	for (size_t i = 0; i < list->n_peers; i++) {
+		const Wiresync__V1__Peer *p = list->peers[i]->peer;
+		struct genconf_peer *g = &gp[gc.n_peers];
 
-/* One [Peer]: the endpoint by genconf_path_choose. */
-static void
-print_peer(const Wiresync__V1__PeerInfo *pi, const struct cert_identity *id,
-    const struct endpoint_self *me, const struct server_paths *sp)
-{
-	const Wiresync__V1__Peer *p = pi->peer;
-	struct endpoint_list eps;
-	struct genconf_path path;
-	char k[45], ep[64];
-
-	wg_key_to_base64(id->key, k);
-	endpoint_candidates(p, me, &eps);
-	genconf_path_choose(p, pi->is_static, &eps, sp->relay[0] != '\0', &path);
-	printf("\n[Peer]\n# %s%s\n", p->name, pi->is_static ? " (static)" : "");
-	if (path.via == GENCONF_RELAY)
-		printf("# via the relay: %s %s\n", p->name, path.why);
-	else if (path.via == GENCONF_GUESS)
-		printf("# may be unreachable: %s %s and the server has no relay (relay_listen)\n",
-		    p->name, path.why);
-	else if (path.via == GENCONF_NONE)
-		printf("# no endpoint: %s %s and the server has no relay (relay_listen)\n",
-		    p->name, path.why);
-	printf("PublicKey = %s\n", k);
-	print_allowed(id);
-	if (path.via == GENCONF_RELAY)
-		printf("Endpoint = %s\n", sp->relay);
-	else if (eps.n > 0)
-		printf("Endpoint = %s\n", endpoint_format(&eps.addr[0], ep, sizeof(ep)));
-	if (path.via == GENCONF_RELAY || endpoint_needs_keepalive(p, me))
-		printf("PersistentKeepalive = %d\n", KEEPALIVE_S);
-}
-
-static void
-self_view(const Wiresync__V1__Peer *t, struct endpoint_self *me)
-{
-	memset(me, 0, sizeof(*me));
-	me->lan_id = t->lan_id.len > 0 ? t->lan_id.data : NULL;
-	me->lan_id_len = t->lan_id.len;
-	for (size_t i = 0; i < t->n_lan_ips; i++) {
-		if (strchr(t->lan_ips[i], ':') != NULL)
-			me->has_v6 = true;
-		else
-			me->has_v4 = true;
+		if (p == NULL || (p->public_key.len == t->public_key.len &&
+		    memcmp(p->public_key.data, t->public_key.data, t->public_key.len) == 0))
+			continue;
+		if (!verified_identity(c, p, &ids[gc.n_peers]))
+			continue;
+		g->rec = p;
+		g->is_static = list->peers[i]->is_static;
+		g->key = ids[gc.n_peers].key;
+		g->allowed = ids[gc.n_peers].tunnel;
+		g->n_allowed = ids[gc.n_peers].n_tunnel;
+		genconf_reach(t, p, &g->reach);
+		gc.n_peers++;
 	}
-	/* with no LAN address known, every family is worth a try */
-	if (!me->has_v4 && !me->has_v6)
-		me->has_v4 = me->has_v6 = true;
-	me->wan_ip = t->wan_ip;
+	gc.peers = gp;
+	ret = genconf_write(stdout, &gc) < 0 ? -1 : 0;
+out:
+	free(ids);
+	free(gp);
+	return ret;
 }
 
 int
@@ -237,7 +227,6 @@ cmd_genconf(struct ctl *c, int argc, char **argv)
 	Wiresync__V1__ListPeersReply *list = NULL;
 	const Wiresync__V1__Peer *t;
 	struct cert_identity tid;
-	struct endpoint_self me;
 	struct server_paths sp;
 	const char *keyfile = NULL;
 	char privkey[45] = "";
@@ -287,37 +276,12 @@ cmd_genconf(struct ctl *c, int argc, char **argv)
 	if ((st = get_server_paths(c, &sp)) != CTL_EXIT_OK)
 		goto out;
 	st = CTL_EXIT_SERVER;
-	self_view(t, &me);
-	printf("# wg-quick config for %s (network %s), wiresyncd revision %llu\n", t->name,
-	    target->network, (unsigned long long)list->revision);
-	printf("[Interface]\n");
-	{
-		struct cert_identity *id = &tid;
-		char buf[NETADDR_STRLEN];
-		printf("Address = ");
-		for (size_t i = 0; i < id->n_tunnel; i++)
-			printf("%s%s", i > 0 ? ", " : "", netaddr_format(&id->tunnel[i], true, buf));
-		printf("\n");
-	}
-	if (t->listen_port != 0)
-		printf("ListenPort = %u\n", t->listen_port);
-	if (privkey[0] != '\0')
-		printf("PrivateKey = %s\n", privkey);
-	else
-		printf("# PrivateKey = (%s's private key; or run genconf with --private-key FILE)\n",
-		    t->name);
+	o = write_config(t, &tid, target->network, list, &sp, privkey[0] != '\0' ? privkey :
+	    NULL, c);
 	OPENSSL_cleanse(privkey, sizeof(privkey));
-	if (sp.hub[0] != '\0')
-		print_hub(&sp);
-	for (size_t i = 0; i < list->n_peers; i++) {
-		const Wiresync__V1__Peer *p = list->peers[i]->peer;
-		struct cert_identity id;
-
-		if (p == NULL || (p->public_key.len == t->public_key.len &&
-		    memcmp(p->public_key.data, t->public_key.data, t->public_key.len) == 0))
-			continue;
-		if (verified_identity(c, p, &id))
-			print_peer(list->peers[i], &id, &me, &sp);
+	if (o < 0) {
+		ctl_err("genconf: out of memory");
+		goto out;
 	}
 	st = fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 out:

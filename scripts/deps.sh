@@ -5,14 +5,14 @@ set -eu
 
 build="autoconf automake pkg-config make gcc libc6-dev
   libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev libssl-dev openssl libsqlite3-dev libpq-dev
-  libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libinih-dev libjansson-dev check"
+  libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libinih-dev libjansson-dev libqrencode-dev check"
 test="python3 python3-grpcio python3-protobuf python3-h2 python3-cryptography protobuf-compiler sqlite3
   iproute2 procps
   sslscan
   iputils-ping wireguard-go wireguard-tools nftables
   clang libclang-rt-14-dev llvm-14
   dpkg-dev debhelper lintian
-  curl chromium python3-websocket
+  curl chromium python3-websocket zbar-tools
   postgresql-15"
 
 pkgs=$build

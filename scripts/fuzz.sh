@@ -35,7 +35,7 @@ lib_sources() {
 }
 # The libraries configure.ac requires (add one here when it gains one).
 PC_MODULES="libprotobuf-c libnghttp2 openssl sqlite3 libpq libnl-3.0 libnl-route-3.0 libnl-genl-3.0
-  inih jansson"
+  inih jansson libqrencode"
 
 pick_cc() {
 	if [ -n "${CC:-}" ] && "$CC" --version 2>/dev/null | grep -q clang; then

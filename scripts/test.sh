@@ -34,7 +34,7 @@ FUZZ_ARGS=-seed=1 FUZZ_RUN_JOBS="$(nproc)" make fuzz-run FUZZ_SECONDS=30 || exit
 # in it (what the tests below do not touch as well), and the tests that reach furthest into
 # the tree run from it: the units, the CA scripts, a new user's first steps, the console's
 # pages and scripts, genconf. The whole suite ran above; twice would cost CI 12 minutes.
-DIST_TESTS="test/check_units test/ca.test test/newuser.test test/genconf.test test/web.test"
+DIST_TESTS="test/check_units test/ca.test test/newuser.test test/genconf.test test/web.test test/webqr.test"
 if ! make distcheck TESTS="$DIST_TESTS" >distcheck.log 2>&1; then
 	tail -n 80 distcheck.log
 	# the failing tests' own logs, from the tarball's build tree

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -69,6 +70,10 @@ client_close(struct web_client *c)
 	}
 	close(c->io.fd);
 	c->io.fd = -1;
+	/* a static peer's config page held its private key, in the request and the reply */
+	OPENSSL_cleanse(c->in, sizeof(c->in));
+	if (c->out != NULL)
+		OPENSSL_cleanse(c->out, c->out_cap);
 	free(c->out);
 	c->out = NULL;
 	c->used = false;
@@ -197,6 +202,7 @@ static void
 handle(struct web_client *c, int st, const struct web_req *r)
 {
 	struct web_resp rs;
+	bool queued;
 
 	if (st > 1)
 		simple(&rs, st, "bad request\n");
@@ -206,12 +212,14 @@ handle(struct web_client *c, int st, const struct web_req *r)
 	else
 		web_route(c->w, r, c->network[0] != '\0' ? c->network : NULL, &rs);
 	c->w->served++;
-	if (!queue_resp(c, &rs, st == 1 && r->method == WEB_HEAD)) {
-		free(rs.body);
+	queued = queue_resp(c, &rs, st == 1 && r->method == WEB_HEAD);
+	if (rs.body != NULL)
+		OPENSSL_cleanse(rs.body, rs.len);   /* copied into out, or dropped */
+	free(rs.body);
+	if (!queued) {
 		client_close(c);
 		return;
 	}
-	free(rs.body);
 	if (rs.event_stream) {
 		c->stream = true;
 		loop_timer_cancel(c->w->loop, &c->timer);   /* the heartbeat finds dead ones */

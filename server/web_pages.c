@@ -20,6 +20,7 @@
 #include "server/web_assets.h"
 #include "server/web_impl.h"
 #include "server/web_links.h"
+#include "server/web_qr.h"
 
 #define EXPIRY_WARN_S (30 * 86400)
 
@@ -554,8 +555,9 @@ web_route(struct web *w, const struct web_req *r, const char *network, struct we
 	memset(out, 0, sizeof(*out));
 	if (r->method == WEB_POST) {
 		bool approve = strcmp(r->path, "/pending/approve") == 0;
-		if (!approve && strcmp(r->path, "/pending/deny") != 0) {
-			text(out, 405, "POST goes to /pending/approve or /pending/deny only\n");
+		if (!approve && strcmp(r->path, "/pending/deny") != 0 && !web_qr_path(r->path)) {
+			text(out, 405, "POST goes to /pending/approve, /pending/deny or "
+			    "/static/NAME/config only\n");
 			return;
 		}
 		/* the token is the check; a foreign Origin is refused too. "null" is what a
@@ -564,6 +566,10 @@ web_route(struct web *w, const struct web_req *r, const char *network, struct we
 		    "null") != 0 && strcmp(r->origin_host, r->host) != 0)) {
 			text(out, 403, "forbidden: the form's CSRF token is missing or wrong (reload "
 			    "the page)\n");
+			return;
+		}
+		if (web_qr_path(r->path)) {
+			web_static_config(w, r, network, out);
 			return;
 		}
 		if (network != NULL && !web_enroll_in_network(w, r, network)) {

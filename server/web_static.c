@@ -11,8 +11,9 @@
 #include "server/web_links.h"
 
 /* The config of a static peer (a phone) needs its private key, which the server never
- * has, and the path choice of wiresyncctl genconf: the page says what it pairs with and
- * gives the command that writes the config and its QR code where the key is. */
+ * keeps: the page says what it pairs with, has a form that takes the key for one response
+ * (POST /static/NAME/config, server/web_qr.c: the config and its QR code) and gives the
+ * command that writes both where the key is. */
 int
 web_render_static(struct web *w, const char *network, const char *name, FILE *f)
 {
@@ -37,9 +38,20 @@ web_render_static(struct web *w, const char *network, const char *name, FILE *f)
 		fputs(t > 0 ? ", " : "", f);
 		web_html_escape(f, netaddr_format(&me->tunnel[t], false, a));
 	}
-	fputs("</p><p>Its wg-quick configuration holds its private key, which this server never "
-	    "sees: write it, with its QR code, where the key is:</p>\n<pre id=\"genconf\">"
-	    "wiresyncctl genconf ", f);
+	fputs("</p><h2>Its configuration</h2><p>Its wg-quick configuration holds its private "
+	    "key, which this server does not keep. Paste the key here to see the configuration "
+	    "and its QR code once (the key is not stored or logged):</p>\n"
+	    "<form id=\"config-form\" method=\"post\" action=\"/static/", f);
+	web_url_escape(f, me->name);
+	fputs("/config\"><input type=\"hidden\" name=\"csrf\" value=\"", f);
+	web_html_escape(f, w->csrf);
+	fputs("\"><label>Private key of ", f);
+	web_html_escape(f, me->name);
+	fputs(" (base64, as wg genkey wrote it): <input type=\"password\" name=\"private_key\" "
+	    "id=\"private-key\" size=\"48\" autocomplete=\"off\" required></label> "
+	    "<button type=\"submit\" id=\"show-config\">Show the configuration</button>"
+	    "</form>\n<p>Or write it, with its QR code, where the key is:</p>\n"
+	    "<pre id=\"genconf\">wiresyncctl genconf ", f);
 	web_html_escape(f, me->name);
 	fputs(" --private-key ", f);
 	web_html_escape(f, me->name);

@@ -1,11 +1,14 @@
-/* Tests for ctl/genconf_path.c: which peers a static config (a phone) reaches directly and
- * which through the relay, and where the relay and hub are from the phone. */
+/* Tests for common/genconf.c: which peers a static config (a phone) reaches directly and
+ * which through the relay, where the relay and hub are from the phone, and the text that
+ * wiresyncctl genconf and the web console write. */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "ctl/genconf_path.h"
+#include "common/genconf.h"
+#include "server/web_qr.h"
 #include "test/check_suites.h"
 #include "test/testcert.h"
 
@@ -49,12 +52,13 @@ rec_init(struct rec *r, uint32_t port, const char *lan0, const char *lan1, const
 static enum genconf_via
 choose(const struct rec *r, bool is_static, bool relay, const char **why)
 {
-	struct endpoint_self me = { .has_v4 = true, .has_v6 = true, .wan_ip = "" };
-	struct endpoint_list eps;
+	struct genconf_reach reach;
 	struct genconf_path path;
+	struct rec phone;
 
-	endpoint_candidates(&r->p, &me, &eps);
-	genconf_path_choose(&r->p, is_static, &eps, relay, &path);
+	rec_init(&phone, 0, NULL, NULL, "", NULL);
+	genconf_reach(&phone.p, &r->p, &reach);
+	genconf_path_choose(&r->p, is_static, &reach, relay, &path);
 	if (why != NULL)
 		*why = path.why;
 	return path.via;
@@ -123,17 +127,105 @@ END_TEST
 
 START_TEST(test_shared_lan_direct)
 {
-	struct endpoint_self me = { .lan_id = mac_a, .lan_id_len = 6, .has_v4 = true,
-		.wan_ip = "203.0.113.5" };
-	struct endpoint_list eps;
+	struct genconf_reach reach;
 	struct genconf_path path;
-	struct rec r;
+	struct rec r, me;
 
+	/* the config's owner on the same LAN (its gateway's MAC), IPv4 only */
+	rec_init(&me, 0, "192.168.1.20/24", NULL, "203.0.113.5", mac_a);
 	rec_init(&r, 51820, "192.168.1.10", NULL, "203.0.113.5", mac_a);
-	endpoint_candidates(&r.p, &me, &eps);
-	genconf_path_choose(&r.p, false, &eps, true, &path);
+	genconf_reach(&me.p, &r.p, &reach);
+	ck_assert_uint_ge(reach.n, 1);
+	ck_assert(reach.first_lan);
+	ck_assert(!reach.keepalive);
+	ck_assert_str_eq(reach.first, "192.168.1.10:51820");
+	genconf_path_choose(&r.p, false, &reach, true, &path);
 	ck_assert_int_eq(path.via, GENCONF_DIRECT);
 	ck_assert_str_eq(path.why, "shares this peer's LAN");
+}
+END_TEST
+
+/* The text: header, [Interface], the hub, a relayed peer and a direct static one. */
+START_TEST(test_write)
+{
+	static const char want[] =
+	    "# wg-quick config for phone (network neta), wiresyncd revision 7\n"
+	    "[Interface]\n"
+	    "Address = 10.9.0.20/32, fd00::14/128\n"
+	    "PrivateKey = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+	    "\n[Peer]\n"
+	    "# the server's hub: no traffic; it sees this config's address, which lets the "
+	    "relay recognise it\n"
+	    "PublicKey = AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n"
+	    "Endpoint = 127.0.0.1:51902\n"
+	    "PersistentKeepalive = 25\n"
+	    "\n[Peer]\n"
+	    "# alice\n"
+	    "# via the relay: alice is behind NAT\n"
+	    "PublicKey = AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n"
+	    "AllowedIPs = 10.9.0.2/32\n"
+	    "Endpoint = 127.0.0.1:51900\n"
+	    "PersistentKeepalive = 25\n"
+	    "\n[Peer]\n"
+	    "# tablet (static)\n"
+	    "PublicKey = AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=\n"
+	    "AllowedIPs = 10.9.0.21/32\n"
+	    "Endpoint = 198.51.100.9:51825\n"
+	    "PersistentKeepalive = 25\n";
+	uint8_t hub[WG_KEY_LEN], ka[WG_KEY_LEN], kt[WG_KEY_LEN];
+	struct netaddr addr[2], aa, at;
+	struct genconf_peer gp[2];
+	struct rec phone, alice, tablet;
+	char err[128], *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	memset(hub, 1, sizeof(hub));
+	memset(ka, 2, sizeof(ka));
+	memset(kt, 3, sizeof(kt));
+	ck_assert(netaddr_parse("10.9.0.20", false, &addr[0], err, sizeof(err)));
+	ck_assert(netaddr_parse("fd00::14", false, &addr[1], err, sizeof(err)));
+	ck_assert(netaddr_parse("10.9.0.2", false, &aa, err, sizeof(err)));
+	ck_assert(netaddr_parse("10.9.0.21", false, &at, err, sizeof(err)));
+	rec_init(&phone, 0, NULL, NULL, "", NULL);
+	rec_init(&alice, 51820, "192.168.1.10/24", NULL, "203.0.113.5", mac_a);
+	alice.p.name = (char *)"alice";
+	rec_init(&tablet, 51825, NULL, NULL, "198.51.100.9", NULL);
+	tablet.p.name = (char *)"tablet";
+	gp[0] = (struct genconf_peer){ .rec = &alice.p, .key = ka, .allowed = &aa,
+	    .n_allowed = 1 };
+	gp[1] = (struct genconf_peer){ .rec = &tablet.p, .is_static = true, .key = kt,
+	    .allowed = &at, .n_allowed = 1 };
+	genconf_reach(&phone.p, &alice.p, &gp[0].reach);
+	genconf_reach(&phone.p, &tablet.p, &gp[1].reach);
+	{
+		struct genconf_config c = { .name = "phone", .network = "neta", .revision = 7,
+		    .address = addr, .n_address = 2,
+		    .private_key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		    .relay = "127.0.0.1:51900", .hub = "127.0.0.1:51902", .hub_key = hub,
+		    .peers = gp, .n_peers = 2 };
+		ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
+		ck_assert_int_eq(genconf_write(f, &c), 0);
+		ck_assert_int_eq(fclose(f), 0);
+		ck_assert_str_eq(buf, want);
+		free(buf);
+		/* without a key, relay or hub: the comment, the direct guess, the warning */
+		c.private_key = NULL;
+		c.relay = "";
+		c.hub = "";
+		c.listen_port = 51830;
+		buf = NULL;
+		ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
+		ck_assert_int_eq(genconf_write(f, &c), 0);
+		ck_assert_int_eq(fclose(f), 0);
+	}
+	ck_assert_msg(strstr(buf, "ListenPort = 51830\n# PrivateKey = (phone's private key; or "
+	    "run genconf with --private-key FILE)\n\n[Peer]\n# alice\n") != NULL, "%s", buf);
+	ck_assert_msg(strstr(buf, "# may be unreachable: alice is behind NAT and the server has "
+	    "no relay (relay_listen)\n") != NULL, "%s", buf);
+	ck_assert_msg(strstr(buf, "Endpoint = 203.0.113.5:51820\n") != NULL, "%s", buf);
+	ck_assert(strstr(buf, "hub") == NULL);
+	free(buf);
 }
 END_TEST
 
@@ -223,6 +315,59 @@ START_TEST(test_hub)
 }
 END_TEST
 
+/* The console's QR code of a config (server/web_qr.c): the finder pattern in the corner
+ * after the quiet zone, the size, nothing but attributes; too long a text is refused. */
+START_TEST(test_qr_svg)
+{
+	char err[128], *buf = NULL, *big;
+	size_t len = 0;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
+	/* 11 bytes: version 1 at level M (14 at most): 21 modules and 2 x 4 of quiet zone,
+	 * 4 pixels each */
+	ck_assert_int_eq(web_qr_svg(f, "[Interface]", 4, err, sizeof(err)), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_msg(strncmp(buf, "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"qr\" "
+	    "width=\"116\" height=\"116\" viewBox=\"0 0 29 29\"", 86) == 0, "%s", buf);
+	/* the top left finder's first row: 7 dark modules from (4, 4) */
+	ck_assert_msg(strstr(buf, "<path fill=\"#000\" d=\"M4 4h7v1h-7z") != NULL, "%s", buf);
+	ck_assert(strstr(buf, "style") == NULL && strstr(buf, "<script") == NULL);
+	ck_assert(strstr(buf, "M3 ") == NULL && strstr(buf, " 3h") == NULL);
+	free(buf);
+	/* past version 40 at level L (2953 bytes) */
+	big = malloc(4001);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', 4000);
+	big[4000] = '\0';
+	buf = NULL;
+	ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
+	ck_assert_int_eq(web_qr_svg(f, big, 4, err, sizeof(err)), -1);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_str_eq(err, "too long for a QR code (4000 bytes)");
+	ck_assert_uint_eq(len, 0);
+	free(big);
+	free(buf);
+	/* 2500 bytes: more than level M holds (2331), a code at level L */
+	big = malloc(2501);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'y', 2500);
+	big[2500] = '\0';
+	buf = NULL;
+	ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
+	ck_assert_int_eq(web_qr_svg(f, big, 4, err, sizeof(err)), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	{
+		/* a version near 40 (177 modules), not refused */
+		const char *vb = strstr(buf, "viewBox=\"0 0 ");
+		ck_assert_ptr_nonnull(vb);
+		ck_assert_int_gt(atoi(vb + 13), 150);
+	}
+	free(big);
+	free(buf);
+}
+END_TEST
+
 Suite *
 genconf_path_suite(void)
 {
@@ -237,6 +382,8 @@ genconf_path_suite(void)
 	tcase_add_test(tc, test_at_server);
 	tcase_add_test(tc, test_relay_target);
 	tcase_add_test(tc, test_hub);
+	tcase_add_test(tc, test_write);
+	tcase_add_test(tc, test_qr_svg);
 	suite_add_tcase(s, tc);
 	return s;
 }

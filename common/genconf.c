@@ -1,5 +1,6 @@
-/* genconf's per-peer choice between a direct Endpoint and the server's relay, and the
- * relay's and hub's addresses as the phone sees them (genconf_path.h says why). */
+/* A static peer's wg-quick config: the per-peer choice between a direct Endpoint and the
+ * server's relay, the relay's and hub's addresses as the phone sees them (genconf.h says
+ * why), and the text. */
 #include "config.h"
 
 #include <stdio.h>
@@ -8,7 +9,7 @@
 #include <sys/socket.h>
 
 #include "common/netaddr.h"
-#include "ctl/genconf_path.h"
+#include "common/genconf.h"
 
 /* Its public address is its own: it reported the address the server saw as a LAN one. */
 static bool
@@ -32,25 +33,25 @@ not_behind_nat(const Wiresync__V1__Peer *p)
 
 void
 genconf_path_choose(const Wiresync__V1__Peer *p, bool is_static,
-    const struct endpoint_list *eps, bool have_relay, struct genconf_path *out)
+    const struct genconf_reach *r, bool have_relay, struct genconf_path *out)
 {
 	bool known = p->wan_ip != NULL && p->wan_ip[0] != '\0';
 
-	if (eps->n > 0 && eps->lan[0]) {
+	if (r->n > 0 && r->first_lan) {
 		*out = (struct genconf_path){ GENCONF_DIRECT, "shares this peer's LAN" };
 		return;
 	}
-	if (eps->n > 0 && is_static && known && p->listen_port != 0) {
+	if (r->n > 0 && is_static && known && p->listen_port != 0) {
 		*out = (struct genconf_path){ GENCONF_DIRECT, "has a fixed endpoint" };
 		return;
 	}
-	if (eps->n > 0 && not_behind_nat(p)) {
+	if (r->n > 0 && not_behind_nat(p)) {
 		*out = (struct genconf_path){ GENCONF_DIRECT, "is not behind NAT" };
 		return;
 	}
 	out->why = !known ? "has no known address" : p->n_lan_ips == 0 ?
 	    "may be behind NAT (it reports no LAN address)" : "is behind NAT";
-	out->via = have_relay ? GENCONF_RELAY : eps->n > 0 ? GENCONF_GUESS : GENCONF_NONE;
+	out->via = have_relay ? GENCONF_RELAY : r->n > 0 ? GENCONF_GUESS : GENCONF_NONE;
 }
 
 /* The host part of "HOST:PORT" / "[V6]:PORT", brackets kept: *n bytes from the start. */
@@ -139,4 +140,84 @@ genconf_hub(X509 *x, uint32_t hub_port, const char *server, uint8_t key[WG_KEY_L
 		return -1;
 	}
 	return 1;
+}
+
+/* --- the text ------------------------------------------------------------------------- */
+
+static void
+write_addrs(FILE *f, const char *key, const struct netaddr *a, size_t n)
+{
+	char buf[NETADDR_STRLEN];
+
+	fprintf(f, "%s = ", key);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%s", i > 0 ? ", " : "", netaddr_format(&a[i], true, buf));
+	fputc('\n', f);
+}
+
+/* The hub carries no traffic (no AllowedIPs): the config's keepalives to it show the server
+ * the phone's NAT mapping, and that address is how the relay knows the phone's packets. */
+static void
+write_hub(FILE *f, const struct genconf_config *c)
+{
+	char k[45];
+
+	wg_key_to_base64(c->hub_key, k);
+	fprintf(f, "\n[Peer]\n# the server's hub: no traffic; it sees this config's address, "
+	    "which lets the relay recognise it\n");
+	fprintf(f, "PublicKey = %s\n", k);
+	fprintf(f, "Endpoint = %s\n", c->hub);
+	fprintf(f, "PersistentKeepalive = %d\n", GENCONF_KEEPALIVE_S);
+}
+
+/* One [Peer]: the endpoint by genconf_path_choose. */
+static void
+write_peer(FILE *f, const struct genconf_peer *gp, const char *relay)
+{
+	const Wiresync__V1__Peer *p = gp->rec;
+	struct genconf_path path;
+	char k[45];
+
+	wg_key_to_base64(gp->key, k);
+	genconf_path_choose(p, gp->is_static, &gp->reach, relay[0] != '\0', &path);
+	fprintf(f, "\n[Peer]\n# %s%s\n", p->name, gp->is_static ? " (static)" : "");
+	if (path.via == GENCONF_RELAY)
+		fprintf(f, "# via the relay: %s %s\n", p->name, path.why);
+	else if (path.via == GENCONF_GUESS)
+		fprintf(f, "# may be unreachable: %s %s and the server has no relay "
+		    "(relay_listen)\n", p->name, path.why);
+	else if (path.via == GENCONF_NONE)
+		fprintf(f, "# no endpoint: %s %s and the server has no relay (relay_listen)\n",
+		    p->name, path.why);
+	fprintf(f, "PublicKey = %s\n", k);
+	write_addrs(f, "AllowedIPs", gp->allowed, gp->n_allowed);
+	if (path.via == GENCONF_RELAY)
+		fprintf(f, "Endpoint = %s\n", relay);
+	else if (gp->reach.n > 0)
+		fprintf(f, "Endpoint = %s\n", gp->reach.first);
+	if (path.via == GENCONF_RELAY || gp->reach.keepalive)
+		fprintf(f, "PersistentKeepalive = %d\n", GENCONF_KEEPALIVE_S);
+}
+
+int
+genconf_write(FILE *f, const struct genconf_config *c)
+{
+	const char *relay = c->relay != NULL ? c->relay : "";
+
+	fprintf(f, "# wg-quick config for %s (network %s), wiresyncd revision %llu\n", c->name,
+	    c->network, (unsigned long long)c->revision);
+	fprintf(f, "[Interface]\n");
+	write_addrs(f, "Address", c->address, c->n_address);
+	if (c->listen_port != 0)
+		fprintf(f, "ListenPort = %u\n", c->listen_port);
+	if (c->private_key != NULL)
+		fprintf(f, "PrivateKey = %s\n", c->private_key);
+	else
+		fprintf(f, "# PrivateKey = (%s's private key; or run genconf with --private-key "
+		    "FILE)\n", c->name);
+	if (c->hub != NULL && c->hub[0] != '\0' && c->hub_key != NULL)
+		write_hub(f, c);
+	for (size_t i = 0; i < c->n_peers; i++)
+		write_peer(f, &c->peers[i], relay);
+	return ferror(f) ? -1 : 0;
 }
