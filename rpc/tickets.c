@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,12 +121,13 @@ tls_tickets_rotate(struct tls_tickets *t, bool forget_old, char *err, size_t err
 	int r;
 
 	if (RAND_bytes((unsigned char *)&keys[0], sizeof(keys[0])) != 1) {
-		snprintf(err, errlen, "%s: no random bytes for a ticket key", t->path);
+		snprintf(err, errlen, "%s: no random bytes for a ticket key",
+		    t->path != NULL ? t->path : "ticket keys");
 		return -EIO;
 	}
 	if (!forget_old && t->n > 0)
 		keys[n++] = t->keys[0];
-	r = write_keys(t, keys, n, err, errlen);
+	r = t->path != NULL ? write_keys(t, keys, n, err, errlen) : 0;
 	if (r == 0) {
 		OPENSSL_cleanse(t->keys, sizeof(t->keys));
 		memcpy(t->keys, keys, n * sizeof(keys[0]));
@@ -180,6 +182,62 @@ read_keys(struct tls_tickets *t, char *err, size_t errlen)
 	return 0;
 }
 
+static bool
+install(SSL_CTX *ctx, struct tls_tickets *t)
+{
+	if (SSL_CTX_set_ex_data(ctx, ex_index, t) != 1 ||
+	    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1)
+		return false;
+	/* A ticket outlives its key's turn as the current key by one period. */
+	SSL_CTX_set_timeout(ctx, (long)t->rotate_s * 2);
+	return true;
+}
+
+struct tls_tickets *
+tls_tickets_open_shared(SSL_CTX *ctx, uint32_t rotate_s, char *err, size_t errlen)
+{
+	struct tls_tickets *t;
+
+	if (ex_index < 0)
+		ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	if ((t = calloc(1, sizeof(*t))) == NULL || ex_index < 0) {
+		snprintf(err, errlen, "ticket keys: out of memory");
+		free(t);
+		return NULL;
+	}
+	t->rotate_s = rotate_s > 0 ? rotate_s : 1;
+	if (errlen > 0)
+		err[0] = '\0';
+	/* a key of our own until the cluster's arrive: a ticket is never refused for want */
+	if (tls_tickets_rotate(t, true, err, errlen) < 0 || !install(ctx, t)) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "ticket keys: cannot install them");
+		tls_tickets_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int
+tls_tickets_set(struct tls_tickets *t, const uint8_t *records, size_t n, int64_t created_s)
+{
+	if (n == 0)
+		return -EINVAL;
+	if (n > TLS_TICKET_KEYS_MAX)
+		n = TLS_TICKET_KEYS_MAX;
+	OPENSSL_cleanse(t->keys, sizeof(t->keys));
+	memcpy(t->keys, records, n * TLS_TICKET_KEY_LEN);
+	t->n = n;
+	t->created = (time_t)created_s;
+	return 0;
+}
+
+int
+tls_tickets_make(uint8_t out[TLS_TICKET_KEY_LEN])
+{
+	return RAND_bytes(out, TLS_TICKET_KEY_LEN) == 1 ? 0 : -EIO;
+}
+
 struct tls_tickets *
 tls_tickets_open(SSL_CTX *ctx, const char *path, uint32_t rotate_s, char *err, size_t errlen)
 {
@@ -203,15 +261,12 @@ tls_tickets_open(SSL_CTX *ctx, const char *path, uint32_t rotate_s, char *err, s
 	} else if (r == 0 && tls_tickets_due_ms(t) == 0) {
 		r = tls_tickets_rotate(t, false, err, errlen);
 	}
-	if (r < 0 || SSL_CTX_set_ex_data(ctx, ex_index, t) != 1 ||
-	    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1) {
+	if (r < 0 || !install(ctx, t)) {
 		if (r == 0)
 			snprintf(err, errlen, "%s: cannot install the ticket keys", path);
 		tls_tickets_free(t);
 		return NULL;
 	}
-	/* A ticket outlives its key's turn as the current key by one period. */
-	SSL_CTX_set_timeout(ctx, (long)t->rotate_s * 2);
 	return t;
 }
 

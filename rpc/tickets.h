@@ -35,4 +35,17 @@ uint64_t tls_tickets_due_ms(const struct tls_tickets *t);
 
 void tls_tickets_free(struct tls_tickets *t);
 
+/* Keys a cluster shares (kept in its database, not a file): ctx starts on one key of its
+ * own until tls_tickets_set hands it the shared ones, so that a session resumes on any
+ * server. tls_tickets_rotate on such keys only changes them here. NULL with err. */
+struct tls_tickets *tls_tickets_open_shared(SSL_CTX *ctx, uint32_t rotate_s, char *err,
+    size_t errlen);
+/* Installs n records (TLS_TICKET_KEY_LEN bytes each, newest first; past
+ * TLS_TICKET_KEYS_MAX they are ignored) whose newest was made at created_s (wall time). 0,
+ * or -EINVAL when n is 0. */
+int tls_tickets_set(struct tls_tickets *t, const uint8_t *records, size_t n,
+    int64_t created_s);
+/* A fresh random record. 0 or -EIO. */
+int tls_tickets_make(uint8_t out[TLS_TICKET_KEY_LEN]);
+
 #endif

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "rpc/log.h"
 #include "server/pgconn.h"
 #include "server/pgschema.h"
@@ -38,6 +40,7 @@ struct call {
 	void (*change_fn)(void *arg, uint64_t revision, const uint8_t key[WG_KEY_LEN],
 	    const char *network, bool removed);
 	void (*list_fn)(void *arg, const char *name, const char *address, int64_t until_ms);
+	void (*keys_fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms);
 	void *arg;
 };
 
@@ -499,6 +502,83 @@ store_pg_servers(struct store_pg *s,
 	k->list_fn = fn;
 	return call_queued(k, q_send(k, "SELECT name, address, lease_until_ms FROM servers "
 	    "ORDER BY name", 0, NULL, on_servers));
+}
+
+/* ---- session ticket keys ------------------------------------------------------------ */
+
+static void
+on_tickets(void *arg, const PGresult *res, const char *err)
+{
+	struct call *k = arg;
+	uint8_t recs[2 * 80];
+	size_t n = 0, len;
+	int64_t created = 0;
+
+	for (int i = 0; res != NULL && i < PQntuples(res) && n < 2; i++) {
+		uint8_t *b = unhex(PQgetvalue(res, i, 0), &len);
+		if (b != NULL && len == 80) {
+			memcpy(recs + 80 * n, b, 80);
+			if (n++ == 0)
+				created = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		}
+		if (b != NULL) {
+			OPENSSL_cleanse(b, len);
+			PQfreemem(b);
+		}
+	}
+	if (res != NULL && k->keys_fn != NULL)
+		k->keys_fn(k->arg, recs, n, created);
+	OPENSSL_cleanse(recs, sizeof(recs));
+	answered(k, res != NULL, err);
+}
+
+int
+store_pg_tickets(struct store_pg *s,
+    void (*fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
+{
+	struct call *k;
+
+	if (!s->ready)
+		return -ENOTCONN;
+	if ((k = call_new(s, done, arg)) == NULL)
+		return -ENOMEM;
+	k->keys_fn = fn;
+	return call_queued(k, q_send(k, "SELECT key, created_ms FROM ticket_keys ORDER BY id DESC "
+	    "LIMIT 2", 0, NULL, on_tickets));
+}
+
+int
+store_pg_ticket_add(struct store_pg *s, const uint8_t record[80], bool forget_old,
+    int64_t now_ms, void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
+{
+	char key[2 * 80 + 3], now[24];
+	const char *v[2] = { key, now };
+	struct call *k;
+	int r;
+
+	if (!s->ready)
+		return -ENOTCONN;
+	if ((k = call_new(s, done, arg)) == NULL)
+		return -ENOMEM;
+	k->rollback = true;
+	hex(key, record, 80);
+	snprintf(now, sizeof(now), "%" PRId64, now_ms);
+	/* the table's lock orders two servers adding at once: each takes the next id */
+	r = q_send(k, "BEGIN", 0, NULL, NULL);
+	if (r == 0)
+		r = q_send(k, "LOCK TABLE ticket_keys IN EXCLUSIVE MODE", 0, NULL, NULL);
+	if (r == 0)
+		r = q_send(k, "INSERT INTO ticket_keys (id, key, created_ms) SELECT "
+		    "coalesce(max(id), 0) + 1, $1::bytea, $2::bigint FROM ticket_keys", 2, v, NULL);
+	if (r == 0)
+		r = q_send(k, forget_old ? "DELETE FROM ticket_keys WHERE id < (SELECT max(id) "
+		    "FROM ticket_keys)" : "DELETE FROM ticket_keys WHERE id < (SELECT max(id) - 1 "
+		    "FROM ticket_keys)", 0, NULL, NULL);
+	if (r == 0)
+		r = q_send(k, "COMMIT", 0, NULL, NULL);
+	OPENSSL_cleanse(key, sizeof(key));
+	return call_queued(k, r);
 }
 
 /* ---- the connection ----------------------------------------------------------------- */

@@ -84,4 +84,17 @@ int store_pg_servers(struct store_pg *s,
     void (*fn)(void *arg, const char *name, const char *address, int64_t lease_until_ms),
     void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
 
+/* TLS session ticket keys shared by the cluster (rpc/tickets.h's 80-byte records), so
+ * that a session resumes on any server. */
+
+/* The newest keys (at most 2), newest first: fn(records, n, newest_created_ms), called
+ * with n 0 when there are none, then done. 0 or -ENOTCONN/-ENOMEM. */
+int store_pg_tickets(struct store_pg *s,
+    void (*fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+/* Adds record as the newest key and keeps the one before it (forget_old: none before it,
+ * after a CRL change); two servers adding at once both succeed, in some order. */
+int store_pg_ticket_add(struct store_pg *s, const uint8_t record[80], bool forget_old,
+    int64_t now_ms, void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+
 #endif

@@ -13,8 +13,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/ssl.h>
+
 #include "rpc/loop.h"
+#include "rpc/tickets.h"
 #include "server/store_pg.h"
+#include "test/testcert.h"
 
 static int failed;
 static struct loop *loop;
@@ -150,6 +154,153 @@ find(const struct res *r, const char *name)
 		if (strcmp(r->got[i].name, name) == 0)
 			return &r->got[i];
 	return NULL;
+}
+
+/* ---- TLS session resumption across servers ------------------------------------------ */
+
+static uint8_t shared[2 * TLS_TICKET_KEY_LEN];
+static size_t n_shared;
+static int64_t shared_ms;
+
+static void
+on_keys(void *arg, const uint8_t *records, size_t n, int64_t created_ms)
+{
+	(void)arg;
+	memcpy(shared, records, n * TLS_TICKET_KEY_LEN);
+	n_shared = n;
+	shared_ms = created_ms;
+}
+
+/* Runs a handshake between c and s over a BIO pair; true when both finished. */
+static bool
+handshake(SSL *c, SSL *s)
+{
+	BIO *bc, *bs;
+	int rc = 0, rs = 0;
+
+	if (BIO_new_bio_pair(&bc, 0, &bs, 0) != 1)
+		return false;
+	SSL_set_bio(c, bc, bc);
+	SSL_set_bio(s, bs, bs);
+	SSL_set_connect_state(c);
+	SSL_set_accept_state(s);
+	for (int i = 0; i < 50 && (rc != 1 || rs != 1); i++) {
+		if (rc != 1)
+			rc = SSL_do_handshake(c);
+		if (rs != 1)
+			rs = SSL_do_handshake(s);
+	}
+	return rc == 1 && rs == 1;
+}
+
+static SSL_CTX *
+server_ctx(X509 *cert, EVP_PKEY *key)
+{
+	SSL_CTX *x = SSL_CTX_new(TLS_server_method());
+
+	SSL_CTX_use_certificate(x, cert);
+	SSL_CTX_use_PrivateKey(x, key);
+	SSL_CTX_set_min_proto_version(x, TLS1_3_VERSION);
+	return x;
+}
+
+/* A session made with server A, then tried on to: whether it resumed. */
+static int
+resumes(SSL_CTX *client, SSL_CTX *a, SSL_CTX *to)
+{
+	SSL *c = SSL_new(client), *s = SSL_new(a), *c2, *s2;
+	SSL_SESSION *sess = NULL;
+	unsigned char buf[16];
+	int reused = -1;
+
+	if (handshake(c, s)) {
+		/* the tickets come after the handshake: the client reads them */
+		SSL_write(s, "x", 1);
+		SSL_read(c, buf, sizeof(buf));
+		sess = SSL_get1_session(c);
+		/* a connection freed unclosed marks its session not resumable */
+		SSL_shutdown(c);
+		SSL_shutdown(s);
+	}
+	SSL_free(c);
+	SSL_free(s);
+	if (sess == NULL)
+		return -1;
+	c2 = SSL_new(client);
+	s2 = SSL_new(to);
+	SSL_set_session(c2, sess);
+	if (handshake(c2, s2))
+		reused = SSL_session_reused(c2);
+	SSL_SESSION_free(sess);
+	SSL_free(c2);
+	SSL_free(s2);
+	return reused;
+}
+
+static void
+ticket_checks(struct server *a, struct server *b)
+{
+	static struct res r;
+	uint8_t mine[TLS_TICKET_KEY_LEN];
+	struct testcert_ca *ca = testcert_ca_new("net");
+	struct testcert_spec spec = { .cn = "srv", .org = "net", .no_client_auth = true,
+	    .ips = { "127.0.0.1" } };
+	EVP_PKEY *key = NULL;
+	X509 *cert = ca != NULL ? testcert_issue(ca, &spec, &key) : NULL;
+	SSL_CTX *client = SSL_CTX_new(TLS_client_method()), *sa, *sb, *sc;
+	struct tls_tickets *ta, *tb, *tc;
+	char err[256], det[128];
+	int on_b, on_c;
+
+	tls_tickets_make(mine);
+	memset(&r, 0, sizeof(r));
+	store_pg_ticket_add(a->s, mine, false, 1800000000000, on_done, &r);
+	run_until(&r.done, 1, 10);
+	memset(&r, 0, sizeof(r));
+	store_pg_tickets(b->s, on_keys, on_done, &r);
+	run_until(&r.done, 1, 10);
+	check(n_shared == 1 && memcmp(shared, mine, sizeof(mine)) == 0 &&
+	    shared_ms == 1800000000000, "B reads the ticket key A stored", r.err);
+	sa = server_ctx(cert, key);
+	sb = server_ctx(cert, key);
+	sc = server_ctx(cert, key);
+	ta = tls_tickets_open_shared(sa, 3600, err, sizeof(err));
+	tb = tls_tickets_open_shared(sb, 3600, err, sizeof(err));
+	tc = tls_tickets_open_shared(sc, 3600, err, sizeof(err));
+	tls_tickets_set(ta, mine, 1, 1800000000);
+	tls_tickets_set(tb, shared, n_shared, shared_ms / 1000);
+	on_b = resumes(client, sa, sb);
+	on_c = resumes(client, sa, sc);
+	snprintf(det, sizeof(det), "on B %d, on C (its own key) %d", on_b, on_c);
+	check(on_b == 1 && on_c == 0, "a session made on A resumes on B (the shared key), not on a "
+	    "server with a key of its own", det);
+	/* a second key: the first stays for the tickets it made, then a CRL change forgets it */
+	tls_tickets_make(mine);
+	memset(&r, 0, sizeof(r));
+	store_pg_ticket_add(b->s, mine, false, 1800000100000, on_done, &r);
+	run_until(&r.done, 1, 10);
+	memset(&r, 0, sizeof(r));
+	store_pg_tickets(a->s, on_keys, on_done, &r);
+	run_until(&r.done, 1, 10);
+	check(n_shared == 2 && memcmp(shared, mine, sizeof(mine)) == 0,
+	    "a new key is the newest, the one before it kept", r.err);
+	memset(&r, 0, sizeof(r));
+	store_pg_ticket_add(a->s, mine, true, 1800000200000, on_done, &r);
+	run_until(&r.done, 1, 10);
+	memset(&r, 0, sizeof(r));
+	store_pg_tickets(b->s, on_keys, on_done, &r);
+	run_until(&r.done, 1, 10);
+	check(n_shared == 1, "forget_old (a CRL changed): only the newest key is left", r.err);
+	SSL_CTX_free(sa);
+	SSL_CTX_free(sb);
+	SSL_CTX_free(sc);
+	tls_tickets_free(ta);
+	tls_tickets_free(tb);
+	tls_tickets_free(tc);
+	SSL_CTX_free(client);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	testcert_ca_del(ca);
 }
 
 static void
@@ -439,6 +590,8 @@ main(void)
 		check(x != NULL && x->online, "alice online again through B, held by B's lease",
 		    r.err);
 	}
+
+	ticket_checks(&a, &b);
 
 	store_pg_close(a.s);
 	store_pg_close(b.s);
