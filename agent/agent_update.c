@@ -45,15 +45,16 @@ watch_retry_delay(void *arg, int status, const char *why, uint32_t delay_ms)
 	struct agent *a = arg;
 	struct watch_client_config wc = { 0 };
 	uint32_t d = refusal_retry_delay(&a->refusal, a->self.name, status, why, delay_ms);
+	uint32_t next_ms;
 
-	if (!agent_server_failed(a, a->watch_gen, status, why, &d))
+	if (!agent_server_failed(a, a->watch_gen, status, why, &next_ms))
 		return d;
 	agent_server_watch_config(a, &wc);
 	if (watch_client_set_server(a->watch, wc.server, wc.addr, wc.addrlen) < 0)
 		log_warnx("cannot move the Watch stream to %s (out of memory)", wc.server);
 	/* made again on the new server when it is used next */
 	drop_update_client(a);
-	return d;
+	return next_ms;
 }
 
 /* --- reporting -------------------------------------------------------------------------- */
