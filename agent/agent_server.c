@@ -86,8 +86,9 @@ agent_servers_init(struct agent *a, char *err, size_t errlen)
 	    a->conf->interface);
 	resolve_all(a);
 	if (sl->n_targets > 1)
-		log_info("%zu servers (%zu addresses); trying %s first", sl->n_entries,
-		    sl->n_targets, serverlist_name(sl, sl->cur, name, sizeof(name)));
+		log_info("%zu server%s (%zu addresses); trying %s first", sl->n_entries,
+		    sl->n_entries == 1 ? "" : "s", sl->n_targets,
+		    serverlist_name(sl, sl->cur, name, sizeof(name)));
 	server_save(a, "trying");
 	return 0;
 }

@@ -38,6 +38,7 @@ struct watch_client {
 	bool again_now;                 /* the server asked for a new Watch (ABORTED) */
 	uint64_t again_now_ms;          /* when the last such reconnect was made */
 	bool deleting;
+	bool moved;                     /* watch_client_set_server since the last attempt */
 	int status;                     /* gRPC status of the call that ended */
 	char why[400];                  /* why the current call ended ("" while it runs) */
 };
@@ -57,6 +58,7 @@ watch_ended_deferred(void *arg)
 	char was[300];
 
 	snprintf(was, sizeof(was), "%s", w->server);
+	w->moved = false;
 	w->client = NULL;
 	w->streaming = false;
 	rpc_client_del(c);
@@ -73,8 +75,8 @@ watch_ended_deferred(void *arg)
 	if (loop_timer_set(w->loop, &w->retry, delay, watch_retry, w) < 0) {
 		log_errorx("%s: cannot arm the reconnect timer (out of memory); Watch stopped",
 		    w->server);
-	} else if (strcmp(was, w->server) != 0) {
-		/* the caller moved to another server and says so */
+	} else if (w->moved) {
+		/* the caller moved to another server (or address) and says so */
 		log_debug("%s: Watch %s at revision %llu (%s); trying %s in %u ms", was,
 		    was_streaming ? "ended" : "failed", (unsigned long long)w->revision, w->why,
 		    w->server, delay);
@@ -350,6 +352,7 @@ watch_client_set_server(struct watch_client *w, const char *server,
 		return -ENOMEM;
 	free(w->server);
 	w->server = s;
+	w->moved = true;
 	memset(&w->addr, 0, sizeof(w->addr));
 	w->addrlen = 0;
 	if (addr != NULL) {
