@@ -440,8 +440,7 @@ read_identity(const char *path, struct cert_identity *id, char *err, size_t errl
 struct agent *
 agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err, size_t errlen)
 {
-	struct watch_client_config wc = { .server = conf->server,
-	    .keepalive_ms = conf->server_keepalive_s * 1000 };
+	struct watch_client_config wc = { .keepalive_ms = conf->server_keepalive_s * 1000 };
 	struct agent *a;
 	struct wg_device *dev = NULL;
 	char have[45], want[45];
@@ -491,7 +490,7 @@ agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err,
 		snprintf(err, errlen, "state_dir %s: %s", conf->state_dir, strerror(errno));
 		goto fail;
 	}
-	if (agent_policy_init(a, err, errlen) < 0)
+	if (agent_policy_init(a, err, errlen) < 0 || agent_servers_init(a, err, errlen) < 0)
 		goto fail;
 	snprintf(a->owned_path, sizeof(a->owned_path), "%s/peers-%s", conf->state_dir,
 	    conf->interface);
@@ -520,9 +519,10 @@ agent_new(struct loop *l, const struct agentconf *conf, SSL_CTX *ctx, char *err,
 	a->paths_dirty = true;
 	wc.since_revision = watch_state_load(a);
 	agent_net_settled(a);
+	agent_server_watch_config(a, &wc);
 	a->watch = watch_client_new(l, ctx, &wc, &agent_watch_ops, a);
 	if (a->watch == NULL) {
-		snprintf(err, errlen, "server \"%s\": %s", conf->server, strerror(errno));
+		snprintf(err, errlen, "server \"%s\": %s", wc.server, strerror(errno));
 		goto fail;
 	}
 	if ((a->renew = agent_renew_new(a)) == NULL || (a->links = agent_links_new(a)) == NULL) {
@@ -623,8 +623,11 @@ agent_show(const struct agentconf *conf, FILE *out, char *err, size_t errlen)
 	    conf->interface);
 	snprintf(a->paths_path, sizeof(a->paths_path), "%s/paths-%s", conf->state_dir,
 	    conf->interface);
+	snprintf(a->server_path, sizeof(a->server_path), "%s/server-%s", conf->state_dir,
+	    conf->interface);
 	fprintf(out, "# %s: revision %llu of the saved peer set; nothing is changed\n",
 	    a->watch_path, (unsigned long long)watch_state_load(a));
+	agent_server_show(a->server_path, out);
 	show_header(out);
 	for (size_t i = 0; i < a->n_known; i++)
 		show_peer(a, &a->known[i], dev, out);

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -20,6 +21,7 @@
 #include "agent/policyhold.h"
 #include "agent/refusal.h"
 #include "agent/refused.h"
+#include "agent/serverlist.h"
 #include "agent/state.h"
 #include "agent/verify.h"
 #include "wg/wg.h"
@@ -95,6 +97,9 @@ struct agent {
 	struct hub hub;
 	char paths_path[4096];              /* state_dir/paths-IF: the paths, for --show */
 	bool paths_dirty;                   /* a path changed since paths_path was written */
+	struct serverlist servers;          /* agent_server.c: the servers, the current one */
+	uint64_t watch_gen, update_gen;     /* the servers.gen each connection was made to */
+	char server_path[4096];             /* state_dir/server-IF: the current one, for --show */
 	struct agent_renew *renew;          /* agent_renew.c: our certificate's renewal */
 	struct agent_links *links;          /* agent_links.c: link health reports */
 };
@@ -179,6 +184,27 @@ struct agent_links;
  * ENOMEM. */
 struct agent_links *agent_links_new(struct agent *a);
 void agent_links_del(struct agent_links *l);
+
+/* agent_server.c */
+/* Reads conf->server into a->servers (every entry checked; a name's addresses resolved)
+ * and names state_dir's server file. 0, or -1 with err naming the entry. */
+int agent_servers_init(struct agent *a, char *err, size_t errlen);
+/* A connection to the current server (with a->ctx); *gen the generation it belongs to.
+ * NULL on ENOMEM (logged). */
+struct rpc_client *agent_server_client(struct agent *a, uint64_t *gen);
+/* wc's server, addr and addrlen for the current server (pointers into a->servers, valid
+ * until it moves); a->watch_gen set to its generation. */
+void agent_server_watch_config(struct agent *a, struct watch_client_config *wc);
+/* A connection of generation gen ended with status and why. When that says the server is
+ * away (serverlist_fails_over) and it still is the current one, moves to the next (logged
+ * once, "server A unreachable (why); trying B") and returns true with *delay_ms, the wait
+ * before trying it; false otherwise (*delay_ms 0). */
+bool agent_server_failed(struct agent *a, uint64_t gen, int status, const char *why,
+    uint32_t *delay_ms);
+/* A connection of generation gen works (the Watch stream delivered an event). */
+void agent_server_up(struct agent *a, uint64_t gen);
+/* --show: the line the running agent saved in path, the server file. */
+void agent_server_show(const char *path, FILE *out);
 
 /* agent_update.c */
 /* Drops the Update connection and the Watch stream and makes them again with a->ctx (a

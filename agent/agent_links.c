@@ -29,6 +29,7 @@ struct agent_links {
 	struct loop_defer drop;
 	struct rpc_client *client, *stale;
 	SSL_CTX *ctx;                        /* the client's: a renewal brings a new one */
+	uint64_t gen;                        /* the client's server (a->servers.gen) */
 	bool inflight;
 	bool stopping;                       /* agent_links_del: calls end, nothing more */
 	uint32_t reply_min_s;
@@ -194,10 +195,11 @@ send_report(struct agent_links *l, const struct linkreport_entry *e, size_t n)
 	if ((buf = malloc(len > 0 ? len : 1)) == NULL)
 		goto out;
 	wiresync__v1__link_report__pack(&m, buf);
-	if (l->client != NULL && (l->ctx != a->ctx || !rpc_client_alive(l->client)))
+	if (l->client != NULL && (l->ctx != a->ctx || !rpc_client_alive(l->client) ||
+	    l->gen != a->servers.gen))
 		drop_client(l);
 	if (l->client == NULL) {
-		l->client = rpc_client_new(a->loop, a->ctx, a->conf->server);
+		l->client = agent_server_client(a, &l->gen);
 		l->ctx = a->ctx;
 		if (l->client == NULL)
 			goto out;

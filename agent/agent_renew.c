@@ -36,6 +36,7 @@ struct agent_renew {
 	struct agent *a;
 	struct loop_timer timer;
 	struct rpc_client *client, *stale;
+	uint64_t gen;                /* the client's server (a->servers.gen) */
 	struct loop_defer stale_defer;
 	bool inflight;
 	uint8_t *csr;                /* kept across polls: the same CSR resumes the request */
@@ -365,10 +366,10 @@ renew_start(void *arg)
 		return;
 	}
 	wiresync__v1__renew_request__pack(&m, buf);
-	if (r->client == NULL || !rpc_client_alive(r->client)) {
+	if (r->client == NULL || !rpc_client_alive(r->client) || r->gen != a->servers.gen) {
 		client_drop(r);
-		if ((r->client = rpc_client_new(a->loop, a->ctx, a->conf->server)) == NULL) {
-			log_warnx("certificate renewal: bad server address \"%s\"", a->conf->server);
+		if ((r->client = agent_server_client(a, &r->gen)) == NULL) {
+			poll_later(r, poll_delay(r));
 			return;
 		}
 	}

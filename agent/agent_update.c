@@ -25,27 +25,41 @@ on_state(void *arg, bool connected, const char *why)
 {
 	struct agent *a = arg;
 
-	/* common/watch.c logs the stream's end and the retry */
+	/* common/watch.c logs the stream's end and the retry, agent_server.c a move */
 	(void)why;
 	if (connected) {
+		agent_server_up(a, a->watch_gen);
 		refusal_clear(&a->refusal);
 		/* the server may see us from a new address after a reconnect */
 		send_update(a);
 	}
 }
 
+static void drop_update_client(struct agent *a);
+
+/* The Watch stream ended: a server that is away is left for the next one (the stream
+ * resumes there from the revision applied), and the other connections follow it. */
 static uint32_t
 watch_retry_delay(void *arg, int status, const char *why, uint32_t delay_ms)
 {
 	struct agent *a = arg;
+	struct watch_client_config wc = { 0 };
+	uint32_t d = refusal_retry_delay(&a->refusal, a->self.name, status, why, delay_ms);
+	uint32_t next_ms;
 
-	return refusal_retry_delay(&a->refusal, a->self.name, status, why, delay_ms);
+	if (!agent_server_failed(a, a->watch_gen, status, why, &next_ms))
+		return d;
+	agent_server_watch_config(a, &wc);
+	if (watch_client_set_server(a->watch, wc.server, wc.addr, wc.addrlen) < 0)
+		log_warnx("cannot move the Watch stream to %s (out of memory)", wc.server);
+	/* made again on the new server when it is used next */
+	drop_update_client(a);
+	return next_ms;
 }
 
 /* --- reporting -------------------------------------------------------------------------- */
 
 static void update_retry(void *arg);
-static void drop_update_client(struct agent *a);
 
 static void
 update_reply(void *arg, const uint8_t *data, size_t len)
@@ -162,13 +176,12 @@ send_update(struct agent *a)
 	if (len > sizeof(buf))
 		return;
 	wiresync__v1__update_request__pack(&m, buf);
-	if (a->update_client == NULL || !rpc_client_alive(a->update_client)) {
+	if (a->update_client == NULL || !rpc_client_alive(a->update_client) ||
+	    a->update_gen != a->servers.gen) {
 		drop_update_client(a);
-		a->update_client = rpc_client_new(a->loop, a->ctx, a->conf->server);
-		if (a->update_client == NULL) {
-			log_warnx("bad server address \"%s\"", a->conf->server);
+		a->update_client = agent_server_client(a, &a->update_gen);
+		if (a->update_client == NULL)
 			return;
-		}
 	}
 	if (rpc_client_call(a->update_client, "/wiresync.v1.WireSync/Update", buf, len,
 	    UPDATE_TIMEOUT_MS, &cb, a) != NULL)
@@ -187,10 +200,11 @@ const struct watch_client_ops agent_watch_ops = {
 static void
 restart_watch(struct agent *a)
 {
-	struct watch_client_config wc = { .server = a->conf->server,
-		.crl_sha256 = a->crl_sha256, .keepalive_ms = a->conf->server_keepalive_s * 1000 };
+	struct watch_client_config wc = { .crl_sha256 = a->crl_sha256,
+	    .keepalive_ms = a->conf->server_keepalive_s * 1000 };
 	struct watch_client *w;
 
+	agent_server_watch_config(a, &wc);
 	wc.since_revision = watch_client_revision(a->watch);
 	wc.policy_sha256 = policyhold_sha256(&a->policy);
 	w = watch_client_new(a->loop, a->ctx, &wc, &agent_watch_ops, a);

@@ -1,9 +1,11 @@
 /* wiresync-agent's keys, their defaults and their limits. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/agentconf.h"
+#include "agent/serverlist.h"
 #include "common/confcheck.h"
 #include "rpc/log.h"
 
@@ -11,7 +13,7 @@
 #define KEY(field, ...) CONFIG_FIELD(struct agentconf, field, __VA_ARGS__)
 
 static const struct config_field keys_template[] = {
-	KEY(server, .type = CONFIG_STRING, .required = true, .help = "HOST:PORT of wiresyncd"),
+	KEY(server, .type = CONFIG_STRING, .required = true, .help = "HOST:PORT of wiresyncd, or several separated by commas (the agent fails over between them)"),
 	KEY(certificate, .type = CONFIG_STRING, .required = true, .help = "this host's certificate, PEM"),
 	KEY(private_key, .type = CONFIG_STRING, .required = true, .help = "its private key, PEM, mode 0600"),
 	KEY(ca, .type = CONFIG_STRING, .required = true, .help = "the network's CA certificate"),
@@ -86,8 +88,23 @@ agentconf_check(const struct agentconf *conf, const struct config_schema *schema
 		{ "ca", conf->ca }, { "crl", conf->crl },
 	};
 
-	return confcheck_client(schema, conf->server, files, sizeof(files) / sizeof(files[0]),
-	    err, errlen);
+	struct serverlist *sl = malloc(sizeof(*sl));
+	char why[400];
+	bool ok;
+
+	if (sl == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* each entry as confcheck_client checks one server, the entry named */
+	ok = serverlist_init(sl, conf->server, 1, 1, why, sizeof(why));
+	free(sl);
+	if (!ok) {
+		snprintf(err, errlen, "%s: server = %s: %s", config_where(schema, "server"),
+		    conf->server != NULL ? conf->server : "", why);
+		return -1;
+	}
+	return confcheck_files(schema, files, sizeof(files) / sizeof(files[0]), err, errlen);
 }
 
 int

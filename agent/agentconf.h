@@ -10,7 +10,7 @@
 #define AGENTCONF_DEFAULT_PATH SYSCONFDIR "/wiresync/agent.conf"
 
 struct agentconf {
-	char *server;
+	char *server;                   /* HOST:PORT[, HOST:PORT...] (agent/serverlist.h) */
 	char *certificate;
 	char *private_key;
 	char *ca;
@@ -37,7 +37,8 @@ int agentconf_load(struct agentconf *conf, struct config_schema *schema, const c
     bool path_given, int argc, char **argv, char *err, size_t errlen);
 
 /* The checks of the start that need the file system but create nothing, in the start's
- * order: agentconf_check before the TLS files are loaded (server is HOST:PORT, the
+ * order: agentconf_check before the TLS files are loaded (server is HOST:PORT or a
+ * comma-separated list of them, the
  * certificate, key, CA and CRL files are readable), agentconf_check_state after (state_dir
  * is a writable directory or can be made). wiresync-agent runs both at the start and for
  * -n. Each returns 0, or -1 with err naming the file and line (or "command line"), the

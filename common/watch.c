@@ -23,6 +23,8 @@ struct watch_client {
 	const uint8_t *crl_sha256;
 	const uint8_t *policy_sha256;
 	char *server;
+	struct sockaddr_storage addr;   /* family AF_UNSPEC: resolve server */
+	socklen_t addrlen;
 	struct watch_client_ops ops;
 	void *arg;
 	struct backoff backoff;
@@ -36,6 +38,7 @@ struct watch_client {
 	bool again_now;                 /* the server asked for a new Watch (ABORTED) */
 	uint64_t again_now_ms;          /* when the last such reconnect was made */
 	bool deleting;
+	bool moved;                     /* watch_client_set_server since the last attempt */
 	int status;                     /* gRPC status of the call that ended */
 	char why[400];                  /* why the current call ended ("" while it runs) */
 };
@@ -52,7 +55,10 @@ watch_ended_deferred(void *arg)
 	struct rpc_client *c = w->client;
 	uint32_t delay;
 	bool was_streaming = w->streaming;
+	char was[300];
 
+	snprintf(was, sizeof(was), "%s", w->server);
+	w->moved = false;
 	w->client = NULL;
 	w->streaming = false;
 	rpc_client_del(c);
@@ -69,6 +75,11 @@ watch_ended_deferred(void *arg)
 	if (loop_timer_set(w->loop, &w->retry, delay, watch_retry, w) < 0) {
 		log_errorx("%s: cannot arm the reconnect timer (out of memory); Watch stopped",
 		    w->server);
+	} else if (w->moved) {
+		/* the caller moved to another server (or address) and says so */
+		log_debug("%s: Watch %s at revision %llu (%s); trying %s in %u ms", was,
+		    was_streaming ? "ended" : "failed", (unsigned long long)w->revision, w->why,
+		    w->server, delay);
 	} else if (was_streaming) {
 		log_info("%s: Watch ended at revision %llu (%s); reconnecting in %u ms", w->server,
 		    (unsigned long long)w->revision, w->why, delay);
@@ -240,7 +251,11 @@ watch_start(struct watch_client *w)
 	w->status = GRPC_UNAVAILABLE;   /* until the call itself ends with a status */
 	w->streaming = false;
 	errno = 0;
-	w->client = rpc_client_new(w->loop, w->ctx, w->server);
+	if (w->addr.ss_family != AF_UNSPEC)
+		w->client = rpc_client_new_addr(w->loop, w->ctx, w->server,
+		    (const struct sockaddr *)&w->addr, w->addrlen);
+	else
+		w->client = rpc_client_new(w->loop, w->ctx, w->server);
 	if (w->client == NULL)
 		return errno != 0 ? -errno : -ENOMEM;
 	/* a server that vanished without a word is noticed within keepalive + min(10 s,
@@ -298,13 +313,12 @@ watch_client_new(struct loop *l, SSL_CTX *ctx, const struct watch_client_config 
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return NULL;
-	w->server = strdup(cfg->server);
-	if (w->server == NULL) {
+	w->loop = l;
+	if ((r = watch_client_set_server(w, cfg->server, cfg->addr, cfg->addrlen)) < 0) {
 		free(w);
-		errno = ENOMEM;
+		errno = -r;
 		return NULL;
 	}
-	w->loop = l;
 	SSL_CTX_up_ref(ctx);
 	w->ctx = ctx;
 	w->ops = *ops;
@@ -323,6 +337,29 @@ watch_client_new(struct loop *l, SSL_CTX *ctx, const struct watch_client_config 
 		return NULL;
 	}
 	return w;
+}
+
+int
+watch_client_set_server(struct watch_client *w, const char *server,
+    const struct sockaddr *addr, socklen_t addrlen)
+{
+	char *s;
+
+	if (server == NULL || (addr != NULL && (addrlen > sizeof(w->addr) ||
+	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))))
+		return -EINVAL;
+	if ((s = strdup(server)) == NULL)
+		return -ENOMEM;
+	free(w->server);
+	w->server = s;
+	w->moved = true;
+	memset(&w->addr, 0, sizeof(w->addr));
+	w->addrlen = 0;
+	if (addr != NULL) {
+		memcpy(&w->addr, addr, addrlen);
+		w->addrlen = addrlen;
+	}
+	return 0;
 }
 
 void

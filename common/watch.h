@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <openssl/ssl.h>
 
@@ -48,7 +49,10 @@ struct watch_client_ops {
 };
 
 struct watch_client_config {
-	const char *server;          /* "host:port", copied */
+	const char *server;          /* "host:port", copied; the certificate must name host */
+	const struct sockaddr *addr; /* where host is (one of its addresses), copied; NULL:
+	                              * resolve host at each attempt */
+	socklen_t addrlen;
 	uint64_t since_revision;     /* revision already applied by the caller; 0: none */
 	uint32_t backoff_base_ms;    /* first reconnect ceiling; 0: WATCH_BACKOFF_BASE_MS */
 	uint32_t backoff_cap_ms;     /* largest ceiling; 0: WATCH_BACKOFF_CAP_MS */
@@ -72,6 +76,13 @@ struct watch_client_config {
  * NULL with errno set: EINVAL for a malformed server address, ENOMEM. */
 struct watch_client *watch_client_new(struct loop *l, SSL_CTX *ctx,
     const struct watch_client_config *cfg, const struct watch_client_ops *ops, void *arg);
+
+/* The server (and address, as in the config; NULL: resolve it) of the attempts from now
+ * on; a running stream is not touched. Called from retry_delay, it is the next attempt's
+ * (failing over to another server, the revision applied so far goes with it). 0, or
+ * -EINVAL (malformed server) or -ENOMEM, the server unchanged. */
+int watch_client_set_server(struct watch_client *w, const char *server,
+    const struct sockaddr *addr, socklen_t addrlen);
 
 /* Ends the stream and the connection without calling any op, frees w; accepts NULL. The
  * connection's memory is released at the end of the loop turn (or by loop_del). */

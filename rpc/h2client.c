@@ -232,8 +232,10 @@ rpc_client_set_timeouts(struct rpc_client *c, uint32_t connect_ms, uint32_t hand
 	    c->connect_timeout_ms), client_setup_timeout, c);
 }
 
-struct rpc_client *
-rpc_client_new(struct loop *l, SSL_CTX *ctx, const char *hostport)
+/* rpc_client_new, and rpc_client_new_addr when addr is not NULL (nothing is resolved). */
+static struct rpc_client *
+client_new(struct loop *l, SSL_CTX *ctx, const char *hostport, const struct sockaddr *addr,
+    socklen_t addrlen)
 {
 	struct rpc_client *c;
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
@@ -272,13 +274,17 @@ rpc_client_new(struct loop *l, SSL_CTX *ctx, const char *hostport)
 	SSL_CTX_up_ref(ctx);
 	c->ctx = ctx;
 
-	r = getaddrinfo(c->host, port, &hints, &res);
-	if (r != 0) {
-		snprintf(c->error, sizeof(c->error), "%s: %s", c->host, gai_strerror(r));
-		return c;
+	if (addr == NULL) {
+		r = getaddrinfo(c->host, port, &hints, &res);
+		if (r != 0) {
+			snprintf(c->error, sizeof(c->error), "%s: %s", c->host, gai_strerror(r));
+			return c;
+		}
+		addr = res->ai_addr;
+		addrlen = res->ai_addrlen;
 	}
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || (connect(fd, res->ai_addr, res->ai_addrlen) < 0 && errno != EINPROGRESS)) {
+	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (connect(fd, addr, addrlen) < 0 && errno != EINPROGRESS)) {
 		snprintf(c->error, sizeof(c->error), "connect to %s: %s", hostport, strerror(errno));
 		goto fail;
 	}
@@ -293,7 +299,8 @@ rpc_client_new(struct loop *l, SSL_CTX *ctx, const char *hostport)
 		SSL_set_tlsext_host_name(ssl, c->host);
 		SSL_set1_host(ssl, c->host);
 	}
-	freeaddrinfo(res);
+	if (res != NULL)
+		freeaddrinfo(res);
 	res = NULL;
 	if (h2conn_init(&c->h, l, fd, ssl, false, CLIENT_OUTPUT_MAX, &client_ops, c) < 0) {
 		snprintf(c->error, sizeof(c->error), "cannot watch socket");
@@ -309,6 +316,23 @@ fail:
 	if (res != NULL)
 		freeaddrinfo(res);
 	return c;
+}
+
+struct rpc_client *
+rpc_client_new(struct loop *l, SSL_CTX *ctx, const char *hostport)
+{
+	return client_new(l, ctx, hostport, NULL, 0);
+}
+
+struct rpc_client *
+rpc_client_new_addr(struct loop *l, SSL_CTX *ctx, const char *hostport,
+    const struct sockaddr *addr, socklen_t addrlen)
+{
+	if (addr == NULL || (addr->sa_family != AF_INET && addr->sa_family != AF_INET6)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return client_new(l, ctx, hostport, addr, addrlen);
 }
 
 SSL *

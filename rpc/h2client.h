@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include <openssl/ssl.h>
 
 #include "rpc/loop.h"
@@ -28,6 +30,11 @@ struct rpc_client_cb {
  * must match host. ctx is borrowed (up-ref'd). Returns NULL with errno set for a bad
  * address; connection failures are reported through the calls (UNAVAILABLE). */
 struct rpc_client *rpc_client_new(struct loop *l, SSL_CTX *ctx, const char *hostport);
+/* The same, connecting to addr (one of the addresses host resolves to, AF_INET or
+ * AF_INET6) without resolving anything; the certificate must still match host. NULL with
+ * errno EINVAL for a bad address or family. */
+struct rpc_client *rpc_client_new_addr(struct loop *l, SSL_CTX *ctx, const char *hostport,
+    const struct sockaddr *addr, socklen_t addrlen);
 
 /* The connection's SSL (NULL when it could not be set up), valid until rpc_client_del. Before
  * the loop next runs, a caller may give it its own certificate or a session to resume (the

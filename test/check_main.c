@@ -67,6 +67,7 @@ main(void)
 	srunner_add_suite(sr, tlsnames_suite());
 	srunner_add_suite(sr, confcheck_suite());
 	srunner_add_suite(sr, refusal_suite());
+	srunner_add_suite(sr, serverlist_suite());
 	srunner_add_suite(sr, relay_suite());
 	srunner_add_suite(sr, relay_refuse_suite());
 	srunner_add_suite(sr, genconf_path_suite());

@@ -55,6 +55,7 @@ Suite *web_suite(void);
 Suite *tlsnames_suite(void);
 Suite *confcheck_suite(void);
 Suite *refusal_suite(void);
+Suite *serverlist_suite(void);
 Suite *relay_suite(void);
 Suite *relay_refuse_suite(void);
 Suite *genconf_path_suite(void);
