@@ -296,6 +296,15 @@ int
 serverconf_check_storage(const struct serverconf *conf, const struct config_schema *schema,
     char *err, size_t errlen)
 {
+	/* the PostgreSQL store is being built (server/store_pg.h): refused by name until then,
+	 * never taken for a file name */
+	if (strncmp(conf->database, "postgresql://", 13) == 0 ||
+	    strncmp(conf->database, "postgres://", 11) == 0) {
+		/* never the URI itself: it may hold a password */
+		snprintf(err, errlen, "%s: database: a PostgreSQL URI; this wiresyncd does not run "
+		    "on PostgreSQL yet: give a file path (SQLite)", WHERE("database"));
+		return -1;
+	}
 	if (confcheck_writable_file(WHERE("database"), "database", conf->database, err,
 	    errlen) < 0 ||
 	    confcheck_writable_file(WHERE("ticket_key_file"), "ticket_key_file",
