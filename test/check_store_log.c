@@ -427,6 +427,28 @@ START_TEST(test_since_reads_only_rows_after_it)
 }
 END_TEST
 
+/* The follower reads after every commit: next to a long log it visits the rows after its
+ * revision (a range of the rowid), a few VM steps each, and scans nothing. */
+START_TEST(test_after_reads_only_rows_after_it)
+{
+	struct store *st = open_ok();
+	struct after a = { 0 };
+	long long steps, full;
+
+	log_range(st, 1, LONG_LOG, 4, 1000, 1);
+	steps = work(SQLITE_STMTSTATUS_VM_STEP);
+	full = work(SQLITE_STMTSTATUS_FULLSCAN_STEP);
+	ck_assert_int_eq(store_changes_after(st, LONG_LOG - 10, after_collect, &a), 0);
+	steps = work(SQLITE_STMTSTATUS_VM_STEP) - steps;
+	full = work(SQLITE_STMTSTATUS_FULLSCAN_STEP) - full;
+	ck_assert_uint_eq(a.n, 10);
+	ck_assert_uint_eq(a.c[9].revision, LONG_LOG);
+	ck_assert_msg(steps <= 300, "following 10 changes of %d took %lld VM steps", LONG_LOG,
+	    steps);
+	ck_assert_msg(full == 0, "following 10 changes took %lld full-scan steps", full);
+	store_close(st);
+}
+END_TEST
 
 /* Next to 10,000 rows, a commit of one change looks at a few rows, not the log. */
 START_TEST(test_commit_work_bounded_next_to_long_log)
@@ -574,6 +596,7 @@ store_log_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_commit_work_bounded_next_to_long_log);
 	tcase_add_test(tc, test_since_reads_only_rows_after_it);
+	tcase_add_test(tc, test_after_reads_only_rows_after_it);
 	tcase_add_test(tc, test_backlog_drains_in_bounded_steps);
 	tcase_add_test(tc, test_large_batch_keeps_count);
 	suite_add_tcase(s, tc);
