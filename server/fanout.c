@@ -172,6 +172,10 @@ broadcast(struct service *svc, const char *network, const uint8_t *key, struct r
 	if (n == NULL)
 		return;
 	for (struct watcher *w = n->watchers; w != NULL; w = w->next) {
+		/* a stream that started (or caught up) from the table at this revision or later
+		 * already holds this change */
+		if (w->cursor >= revision)
+			continue;
 		if (is_self(w, key) || (p != NULL && !watch_visible(svc, w, p))) {
 			if (!w->lagging)
 				w->cursor = revision;
@@ -203,13 +207,13 @@ watch_broadcast_upsert(struct service *svc, const struct peer *p)
  * ABORTED, which an agent answers with an Update and a new Watch at once. A revoked host's
  * connections are closed before its removal, so this never brings one back. */
 static void
-end_own_watches(struct service *svc, struct net *n, const struct peer *p)
+end_own_watches(struct service *svc, struct net *n, const uint8_t key[WG_KEY_LEN])
 {
 	struct watcher *w, *next;
 
 	for (w = n->watchers; w != NULL; w = next) {
 		next = w->next;
-		if (!is_self(w, p->key))
+		if (!is_self(w, key))
 			continue;
 		log_info("%s: its record was removed while it watches: ending its Watch stream "
 		    "(ABORTED) so that it reports again", w->ac->id.name);
@@ -221,21 +225,23 @@ end_own_watches(struct service *svc, struct net *n, const struct peer *p)
 }
 
 void
-watch_broadcast_removed(struct service *svc, const struct peer *p, uint64_t revision)
+watch_broadcast_removed(struct service *svc, const uint8_t key[WG_KEY_LEN],
+    const char *network, uint64_t revision)
 {
 	struct rpc_buf *buf;
-	struct net *n = net_get(svc, p->network, false);
+	struct net *n = net_get(svc, network, false);
 
 	if (n == NULL || n->watchers == NULL)
 		return;
-	buf = peerpb_event_removed(p->key, revision);
+	buf = peerpb_event_removed(key, revision);
 	if (buf == NULL) {
-		log_warnx("out of memory encoding the removal of %s", p->name);
+		log_warnx("out of memory encoding the removal of a peer of network %s (revision "
+		    "%llu)", network, (unsigned long long)revision);
 	} else {
-		broadcast(svc, p->network, p->key, buf, revision, NULL);
+		broadcast(svc, network, key, buf, revision, NULL);
 		rpc_buf_unref(buf);
 	}
-	end_own_watches(svc, n, p);
+	end_own_watches(svc, n, key);
 }
 
 void
@@ -345,6 +351,20 @@ watcher_catch_up(struct rpc_call *call, void *arg)
 	w->policy_pending = false;
 	log_debug("%s: Watch stream caught up from revision %llu to %llu", w->ac->id.name,
 	    (unsigned long long)from, (unsigned long long)w->cursor);
+}
+
+void
+watch_catch_up_all(struct service *svc)
+{
+	for (struct net *n = svc->nets; n != NULL; n = n->next) {
+		struct watcher *w, *next;
+		for (w = n->watchers; w != NULL; w = next) {
+			next = w->next;
+			/* a lagging stream catches up once it drains anyway */
+			if (!w->lagging && w->cursor < svc->revision)
+				watcher_catch_up(w->call, w);
+		}
+	}
 }
 
 void

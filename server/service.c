@@ -1,7 +1,8 @@
 /* wiresync.v1.WireSync: the caller is its certificate; every answer is limited to the
  * caller's network and never includes the caller. This file holds the service's lifecycle
- * (load from the store, method table, teardown), the reply helper and the accessors;
- * admission.c, update.c, reads.c, janitor.c, fanout.c and retry.c hold the rest. */
+ * (load from the store, method table, teardown, the follower bound to the fan-out), the
+ * reply helper and the accessors; admission.c, update.c, reads.c, janitor.c, fanout.c,
+ * follower.c and retry.c hold the rest. */
 #include "config.h"
 
 #include <stdio.h>
@@ -54,6 +55,26 @@ load_peer(const struct peer *p, void *arg)
 	return 0;
 }
 
+/* The follower's sink: the fan-out of fanout.c. */
+static void
+follow_upsert(void *arg, const struct peer *p)
+{
+	watch_broadcast_upsert(arg, p);
+}
+
+static void
+follow_removed(void *arg, const uint8_t key[WG_KEY_LEN], const char *network,
+    uint64_t revision)
+{
+	watch_broadcast_removed(arg, key, network, revision);
+}
+
+static void
+follow_resync(void *arg)
+{
+	watch_catch_up_all(arg);
+}
+
 void
 service_config_default(struct service_config *cfg)
 {
@@ -74,6 +95,7 @@ service_new(struct loop *l, struct store *st, const struct service_config *cfg, 
     size_t errlen)
 {
 	struct service *svc;
+	struct follower_sink sink = { follow_upsert, follow_removed, follow_resync, NULL };
 
 	svc = calloc(1, sizeof(*svc));
 	if (svc == NULL) {
@@ -91,10 +113,13 @@ service_new(struct loop *l, struct store *st, const struct service_config *cfg, 
 	svc->watches = idcount_new();
 	svc->conns_per_id = idcount_new();
 	svc->retry_presence = idcount_new();
+	sink.arg = svc;
+	if (svc->peers != NULL)
+		svc->follower = follower_new(l, st, svc->peers, &sink, svc->revision);
 	if (cfg->update_rate_per_s > 0)
 		svc->update_rate = ratelimit_new(cfg->update_rate_per_s, cfg->update_burst);
 	if (svc->peers == NULL || svc->watches == NULL || svc->conns_per_id == NULL ||
-	    svc->retry_presence == NULL ||
+	    svc->retry_presence == NULL || svc->follower == NULL ||
 	    (cfg->update_rate_per_s > 0 && svc->update_rate == NULL) ||
 	    store_peers_foreach(st, load_peer, svc) != 0 ||
 	    loop_timer_set(l, &svc->restart_timer, cfg->restart_grace_ms, watch_restart_grace_over,
@@ -132,6 +157,7 @@ service_del(struct service *svc)
 		free(pu);
 	}
 	watch_free_all(svc);
+	follower_del(svc->follower);
 	links_del(svc->links);
 	svc_retry_free(svc);
 	crlset_del(svc->crls);

@@ -1,7 +1,7 @@
 /* The service's private parts, shared by service.c (lifecycle), admission.c (connections),
  * update.c (Update and the store), reads.c (Keys, GetPeer, Health), janitor.c (CRL and
- * expiry sweeps), fanout.c (Watch streams, fan-out, presence) and retry.c. Not for other
- * modules. */
+ * expiry sweeps), fanout.c (Watch streams, fan-out, presence) and retry.c; follower.c feeds
+ * fan-out from the change log. Not for other modules. */
 #ifndef WS_SERVICE_IMPL_H
 #define WS_SERVICE_IMPL_H
 
@@ -13,6 +13,7 @@
 #include "common/cert.h"
 #include "rpc/h2server.h"
 #include "rpc/loop.h"
+#include "server/follower.h"
 #include "server/idcount.h"
 #include "server/ratelimit.h"
 #include "server/peers.h"
@@ -128,6 +129,8 @@ struct service {
 	size_t n_on_commit;
 	struct enroll *enroll;       /* renew.c: where renewals wait (service_set_enroll) */
 	struct links *links;         /* links.c: link health (issue 16) */
+	struct follower *follower;   /* feeds the watchers from the change log: rung after
+	                              * every commit that changed the peers */
 };
 
 /* service.c: packs m and replies with it, or fails the call (RESOURCE_EXHAUSTED). */
@@ -158,7 +161,12 @@ void svc_retry_free(struct service *svc);
 /* fanout.c */
 void watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 void watch_broadcast_upsert(struct service *svc, const struct peer *p);
-void watch_broadcast_removed(struct service *svc, const struct peer *p, uint64_t revision);
+/* The follower's sink (service.c binds them): the removal of key from network at
+ * revision ends key's own streams too. */
+void watch_broadcast_removed(struct service *svc, const uint8_t key[WG_KEY_LEN],
+    const char *network, uint64_t revision);
+/* Changes were lost to the follower: every stream catches up from its cursor. */
+void watch_catch_up_all(struct service *svc);
 void watch_presence_queue(struct service *svc, const uint8_t key[WG_KEY_LEN], bool online);
 void watch_restart_grace_over(void *arg);
 /* Sends each watcher the CRLs of its network in svc->crls, where they differ from old's. */

@@ -144,6 +144,21 @@ static const char *const store_migrations[] = {
 	 "  PRIMARY KEY (reporter_key, peer_key)"
 	 ");"
 	 "CREATE INDEX IF NOT EXISTS link_health_peer ON link_health (peer_key);"),
+	/* 11: the change log marks removals, so that the follower (server/follower.c), which
+	 * feeds every watcher from the log, tells a removal from a change whose record a later
+	 * revision replaced (a new table copied over: a rerun over a table that has the
+	 * column works too; rows logged before read as changes) */
+	("CREATE TABLE changes_11 ("
+	 "  revision INTEGER PRIMARY KEY NOT NULL,"
+	 "  key BLOB NOT NULL,"
+	 "  network TEXT NOT NULL,"
+	 "  ts_ms INTEGER NOT NULL,"
+	 "  removed INTEGER NOT NULL DEFAULT 0 CHECK (removed IN (0, 1))"
+	 ");"
+	 "INSERT INTO changes_11 (revision, key, network, ts_ms) "
+	 "  SELECT revision, key, network, ts_ms FROM changes;"
+	 "DROP TABLE changes;"
+	 "ALTER TABLE changes_11 RENAME TO changes;"),
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 

@@ -74,7 +74,20 @@ void store_rollback(struct store *st);
  * revision, naming the peer that changed, stamped ts_ms or, when the wall clock went back,
  * the last stamp given (so rows are in time order as well as revision order). 0 or -EIO. */
 int store_change_log(struct store *st, uint64_t revision, const uint8_t key[WG_KEY_LEN],
-    const char *network, int64_t ts_ms);
+    const char *network, bool removed, int64_t ts_ms);
+/* One row of the change log: the revision, the peer it changed and its network, and
+ * whether the change removed the peer (schema 11; rows logged before read as changes). */
+struct store_change {
+	uint64_t revision;
+	uint8_t key[WG_KEY_LEN];
+	char network[CERT_NAME_MAX + 1];
+	bool removed;
+};
+/* Calls fn for every row after revision after, of every network, in revision order (what
+ * the follower feeds the watchers from). c is valid only during the call. Returns 0, fn's
+ * non-zero value, -EBUSY when nested, or -EIO (a bad row or a read error, logged). */
+int store_changes_after(struct store *st, uint64_t after,
+    int (*fn)(const struct store_change *c, void *arg), void *arg);
 /* Calls fn once per peer of network changed after since, with its latest revision, in
  * revision order. Returns 0, fn's non-zero value, -EBUSY when nested, or -EIO. */
 int store_changes_since(struct store *st, const char *network, uint64_t since,

@@ -42,6 +42,7 @@ enum store_log_stmt {
 	LOG_AT,
 	LOG_TAIL,
 	LOG_DROP,
+	LOG_AFTER,
 	LOG_STMT_COUNT
 };
 

@@ -11,12 +11,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "rpc/log.h"
 #include "server/store_impl.h"
 
 static const char *const log_sql[LOG_STMT_COUNT] = {
-	[LOG_PUT] = "INSERT INTO changes (revision, key, network, ts_ms) VALUES (?1, ?2, ?3, ?4)",
+	[LOG_PUT] = "INSERT INTO changes (revision, key, network, ts_ms, removed) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
 	/* one row per peer: its latest change, in revision order; reads the rowid range after
 	 * since (of every network: there is no index to write with each change) */
 	[LOG_SINCE] = "SELECT key, MAX(revision) AS r FROM changes "
@@ -25,6 +27,9 @@ static const char *const log_sql[LOG_STMT_COUNT] = {
 	[LOG_AT] = "SELECT revision, ts_ms FROM changes WHERE revision >= ?1 "
 	    "ORDER BY revision LIMIT 1",
 	[LOG_TAIL] = "SELECT ts_ms FROM changes ORDER BY revision DESC LIMIT 1",
+	/* every row after a revision, of every network: a range of the rowid (the follower) */
+	[LOG_AFTER] = "SELECT revision, key, network, removed FROM changes WHERE revision > ?1 "
+	    "ORDER BY revision",
 	/* a prefix of the rowid order: visits only the rows it deletes */
 	[LOG_DROP] = "DELETE FROM changes WHERE revision <= ?1",
 };
@@ -34,6 +39,7 @@ static const char *const log_stmt_name[LOG_STMT_COUNT] = {
 	[LOG_SINCE] = "read changes",
 	[LOG_AT] = "seek changes",
 	[LOG_TAIL] = "last change",
+	[LOG_AFTER] = "follow changes",
 	[LOG_DROP] = "prune changes",
 };
 
@@ -81,7 +87,7 @@ store_log_close(struct store *st)
 
 int
 store_change_log(struct store *st, uint64_t revision, const uint8_t key[WG_KEY_LEN],
-    const char *network, int64_t ts_ms)
+    const char *network, bool removed, int64_t ts_ms)
 {
 	sqlite3_stmt *stmt = st->log_stmt[LOG_PUT];
 
@@ -93,7 +99,8 @@ store_change_log(struct store *st, uint64_t revision, const uint8_t key[WG_KEY_L
 	if (sqlite3_bind_int64(stmt, 1, (sqlite3_int64)revision) != SQLITE_OK ||
 	    sqlite3_bind_blob(stmt, 2, key, WG_KEY_LEN, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(stmt, 3, network, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(stmt, 4, ts_ms) != SQLITE_OK) {
+	    sqlite3_bind_int64(stmt, 4, ts_ms) != SQLITE_OK ||
+	    sqlite3_bind_int(stmt, 5, removed ? 1 : 0) != SQLITE_OK) {
 		log_warnx("store %s: log change: %s", st->path, sqlite3_errmsg(st->db));
 		sqlite3_reset(stmt);
 		sqlite3_clear_bindings(stmt);
@@ -134,6 +141,47 @@ store_changes_since(struct store *st, const char *network, uint64_t since,
 out:
 	if (ret == -EIO)
 		log_warnx("store %s: read changes: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	return ret;
+}
+
+int
+store_changes_after(struct store *st, uint64_t after,
+    int (*fn)(const struct store_change *c, void *arg), void *arg)
+{
+	sqlite3_stmt *stmt = st->log_stmt[LOG_AFTER];
+	struct store_change c;
+	int rc, ret = 0;
+
+	if (sqlite3_stmt_busy(stmt))
+		return -EBUSY;
+	if (sqlite3_bind_int64(stmt, 1, (sqlite3_int64)after) != SQLITE_OK) {
+		ret = -EIO;
+		goto out;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const void *key = sqlite3_column_blob(stmt, 1);
+		if (key == NULL || sqlite3_column_bytes(stmt, 1) != WG_KEY_LEN ||
+		    !store_column_text(stmt, 2, c.network, sizeof(c.network))) {
+			log_warnx("store %s: %s: revision %lld: a bad row", st->path,
+			    log_stmt_name[LOG_AFTER], (long long)sqlite3_column_int64(stmt, 0));
+			ret = -EIO;
+			goto out_reset;
+		}
+		c.revision = (uint64_t)sqlite3_column_int64(stmt, 0);
+		memcpy(c.key, key, WG_KEY_LEN);
+		c.removed = sqlite3_column_int(stmt, 3) != 0;
+		if ((ret = fn(&c, arg)) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = -EIO;
+out:
+	if (ret == -EIO)
+		log_warnx("store %s: %s: %s", st->path, log_stmt_name[LOG_AFTER],
+		    sqlite3_errmsg(st->db));
+out_reset:
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
 	return ret;

@@ -1,6 +1,7 @@
 /* The Update RPC and the change queue behind it: validation and the rate limit, then one
  * group commit per loop turn for every queued change (Updates, presence, removals, static
- * peers), answered only once durable and then announced to the watchers. */
+ * peers), answered only once durable; then the follower's doorbell, and the follower feeds
+ * the watchers from the change log. */
 #include "config.h"
 
 #include <stdio.h>
@@ -272,7 +273,7 @@ apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 			return 0;
 		c->revision = ++*rev;
 		if (store_peer_delete(svc->store, c->key) < 0 ||
-		    store_change_log(svc->store, c->revision, c->key, old->network, now) < 0)
+		    store_change_log(svc->store, c->revision, c->key, old->network, true, now) < 0)
 			return -1;
 		c->old = peer_table_take(svc->peers, c->key);
 		c->changed = true;
@@ -299,7 +300,7 @@ apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 	}
 	p->revision = ++*rev;
 	if (store_peer_put(svc->store, p) < 0 ||
-	    store_change_log(svc->store, p->revision, p->key, p->network, now) < 0) {
+	    store_change_log(svc->store, p->revision, p->key, p->network, false, now) < 0) {
 		peer_free(p);
 		return -1;
 	}
@@ -314,8 +315,10 @@ apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 	return 0;
 }
 
+/* The log lines of a committed change. The watchers hear of it from the follower, which
+ * reads the change log after the commit: one path for every change. */
 static void
-announce_change(struct service *svc, struct change *c)
+announce_change(struct change *c)
 {
 	switch (c->kind) {
 	case CHANGE_UPDATE:
@@ -323,21 +326,17 @@ announce_change(struct service *svc, struct change *c)
 		log_debug("%s: revision %llu", c->cur->name, (unsigned long long)c->cur->revision);
 		if (c->old == NULL)
 			log_info("new peer %s in network %s", c->cur->name, c->cur->network);
-		watch_broadcast_upsert(svc, c->cur);
 		break;
 	case CHANGE_PRESENCE:
 		log_info("%s is %s", c->cur->name, c->cur->online ? "online" : "offline");
-		watch_broadcast_upsert(svc, c->cur);
 		break;
 	case CHANGE_OBSERVED:
 		/* the hub logs the change at info */
 		log_debug("%s: observed endpoint %s, revision %llu", c->cur->name,
 		    c->cur->observed_endpoint, (unsigned long long)c->cur->revision);
-		watch_broadcast_upsert(svc, c->cur);
 		break;
 	case CHANGE_REMOVE:
 		log_info("removed peer %s from network %s", c->old->name, c->old->network);
-		watch_broadcast_removed(svc, c->old, c->revision);
 		break;
 	}
 }
@@ -359,8 +358,12 @@ commit_batch(void *arg)
 		if (apply_change(svc, c, &rev, now) < 0)
 			ok = false;
 	if (ok && rev != svc->revision) {
-		uint64_t keep = svc->cfg.log_max_entries;
-		ok = store_changes_prune(svc->store, rev > keep ? rev - keep : 0,
+		uint64_t keep = svc->cfg.log_max_entries, upto = rev > keep ? rev - keep : 0;
+		/* never the rows the follower has yet to read: a batch larger than the limit is
+		 * trimmed by the next commit (rows are stamped now: the age cut spares them) */
+		if (upto > follower_applied(svc->follower))
+			upto = follower_applied(svc->follower);
+		ok = store_changes_prune(svc->store, upto,
 		    now - (int64_t)svc->cfg.log_max_age_ms) == 0 &&
 		    store_commit(svc->store, rev) == 0;
 		if (ok)
@@ -392,7 +395,7 @@ commit_batch(void *arg)
 				rpc_call_fail(c->call, GRPC_UNAVAILABLE, "store write failed");
 		}
 		if (ok && c->changed)
-			announce_change(svc, c);
+			announce_change(c);
 		if (!ok && svc_retry_take(svc, c))
 			continue;
 		if (c->done != NULL)
@@ -406,6 +409,9 @@ commit_batch(void *arg)
 		svc_retry_reset(svc);
 	else
 		svc_retry_schedule(svc);
+	/* the doorbell, after the acknowledgements as the announcements were */
+	if (ok && changed)
+		follower_ring(svc->follower);
 	/* last: a hook may queue changes of its own, for the next batch */
 	for (size_t i = 0; ok && changed && i < svc->n_on_commit; i++)
 		svc->on_commit[i].fn(svc->on_commit[i].arg, svc->revision);

@@ -57,6 +57,7 @@ main(void)
 	srunner_add_suite(sr, wg_suite());
 	srunner_add_suite(sr, netmon_suite());
 	srunner_add_suite(sr, peers_suite());
+	srunner_add_suite(sr, follower_suite());
 	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, crl_suite());
 	srunner_add_suite(sr, refused_suite());

@@ -121,7 +121,7 @@ log_range(struct store *st, uint64_t first, uint64_t last, unsigned peers, int64
 	ck_assert_int_eq(store_begin(st), 0);
 	for (r = first; r <= last; r++) {
 		key_of(key, (unsigned)(r % peers));
-		ck_assert_int_eq(store_change_log(st, r, key, "lab",
+		ck_assert_int_eq(store_change_log(st, r, key, "lab", false,
 		    ts0 + (int64_t)(r - first) * step), 0);
 	}
 	ck_assert_int_eq(store_commit(st, last), 0);
@@ -135,7 +135,7 @@ commit_one(struct store *st, uint64_t rev, int64_t ts, uint64_t upto, int64_t ol
 
 	key_of(key, 7);
 	ck_assert_int_eq(store_begin(st), 0);
-	ck_assert_int_eq(store_change_log(st, rev, key, "lab", ts), 0);
+	ck_assert_int_eq(store_change_log(st, rev, key, "lab", false, ts), 0);
 	ck_assert_int_eq(store_changes_prune(st, upto, older_than), 0);
 	ck_assert_int_eq(store_commit(st, rev), 0);
 }
@@ -293,6 +293,116 @@ START_TEST(test_migrate_from_v3_drops_indexes)
 }
 END_TEST
 
+/* What the follower reads: every row after a revision, of every network, in revision
+ * order, removals marked. */
+struct after {
+	size_t n;
+	struct store_change c[MAX_SINCE_KEYS];
+};
+
+static int
+after_collect(const struct store_change *c, void *arg)
+{
+	struct after *a = arg;
+
+	ck_assert_uint_lt(a->n, MAX_SINCE_KEYS);
+	a->c[a->n++] = *c;
+	return 0;
+}
+
+START_TEST(test_after_gives_every_row_in_order)
+{
+	struct store *st = open_ok();
+	struct after a = { 0 };
+	uint8_t key[WG_KEY_LEN];
+
+	ck_assert_int_eq(store_begin(st), 0);
+	key_of(key, 1);
+	ck_assert_int_eq(store_change_log(st, 1, key, "lab", false, 1000), 0);
+	ck_assert_int_eq(store_change_log(st, 2, key, "lab", false, 1000), 0);
+	key_of(key, 2);
+	ck_assert_int_eq(store_change_log(st, 3, key, "other", false, 1000), 0);
+	key_of(key, 1);
+	ck_assert_int_eq(store_change_log(st, 4, key, "lab", true, 1000), 0);
+	ck_assert_int_eq(store_commit(st, 4), 0);
+
+	/* unlike a resume, one row per revision, not per peer, and of every network */
+	ck_assert_int_eq(store_changes_after(st, 1, after_collect, &a), 0);
+	ck_assert_uint_eq(a.n, 3);
+	ck_assert_uint_eq(a.c[0].revision, 2);
+	ck_assert_uint_eq(a.c[0].key[0], 1);
+	ck_assert_str_eq(a.c[0].network, "lab");
+	ck_assert(!a.c[0].removed);
+	ck_assert_uint_eq(a.c[1].revision, 3);
+	ck_assert_uint_eq(a.c[1].key[0], 2);
+	ck_assert_str_eq(a.c[1].network, "other");
+	ck_assert_uint_eq(a.c[2].revision, 4);
+	ck_assert(a.c[2].removed);
+	a.n = 0;
+	ck_assert_int_eq(store_changes_after(st, 4, after_collect, &a), 0);
+	ck_assert_uint_eq(a.n, 0);
+	/* what a rolled-back transaction logged is not there */
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_change_log(st, 5, key, "lab", false, 1000), 0);
+	store_rollback(st);
+	ck_assert_int_eq(store_changes_after(st, 4, after_collect, &a), 0);
+	ck_assert_uint_eq(a.n, 0);
+	store_close(st);
+}
+END_TEST
+
+/* Schema 11 marks removals in the log: a version-10 database (no column) keeps its rows,
+ * which read as changes, and takes marked rows from then on. */
+START_TEST(test_migrate_from_v10_marks_removals)
+{
+	struct store *st = open_ok();
+	struct after a = { 0 };
+	uint8_t key[WG_KEY_LEN];
+
+	ck_assert_int_ge(store_schema_version(), 11);
+	ck_assert_int_eq(side_count("SELECT count(*) FROM pragma_table_info('changes') "
+	    "WHERE name = 'removed'"), 1);
+	store_close(st);
+	/* the version-10 table, with three rows */
+	side_exec("DROP TABLE changes;"
+	    "CREATE TABLE changes (revision INTEGER PRIMARY KEY NOT NULL, key BLOB NOT NULL, "
+	    "  network TEXT NOT NULL, ts_ms INTEGER NOT NULL);"
+	    "INSERT INTO changes VALUES (1, zeroblob(32), 'lab', 100), "
+	    "  (2, zeroblob(32), 'lab', 200), (3, zeroblob(32), 'other', 300);"
+	    "UPDATE meta SET value = 3 WHERE name = 'revision';"
+	    "PRAGMA user_version = 10");
+	st = open_ok();
+	ck_assert_int_eq(side_count("PRAGMA user_version"), store_schema_version());
+	ck_assert_int_eq(side_count("SELECT count(*) FROM pragma_table_info('changes') "
+	    "WHERE name = 'removed'"), 1);
+	ck_assert_int_eq(log_rows(), 3);
+	ck_assert_int_eq(side_count("SELECT ts_ms FROM changes WHERE revision = 3"), 300);
+	ck_assert_uint_eq(store_log_floor(st), 0);
+	ck_assert_int_eq(store_changes_after(st, 0, after_collect, &a), 0);
+	ck_assert_uint_eq(a.n, 3);
+	ck_assert(!a.c[0].removed && !a.c[1].removed && !a.c[2].removed);
+	ck_assert_str_eq(a.c[2].network, "other");
+	key_of(key, 9);
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_change_log(st, 4, key, "lab", true, 400), 0);
+	ck_assert_int_eq(store_commit(st, 4), 0);
+	a.n = 0;
+	ck_assert_int_eq(store_changes_after(st, 3, after_collect, &a), 0);
+	ck_assert_uint_eq(a.n, 1);
+	ck_assert(a.c[0].removed);
+	ck_assert_uint_eq(a.c[0].key[0], 9);
+	store_close(st);
+	/* the mark is only 0 or 1 */
+	{
+		sqlite3 *db = NULL;
+		ck_assert_int_eq(sqlite3_open(t_db, &db), SQLITE_OK);
+		ck_assert_int_ne(sqlite3_exec(db, "INSERT INTO changes VALUES (5, zeroblob(32), "
+		    "'lab', 500, 2)", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+}
+END_TEST
+
 /* --- limits ---------------------------------------------------------------------------- */
 
 /* A resume near the end of a long log reads the rows after its revision, not the log. */
@@ -317,6 +427,28 @@ START_TEST(test_since_reads_only_rows_after_it)
 }
 END_TEST
 
+/* The follower reads after every commit: next to a long log it visits the rows after its
+ * revision (a range of the rowid), a few VM steps each, and scans nothing. */
+START_TEST(test_after_reads_only_rows_after_it)
+{
+	struct store *st = open_ok();
+	struct after a = { 0 };
+	long long steps, full;
+
+	log_range(st, 1, LONG_LOG, 4, 1000, 1);
+	steps = work(SQLITE_STMTSTATUS_VM_STEP);
+	full = work(SQLITE_STMTSTATUS_FULLSCAN_STEP);
+	ck_assert_int_eq(store_changes_after(st, LONG_LOG - 10, after_collect, &a), 0);
+	steps = work(SQLITE_STMTSTATUS_VM_STEP) - steps;
+	full = work(SQLITE_STMTSTATUS_FULLSCAN_STEP) - full;
+	ck_assert_uint_eq(a.n, 10);
+	ck_assert_uint_eq(a.c[9].revision, LONG_LOG);
+	ck_assert_msg(steps <= 300, "following 10 changes of %d took %lld VM steps", LONG_LOG,
+	    steps);
+	ck_assert_msg(full == 0, "following 10 changes took %lld full-scan steps", full);
+	store_close(st);
+}
+END_TEST
 
 /* Next to 10,000 rows, a commit of one change looks at a few rows, not the log. */
 START_TEST(test_commit_work_bounded_next_to_long_log)
@@ -402,7 +534,7 @@ START_TEST(test_large_batch_keeps_count)
 	ck_assert_int_eq(store_begin(st), 0);
 	key_of(key, 1);
 	for (r = 3001; r <= 6000; r++)
-		ck_assert_int_eq(store_change_log(st, r, key, "lab", 2000), 0);
+		ck_assert_int_eq(store_change_log(st, r, key, "lab", false, 2000), 0);
 	ck_assert_int_eq(store_changes_prune(st, 6000 - 3000, 0), 0);
 	ck_assert_int_eq(store_commit(st, 6000), 0);
 	ck_assert_int_eq(log_rows(), 3000);
@@ -432,7 +564,7 @@ START_TEST(test_rollback_keeps_log)
 	log_range(st, 1, 10, 5, 1000, 1);
 	key_of(key, 1);
 	ck_assert_int_eq(store_begin(st), 0);
-	ck_assert_int_eq(store_change_log(st, 11, key, "lab", 3000), 0);
+	ck_assert_int_eq(store_change_log(st, 11, key, "lab", false, 3000), 0);
 	ck_assert_int_eq(store_changes_prune(st, 8, 2000), 0);
 	store_rollback(st);
 	ck_assert_int_eq(log_rows(), 10);
@@ -455,6 +587,8 @@ store_log_suite(void)
 	tcase_add_test(tc, test_prune_by_age);
 	tcase_add_test(tc, test_clock_stepped_back_keeps_order);
 	tcase_add_test(tc, test_migrate_from_v3_drops_indexes);
+	tcase_add_test(tc, test_after_gives_every_row_in_order);
+	tcase_add_test(tc, test_migrate_from_v10_marks_removals);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
@@ -462,6 +596,7 @@ store_log_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_commit_work_bounded_next_to_long_log);
 	tcase_add_test(tc, test_since_reads_only_rows_after_it);
+	tcase_add_test(tc, test_after_reads_only_rows_after_it);
 	tcase_add_test(tc, test_backlog_drains_in_bounded_steps);
 	tcase_add_test(tc, test_large_batch_keeps_count);
 	suite_add_tcase(s, tc);

@@ -44,6 +44,7 @@ Suite *wg_kernel_suite(void);
 Suite *wg_suite(void);
 Suite *netmon_suite(void);
 Suite *peers_suite(void);
+Suite *follower_suite(void);
 Suite *ratelimit_suite(void);
 Suite *metrics_suite(void);
 Suite *crl_suite(void);
