@@ -335,9 +335,14 @@ agent_path_peer(struct agent *a, struct known *k, const struct wg_peer *wp, int6
 		if (out.state == PEERPATH_PROBE || (out.state == PEERPATH_TRIAL &&
 		    now - k->pp.switched_s < TRIAL_YOUNG_S))
 			next = next == 0 || next > now + 1 ? now + 1 : next;
-		/* a direct path while WireGuard follows relayed packets: write it back soon */
-		if (out.choice >= 0 && in.at == PEERPATH_AT_RELAY && (next == 0 || next > now + 1))
-			next = now + 1;
+		/* a direct path while WireGuard follows relayed packets (the peer is on the
+		 * relay): write it back, send at once so the peer's WireGuard follows us off the
+		 * relay before its next relayed packet turns ours back, and look again soon */
+		if (out.choice >= 0 && in.at == PEERPATH_AT_RELAY) {
+			kick = true;
+			if (next == 0 || next > now + 1)
+				next = now + 1;
+		}
 		k->choice = out.choice;
 		k->confirmed = out.confirmed;
 		d->rekey = out.rekey;

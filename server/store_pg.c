@@ -74,20 +74,23 @@ q_send(struct call *k, const char *sql, int n, const char *const *v, pgconn_resu
 	return r;
 }
 
-static struct call *
-call_new(struct store_pg *s, void (*done)(void *, uint64_t, const char *), void *arg)
+/* A call of s; -ENOTCONN (not ready) or -ENOMEM, else 0 and *out. */
+static int
+call_new(struct store_pg *s, void (*done)(void *, uint64_t, const char *), void *arg,
+    struct call **out)
 {
 	struct call *k;
 
 	if (!s->ready)
-		return NULL;
+		return -ENOTCONN;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
-		return NULL;
+		return -ENOMEM;
 	k->s = s;
 	k->done = done;
 	k->arg = arg;
 	k->pending = 1;              /* ours, until every query is queued */
-	return k;
+	*out = k;
+	return 0;
 }
 
 /* The queries are queued (r 0) or not: either way, our count goes. */
@@ -205,14 +208,8 @@ store_pg_commit(struct store_pg *s, const struct store_pg_change *ch, size_t n,
 		r = -ENOMEM;
 		goto out;
 	}
-	if (!s->ready) {
-		r = -ENOTCONN;
+	if ((r = call_new(s, done, arg, &k)) != 0)
 		goto out;
-	}
-	if ((k = call_new(s, done, arg)) == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
 	k->rollback = true;
 	strcpy(keys, "{");
 	strcpy(nets, "{");
@@ -352,10 +349,8 @@ store_pg_load(struct store_pg *s, void (*fn)(void *arg, const struct peer *p),
 	struct call *k;
 	int r;
 
-	if (!s->ready)
-		return -ENOTCONN;
-	if ((k = call_new(s, done, arg)) == NULL)
-		return -ENOMEM;
+	if ((r = call_new(s, done, arg, &k)) != 0)
+		return r;
 	k->peer_fn = fn;
 	k->rollback = true;
 	/* one snapshot for the revision and the records it covers */
@@ -400,11 +395,10 @@ store_pg_changes_since(struct store_pg *s, uint64_t after,
 	char a[24];
 	const char *v[1] = { a };
 	struct call *k;
+	int r;
 
-	if (!s->ready)
-		return -ENOTCONN;
-	if ((k = call_new(s, done, arg)) == NULL)
-		return -ENOMEM;
+	if ((r = call_new(s, done, arg, &k)) != 0)
+		return r;
 	k->change_fn = fn;
 	k->revision = after;
 	snprintf(a, sizeof(a), "%" PRIu64, after);
@@ -421,11 +415,10 @@ store_pg_lease(struct store_pg *s, const char *address, int64_t now_ms, int64_t 
 	char now[24], until[24];
 	const char *v[4] = { s->name, address, now, until };
 	struct call *k;
+	int r;
 
-	if (!s->ready)
-		return -ENOTCONN;
-	if ((k = call_new(s, done, arg)) == NULL)
-		return -ENOMEM;
+	if ((r = call_new(s, done, arg, &k)) != 0)
+		return r;
 	snprintf(now, sizeof(now), "%" PRId64, now_ms);
 	snprintf(until, sizeof(until), "%" PRId64, now_ms + ttl_ms);
 	return call_queued(k, q_send(k, "INSERT INTO servers (name, address, started_ms, "
@@ -443,10 +436,8 @@ store_pg_expire(struct store_pg *s, int64_t now_ms,
 	struct call *k;
 	int r;
 
-	if (!s->ready)
-		return -ENOTCONN;
-	if ((k = call_new(s, done, arg)) == NULL)
-		return -ENOMEM;
+	if ((r = call_new(s, done, arg, &k)) != 0)
+		return r;
 	k->rollback = true;
 	snprintf(now, sizeof(now), "%" PRId64, now_ms);
 	/* two servers expiring one lease at once: the second finds its row gone, and no host
@@ -494,11 +485,10 @@ store_pg_servers(struct store_pg *s,
     void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
 {
 	struct call *k;
+	int r;
 
-	if (!s->ready)
-		return -ENOTCONN;
-	if ((k = call_new(s, done, arg)) == NULL)
-		return -ENOMEM;
+	if ((r = call_new(s, done, arg, &k)) != 0)
+		return r;
 	k->list_fn = fn;
 	return call_queued(k, q_send(k, "SELECT name, address, lease_until_ms FROM servers "
 	    "ORDER BY name", 0, NULL, on_servers));
@@ -538,11 +528,10 @@ store_pg_tickets(struct store_pg *s,
     void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
 {
 	struct call *k;
+	int r;
 
-	if (!s->ready)
-		return -ENOTCONN;
-	if ((k = call_new(s, done, arg)) == NULL)
-		return -ENOMEM;
+	if ((r = call_new(s, done, arg, &k)) != 0)
+		return r;
 	k->keys_fn = fn;
 	return call_queued(k, q_send(k, "SELECT key, created_ms FROM ticket_keys ORDER BY id DESC "
 	    "LIMIT 2", 0, NULL, on_tickets));
@@ -557,10 +546,8 @@ store_pg_ticket_add(struct store_pg *s, const uint8_t record[80], bool forget_ol
 	struct call *k;
 	int r;
 
-	if (!s->ready)
-		return -ENOTCONN;
-	if ((k = call_new(s, done, arg)) == NULL)
-		return -ENOMEM;
+	if ((r = call_new(s, done, arg, &k)) != 0)
+		return r;
 	k->rollback = true;
 	hex(key, record, 80);
 	snprintf(now, sizeof(now), "%" PRId64, now_ms);
