@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -110,8 +111,16 @@ h2conn_close(struct h2conn *h, const char *why)
 		SSL_free(h->ssl);
 		h->ssl = NULL;
 	}
-	if (h->io.fd >= 0)
+	if (h->io.fd >= 0) {
+		/* a refused client's first request, read away: our close is then a FIN behind
+		 * the alert, not a reset that makes its next write fail before it reads why */
+		if (h->server && h->hs_failed) {
+			char b[4096];
+			for (int i = 0; i < 16 && recv(h->io.fd, b, sizeof(b), MSG_DONTWAIT) > 0; i++)
+				;
+		}
 		close(h->io.fd);
+	}
 	h->io.fd = -1;
 	nghttp2_session_del(h->session);
 	h->session = NULL;
@@ -128,6 +137,26 @@ set_events(struct h2conn *h, bool want_write)
 
 	if (loop_io_mod(h->loop, &h->io, ev) < 0)
 		h2conn_close(h, "epoll_ctl failed");
+}
+
+/* A server that refuses our certificate under TLS 1.3 does so after our handshake ended:
+ * it sends an alert and closes, and with our first request unread its close is a reset,
+ * which our next write meets before we read the alert. The alert is still queued: read
+ * it, so that h->why says what the server said ("alert certificate revoked"). */
+static void
+peer_alert(struct h2conn *h)
+{
+	unsigned char buf[512];
+	char ebuf[64];
+	int n;
+
+	ERR_clear_error();
+	n = SSL_read(h->ssl, buf, sizeof(buf));
+	if (n <= 0 && SSL_get_error(h->ssl, n) == SSL_ERROR_SSL) {
+		ERR_error_string_n(ERR_peek_last_error(), ebuf, sizeof(ebuf));
+		snprintf(h->why, sizeof(h->why), "TLS: %s", ebuf);
+	}
+	ERR_clear_error();
 }
 
 /* Returns 1 when the socket is blocked for writing, 0 when all was written, -1 on error. */
@@ -148,6 +177,8 @@ write_out(struct h2conn *h)
 			return 1;
 		snprintf(h->why, sizeof(h->why), "write failed: %s",
 		    err == SSL_ERROR_SYSCALL ? strerror(errno) : "TLS error");
+		if (err == SSL_ERROR_SYSCALL)
+			peer_alert(h);
 		return -1;
 	}
 	/* Idle connections keep no output buffer. */
