@@ -9,18 +9,8 @@
 #include "rpc/grpc.h"
 #include "server/peerpb.h"
 
-/* The text forms of a peer's addresses, alive while its protobuf view is packed. */
-struct peer_view {
-	Wiresync__V1__Peer m;
-	char *tunnel_ptr[CERT_TUNNEL_MAX], *lan_ptr[PEER_LAN_MAX];
-	char tunnel[CERT_TUNNEL_MAX][NETADDR_STRLEN];
-	char lan[PEER_LAN_MAX][NETADDR_STRLEN];
-	char wan[NETADDR_STRLEN];
-	ProtobufCBinaryData chain[PEER_CHAIN_MAX];
-};
-
-static void
-view_init(struct peer_view *v, const struct peer *p)
+void
+peerpb_view_init(struct peerpb_view *v, const struct peer *p)
 {
 	Wiresync__V1__Peer *m = &v->m;
 	const uint8_t *der[PEER_CHAIN_MAX];
@@ -104,11 +94,11 @@ buf_alloc(size_t msg_len)
 struct rpc_buf *
 peerpb_peer(const struct peer *p)
 {
-	struct peer_view v;
+	struct peerpb_view v;
 	struct rpc_buf *b;
 	size_t n;
 
-	view_init(&v, p);
+	peerpb_view_init(&v, p);
 	n = wiresync__v1__peer__get_packed_size(&v.m);
 	b = buf_alloc(n);
 	if (b != NULL)
@@ -119,12 +109,12 @@ peerpb_peer(const struct peer *p)
 struct rpc_buf *
 peerpb_event_upsert(const struct peer *p)
 {
-	struct peer_view v;
+	struct peerpb_view v;
 	struct rpc_buf *b;
 	size_t n, total;
 	uint8_t *o;
 
-	view_init(&v, p);
+	peerpb_view_init(&v, p);
 	n = wiresync__v1__peer__get_packed_size(&v.m);
 	total = 1 + varint_len(p->revision) + 1 + varint_len(n) + n;
 	b = buf_alloc(total);
@@ -195,12 +185,12 @@ static int
 snap_measure(const struct peer *p, void *arg)
 {
 	struct snap_ctx *s = arg;
-	struct peer_view v;
+	struct peerpb_view v;
 	size_t n;
 
 	if (excluded(s, p))
 		return 0;
-	view_init(&v, p);
+	peerpb_view_init(&v, p);
 	n = wiresync__v1__peer__get_packed_size(&v.m);
 	s->size += 1 + varint_len(n) + n;
 	return 0;
@@ -210,12 +200,12 @@ static int
 snap_write(const struct peer *p, void *arg)
 {
 	struct snap_ctx *s = arg;
-	struct peer_view v;
+	struct peerpb_view v;
 	size_t n;
 
 	if (excluded(s, p))
 		return 0;
-	view_init(&v, p);
+	peerpb_view_init(&v, p);
 	n = wiresync__v1__peer__get_packed_size(&v.m);
 	*s->out++ = TAG_LEN(1);
 	s->out = varint_put(s->out, n);

@@ -5,8 +5,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "proto/wiresync.pb-c.h"
 #include "rpc/h2server.h"
 #include "server/peers.h"
+
+/* A record as a wiresync.v1.Peer whose strings and chain point into the view and into p:
+ * valid while both live. */
+struct peerpb_view {
+	Wiresync__V1__Peer m;
+	char *tunnel_ptr[CERT_TUNNEL_MAX], *lan_ptr[PEER_LAN_MAX];
+	char tunnel[CERT_TUNNEL_MAX][NETADDR_STRLEN];
+	char lan[PEER_LAN_MAX][NETADDR_STRLEN];
+	char wan[NETADDR_STRLEN];
+	ProtobufCBinaryData chain[PEER_CHAIN_MAX];
+};
+
+/* Fills v from p (the chain split into its certificates; one that no longer splits is left
+ * out, so agents refuse the record rather than trust half of it). */
+void peerpb_view_init(struct peerpb_view *v, const struct peer *p);
 
 /* A framed wiresync.v1.Peer. NULL on ENOMEM. The caller owns the reference. */
 struct rpc_buf *peerpb_peer(const struct peer *p);

@@ -20,6 +20,7 @@
 #include "agent/endpoint.h"
 #include "common/genconf.h"
 #include "server/audit.h"
+#include "server/peerpb.h"
 #include "server/service.h"
 #include "server/service_impl.h"
 #include "server/web_impl.h"
@@ -134,35 +135,6 @@ web_qr_path(const char *path)
 	    strcmp(path + n - 7, "/config") == 0;
 }
 
-/* A record as the Admin RPCs send it (server/peerpb.c): the fields genconf reads. */
-struct pview {
-	Wiresync__V1__Peer m;
-	char *lan_ptr[PEER_LAN_MAX];
-	char lan[PEER_LAN_MAX][NETADDR_STRLEN];
-	char wan[NETADDR_STRLEN];
-};
-
-static void
-pview_init(struct pview *v, const struct peer *p)
-{
-	Wiresync__V1__Peer *m = &v->m;
-
-	wiresync__v1__peer__init(m);
-	m->public_key.data = (uint8_t *)p->key;
-	m->public_key.len = WG_KEY_LEN;
-	m->name = (char *)p->name;
-	m->listen_port = p->listen_port;
-	for (size_t i = 0; i < p->n_lan; i++)
-		v->lan_ptr[i] = netaddr_format(&p->lan[i], p->lan[i].prefix !=
-		    (p->lan[i].family == AF_INET ? 32 : 128), v->lan[i]);
-	m->n_lan_ips = p->n_lan;
-	m->lan_ips = v->lan_ptr;
-	m->wan_ip = netaddr_format(&p->wan, false, v->wan);
-	m->lan_id.data = (uint8_t *)p->lan_id;
-	m->lan_id.len = p->lan_id_len;
-	m->observed_endpoint = (char *)p->observed_endpoint;
-}
-
 /* ListPeers' order (server/admin.c): name, then key. */
 static int
 peer_cmp(const void *x, const void *y)
@@ -174,7 +146,7 @@ peer_cmp(const void *x, const void *y)
 }
 
 struct gather {
-	struct pview *views;                 /* [0] the owner */
+	struct peerpb_view *views;                 /* [0] the owner */
 	struct cert_identity *ids;
 	struct genconf_peer *gp;
 	char relay[64];
@@ -246,7 +218,7 @@ write_config(struct web *w, const struct peer *me, const char *privkey, struct g
 	if (n > 0)
 		qsort(v, n, sizeof(*v), peer_cmp);
 	gather_paths(w, g);
-	pview_init(&g->views[0], me);
+	peerpb_view_init(&g->views[0], me);
 	for (size_t i = 0; i < n; i++) {
 		struct cert_identity *id = &g->ids[k];
 		char err[160];
@@ -260,7 +232,7 @@ write_config(struct web *w, const struct peer *me, const char *privkey, struct g
 			    "key)", v[i]->name);
 			continue;
 		}
-		pview_init(&g->views[k + 1], v[i]);
+		peerpb_view_init(&g->views[k + 1], v[i]);
 		g->gp[k] = (struct genconf_peer){ .rec = &g->views[k + 1].m,
 		    .is_static = v[i]->is_static, .key = id->key, .allowed = id->tunnel,
 		    .n_allowed = id->n_tunnel };
