@@ -15,25 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rpc/loop.h"
 #include "server/pgconn.h"
+#include "test/pgtest.h"
 
-static int failed;
 static struct loop *loop;
-
-static void
-check(int cond, const char *what, const char *detail)
-{
-	if (cond) {
-		printf("PASS\t%s\n", what);
-	} else {
-		failed++;
-		printf("FAIL\t%s\t%s\n", what, detail != NULL ? detail : "");
-	}
-	fflush(stdout);
-}
 
 struct side {
 	const char *name;
@@ -72,26 +59,7 @@ on_notify(void *arg, const char *channel, const char *payload)
 static const struct pgconn_cb cbs = { .on_up = on_up, .on_down = on_down,
     .on_notify = on_notify };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Runs the loop until *flag reaches want or secs pass; true when it did. */
-static bool
-run_until(const int *flag, int want, double secs)
-{
-	double end = now_s() + secs;
-
-	while (*flag < want && now_s() < end)
-		loop_run_once(loop, 50);
-	return *flag >= want;
-}
-
 static int ticks;
 static struct loop_timer tick_timer;
 
@@ -162,45 +130,45 @@ pipeline_checks(struct side *a)
 	send_q(a, &o, &qs[0], 0, "DROP TABLE IF EXISTS ws_t", 0, NULL);
 	send_q(a, &o, &qs[1], 1, "CREATE TABLE ws_t (id int PRIMARY KEY, v text NOT NULL)", 0,
 	    NULL);
-	check(run_until(&o.done, 2, 10) && o.ok == 2, "CREATE TABLE through the pipeline",
+	pgtest_check(pgtest_run_until(loop, &o.done, 2, 10) && o.ok == 2, "CREATE TABLE through the pipeline",
 	    o.first_err);
 	pgconn_stats(a->c, &st0);
 	memset(&o, 0, sizeof(o));
-	t0 = now_s();
+	t0 = pgtest_now_s();
 	for (int i = 0; i < 1000; i++) {
 		const char *v[2] = { ids[i], vals[i] };
 		snprintf(ids[i], sizeof(ids[i]), "%d", i);
 		snprintf(vals[i], sizeof(vals[i]), "v%d", i);
 		r |= send_q(a, &o, &qs[i], i, "INSERT INTO ws_t (id, v) VALUES ($1, $2)", 2, v);
 	}
-	run_until(&o.done, 1000, 30);
-	t1 = now_s();
+	pgtest_run_until(loop, &o.done, 1000, 30);
+	t1 = pgtest_now_s();
 	pgconn_stats(a->c, &st1);
 	snprintf(det, sizeof(det), "sent %d, done %d, ok %d, out of order %d, pipelines %llu, "
 	    "err %s", r, o.done, o.ok, o.order_bad,
 	    (unsigned long long)(st1.pipelines - st0.pipelines), o.first_err);
-	check(r == 0 && o.done == 1000 && o.ok == 1000 && o.order_bad == 0 &&
+	pgtest_check(r == 0 && o.done == 1000 && o.ok == 1000 && o.order_bad == 0 &&
 	    st1.pipelines - st0.pipelines == 1,
 	    "1000 INSERTs of one loop turn: one pipeline, every result in order", det);
 	printf("NOTE\t1000 INSERTs in one pipeline (one implicit transaction): %.1f ms\n",
 	    (t1 - t0) * 1000);
 	send_q(a, &cnt, &qs[0], 0, "SELECT count(*) FROM ws_t", 0, NULL);
-	run_until(&cnt.done, 1, 10);
-	check(strcmp(cnt.value, "1000") == 0, "SELECT count(*) sees the 1000 rows", cnt.value);
+	pgtest_run_until(loop, &cnt.done, 1, 10);
+	pgtest_check(strcmp(cnt.value, "1000") == 0, "SELECT count(*) sees the 1000 rows", cnt.value);
 
 	/* a duplicate key: it fails, the rest of its pipeline is aborted, nothing of it stays */
 	send_q(a, &bad, &qs[0], 0, "INSERT INTO ws_t (id, v) VALUES (2000, 'x')", 0, NULL);
 	send_q(a, &bad, &qs[1], 1, "INSERT INTO ws_t (id, v) VALUES (1, 'dup')", 0, NULL);
 	send_q(a, &bad, &qs[2], 2, "INSERT INTO ws_t (id, v) VALUES (2001, 'y')", 0, NULL);
-	run_until(&bad.done, 3, 10);
+	pgtest_run_until(loop, &bad.done, 3, 10);
 	snprintf(det, sizeof(det), "ok %d errors %d aborted %d order %d: %s", bad.ok, bad.errors,
 	    bad.aborted, bad.order_bad, bad.first_err);
-	check(bad.done == 3 && bad.ok == 1 && bad.errors == 1 && bad.aborted == 1 &&
+	pgtest_check(bad.done == 3 && bad.ok == 1 && bad.errors == 1 && bad.aborted == 1 &&
 	    bad.order_bad == 0 && strstr(bad.first_err, "duplicate key") != NULL,
 	    "a failing query: its error, the rest of the pipeline aborted", det);
 	send_q(a, &after, &qs[0], 0, "SELECT count(*) FROM ws_t WHERE id >= 2000", 0, NULL);
-	run_until(&after.done, 1, 10);
-	check(after.ok == 1 && strcmp(after.value, "0") == 0,
+	pgtest_run_until(loop, &after.done, 1, 10);
+	pgtest_check(after.ok == 1 && strcmp(after.value, "0") == 0,
 	    "the failed pipeline was one transaction: its first INSERT did not stay, the next "
 	    "turn works", after.value[0] != '\0' ? after.value : after.first_err);
 }
@@ -243,49 +211,49 @@ main(void)
 	}
 	loop = loop_new();
 	loop_timer_set(loop, &tick_timer, 5, tick, NULL);
-	t0 = now_s();
+	t0 = pgtest_now_s();
 	a.c = pgconn_new(loop, uri, &cbs, &a, err, sizeof(err));
-	check(a.c != NULL, "pgconn_new takes the URI", err);
+	pgtest_check(a.c != NULL, "pgconn_new takes the URI", err);
 	if (a.c == NULL)
 		return 1;
-	check(ticks == 0 && !pgconn_ready(a.c), "pgconn_new returns before the connection is made",
+	pgtest_check(ticks == 0 && !pgconn_ready(a.c), "pgconn_new returns before the connection is made",
 	    NULL);
-	check(run_until(&a.ups, 1, 15), "connected (on_up)", a.last_down);
-	snprintf(det, sizeof(det), "%d timer ticks in %.0f ms", ticks, (now_s() - t0) * 1000);
-	check(ticks >= 1, "the loop kept turning while connecting", det);
-	check(strstr(pgconn_target(a.c), "/wiresync") != NULL, "the target names the database",
+	pgtest_check(pgtest_run_until(loop, &a.ups, 1, 15), "connected (on_up)", a.last_down);
+	snprintf(det, sizeof(det), "%d timer ticks in %.0f ms", ticks, (pgtest_now_s() - t0) * 1000);
+	pgtest_check(ticks >= 1, "the loop kept turning while connecting", det);
+	pgtest_check(strstr(pgconn_target(a.c), "/wiresync") != NULL, "the target names the database",
 	    pgconn_target(a.c));
 	pipeline_checks(&a);
 
 	b.c = pgconn_new(loop, uri, &cbs, &b, err, sizeof(err));
-	run_until(&b.ups, 1, 15);
+	pgtest_run_until(loop, &b.ups, 1, 15);
 	listen_on(&a);
 	loop_run_once(loop, 100);
-	run_until(&a.ups, 1, 1);
+	pgtest_run_until(loop, &a.ups, 1, 1);
 	/* let LISTEN's pipeline be answered before b notifies */
 	for (int i = 0; i < 10; i++)
 		loop_run_once(loop, 20);
 	notify(&b, "revision 42");
-	check(run_until(&a.notifies, 1, 10) && strcmp(a.channel, "ws_ch") == 0 &&
+	pgtest_check(pgtest_run_until(loop, &a.notifies, 1, 10) && strcmp(a.channel, "ws_ch") == 0 &&
 	    strcmp(a.payload, "revision 42") == 0, "NOTIFY on b reaches a LISTENing on ws_ch",
 	    a.payload);
 
 	/* PostgreSQL restarted: both come back, a LISTENs again (on_up) and hears b */
 	ups0 = a.ups;
 	if (system(restart) != 0)
-		check(0, "WS_PG_RESTART ran", restart);
-	check(run_until(&a.downs, 1, 15), "a restart of PostgreSQL: on_down", NULL);
-	check(strstr(a.last_down, pgconn_target(a.c)) != NULL,
+		pgtest_check(0, "WS_PG_RESTART ran", restart);
+	pgtest_check(pgtest_run_until(loop, &a.downs, 1, 15), "a restart of PostgreSQL: on_down", NULL);
+	pgtest_check(strstr(a.last_down, pgconn_target(a.c)) != NULL,
 	    "on_down names the server", a.last_down);
-	check(pgconn_send(a.c, "SELECT 1", 0, NULL, NULL, NULL) == -ENOTCONN || pgconn_ready(a.c),
+	pgtest_check(pgconn_send(a.c, "SELECT 1", 0, NULL, NULL, NULL) == -ENOTCONN || pgconn_ready(a.c),
 	    "a query while down: -ENOTCONN, nothing queued", NULL);
-	check(run_until(&a.ups, ups0 + 1, 30) && run_until(&b.ups, 2, 30),
+	pgtest_check(pgtest_run_until(loop, &a.ups, ups0 + 1, 30) && pgtest_run_until(loop, &b.ups, 2, 30),
 	    "both connections come back by themselves", a.last_down);
 	listen_on(&a);
 	for (int i = 0; i < 10; i++)
 		loop_run_once(loop, 20);
 	notify(&b, "revision 43");
-	check(run_until(&a.notifies, 2, 10) && strcmp(a.payload, "revision 43") == 0,
+	pgtest_check(pgtest_run_until(loop, &a.notifies, 2, 10) && strcmp(a.payload, "revision 43") == 0,
 	    "after the restart: LISTEN again, the next NOTIFY arrives", a.payload);
 
 	/* nothing listening: retried with backoff, never up */
@@ -296,24 +264,24 @@ main(void)
 			memcpy(port, "port=1\0", 7);
 	}
 	x.c = pgconn_new(loop, bad_uri, &cbs, &x, err, sizeof(err));
-	t0 = now_s();
-	while (now_s() < t0 + 3)
+	t0 = pgtest_now_s();
+	while (pgtest_now_s() < t0 + 3)
 		loop_run_once(loop, 50);
 	pgconn_stats(x.c, &st);
 	snprintf(det, sizeof(det), "%llu attempts, %d downs, %d ups: %s",
 	    (unsigned long long)st.attempts, x.downs, x.ups, x.last_down);
-	check(x.ups == 0 && x.downs >= 2 && st.attempts >= 2 && st.attempts <= 30 &&
+	pgtest_check(x.ups == 0 && x.downs >= 2 && st.attempts >= 2 && st.attempts <= 30 &&
 	    strstr(x.last_down, ":1/") != NULL,
 	    "a server that is not there: on_down naming it, retried with backoff", det);
 	pgconn_del(x.c);
 
 	p = pgconn_new(loop, "postgresql://u:secret@/db?nosuchoption=1", &cbs, &x, err,
 	    sizeof(err));
-	check(p == NULL && strncmp(err, "database: ", 10) == 0 && strstr(err, "nosuchoption") &&
+	pgtest_check(p == NULL && strncmp(err, "database: ", 10) == 0 && strstr(err, "nosuchoption") &&
 	    strstr(err, "secret") == NULL, "a bad conninfo: refused, naming the setting", err);
 	pgconn_del(p);
 	p = pgconn_new(loop, "postgresql://u:secret@127.0.0.1:1/db", &cbs, &x, err, sizeof(err));
-	check(p != NULL && strstr(pgconn_target(p), "secret") == NULL &&
+	pgtest_check(p != NULL && strstr(pgconn_target(p), "secret") == NULL &&
 	    strcmp(pgconn_target(p), "127.0.0.1:1/db") == 0,
 	    "the target never carries the password", p != NULL ? pgconn_target(p) : err);
 	pgconn_del(p);
@@ -322,5 +290,5 @@ main(void)
 	pgconn_del(b.c);
 	loop_timer_cancel(loop, &tick_timer);
 	loop_del(loop);
-	return failed == 0 ? 0 : 1;
+	return pgtest_failed == 0 ? 0 : 1;
 }

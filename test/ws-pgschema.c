@@ -16,47 +16,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rpc/loop.h"
 #include "server/pgconn.h"
 #include "server/pgschema.h"
+#include "test/pgtest.h"
 
 #define SERVERS 3
 #define WRITES 150
 
-static int failed;
 static struct loop *loop;
-
-static void
-check(int cond, const char *what, const char *detail)
-{
-	if (cond) {
-		printf("PASS\t%s\n", what);
-	} else {
-		failed++;
-		printf("FAIL\t%s\t%s\n", what, detail != NULL ? detail : "");
-	}
-	fflush(stdout);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void
-run_for(double secs, const int *flag, int want)
-{
-	double end = now_s() + secs;
-
-	while ((flag == NULL || *flag < want) && now_s() < end)
-		loop_run_once(loop, 20);
-}
 
 struct conn {
 	int idx;
@@ -317,7 +286,7 @@ scalar(struct pgconn *c, const char *sql, struct scalar *s)
 {
 	memset(s, 0, sizeof(*s));
 	pgconn_send(c, sql, 0, NULL, on_scalar, s);
-	run_for(10, &s->done, 1);
+	pgtest_run_until(loop, &s->done, 1, 10);
 }
 
 int
@@ -341,12 +310,12 @@ main(void)
 		cs[i].idx = i + 1;
 		cs[i].c = pgconn_new(loop, uri, &cbs, &cs[i], err, sizeof(err));
 		if (cs[i].c == NULL) {
-			check(0, "pgconn_new", err);
+			pgtest_check(0, "pgconn_new", err);
 			return 1;
 		}
 	}
 	f.c = pgconn_new(loop, uri, &fcbs, &f, err, sizeof(err));
-	for (double end = now_s() + 15; now_s() < end; loop_run_once(loop, 20)) {
+	for (double end = pgtest_now_s() + 15; pgtest_now_s() < end; loop_run_once(loop, 20)) {
 		n = f.ups;
 		for (int i = 0; i < SERVERS; i++)
 			n += cs[i].ups > 0;
@@ -358,7 +327,7 @@ main(void)
 	    "join_requests, join_tokens, audit, link_health, servers, ticket_keys CASCADE", &s);
 	for (int i = 0; i < SERVERS; i++)
 		pgschema_migrate(cs[i].c, on_migrated, &cs[i]);
-	for (double end = now_s() + 30; now_s() < end; loop_run_once(loop, 20)) {
+	for (double end = pgtest_now_s() + 30; pgtest_now_s() < end; loop_run_once(loop, 20)) {
 		n = 0;
 		for (int i = 0; i < SERVERS; i++)
 			n += cs[i].migrated;
@@ -367,17 +336,17 @@ main(void)
 	}
 	snprintf(det, sizeof(det), "versions %d %d %d: %s%s%s", cs[0].version, cs[1].version,
 	    cs[2].version, cs[0].merr, cs[1].merr, cs[2].merr);
-	check(cs[0].version == pgschema_version() && cs[1].version == pgschema_version() &&
+	pgtest_check(cs[0].version == pgschema_version() && cs[1].version == pgschema_version() &&
 	    cs[2].version == pgschema_version(),
 	    "three servers migrating at once: each sees the schema at this build's version", det);
 	scalar(f.c, "SELECT count(*) FROM ws_schema", &s);
-	check(strcmp(s.v, "1") == 0, "ws_schema holds one row", s.v);
+	pgtest_check(strcmp(s.v, "1") == 0, "ws_schema holds one row", s.v);
 
 	/* concurrent writes while the follower reads the log */
-	t0 = now_s();
+	t0 = pgtest_now_s();
 	for (int i = 0; i < SERVERS; i++)
 		send_write(&cs[i]);
-	for (double end = now_s() + 120; now_s() < end; loop_run_once(loop, 1)) {
+	for (double end = pgtest_now_s() + 120; pgtest_now_s() < end; loop_run_once(loop, 1)) {
 		follow(&f);
 		all = 0;
 		for (int i = 0; i < SERVERS; i++)
@@ -385,8 +354,8 @@ main(void)
 		if (all >= SERVERS * WRITES)
 			break;
 	}
-	t1 = now_s();
-	for (double end = now_s() + 10; now_s() < end && f.last < SERVERS * WRITES;
+	t1 = pgtest_now_s();
+	for (double end = pgtest_now_s() + 10; pgtest_now_s() < end && f.last < SERVERS * WRITES;
 	    loop_run_once(loop, 5))
 		follow(&f);
 	n = 0;
@@ -395,62 +364,62 @@ main(void)
 	snprintf(det, sizeof(det), "%d committed; errors %d %d %d: %s%s%s", n,
 	    cs[0].write_errors, cs[1].write_errors, cs[2].write_errors, cs[0].werr, cs[1].werr,
 	    cs[2].werr);
-	check(n == SERVERS * WRITES, "three servers commit their writes at once", det);
+	pgtest_check(n == SERVERS * WRITES, "three servers commit their writes at once", det);
 	printf("NOTE\t%d transactions from %d connections in %.0f ms (%.0f/s, fsync on)\n",
 	    n, SERVERS, (t1 - t0) * 1000, n / (t1 - t0));
 	snprintf(det, sizeof(det), "%" PRIu64 " not increasing", cs[0].rev_not_increasing +
 	    cs[1].rev_not_increasing + cs[2].rev_not_increasing);
-	check(cs[0].rev_not_increasing + cs[1].rev_not_increasing +
+	pgtest_check(cs[0].rev_not_increasing + cs[1].rev_not_increasing +
 	    cs[2].rev_not_increasing == 0, "each server's revisions increase", det);
 	scalar(f.c, "SELECT count(*) || ' ' || min(revision) || ' ' || max(revision) || ' ' || "
 	    "(SELECT value FROM meta WHERE name = 'revision') FROM changes", &s);
 	snprintf(det, sizeof(det), "%d 1 %d %d", SERVERS * WRITES, SERVERS * WRITES,
 	    SERVERS * WRITES);
-	check(strcmp(s.v, det) == 0, "the log holds revisions 1..N, gap-free, and the counter is N",
+	pgtest_check(strcmp(s.v, det) == 0, "the log holds revisions 1..N, gap-free, and the counter is N",
 	    s.v);
 	snprintf(det, sizeof(det), "%" PRIu64 " polls, %" PRIu64 " rows, %" PRIu64 " gaps (%s)",
 	    f.polls, f.rows, f.gaps, f.gap);
-	check(f.gaps == 0 && f.rows == (uint64_t)SERVERS * WRITES && f.polls > 10,
+	pgtest_check(f.gaps == 0 && f.rows == (uint64_t)SERVERS * WRITES && f.polls > 10,
 	    "a follower reading the log during the writes never finds a gap: revisions come "
 	    "in commit order", det);
 	printf("NOTE\tthe follower polled %" PRIu64 " times while they ran\n", f.polls);
 	scalar(f.c, "SELECT count(*) FROM peers p JOIN changes c ON c.key = p.key "
 	    "WHERE p.revision <> c.revision", &s);
-	check(strcmp(s.v, "0") == 0, "each peer's revision is its change's", s.v);
+	pgtest_check(strcmp(s.v, "0") == 0, "each peer's revision is its change's", s.v);
 
 	/* one address claimed through two servers at once: exactly one wins */
 	send_claim(&cs[0], 1, "net2");
 	send_claim(&cs[1], 2, "net2");
-	for (double end = now_s() + 20; now_s() < end && (cs[0].claim_done == 0 ||
+	for (double end = pgtest_now_s() + 20; pgtest_now_s() < end && (cs[0].claim_done == 0 ||
 	    cs[1].claim_done == 0); loop_run_once(loop, 20))
 		;
 	snprintf(det, sizeof(det), "a %s (%s), b %s (%s)", cs[0].claim_ok ? "won" : "lost",
 	    cs[0].claim_err, cs[1].claim_ok ? "won" : "lost", cs[1].claim_err);
-	check(cs[0].claim_ok + cs[1].claim_ok == 1 &&
+	pgtest_check(cs[0].claim_ok + cs[1].claim_ok == 1 &&
 	    (strstr(cs[0].claim_err, "duplicate key") || strstr(cs[1].claim_err, "duplicate key")),
 	    "10.200.0.5 claimed through two servers at once: exactly one wins", det);
 	scalar(f.c, "SELECT count(*) FROM peer_tunnels WHERE network = 'net2' AND "
 	    "addr = '10.200.0.5'", &s);
-	check(strcmp(s.v, "1") == 0, "one holder of the address in net2", s.v);
+	pgtest_check(strcmp(s.v, "1") == 0, "one holder of the address in net2", s.v);
 	send_claim(&cs[2], 3, "net3");
-	run_for(10, &cs[2].claim_done, 1);
-	check(cs[2].claim_ok, "the same address in another network is free", cs[2].claim_err);
+	pgtest_run_until(loop, &cs[2].claim_done, 1, 10);
+	pgtest_check(cs[2].claim_ok, "the same address in another network is free", cs[2].claim_err);
 
 	/* a database a newer wiresyncd migrated */
 	scalar(f.c, "UPDATE ws_schema SET version = 7", &s);
 	cs[0].migrated = 0;
 	pgschema_migrate(cs[0].c, on_migrated, &cs[0]);
-	run_for(10, &cs[0].migrated, 1);
-	check(cs[0].version == -1 && strstr(cs[0].merr, "schema is version 7, newer than this "
+	pgtest_run_until(loop, &cs[0].migrated, 1, 10);
+	pgtest_check(cs[0].version == -1 && strstr(cs[0].merr, "schema is version 7, newer than this "
 	    "wiresyncd's 1: upgrade wiresyncd") != NULL, "a newer schema is refused, saying what "
 	    "to do", cs[0].merr);
 	scalar(cs[0].c, "SELECT 1", &s);
-	check(strcmp(s.v, "1") == 0, "the connection works after the refused migration", s.err);
+	pgtest_check(strcmp(s.v, "1") == 0, "the connection works after the refused migration", s.err);
 	scalar(f.c, "UPDATE ws_schema SET version = 1", &s);
 
 	for (int i = 0; i < SERVERS; i++)
 		pgconn_del(cs[i].c);
 	pgconn_del(f.c);
 	loop_del(loop);
-	return failed == 0 ? 0 : 1;
+	return pgtest_failed == 0 ? 0 : 1;
 }

@@ -11,45 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/ssl.h>
 
 #include "rpc/loop.h"
 #include "rpc/tickets.h"
 #include "server/store_pg.h"
+#include "test/pgtest.h"
 #include "test/testcert.h"
 
-static int failed;
 static struct loop *loop;
-
-static void
-check(int cond, const char *what, const char *detail)
-{
-	if (cond) {
-		printf("PASS\t%s\n", what);
-	} else {
-		failed++;
-		printf("FAIL\t%s\t%s\n", what, detail != NULL ? detail : "");
-	}
-	fflush(stdout);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void
-run_until(const int *flag, int want, double secs)
-{
-	for (double end = now_s() + secs; *flag < want && now_s() < end;)
-		loop_run_once(loop, 20);
-}
 
 struct server {
 	struct store_pg *s;
@@ -255,11 +226,11 @@ ticket_checks(struct server *a, struct server *b)
 	tls_tickets_make(mine);
 	memset(&r, 0, sizeof(r));
 	store_pg_ticket_add(a->s, mine, false, 1800000000000, on_done, &r);
-	run_until(&r.done, 1, 10);
+	pgtest_run_until(loop, &r.done, 1, 10);
 	memset(&r, 0, sizeof(r));
 	store_pg_tickets(b->s, on_keys, on_done, &r);
-	run_until(&r.done, 1, 10);
-	check(n_shared == 1 && memcmp(shared, mine, sizeof(mine)) == 0 &&
+	pgtest_run_until(loop, &r.done, 1, 10);
+	pgtest_check(n_shared == 1 && memcmp(shared, mine, sizeof(mine)) == 0 &&
 	    shared_ms == 1800000000000, "B reads the ticket key A stored", r.err);
 	sa = server_ctx(cert, key);
 	sb = server_ctx(cert, key);
@@ -272,25 +243,25 @@ ticket_checks(struct server *a, struct server *b)
 	on_b = resumes(client, sa, sb);
 	on_c = resumes(client, sa, sc);
 	snprintf(det, sizeof(det), "on B %d, on C (its own key) %d", on_b, on_c);
-	check(on_b == 1 && on_c == 0, "a session made on A resumes on B (the shared key), not on a "
+	pgtest_check(on_b == 1 && on_c == 0, "a session made on A resumes on B (the shared key), not on a "
 	    "server with a key of its own", det);
 	/* a second key: the first stays for the tickets it made, then a CRL change forgets it */
 	tls_tickets_make(mine);
 	memset(&r, 0, sizeof(r));
 	store_pg_ticket_add(b->s, mine, false, 1800000100000, on_done, &r);
-	run_until(&r.done, 1, 10);
+	pgtest_run_until(loop, &r.done, 1, 10);
 	memset(&r, 0, sizeof(r));
 	store_pg_tickets(a->s, on_keys, on_done, &r);
-	run_until(&r.done, 1, 10);
-	check(n_shared == 2 && memcmp(shared, mine, sizeof(mine)) == 0,
+	pgtest_run_until(loop, &r.done, 1, 10);
+	pgtest_check(n_shared == 2 && memcmp(shared, mine, sizeof(mine)) == 0,
 	    "a new key is the newest, the one before it kept", r.err);
 	memset(&r, 0, sizeof(r));
 	store_pg_ticket_add(a->s, mine, true, 1800000200000, on_done, &r);
-	run_until(&r.done, 1, 10);
+	pgtest_run_until(loop, &r.done, 1, 10);
 	memset(&r, 0, sizeof(r));
 	store_pg_tickets(b->s, on_keys, on_done, &r);
-	run_until(&r.done, 1, 10);
-	check(n_shared == 1, "forget_old (a CRL changed): only the newest key is left", r.err);
+	pgtest_run_until(loop, &r.done, 1, 10);
+	pgtest_check(n_shared == 1, "forget_old (a CRL changed): only the newest key is left", r.err);
 	SSL_CTX_free(sa);
 	SSL_CTX_free(sb);
 	SSL_CTX_free(sc);
@@ -429,12 +400,12 @@ main(void)
 	a.s = store_pg_open(loop, uri, "a.example", &cbs, &a, err, sizeof(err));
 	b.s = store_pg_open(loop, uri, "b.example", &cbs, &b, err, sizeof(err));
 	if (a.s == NULL || b.s == NULL) {
-		check(0, "store_pg_open", err);
+		pgtest_check(0, "store_pg_open", err);
 		return 1;
 	}
-	run_until(&a.ready, 1, 20);
-	run_until(&b.ready, 1, 20);
-	check(a.ready == 1 && b.ready == 1, "two servers open the store (migrated, listening)",
+	pgtest_run_until(loop, &a.ready, 1, 20);
+	pgtest_run_until(loop, &b.ready, 1, 20);
+	pgtest_check(a.ready == 1 && b.ready == 1, "two servers open the store (migrated, listening)",
 	    a.down[0] != '\0' ? a.down : b.down);
 
 	make_peer(&alice, 0x11, "alice", "net", "10.1.0.1");
@@ -445,18 +416,18 @@ main(void)
 	ch[1] = (struct store_pg_change){ .put = &bob };
 	memset(&r, 0, sizeof(r));
 	store_pg_commit(a.s, ch, 2, 1700000000000, on_done, &r);
-	run_until(&r.done, 1, 10);
-	check(r.revision == 2 && r.err[0] == '\0', "A commits alice and bob: revision 2", r.err);
-	run_until(&b.notifies, 1, 10);
+	pgtest_run_until(loop, &r.done, 1, 10);
+	pgtest_check(r.revision == 2 && r.err[0] == '\0', "A commits alice and bob: revision 2", r.err);
+	pgtest_run_until(loop, &b.notifies, 1, 10);
 	snprintf(det, sizeof(det), "%d notifies, revision %" PRIu64, b.notifies, b.notified);
-	check(b.notifies == 1 && b.notified == 2, "B hears A's commit (NOTIFY, revision 2)", det);
+	pgtest_check(b.notifies == 1 && b.notified == 2, "B hears A's commit (NOTIFY, revision 2)", det);
 
 	memset(&r, 0, sizeof(r));
 	store_pg_load(b.s, on_peer, on_done, &r);
-	run_until(&r.done, 1, 10);
+	pgtest_run_until(loop, &r.done, 1, 10);
 	ok = r.n == 2 && same(&alice, &r.got[0], why, sizeof(why)) &&
 	    same(&bob, &r.got[1], why, sizeof(why));
-	check(ok && r.revision == 2 && r.got[0].revision == 1 && r.got[1].revision == 2,
+	pgtest_check(ok && r.revision == 2 && r.got[0].revision == 1 && r.got[1].revision == 2,
 	    "B reads both records back exactly, with their revisions and the store's", ok ? r.err :
 	    why);
 
@@ -467,13 +438,13 @@ main(void)
 	snprintf(ch[1].network, sizeof(ch[1].network), "net");
 	memset(&r, 0, sizeof(r));
 	store_pg_commit(a.s, ch, 2, 1700000000500, on_done, &r);
-	run_until(&r.done, 1, 10);
-	check(r.revision == 4, "A changes alice and removes bob in one commit: revision 4", r.err);
+	pgtest_run_until(loop, &r.done, 1, 10);
+	pgtest_check(r.revision == 4, "A changes alice and removes bob in one commit: revision 4", r.err);
 	memset(&r, 0, sizeof(r));
 	store_pg_changes_since(b.s, 2, on_change, on_done, &r);
-	run_until(&r.done, 1, 10);
+	pgtest_run_until(loop, &r.done, 1, 10);
 	snprintf(det, sizeof(det), "%d rows", r.nch);
-	check(r.nch == 2 && r.ch[0].rev == 3 && r.ch[0].key0 == 0x11 && !r.ch[0].removed &&
+	pgtest_check(r.nch == 2 && r.ch[0].rev == 3 && r.ch[0].key0 == 0x11 && !r.ch[0].removed &&
 	    r.ch[1].rev == 4 && r.ch[1].key0 == 0x22 && r.ch[1].removed &&
 	    strcmp(r.ch[1].net, "net") == 0, "B's log after 2: alice changed (3), bob removed (4)",
 	    det);
@@ -483,20 +454,20 @@ main(void)
 	ch[0] = (struct store_pg_change){ .put = &carol };
 	memset(&r, 0, sizeof(r));
 	store_pg_commit(b.s, ch, 1, 1700000001000, on_done, &r);
-	run_until(&r.done, 1, 10);
-	check(strstr(r.err, "duplicate key") != NULL && strstr(r.err, "peer_tunnels") != NULL,
+	pgtest_run_until(loop, &r.done, 1, 10);
+	pgtest_check(strstr(r.err, "duplicate key") != NULL && strstr(r.err, "peer_tunnels") != NULL,
 	    "carol with alice's tunnel address (through B): refused", r.err);
 	memset(&r, 0, sizeof(r));
 	store_pg_load(a.s, on_peer, on_done, &r);
-	run_until(&r.done, 1, 10);
+	pgtest_run_until(loop, &r.done, 1, 10);
 	snprintf(det, sizeof(det), "%d peers, revision %" PRIu64 ", %s", r.n, r.revision, r.err);
-	check(r.n == 1 && r.revision == 4 && r.got[0].listen_port == 51999,
+	pgtest_check(r.n == 1 && r.revision == 4 && r.got[0].listen_port == 51999,
 	    "after the refusal: alice alone, revision still 4 (B's session works on)", det);
 	snprintf(carol.network, sizeof(carol.network), "other");
 	memset(&r, 0, sizeof(r));
 	store_pg_commit(b.s, ch, 1, 1700000001000, on_done, &r);
-	run_until(&r.done, 1, 10);
-	check(r.revision == 5 && r.err[0] == '\0', "the same address in another network: taken",
+	pgtest_run_until(loop, &r.done, 1, 10);
+	pgtest_check(r.revision == 5 && r.err[0] == '\0', "the same address in another network: taken",
 	    r.err);
 
 	/* both servers write at once */
@@ -504,24 +475,24 @@ main(void)
 	ca.k0 = 0x40;
 	cb2.v = &b;
 	cb2.k0 = 0x41;
-	t0 = now_s();
+	t0 = pgtest_now_s();
 	send_next(&ca);
 	send_next(&cb2);
-	for (double end = now_s() + 60; now_s() < end &&
+	for (double end = pgtest_now_s() + 60; pgtest_now_s() < end &&
 	    ca.ok + ca.errors + cb2.ok + cb2.errors < 200;)
 		loop_run_once(loop, 20);
-	printf("NOTE\t200 commits from two servers at once: %.0f ms\n", (now_s() - t0) * 1000);
+	printf("NOTE\t200 commits from two servers at once: %.0f ms\n", (pgtest_now_s() - t0) * 1000);
 	snprintf(det, sizeof(det), "ok %d + %d, errors %d + %d: %s%s", ca.ok, cb2.ok, ca.errors,
 	    cb2.errors, ca.err, cb2.err);
-	check(ca.ok == 100 && cb2.ok == 100, "two servers commit 100 each at once", det);
+	pgtest_check(ca.ok == 100 && cb2.ok == 100, "two servers commit 100 each at once", det);
 	memset(&r, 0, sizeof(r));
 	store_pg_changes_since(a.s, 5, on_change, on_done, &r);
-	run_until(&r.done, 1, 10);
+	pgtest_run_until(loop, &r.done, 1, 10);
 	ok = r.nch == 200;
 	for (int i = 0; ok && i < r.nch; i++)
 		ok = r.ch[i].rev == (uint64_t)(6 + i);
 	snprintf(det, sizeof(det), "%d rows, last %" PRIu64, r.nch, r.revision);
-	check(ok && r.revision == 205, "the log after 5: revisions 6..205, one each, no gap", det);
+	pgtest_check(ok && r.revision == 205, "the log after 5: revisions 6..205, one each, no gap", det);
 
 	/* leases: A's ends, B expires it; A's hosts go offline, B's stay */
 	{
@@ -533,61 +504,61 @@ main(void)
 		memset(&r, 0, sizeof(r));
 		store_pg_lease(a.s, "192.0.2.1:7443", t, 1000, on_done, &r);
 		store_pg_lease(b.s, "192.0.2.2:7443", t, 60000, on_done, &r);
-		run_until(&r.done, 2, 10);
+		pgtest_run_until(loop, &r.done, 2, 10);
 		memset(&r, 0, sizeof(r));
 		n_servers = 0;
 		store_pg_servers(a.s, on_server, on_done, &r);
-		run_until(&r.done, 1, 10);
-		check(n_servers == 2 && strstr(servers_seen, "a.example(192.0.2.1:7443)") &&
+		pgtest_run_until(loop, &r.done, 1, 10);
+		pgtest_check(n_servers == 2 && strstr(servers_seen, "a.example(192.0.2.1:7443)") &&
 		    strstr(servers_seen, "b.example(192.0.2.2:7443)"),
 		    "both servers hold a lease, listed with their addresses", servers_seen);
 		make_peer(&dave, 0x44, "dave", "net", "10.1.0.4");
 		ch[0] = (struct store_pg_change){ .put = &dave };
 		memset(&r, 0, sizeof(r));
 		store_pg_commit(b.s, ch, 1, t, on_done, &r);
-		run_until(&r.done, 1, 10);
+		pgtest_run_until(loop, &r.done, 1, 10);
 		before = r.revision;
 		memset(&r, 0, sizeof(r));
 		store_pg_expire(b.s, t + 5000, on_done, &r);
-		run_until(&r.done, 1, 10);
+		pgtest_run_until(loop, &r.done, 1, 10);
 		snprintf(det, sizeof(det), "revision %" PRIu64 " -> %" PRIu64 " %s", before,
 		    r.revision, r.err);
 		/* A's hosts: alice and the 100 A wrote online */
-		check(r.revision == before + 1 + (uint64_t)ca.ok && r.err[0] == '\0',
+		pgtest_check(r.revision == before + 1 + (uint64_t)ca.ok && r.err[0] == '\0',
 		    "B expires A's lease: a change per host A held (alice, bulk-a), one commit", det);
 		memset(&r, 0, sizeof(r));
 		store_pg_load(b.s, on_peer, on_done, &r);
-		run_until(&r.done, 1, 10);
+		pgtest_run_until(loop, &r.done, 1, 10);
 		x = find(&r, "alice");
 		y = find(&r, "dave");
-		check(x != NULL && !x->online && x->revision > before && y != NULL &&
+		pgtest_check(x != NULL && !x->online && x->revision > before && y != NULL &&
 		    y->online, "alice (held by A) is offline, dave (B's) online", r.err);
 		memset(&r, 0, sizeof(r));
 		n_servers = 0;
 		servers_seen[0] = '\0';
 		store_pg_servers(b.s, on_server, on_done, &r);
-		run_until(&r.done, 1, 10);
-		check(n_servers == 1 && strstr(servers_seen, "b.example") != NULL,
+		pgtest_run_until(loop, &r.done, 1, 10);
+		pgtest_check(n_servers == 1 && strstr(servers_seen, "b.example") != NULL,
 		    "A's lease is gone from the cluster's list", servers_seen);
 		memset(&r, 0, sizeof(r));
 		store_pg_expire(a.s, t + 6000, on_done, &r);
-		run_until(&r.done, 1, 10);
-		check(r.revision == before + 1 + (uint64_t)ca.ok, "expiring again changes nothing",
+		pgtest_run_until(loop, &r.done, 1, 10);
+		pgtest_check(r.revision == before + 1 + (uint64_t)ca.ok, "expiring again changes nothing",
 		    r.err);
 		/* alice reconnects through B */
 		alice.online = true;
 		ch[0] = (struct store_pg_change){ .put = &alice };
 		memset(&r, 0, sizeof(r));
 		store_pg_commit(b.s, ch, 1, t + 7000, on_done, &r);
-		run_until(&r.done, 1, 10);
+		pgtest_run_until(loop, &r.done, 1, 10);
 		memset(&r, 0, sizeof(r));
 		store_pg_expire(a.s, t + 8000, on_done, &r);   /* B's lease holds her */
-		run_until(&r.done, 1, 10);
+		pgtest_run_until(loop, &r.done, 1, 10);
 		memset(&r, 0, sizeof(r));
 		store_pg_load(a.s, on_peer, on_done, &r);
-		run_until(&r.done, 1, 10);
+		pgtest_run_until(loop, &r.done, 1, 10);
 		x = find(&r, "alice");
-		check(x != NULL && x->online, "alice online again through B, held by B's lease",
+		pgtest_check(x != NULL && x->online, "alice online again through B, held by B's lease",
 		    r.err);
 	}
 
@@ -596,5 +567,5 @@ main(void)
 	store_pg_close(a.s);
 	store_pg_close(b.s);
 	loop_del(loop);
-	return failed == 0 ? 0 : 1;
+	return pgtest_failed == 0 ? 0 : 1;
 }
