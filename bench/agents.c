@@ -121,7 +121,7 @@ client_open(struct agent *a)
 	struct bench *b = a->b;
 	SSL *ssl;
 
-	a->client = rpc_client_new(b->loop, b->ctx, b->o.server);
+	a->client = rpc_client_new(b->loop, b->ctx, a->server != NULL ? a->server : b->o.server);
 	if (a->client == NULL)
 		return false;
 	a->hs_seen = false;

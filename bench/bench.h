@@ -17,6 +17,7 @@
 #define PATH_UPDATE "/wiresync.v1.WireSync/Update"
 #define PATH_WATCH "/wiresync.v1.WireSync/Watch"
 #define FANOUT_PORT_BASE 20000u
+#define BENCH_SERVERS_MAX 8         /* --watch-server and --pid, each */
 
 enum scenario { SC_ISSUE, SC_UPDATE, SC_FANOUT, SC_IDLE, SC_RECONNECT };
 
@@ -24,7 +25,12 @@ struct opts {
 	enum scenario sc;
 	const char *server, *ca_cert, *ca_key, *trust, *network, *restart, *pid_file, *out_dir;
 	long connections, streams, total, watchers, changes, window, peers;
-	long pid, seed;
+	long pid, seed;                /* pid: the first --pid */
+	long pids[BENCH_SERVERS_MAX];  /* every --pid: server CPU is their sum */
+	size_t n_pids;
+	/* fanout: the watchers' servers, watcher i on watch_servers[i % n] (none: --server) */
+	const char *watch_servers[BENCH_SERVERS_MAX];
+	size_t n_watch_servers;
 	double settle_s, timeout_s;
 	bool json, snapshot;
 };
@@ -34,6 +40,7 @@ struct bench;
 struct agent {
 	struct bench *b;
 	uint32_t idx;
+	const char *server;           /* HOST:PORT to connect to; NULL: --server */
 	struct identity id;
 	struct rpc_client *client;
 	struct rpc_client_call *watch;

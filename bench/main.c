@@ -36,9 +36,13 @@ usage(FILE *f)
 	    "  update    -c C -s S -n TOTAL   C connections x S concurrent Updates, TOTAL calls:\n"
 	    "                                 acknowledged Updates/s and latency\n"
 	    "  fanout    -w W -r R            W watchers, one updater making R changes: time from\n"
-	    "                                 each Update's acknowledgement to each receipt\n"
+	    "            [--watch-server H:P] each Update's acknowledgement to each receipt; with\n"
+	    "                                 --watch-server (repeated: the watchers spread over\n"
+	    "                                 them) the updater stays on --server, and each\n"
+	    "                                 watch server's latencies are given too\n"
 	    "  idle      -w W --pid PID       server RSS before and after W agents with a Watch\n"
-	    "  (update and fanout report the server's CPU time too when given --pid PID)\n"
+	    "  (update and fanout report the server's CPU time too when given --pid PID; with\n"
+	    "  --pid repeated, the sum over the servers)\n"
 	    "  reconnect -w W --restart CMD   W agents with a Watch; CMD restarts the server; time\n"
 	    "            [--pid-file FILE]    until all resumed, bytes past the handshake, TLS\n"
 	    "            [--snapshot]         resumption (--snapshot: resume with a fresh snapshot)\n"
@@ -102,10 +106,18 @@ parse_long(const char *s, const char *what, long min, long max)
 }
 
 static void
+too_many(const char *what)
+{
+	fprintf(stderr, "wiresync-bench: %s: at most %d\n", what, BENCH_SERVERS_MAX);
+	exit(EXIT_USAGE);
+}
+
+static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_SERVER = 256, O_CACERT, O_CAKEY, O_TRUST, O_NETWORK, O_JSON, O_PID, O_RESTART,
-		O_PIDFILE, O_SNAPSHOT, O_WINDOW, O_SETTLE, O_TIMEOUT, O_OUT, O_PEERS, O_SEED };
+		O_PIDFILE, O_SNAPSHOT, O_WINDOW, O_SETTLE, O_TIMEOUT, O_OUT, O_PEERS, O_SEED,
+		O_WATCH_SERVER };
 	static const struct option lo[] = {
 		{ "server", required_argument, NULL, O_SERVER },
 		{ "ca-cert", required_argument, NULL, O_CACERT },
@@ -123,6 +135,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "out", required_argument, NULL, O_OUT },
 		{ "peers", required_argument, NULL, O_PEERS },
 		{ "seed", required_argument, NULL, O_SEED },
+		{ "watch-server", required_argument, NULL, O_WATCH_SERVER },
 		{ "connections", required_argument, NULL, 'c' },
 		{ "streams", required_argument, NULL, 's' },
 		{ "calls", required_argument, NULL, 'n' },
@@ -143,7 +156,17 @@ parse_args(int argc, char **argv, struct opts *o)
 		case O_TRUST: o->trust = optarg; break;
 		case O_NETWORK: o->network = optarg; break;
 		case O_JSON: o->json = true; break;
-		case O_PID: o->pid = parse_long(optarg, "--pid", 1, 1L << 30); break;
+		case O_PID:
+			if (o->n_pids == BENCH_SERVERS_MAX)
+				too_many("--pid");
+			o->pids[o->n_pids++] = parse_long(optarg, "--pid", 1, 1L << 30);
+			o->pid = o->pids[0];
+			break;
+		case O_WATCH_SERVER:
+			if (o->n_watch_servers == BENCH_SERVERS_MAX)
+				too_many("--watch-server");
+			o->watch_servers[o->n_watch_servers++] = optarg;
+			break;
 		case O_PIDFILE: o->pid_file = optarg; break;
 		case O_RESTART: o->restart = optarg; break;
 		case O_SNAPSHOT: o->snapshot = true; break;
@@ -191,6 +214,10 @@ parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->sc == SC_IDLE && o->pid == 0) {
 		fprintf(stderr, "wiresync-bench: idle needs --pid PID of the server\n");
+		exit(EXIT_USAGE);
+	}
+	if (o->n_watch_servers > 0 && o->sc != SC_FANOUT) {
+		fprintf(stderr, "wiresync-bench: --watch-server is for fanout only\n");
 		exit(EXIT_USAGE);
 	}
 	if (o->sc == SC_RECONNECT && o->restart == NULL) {
@@ -269,8 +296,11 @@ main(int argc, char **argv)
 		}
 	}
 	b.issue_s = (double)(now_us() - t0) / 1e6;
-	if (o->sc == SC_FANOUT)
+	if (o->sc == SC_FANOUT) {
 		b.updater = &b.agents[n];
+		for (size_t i = 0; i < n && o->n_watch_servers > 0; i++)
+			b.agents[i].server = o->watch_servers[i % o->n_watch_servers];
+	}
 	b.seeds = &b.agents[n + (o->sc == SC_FANOUT)];
 
 	switch (o->sc) {

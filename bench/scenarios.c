@@ -107,6 +107,20 @@ read_cpu_ms(long pid)
 	return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* The CPU of every --pid server summed, -1 if one is unknown (or none given). */
+static double
+servers_cpu_ms(const struct opts *o)
+{
+	double sum = 0, v;
+
+	for (size_t i = 0; i < o->n_pids; i++) {
+		if ((v = read_cpu_ms(o->pids[i])) < 0)
+			return -1;
+		sum += v;
+	}
+	return o->n_pids > 0 ? sum : -1;
+}
+
 static double
 self_cpu_ms(void)
 {
@@ -146,7 +160,7 @@ scenario_update(struct bench *b)
 	if ((b->lat_us = calloc((size_t)o->total, sizeof(*b->lat_us))) == NULL)
 		fatalx("out of memory");
 	cpu0 = self_cpu_ms();
-	scpu0 = o->pid > 0 ? read_cpu_ms(o->pid) : -1;
+	scpu0 = servers_cpu_ms(o);
 	t0 = now_us();
 	for (long s = 0; s < o->streams; s++)
 		for (size_t i = 0; i < b->n; i++)
@@ -161,7 +175,7 @@ scenario_update(struct bench *b)
 	if (!run_until(b, update_finished, o->timeout_s, "update: calls"))
 		return 1;
 	t1 = now_us();
-	scpu = scpu0 >= 0 ? read_cpu_ms(o->pid) - scpu0 : -1;
+	scpu = scpu0 >= 0 ? servers_cpu_ms(o) - scpu0 : -1;
 	secs = (double)(t1 - t0) / 1e6;
 	qsort(b->lat_us, (size_t)b->u_ok, sizeof(*b->lat_us), cmp_u32);
 	{
@@ -230,7 +244,10 @@ scenario_fanout(struct bench *b)
 {
 	const struct opts *o = &b->o;
 	struct agent *u = b->updater;
-	size_t nd = 0, missing = 0, early = 0;
+	size_t nd = 0, missing = 0, early = 0, nsf = 0;
+	size_t ns = o->n_watch_servers > 0 ? o->n_watch_servers : 1;
+	struct figure sf[4 * BENCH_SERVERS_MAX];
+	char sname[BENCH_SERVERS_MAX][4][24];
 	uint32_t *lat;
 	uint64_t t0;
 	double setup_s, cpu0, scpu0, scpu;
@@ -265,7 +282,7 @@ scenario_fanout(struct bench *b)
 	setup_s = (double)(now_us() - t0) / 1e6;
 	run_for(b, o->settle_s);
 	cpu0 = self_cpu_ms();
-	scpu0 = o->pid > 0 ? read_cpu_ms(o->pid) : -1;
+	scpu0 = servers_cpu_ms(o);
 	for (b->fan_cur = 0; b->fan_cur < o->changes; b->fan_cur++) {
 		fanout_next(b);
 		if (!run_until(b, fanout_change_done, o->timeout_s < 30 ? o->timeout_s : 30,
@@ -282,23 +299,38 @@ scenario_fanout(struct bench *b)
 		}
 		run_for(b, 0.05);
 	}
-	scpu = scpu0 >= 0 ? read_cpu_ms(o->pid) - scpu0 : -1;
-	for (size_t w = 0; w < b->n; w++) {
-		for (long r = 0; r < o->changes; r++) {
-			uint64_t t = b->fan_recv[w * (size_t)o->changes + r], ack = b->fan_ack[r];
-			if (t == 0 || ack == 0) {
-				missing++;
-				continue;
+	scpu = scpu0 >= 0 ? servers_cpu_ms(o) - scpu0 : -1;
+	/* watch server by watch server (watcher w on server w % ns), then all of them */
+	for (size_t s = 0; s < ns; s++) {
+		size_t first = nd;
+		for (size_t w = s; w < b->n; w += ns) {
+			for (long r = 0; r < o->changes; r++) {
+				uint64_t t = b->fan_recv[w * (size_t)o->changes + r], ack = b->fan_ack[r];
+				if (t == 0 || ack == 0) {
+					missing++;
+					continue;
+				}
+				/* a watcher may read the event before the updater reads its ack */
+				if (t < ack)
+					early++;
+				lat[nd++] = t > ack ? (uint32_t)(t - ack) : 0;
 			}
-			/* a watcher may read the event before the updater reads its ack */
-			if (t < ack)
-				early++;
-			lat[nd++] = t > ack ? (uint32_t)(t - ack) : 0;
 		}
+		qsort(lat + first, nd - first, sizeof(*lat), cmp_u32);
+		if (o->n_watch_servers == 0)
+			continue;
+		snprintf(sname[s][0], sizeof(sname[s][0]), "s%u_deliveries", (unsigned)s);
+		snprintf(sname[s][1], sizeof(sname[s][1]), "s%u_p50_ms", (unsigned)s);
+		snprintf(sname[s][2], sizeof(sname[s][2]), "s%u_p99_ms", (unsigned)s);
+		snprintf(sname[s][3], sizeof(sname[s][3]), "s%u_max_ms", (unsigned)s);
+		sf[nsf++] = (struct figure){ sname[s][0], (double)(nd - first), 0 };
+		sf[nsf++] = (struct figure){ sname[s][1], pct_ms(lat + first, nd - first, 50), 3 };
+		sf[nsf++] = (struct figure){ sname[s][2], pct_ms(lat + first, nd - first, 99), 3 };
+		sf[nsf++] = (struct figure){ sname[s][3], pct_ms(lat + first, nd - first, 100), 3 };
 	}
 	qsort(lat, nd, sizeof(*lat), cmp_u32);
 	{
-		struct figure f[] = {
+		struct figure f[sizeof(sf) / sizeof(sf[0]) + 32], base[] = {
 			{ "identities", (double)b->n_total, 0 }, { "issue_s", b->issue_s, 3 },
 			{ "watchers", (double)o->watchers, 0 }, { "changes", (double)o->changes, 0 },
 			{ "peers", (double)o->peers + 1, 0 },
@@ -311,8 +343,13 @@ scenario_fanout(struct bench *b)
 			{ "client_cpu_ms", self_cpu_ms() - cpu0, 0 },
 			{ "server_cpu_ms", scpu, 0 },
 			{ "server_cpu_us_per_delivery", scpu >= 0 && nd > 0 ? scpu * 1000 / (double)nd : -1, 2 },
+			{ "watch_servers", (double)o->n_watch_servers, 0 },
 		};
-		print_figures(o, "fanout", f, sizeof(f) / sizeof(f[0]));
+		size_t nf = sizeof(base) / sizeof(base[0]);
+
+		memcpy(f, base, sizeof(base));
+		memcpy(f + nf, sf, nsf * sizeof(*sf));
+		print_figures(o, "fanout", f, nf + nsf);
 	}
 	rc = rc == 0 && missing == 0 && b->failed == 0 && b->u_err == 0 ? 0 : 1;
 done:
