@@ -175,6 +175,16 @@ service_del(struct service *svc)
 		peer_free(pu->put);
 		free(pu);
 	}
+	/* a batch in a shared store's hands: its answer will reach nobody (store_close) */
+	while (svc->batch != NULL) {
+		struct change *c = svc->batch;
+		svc->batch = c->next;
+		if (c->done != NULL)
+			c->done(c, false, c->done_arg);
+		peer_free(c->put);
+		peer_free(c->old);
+		free(c);
+	}
 	watch_free_all(svc);
 	follower_del(svc->follower);
 	links_del(svc->links);

@@ -211,7 +211,7 @@ int
 store_joins_expire(struct store *st, int64_t created_s)
 {
 	if (st->shared != NULL)
-		return -ENOTSUP;
+		return 0;          /* none stored there (enrollment is not on a shared store) */
 	return join_delete_run(st, JOIN_EXPIRE, created_s);
 }
 
@@ -310,8 +310,10 @@ store_join_next_id(struct store *st, uint64_t *next)
 	int rc;
 	sqlite3_int64 v;
 
-	if (st->shared != NULL)
-		return -ENOTSUP;
+	if (st->shared != NULL) {
+		*next = 1;
+		return 0;
+	}
 	rc = sqlite3_step(stmt);
 	v = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
 	sqlite3_reset(stmt);

@@ -346,7 +346,10 @@ on_peers(void *arg, const PGresult *res, const char *err)
 	const char *why;
 
 	for (int i = 0; res != NULL && i < PQntuples(res); i++) {
-		why = read_peer(res, i, 0, k->s->name, &p);
+		k->revision = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+		if (PQgetisnull(res, i, 1))
+			continue;               /* no peers: the revision alone */
+		why = read_peer(res, i, 1, k->s->name, &p);
 		if (why == NULL && k->peer_fn != NULL)
 			k->peer_fn(k->arg, &p);
 		free(p.cert);
@@ -369,18 +372,11 @@ store_pg_load(struct store_pg *s, void (*fn)(void *arg, const struct peer *p),
 	if ((r = call_new(s, done, arg, &k)) != 0)
 		return r;
 	k->peer_fn = fn;
-	k->rollback = true;
-	/* one snapshot for the revision and the records it covers */
-	r = q_send(k, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL);
-	if (r == 0)
-		r = q_send(k, "SELECT value FROM meta WHERE name = 'revision'", 0, NULL,
-		    on_revision);
-	if (r == 0)
-		r = q_send(k, "SELECT " PEER_COLS("") " FROM peers ORDER BY key", 0, NULL,
-		    on_peers);
-	if (r == 0)
-		r = q_send(k, "COMMIT", 0, NULL, NULL);
-	return call_queued(k, r);
+	/* one statement, one snapshot: the revision and the records it covers (an explicit
+	 * transaction's isolation level could not be set inside the pipeline's implicit one) */
+	return call_queued(k, q_send(k, "SELECT m.value, " PEER_COLS("p.") " FROM meta m "
+	    "LEFT JOIN peers p ON true WHERE m.name = 'revision' ORDER BY p.key", 0, NULL,
+	    on_peers));
 }
 
 static void

@@ -35,6 +35,7 @@ struct store_shared {
 	uint32_t lease_ms;
 	uint64_t log_max_entries, log_max_age_ms;
 	bool ready, loaded, down_said;
+	bool closing;                        /* answers from here on reach nobody */
 	char why[600];                       /* the last loss, for the first connection's error */
 	uint64_t revision;                   /* the newest this server knows of */
 	/* the records read at the first connection, until the service has taken them */
@@ -274,6 +275,7 @@ store_shared_close(struct store_shared *sh)
 {
 	if (sh == NULL)
 		return;
+	sh->closing = true;
 	loop_timer_cancel(sh->loop, &sh->lease_timer);
 	loop_defer_cancel(sh->loop, &sh->ring_defer);
 	store_pg_close(sh->pg);
@@ -322,6 +324,10 @@ on_written(void *arg, uint64_t revision, const char *err)
 	struct store_shared *sh = w->sh;
 	int e = 0;
 
+	if (sh->closing) {
+		free(w);
+		return;
+	}
 	if (err != NULL) {
 		/* unique_violation: the database refused an address or a key another holds */
 		e = strncmp(err, "[23505]", 7) == 0 ? -EEXIST : sh->ready ? -EIO : -ENOTCONN;
@@ -386,7 +392,8 @@ on_follow_row(void *arg, const struct store_change *c, const struct peer *rec)
 		ring_push(sh, c);
 	}
 	sh->follow_rows++;
-	sh->follow_fn(sh->follow_arg, c, rec);
+	if (!sh->closing)
+		sh->follow_fn(sh->follow_arg, c, rec);
 }
 
 static void
@@ -396,6 +403,8 @@ on_followed(void *arg, uint64_t revision, const char *err)
 	void (*done)(void *, uint64_t, int) = sh->follow_done;
 
 	sh->follow_done = NULL;
+	if (sh->closing)
+		return;
 	if (err == NULL && revision > sh->revision)
 		sh->revision = revision;
 	if (err != NULL)
@@ -499,9 +508,30 @@ store_shared_changes_since(struct store_shared *sh, const char *network, uint64_
 /* ---- the cluster ----------------------------------------------------------------------- */
 
 struct list_ctx {
+	struct store_shared *sh;
+	void (*server_fn)(void *arg, const char *name, const char *address, int64_t until_ms);
+	void (*keys_fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms);
 	void (*done)(void *arg, int err);
 	void *arg;
 };
+
+static void
+list_server(void *arg, const char *name, const char *address, int64_t until_ms)
+{
+	struct list_ctx *c = arg;
+
+	if (!c->sh->closing)
+		c->server_fn(c->arg, name, address, until_ms);
+}
+
+static void
+list_keys(void *arg, const uint8_t *records, size_t n, int64_t created_ms)
+{
+	struct list_ctx *c = arg;
+
+	if (!c->sh->closing)
+		c->keys_fn(c->arg, records, n, created_ms);
+}
 
 static void
 on_listed(void *arg, uint64_t revision, const char *err)
@@ -509,17 +539,18 @@ on_listed(void *arg, uint64_t revision, const char *err)
 	struct list_ctx *c = arg;
 
 	(void)revision;
-	c->done(c->arg, err != NULL ? -EIO : 0);
+	if (!c->sh->closing)
+		c->done(c->arg, err != NULL ? -EIO : 0);
 	free(c);
 }
 
 static struct list_ctx *
-list_ctx(void (*done)(void *arg, int err), void *arg)
+list_ctx(struct store_shared *sh, void (*done)(void *arg, int err), void *arg)
 {
 	struct list_ctx *c = malloc(sizeof(*c));
 
 	if (c != NULL)
-		*c = (struct list_ctx){ done, arg };
+		*c = (struct list_ctx){ sh, NULL, NULL, done, arg };
 	return c;
 }
 
@@ -533,9 +564,10 @@ store_shared_servers(struct store_shared *sh,
 
 	if (!sh->ready)
 		return -ENOTCONN;
-	if ((c = list_ctx(done, arg)) == NULL)
+	if ((c = list_ctx(sh, done, arg)) == NULL)
 		return -ENOMEM;
-	if ((r = store_pg_servers(sh->pg, fn, on_listed, c)) != 0)
+	c->server_fn = fn;
+	if ((r = store_pg_servers(sh->pg, list_server, on_listed, c)) != 0)
 		free(c);
 	return r;
 }
@@ -550,9 +582,10 @@ store_shared_tickets(struct store_shared *sh,
 
 	if (!sh->ready)
 		return -ENOTCONN;
-	if ((c = list_ctx(done, arg)) == NULL)
+	if ((c = list_ctx(sh, done, arg)) == NULL)
 		return -ENOMEM;
-	if ((r = store_pg_tickets(sh->pg, fn, on_listed, c)) != 0)
+	c->keys_fn = fn;
+	if ((r = store_pg_tickets(sh->pg, list_keys, on_listed, c)) != 0)
 		free(c);
 	return r;
 }
@@ -566,7 +599,7 @@ store_shared_ticket_add(struct store_shared *sh, const uint8_t record[80], bool 
 
 	if (!sh->ready)
 		return -ENOTCONN;
-	if ((c = list_ctx(done, arg)) == NULL)
+	if ((c = list_ctx(sh, done, arg)) == NULL)
 		return -ENOMEM;
 	if ((r = store_pg_ticket_add(sh->pg, record, forget_old, now_ms, on_listed, c)) != 0)
 		free(c);

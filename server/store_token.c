@@ -263,7 +263,7 @@ store_tokens_expire(struct store *st, int64_t expires_s)
 	int ret;
 
 	if (st->shared != NULL)
-		return -ENOTSUP;
+		return 0;          /* none stored there */
 	if ((ret = token_begin(st, TOKEN_EXPIRE)) != 0)
 		return ret;
 	if (sqlite3_bind_int64(stmt, 1, expires_s) != SQLITE_OK)
