@@ -22,15 +22,19 @@ struct policywatch;
 struct hub_io;
 struct enroll;
 struct web;
+struct store;
 
 struct daemon {
 	struct loop *loop;
+	struct store *store;
 	struct service *svc;
 	struct rpc_server *server;
 	SSL_CTX *ctx;
 	const char *crl;
 	struct tls_tickets *tickets;
 	struct loop_timer ticket_timer;
+	uint32_t ticket_rotate_s;            /* shared keys (daemon_tickets.c) */
+	bool ticket_adding;
 	struct filewatch *crl_watch;
 	struct loop_timer expiry_timer;
 	struct loop_timer crl_stale_timer;   /* when a CRL in force goes past its nextUpdate */
@@ -59,5 +63,9 @@ void on_crl_file(void *arg);
 void on_expiry_timer(void *arg);
 /* Opens the session ticket keys of conf and their rotation timer. 0 or -1 with err. */
 int open_tickets(struct daemon *d, const struct serverconf *conf, char *err, size_t errlen);
+/* daemon_tickets.c: the keys of a shared store, read a minute and rotated by whichever
+ * server finds them due; 0 or -1 with err. A new CRL adds a key and drops the others. */
+int open_shared_tickets(struct daemon *d, uint32_t rotate_s, char *err, size_t errlen);
+void forget_shared_tickets(struct daemon *d);
 
 #endif

@@ -18,6 +18,7 @@
 #include "server/daemon.h"
 #include "server/issuer.h"
 #include "server/service.h"
+#include "server/store.h"
 
 int64_t
 wall_s(void)
@@ -84,6 +85,12 @@ forget_tickets(struct daemon *d, const char *why)
 
 	if (d->tickets == NULL)
 		return;
+	if (store_shared(d->store)) {
+		log_info("%s: new session ticket keys for the cluster; older sessions need a full "
+		    "handshake", why);
+		forget_shared_tickets(d);
+		return;
+	}
 	if (tls_tickets_rotate(d->tickets, true, err, sizeof(err)) < 0)
 		log_warnx("%s: cannot make new ticket keys: %s", why, err);
 	else
@@ -166,6 +173,9 @@ open_tickets(struct daemon *d, const struct serverconf *conf, char *err, size_t 
 {
 	struct stat crl_st, tk_st;
 	bool crl_newer;
+
+	if (store_shared(d->store))
+		return open_shared_tickets(d, conf->ticket_key_rotate_s, err, errlen);
 
 	crl_newer = d->crl != NULL && stat(d->crl, &crl_st) == 0 &&
 	    stat(conf->ticket_key_file, &tk_st) == 0 &&

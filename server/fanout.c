@@ -81,7 +81,8 @@ offline_timer(void *arg)
 
 	while ((o = svc->offline_head) != NULL && o->when_ms <= now) {
 		const struct peer *p = peer_table_get(svc->peers, o->key);
-		if (p != NULL && p->online && idcount_get(svc->watches, o->key) == 0)
+		if (p != NULL && p->online && !p->held_elsewhere &&
+		    idcount_get(svc->watches, o->key) == 0)
 			watch_presence_queue(svc, o->key, false);
 		svc->offline_head = o->next;
 		if (svc->offline_head == NULL)
@@ -100,9 +101,10 @@ presence_watch(struct service *svc, const struct agent_conn *ac, int64_t count)
 
 	if (!ac->id.has_key || (p = peer_table_get(svc->peers, ac->id.key)) == NULL)
 		return;
-	if (count == 1 && !p->online)
+	/* online through another server of a cluster: it is ours now */
+	if (count == 1 && (!p->online || p->held_elsewhere))
 		watch_presence_queue(svc, p->key, true);
-	else if (count == 0 && p->online)
+	else if (count == 0 && p->online && !p->held_elsewhere)
 		offline_later(svc, p->key, svc->cfg.presence_grace_ms);
 }
 
@@ -439,7 +441,7 @@ restart_sweep_one(const struct peer *p, void *arg)
 {
 	struct service *svc = arg;
 
-	if (p->online && idcount_get(svc->watches, p->key) == 0)
+	if (p->online && !p->held_elsewhere && idcount_get(svc->watches, p->key) == 0)
 		watch_presence_queue(svc, p->key, false);
 	return 0;
 }

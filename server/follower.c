@@ -16,14 +16,18 @@
 struct follower {
 	struct loop *loop;
 	struct store *store;
-	const struct peer_table *peers;
+	struct peer_table *peers;
 	struct follower_sink sink;
 	uint64_t applied;
 	/* the rows of one reading and their plan, kept between rings (no malloc per commit) */
 	struct store_change *rows;
 	struct follow_step *steps;
 	size_t n, cap;
-	bool running, rang;             /* a ring during a run runs again after it */
+	bool reading;                   /* a read is in the store's hands */
+	bool rang;                      /* a ring during a read (or a hold) reads again */
+	bool held;                      /* a batch is being written: no import meanwhile */
+	bool starting;                  /* inside store_follow */
+	bool failed;                    /* the read in flight could not collect a row */
 	struct loop_timer retry;
 };
 
@@ -61,51 +65,84 @@ follower_plan(uint64_t applied, const struct store_change *rows, size_t n,
 	return k;
 }
 
+/* A record fresher than the table's (a shared store: another server's commit, or ours as
+ * the database numbered it): the table takes it, so the plan finds it current. */
 static int
-collect(const struct store_change *c, void *arg)
+import_record(struct follower *f, const struct store_change *c, const struct peer *rec)
 {
-	struct follower *f = arg;
+	const struct peer *cur = peer_table_get(f->peers, rec->key);
+	struct peer *q, *displaced;
 
-	if (f->n == f->cap) {
-		size_t cap = f->cap > 0 ? f->cap * 2 : 64;
-		struct store_change *rows = realloc(f->rows, cap * sizeof(*rows));
-		struct follow_step *steps;
-		if (rows == NULL)
-			return -ENOMEM;
-		f->rows = rows;
-		if ((steps = realloc(f->steps, cap * sizeof(*steps))) == NULL)
-			return -ENOMEM;
-		f->steps = steps;
-		f->cap = cap;
+	(void)c;
+	if (cur != NULL && cur->revision > rec->revision)
+		return 0;
+	if ((q = peer_dup(rec)) == NULL)
+		return -ENOMEM;
+	displaced = peer_table_put(f->peers, q);
+	if (displaced == q) {
+		peer_free(q);
+		return -ENOMEM;
 	}
-	f->rows[f->n++] = *c;
+	peer_free(displaced);
 	return 0;
 }
 
-static void retry_fire(void *arg);
+/* A removal the table has not seen (another server's): the record goes. */
+static void
+import_removal(struct follower *f, const struct store_change *c)
+{
+	const struct peer *cur = peer_table_get(f->peers, c->key);
 
-/* One reading of the log and its fan-out. False when the log could not be read. */
-static bool
-follow_once(struct follower *f)
+	if (cur != NULL && cur->revision < c->revision)
+		peer_free(peer_table_take(f->peers, c->key));
+}
+
+static void
+collect(void *arg, const struct store_change *c, const struct peer *rec)
+{
+	struct follower *f = arg;
+
+	if (f->failed)
+		return;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 64;
+		struct store_change *rows = realloc(f->rows, cap * sizeof(*rows));
+		struct follow_step *steps;
+		if (rows == NULL) {
+			f->failed = true;
+			return;
+		}
+		f->rows = rows;
+		if ((steps = realloc(f->steps, cap * sizeof(*steps))) == NULL) {
+			f->failed = true;
+			return;
+		}
+		f->steps = steps;
+		f->cap = cap;
+	}
+	if (c->revision > f->applied) {
+		if (rec != NULL && import_record(f, c, rec) < 0) {
+			f->failed = true;
+			return;
+		}
+		if (rec == NULL && c->removed)
+			import_removal(f, c);
+	}
+	f->rows[f->n++] = *c;
+}
+
+static void retry_fire(void *arg);
+static void start_read(struct follower *f);
+
+/* The rows of one reading are in: their plan goes to the fan-out. */
+static void
+apply_rows(struct follower *f)
 {
 	size_t k;
 	bool gap;
-	int rc;
 
-	f->n = 0;
-	if ((rc = store_changes_after(f->store, f->applied, collect, f)) != 0) {
-		if (rc == -ENOMEM)
-			log_warnx("follower: out of memory reading the change log after revision "
-			    "%llu; trying again in %u ms", (unsigned long long)f->applied,
-			    FOLLOWER_RETRY_MS);
-		else
-			log_warnx("follower: cannot read the change log after revision %llu; "
-			    "trying again in %u ms", (unsigned long long)f->applied,
-			    FOLLOWER_RETRY_MS);
-		return false;
-	}
 	if (f->n == 0)
-		return true;
+		return;
 	k = follower_plan(f->applied, f->rows, f->n, f->peers, f->steps, &gap);
 	if (gap) {
 		/* the table already holds every committed state: the watchers catch up from
@@ -115,7 +152,7 @@ follow_once(struct follower *f)
 		    (unsigned long long)f->applied);
 		f->applied = f->rows[f->n - 1].revision;
 		f->sink.resync(f->sink.arg);
-		return true;
+		return;
 	}
 	for (size_t i = 0; i < k; i++) {
 		const struct follow_step *s = &f->steps[i];
@@ -125,26 +162,85 @@ follow_once(struct follower *f)
 		else if (s->what == FOLLOW_REMOVED)
 			f->sink.removed(f->sink.arg, s->row->key, s->row->network, s->row->revision);
 	}
-	return true;
+}
+
+static void
+on_read(void *arg, uint64_t revision, int err)
+{
+	struct follower *f = arg;
+	bool failed = f->failed || err != 0;
+
+	(void)revision;
+	if (!failed)
+		apply_rows(f);
+	f->reading = false;
+	f->n = 0;
+	f->failed = false;
+	if (failed) {
+		log_warnx("follower: cannot read the change log after revision %llu%s; trying "
+		    "again in %u ms", (unsigned long long)f->applied,
+		    err == -ENOTCONN ? " (the database is away)" : err == 0 ? " (out of memory)" :
+		    "", FOLLOWER_RETRY_MS);
+		loop_timer_set(f->loop, &f->retry, FOLLOWER_RETRY_MS, retry_fire, f);
+	} else
+		loop_timer_cancel(f->loop, &f->retry);
+	if (f->sink.advanced != NULL)
+		f->sink.advanced(f->sink.arg, f->applied);
+	/* a ring during an answer from the loop reads again; start_read's own loop does
+	 * when the answer came before store_follow returned */
+	if (!failed && f->rang && !f->starting)
+		start_read(f);
+}
+
+static void
+start_read(struct follower *f)
+{
+	int rc;
+
+	/* on SQLite the read is done when store_follow returns: a ring meanwhile loops */
+	while (!f->reading && !f->held) {
+		f->rang = false;
+		f->reading = true;
+		f->n = 0;
+		f->failed = false;
+		f->starting = true;
+		rc = store_follow(f->store, f->applied, collect, on_read, f);
+		f->starting = false;
+		if (rc != 0) {
+			f->reading = false;
+			if (rc != -ENOTCONN)
+				log_warnx("follower: cannot read the change log after revision %llu; "
+				    "trying again in %u ms", (unsigned long long)f->applied,
+				    FOLLOWER_RETRY_MS);
+			loop_timer_set(f->loop, &f->retry, FOLLOWER_RETRY_MS, retry_fire, f);
+			return;
+		}
+		if (!f->rang)
+			return;
+	}
 }
 
 void
 follower_ring(struct follower *f)
 {
-	if (f->running) {
-		f->rang = true;
+	f->rang = true;
+	if (f->reading || f->held)
 		return;
-	}
-	f->running = true;
-	do {
-		f->rang = false;
-		if (!follow_once(f)) {
-			loop_timer_set(f->loop, &f->retry, FOLLOWER_RETRY_MS, retry_fire, f);
-			break;
-		}
-		loop_timer_cancel(f->loop, &f->retry);
-	} while (f->rang);
-	f->running = false;
+	start_read(f);
+}
+
+void
+follower_hold(struct follower *f, bool held)
+{
+	f->held = held;
+	if (!held && f->rang && !f->reading)
+		start_read(f);
+}
+
+bool
+follower_busy(const struct follower *f)
+{
+	return f->reading;
 }
 
 static void
@@ -153,8 +249,14 @@ retry_fire(void *arg)
 	follower_ring(arg);
 }
 
+static void
+doorbell(void *arg)
+{
+	follower_ring(arg);
+}
+
 struct follower *
-follower_new(struct loop *l, struct store *st, const struct peer_table *peers,
+follower_new(struct loop *l, struct store *st, struct peer_table *peers,
     const struct follower_sink *sink, uint64_t applied)
 {
 	struct follower *f = calloc(1, sizeof(*f));
@@ -166,6 +268,7 @@ follower_new(struct loop *l, struct store *st, const struct peer_table *peers,
 	f->peers = peers;
 	f->sink = *sink;
 	f->applied = applied;
+	store_set_doorbell(st, doorbell, f);
 	return f;
 }
 
@@ -175,6 +278,7 @@ follower_del(struct follower *f)
 	if (f == NULL)
 		return;
 	loop_timer_cancel(f->loop, &f->retry);
+	store_set_doorbell(f->store, NULL, NULL);
 	free(f->rows);
 	free(f->steps);
 	free(f);

@@ -1,7 +1,9 @@
 /* The log follower: the one way a change reaches a watcher. It holds the last revision it
- * applied and, when its doorbell rings (after a commit of this server; later a database's
- * notification), reads the change log after that revision and hands each committed change
- * to the fan-out in revision order: a record current at its revision, or a removal. The
+ * applied and, when its doorbell rings (after a commit of this server, or a shared store's
+ * notification of any server's commit), reads the change log after that revision and hands
+ * each committed change to the fan-out in revision order: a record current at its
+ * revision, or a removal. On a shared store the read brings the records too, and the
+ * follower imports them into the table before it plans. The
  * doorbell carries nothing: the log is the truth, so a missed ring is caught up by the
  * next, and a read that fails is tried again a second later. */
 #ifndef WS_FOLLOWER_H
@@ -26,6 +28,8 @@ struct follower_sink {
 	 * watcher must catch up from its own cursor (a snapshot where the log no longer
 	 * covers it) */
 	void (*resync)(void *arg);
+	/* a reading is done (applied: where the follower is now); NULL: not told */
+	void (*advanced)(void *arg, uint64_t applied);
 	void *arg;
 };
 
@@ -33,7 +37,7 @@ struct follower;
 
 /* A follower that has applied every revision up to applied (the store's at start: what
  * the log held before was announced by whoever committed it). NULL on ENOMEM. */
-struct follower *follower_new(struct loop *l, struct store *st, const struct peer_table *peers,
+struct follower *follower_new(struct loop *l, struct store *st, struct peer_table *peers,
     const struct follower_sink *sink, uint64_t applied);
 /* Accepts NULL. */
 void follower_del(struct follower *f);
@@ -41,6 +45,13 @@ void follower_del(struct follower *f);
 void follower_ring(struct follower *f);
 /* The last revision handed to the fan-out. */
 uint64_t follower_applied(const struct follower *f);
+/* A batch is in the store's hands (held true) or back (false): the follower neither reads
+ * nor imports meanwhile, as the batch's records are in the table under numbers the store
+ * may still change; a ring meanwhile reads after. */
+void follower_hold(struct follower *f, bool held);
+/* A read is in the store's hands: the records it brings will be imported into the table,
+ * so no batch may start (the sink's advanced says when it is done). */
+bool follower_busy(const struct follower *f);
 
 /* --- the decision, without I/O (test/check_follower.c) ------------------------------- */
 

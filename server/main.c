@@ -238,6 +238,48 @@ raise_nofile(unsigned want)
 		    (unsigned long long)rl.rlim_cur, want);
 }
 
+/* The store database names: an SQLite file, or a PostgreSQL database this server shares
+ * as conf's server_name (HOSTNAME:PORT when not given). */
+static int
+open_store(struct daemon *d, const struct serverconf *conf, const struct config_schema *schema,
+    struct store **out, char *err, size_t errlen)
+{
+	struct store_cluster cl = { 0 };
+	char name[128], host[64] = "localhost";
+	const char *port = strrchr(conf->listen, ':');
+	int r;
+
+	if (conf->server_name != NULL && conf->server_name[0] != '\0') {
+		if (strlen(conf->server_name) >= sizeof(name)) {
+			snprintf(err, errlen, "%s: server_name: at most %zu characters",
+			    config_where(schema, "server_name"), sizeof(name) - 1);
+			return -1;
+		}
+		snprintf(name, sizeof(name), "%s", conf->server_name);
+	} else {
+		if (gethostname(host, sizeof(host)) < 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(name, sizeof(name), "%s:%s", host, port != NULL ? port + 1 : "7443");
+	}
+	cl.name = name;
+	cl.address = conf->listen;
+	cl.lease_ms = conf->cluster_lease_s * 1000;
+	cl.connect_timeout_ms = 30000;
+	cl.log_max_entries = conf->change_log_max_entries;
+	cl.log_max_age_ms = (uint64_t)conf->change_log_max_age_s * 1000;
+	r = store_connect(d->loop, conf->database, &cl, out, err, errlen);
+	if (r < 0 && store_database_is_uri(conf->database)) {
+		char *why = strdup(err);
+
+		if (why != NULL)
+			snprintf(err, errlen, "%s: %s; is PostgreSQL up and the URI right?",
+			    config_where(schema, "database"), why);
+		free(why);
+	}
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -362,13 +404,14 @@ main(int argc, char **argv)
 	}
 	raise_nofile(conf.max_connections);
 
-	if (store_open(conf.database, &store, err, sizeof(err)) < 0) {
-		log_errorx("%s", err);
-		goto out;
-	}
 	d.loop = loop_new();
 	if (d.loop == NULL)
 		fatal("loop_new");
+	if (open_store(&d, &conf, &schema, &store, err, sizeof(err)) < 0) {
+		log_errorx("%s", err);
+		goto out;
+	}
+	d.store = store;
 	{
 		struct service_config sc;
 		service_config_default(&sc);
@@ -386,7 +429,7 @@ main(int argc, char **argv)
 		svc = service_new(d.loop, store, &sc, err, sizeof(err));
 	}
 	if (svc == NULL) {
-		log_errorx("%s: %s", conf.database, err);
+		log_errorx("%s: %s", store_shared(store) ? "database" : conf.database, err);
 		goto out;
 	}
 	d.svc = svc;
@@ -496,8 +539,8 @@ main(int argc, char **argv)
 	    loop_signal_add(d.loop, SIGHUP, on_sighup, &d) < 0)
 		fatal("signalfd");
 	log_info("listening on %s (port %d), database %s, revision %llu, %zu peers", conf.listen,
-	    rpc_server_port(d.server), conf.database, (unsigned long long)store_revision(store),
-	    service_peer_count(svc));
+	    rpc_server_port(d.server), store_shared(store) ? "PostgreSQL (shared)" :
+	    conf.database, (unsigned long long)store_revision(store), service_peer_count(svc));
 	if (loop_run(d.loop) < 0)
 		log_error("event loop");
 	else
@@ -522,8 +565,9 @@ out:
 	service_del(svc);
 	issuer_del(issuer);
 	metrics_del(d.metrics);
-	loop_del(d.loop);
+	/* before the loop: a shared store's connection is in it */
 	store_close(store);
+	loop_del(d.loop);
 	SSL_CTX_free(d.ctx);
 	tls_tickets_free(d.tickets);
 	serverconf_free(&conf, &schema);

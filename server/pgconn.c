@@ -216,9 +216,16 @@ deliver(struct item *it, PGresult *r)
 	case PGRES_PIPELINE_ABORTED:
 		it->fn(it->arg, NULL, "aborted: an earlier query of its pipeline failed");
 		break;
-	default:
-		trim_copy(m, sizeof(m), PQresultErrorMessage(r));
+	default: {
+		/* the SQLSTATE first: callers tell a refused key from a lost database by it,
+		 * whatever language the server's messages are in */
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		char text[380];
+
+		trim_copy(text, sizeof(text), PQresultErrorMessage(r));
+		snprintf(m, sizeof(m), "[%s] %s", state != NULL ? state : "?????", text);
 		it->fn(it->arg, NULL, m);
+	}
 		break;
 	}
 }

@@ -37,8 +37,8 @@ struct pgconn_cb {
 
 /* One query's outcome: res (owned by pgconn, valid during the call) with
  * PQresultStatus PGRES_COMMAND_OK or PGRES_TUPLES_OK, or res NULL and err saying why
- * ("ERROR: duplicate key ...", "aborted: an earlier query of its pipeline failed",
- * "connection lost"). */
+ * ("[23505] ERROR: duplicate key ...": a refusal starts with its SQLSTATE; "aborted: an
+ * earlier query of its pipeline failed", "connection lost"). */
 typedef void (*pgconn_result_fn)(void *arg, const PGresult *res, const char *err);
 
 /* A connection to conninfo (a postgresql:// URI or "key=value ..." string), started at

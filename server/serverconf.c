@@ -11,6 +11,7 @@
 #include "server/metrics.h"
 #include "server/pool.h"
 #include "server/privdrop.h"
+#include "server/store.h"
 #include "server/web.h"
 #include "server/relay_io.h"
 #include "server/serverconf.h"
@@ -36,7 +37,9 @@ static const struct config_field keys_template[] = {
 	KEY(crl, .type = CONFIG_STRING, .help = "CRLs of the CAs, PEM, one per CA (optional)"),
 	KEY(crl_stale, .type = CONFIG_STRING, .help = "a CRL past its nextUpdate: keep (enforce it and serve) or refuse (no new connections) (keep)"),
 	KEY(policy, .type = CONFIG_STRING, .help = "pairing policies, policy.cms signed by wiresync-ca policy, one per CA, comma-separated (optional: everyone pairs)"),
-	KEY(database, .type = CONFIG_STRING, .help = "SQLite database file (" LOCALSTATEDIR "/lib/wiresync/wiresync.db)"),
+	KEY(database, .type = CONFIG_STRING, .help = "SQLite database file, or a PostgreSQL URI (postgresql://USER@HOST/DB?...) that several servers share (" LOCALSTATEDIR "/lib/wiresync/wiresync.db)"),
+	KEY(server_name, .type = CONFIG_STRING, .help = "this server's name in a cluster on PostgreSQL, unique among them (HOSTNAME:PORT)"),
+	KEY(cluster_lease_s, .type = CONFIG_UINT, .min = 2, .max = 3600, .help = "on PostgreSQL: a server silent this long is dead to the others, its hosts offline (15)"),
 	KEY(hub_interface, .type = CONFIG_STRING, .help = "WireGuard interface the server keeps every stored peer on, publishing the endpoints it sees as observed_endpoint; the certificate must bind its key (off)"),
 	KEY(log_level, .type = CONFIG_STRING, .help = "error, warn, info or debug (info)"),
 	KEY(max_connections, .type = CONFIG_UINT, .min = 1, .max = 1000000, .help = "connections at once (10000)"),
@@ -105,6 +108,7 @@ serverconf_init(struct serverconf *conf, struct config_schema *schema)
 	conf->ticket_key_rotate_s = 43200;
 	conf->expiry_warn_days = 30;
 	conf->enroll_max_pending = 256;
+	conf->cluster_lease_s = 15;
 	conf->enroll_max_age_s = 86400;
 	conf->enroll_rate_per_min = 10;
 	conf->issuer_days = 30;
@@ -296,14 +300,20 @@ int
 serverconf_check_storage(const struct serverconf *conf, const struct config_schema *schema,
     char *err, size_t errlen)
 {
-	/* the PostgreSQL store is being built (server/store_pg.h): refused by name until then,
-	 * never taken for a file name */
-	if (strncmp(conf->database, "postgresql://", 13) == 0 ||
-	    strncmp(conf->database, "postgres://", 11) == 0) {
-		/* never the URI itself: it may hold a password */
-		snprintf(err, errlen, "%s: database: a PostgreSQL URI; this wiresyncd does not run "
-		    "on PostgreSQL yet: give a file path (SQLite)", WHERE("database"));
-		return -1;
+	if (store_database_is_uri(conf->database)) {
+		/* join requests and tokens are not in the shared store yet: a cluster's hosts
+		 * are enrolled by the operator (never the URI in a message: it may hold a
+		 * password) */
+		const char *enroll = conf->enroll_listen != NULL && conf->enroll_listen[0] != '\0' ?
+		    "enroll_listen" : conf->issuer_certificate != NULL &&
+		    conf->issuer_certificate[0] != '\0' ? "issuer_certificate" : NULL;
+		if (enroll != NULL) {
+			snprintf(err, errlen, "%s: %s: joins and renewals do not run on PostgreSQL yet; "
+			    "leave %s out of a cluster's servers, or give database a file path "
+			    "(SQLite)", WHERE(enroll), enroll, enroll);
+			return -1;
+		}
+		return 0;
 	}
 	if (confcheck_writable_file(WHERE("database"), "database", conf->database, err,
 	    errlen) < 0 ||

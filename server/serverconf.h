@@ -52,6 +52,8 @@ struct serverconf {
 	char *pool;                  /* `pool = NETWORK CIDR[, CIDR]` lines joined by '\n' */
 	char *issuer_certificate;    /* the online issuer (wiresync-ca issuer), PEM; NULL: none */
 	char *issuer_key;            /* its key, PEM, mode 0600; given with issuer_certificate */
+	char *server_name;           /* in a cluster; NULL/"": HOSTNAME:PORT */
+	unsigned cluster_lease_s;
 	unsigned enroll_max_pending;
 	unsigned enroll_max_age_s;
 	unsigned enroll_rate_per_min;

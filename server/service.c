@@ -59,7 +59,13 @@ load_peer(const struct peer *p, void *arg)
 static void
 follow_upsert(void *arg, const struct peer *p)
 {
-	watch_broadcast_upsert(arg, p);
+	struct service *svc = arg;
+
+	watch_broadcast_upsert(svc, p);
+	/* a shared store: another server set offline a host that watches here (it expired
+	 * our lease while we were cut off from the database, or had the host before) */
+	if (!p->online && !p->is_static && idcount_get(svc->watches, p->key) > 0)
+		watch_presence_queue(svc, p->key, true);
 }
 
 static void
@@ -73,6 +79,18 @@ static void
 follow_resync(void *arg)
 {
 	watch_catch_up_all(arg);
+}
+
+/* The follower is where it read to: the table holds every revision up to there, and a
+ * batch that waited for its import may go. */
+static void
+follow_advanced(void *arg, uint64_t applied)
+{
+	struct service *svc = arg;
+
+	if (applied > svc->revision)
+		svc->revision = applied;
+	service_commit_resume(svc);
 }
 
 void
@@ -95,7 +113,8 @@ service_new(struct loop *l, struct store *st, const struct service_config *cfg, 
     size_t errlen)
 {
 	struct service *svc;
-	struct follower_sink sink = { follow_upsert, follow_removed, follow_resync, NULL };
+	struct follower_sink sink = { follow_upsert, follow_removed, follow_resync,
+	    follow_advanced, NULL };
 
 	svc = calloc(1, sizeof(*svc));
 	if (svc == NULL) {
@@ -156,10 +175,21 @@ service_del(struct service *svc)
 		peer_free(pu->put);
 		free(pu);
 	}
+	/* a batch in a shared store's hands: its answer will reach nobody (store_close) */
+	while (svc->batch != NULL) {
+		struct change *c = svc->batch;
+		svc->batch = c->next;
+		if (c->done != NULL)
+			c->done(c, false, c->done_arg);
+		peer_free(c->put);
+		peer_free(c->old);
+		free(c);
+	}
 	watch_free_all(svc);
 	follower_del(svc->follower);
 	links_del(svc->links);
 	svc_retry_free(svc);
+	free(svc->writes);
 	crlset_del(svc->crls);
 	policyset_del(svc->policies);
 	idcount_del(svc->watches);

@@ -54,6 +54,7 @@ struct change {
 	char endpoint[PEER_ENDPOINT_MAX]; /* OBSERVED: the new observed_endpoint */
 	bool online;                 /* PRESENCE */
 	bool changed;
+	bool solo;                   /* written alone: its batch was refused by the database */
 	struct change *undo_next;
 	uint64_t revision;           /* REMOVE: the revision of the removal */
 	struct peer *old;            /* replaced or removed record, kept until commit */
@@ -102,6 +103,11 @@ struct service {
 	struct service_config cfg;
 	struct change *pending, **pending_tail;
 	struct loop_defer commit_defer;
+	struct change *batch;        /* in the store's hands (store_write); NULL: none */
+	uint64_t batch_t0;
+	struct store_write_change *writes; /* the batch's, pointing into its records */
+	size_t n_writes, cap_writes;
+	bool commit_after_follow;    /* a batch waits for the follower's import */
 	struct net *nets;
 	size_t n_watchers;
 	struct idcount *watches;     /* open Watch streams per identity */
@@ -138,6 +144,8 @@ void svc_reply_message(struct rpc_call *call, const ProtobufCMessage *m);
 
 /* update.c */
 void svc_change_queue(struct service *svc, struct change *c);
+/* The follower finished importing: a batch that waited for it goes now. */
+void service_commit_resume(struct service *svc);
 void svc_handle_update(struct rpc_call *call, const uint8_t *req, size_t len, void *arg);
 
 /* reads.c */

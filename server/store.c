@@ -447,6 +447,12 @@ store_close(struct store *st)
 
 	if (st == NULL)
 		return;
+	if (st->shared != NULL) {
+		store_shared_close(st->shared);
+		free(st->path);
+		free(st);
+		return;
+	}
 	for (i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	store_log_close(st);
@@ -467,6 +473,8 @@ store_schema_version(void)
 uint64_t
 store_revision(const struct store *st)
 {
+	if (st->shared != NULL)
+		return store_shared_revision(st->shared);
 	return st->revision;
 }
 
@@ -483,6 +491,8 @@ store_in_tx(struct store *st, const char *what)
 int
 store_begin(struct store *st)
 {
+	if (st->shared != NULL)
+		return -ENOTSUP;
 	st->log_tx_rows = 0;
 	return store_step_done(st, STMT_BEGIN);
 }
@@ -526,6 +536,8 @@ store_size(struct store *st)
 	sqlite3_stmt *stmt = st->stmt[STMT_SIZE];
 	int64_t size = -EIO;
 
+	if (st->shared != NULL)
+		return -1;
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		size = sqlite3_column_int64(stmt, 0);
 	else
@@ -543,6 +555,8 @@ store_backup_image(struct store *st, uint8_t **out, size_t *len)
 	unsigned char *img = NULL;
 	int rc, ret = -EIO;
 
+	if (st->shared != NULL)
+		return -ENOTSUP;
 	*out = NULL;
 	*len = 0;
 	if ((rc = sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE |

@@ -1,5 +1,9 @@
-/* The durable store: SQLite in WAL mode, one writer, schema versions and migrations.
- * This is the only part of the server that includes sqlite3.h. */
+/* The durable store, the one interface of the server's state whatever holds it: an SQLite
+ * file (WAL, one writer; the embedded default for one server) or a PostgreSQL database
+ * that several wiresyncd share (issue 15; server/store_pg.h). The service writes through
+ * store_write and learns of commits, its own and other servers', only through
+ * store_follow (the log follower, server/follower.h). Only the store's files include
+ * sqlite3.h or libpq-fe.h. */
 #ifndef WS_STORE_H
 #define WS_STORE_H
 
@@ -22,6 +26,8 @@ struct peer {
 	uint32_t listen_port;
 	uint8_t n_tunnel, n_lan, lan_id_len;
 	bool online;
+	bool held_elsewhere;                 /* online through another server of the cluster
+	                                      * (a shared store): its presence is that one's */
 	bool is_static;                      /* added by an operator; presence never changes it */
 	struct netaddr tunnel[CERT_TUNNEL_MAX];
 	struct netaddr lan[PEER_LAN_MAX];
@@ -43,6 +49,83 @@ struct peer {
 };
 
 struct store;
+struct store_change;
+struct loop;
+
+/* What a server sharing a database is to the others (store_connect). */
+struct store_cluster {
+	const char *name;                    /* unique in the cluster: the hosts it holds online
+	                                      * are its own */
+	const char *address;                 /* how `wiresyncctl status` lists it */
+	uint32_t lease_ms;                   /* its lease; the others expire it after this */
+	uint32_t connect_timeout_ms;         /* the first connection, before anything serves */
+	uint64_t log_max_entries;            /* the change log's bounds, as for SQLite */
+	uint64_t log_max_age_ms;
+};
+
+/* Opens the store database names: a PostgreSQL URI (postgresql:// or postgres://, any
+ * libpq URI) connects to a shared store through l (waiting for the first connection, its
+ * migration and the load of every record, at most cl->connect_timeout_ms); anything else
+ * is an SQLite file (store_open; cl unused). 0 and *out, or a negative errno with err
+ * naming the database (never the URI: it may hold a password). */
+int store_connect(struct loop *l, const char *database, const struct store_cluster *cl,
+    struct store **out, char *err, size_t errlen);
+/* True for a database URI (the shared store). */
+bool store_database_is_uri(const char *database);
+/* True when other servers share the store: records change under the service (the
+ * follower imports them) and presence is held per server. */
+bool store_shared(const struct store *st);
+
+/* One change of a store_write: put (the record) or, with put NULL, the removal of key
+ * from network. */
+struct store_write_change {
+	const struct peer *put;
+	uint8_t key[WG_KEY_LEN];
+	char network[CERT_NAME_MAX + 1];
+};
+/* Answer of a store_write: revision is the commit's last (change i of n took revision -
+ * n + i + 1), or err says why nothing was committed (-ENOTCONN when the database is away,
+ * -EEXIST when the database refused an address or key another record holds, -EIO). */
+typedef void (*store_write_fn)(void *arg, uint64_t revision, int err);
+/* Commits the n changes in one transaction, each logged in the change log. On SQLite
+ * change i takes store_revision() + i + 1 (the puts carry it already), the log is pruned
+ * below prune_upto and before prune_older_ms (store_changes_prune), and done is called
+ * before this returns; on a shared store the database numbers them after every commit
+ * before (any server's: the puts' revisions are then fixed by the caller), prunes on its
+ * own, and done is called later from the loop. 0 (done will be called once), or a
+ * negative errno (-ENOTCONN, -EINVAL, -ENOMEM, -EIO; done not called, nothing written). */
+int store_write(struct store *st, const struct store_write_change *ch, size_t n,
+    int64_t now_ms, uint64_t prune_upto, int64_t prune_older_ms, store_write_fn done,
+    void *arg);
+
+/* The follower's read: every change log row after revision after in revision order, each
+ * with the peer's record when the store has it fresher than the service's table (a shared
+ * store: the record as committed when the row is its latest; NULL when removed or
+ * superseded, and always NULL on SQLite, whose service table is the committed state).
+ * fn's arguments are valid only during the call. done(arg, last revision read, err 0 or
+ * negative). On SQLite everything happens before this returns. 0 (done will be called
+ * once) or a negative errno (done not called). */
+typedef void (*store_row_fn)(void *arg, const struct store_change *c, const struct peer *rec);
+int store_follow(struct store *st, uint64_t after, store_row_fn fn,
+    void (*done)(void *arg, uint64_t revision, int err), void *arg);
+/* The doorbell (a shared store): fn is called when some server committed or when the
+ * database is back after a loss; the follower reads the log then. SQLite never rings. */
+void store_set_doorbell(struct store *st, void (*fn)(void *arg), void *arg);
+
+/* The servers of a shared store and their leases, for `wiresyncctl status`: fn per
+ * server, then done(err). -ENOTSUP on SQLite (one server: this one), -ENOTCONN. */
+int store_servers(struct store *st,
+    void (*fn)(void *arg, const char *name, const char *address, int64_t lease_until_ms),
+    void (*done)(void *arg, int err), void *arg);
+
+/* TLS session ticket keys shared through a shared store (rpc/tickets.h's 80-byte
+ * records): the newest two, newest first (n 0: none yet), then done; and the adding of a
+ * new newest. -ENOTSUP on SQLite (ticket_key_file keeps them there). */
+int store_tickets(struct store *st,
+    void (*fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms),
+    void (*done)(void *arg, int err), void *arg);
+int store_ticket_add(struct store *st, const uint8_t record[80], bool forget_old,
+    int64_t now_ms, void (*done)(void *arg, int err), void *arg);
 
 /* Opens or creates the database at path: WAL, synchronous=FULL, foreign keys, the current
  * schema (migrating older versions inside one transaction). A newer schema than this build

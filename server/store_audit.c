@@ -96,6 +96,8 @@ store_audit_add(struct store *st, struct store_audit *e, uint64_t max_entries)
 	const char *why;
 	int rc, ret;
 
+	if (st->shared != NULL)
+		return -ENOTSUP;
 	if ((why = audit_invalid(e)) != NULL || max_entries == 0 || max_entries > INT64_MAX) {
 		log_warnx("store %s: add audit entry: %s", st->path,
 		    why != NULL ? why : "bad bound");
@@ -153,6 +155,8 @@ store_audit_foreach(struct store *st, const char *network, uint64_t before_id,
 	const char *why;
 	int rc, ret;
 
+	if (st->shared != NULL)
+		return -ENOTSUP;
 	if (before_id > INT64_MAX)
 		before_id = 0;
 	if ((ret = audit_prepare(st, sql_list, &stmt, "read the audit log")) != 0)
@@ -188,6 +192,8 @@ store_audit_count(struct store *st, uint64_t *n)
 	sqlite3_stmt *stmt = NULL;
 	int ret;
 
+	if (st->shared != NULL)
+		return -ENOTSUP;
 	if ((ret = audit_prepare(st, "SELECT count(*) FROM audit", &stmt,
 	    "count the audit log")) != 0)
 		return ret;

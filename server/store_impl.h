@@ -66,7 +66,11 @@ enum store_token_stmt {
 	TOKEN_STMT_COUNT
 };
 
+struct store_shared;
+
 struct store {
+	struct store_shared *shared;         /* a shared database (store_shared.c): the rest is
+	                                      * SQLite's and unused */
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmt[STMT_COUNT];
@@ -109,5 +113,29 @@ int store_join_write(struct store *st, const struct store_join *j);
 /* store_token.c: the join tokens' statements. */
 int store_token_open(struct store *st, char *err, size_t errlen);
 void store_token_close(struct store *st);
+
+/* store_shared.c: store.h's calls on a shared database (see there). */
+int store_shared_connect(struct loop *l, const char *uri, const struct store_cluster *cl,
+    struct store_shared **out, char *err, size_t errlen);
+void store_shared_close(struct store_shared *sh);
+uint64_t store_shared_revision(const struct store_shared *sh);
+int store_shared_peers_foreach(struct store_shared *sh,
+    int (*fn)(const struct peer *p, void *arg), void *arg);
+void store_shared_set_doorbell(struct store_shared *sh, void (*fn)(void *arg), void *arg);
+int store_shared_write(struct store_shared *sh, const struct store_write_change *ch, size_t n,
+    int64_t now_ms, store_write_fn done, void *arg);
+int store_shared_follow(struct store_shared *sh, uint64_t after, store_row_fn fn,
+    void (*done)(void *arg, uint64_t revision, int err), void *arg);
+uint64_t store_shared_log_floor(const struct store_shared *sh);
+int store_shared_changes_since(struct store_shared *sh, const char *network, uint64_t since,
+    int (*fn)(const uint8_t key[WG_KEY_LEN], uint64_t revision, void *arg), void *arg);
+int store_shared_servers(struct store_shared *sh,
+    void (*fn)(void *arg, const char *name, const char *address, int64_t lease_until_ms),
+    void (*done)(void *arg, int err), void *arg);
+int store_shared_tickets(struct store_shared *sh,
+    void (*fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms),
+    void (*done)(void *arg, int err), void *arg);
+int store_shared_ticket_add(struct store_shared *sh, const uint8_t record[80],
+    bool forget_old, int64_t now_ms, void (*done)(void *arg, int err), void *arg);
 
 #endif

@@ -174,6 +174,8 @@ store_join_put(struct store *st, const struct store_join *j)
 	const char *why;
 	int ret;
 
+	if (st->shared != NULL)
+		return -ENOTSUP;
 	if ((why = join_invalid(j)) != NULL) {
 		log_warnx("store %s: put join request %llu: %s", st->path,
 		    (unsigned long long)j->id, why);
@@ -200,12 +202,16 @@ join_delete_run(struct store *st, enum store_join_stmt which, int64_t v)
 int
 store_join_delete(struct store *st, uint64_t id)
 {
+	if (st->shared != NULL)
+		return -ENOTSUP;
 	return join_delete_run(st, JOIN_DELETE, id > INT64_MAX ? -1 : (int64_t)id);
 }
 
 int
 store_joins_expire(struct store *st, int64_t created_s)
 {
+	if (st->shared != NULL)
+		return 0;          /* none stored there (enrollment is not on a shared store) */
 	return join_delete_run(st, JOIN_EXPIRE, created_s);
 }
 
@@ -276,6 +282,8 @@ store_joins_foreach(struct store *st, int (*fn)(const struct store_join *j, void
 	const char *why;
 	int rc, ret = 0;
 
+	if (st->shared != NULL)
+		return 0;          /* enrollment is not on a shared store yet */
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if ((why = join_read(stmt, &j)) != NULL) {
 			log_warnx("store %s: join request %lld: %s", st->path,
@@ -299,9 +307,15 @@ int
 store_join_next_id(struct store *st, uint64_t *next)
 {
 	sqlite3_stmt *stmt = st->join_stmt[JOIN_NEXT_GET];
-	int rc = sqlite3_step(stmt);
-	sqlite3_int64 v = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+	int rc;
+	sqlite3_int64 v;
 
+	if (st->shared != NULL) {
+		*next = 1;
+		return 0;
+	}
+	rc = sqlite3_step(stmt);
+	v = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_ROW || v <= 0) {
 		log_warnx("store %s: %s: %s", st->path, join_stmt_name[JOIN_NEXT_GET],

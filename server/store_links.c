@@ -57,6 +57,8 @@ store_links_replace(struct store *st, const uint8_t reporter[WG_KEY_LEN],
 	sqlite3_stmt *del = NULL, *put = NULL;
 	int ret;
 
+	if (st->shared != NULL)
+		return -ENOTSUP;
 	for (size_t i = 0; i < n; i++)
 		if (!text_ok(v[i].path, STORE_LINK_PATH_MAX) ||
 		    !text_ok(v[i].endpoint, STORE_LINK_EP_MAX) ||
@@ -95,6 +97,8 @@ store_links_drop(struct store *st, const uint8_t key[WG_KEY_LEN])
 	sqlite3_stmt *del = NULL;
 	int ret;
 
+	if (st->shared != NULL)
+		return -ENOTSUP;
 	if ((ret = begin(st, "drop link health")) != 0)
 		return ret;
 	if ((ret = prep(st, "DELETE FROM link_health WHERE reporter_key = ?1 OR peer_key = ?1",
@@ -113,6 +117,8 @@ store_links_foreach(struct store *st, int (*fn)(const struct store_link *l, void
 	sqlite3_stmt *q = NULL;
 	int ret, rc;
 
+	if (st->shared != NULL)
+		return 0;          /* link health is not on a shared store yet */
 	if ((ret = prep(st, "SELECT " LINK_COLUMNS " FROM link_health "
 	    "ORDER BY reporter_key, peer_key", &q)) != 0)
 		return ret;

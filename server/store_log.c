@@ -120,6 +120,8 @@ store_changes_since(struct store *st, const char *network, uint64_t since,
 	sqlite3_stmt *stmt = st->log_stmt[LOG_SINCE];
 	int rc, ret = 0;
 
+	if (st->shared != NULL)
+		return store_shared_changes_since(st->shared, network, since, fn, arg);
 	if (sqlite3_stmt_busy(stmt))
 		return -EBUSY;
 	if (sqlite3_bind_text(stmt, 1, network, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -294,6 +296,8 @@ store_log_floor(struct store *st)
 	uint64_t head;
 	int64_t ts;
 
+	if (st->shared != NULL)
+		return store_shared_log_floor(st->shared);
 	/* Revisions are logged one row each, so the log covers (head - 1, revision]. */
 	if (log_at(st, 0, &head, &ts) == 1)
 		return head - 1;

@@ -243,6 +243,8 @@ store_peers_foreach(struct store *st, int (*fn)(const struct peer *p, void *arg)
 	const char *why;
 	int rc, ret = 0;
 
+	if (st->shared != NULL)
+		return store_shared_peers_foreach(st->shared, fn, arg);
 	/* The statement is shared: fn must not start another walk. */
 	if (sqlite3_stmt_busy(stmt)) {
 		log_warnx("store %s: nested foreach", st->path);

@@ -41,6 +41,7 @@ struct call {
 	    const char *network, bool removed);
 	void (*list_fn)(void *arg, const char *name, const char *address, int64_t until_ms);
 	void (*keys_fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms);
+	void (*row_fn)(void *arg, const struct store_change *c, const struct peer *rec);
 	void *arg;
 };
 
@@ -132,7 +133,7 @@ queue_put(struct call *k, const struct peer *p)
 	char tunnel[STORE_LIST_MAX], lan[STORE_LIST_MAX], wan[NETADDR_STRLEN];
 	char addrs[STORE_LIST_MAX + 4 * CERT_TUNNEL_MAX + 4] = "{", one[NETADDR_STRLEN];
 	char *cert = NULL, *chain = NULL;
-	const char *v[15], *tv[3];
+	const char *v[16], *tv[3];
 	int r;
 
 	if (p->cert_len > 64 * 1024 || p->chain_len > 64 * 1024 ||
@@ -158,20 +159,27 @@ queue_put(struct call *k, const struct peer *p)
 	v[0] = key; v[1] = p->name; v[2] = p->network; v[3] = port; v[4] = tunnel; v[5] = lan;
 	v[6] = wan; v[7] = lanid; v[8] = p->observed_endpoint; v[9] = p->online ? "t" : "f";
 	v[10] = seen; v[11] = cert; v[12] = chain; v[13] = p->is_static ? "t" : "f";
-	/* an online host is held by this server's lease (store_pg_expire) */
-	v[14] = p->online ? k->s->name : NULL;
+	/* an online host is held by this server's lease (store_pg_expire); one held by
+	 * another server stays its own: only its holder (or nobody) sets it offline */
+	v[14] = p->online && !p->held_elsewhere ? k->s->name : NULL;
+	v[15] = k->s->name;
 	r = q_send(k, "INSERT INTO peers (key, name, network, listen_port, tunnel_ips, lan_ips, "
 	    "wan_ip, lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, "
 	    "chain, static, online_server) VALUES ($1::bytea, $2, $3, $4::integer, $5, $6, $7, "
-	    "$8::bytea, $9, $10::boolean, $11::bigint, 0, $12::bytea, $13::bytea, $14::boolean, "
-	    "$15) "
+	    "$8::bytea, $9, CASE WHEN $15::text IS NULL THEN false ELSE $10::boolean END, "
+	    "$11::bigint, 0, $12::bytea, $13::bytea, $14::boolean, $15::text) "
 	    "ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, network = EXCLUDED.network, "
 	    "listen_port = EXCLUDED.listen_port, tunnel_ips = EXCLUDED.tunnel_ips, "
 	    "lan_ips = EXCLUDED.lan_ips, wan_ip = EXCLUDED.wan_ip, lan_id = EXCLUDED.lan_id, "
-	    "observed_endpoint = EXCLUDED.observed_endpoint, online = EXCLUDED.online, "
+	    "observed_endpoint = EXCLUDED.observed_endpoint, "
+	    "online = CASE WHEN EXCLUDED.online_server IS NOT NULL THEN true "
+	    "WHEN peers.online_server IS NULL OR peers.online_server = $16::text THEN false "
+	    "ELSE peers.online END, "
 	    "last_seen_ms = EXCLUDED.last_seen_ms, certificate = EXCLUDED.certificate, "
 	    "chain = EXCLUDED.chain, static = EXCLUDED.static, "
-	    "online_server = EXCLUDED.online_server", 15, v, NULL);
+	    "online_server = CASE WHEN EXCLUDED.online_server IS NOT NULL THEN "
+	    "EXCLUDED.online_server WHEN peers.online_server = $16::text THEN NULL "
+	    "ELSE peers.online_server END", 16, v, NULL);
 	free(cert);
 	free(chain);
 	if (r != 0)
@@ -194,7 +202,7 @@ queue_put(struct call *k, const struct peer *p)
 }
 
 int
-store_pg_commit(struct store_pg *s, const struct store_pg_change *ch, size_t n,
+store_pg_commit(struct store_pg *s, const struct store_write_change *ch, size_t n,
     int64_t now_ms, void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
 {
 	size_t klen = 2 + n * (2 * WG_KEY_LEN + 8), nlen = 2 + n * (2 * CERT_NAME_MAX + 8);
@@ -260,31 +268,38 @@ unhex(const char *text, size_t *len)
 	return PQunescapeBytea((const unsigned char *)text, len);
 }
 
-/* Row i of res into p (p->cert and p->chain malloc'd: the caller frees them). */
+/* The peers' columns as read_peer reads them from its first column on. */
+#define PEER_COLS(t) t "key, " t "name, " t "network, " t "listen_port, " t "tunnel_ips, " \
+    t "lan_ips, " t "wan_ip, " t "lan_id, " t "observed_endpoint, " t "online, " \
+    t "last_seen_ms, " t "revision, " t "certificate, " t "chain, " t "static, " \
+    t "online_server"
+
+/* Row i of res from column c0 on (PEER_COLS) into p, as the server called me reads it
+ * (p->cert and p->chain malloc'd: the caller frees them). */
 static const char *
-read_peer(const PGresult *res, int i, struct peer *p)
+read_peer(const PGresult *res, int i, int c0, const char *me, struct peer *p)
 {
 	size_t len;
 	uint8_t *b, n_wan;
 
 	memset(p, 0, sizeof(*p));
-	if ((b = unhex(PQgetvalue(res, i, 0), &len)) == NULL || len != WG_KEY_LEN) {
+	if ((b = unhex(PQgetvalue(res, i, c0 + 0), &len)) == NULL || len != WG_KEY_LEN) {
 		PQfreemem(b);
 		return "bad key";
 	}
 	memcpy(p->key, b, WG_KEY_LEN);
 	PQfreemem(b);
-	if (snprintf(p->name, sizeof(p->name), "%s", PQgetvalue(res, i, 1)) >=
+	if (snprintf(p->name, sizeof(p->name), "%s", PQgetvalue(res, i, c0 + 1)) >=
 	    (int)sizeof(p->name) ||
-	    snprintf(p->network, sizeof(p->network), "%s", PQgetvalue(res, i, 2)) >=
+	    snprintf(p->network, sizeof(p->network), "%s", PQgetvalue(res, i, c0 + 2)) >=
 	    (int)sizeof(p->network))
 		return "name or network too long";
-	p->listen_port = (uint32_t)strtoul(PQgetvalue(res, i, 3), NULL, 10);
-	if (!store_list_parse(PQgetvalue(res, i, 4), p->tunnel, CERT_TUNNEL_MAX, &p->n_tunnel) ||
-	    !store_list_parse(PQgetvalue(res, i, 5), p->lan, PEER_LAN_MAX, &p->n_lan) ||
-	    !store_list_parse(PQgetvalue(res, i, 6), &p->wan, 1, &n_wan))
+	p->listen_port = (uint32_t)strtoul(PQgetvalue(res, i, c0 + 3), NULL, 10);
+	if (!store_list_parse(PQgetvalue(res, i, c0 + 4), p->tunnel, CERT_TUNNEL_MAX, &p->n_tunnel) ||
+	    !store_list_parse(PQgetvalue(res, i, c0 + 5), p->lan, PEER_LAN_MAX, &p->n_lan) ||
+	    !store_list_parse(PQgetvalue(res, i, c0 + 6), &p->wan, 1, &n_wan))
 		return "bad addresses";
-	if ((b = unhex(PQgetvalue(res, i, 7), &len)) == NULL || len > PEER_LAN_ID_MAX) {
+	if ((b = unhex(PQgetvalue(res, i, c0 + 7), &len)) == NULL || len > PEER_LAN_ID_MAX) {
 		PQfreemem(b);
 		return "bad lan_id";
 	}
@@ -292,15 +307,15 @@ read_peer(const PGresult *res, int i, struct peer *p)
 	p->lan_id_len = (uint8_t)len;
 	PQfreemem(b);
 	if (snprintf(p->observed_endpoint, sizeof(p->observed_endpoint), "%s",
-	    PQgetvalue(res, i, 8)) >= (int)sizeof(p->observed_endpoint))
+	    PQgetvalue(res, i, c0 + 8)) >= (int)sizeof(p->observed_endpoint))
 		return "observed endpoint too long";
-	p->online = PQgetvalue(res, i, 9)[0] == 't';
-	p->last_seen_ms = strtoll(PQgetvalue(res, i, 10), NULL, 10);
-	p->revision = strtoull(PQgetvalue(res, i, 11), NULL, 10);
+	p->online = PQgetvalue(res, i, c0 + 9)[0] == 't';
+	p->last_seen_ms = strtoll(PQgetvalue(res, i, c0 + 10), NULL, 10);
+	p->revision = strtoull(PQgetvalue(res, i, c0 + 11), NULL, 10);
 	for (int col = 12; col <= 13; col++) {
-		if (PQgetisnull(res, i, col))
+		if (PQgetisnull(res, i, c0 + col))
 			continue;
-		if ((b = unhex(PQgetvalue(res, i, col), &len)) == NULL)
+		if ((b = unhex(PQgetvalue(res, i, c0 + col), &len)) == NULL)
 			return "bad certificate";
 		uint8_t *copy = malloc(len > 0 ? len : 1);
 		if (copy == NULL) {
@@ -317,7 +332,9 @@ read_peer(const PGresult *res, int i, struct peer *p)
 			p->chain_len = len;
 		}
 	}
-	p->is_static = PQgetvalue(res, i, 14)[0] == 't';
+	p->is_static = PQgetvalue(res, i, c0 + 14)[0] == 't';
+	p->held_elsewhere = p->online && !PQgetisnull(res, i, c0 + 15) &&
+	    strcmp(PQgetvalue(res, i, c0 + 15), me) != 0;
 	return NULL;
 }
 
@@ -329,7 +346,10 @@ on_peers(void *arg, const PGresult *res, const char *err)
 	const char *why;
 
 	for (int i = 0; res != NULL && i < PQntuples(res); i++) {
-		why = read_peer(res, i, &p);
+		k->revision = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+		if (PQgetisnull(res, i, 1))
+			continue;               /* no peers: the revision alone */
+		why = read_peer(res, i, 1, k->s->name, &p);
 		if (why == NULL && k->peer_fn != NULL)
 			k->peer_fn(k->arg, &p);
 		free(p.cert);
@@ -352,19 +372,11 @@ store_pg_load(struct store_pg *s, void (*fn)(void *arg, const struct peer *p),
 	if ((r = call_new(s, done, arg, &k)) != 0)
 		return r;
 	k->peer_fn = fn;
-	k->rollback = true;
-	/* one snapshot for the revision and the records it covers */
-	r = q_send(k, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL);
-	if (r == 0)
-		r = q_send(k, "SELECT value FROM meta WHERE name = 'revision'", 0, NULL,
-		    on_revision);
-	if (r == 0)
-		r = q_send(k, "SELECT key, name, network, listen_port, tunnel_ips, lan_ips, wan_ip, "
-		    "lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, chain, "
-		    "static FROM peers ORDER BY key", 0, NULL, on_peers);
-	if (r == 0)
-		r = q_send(k, "COMMIT", 0, NULL, NULL);
-	return call_queued(k, r);
+	/* one statement, one snapshot: the revision and the records it covers (an explicit
+	 * transaction's isolation level could not be set inside the pipeline's implicit one) */
+	return call_queued(k, q_send(k, "SELECT m.value, " PEER_COLS("p.") " FROM meta m "
+	    "LEFT JOIN peers p ON true WHERE m.name = 'revision' ORDER BY p.key", 0, NULL,
+	    on_peers));
 }
 
 static void
@@ -404,6 +416,90 @@ store_pg_changes_since(struct store_pg *s, uint64_t after,
 	snprintf(a, sizeof(a), "%" PRIu64, after);
 	return call_queued(k, q_send(k, "SELECT revision, key, network, removed FROM changes "
 	    "WHERE revision > $1::bigint ORDER BY revision", 1, v, on_changes));
+}
+
+static void
+on_follow(void *arg, const PGresult *res, const char *err)
+{
+	struct call *k = arg;
+	struct store_change c;
+	struct peer p;
+	const char *why = NULL;
+
+	for (int i = 0; res != NULL && i < PQntuples(res); i++) {
+		size_t len;
+		uint8_t *b = unhex(PQgetvalue(res, i, 1), &len);
+		bool rec = !PQgetisnull(res, i, 4);
+
+		memset(&c, 0, sizeof(c));
+		c.revision = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+		if (b == NULL || len != WG_KEY_LEN ||
+		    snprintf(c.network, sizeof(c.network), "%s", PQgetvalue(res, i, 2)) >=
+		    (int)sizeof(c.network))
+			why = "bad key or network";
+		else
+			memcpy(c.key, b, WG_KEY_LEN);
+		PQfreemem(b);
+		c.removed = PQgetvalue(res, i, 3)[0] == 't';
+		if (why == NULL && rec)
+			why = read_peer(res, i, 4, k->s->name, &p);
+		if (why == NULL && k->row_fn != NULL)
+			k->row_fn(k->arg, &c, rec ? &p : NULL);
+		if (rec) {
+			free(p.cert);
+			free(p.chain);
+		}
+		if (why != NULL) {
+			snprintf(k->err, sizeof(k->err), "change log row of revision %" PRIu64 ": %s",
+			    c.revision, why);
+			break;
+		}
+		k->revision = c.revision;
+	}
+	answered(k, res != NULL, err);
+}
+
+int
+store_pg_follow(struct store_pg *s, uint64_t after, unsigned limit,
+    void (*fn)(void *arg, const struct store_change *c, const struct peer *rec),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
+{
+	char a[24], l[24];
+	const char *v[2] = { a, l };
+	struct call *k;
+	int r;
+
+	if ((r = call_new(s, done, arg, &k)) != 0)
+		return r;
+	k->row_fn = fn;
+	k->revision = after;
+	snprintf(a, sizeof(a), "%" PRIu64, after);
+	snprintf(l, sizeof(l), "%u", limit);
+	/* one statement: one snapshot; a row's record is the peer's when the row is its
+	 * latest change (peers.revision), else a later row carries it */
+	return call_queued(k, q_send(k, "SELECT c.revision, c.key, c.network, c.removed, "
+	    PEER_COLS("p.") " FROM changes c LEFT JOIN peers p ON p.key = c.key AND "
+	    "p.revision = c.revision WHERE c.revision > $1::bigint ORDER BY c.revision "
+	    "LIMIT $2::integer", 2, v, on_follow));
+}
+
+int
+store_pg_prune(struct store_pg *s, uint64_t keep, int64_t older_than_ms,
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
+{
+	char kk[24], t[24];
+	const char *v[2] = { kk, t };
+	struct call *k;
+	int r;
+
+	if ((r = call_new(s, done, arg, &k)) != 0)
+		return r;
+	snprintf(kk, sizeof(kk), "%" PRIu64, keep);
+	snprintf(t, sizeof(t), "%" PRId64, older_than_ms);
+	/* the newest row always stays: it tells a follower where the log is */
+	return call_queued(k, q_send(k, "DELETE FROM changes WHERE revision < (SELECT max(revision) "
+	    "FROM changes) AND (revision <= (SELECT value FROM meta WHERE name = 'revision') - "
+	    "$1::bigint OR ts_ms < $2::bigint)", 2, v, NULL));
 }
 
 /* ---- leases ------------------------------------------------------------------------- */

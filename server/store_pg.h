@@ -4,8 +4,7 @@
  * are server/pgschema.h's: revisions gap-free in commit order across servers, keys and
  * tunnel addresses unique per network by the database.
  *
- * In progress: the service still runs on the SQLite store (server/store.h); this backend
- * will sit behind the same interface once its writes are asynchronous. */
+ * The service reaches it through server/store.h (store_shared.c binds the two). */
 #ifndef WS_STORE_PG_H
 #define WS_STORE_PG_H
 
@@ -37,20 +36,12 @@ struct store_pg *store_pg_open(struct loop *l, const char *uri, const char *name
 void store_pg_close(struct store_pg *s);
 bool store_pg_ready(const struct store_pg *s);
 
-/* One change of a commit: put (a record whose key, name, network and tunnel addresses
- * the database takes as given) or, with put NULL, the removal of key in network. */
-struct store_pg_change {
-	const struct peer *put;
-	uint8_t key[WG_KEY_LEN];
-	char network[CERT_NAME_MAX + 1];
-};
-
 /* Writes the n changes in one transaction: change i takes revision base + i + 1, each put
  * peer's revision is its last; the commit is NOTIFYed. done gets the new revision, or err
  * (a tunnel address another key holds in its network: "duplicate key ... peer_tunnels";
  * nothing of the commit stays). 0, -ENOTCONN, -EINVAL (a record the store cannot hold,
  * logged) or -ENOMEM; done is called only on 0. */
-int store_pg_commit(struct store_pg *s, const struct store_pg_change *ch, size_t n,
+int store_pg_commit(struct store_pg *s, const struct store_write_change *ch, size_t n,
     int64_t now_ms, void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
 
 /* Every stored peer (fn's record is valid during the call), then done with the revision
@@ -63,6 +54,18 @@ int store_pg_load(struct store_pg *s, void (*fn)(void *arg, const struct peer *p
 int store_pg_changes_since(struct store_pg *s, uint64_t after,
     void (*fn)(void *arg, uint64_t revision, const uint8_t key[WG_KEY_LEN],
         const char *network, bool removed),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+
+/* The follower's read: the log rows after revision after (at most limit), in revision
+ * order, each with the peer's record when the row is its latest change (held_elsewhere
+ * set for a host another server holds online), else rec NULL; then done with the last
+ * revision read. 0 or -ENOTCONN/-ENOMEM. */
+int store_pg_follow(struct store_pg *s, uint64_t after, unsigned limit,
+    void (*fn)(void *arg, const struct store_change *c, const struct peer *rec),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+/* Drops the log rows more than keep revisions old or stamped before older_than_ms, but
+ * never the newest. 0 or -ENOTCONN/-ENOMEM. */
+int store_pg_prune(struct store_pg *s, uint64_t keep, int64_t older_than_ms,
     void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
 
 /* Presence across servers: each server holds a lease in the database and renews it; a

@@ -4,6 +4,7 @@
  * the watchers from the change log. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +235,28 @@ update_conflicts(struct service *svc, struct change *c)
 	return true;
 }
 
-/* Applies one change to the table and the open transaction. Returns 0 or -1. */
+/* One change more for the batch's store_write. 0, or -1 on ENOMEM. */
+static int
+write_add(struct service *svc, const struct peer *put, const uint8_t key[WG_KEY_LEN],
+    const char *network)
+{
+	struct store_write_change *w;
+
+	if (svc->n_writes == svc->cap_writes) {
+		size_t cap = svc->cap_writes ? 2 * svc->cap_writes : 64;
+		if ((w = realloc(svc->writes, cap * sizeof(*w))) == NULL)
+			return -1;
+		svc->writes = w;
+		svc->cap_writes = cap;
+	}
+	w = &svc->writes[svc->n_writes++];
+	w->put = put;
+	memcpy(w->key, key, WG_KEY_LEN);
+	snprintf(w->network, sizeof(w->network), "%s", network);
+	return 0;
+}
+
+/* Applies one change to the table and the batch's writes. Returns 0 or -1. */
 static int
 apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 {
@@ -258,13 +280,17 @@ apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 		break;
 	case CHANGE_PRESENCE:
 		old = peer_table_get(svc->peers, c->key);
-		/* a static peer has no agent: presence does not apply to it */
-		if (old == NULL || old->online == c->online || old->is_static)
+		/* a static peer has no agent: presence does not apply to it; a host another
+		 * server holds online is taken over when it watches here, and is that
+		 * server's to set offline */
+		if (old == NULL || old->is_static || (c->online ? old->online &&
+		    !old->held_elsewhere : !old->online || old->held_elsewhere))
 			return 0;
 		p = peer_dup(old);
 		if (p == NULL)
 			return -1;
 		p->online = c->online;
+		p->held_elsewhere = false;
 		p->last_seen_ms = now;
 		break;
 	case CHANGE_REMOVE:
@@ -272,8 +298,7 @@ apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 		if (old == NULL)
 			return 0;
 		c->revision = ++*rev;
-		if (store_peer_delete(svc->store, c->key) < 0 ||
-		    store_change_log(svc->store, c->revision, c->key, old->network, true, now) < 0)
+		if (write_add(svc, NULL, c->key, old->network) < 0)
 			return -1;
 		c->old = peer_table_take(svc->peers, c->key);
 		c->changed = true;
@@ -299,8 +324,7 @@ apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 		break;
 	}
 	p->revision = ++*rev;
-	if (store_peer_put(svc->store, p) < 0 ||
-	    store_change_log(svc->store, p->revision, p->key, p->network, false, now) < 0) {
+	if (write_add(svc, p, p->key, p->network) < 0) {
 		peer_free(p);
 		return -1;
 	}
@@ -341,45 +365,149 @@ announce_change(struct change *c)
 	}
 }
 
+static void batch_done(struct service *svc, uint64_t revision, int err);
+
+static void
+on_written(void *arg, uint64_t revision, int err)
+{
+	batch_done(arg, revision, err);
+}
+
+/* Takes what is queued (one change alone after a refusal of the database, below), applies
+ * it to the table and writes it; batch_done answers when the store has. One batch at a
+ * time, and never while the follower is importing records into the table. */
 static void
 commit_batch(void *arg)
 {
 	struct service *svc = arg;
-	struct change *list = svc->pending, *c, *next;
-	uint64_t rev = svc->revision;
+	struct change *list = svc->pending, *c;
+	uint64_t rev = svc->revision, keep = svc->cfg.log_max_entries, upto;
 	int64_t now = wall_ms();
-	uint64_t t0 = metrics_clock_ns();
-	bool ok, changed;
+	bool ok = true;
+	int r;
 
-	svc->pending = NULL;
-	svc->pending_tail = &svc->pending;
-	ok = store_begin(svc->store) == 0;
+	if (list == NULL || svc->batch != NULL)
+		return;
+	if (follower_busy(svc->follower)) {
+		svc->commit_after_follow = true;
+		return;
+	}
+	if (list->solo) {
+		svc->pending = list->next;
+		list->next = NULL;
+		if (svc->pending == NULL)
+			svc->pending_tail = &svc->pending;
+	} else {
+		svc->pending = NULL;
+		svc->pending_tail = &svc->pending;
+	}
+	svc->batch = list;
+	svc->batch_t0 = metrics_clock_ns();
+	svc->n_writes = 0;
 	for (c = list; ok && c != NULL; c = c->next)
 		if (apply_change(svc, c, &rev, now) < 0)
 			ok = false;
-	if (ok && rev != svc->revision) {
-		uint64_t keep = svc->cfg.log_max_entries, upto = rev > keep ? rev - keep : 0;
-		/* never the rows the follower has yet to read: a batch larger than the limit is
-		 * trimmed by the next commit (rows are stamped now: the age cut spares them) */
-		if (upto > follower_applied(svc->follower))
-			upto = follower_applied(svc->follower);
-		ok = store_changes_prune(svc->store, upto,
-		    now - (int64_t)svc->cfg.log_max_age_ms) == 0 &&
-		    store_commit(svc->store, rev) == 0;
-		if (ok)
-			metrics_observe_since(svc->metrics, METRICS_COMMIT, t0);
-	}
-	else if (ok)
-		store_rollback(svc->store);
 	if (!ok) {
-		store_rollback(svc->store);
+		batch_done(svc, svc->revision, -EIO);
+		return;
+	}
+	if (svc->n_writes == 0) {
+		batch_done(svc, svc->revision, 0);
+		return;
+	}
+	/* never the rows the follower has yet to read: a batch larger than the limit is
+	 * trimmed by the next commit (rows are stamped now: the age cut spares them) */
+	upto = rev > keep ? rev - keep : 0;
+	if (upto > follower_applied(svc->follower))
+		upto = follower_applied(svc->follower);
+	follower_hold(svc->follower, true);
+	r = store_write(svc->store, svc->writes, svc->n_writes, now, upto,
+	    now - (int64_t)svc->cfg.log_max_age_ms, on_written, svc);
+	if (r != 0)
+		batch_done(svc, svc->revision, r);
+}
+
+/* The database refused a batch (an address or key another server's host took first):
+ * each of its Updates is tried alone, so only the one that clashes is refused. */
+static bool
+batch_split(struct service *svc, struct change *list)
+{
+	struct change *c, *last = NULL;
+	size_t n = 0;
+
+	for (c = list; c != NULL; c = c->next, n++) {
+		last = c;
+		/* an operator's record went with the undo: that batch fails whole */
+		if (c->kind == CHANGE_PUT)
+			return false;
+	}
+	if (n < 2 || list->solo)
+		return false;
+	for (c = list; c != NULL; c = c->next) {
+		c->solo = true;
+		c->changed = false;
+		c->old = c->cur = NULL;
+		c->revision = 0;
+		c->refused[0] = '\0';
+	}
+	last->next = svc->pending;
+	if (svc->pending == NULL)
+		svc->pending_tail = &last->next;
+	svc->pending = list;
+	log_info("database refused a batch of %zu changes: trying them one at a time", n);
+	return true;
+}
+
+/* The fixing of the batch's revisions: a shared store numbers a commit after every
+ * other server's before it. */
+static void
+batch_renumber(struct service *svc, struct change *list, uint64_t delta)
+{
+	for (struct change *c = list; c != NULL; c = c->next) {
+		if (!c->changed)
+			continue;
+		if (c->kind == CHANGE_REMOVE)
+			c->revision += delta;
+		else
+			c->cur->revision += delta;
+	}
+	(void)svc;
+}
+
+static void
+batch_done(struct service *svc, uint64_t revision, int err)
+{
+	struct change *list = svc->batch, *c, *next;
+	uint64_t n = 0;
+	bool ok = err == 0, changed;
+	const char *clash = "";
+
+	svc->batch = NULL;
+	follower_hold(svc->follower, false);
+	for (c = list; c != NULL; c = c->next)
+		if (c->changed)
+			n++;
+	if (ok && n > 0 && revision - n != svc->revision)
+		batch_renumber(svc, list, revision - n - svc->revision);
+	if (!ok) {
 		undo_batch(svc, list);
-		rev = svc->revision;
+		if (err == -EEXIST && batch_split(svc, list)) {
+			loop_defer(svc->loop, &svc->commit_defer, commit_batch, svc);
+			return;
+		}
+		if (err == -EEXIST)
+			clash = "a tunnel address or the key of this certificate is held by another "
+			    "host of its network (the database refused it)";
 		/* the store logs the first failure of a run of them */
 		log_debug("store write failed: the batch was rolled back");
 	}
-	changed = rev != svc->revision;
-	svc->revision = rev;
+	changed = ok && n > 0;
+	/* the table holds every revision up to the commit only when nobody else committed
+	 * in between; else the follower brings it there */
+	if (changed && revision - n == svc->revision)
+		svc->revision = revision;
+	if (ok && n > 0)
+		metrics_observe_since(svc->metrics, METRICS_COMMIT, svc->batch_t0);
 	svc->commit_ns = metrics_clock_ns();
 	/* Acknowledge only now that the changes are durable, then tell the watchers. */
 	for (c = list; c != NULL; c = next) {
@@ -391,12 +519,15 @@ commit_batch(void *arg)
 			else if (ok) {
 				reply_update(svc, c);
 				metrics_observe_since(svc->metrics, METRICS_UPDATE, c->recv_ns);
-			} else
-				rpc_call_fail(c->call, GRPC_UNAVAILABLE, "store write failed");
+			} else if (clash[0] != '\0')
+				rpc_call_fail(c->call, GRPC_FAILED_PRECONDITION, "%s", clash);
+			else
+				rpc_call_fail(c->call, GRPC_UNAVAILABLE, err == -ENOTCONN ?
+				    "the database is not reachable; try again" : "store write failed");
 		}
 		if (ok && c->changed)
 			announce_change(c);
-		if (!ok && svc_retry_take(svc, c))
+		if (!ok && clash[0] == '\0' && svc_retry_take(svc, c))
 			continue;
 		if (c->done != NULL)
 			c->done(c, ok, c->done_arg);
@@ -410,13 +541,25 @@ commit_batch(void *arg)
 	else
 		svc_retry_schedule(svc);
 	/* the doorbell, after the acknowledgements as the announcements were */
-	if (ok && changed)
+	if (changed)
 		follower_ring(svc->follower);
-	/* last: a hook may queue changes of its own, for the next batch */
-	for (size_t i = 0; ok && changed && i < svc->n_on_commit; i++)
+	/* a hook may queue changes of its own, for the next batch */
+	for (size_t i = 0; changed && i < svc->n_on_commit; i++)
 		svc->on_commit[i].fn(svc->on_commit[i].arg, svc->revision);
-	if (ok && changed)
+	if (changed)
 		links_after_commit(svc->links);
+	/* what queued while this batch was in the store's hands */
+	if (svc->pending != NULL)
+		loop_defer(svc->loop, &svc->commit_defer, commit_batch, svc);
+}
+
+void
+service_commit_resume(struct service *svc)
+{
+	if (svc->commit_after_follow) {
+		svc->commit_after_follow = false;
+		loop_defer(svc->loop, &svc->commit_defer, commit_batch, svc);
+	}
 }
 
 int

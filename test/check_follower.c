@@ -211,7 +211,7 @@ START_TEST(test_follower_feeds_commit_order)
 	struct store *st = stest_open_ok();
 	struct peer_table *t = peer_table_new();
 	struct heard h = { 0 };
-	struct follower_sink sink = { h_upsert, h_removed, h_resync, &h };
+	struct follower_sink sink = { h_upsert, h_removed, h_resync, NULL, &h };
 	struct follower *f;
 
 	ck_assert_ptr_nonnull(l);
@@ -255,7 +255,7 @@ START_TEST(test_follower_gap_resyncs)
 	struct store *st = stest_open_ok();
 	struct peer_table *t = peer_table_new();
 	struct heard h = { 0 };
-	struct follower_sink sink = { h_upsert, h_removed, h_resync, &h };
+	struct follower_sink sink = { h_upsert, h_removed, h_resync, NULL, &h };
 	struct follower *f = follower_new(l, st, t, &sink, 0);
 
 	ck_assert_ptr_nonnull(f);

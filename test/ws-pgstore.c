@@ -365,7 +365,7 @@ on_chain(void *arg, uint64_t revision, const char *err)
 static void
 send_next(struct chain *c)
 {
-	struct store_pg_change ch = { .put = &c->p };
+	struct store_write_change ch = { .put = &c->p };
 	char tun[32];
 
 	snprintf(tun, sizeof(tun), "10.7.%u.%d", c->k0, c->sent);
@@ -384,7 +384,7 @@ main(void)
 	struct server a = { 0 }, b = { 0 };
 	static struct res r;
 	struct peer alice, bob, carol;
-	struct store_pg_change ch[2];
+	struct store_write_change ch[2];
 	struct chain ca = { 0 }, cb2 = { 0 };
 	char err[512], why[256], det[1024];
 	double t0;
@@ -412,8 +412,8 @@ main(void)
 	make_peer(&bob, 0x22, "bob", "net", "10.1.0.2");
 	bob.online = false;
 	bob.is_static = true;
-	ch[0] = (struct store_pg_change){ .put = &alice };
-	ch[1] = (struct store_pg_change){ .put = &bob };
+	ch[0] = (struct store_write_change){ .put = &alice };
+	ch[1] = (struct store_write_change){ .put = &bob };
 	memset(&r, 0, sizeof(r));
 	store_pg_commit(a.s, ch, 2, 1700000000000, on_done, &r);
 	pgtest_run_until(loop, &r.done, 1, 10);
@@ -432,8 +432,8 @@ main(void)
 	    why);
 
 	alice.listen_port = 51999;
-	ch[0] = (struct store_pg_change){ .put = &alice };
-	ch[1] = (struct store_pg_change){ .put = NULL };
+	ch[0] = (struct store_write_change){ .put = &alice };
+	ch[1] = (struct store_write_change){ .put = NULL };
 	memcpy(ch[1].key, bob.key, WG_KEY_LEN);
 	snprintf(ch[1].network, sizeof(ch[1].network), "net");
 	memset(&r, 0, sizeof(r));
@@ -451,7 +451,7 @@ main(void)
 
 	/* carol claims alice's address through B: refused by the database, nothing stays */
 	make_peer(&carol, 0x33, "carol", "net", "10.1.0.1");
-	ch[0] = (struct store_pg_change){ .put = &carol };
+	ch[0] = (struct store_write_change){ .put = &carol };
 	memset(&r, 0, sizeof(r));
 	store_pg_commit(b.s, ch, 1, 1700000001000, on_done, &r);
 	pgtest_run_until(loop, &r.done, 1, 10);
@@ -513,7 +513,7 @@ main(void)
 		    strstr(servers_seen, "b.example(192.0.2.2:7443)"),
 		    "both servers hold a lease, listed with their addresses", servers_seen);
 		make_peer(&dave, 0x44, "dave", "net", "10.1.0.4");
-		ch[0] = (struct store_pg_change){ .put = &dave };
+		ch[0] = (struct store_write_change){ .put = &dave };
 		memset(&r, 0, sizeof(r));
 		store_pg_commit(b.s, ch, 1, t, on_done, &r);
 		pgtest_run_until(loop, &r.done, 1, 10);
@@ -547,7 +547,7 @@ main(void)
 		    r.err);
 		/* alice reconnects through B */
 		alice.online = true;
-		ch[0] = (struct store_pg_change){ .put = &alice };
+		ch[0] = (struct store_write_change){ .put = &alice };
 		memset(&r, 0, sizeof(r));
 		store_pg_commit(b.s, ch, 1, t + 7000, on_done, &r);
 		pgtest_run_until(loop, &r.done, 1, 10);
