@@ -55,11 +55,13 @@ timed() { /usr/bin/time -f "# whole command: %e s wall, %U s user, %S s sys, %M 
 
 # The cluster's CPU in ms: the postmaster with its reaped children and the processes under it.
 pg_cpu_ms() {
+    set +f
     for d in /proc/[0-9]*; do cat "$d/stat" 2>/dev/null; echo; done | awk -v pm="$PG_PID" \
         -v hz="$(getconf CLK_TCK)" '
         NF > 0 { pid = $1; sub(/^.*\) /, "")
             if (pid == pm) t += $12 + $13 + $14 + $15; else if ($2 == pm) t += $12 + $13 }
         END { printf "%.0f", t * 1000 / hz }'
+    set -f
 }
 
 # An empty database wiresync for the next step.

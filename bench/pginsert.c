@@ -58,25 +58,32 @@ static const char ddl[] =
 	"  revision bigint PRIMARY KEY, key bytea NOT NULL, network text NOT NULL,\n"
 	"  ts_ms bigint NOT NULL, removed boolean NOT NULL DEFAULT false);\n";
 
-/* the server's upsert of one peer (store_pg.c, queue_put) */
+/* the server's upsert of one peer (store_pg.c, queue_put); ME: the parameter naming this
+ * server, which takes an online host and releases one only if it held it */
 #define PEER_COLS "INSERT INTO peers (key, name, network, listen_port, tunnel_ips, " \
 	"lan_ips, wan_ip, lan_id, observed_endpoint, online, last_seen_ms, revision, " \
 	"certificate, chain, static, online_server) "
-#define ON_CONFLICT " ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, " \
+#define ON_CONFLICT(ME) " ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, " \
 	"network = EXCLUDED.network, listen_port = EXCLUDED.listen_port, " \
 	"tunnel_ips = EXCLUDED.tunnel_ips, lan_ips = EXCLUDED.lan_ips, " \
 	"wan_ip = EXCLUDED.wan_ip, lan_id = EXCLUDED.lan_id, " \
-	"observed_endpoint = EXCLUDED.observed_endpoint, online = EXCLUDED.online, " \
+	"observed_endpoint = EXCLUDED.observed_endpoint, " \
+	"online = CASE WHEN EXCLUDED.online_server IS NOT NULL THEN true " \
+	"WHEN peers.online_server IS NULL OR peers.online_server = " ME "::text THEN false " \
+	"ELSE peers.online END, " \
 	"last_seen_ms = EXCLUDED.last_seen_ms, certificate = EXCLUDED.certificate, " \
 	"chain = EXCLUDED.chain, static = EXCLUDED.static, " \
-	"online_server = EXCLUDED.online_server"
+	"online_server = CASE WHEN EXCLUDED.online_server IS NOT NULL THEN " \
+	"EXCLUDED.online_server WHEN peers.online_server = " ME "::text THEN NULL " \
+	"ELSE peers.online_server END"
 static const char upsert_sql[] = PEER_COLS "VALUES ($1::bytea, $2, $3, $4::integer, $5, $6, "
-	"$7, $8::bytea, $9, $10::boolean, $11::bigint, 0, $12::bytea, $13::bytea, $14::boolean, "
-	"$15)" ON_CONFLICT;
+	"$7, $8::bytea, $9, CASE WHEN $15::text IS NULL THEN false ELSE $10::boolean END, "
+	"$11::bigint, 0, $12::bytea, $13::bytea, $14::boolean, $15::text)" ON_CONFLICT("$16");
 /* --arrays: the commit's rows in one statement; what varies by row comes as arrays */
 static const char a_upsert_sql[] = PEER_COLS "SELECT k, n, $8, p, t, '', '', '\\x'::bytea, "
-	"o, true, s, 0, c, NULL, false, $9 FROM unnest($1::bytea[], $2::text[], $3::integer[], "
-	"$4::text[], $5::text[], $6::bigint[], $7::bytea[]) AS x(k, n, p, t, o, s, c)" ON_CONFLICT;
+	"o, $9::text IS NOT NULL, s, 0, c, NULL, false, $9::text FROM unnest($1::bytea[], "
+	"$2::text[], $3::integer[], $4::text[], $5::text[], $6::bigint[], $7::bytea[]) "
+	"AS x(k, n, p, t, o, s, c)" ON_CONFLICT("$10");
 
 struct opts {
 	const char *uri;
@@ -100,7 +107,7 @@ static const char *q_sql[Q_N] = { upsert_sql,
 	"DELETE FROM peer_tunnels WHERE key = ANY($1::bytea[])",
 	"INSERT INTO peer_tunnels (network, addr, key) "
 	"SELECT $2, a, k FROM unnest($1::bytea[], $3::text[]) AS x(k, a)" };
-static const int q_nparams[Q_N] = { 15, 1, 3, 5, 0, 9, 1, 3 };
+static const int q_nparams[Q_N] = { 16, 1, 3, 5, 0, 10, 1, 3 };
 
 struct conn {
 	PGconn *pg;
@@ -261,7 +268,7 @@ arr_end(struct arr *a)
 static bool
 send_rows(struct run *r, PGconn *pg, long first, long n)
 {
-	const char *v[15], *tv[3];
+	const char *v[16], *tv[3];
 	char addrs[40];
 	struct rowv w;
 
@@ -269,7 +276,7 @@ send_rows(struct run *r, PGconn *pg, long first, long n)
 		row_fill(r, first + i, &w);
 		v[0] = w.key; v[1] = w.name; v[2] = "bench"; v[3] = w.port; v[4] = w.tunnel;
 		v[5] = ""; v[6] = ""; v[7] = "\\x"; v[8] = w.obs; v[9] = "t"; v[10] = w.seen;
-		v[11] = r->cert; v[12] = NULL; v[13] = "f"; v[14] = "pginsert";
+		v[11] = r->cert; v[12] = NULL; v[13] = "f"; v[14] = "pginsert"; v[15] = "pginsert";
 		if (!send_q(&r->o, pg, Q_UPSERT, v))
 			return false;
 		if (!r->o.server)
@@ -290,7 +297,7 @@ static bool
 send_arrays(struct run *r, PGconn *pg, long first, long n)
 {
 	struct arr col[7];
-	const char *v[9];
+	const char *v[10];
 	struct rowv w;
 	bool ok = true;
 
@@ -309,6 +316,7 @@ send_arrays(struct run *r, PGconn *pg, long first, long n)
 		ok = (v[i] = arr_end(&col[i])) != NULL && ok;
 	v[7] = "bench";
 	v[8] = "pginsert";
+	v[9] = "pginsert";
 	ok = ok && send_q(&r->o, pg, Q_A_UPSERT, v);
 	if (ok && r->o.server) {
 		v[1] = "bench";
