@@ -108,7 +108,8 @@ bench() {
     timed "$B/wiresync-bench" "$@" $TLS
     rc=$?
     c1=$(pg_cpu_ms)
-    echo "# postgres_cpu_ms=$((c1 - c0)) (the whole command)"
+    PG_CPU=$((c1 - c0))
+    echo "# postgres_cpu_ms=$PG_CPU (the whole command)"
     [ $rc -eq 0 ] || echo "# wiresync-bench exited $rc"
 }
 
@@ -148,6 +149,8 @@ for st in $STEPS; do
         load
         bench update -c "${UPDATE_C:-32}" -s "${UPDATE_S:-100}" -n "${UPDATE_N:-300000}" \
             --server "127.0.0.1:$PORT_a" --pid "$PID_a"
+        awk -v c="$PG_CPU" -v n="${UPDATE_N:-300000}" -v w="${UPDATE_C:-32}" 'BEGIN {
+            printf "# postgres_cpu_us_per_update=%.1f (warm-up Updates included: %d)\n", c * 1000 / n, w }'
         stop_servers ;;
     fanout1) fanout 1 ;;
     fanout2) fanout 2 ;;
