@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench/pg.sh - the figures of BENCHMARKS.md's "PostgreSQL (issue 15)": a PostgreSQL 15 of
 # its own in a temporary directory (test/pg_lib.sh: fsync on, synchronous_commit on), then
+#   fsync     the disk's flush rate beside it (PostgreSQL's pg_test_fsync, 2 s a method)
 #   pginsert  the raw libpq reference: bench/pginsert, one-row and group-commit loops
 #   update    one wiresyncd on the database: acknowledged Updates/s (wiresync-bench update)
 #   fanout1   one wiresyncd: the change and its 10,000 watchers on it
@@ -17,12 +18,12 @@
 # directory. Use a release build (no sanitizers). Whole commands are timed by GNU time.
 set -u
 
-usage() { echo "usage: sh bench/pg.sh BUILDDIR [pginsert|update|fanout1|fanout2|fanout3]..." >&2; exit 2; }
+usage() { echo "usage: sh bench/pg.sh BUILDDIR [fsync|pginsert|update|fanout1|fanout2|fanout3]..." >&2; exit 2; }
 [ $# -ge 1 ] || usage
 B=$(cd "$1" && pwd) || usage
 shift
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-STEPS=${*:-pginsert update fanout1 fanout2 fanout3}
+STEPS=${*:-fsync pginsert update fanout1 fanout2 fanout3}
 for f in "$B/wiresyncd" "$B/wiresync-bench" "$B/bench/pginsert" /usr/bin/time; do
     [ -x "$f" ] || { echo "bench/pg.sh: $f not built (or GNU time missing: apt-get install time)" >&2; exit 1; }
 done
@@ -136,6 +137,10 @@ say "# bench/pg.sh: $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null) $($PG_BI
 say "# PostgreSQL: $PG_URI, fsync=$(pg_psql 'SHOW fsync'), synchronous_commit=$(pg_psql 'SHOW synchronous_commit'), wal_sync_method=$(pg_psql 'SHOW wal_sync_method')"
 for st in $STEPS; do
     case $st in
+    fsync)
+        load
+        say "\$ pg_test_fsync -s 2 -f \$T/pg/fsync.test      (the WAL's disk, one 8 kB write a flush)"
+        "$PG_BIN/pg_test_fsync" -s 2 -f "$T/pg/fsync.test" 2>&1 | sed -n '/one 8kB write/,/^$/p' ;;
     pginsert)
         echo "$PGINSERT_RUNS" | tr ';' '\n' | while read -r args; do
             load
