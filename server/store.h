@@ -76,6 +76,9 @@ bool store_database_is_uri(const char *database);
  * follower imports them) and presence is held per server. */
 bool store_shared(const struct store *st);
 
+/* This server's name in a shared store's cluster; NULL on SQLite. */
+const char *store_server_name(const struct store *st);
+
 /* One change of a store_write: put (the record) or, with put NULL, the removal of key
  * from network. */
 struct store_write_change {

@@ -47,6 +47,12 @@ store_shared(const struct store *st)
 	return st->shared != NULL;
 }
 
+const char *
+store_server_name(const struct store *st)
+{
+	return st->shared != NULL ? store_shared_name(st->shared) : NULL;
+}
+
 /* SQLite: the service numbered the puts already (store_revision() + i + 1). */
 static int
 write_sqlite(struct store *st, const struct store_write_change *ch, size_t n, int64_t now_ms,

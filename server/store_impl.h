@@ -119,6 +119,7 @@ int store_shared_connect(struct loop *l, const char *uri, const struct store_clu
     struct store_shared **out, char *err, size_t errlen);
 void store_shared_close(struct store_shared *sh);
 uint64_t store_shared_revision(const struct store_shared *sh);
+const char *store_shared_name(const struct store_shared *sh);
 int store_shared_peers_foreach(struct store_shared *sh,
     int (*fn)(const struct peer *p, void *arg), void *arg);
 void store_shared_set_doorbell(struct store_shared *sh, void (*fn)(void *arg), void *arg);

@@ -284,6 +284,12 @@ store_shared_close(struct store_shared *sh)
 	free(sh);
 }
 
+const char *
+store_shared_name(const struct store_shared *sh)
+{
+	return sh->name;
+}
+
 uint64_t
 store_shared_revision(const struct store_shared *sh)
 {
