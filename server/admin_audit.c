@@ -79,7 +79,12 @@ adm_handle_audit(struct rpc_call *call, const uint8_t *req, size_t len, void *ar
 		return;
 	}
 	if ((ret = store_audit_foreach(a->st, ac->id.network, before, limit, collect,
-	    &l)) != 0) {
+	    &l)) == -ENOTSUP) {
+		/* a cluster writes it to its database, which this server does not read back */
+		rpc_call_fail(call, GRPC_UNIMPLEMENTED, "the audit log of a cluster on PostgreSQL "
+		    "is in its database: psql -c 'SELECT * FROM audit ORDER BY id DESC'");
+		goto out;
+	} else if (ret != 0) {
 		rpc_call_fail(call, GRPC_UNAVAILABLE, "the audit log cannot be read from the "
 		    "store: see the server's log");
 		goto out;

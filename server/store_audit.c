@@ -97,7 +97,7 @@ store_audit_add(struct store *st, struct store_audit *e, uint64_t max_entries)
 	int rc, ret;
 
 	if (st->shared != NULL)
-		return -ENOTSUP;
+		return store_shared_audit_add(st->shared, e, max_entries);
 	if ((why = audit_invalid(e)) != NULL || max_entries == 0 || max_entries > INT64_MAX) {
 		log_warnx("store %s: add audit entry: %s", st->path,
 		    why != NULL ? why : "bad bound");

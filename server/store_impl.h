@@ -136,6 +136,13 @@ int store_shared_servers(struct store_shared *sh,
 int store_shared_tickets(struct store_shared *sh,
     void (*fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms),
     void (*done)(void *arg, int err), void *arg);
+int store_shared_links_foreach(struct store_shared *sh,
+    int (*fn)(const struct store_link *l, void *arg), void *arg);
+int store_shared_links_replace(struct store_shared *sh, const uint8_t reporter[WG_KEY_LEN],
+    const struct store_link *v, size_t n);
+int store_shared_links_drop(struct store_shared *sh, const uint8_t key[WG_KEY_LEN]);
+int store_shared_audit_add(struct store_shared *sh, struct store_audit *e,
+    uint64_t max_entries);
 int store_shared_ticket_add(struct store_shared *sh, const uint8_t record[80],
     bool forget_old, int64_t now_ms, void (*done)(void *arg, int err), void *arg);
 

@@ -57,13 +57,13 @@ store_links_replace(struct store *st, const uint8_t reporter[WG_KEY_LEN],
 	sqlite3_stmt *del = NULL, *put = NULL;
 	int ret;
 
-	if (st->shared != NULL)
-		return -ENOTSUP;
 	for (size_t i = 0; i < n; i++)
 		if (!text_ok(v[i].path, STORE_LINK_PATH_MAX) ||
 		    !text_ok(v[i].endpoint, STORE_LINK_EP_MAX) ||
 		    !text_ok(v[i].down_reason, STORE_LINK_REASON_MAX))
 			return -EINVAL;
+	if (st->shared != NULL)
+		return store_shared_links_replace(st->shared, reporter, v, n);
 	if ((ret = begin(st, "replace link health")) != 0)
 		return ret;
 	if ((ret = prep(st, "DELETE FROM link_health WHERE reporter_key = ?1", &del)) != 0 ||
@@ -98,7 +98,7 @@ store_links_drop(struct store *st, const uint8_t key[WG_KEY_LEN])
 	int ret;
 
 	if (st->shared != NULL)
-		return -ENOTSUP;
+		return store_shared_links_drop(st->shared, key);
 	if ((ret = begin(st, "drop link health")) != 0)
 		return ret;
 	if ((ret = prep(st, "DELETE FROM link_health WHERE reporter_key = ?1 OR peer_key = ?1",
@@ -118,7 +118,7 @@ store_links_foreach(struct store *st, int (*fn)(const struct store_link *l, void
 	int ret, rc;
 
 	if (st->shared != NULL)
-		return 0;          /* link health is not on a shared store yet */
+		return store_shared_links_foreach(st->shared, fn, arg);
 	if ((ret = prep(st, "SELECT " LINK_COLUMNS " FROM link_health "
 	    "ORDER BY reporter_key, peer_key", &q)) != 0)
 		return ret;

@@ -41,6 +41,8 @@ struct store_shared {
 	/* the records read at the first connection, until the service has taken them */
 	struct peer **cache;
 	size_t n_cache, cap_cache;
+	struct store_link *links;             /* ... and the link health rows */
+	size_t n_links, cap_links;
 	int load_err;
 	void (*bell)(void *arg);
 	void *bell_arg;
@@ -155,6 +157,38 @@ on_load_peer(void *arg, const struct peer *p)
 }
 
 static void
+on_load_link(void *arg, const struct store_link *l)
+{
+	struct store_shared *sh = arg;
+
+	if (sh->n_links == sh->cap_links) {
+		size_t cap = sh->cap_links ? 2 * sh->cap_links : 64;
+		struct store_link *v = realloc(sh->links, cap * sizeof(*v));
+		if (v == NULL) {
+			sh->load_err = -ENOMEM;
+			return;
+		}
+		sh->links = v;
+		sh->cap_links = cap;
+	}
+	sh->links[sh->n_links++] = *l;
+}
+
+static void
+on_links_loaded(void *arg, uint64_t revision, const char *err)
+{
+	struct store_shared *sh = arg;
+
+	(void)revision;
+	if (err != NULL) {
+		snprintf(sh->why, sizeof(sh->why), "cannot read the link health: %s", err);
+		sh->load_err = -EIO;
+		return;
+	}
+	sh->loaded = true;
+}
+
+static void
 on_loaded(void *arg, uint64_t revision, const char *err)
 {
 	struct store_shared *sh = arg;
@@ -166,7 +200,10 @@ on_loaded(void *arg, uint64_t revision, const char *err)
 	}
 	sh->revision = revision;
 	sh->floor = revision;
-	sh->loaded = true;
+	if (store_pg_links_load(sh->pg, on_load_link, on_links_loaded, sh) != 0) {
+		snprintf(sh->why, sizeof(sh->why), "cannot read the link health");
+		sh->load_err = -EIO;
+	}
 }
 
 static void
@@ -268,6 +305,9 @@ cache_free(struct store_shared *sh)
 	free(sh->cache);
 	sh->cache = NULL;
 	sh->n_cache = sh->cap_cache = 0;
+	free(sh->links);
+	sh->links = NULL;
+	sh->n_links = sh->cap_links = 0;
 }
 
 void
@@ -610,4 +650,47 @@ store_shared_ticket_add(struct store_shared *sh, const uint8_t record[80], bool 
 	if ((r = store_pg_ticket_add(sh->pg, record, forget_old, now_ms, on_listed, c)) != 0)
 		free(c);
 	return r;
+}
+
+/* ---- link health and the audit log: written through, read at the first connection ---- */
+
+int
+store_shared_links_foreach(struct store_shared *sh,
+    int (*fn)(const struct store_link *l, void *arg), void *arg)
+{
+	int r;
+
+	for (size_t i = 0; i < sh->n_links; i++)
+		if ((r = fn(&sh->links[i], arg)) != 0)
+			return r;
+	return 0;
+}
+
+static void
+on_side_write(void *arg, uint64_t revision, const char *err)
+{
+	(void)revision;
+	if (err != NULL)
+		log_warnx("database: cannot store %s: %s", (const char *)arg, err);
+}
+
+int
+store_shared_links_replace(struct store_shared *sh, const uint8_t reporter[WG_KEY_LEN],
+    const struct store_link *v, size_t n)
+{
+	return store_pg_links_replace(sh->pg, reporter, v, n, on_side_write, "link health");
+}
+
+int
+store_shared_links_drop(struct store_shared *sh, const uint8_t key[WG_KEY_LEN])
+{
+	return store_pg_links_drop(sh->pg, key, on_side_write, "the drop of link health");
+}
+
+int
+store_shared_audit_add(struct store_shared *sh, struct store_audit *e, uint64_t max_entries)
+{
+	/* the database gives the id; the entry is on its way, as the action is done */
+	e->id = 0;
+	return store_pg_audit_add(sh->pg, e, max_entries, on_side_write, "an audit entry");
 }
