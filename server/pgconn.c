@@ -342,6 +342,12 @@ on_sync(void *arg)
 	flush(c);
 }
 
+void
+pgconn_end(struct pgconn *c)
+{
+	on_sync(c);
+}
+
 static void
 on_send_failed(void *arg)
 {

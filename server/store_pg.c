@@ -73,6 +73,10 @@ pg_call_new(struct store_pg *s, void (*done)(void *, uint64_t, const char *), vo
 int
 pg_call_queued(struct call *k, int r)
 {
+	/* each call a pipeline of its own: a refused commit aborts nobody else's queries,
+	 * nor takes a lease's renewal down with its rollback */
+	if (r == 0)
+		pgconn_end(k->s->c);
 	if (r != 0)
 		k->done = NULL;          /* the caller hears of it from the return */
 	pg_answered(k, true, NULL);
