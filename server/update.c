@@ -489,8 +489,13 @@ batch_done(struct service *svc, uint64_t revision, int err)
 			n++;
 	if (ok && n > 0 && revision - n != svc->revision)
 		batch_renumber(svc, list, revision - n - svc->revision);
-	if (!ok) {
+	if (!ok)
 		undo_batch(svc, list);
+	/* the table is what the store holds again: Watch streams that came meanwhile start,
+	 * before the follower's events of this commit reach them */
+	if (svc->parked != NULL)
+		watch_unpark_all(svc);
+	if (!ok) {
 		if (err == -EEXIST && batch_split(svc, list)) {
 			loop_defer(svc->loop, &svc->commit_defer, commit_batch, svc);
 			return;
