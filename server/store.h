@@ -312,4 +312,28 @@ int store_links_drop(struct store *st, const uint8_t key[WG_KEY_LEN]);
 int store_links_foreach(struct store *st, int (*fn)(const struct store_link *l, void *arg),
     void *arg);
 
+/* Copying a store between backends (server/copystore.h): the reads nothing else needs, and
+ * writes that keep a record's id and join the caller's open transaction (store_begin ...
+ * store_commit), so that a whole copy commits at once or not at all. */
+/* Every change log row in revision order, with its stamp (ms). 0, fn's non-zero value, or
+ * -EIO (a bad row or a read error, logged). */
+int store_log_foreach(struct store *st,
+    int (*fn)(const struct store_change *c, int64_t ts_ms, void *arg), void *arg);
+/* Every join token in id order; t is valid only during the call. 0, fn's non-zero value,
+ * or -EIO (logged). */
+int store_tokens_foreach(struct store *st, int (*fn)(const struct store_token *t, void *arg),
+    void *arg);
+/* Inside the open transaction, each 0, -EINVAL (a bad record, or no transaction) or -EIO
+ * (logged); the change log's rows go through store_change_log, the revision with
+ * store_commit. Request j as it is (and the next id raised above it): */
+int store_join_copy(struct store *st, const struct store_join *j);
+/* The next join id raised to at least next (never lowered). */
+int store_join_next_id_raise(struct store *st, uint64_t next);
+/* Token t under its own t->id; -EEXIST when its id or hash is taken. */
+int store_token_copy(struct store *st, const struct store_token *t);
+/* Audit entry e under its own e->id, past no bound (-EEXIST when the id is taken). */
+int store_audit_copy(struct store *st, const struct store_audit *e);
+/* Link row l, replacing the row of the same reporter and peer. */
+int store_link_copy(struct store *st, const struct store_link *l);
+
 #endif
