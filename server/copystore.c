@@ -13,15 +13,10 @@
 
 #include "rpc/log.h"
 #include "server/copystore.h"
+#include "server/store.h"
 #include "server/copystore_impl.h"
 
 #define ERR_MAX 1024
-
-static bool
-is_uri(const char *s)
-{
-	return strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0;
-}
 
 static const char *
 plural(uint64_t n, const char *one, const char *many)
@@ -348,7 +343,7 @@ copystore_main(const char *from, const char *to)
 	int r, status = 1;
 
 	err[0] = '\0';
-	if (strcmp(from, to) == 0 || (!is_uri(from) && !is_uri(to) && same_file(from, to))) {
+	if (strcmp(from, to) == 0 || (!store_database_is_uri(from) && !store_database_is_uri(to) && same_file(from, to))) {
 		snprintf(err, sizeof(err), "FROM and TO are the same store: name another as TO");
 		goto out;
 	}
@@ -356,14 +351,14 @@ copystore_main(const char *from, const char *to)
 		snprintf(err, sizeof(err), "cannot make an event loop: %s", strerror(errno));
 		goto out;
 	}
-	if (is_uri(from))
+	if (store_database_is_uri(from))
 		pfrom = copy_pg_open(l, from, "FROM", true, err, sizeof(err));
 	else
 		sqlite_from_open(from, &sfrom, err, sizeof(err));
 	if (pfrom == NULL && sfrom == NULL)
 		goto out;
 
-	if (is_uri(to)) {
+	if (store_database_is_uri(to)) {
 		if ((pto = copy_pg_open(l, to, "TO", false, err, sizeof(err))) == NULL)
 			goto out;
 		to_name = copy_pg_name(pto);
