@@ -276,6 +276,12 @@ int store_audit_foreach(struct store *st, const char *network, uint64_t before_i
     uint32_t limit, int (*fn)(const struct store_audit *e, void *arg), void *arg);
 /* Rows kept, of every network. 0 or -EIO. */
 int store_audit_count(struct store *st, uint64_t *n);
+/* store_audit_foreach on either store: fn per row, then done(arg, 0 or a negative errno),
+ * before this returns on SQLite and from the loop on a shared store. 0 (done will be
+ * called once) or a negative errno (-ENOTCONN: the database is away; done not called). */
+int store_audit_list(struct store *st, const char *network, uint64_t before_id,
+    uint32_t limit, int (*fn)(const struct store_audit *e, void *arg),
+    void (*done)(void *arg, int err), void *arg);
 
 /* Database file size in bytes (page_count * page_size). */
 int64_t store_size(struct store *st);

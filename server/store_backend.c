@@ -176,3 +176,17 @@ store_ticket_add(struct store *st, const uint8_t record[80], bool forget_old,
 		return -ENOTSUP;
 	return store_shared_ticket_add(st->shared, record, forget_old, now_ms, done, arg);
 }
+
+int
+store_audit_list(struct store *st, const char *network, uint64_t before_id,
+    uint32_t limit, int (*fn)(const struct store_audit *e, void *arg),
+    void (*done)(void *arg, int err), void *arg)
+{
+	int r;
+
+	if (st->shared != NULL)
+		return store_shared_audit_list(st->shared, network, before_id, limit, fn, done, arg);
+	r = store_audit_foreach(st, network, before_id, limit, fn, arg);
+	done(arg, r < 0 ? r : 0);
+	return 0;
+}

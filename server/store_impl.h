@@ -143,6 +143,9 @@ int store_shared_links_replace(struct store_shared *sh, const uint8_t reporter[W
 int store_shared_links_drop(struct store_shared *sh, const uint8_t key[WG_KEY_LEN]);
 int store_shared_audit_add(struct store_shared *sh, struct store_audit *e,
     uint64_t max_entries);
+int store_shared_audit_list(struct store_shared *sh, const char *network, uint64_t before_id,
+    uint32_t limit, int (*fn)(const struct store_audit *e, void *arg),
+    void (*done)(void *arg, int err), void *arg);
 int store_shared_ticket_add(struct store_shared *sh, const uint8_t record[80],
     bool forget_old, int64_t now_ms, void (*done)(void *arg, int err), void *arg);
 

@@ -114,5 +114,10 @@ int store_pg_links_load(struct store_pg *s, void (*fn)(void *arg, const struct s
  * newest max_entries dropped, in one transaction. */
 int store_pg_audit_add(struct store_pg *s, const struct store_audit *e, uint64_t max_entries,
     void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+/* At most limit rows of network (and the servers' own, network ""; NULL: every row),
+ * newest first, below before_id (0: no bound): fn per row (non-zero stops), then done. */
+int store_pg_audit_list(struct store_pg *s, const char *network, uint64_t before_id,
+    uint32_t limit, int (*fn)(void *arg, const struct store_audit *e),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
 
 #endif

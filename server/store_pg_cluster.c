@@ -311,3 +311,46 @@ store_pg_audit_add(struct store_pg *s, const struct store_audit *e, uint64_t max
 		r = pg_send(k, "COMMIT", 0, NULL, NULL);
 	return pg_call_queued(k, r);
 }
+
+static void
+on_audit(void *arg, const PGresult *res, const char *err)
+{
+	struct call *k = arg;
+	struct store_audit e;
+
+	for (int i = 0; res != NULL && i < PQntuples(res); i++) {
+		memset(&e, 0, sizeof(e));
+		e.id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+		e.time_ms = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		snprintf(e.network, sizeof(e.network), "%s", PQgetvalue(res, i, 2));
+		snprintf(e.admin, sizeof(e.admin), "%s", PQgetvalue(res, i, 3));
+		snprintf(e.serial, sizeof(e.serial), "%s", PQgetvalue(res, i, 4));
+		snprintf(e.action, sizeof(e.action), "%s", PQgetvalue(res, i, 5));
+		snprintf(e.detail, sizeof(e.detail), "%s", PQgetvalue(res, i, 6));
+		if (k->audit_fn != NULL && k->audit_fn(k->arg, &e) != 0)
+			break;
+	}
+	pg_answered(k, res != NULL, err);
+}
+
+int
+store_pg_audit_list(struct store_pg *s, const char *network, uint64_t before_id,
+    uint32_t limit, int (*fn)(void *arg, const struct store_audit *e),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
+{
+	char b[24], l[24];
+	const char *v[3] = { network, b, l };
+	struct call *k;
+	int r;
+
+	if ((r = pg_call_new(s, done, arg, &k)) != 0)
+		return r;
+	k->audit_fn = fn;
+	snprintf(b, sizeof(b), "%" PRIu64, before_id);
+	snprintf(l, sizeof(l), "%" PRIu32, limit);
+	/* the network's rows and the servers' own (network ""), as on SQLite */
+	return pg_call_queued(k, pg_send(k, "SELECT id, time_ms, network, admin, serial, action, "
+	    "detail FROM audit WHERE ($1::text IS NULL OR network = $1 OR network = '') AND "
+	    "($2::bigint = 0 OR id < $2::bigint) ORDER BY id DESC LIMIT $3::integer", 3, v,
+	    on_audit));
+}

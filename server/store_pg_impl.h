@@ -38,6 +38,7 @@ struct call {
 	void (*keys_fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms);
 	void (*row_fn)(void *arg, const struct store_change *c, const struct peer *rec);
 	void (*link_fn)(void *arg, const struct store_link *l);
+	int (*audit_fn)(void *arg, const struct store_audit *e);
 	void *arg;
 };
 

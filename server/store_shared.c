@@ -694,3 +694,49 @@ store_shared_audit_add(struct store_shared *sh, struct store_audit *e, uint64_t 
 	e->id = 0;
 	return store_pg_audit_add(sh->pg, e, max_entries, on_side_write, "an audit entry");
 }
+
+/* An audit read: the rows to the caller's fn (its argument order is store.h's). */
+struct audit_read {
+	struct store_shared *sh;
+	int (*fn)(const struct store_audit *e, void *arg);
+	void (*done)(void *arg, int err);
+	void *arg;
+};
+
+static int
+audit_row(void *arg, const struct store_audit *e)
+{
+	struct audit_read *a = arg;
+
+	return a->sh->closing ? 1 : a->fn(e, a->arg);
+}
+
+static void
+on_audit_read(void *arg, uint64_t revision, const char *err)
+{
+	struct audit_read *a = arg;
+
+	(void)revision;
+	if (!a->sh->closing)
+		a->done(a->arg, err != NULL ? (a->sh->ready ? -EIO : -ENOTCONN) : 0);
+	free(a);
+}
+
+int
+store_shared_audit_list(struct store_shared *sh, const char *network, uint64_t before_id,
+    uint32_t limit, int (*fn)(const struct store_audit *e, void *arg),
+    void (*done)(void *arg, int err), void *arg)
+{
+	struct audit_read *a;
+	int r;
+
+	if (!sh->ready)
+		return -ENOTCONN;
+	if ((a = malloc(sizeof(*a))) == NULL)
+		return -ENOMEM;
+	*a = (struct audit_read){ sh, fn, done, arg };
+	if ((r = store_pg_audit_list(sh->pg, network, before_id, limit, audit_row, on_audit_read,
+	    a)) != 0)
+		free(a);
+	return r;
+}
