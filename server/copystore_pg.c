@@ -19,7 +19,6 @@
 #include "server/store_impl.h"
 
 #define WAIT_MS 100
-#define TUNNELS_MAX (CERT_TUNNEL_MAX * (NETADDR_STRLEN + 3) + 3)
 #define GROUPS_TEXT_MAX (CERT_GROUPS_MAX * (CERT_GROUP_MAX + 1))
 
 struct copy_pg {
@@ -308,15 +307,6 @@ copy_pg_read(struct copy_pg *p, struct copy *k, char *err, size_t errlen)
 
 /* ---- the target --------------------------------------------------------------------- */
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 on_held(struct copy_pg *p, const PGresult *res, size_t which)
 {
@@ -341,7 +331,7 @@ copy_pg_begin(struct copy_pg *p, struct copy_held *held, char *err, size_t errle
 	const char *v[1] = { now };
 	int r;
 
-	snprintf(now, sizeof(now), "%" PRId64, wall_ms());
+	snprintf(now, sizeof(now), "%" PRId64, loop_wall_ms());
 	p->held = held;
 	r = send_q(p, "BEGIN", 0, NULL, NULL, 0);
 	p->in_tx = r == 0;
@@ -368,7 +358,7 @@ t_peer(void *t, const struct peer *p)
 	struct copy_pg *pg = t;
 	char key[2 * WG_KEY_LEN + 3], lanid[2 * PEER_LAN_ID_MAX + 3], port[16], seen[24], rev[24];
 	char tunnel[STORE_LIST_MAX], lan[STORE_LIST_MAX], wan[NETADDR_STRLEN];
-	char addrs[TUNNELS_MAX] = "{", one[NETADDR_STRLEN];
+	char addrs[PGSCHEMA_TUNNELS_MAX];
 	const char *v[14], *tv[3];
 	bool oom = false;
 	char *cert = hex_new(p->cert, p->cert_len, &oom), *chain = hex_new(p->chain,
@@ -403,17 +393,12 @@ t_peer(void *t, const struct peer *p)
 	if (r != 0)
 		return r;
 	/* the addresses it holds, as store_pg.c claims them: one key per address and network */
-	for (size_t i = 0; i < p->n_tunnel; i++) {
-		netaddr_format(&p->tunnel[i], p->tunnel[i].prefix !=
-		    (p->tunnel[i].family == AF_INET ? 32 : 128), one);
-		pgschema_array_text(addrs, sizeof(addrs), one);
-	}
-	pgschema_array_end(addrs, sizeof(addrs));
+	if (pgschema_tunnels(p, addrs, sizeof(addrs)) < 0)
+		return -EINVAL;
 	tv[0] = p->network;
 	tv[1] = addrs;
 	tv[2] = key;
-	return send_q(pg, "INSERT INTO peer_tunnels (network, addr, key) SELECT $1, a, $3::bytea "
-	    "FROM unnest($2::text[]) AS a", 3, tv, NULL, 0);
+	return send_q(pg, PGSCHEMA_TUNNELS_SQL, 3, tv, NULL, 0);
 }
 
 static int

@@ -110,7 +110,7 @@ queue_put(struct call *k, const struct peer *p)
 {
 	char key[2 * WG_KEY_LEN + 3], lanid[2 * PEER_LAN_ID_MAX + 3], port[16], seen[24];
 	char tunnel[STORE_LIST_MAX], lan[STORE_LIST_MAX], wan[NETADDR_STRLEN];
-	char addrs[STORE_LIST_MAX + 4 * CERT_TUNNEL_MAX + 4] = "{", one[NETADDR_STRLEN];
+	char addrs[PGSCHEMA_TUNNELS_MAX];
 	char *cert = NULL, *chain = NULL;
 	const char *v[16], *tv[3];
 	int r;
@@ -167,17 +167,12 @@ queue_put(struct call *k, const struct peer *p)
 	tv[0] = key;
 	if ((r = pg_send(k, "DELETE FROM peer_tunnels WHERE key = $1::bytea", 1, tv, NULL)) != 0)
 		return r;
-	for (size_t i = 0; i < p->n_tunnel; i++) {
-		netaddr_format(&p->tunnel[i], p->tunnel[i].prefix !=
-		    (p->tunnel[i].family == AF_INET ? 32 : 128), one);
-		pgschema_array_text(addrs, sizeof(addrs), one);
-	}
-	pgschema_array_end(addrs, sizeof(addrs));
+	if (pgschema_tunnels(p, addrs, sizeof(addrs)) < 0)
+		return -EINVAL;
 	tv[0] = p->network;
 	tv[1] = addrs;
 	tv[2] = key;
-	return pg_send(k, "INSERT INTO peer_tunnels (network, addr, key) "
-	    "SELECT $1, a, $3::bytea FROM unnest($2::text[]) AS a", 3, tv, NULL);
+	return pg_send(k, PGSCHEMA_TUNNELS_SQL, 3, tv, NULL);
 }
 
 int

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "rpc/log.h"
+#include "rpc/loop.h"
 #include "server/peers.h"
 #include "server/store_impl.h"
 #include "server/store_pg.h"
@@ -61,15 +62,6 @@ struct store_shared {
 	size_t follow_rows;
 };
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 ring_bell(void *arg)
 {
@@ -115,7 +107,7 @@ static void
 lease_tick(void *arg)
 {
 	struct store_shared *sh = arg;
-	int64_t now = wall_ms();
+	int64_t now = loop_wall_ms();
 
 	if (sh->ready) {
 		if (store_pg_lease(sh->pg, sh->address, now, sh->lease_ms, on_lease, sh) != 0 ||
@@ -557,6 +549,7 @@ struct list_ctx {
 	struct store_shared *sh;
 	void (*server_fn)(void *arg, const char *name, const char *address, int64_t until_ms);
 	void (*keys_fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms);
+	int (*audit_fn)(const struct store_audit *e, void *arg);
 	void (*done)(void *arg, int err);
 	void *arg;
 };
@@ -586,18 +579,35 @@ on_listed(void *arg, uint64_t revision, const char *err)
 
 	(void)revision;
 	if (!c->sh->closing)
-		c->done(c->arg, err != NULL ? -EIO : 0);
+		c->done(c->arg, err == NULL ? 0 : c->sh->ready ? -EIO : -ENOTCONN);
 	free(c);
 }
 
-static struct list_ctx *
-list_ctx(struct store_shared *sh, void (*done)(void *arg, int err), void *arg)
+/* A call of the cluster's tables for done: -ENOTCONN or -ENOMEM, else 0 and *out. */
+static int
+list_begin(struct store_shared *sh, void (*done)(void *arg, int err), void *arg,
+    struct list_ctx **out)
 {
-	struct list_ctx *c = malloc(sizeof(*c));
+	struct list_ctx *c;
 
-	if (c != NULL)
-		*c = (struct list_ctx){ sh, NULL, NULL, done, arg };
-	return c;
+	if (!sh->ready)
+		return -ENOTCONN;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -ENOMEM;
+	c->sh = sh;
+	c->done = done;
+	c->arg = arg;
+	*out = c;
+	return 0;
+}
+
+/* The call went (r 0: done will be called) or not (c freed). */
+static int
+list_sent(struct list_ctx *c, int r)
+{
+	if (r != 0)
+		free(c);
+	return r;
 }
 
 int
@@ -608,14 +618,10 @@ store_shared_servers(struct store_shared *sh,
 	struct list_ctx *c;
 	int r;
 
-	if (!sh->ready)
-		return -ENOTCONN;
-	if ((c = list_ctx(sh, done, arg)) == NULL)
-		return -ENOMEM;
+	if ((r = list_begin(sh, done, arg, &c)) != 0)
+		return r;
 	c->server_fn = fn;
-	if ((r = store_pg_servers(sh->pg, list_server, on_listed, c)) != 0)
-		free(c);
-	return r;
+	return list_sent(c, store_pg_servers(sh->pg, list_server, on_listed, c));
 }
 
 int
@@ -626,14 +632,10 @@ store_shared_tickets(struct store_shared *sh,
 	struct list_ctx *c;
 	int r;
 
-	if (!sh->ready)
-		return -ENOTCONN;
-	if ((c = list_ctx(sh, done, arg)) == NULL)
-		return -ENOMEM;
+	if ((r = list_begin(sh, done, arg, &c)) != 0)
+		return r;
 	c->keys_fn = fn;
-	if ((r = store_pg_tickets(sh->pg, list_keys, on_listed, c)) != 0)
-		free(c);
-	return r;
+	return list_sent(c, store_pg_tickets(sh->pg, list_keys, on_listed, c));
 }
 
 int
@@ -643,13 +645,10 @@ store_shared_ticket_add(struct store_shared *sh, const uint8_t record[80], bool 
 	struct list_ctx *c;
 	int r;
 
-	if (!sh->ready)
-		return -ENOTCONN;
-	if ((c = list_ctx(sh, done, arg)) == NULL)
-		return -ENOMEM;
-	if ((r = store_pg_ticket_add(sh->pg, record, forget_old, now_ms, on_listed, c)) != 0)
-		free(c);
-	return r;
+	if ((r = list_begin(sh, done, arg, &c)) != 0)
+		return r;
+	return list_sent(c, store_pg_ticket_add(sh->pg, record, forget_old, now_ms, on_listed,
+	    c));
 }
 
 /* ---- link health and the audit log: written through, read at the first connection ---- */
@@ -695,31 +694,12 @@ store_shared_audit_add(struct store_shared *sh, struct store_audit *e, uint64_t 
 	return store_pg_audit_add(sh->pg, e, max_entries, on_side_write, "an audit entry");
 }
 
-/* An audit read: the rows to the caller's fn (its argument order is store.h's). */
-struct audit_read {
-	struct store_shared *sh;
-	int (*fn)(const struct store_audit *e, void *arg);
-	void (*done)(void *arg, int err);
-	void *arg;
-};
-
 static int
-audit_row(void *arg, const struct store_audit *e)
+list_audit(void *arg, const struct store_audit *e)
 {
-	struct audit_read *a = arg;
+	struct list_ctx *c = arg;
 
-	return a->sh->closing ? 1 : a->fn(e, a->arg);
-}
-
-static void
-on_audit_read(void *arg, uint64_t revision, const char *err)
-{
-	struct audit_read *a = arg;
-
-	(void)revision;
-	if (!a->sh->closing)
-		a->done(a->arg, err != NULL ? (a->sh->ready ? -EIO : -ENOTCONN) : 0);
-	free(a);
+	return c->sh->closing ? 1 : c->audit_fn(e, c->arg);
 }
 
 int
@@ -727,16 +707,12 @@ store_shared_audit_list(struct store_shared *sh, const char *network, uint64_t b
     uint32_t limit, int (*fn)(const struct store_audit *e, void *arg),
     void (*done)(void *arg, int err), void *arg)
 {
-	struct audit_read *a;
+	struct list_ctx *c;
 	int r;
 
-	if (!sh->ready)
-		return -ENOTCONN;
-	if ((a = malloc(sizeof(*a))) == NULL)
-		return -ENOMEM;
-	*a = (struct audit_read){ sh, fn, done, arg };
-	if ((r = store_pg_audit_list(sh->pg, network, before_id, limit, audit_row, on_audit_read,
-	    a)) != 0)
-		free(a);
-	return r;
+	if ((r = list_begin(sh, done, arg, &c)) != 0)
+		return r;
+	c->audit_fn = fn;
+	return list_sent(c, store_pg_audit_list(sh->pg, network, before_id, limit, list_audit,
+	    on_listed, c));
 }
