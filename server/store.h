@@ -111,6 +111,11 @@ int store_write(struct store *st, const struct store_write_change *ch, size_t n,
 typedef void (*store_row_fn)(void *arg, const struct store_change *c, const struct peer *rec);
 int store_follow(struct store *st, uint64_t after, store_row_fn fn,
     void (*done)(void *arg, uint64_t revision, int err), void *arg);
+/* Every record as the store holds it now, then done with the revision the read saw
+ * (err 0 or negative): what a follower that missed pruned rows of a shared store starts
+ * again from. -ENOTSUP on SQLite (the service's table is the committed state). */
+int store_reload(struct store *st, void (*fn)(void *arg, const struct peer *p),
+    void (*done)(void *arg, uint64_t revision, int err), void *arg);
 /* The doorbell (a shared store): fn is called when some server committed or when the
  * database is back after a loss; the follower reads the log then. SQLite never rings. */
 void store_set_doorbell(struct store *st, void (*fn)(void *arg), void *arg);

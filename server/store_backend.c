@@ -190,3 +190,12 @@ store_audit_list(struct store *st, const char *network, uint64_t before_id,
 	done(arg, r < 0 ? r : 0);
 	return 0;
 }
+
+int
+store_reload(struct store *st, void (*fn)(void *arg, const struct peer *p),
+    void (*done)(void *arg, uint64_t revision, int err), void *arg)
+{
+	if (st->shared == NULL)
+		return -ENOTSUP;
+	return store_shared_reload(st->shared, fn, done, arg);
+}

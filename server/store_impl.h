@@ -146,6 +146,8 @@ int store_shared_audit_add(struct store_shared *sh, struct store_audit *e,
 int store_shared_audit_list(struct store_shared *sh, const char *network, uint64_t before_id,
     uint32_t limit, int (*fn)(const struct store_audit *e, void *arg),
     void (*done)(void *arg, int err), void *arg);
+int store_shared_reload(struct store_shared *sh, void (*fn)(void *arg, const struct peer *p),
+    void (*done)(void *arg, uint64_t revision, int err), void *arg);
 int store_shared_ticket_add(struct store_shared *sh, const uint8_t record[80],
     bool forget_old, int64_t now_ms, void (*done)(void *arg, int err), void *arg);
 

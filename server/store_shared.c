@@ -716,3 +716,56 @@ store_shared_audit_list(struct store_shared *sh, const char *network, uint64_t b
 	return list_sent(c, store_pg_audit_list(sh->pg, network, before_id, limit, list_audit,
 	    on_listed, c));
 }
+
+/* A reload: every record, then the revision the read saw. */
+struct reload {
+	struct store_shared *sh;
+	void (*fn)(void *arg, const struct peer *p);
+	void (*done)(void *arg, uint64_t revision, int err);
+	void *arg;
+};
+
+static void
+reload_peer(void *arg, const struct peer *p)
+{
+	struct reload *r = arg;
+
+	if (!r->sh->closing)
+		r->fn(r->arg, p);
+}
+
+static void
+on_reloaded(void *arg, uint64_t revision, const char *err)
+{
+	struct reload *r = arg;
+	struct store_shared *sh = r->sh;
+
+	if (!sh->closing) {
+		if (err == NULL && revision > sh->revision)
+			sh->revision = revision;
+		/* the memory log starts again where the records are */
+		if (err == NULL) {
+			sh->ring_head = sh->ring_len = 0;
+			sh->floor = revision;
+		}
+		r->done(r->arg, revision, err == NULL ? 0 : sh->ready ? -EIO : -ENOTCONN);
+	}
+	free(r);
+}
+
+int
+store_shared_reload(struct store_shared *sh, void (*fn)(void *arg, const struct peer *p),
+    void (*done)(void *arg, uint64_t revision, int err), void *arg)
+{
+	struct reload *r;
+	int rc;
+
+	if (!sh->ready)
+		return -ENOTCONN;
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return -ENOMEM;
+	*r = (struct reload){ sh, fn, done, arg };
+	if ((rc = store_pg_load(sh->pg, reload_peer, on_reloaded, r)) != 0)
+		free(r);
+	return rc;
+}
