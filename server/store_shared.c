@@ -531,6 +531,9 @@ store_shared_changes_since(struct store_shared *sh, const char *network, uint64_
 		}
 		v[n++] = row;
 	}
+	/* nothing since: v is still NULL, which qsort may not be given */
+	if (n == 0)
+		return 0;
 	/* each key once, at its latest revision, in revision order */
 	qsort(v, n, sizeof(*v), by_key_then_rev);
 	for (size_t i = 0; i < n; i++)
