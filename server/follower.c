@@ -224,9 +224,10 @@ on_reloaded(void *arg, uint64_t revision, int err)
 	log_info("follower: every record read again at revision %llu (%zu peers, %zu gone)",
 	    (unsigned long long)revision, peer_table_count(f->peers), g.n);
 	f->applied = revision;
-	f->sink.resync(f->sink.arg);
+	/* the service at the new revision first: the watchers' snapshots carry it */
 	if (f->sink.advanced != NULL)
 		f->sink.advanced(f->sink.arg, f->applied);
+	f->sink.resync(f->sink.arg);
 	if (f->rang)
 		start_read(f);
 }

@@ -36,6 +36,17 @@ store_pg_lease(struct store_pg *s, const char *address, int64_t now_ms, int64_t 
 	    4, v, NULL));
 }
 
+/* Who expired: an operator reads it in the log of the server that did it. */
+static void
+on_dead(void *arg, const PGresult *res, const char *err)
+{
+	for (int i = 0; res != NULL && i < PQntuples(res); i++)
+		log_info("server %s of the cluster is dead to us (its lease ran out at %s ms since "
+		    "the epoch): its %s hosts offline", PQgetvalue(res, i, 0),
+		    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+	pg_on_step(arg, res, err);
+}
+
 int
 store_pg_expire(struct store_pg *s, int64_t now_ms,
     void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
@@ -55,9 +66,11 @@ store_pg_expire(struct store_pg *s, int64_t now_ms,
 	r = pg_send(k, "BEGIN", 0, NULL, NULL);
 	if (r == 0)
 		r = pg_send(k, "WITH dead AS (DELETE FROM servers WHERE lease_until_ms < $1::bigint "
-		    "AND name <> $2 RETURNING name) UPDATE peers SET online = false, "
-		    "online_server = NULL, revision = -1 FROM dead "
-		    "WHERE peers.online_server = dead.name", 2, v, NULL);
+		    "AND name <> $2 RETURNING name, lease_until_ms), "
+		    "off AS (UPDATE peers SET online = false, online_server = NULL, revision = -1 "
+		    "FROM dead WHERE peers.online_server = dead.name RETURNING dead.name) "
+		    "SELECT d.name, d.lease_until_ms, (SELECT count(*) FROM off "
+		    "WHERE off.name = d.name) FROM dead d", 2, v, on_dead);
 	if (r == 0)
 		r = pg_send(k, "WITH u AS (SELECT key, network, row_number() OVER (ORDER BY key) "
 		    "AS ord FROM peers WHERE revision = -1), n AS (SELECT count(*) AS n FROM u), "

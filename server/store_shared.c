@@ -21,6 +21,7 @@
 #define FOLLOW_LIMIT 5000
 /* The memory log holds at most this many rows (and no more than log_max_entries). */
 #define RING_MAX 200000
+/* The log is pruned each lease, at most a minute apart. */
 #define PRUNE_EVERY_MS 60000
 
 struct ring_row {
@@ -113,7 +114,8 @@ lease_tick(void *arg)
 		if (store_pg_lease(sh->pg, sh->address, now, sh->lease_ms, on_lease, sh) != 0 ||
 		    store_pg_expire(sh->pg, now, on_expired, sh) != 0)
 			log_debug("database: lease not renewed (not connected)");
-		if (now - sh->last_prune_ms >= PRUNE_EVERY_MS &&
+		if (now - sh->last_prune_ms >= (sh->lease_ms < PRUNE_EVERY_MS ? sh->lease_ms :
+		    PRUNE_EVERY_MS) &&
 		    store_pg_prune(sh->pg, sh->log_max_entries, now - (int64_t)sh->log_max_age_ms,
 		    on_pruned, sh) == 0)
 			sh->last_prune_ms = now;
