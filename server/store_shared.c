@@ -493,6 +493,8 @@ store_shared_changes_since(struct store_shared *sh, const char *network, uint64_
 		}
 		v[n++] = row;
 	}
+	if (n == 0)
+		return 0;     /* nothing since: qsort must not see v == NULL */
 	/* each key once, at its latest revision, in revision order */
 	qsort(v, n, sizeof(*v), by_key_then_rev);
 	for (size_t i = 0; i < n; i++)
