@@ -229,9 +229,10 @@ store_shared_connect(struct loop *l, const char *uri, const struct store_cluster
 	sh->lease_ms = cl->lease_ms >= 1500 ? cl->lease_ms : 1500;
 	sh->log_max_entries = cl->log_max_entries;
 	sh->log_max_age_ms = cl->log_max_age_ms;
+	/* change_log_max_entries exactly, as the SQLite log holds it: older resumes snapshot */
 	sh->ring_cap = cl->log_max_entries < RING_MAX ? cl->log_max_entries : RING_MAX;
-	if (sh->ring_cap < 16)
-		sh->ring_cap = 16;
+	if (sh->ring_cap == 0)
+		sh->ring_cap = 1;
 	if ((sh->ring = calloc(sh->ring_cap, sizeof(*sh->ring))) == NULL) {
 		free(sh);
 		snprintf(err, errlen, "database: out of memory");
