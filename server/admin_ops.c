@@ -3,6 +3,7 @@
  * the store's image streamed in chunks at the pace the client reads them. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -588,7 +589,15 @@ adm_handle_backup(struct rpc_call *call, const uint8_t *req, size_t len, void *a
 	b->revision = a->svc->revision;
 	if ((r = store_backup_image(a->st, &b->img, &b->len)) < 0) {
 		free(b);
-		rpc_call_fail(call, GRPC_INTERNAL, "backup failed: %s", strerror(-r));
+		/* a cluster's store is the database's to copy, whole and consistent */
+		if (r == -ENOTSUP) {
+			log_info("%s (%s): Backup refused: the store is a PostgreSQL database",
+			    ac->id.name, ac->id.network);
+			rpc_call_fail(call, GRPC_FAILED_PRECONDITION, "the store is a PostgreSQL "
+			    "database (database = postgresql://...), which wiresyncd does not copy: "
+			    "back it up with pg_dump");
+		} else
+			rpc_call_fail(call, GRPC_INTERNAL, "backup failed: %s", strerror(-r));
 		return;
 	}
 	SHA256(b->img, b->len, b->sha);

@@ -315,13 +315,17 @@ watch_replay(struct service *svc, struct watcher *w, uint64_t since)
 {
 	struct replay_ctx r = { svc, w, 0, 0 };
 	uint64_t floor = store_log_floor(svc->store);
+	/* where the fan-out is: a commit the follower has yet to read (a shared store learns
+	 * of its own commits so) comes to this stream from the follower, not from here */
+	uint64_t at = follower_applied(svc->follower) < svc->revision ?
+	    follower_applied(svc->follower) : svc->revision;
 	struct rpc_buf *snap;
 
 	if (since != 0 && since >= floor && since <= svc->revision) {
 		if (store_changes_since(svc->store, w->ac->id.network, since, replay_one, &r) == 0) {
 			log_debug("%s: Watch resumed from revision %llu: %zu changes",
 			    w->ac->id.name, (unsigned long long)since, r.sent);
-			w->cursor = svc->revision;
+			w->cursor = at;
 			return 0;
 		}
 		if (r.err != 0)
@@ -329,13 +333,13 @@ watch_replay(struct service *svc, struct watcher *w, uint64_t since)
 		/* the log could not be read: a snapshot still gives a correct picture */
 	}
 	snap = peerpb_event_snapshot(svc->peers, w->ac->id.network,
-	    w->ac->id.has_key ? w->ac->id.key : NULL, snap_keep, w, svc->revision);
+	    w->ac->id.has_key ? w->ac->id.key : NULL, snap_keep, w, at);
 	if (snap == NULL || rpc_call_send(w->call, snap, 0) < 0) {
 		rpc_buf_unref(snap);
 		return -ENOMEM;
 	}
 	rpc_buf_unref(snap);
-	w->cursor = svc->revision;
+	w->cursor = at;
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 
 struct ring_row {
 	uint64_t revision;
+	uint64_t at_ms;                      /* when it was logged here (the loop's clock) */
 	uint8_t key[WG_KEY_LEN];
 	char network[CERT_NAME_MAX + 1];
 };
@@ -260,9 +261,10 @@ store_shared_connect(struct loop *l, const char *uri, const struct store_cluster
 	sh->lease_ms = cl->lease_ms >= 1500 ? cl->lease_ms : 1500;
 	sh->log_max_entries = cl->log_max_entries;
 	sh->log_max_age_ms = cl->log_max_age_ms;
+	/* change_log_max_entries exactly, as the SQLite log holds it: older resumes snapshot */
 	sh->ring_cap = cl->log_max_entries < RING_MAX ? cl->log_max_entries : RING_MAX;
-	if (sh->ring_cap < 16)
-		sh->ring_cap = 16;
+	if (sh->ring_cap == 0)
+		sh->ring_cap = 1;
 	if ((sh->ring = calloc(sh->ring_cap, sizeof(*sh->ring))) == NULL) {
 		free(sh);
 		snprintf(err, errlen, "database: out of memory");
@@ -398,20 +400,31 @@ store_shared_write(struct store_shared *sh, const struct store_write_change *ch,
 /* ---- the follower's read and the memory log -------------------------------------------- */
 
 static void
+ring_pop(struct store_shared *sh)
+{
+	sh->floor = sh->ring[sh->ring_head].revision;
+	sh->ring_head = (sh->ring_head + 1) % sh->ring_cap;
+	sh->ring_len--;
+}
+
+static void
 ring_push(struct store_shared *sh, const struct store_change *c)
 {
 	struct ring_row *r;
 
-	if (sh->ring_len == sh->ring_cap) {
-		sh->floor = sh->ring[sh->ring_head].revision;
-		sh->ring_head = (sh->ring_head + 1) % sh->ring_cap;
-		sh->ring_len--;
-	}
+	if (sh->ring_len == sh->ring_cap)
+		ring_pop(sh);
 	r = &sh->ring[(sh->ring_head + sh->ring_len) % sh->ring_cap];
 	r->revision = c->revision;
+	r->at_ms = loop_now_ms(sh->loop);
 	memcpy(r->key, c->key, WG_KEY_LEN);
 	snprintf(r->network, sizeof(r->network), "%s", c->network);
 	sh->ring_len++;
+	/* change_log_max_age_s holds after every change logged, as the SQLite log's does after
+	 * every commit: older resumes snapshot */
+	while (sh->log_max_age_ms != 0 && sh->ring_len > 1 &&
+	    r->at_ms - sh->ring[sh->ring_head].at_ms > sh->log_max_age_ms)
+		ring_pop(sh);
 }
 
 static void
@@ -533,9 +546,8 @@ store_shared_changes_since(struct store_shared *sh, const char *network, uint64_
 		}
 		v[n++] = row;
 	}
-	/* nothing since: v is still NULL, which qsort may not be given */
 	if (n == 0)
-		return 0;
+		return 0;     /* nothing since: qsort must not see v == NULL */
 	/* each key once, at its latest revision, in revision order */
 	qsort(v, n, sizeof(*v), by_key_then_rev);
 	for (size_t i = 0; i < n; i++)
