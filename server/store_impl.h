@@ -120,6 +120,11 @@ int store_shared_connect(struct loop *l, const char *uri, const struct store_clu
 void store_shared_close(struct store_shared *sh);
 uint64_t store_shared_revision(const struct store_shared *sh);
 const char *store_shared_name(const struct store_shared *sh);
+/* For store_shared_cluster.c: the connection, whether it is up, whether it is closing
+ * (answers from then on reach nobody). */
+struct store_pg *store_shared_pg(const struct store_shared *sh);
+bool store_shared_ready(const struct store_shared *sh);
+bool store_shared_closing(const struct store_shared *sh);
 int store_shared_peers_foreach(struct store_shared *sh,
     int (*fn)(const struct peer *p, void *arg), void *arg);
 void store_shared_set_doorbell(struct store_shared *sh, void (*fn)(void *arg), void *arg);

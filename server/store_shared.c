@@ -320,6 +320,24 @@ store_shared_close(struct store_shared *sh)
 	free(sh);
 }
 
+struct store_pg *
+store_shared_pg(const struct store_shared *sh)
+{
+	return sh->pg;
+}
+
+bool
+store_shared_ready(const struct store_shared *sh)
+{
+	return sh->ready;
+}
+
+bool
+store_shared_closing(const struct store_shared *sh)
+{
+	return sh->closing;
+}
+
 const char *
 store_shared_name(const struct store_shared *sh)
 {
@@ -560,116 +578,7 @@ store_shared_changes_since(struct store_shared *sh, const char *network, uint64_
 	return r;
 }
 
-/* ---- the cluster ----------------------------------------------------------------------- */
-
-struct list_ctx {
-	struct store_shared *sh;
-	void (*server_fn)(void *arg, const char *name, const char *address, int64_t until_ms);
-	void (*keys_fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms);
-	int (*audit_fn)(const struct store_audit *e, void *arg);
-	void (*done)(void *arg, int err);
-	void *arg;
-};
-
-static void
-list_server(void *arg, const char *name, const char *address, int64_t until_ms)
-{
-	struct list_ctx *c = arg;
-
-	if (!c->sh->closing)
-		c->server_fn(c->arg, name, address, until_ms);
-}
-
-static void
-list_keys(void *arg, const uint8_t *records, size_t n, int64_t created_ms)
-{
-	struct list_ctx *c = arg;
-
-	if (!c->sh->closing)
-		c->keys_fn(c->arg, records, n, created_ms);
-}
-
-static void
-on_listed(void *arg, uint64_t revision, const char *err)
-{
-	struct list_ctx *c = arg;
-
-	(void)revision;
-	if (!c->sh->closing)
-		c->done(c->arg, err == NULL ? 0 : c->sh->ready ? -EIO : -ENOTCONN);
-	free(c);
-}
-
-/* A call of the cluster's tables for done: -ENOTCONN or -ENOMEM, else 0 and *out. */
-static int
-list_begin(struct store_shared *sh, void (*done)(void *arg, int err), void *arg,
-    struct list_ctx **out)
-{
-	struct list_ctx *c;
-
-	if (!sh->ready)
-		return -ENOTCONN;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return -ENOMEM;
-	c->sh = sh;
-	c->done = done;
-	c->arg = arg;
-	*out = c;
-	return 0;
-}
-
-/* The call went (r 0: done will be called) or not (c freed). */
-static int
-list_sent(struct list_ctx *c, int r)
-{
-	if (r != 0)
-		free(c);
-	return r;
-}
-
-int
-store_shared_servers(struct store_shared *sh,
-    void (*fn)(void *arg, const char *name, const char *address, int64_t lease_until_ms),
-    void (*done)(void *arg, int err), void *arg)
-{
-	struct list_ctx *c;
-	int r;
-
-	if ((r = list_begin(sh, done, arg, &c)) != 0)
-		return r;
-	c->server_fn = fn;
-	return list_sent(c, store_pg_servers(sh->pg, list_server, on_listed, c));
-}
-
-int
-store_shared_tickets(struct store_shared *sh,
-    void (*fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms),
-    void (*done)(void *arg, int err), void *arg)
-{
-	struct list_ctx *c;
-	int r;
-
-	if ((r = list_begin(sh, done, arg, &c)) != 0)
-		return r;
-	c->keys_fn = fn;
-	return list_sent(c, store_pg_tickets(sh->pg, list_keys, on_listed, c));
-}
-
-int
-store_shared_ticket_add(struct store_shared *sh, const uint8_t record[80], bool forget_old,
-    int64_t now_ms, void (*done)(void *arg, int err), void *arg)
-{
-	struct list_ctx *c;
-	int r;
-
-	if ((r = list_begin(sh, done, arg, &c)) != 0)
-		return r;
-	return list_sent(c, store_pg_ticket_add(sh->pg, record, forget_old, now_ms, on_listed,
-	    c));
-}
-
-/* ---- link health and the audit log: written through, read at the first connection ---- */
-
+/* The link rows read at the first connection (written through, store_shared_cluster.c). */
 int
 store_shared_links_foreach(struct store_shared *sh,
     int (*fn)(const struct store_link *l, void *arg), void *arg)
@@ -680,58 +589,6 @@ store_shared_links_foreach(struct store_shared *sh,
 		if ((r = fn(&sh->links[i], arg)) != 0)
 			return r;
 	return 0;
-}
-
-static void
-on_side_write(void *arg, uint64_t revision, const char *err)
-{
-	(void)revision;
-	if (err != NULL)
-		log_warnx("database: cannot store %s: %s", (const char *)arg, err);
-}
-
-int
-store_shared_links_replace(struct store_shared *sh, const uint8_t reporter[WG_KEY_LEN],
-    const struct store_link *v, size_t n)
-{
-	return store_pg_links_replace(sh->pg, reporter, v, n, on_side_write, "link health");
-}
-
-int
-store_shared_links_drop(struct store_shared *sh, const uint8_t key[WG_KEY_LEN])
-{
-	return store_pg_links_drop(sh->pg, key, on_side_write, "the drop of link health");
-}
-
-int
-store_shared_audit_add(struct store_shared *sh, struct store_audit *e, uint64_t max_entries)
-{
-	/* the database gives the id; the entry is on its way, as the action is done */
-	e->id = 0;
-	return store_pg_audit_add(sh->pg, e, max_entries, on_side_write, "an audit entry");
-}
-
-static int
-list_audit(void *arg, const struct store_audit *e)
-{
-	struct list_ctx *c = arg;
-
-	return c->sh->closing ? 1 : c->audit_fn(e, c->arg);
-}
-
-int
-store_shared_audit_list(struct store_shared *sh, const char *network, uint64_t before_id,
-    uint32_t limit, int (*fn)(const struct store_audit *e, void *arg),
-    void (*done)(void *arg, int err), void *arg)
-{
-	struct list_ctx *c;
-	int r;
-
-	if ((r = list_begin(sh, done, arg, &c)) != 0)
-		return r;
-	c->audit_fn = fn;
-	return list_sent(c, store_pg_audit_list(sh->pg, network, before_id, limit, list_audit,
-	    on_listed, c));
 }
 
 /* A reload: every record, then the revision the read saw. */
