@@ -510,6 +510,21 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		    json_string(r->relay_endpoint) : json_null());
 		json_object_set_new(o2, "hub_port", r->hub_port != 0 ?
 		    json_integer(r->hub_port) : json_null());
+		json_object_set_new(o2, "store", json_string(r->store_kind[0] != '\0' ?
+		    r->store_kind : "sqlite"));
+		if (r->server_name[0] != '\0') {
+			json_t *sv = json_array();
+			json_object_set_new(o2, "server_name", json_string(r->server_name));
+			for (size_t i = 0; i < r->n_servers; i++) {
+				json_t *x = json_object();
+				json_object_set_new(x, "name", json_string(r->servers[i]->name));
+				json_object_set_new(x, "address", json_string(r->servers[i]->address));
+				json_object_set_new(x, "lease_until_ms",
+				    json_integer(r->servers[i]->lease_until_ms));
+				json_array_append_new(sv, x);
+			}
+			json_object_set_new(o2, "servers", sv);
+		}
 		for (size_t i = 0; i < r->n_expiring; i++) {
 			const Wiresync__V1__ExpiringCertificate *e = r->expiring[i];
 			json_t *x = json_object();
@@ -532,7 +547,10 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		printf("connections:   %llu\n", (unsigned long long)r->connections);
 		printf("watchers:      %llu\n", (unsigned long long)r->watchers);
 		printf("revision:      %llu\n", (unsigned long long)r->revision);
-		printf("store:         %lld bytes\n", (long long)r->store_bytes);
+		if (strcmp(r->store_kind, "postgresql") == 0)
+			printf("store:         PostgreSQL, shared (this server: %s)\n", r->server_name);
+		else
+			printf("store:         %lld bytes\n", (long long)r->store_bytes);
 		printf("peers:         %llu in this network, %llu in all\n",
 		    (unsigned long long)r->peers, (unsigned long long)r->peers_total);
 		if (r->crl_age_s >= 0) {
@@ -559,6 +577,17 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		}
 		if (ca_sha256[0] != '\0')
 			printf("ca-sha256: %s\n", ca_sha256);
+		if (r->server_name[0] != '\0') {
+			int64_t now_ms = (int64_t)time(NULL) * 1000;
+			printf("cluster servers: %zu\n", r->n_servers);
+			for (size_t i = 0; i < r->n_servers; i++) {
+				const Wiresync__V1__ClusterServer *sv = r->servers[i];
+				printf("server %s %s lease %+.1fs%s\n", sv->name, sv->address,
+				    (double)(sv->lease_until_ms - now_ms) / 1000,
+				    strcmp(sv->name, r->server_name) == 0 ? " (this one)" :
+				    sv->lease_until_ms < now_ms ? " (expired)" : "");
+			}
+		}
 	}
 	wiresync__v1__status_reply__free_unpacked(r, NULL);
 	return st;

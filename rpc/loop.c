@@ -281,6 +281,15 @@ loop_now_ms(struct loop *l)
 	return l->now_ms;
 }
 
+int64_t
+loop_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 run_deferred(struct loop *l)
 {

@@ -66,6 +66,9 @@ void loop_defer_cancel(struct loop *l, struct loop_defer *d);
 
 /* Monotonic milliseconds, read once per turn. */
 uint64_t loop_now_ms(struct loop *l);
+/* The wall clock in milliseconds since the epoch, read now (stamps that other machines
+ * read: leases, logs, audit entries). */
+int64_t loop_wall_ms(void);
 
 /* Runs until loop_stop. Returns 0, or -errno when epoll fails. */
 int loop_run(struct loop *l);

@@ -46,15 +46,70 @@ collect(const struct store_audit *e, void *arg)
 	return 0;
 }
 
+/* One Audit call while the store reads (later, from a shared store). */
+struct audit_wait {
+	struct audit_list l;         /* first: collect's argument is the wait */
+	struct rpc_call *call;       /* NULL once the caller went away */
+};
+
+static void
+audit_cancelled(struct rpc_call *call, void *arg)
+{
+	(void)call;
+	((struct audit_wait *)arg)->call = NULL;
+}
+
+static void
+audit_read(void *arg, int err)
+{
+	struct audit_wait *w = arg;
+	Wiresync__V1__AuditReply r = WIRESYNC__V1__AUDIT_REPLY__INIT;
+	Wiresync__V1__AuditEntry *ents = NULL, **ptrs = NULL;
+	struct rpc_call *call = w->call;
+
+	if (call == NULL)
+		goto out;
+	rpc_call_on_cancel(call, NULL, NULL);
+	if (err != 0) {
+		rpc_call_fail(call, GRPC_UNAVAILABLE, err == -ENOTCONN ? "the database is not "
+		    "reachable; try again" : "the audit log cannot be read from the store: see "
+		    "the server's log");
+		goto out;
+	}
+	if (w->l.n > 0 && ((ents = calloc(w->l.n, sizeof(*ents))) == NULL ||
+	    (ptrs = calloc(w->l.n, sizeof(*ptrs))) == NULL)) {
+		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < w->l.n; i++) {
+		Wiresync__V1__AuditEntry *e = &ents[i];
+		wiresync__v1__audit_entry__init(e);
+		e->id = w->l.v[i].id;
+		e->time_ms = w->l.v[i].time_ms;
+		e->admin = w->l.v[i].admin;
+		e->serial = w->l.v[i].serial;
+		e->action = w->l.v[i].action;
+		e->detail = w->l.v[i].detail;
+		e->network = w->l.v[i].network;
+		ptrs[i] = e;
+	}
+	r.n_entries = w->l.n;
+	r.entries = ptrs;
+	svc_reply_message(call, &r.base);
+out:
+	free(ptrs);
+	free(ents);
+	free(w->l.v);
+	free(w);
+}
+
 void
 adm_handle_audit(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 {
 	struct admin *a = arg;
 	const struct agent_conn *ac = adm_caller(call);
 	Wiresync__V1__AuditRequest *m;
-	Wiresync__V1__AuditReply r = WIRESYNC__V1__AUDIT_REPLY__INIT;
-	Wiresync__V1__AuditEntry *ents = NULL, **ptrs = NULL;
-	struct audit_list l = { 0 };
+	struct audit_wait *w;
 	uint64_t before;
 	uint32_t limit;
 	int ret;
@@ -73,39 +128,22 @@ adm_handle_audit(struct rpc_call *call, const uint8_t *req, size_t len, void *ar
 		    "%u: page with before_id", AUDIT_LIMIT_MAX, limit);
 		return;
 	}
-	l.cap = limit;
-	if ((l.v = calloc(limit, sizeof(*l.v))) == NULL) {
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->l.v = calloc(limit, sizeof(*w->l.v))) == NULL) {
+		free(w);
 		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	if ((ret = store_audit_foreach(a->st, ac->id.network, before, limit, collect,
-	    &l)) != 0) {
-		rpc_call_fail(call, GRPC_UNAVAILABLE, "the audit log cannot be read from the "
-		    "store: see the server's log");
-		goto out;
+	w->l.cap = limit;
+	w->call = call;
+	/* on SQLite the answer is in before this returns; a shared store's comes later */
+	rpc_call_on_cancel(call, audit_cancelled, w);
+	if ((ret = store_audit_list(a->st, ac->id.network, before, limit, collect, audit_read,
+	    w)) != 0) {
+		rpc_call_on_cancel(call, NULL, NULL);
+		rpc_call_fail(call, GRPC_UNAVAILABLE, ret == -ENOTCONN ? "the database is not "
+		    "reachable; try again" : "the audit log cannot be read from the store");
+		free(w->l.v);
+		free(w);
 	}
-	if (l.n > 0 && ((ents = calloc(l.n, sizeof(*ents))) == NULL ||
-	    (ptrs = calloc(l.n, sizeof(*ptrs))) == NULL)) {
-		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < l.n; i++) {
-		Wiresync__V1__AuditEntry *e = &ents[i];
-		wiresync__v1__audit_entry__init(e);
-		e->id = l.v[i].id;
-		e->time_ms = l.v[i].time_ms;
-		e->admin = l.v[i].admin;
-		e->serial = l.v[i].serial;
-		e->action = l.v[i].action;
-		e->detail = l.v[i].detail;
-		e->network = l.v[i].network;
-		ptrs[i] = e;
-	}
-	r.n_entries = l.n;
-	r.entries = ptrs;
-	svc_reply_message(call, &r.base);
-out:
-	free(ptrs);
-	free(ents);
-	free(l.v);
 }

@@ -3,6 +3,7 @@
  * the store's image streamed in chunks at the pace the client reads them. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,18 +302,83 @@ expiry_cmp(const void *x, const void *y)
 	return strcmp(a->name, b->name);
 }
 
+/* The servers of a shared store, gathered before Status answers. */
+struct status_wait {
+	struct admin *a;
+	struct rpc_call *call;       /* NULL once the caller went away */
+	uint32_t days;
+	Wiresync__V1__ClusterServer *v;
+	size_t n, cap;
+	char (*names)[128], (*addrs)[128];
+};
+
+static void status_reply(struct admin *a, struct rpc_call *call, uint32_t days,
+    struct status_wait *sw);
+
+static void
+status_cancelled(struct rpc_call *call, void *arg)
+{
+	(void)call;
+	((struct status_wait *)arg)->call = NULL;
+}
+
+static void
+status_server(void *arg, const char *name, const char *address, int64_t until_ms)
+{
+	struct status_wait *sw = arg;
+
+	if (sw->n == sw->cap) {
+		size_t cap = sw->cap ? 2 * sw->cap : 8;
+		void *v = realloc(sw->v, cap * sizeof(*sw->v));
+		void *nm = v != NULL ? realloc(sw->names, cap * sizeof(*sw->names)) : NULL;
+		void *ad = nm != NULL ? realloc(sw->addrs, cap * sizeof(*sw->addrs)) : NULL;
+		if (v != NULL)
+			sw->v = v;
+		if (nm != NULL)
+			sw->names = nm;
+		if (ad == NULL)
+			return;
+		sw->addrs = ad;
+		sw->cap = cap;
+	}
+	snprintf(sw->names[sw->n], sizeof(sw->names[0]), "%s", name);
+	snprintf(sw->addrs[sw->n], sizeof(sw->addrs[0]), "%s", address);
+	wiresync__v1__cluster_server__init(&sw->v[sw->n]);
+	sw->v[sw->n].lease_until_ms = until_ms;
+	sw->n++;
+}
+
+static void
+status_wait_free(struct status_wait *sw)
+{
+	free(sw->v);
+	free(sw->names);
+	free(sw->addrs);
+	free(sw);
+}
+
+static void
+status_servers_done(void *arg, int err)
+{
+	struct status_wait *sw = arg;
+
+	if (err != 0)
+		sw->n = 0;           /* the database is away: this server alone */
+	if (sw->call != NULL) {
+		rpc_call_on_cancel(sw->call, NULL, NULL);
+		status_reply(sw->a, sw->call, sw->days, sw);
+	}
+	status_wait_free(sw);
+}
+
 void
 adm_handle_status(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 {
 	struct admin *a = arg;
 	const struct agent_conn *ac = adm_caller(call);
 	Wiresync__V1__StatusRequest *m;
-	Wiresync__V1__StatusReply r = WIRESYNC__V1__STATUS_REPLY__INIT;
-	Wiresync__V1__ExpiringCertificate **ptrs = NULL;
-	struct expiry_ctx e = { 0 };
-	struct collect c;
+	struct status_wait *sw;
 	uint32_t days;
-	int64_t now = wall_s();
 
 	if (ac == NULL)
 		return;
@@ -326,6 +392,39 @@ adm_handle_status(struct rpc_call *call, const uint8_t *req, size_t len, void *a
 		rpc_call_fail(call, GRPC_INVALID_ARGUMENT, "expiry_warn_days: at most 36500");
 		return;
 	}
+	if (!store_shared(a->st)) {
+		status_reply(a, call, days, NULL);
+		return;
+	}
+	/* the cluster's servers come from the database: the answer waits for them */
+	if ((sw = calloc(1, sizeof(*sw))) == NULL) {
+		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	sw->a = a;
+	sw->call = call;
+	sw->days = days;
+	if (store_servers(a->st, status_server, status_servers_done, sw) != 0) {
+		status_reply(a, call, days, sw);
+		status_wait_free(sw);
+		return;
+	}
+	rpc_call_on_cancel(call, status_cancelled, sw);
+}
+
+static void
+status_reply(struct admin *a, struct rpc_call *call, uint32_t days, struct status_wait *sw)
+{
+	const struct agent_conn *ac = adm_caller(call);
+	Wiresync__V1__StatusReply r = WIRESYNC__V1__STATUS_REPLY__INIT;
+	Wiresync__V1__ExpiringCertificate **ptrs = NULL;
+	Wiresync__V1__ClusterServer **sp = NULL;
+	struct expiry_ctx e = { 0 };
+	struct collect c;
+	int64_t now = wall_s();
+
+	if (ac == NULL)
+		return;
 	e.limit = now + (int64_t)days * 86400;
 	c.v = NULL;
 	if (peer_table_foreach(a->svc->peers, ac->id.network, expiry_one, &e) != 0 ||
@@ -361,8 +460,21 @@ adm_handle_status(struct rpc_call *call, const uint8_t *req, size_t len, void *a
 	r.hub_port = a->hub_port;
 	r.n_expiring = e.n;
 	r.expiring = ptrs;
+	r.store_kind = store_shared(a->st) ? "postgresql" : "sqlite";
+	r.server_name = (char *)(store_server_name(a->st) != NULL ? store_server_name(a->st) :
+	    "");
+	if (sw != NULL && sw->n > 0 && (sp = malloc(sw->n * sizeof(*sp))) != NULL) {
+		for (size_t i = 0; i < sw->n; i++) {
+			sw->v[i].name = sw->names[i];
+			sw->v[i].address = sw->addrs[i];
+			sp[i] = &sw->v[i];
+		}
+		r.n_servers = sw->n;
+		r.servers = sp;
+	}
 	reply_packed(call, &r.base);
 out:
+	free(sp);
 	free(c.v);
 	free(ptrs);
 	free(e.v);
@@ -477,7 +589,15 @@ adm_handle_backup(struct rpc_call *call, const uint8_t *req, size_t len, void *a
 	b->revision = a->svc->revision;
 	if ((r = store_backup_image(a->st, &b->img, &b->len)) < 0) {
 		free(b);
-		rpc_call_fail(call, GRPC_INTERNAL, "backup failed: %s", strerror(-r));
+		/* a cluster's store is the database's to copy, whole and consistent */
+		if (r == -ENOTSUP) {
+			log_info("%s (%s): Backup refused: the store is a PostgreSQL database",
+			    ac->id.name, ac->id.network);
+			rpc_call_fail(call, GRPC_FAILED_PRECONDITION, "the store is a PostgreSQL "
+			    "database (database = postgresql://...), which wiresyncd does not copy: "
+			    "back it up with pg_dump");
+		} else
+			rpc_call_fail(call, GRPC_INTERNAL, "backup failed: %s", strerror(-r));
 		return;
 	}
 	SHA256(b->img, b->len, b->sha);

@@ -14,20 +14,12 @@
 
 #include "common/netaddr.h"
 #include "rpc/log.h"
+#include "rpc/loop.h"
 #include "server/audit.h"
 #include "server/crl.h"
 #include "server/policyset.h"
 #include "server/service_impl.h"
 #include "server/store.h"
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 record(struct service *svc, const char *name, const char *serial, const char *network,
@@ -37,7 +29,7 @@ record(struct service *svc, const char *name, const char *serial, const char *ne
 	uint64_t max = svc->cfg.audit_max_entries > 0 ? svc->cfg.audit_max_entries : 10000;
 
 	memset(&e, 0, sizeof(e));
-	e.time_ms = wall_ms();
+	e.time_ms = loop_wall_ms();
 	snprintf(e.network, sizeof(e.network), "%s", network != NULL ? network : "");
 	snprintf(e.admin, sizeof(e.admin), "%s", name != NULL ? name : "");
 	snprintf(e.serial, sizeof(e.serial), "%s", serial != NULL ? serial : "");

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "rpc/log.h"
+#include "rpc/loop.h"
 #include "rpc/tickets.h"
 #include "server/daemon.h"
 #include "server/store.h"
@@ -18,15 +19,6 @@
 #define SHARED_TICKETS_READ_MS 60000
 
 static void read_keys(struct daemon *d);
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 on_added(void *arg, int err)
@@ -45,7 +37,7 @@ add_key(struct daemon *d, bool forget_old)
 	uint8_t rec[TLS_TICKET_KEY_LEN];
 
 	if (tls_tickets_make(rec) < 0 ||
-	    store_ticket_add(d->store, rec, forget_old, now_ms(), on_added, d) != 0)
+	    store_ticket_add(d->store, rec, forget_old, loop_wall_ms(), on_added, d) != 0)
 		log_debug("database: no session ticket key added now (not connected)");
 	OPENSSL_cleanse(rec, sizeof(rec));
 }
@@ -55,7 +47,7 @@ on_keys(void *arg, const uint8_t *records, size_t n, int64_t created_ms)
 {
 	struct daemon *d = arg;
 
-	if (n == 0 || now_ms() - created_ms >= (int64_t)d->ticket_rotate_s * 1000) {
+	if (n == 0 || loop_wall_ms() - created_ms >= (int64_t)d->ticket_rotate_s * 1000) {
 		/* a rotation due: whichever server comes first makes it; the others read it */
 		if (!d->ticket_adding) {
 			d->ticket_adding = true;

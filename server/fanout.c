@@ -115,6 +115,14 @@ watcher_free(struct watcher *w, bool presence)
 	int64_t left;
 
 	left = idcount_add(svc->watches, w->ac->ident, -1);
+	if (w->parked) {
+		struct watcher **pp = &svc->parked;
+		while (*pp != w)
+			pp = &(*pp)->next;
+		*pp = w->next;
+		free(w);
+		return;
+	}
 	if (presence && left == 0)
 		presence_watch(svc, w->ac, 0);
 	if (w->prev != NULL)
@@ -307,13 +315,17 @@ watch_replay(struct service *svc, struct watcher *w, uint64_t since)
 {
 	struct replay_ctx r = { svc, w, 0, 0 };
 	uint64_t floor = store_log_floor(svc->store);
+	/* where the fan-out is: a commit the follower has yet to read (a shared store learns
+	 * of its own commits so) comes to this stream from the follower, not from here */
+	uint64_t at = follower_applied(svc->follower) < svc->revision ?
+	    follower_applied(svc->follower) : svc->revision;
 	struct rpc_buf *snap;
 
 	if (since != 0 && since >= floor && since <= svc->revision) {
 		if (store_changes_since(svc->store, w->ac->id.network, since, replay_one, &r) == 0) {
 			log_debug("%s: Watch resumed from revision %llu: %zu changes",
 			    w->ac->id.name, (unsigned long long)since, r.sent);
-			w->cursor = svc->revision;
+			w->cursor = at;
 			return 0;
 		}
 		if (r.err != 0)
@@ -321,13 +333,13 @@ watch_replay(struct service *svc, struct watcher *w, uint64_t since)
 		/* the log could not be read: a snapshot still gives a correct picture */
 	}
 	snap = peerpb_event_snapshot(svc->peers, w->ac->id.network,
-	    w->ac->id.has_key ? w->ac->id.key : NULL, snap_keep, w, svc->revision);
+	    w->ac->id.has_key ? w->ac->id.key : NULL, snap_keep, w, at);
 	if (snap == NULL || rpc_call_send(w->call, snap, 0) < 0) {
 		rpc_buf_unref(snap);
 		return -ENOMEM;
 	}
 	rpc_buf_unref(snap);
-	w->cursor = svc->revision;
+	w->cursor = at;
 	return 0;
 }
 
@@ -366,6 +378,21 @@ watch_catch_up_all(struct service *svc)
 			if (!w->lagging && w->cursor < svc->revision)
 				watcher_catch_up(w->call, w);
 		}
+	}
+}
+
+static void watch_start(struct service *svc, struct watcher *w);
+
+void
+watch_unpark_all(struct service *svc)
+{
+	struct watcher *w;
+
+	while ((w = svc->parked) != NULL) {
+		svc->parked = w->next;
+		w->parked = false;
+		w->next = NULL;
+		watch_start(svc, w);
 	}
 }
 
@@ -412,6 +439,33 @@ watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	}
 	w->call = call;
 	w->ac = ac;
+	w->since = since;
+	w->count = count;
+	w->held_len = held_len;
+	memcpy(w->held, held, held_len);
+	w->held_policy_len = held_policy_len;
+	memcpy(w->held_policy, held_policy, held_policy_len);
+	if (svc->batch != NULL) {
+		/* a batch is in a shared store's hands: the table holds records not yet
+		 * committed, so the snapshot waits for its answer (watch_unpark_all) */
+		w->parked = true;
+		w->next = svc->parked;
+		svc->parked = w;
+		rpc_call_on_cancel(call, watch_cancelled, w);
+		return;
+	}
+	watch_start(svc, w);
+}
+
+/* The stream's first events: the policy, the snapshot or the changes since its revision,
+ * the CRL; then its presence counts. */
+static void
+watch_start(struct service *svc, struct watcher *w)
+{
+	struct rpc_call *call = w->call;
+	struct agent_conn *ac = w->ac;
+	uint64_t since = w->since;
+
 	w->next = w->net->watchers;
 	if (w->next != NULL)
 		w->next->prev = w;
@@ -421,17 +475,18 @@ watch_handle(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	rpc_call_accept(call);
 	/* The policy first, so the agent judges the peers by it; a host that holds another
 	 * policy than its network's may have been shown other peers: a snapshot. */
-	if (watch_policy_stale(svc, ac->id.network, held_policy, held_policy_len))
+	if (watch_policy_stale(svc, ac->id.network, w->held_policy, w->held_policy_len))
 		since = 0;
-	if (watch_send_policy(svc, w, held_policy, held_policy_len) < 0 ||
+	if (watch_send_policy(svc, w, w->held_policy, w->held_policy_len) < 0 ||
 	    watch_replay(svc, w, since) < 0 ||
-	    crlset_send(svc->crls, ac->id.network, call, held, held_len) < 0) {
+	    crlset_send(svc->crls, ac->id.network, call, w->held, w->held_len) < 0) {
+		rpc_call_on_cancel(call, NULL, NULL);
 		watcher_free(w, false);
 		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	rpc_call_on_cancel(call, watch_cancelled, w);
-	presence_watch(svc, ac, count);
+	presence_watch(svc, ac, w->count);
 	log_debug("%s: Watch from revision %llu, now at %llu", ac->id.name,
 	    (unsigned long long)since, (unsigned long long)svc->revision);
 }
@@ -459,6 +514,8 @@ watch_restart_grace_over(void *arg)
 void
 watch_free_all(struct service *svc)
 {
+	while (svc->parked != NULL)
+		watcher_free(svc->parked, false);
 	for (struct net *n = svc->nets, *nn; n != NULL; n = nn) {
 		nn = n->next;
 		while (n->watchers != NULL)

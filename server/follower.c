@@ -27,6 +27,8 @@ struct follower {
 	bool rang;                      /* a ring during a read (or a hold) reads again */
 	bool held;                      /* a batch is being written: no import meanwhile */
 	bool starting;                  /* inside store_follow */
+	bool reloading;                 /* every record being read again (a pruned gap) */
+	struct peer_table *reload;      /* ... into this */
 	bool failed;                    /* the read in flight could not collect a row */
 	struct loop_timer retry;
 };
@@ -134,6 +136,113 @@ collect(void *arg, const struct store_change *c, const struct peer *rec)
 static void retry_fire(void *arg);
 static void start_read(struct follower *f);
 
+/* A shared store's rows were pruned past what we applied: the table may hold records
+ * removed meanwhile, or miss others' changes; every record is read again, the table made
+ * the same, and every watcher catches up from its cursor. */
+static void
+reload_peer(void *arg, const struct peer *p)
+{
+	struct follower *f = arg;
+	struct peer *q;
+
+	if (f->failed)
+		return;
+	if (f->reload == NULL && (f->reload = peer_table_new()) == NULL) {
+		f->failed = true;
+		return;
+	}
+	if ((q = peer_dup(p)) == NULL || peer_table_put(f->reload, q) == q) {
+		peer_free(q);
+		f->failed = true;
+	}
+}
+
+struct gone {
+	const struct peer_table *keep;
+	uint8_t (*keys)[WG_KEY_LEN];
+	size_t n, cap;
+};
+
+static int
+find_gone(const struct peer *p, void *arg)
+{
+	struct gone *g = arg;
+
+	if (g->keep != NULL && peer_table_get(g->keep, p->key) != NULL)
+		return 0;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 64;
+		void *v = realloc(g->keys, cap * sizeof(*g->keys));
+		if (v == NULL)
+			return -1;
+		g->keys = v;
+		g->cap = cap;
+	}
+	memcpy(g->keys[g->n++], p->key, WG_KEY_LEN);
+	return 0;
+}
+
+static int
+move_one(const struct peer *p, void *arg)
+{
+	struct follower *f = arg;
+	struct peer *q = peer_dup(p);
+	struct peer *displaced;
+
+	if (q == NULL || (displaced = peer_table_put(f->peers, q)) == q) {
+		peer_free(q);
+		return -1;
+	}
+	peer_free(displaced);
+	return 0;
+}
+
+static void
+on_reloaded(void *arg, uint64_t revision, int err)
+{
+	struct follower *f = arg;
+	struct gone g = { f->reload, NULL, 0, 0 };
+	bool ok = err == 0 && !f->failed;
+
+	if (ok && (peer_table_foreach(f->peers, NULL, find_gone, &g) != 0 ||
+	    (f->reload != NULL && peer_table_foreach(f->reload, NULL, move_one, f) != 0)))
+		ok = false;
+	for (size_t i = 0; ok && i < g.n; i++)
+		peer_free(peer_table_take(f->peers, g.keys[i]));
+	free(g.keys);
+	peer_table_del(f->reload);
+	f->reload = NULL;
+	f->failed = false;
+	f->reading = false;
+	if (!ok) {
+		log_warnx("follower: cannot read every record again; trying in %u ms",
+		    FOLLOWER_RETRY_MS);
+		f->rang = true;
+		loop_timer_set(f->loop, &f->retry, FOLLOWER_RETRY_MS, retry_fire, f);
+		return;
+	}
+	log_info("follower: every record read again at revision %llu (%zu peers, %zu gone)",
+	    (unsigned long long)revision, peer_table_count(f->peers), g.n);
+	f->applied = revision;
+	/* the service at the new revision first: the watchers' snapshots carry it */
+	if (f->sink.advanced != NULL)
+		f->sink.advanced(f->sink.arg, f->applied);
+	f->sink.resync(f->sink.arg);
+	if (f->rang)
+		start_read(f);
+}
+
+/* True when the reload went to the store (a shared store): on_reloaded goes on. */
+static bool
+start_reload(struct follower *f)
+{
+	f->failed = false;
+	if (store_reload(f->store, reload_peer, on_reloaded, f) != 0)
+		return false;
+	f->reloading = true;
+	return true;
+}
+
 /* The rows of one reading are in: their plan goes to the fan-out. */
 static void
 apply_rows(struct follower *f)
@@ -144,6 +253,12 @@ apply_rows(struct follower *f)
 	if (f->n == 0)
 		return;
 	k = follower_plan(f->applied, f->rows, f->n, f->peers, f->steps, &gap);
+	if (gap && start_reload(f)) {
+		log_warnx("follower: the change log has no rows for some revisions after %llu "
+		    "(pruned while this server was away): reading every record again",
+		    (unsigned long long)f->applied);
+		return;
+	}
 	if (gap) {
 		/* the table already holds every committed state: the watchers catch up from
 		 * it, each from its own cursor */
@@ -173,6 +288,12 @@ on_read(void *arg, uint64_t revision, int err)
 	(void)revision;
 	if (!failed)
 		apply_rows(f);
+	if (f->reloading) {
+		/* on_reloaded takes it from here; the rows are stale */
+		f->reloading = false;
+		f->n = 0;
+		return;
+	}
 	f->reading = false;
 	f->n = 0;
 	f->failed = false;
@@ -279,6 +400,7 @@ follower_del(struct follower *f)
 		return;
 	loop_timer_cancel(f->loop, &f->retry);
 	store_set_doorbell(f->store, NULL, NULL);
+	peer_table_del(f->reload);
 	free(f->rows);
 	free(f->steps);
 	free(f);

@@ -24,6 +24,7 @@
 #include "rpc/tls.h"
 #include "server/admin.h"
 #include "server/audit.h"
+#include "server/copystore.h"
 #include "server/crl.h"
 #include "server/daemon.h"
 #include "server/issuer.h"
@@ -43,6 +44,7 @@ usage(FILE *out, const struct config_schema *schema)
 {
 	fprintf(out,
 	    "usage: wiresyncd [-n] [-d] [-c FILE] [--KEY=VALUE ...]\n"
+	    "       wiresyncd --copy-store FROM TO\n"
 	    "\n"
 	    "Keeps the peers of WireGuard meshes in sync over gRPC with mutual TLS.\n"
 	    "\n"
@@ -51,6 +53,8 @@ usage(FILE *out, const struct config_schema *schema)
 	    "  -d, --debug        log at debug level\n"
 	    "  -h, --help         show this help\n"
 	    "  -V, --version      show the version\n"
+	    "  --copy-store FROM TO  copy the whole store into an empty one and exit; each an\n"
+	    "                     SQLite file or a postgresql:// URI (no configuration is read)\n"
 	    "\n"
 	    "Every key of the [server] section can be given as --KEY=VALUE and wins over the file:\n",
 	    SERVERCONF_DEFAULT_PATH);
@@ -310,6 +314,13 @@ main(int argc, char **argv)
 	char err[512];
 
 	log_init("wiresyncd", LOG_LEVEL_INFO);
+	/* an offline copy between backends (server/copystore.h): no configuration is read */
+	if (argc > 1 && strcmp(argv[1], "--copy-store") == 0) {
+		if (argc == 4)
+			return copystore_main(argv[2], argv[3]);
+		fprintf(stderr, "usage: wiresyncd --copy-store FROM TO\n");
+		return 2;
+	}
 	serverconf_init(&conf, &schema);
 	keyargs = calloc((size_t)argc + 1, sizeof(*keyargs));
 	if (keyargs == NULL)

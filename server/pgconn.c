@@ -342,6 +342,12 @@ on_sync(void *arg)
 	flush(c);
 }
 
+void
+pgconn_end(struct pgconn *c)
+{
+	on_sync(c);
+}
+
 static void
 on_send_failed(void *arg)
 {
@@ -436,7 +442,11 @@ pgconn_del(struct pgconn *c)
 	loop_defer_cancel(c->loop, &c->fail);
 	if (c->io_fd >= 0)
 		loop_io_del(c->loop, &c->io);
+	/* the failed items' callbacks may send (a ROLLBACK): nothing goes any more */
+	c->state = PG_WAITING;
 	items_fail(c, "connection closed");
+	loop_defer_cancel(c->loop, &c->sync);
+	loop_defer_cancel(c->loop, &c->fail);
 	if (c->pg != NULL)
 		PQfinish(c->pg);
 	free(c->conninfo);

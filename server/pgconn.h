@@ -61,6 +61,10 @@ int pgconn_send(struct pgconn *c, const char *sql, int n, const char *const *val
 
 /* "host:port/db" (no password) for logs. */
 const char *pgconn_target(const struct pgconn *c);
+/* Ends the pipeline now instead of at the end of the loop turn: the queries sent so far
+ * succeed or fail on their own (the server runs the statements between two ends as one
+ * implicit transaction, and an error aborts the rest up to the end). */
+void pgconn_end(struct pgconn *c);
 
 /* Counters for tests and metrics. */
 struct pgconn_stats {

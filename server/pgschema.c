@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "server/pgschema.h"
+#include "server/store.h"
 
 /* One transaction: the lock, then every step the database lacks, each guarded by the
  * version it upgrades (a DO block: one command, so it fits a pipeline). Append steps,
@@ -239,4 +240,25 @@ int
 pgschema_array_end(char *buf, size_t len)
 {
 	return put(buf, len, "}");
+}
+
+const char PGSCHEMA_TUNNELS_SQL[] =
+	"INSERT INTO peer_tunnels (network, addr, key) SELECT $1, a, $3::bytea "
+	"FROM unnest($2::text[]) AS a";
+
+int
+pgschema_tunnels(const struct peer *p, char *buf, size_t len)
+{
+	char one[NETADDR_STRLEN];
+
+	if (len < 3)
+		return -ENOSPC;
+	strcpy(buf, "{");
+	for (size_t i = 0; i < p->n_tunnel; i++) {
+		netaddr_format(&p->tunnel[i], p->tunnel[i].prefix !=
+		    (p->tunnel[i].family == AF_INET ? 32 : 128), one);
+		if (pgschema_array_text(buf, len, one) < 0)
+			return -ENOSPC;
+	}
+	return pgschema_array_end(buf, len);
 }

@@ -16,7 +16,9 @@
 #ifndef WS_PGSCHEMA_H
 #define WS_PGSCHEMA_H
 
+#include "common/netaddr.h"
 #include "server/pgconn.h"
+#include "server/store.h"
 
 /* The schema version this build writes. */
 int pgschema_version(void);
@@ -40,5 +42,17 @@ extern const char PGSCHEMA_COMMIT_SQL[];
 int pgschema_array_bytea(char *buf, size_t len, const uint8_t *data, size_t n);
 int pgschema_array_text(char *buf, size_t len, const char *s);
 int pgschema_array_end(char *buf, size_t len);
+
+struct peer;
+
+/* Where a record's tunnel addresses are claimed (after its peers row): $1 the network, $2
+ * the addresses as pgschema_tunnels formats them, $3 the key (bytea). The primary key
+ * (network, addr) refuses an address another key of the network holds. */
+extern const char PGSCHEMA_TUNNELS_SQL[];
+/* Room for pgschema_tunnels' literal of any record. */
+#define PGSCHEMA_TUNNELS_MAX (CERT_TUNNEL_MAX * (NETADDR_STRLEN + 3) + 3)
+/* p's tunnel addresses as the text[] literal of PGSCHEMA_TUNNELS_SQL's $2 (a host address
+ * without its prefix, as the certificate binds it), into buf (len bytes). 0 or -ENOSPC. */
+int pgschema_tunnels(const struct peer *p, char *buf, size_t len);
 
 #endif

@@ -78,6 +78,11 @@ struct watcher {
 	bool lagging;                /* backed up: replay from cursor once drained */
 	bool crl_pending;            /* a new CRL came while lagging: send it on catch-up */
 	bool policy_pending;         /* a new policy came while lagging: it and a snapshot */
+	bool parked;                 /* waits for a batch in flight (svc->parked, by next) */
+	uint64_t since;              /* what it asked for, until it starts */
+	int64_t count;               /* its identity's streams when it came */
+	uint8_t held[32], held_policy[32];
+	size_t held_len, held_policy_len;
 };
 
 /* The watchers of one network: a change costs O(watchers of its network). */
@@ -104,6 +109,7 @@ struct service {
 	struct change *pending, **pending_tail;
 	struct loop_defer commit_defer;
 	struct change *batch;        /* in the store's hands (store_write); NULL: none */
+	struct watcher *parked;      /* Watch streams that came meanwhile (fanout.c) */
 	uint64_t batch_t0;
 	struct store_write_change *writes; /* the batch's, pointing into its records */
 	size_t n_writes, cap_writes;
@@ -182,6 +188,9 @@ struct crlset;
 void watch_broadcast_crl(struct service *svc, const struct crlset *old);
 /* Ends every watcher without presence changes and frees the per-network lists. */
 void watch_free_all(struct service *svc);
+/* fanout.c: the Watch streams that came while a batch was in flight start now, from the
+ * table as committed (or as it was, the batch undone). */
+void watch_unpark_all(struct service *svc);
 /* Brings w from its cursor to the current revision (a snapshot when since is 0, or older
  * than the log). 0 or -ENOMEM. */
 int watch_replay(struct service *svc, struct watcher *w, uint64_t since);

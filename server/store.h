@@ -76,6 +76,9 @@ bool store_database_is_uri(const char *database);
  * follower imports them) and presence is held per server. */
 bool store_shared(const struct store *st);
 
+/* This server's name in a shared store's cluster; NULL on SQLite. */
+const char *store_server_name(const struct store *st);
+
 /* One change of a store_write: put (the record) or, with put NULL, the removal of key
  * from network. */
 struct store_write_change {
@@ -107,6 +110,11 @@ int store_write(struct store *st, const struct store_write_change *ch, size_t n,
  * once) or a negative errno (done not called). */
 typedef void (*store_row_fn)(void *arg, const struct store_change *c, const struct peer *rec);
 int store_follow(struct store *st, uint64_t after, store_row_fn fn,
+    void (*done)(void *arg, uint64_t revision, int err), void *arg);
+/* Every record as the store holds it now, then done with the revision the read saw
+ * (err 0 or negative): what a follower that missed pruned rows of a shared store starts
+ * again from. -ENOTSUP on SQLite (the service's table is the committed state). */
+int store_reload(struct store *st, void (*fn)(void *arg, const struct peer *p),
     void (*done)(void *arg, uint64_t revision, int err), void *arg);
 /* The doorbell (a shared store): fn is called when some server committed or when the
  * database is back after a loss; the follower reads the log then. SQLite never rings. */
@@ -273,6 +281,12 @@ int store_audit_foreach(struct store *st, const char *network, uint64_t before_i
     uint32_t limit, int (*fn)(const struct store_audit *e, void *arg), void *arg);
 /* Rows kept, of every network. 0 or -EIO. */
 int store_audit_count(struct store *st, uint64_t *n);
+/* store_audit_foreach on either store: fn per row, then done(arg, 0 or a negative errno),
+ * before this returns on SQLite and from the loop on a shared store. 0 (done will be
+ * called once) or a negative errno (-ENOTCONN: the database is away; done not called). */
+int store_audit_list(struct store *st, const char *network, uint64_t before_id,
+    uint32_t limit, int (*fn)(const struct store_audit *e, void *arg),
+    void (*done)(void *arg, int err), void *arg);
 
 /* Database file size in bytes (page_count * page_size). */
 int64_t store_size(struct store *st);
@@ -308,5 +322,29 @@ int store_links_drop(struct store *st, const uint8_t key[WG_KEY_LEN]);
  * non-zero; -EIO on a read error (a bad row is skipped and logged). */
 int store_links_foreach(struct store *st, int (*fn)(const struct store_link *l, void *arg),
     void *arg);
+
+/* Copying a store between backends (server/copystore.h): the reads nothing else needs, and
+ * writes that keep a record's id and join the caller's open transaction (store_begin ...
+ * store_commit), so that a whole copy commits at once or not at all. */
+/* Every change log row in revision order, with its stamp (ms). 0, fn's non-zero value, or
+ * -EIO (a bad row or a read error, logged). */
+int store_log_foreach(struct store *st,
+    int (*fn)(const struct store_change *c, int64_t ts_ms, void *arg), void *arg);
+/* Every join token in id order; t is valid only during the call. 0, fn's non-zero value,
+ * or -EIO (logged). */
+int store_tokens_foreach(struct store *st, int (*fn)(const struct store_token *t, void *arg),
+    void *arg);
+/* Inside the open transaction, each 0, -EINVAL (a bad record, or no transaction) or -EIO
+ * (logged); the change log's rows go through store_change_log, the revision with
+ * store_commit. Request j as it is (and the next id raised above it): */
+int store_join_copy(struct store *st, const struct store_join *j);
+/* The next join id raised to at least next (never lowered). */
+int store_join_next_id_raise(struct store *st, uint64_t next);
+/* Token t under its own t->id; -EEXIST when its id or hash is taken. */
+int store_token_copy(struct store *st, const struct store_token *t);
+/* Audit entry e under its own e->id, past no bound (-EEXIST when the id is taken). */
+int store_audit_copy(struct store *st, const struct store_audit *e);
+/* Link row l, replacing the row of the same reporter and peer. */
+int store_link_copy(struct store *st, const struct store_link *l);
 
 #endif

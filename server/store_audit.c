@@ -97,7 +97,7 @@ store_audit_add(struct store *st, struct store_audit *e, uint64_t max_entries)
 	int rc, ret;
 
 	if (st->shared != NULL)
-		return -ENOTSUP;
+		return store_shared_audit_add(st->shared, e, max_entries);
 	if ((why = audit_invalid(e)) != NULL || max_entries == 0 || max_entries > INT64_MAX) {
 		log_warnx("store %s: add audit entry: %s", st->path,
 		    why != NULL ? why : "bad bound");
@@ -205,4 +205,42 @@ store_audit_count(struct store *st, uint64_t *n)
 	}
 	sqlite3_finalize(stmt);
 	return ret;
+}
+
+int
+store_audit_copy(struct store *st, const struct store_audit *e)
+{
+	sqlite3_stmt *stmt = NULL;
+	const char *why;
+	int rc, ret;
+
+	if ((why = audit_invalid(e)) != NULL || e->id == 0 || e->id > INT64_MAX) {
+		log_warnx("store %s: copy audit entry %llu: %s", st->path,
+		    (unsigned long long)e->id, why != NULL ? why : "bad id");
+		return -EINVAL;
+	}
+	if (!store_in_tx(st, "copy audit entry"))
+		return -EINVAL;
+	if ((ret = audit_prepare(st, "INSERT INTO audit (" AUDIT_COLUMNS ") VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &stmt, "copy audit entry")) != 0)
+		return ret;
+	if (sqlite3_bind_int64(stmt, 1, (sqlite3_int64)e->id) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 2, e->time_ms) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 3, e->network, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 4, e->admin, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 5, e->serial, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 6, e->action, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 7, e->detail, -1, SQLITE_STATIC) != SQLITE_OK) {
+		log_warnx("store %s: copy audit entry: %s", st->path, sqlite3_errmsg(st->db));
+		sqlite3_finalize(stmt);
+		return -EIO;
+	}
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE)
+		log_warnx("store %s: copy audit entry %llu: %s", st->path,
+		    (unsigned long long)e->id, sqlite3_errmsg(st->db));
+	sqlite3_finalize(stmt);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	return rc == SQLITE_DONE ? 0 : -EIO;
 }

@@ -47,6 +47,12 @@ store_shared(const struct store *st)
 	return st->shared != NULL;
 }
 
+const char *
+store_server_name(const struct store *st)
+{
+	return st->shared != NULL ? store_shared_name(st->shared) : NULL;
+}
+
 /* SQLite: the service numbered the puts already (store_revision() + i + 1). */
 static int
 write_sqlite(struct store *st, const struct store_write_change *ch, size_t n, int64_t now_ms,
@@ -169,4 +175,27 @@ store_ticket_add(struct store *st, const uint8_t record[80], bool forget_old,
 	if (st->shared == NULL)
 		return -ENOTSUP;
 	return store_shared_ticket_add(st->shared, record, forget_old, now_ms, done, arg);
+}
+
+int
+store_audit_list(struct store *st, const char *network, uint64_t before_id,
+    uint32_t limit, int (*fn)(const struct store_audit *e, void *arg),
+    void (*done)(void *arg, int err), void *arg)
+{
+	int r;
+
+	if (st->shared != NULL)
+		return store_shared_audit_list(st->shared, network, before_id, limit, fn, done, arg);
+	r = store_audit_foreach(st, network, before_id, limit, fn, arg);
+	done(arg, r < 0 ? r : 0);
+	return 0;
+}
+
+int
+store_reload(struct store *st, void (*fn)(void *arg, const struct peer *p),
+    void (*done)(void *arg, uint64_t revision, int err), void *arg)
+{
+	if (st->shared == NULL)
+		return -ENOTSUP;
+	return store_shared_reload(st->shared, fn, done, arg);
 }

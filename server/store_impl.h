@@ -119,6 +119,12 @@ int store_shared_connect(struct loop *l, const char *uri, const struct store_clu
     struct store_shared **out, char *err, size_t errlen);
 void store_shared_close(struct store_shared *sh);
 uint64_t store_shared_revision(const struct store_shared *sh);
+const char *store_shared_name(const struct store_shared *sh);
+/* For store_shared_cluster.c: the connection, whether it is up, whether it is closing
+ * (answers from then on reach nobody). */
+struct store_pg *store_shared_pg(const struct store_shared *sh);
+bool store_shared_ready(const struct store_shared *sh);
+bool store_shared_closing(const struct store_shared *sh);
 int store_shared_peers_foreach(struct store_shared *sh,
     int (*fn)(const struct peer *p, void *arg), void *arg);
 void store_shared_set_doorbell(struct store_shared *sh, void (*fn)(void *arg), void *arg);
@@ -135,6 +141,18 @@ int store_shared_servers(struct store_shared *sh,
 int store_shared_tickets(struct store_shared *sh,
     void (*fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms),
     void (*done)(void *arg, int err), void *arg);
+int store_shared_links_foreach(struct store_shared *sh,
+    int (*fn)(const struct store_link *l, void *arg), void *arg);
+int store_shared_links_replace(struct store_shared *sh, const uint8_t reporter[WG_KEY_LEN],
+    const struct store_link *v, size_t n);
+int store_shared_links_drop(struct store_shared *sh, const uint8_t key[WG_KEY_LEN]);
+int store_shared_audit_add(struct store_shared *sh, struct store_audit *e,
+    uint64_t max_entries);
+int store_shared_audit_list(struct store_shared *sh, const char *network, uint64_t before_id,
+    uint32_t limit, int (*fn)(const struct store_audit *e, void *arg),
+    void (*done)(void *arg, int err), void *arg);
+int store_shared_reload(struct store_shared *sh, void (*fn)(void *arg, const struct peer *p),
+    void (*done)(void *arg, uint64_t revision, int err), void *arg);
 int store_shared_ticket_add(struct store_shared *sh, const uint8_t record[80],
     bool forget_old, int64_t now_ms, void (*done)(void *arg, int err), void *arg);
 

@@ -326,3 +326,23 @@ store_join_next_id(struct store *st, uint64_t *next)
 	*next = (uint64_t)v;
 	return 0;
 }
+
+int
+store_join_copy(struct store *st, const struct store_join *j)
+{
+	return store_join_write(st, j);
+}
+
+int
+store_join_next_id_raise(struct store *st, uint64_t next)
+{
+	sqlite3_stmt *stmt = st->join_stmt[JOIN_NEXT_SET];
+
+	if (next == 0 || next > INT64_MAX || !store_in_tx(st, "raise the next join id"))
+		return -EINVAL;
+	if (sqlite3_bind_int64(stmt, 1, (sqlite3_int64)next) != SQLITE_OK) {
+		sqlite3_clear_bindings(stmt);
+		return -EIO;
+	}
+	return store_stmt_run(st, stmt, join_stmt_name[JOIN_NEXT_SET]);
+}

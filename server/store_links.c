@@ -57,13 +57,13 @@ store_links_replace(struct store *st, const uint8_t reporter[WG_KEY_LEN],
 	sqlite3_stmt *del = NULL, *put = NULL;
 	int ret;
 
-	if (st->shared != NULL)
-		return -ENOTSUP;
 	for (size_t i = 0; i < n; i++)
 		if (!text_ok(v[i].path, STORE_LINK_PATH_MAX) ||
 		    !text_ok(v[i].endpoint, STORE_LINK_EP_MAX) ||
 		    !text_ok(v[i].down_reason, STORE_LINK_REASON_MAX))
 			return -EINVAL;
+	if (st->shared != NULL)
+		return store_shared_links_replace(st->shared, reporter, v, n);
 	if ((ret = begin(st, "replace link health")) != 0)
 		return ret;
 	if ((ret = prep(st, "DELETE FROM link_health WHERE reporter_key = ?1", &del)) != 0 ||
@@ -98,7 +98,7 @@ store_links_drop(struct store *st, const uint8_t key[WG_KEY_LEN])
 	int ret;
 
 	if (st->shared != NULL)
-		return -ENOTSUP;
+		return store_shared_links_drop(st->shared, key);
 	if ((ret = begin(st, "drop link health")) != 0)
 		return ret;
 	if ((ret = prep(st, "DELETE FROM link_health WHERE reporter_key = ?1 OR peer_key = ?1",
@@ -118,7 +118,7 @@ store_links_foreach(struct store *st, int (*fn)(const struct store_link *l, void
 	int ret, rc;
 
 	if (st->shared != NULL)
-		return 0;          /* link health is not on a shared store yet */
+		return store_shared_links_foreach(st->shared, fn, arg);
 	if ((ret = prep(st, "SELECT " LINK_COLUMNS " FROM link_health "
 	    "ORDER BY reporter_key, peer_key", &q)) != 0)
 		return ret;
@@ -148,5 +148,31 @@ store_links_foreach(struct store *st, int (*fn)(const struct store_link *l, void
 		ret = -EIO;
 	}
 	sqlite3_finalize(q);
+	return ret;
+}
+
+int
+store_link_copy(struct store *st, const struct store_link *l)
+{
+	sqlite3_stmt *put = NULL;
+	int ret;
+
+	if (!text_ok(l->path, STORE_LINK_PATH_MAX) || !text_ok(l->endpoint, STORE_LINK_EP_MAX) ||
+	    !text_ok(l->down_reason, STORE_LINK_REASON_MAX) || !store_in_tx(st, "copy link row"))
+		return -EINVAL;
+	if ((ret = prep(st, "INSERT OR REPLACE INTO link_health (" LINK_COLUMNS ") VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", &put)) != 0)
+		return ret;
+	sqlite3_bind_blob(put, 1, l->reporter, WG_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(put, 2, l->peer, WG_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(put, 3, l->path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(put, 4, l->endpoint, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(put, 5, l->last_handshake_ms);
+	sqlite3_bind_int64(put, 6, (sqlite3_int64)l->rx_bytes);
+	sqlite3_bind_int64(put, 7, (sqlite3_int64)l->tx_bytes);
+	sqlite3_bind_text(put, 8, l->down_reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(put, 9, l->reported_ms);
+	ret = store_stmt_run(st, put, "copy link row");
+	sqlite3_finalize(put);
 	return ret;
 }

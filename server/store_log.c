@@ -303,3 +303,40 @@ store_log_floor(struct store *st)
 		return head - 1;
 	return st->revision;
 }
+
+int
+store_log_foreach(struct store *st,
+    int (*fn)(const struct store_change *c, int64_t ts_ms, void *arg), void *arg)
+{
+	sqlite3_stmt *stmt = NULL;
+	struct store_change c;
+	int rc, ret = 0;
+
+	/* prepared per call: a copy reads the log once */
+	if (sqlite3_prepare_v2(st->db, "SELECT revision, key, network, removed, ts_ms FROM "
+	    "changes ORDER BY revision", -1, &stmt, NULL) != SQLITE_OK) {
+		log_warnx("store %s: read the change log: %s", st->path, sqlite3_errmsg(st->db));
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const void *key = sqlite3_column_blob(stmt, 1);
+		if (key == NULL || sqlite3_column_bytes(stmt, 1) != WG_KEY_LEN ||
+		    !store_column_text(stmt, 2, c.network, sizeof(c.network))) {
+			log_warnx("store %s: read the change log: revision %lld: a bad row",
+			    st->path, (long long)sqlite3_column_int64(stmt, 0));
+			ret = -EIO;
+			break;
+		}
+		c.revision = (uint64_t)sqlite3_column_int64(stmt, 0);
+		memcpy(c.key, key, WG_KEY_LEN);
+		c.removed = sqlite3_column_int(stmt, 3) != 0;
+		if ((ret = fn(&c, sqlite3_column_int64(stmt, 4), arg)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE) {
+		log_warnx("store %s: read the change log: %s", st->path, sqlite3_errmsg(st->db));
+		ret = -EIO;
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}

@@ -17,36 +17,11 @@
 #include "server/pgschema.h"
 #include "server/store_impl.h"
 #include "server/store_pg.h"
+#include "server/store_pg_impl.h"
 
-#define COMMIT_CHANNEL "ws_commits"
 
-struct store_pg {
-	struct pgconn *c;
-	char name[128];                /* this server's, in servers and peers.online_server */
-	const struct store_pg_cb *cb;
-	void *arg;
-	bool ready;
-};
-
-/* One call: its queries' answers counted down, the first error kept. */
-struct call {
-	struct store_pg *s;
-	int pending;
-	bool rollback;                 /* inside BEGIN: a failure needs a ROLLBACK */
-	uint64_t revision;
-	char err[512];
-	void (*done)(void *arg, uint64_t revision, const char *err);
-	void (*peer_fn)(void *arg, const struct peer *p);
-	void (*change_fn)(void *arg, uint64_t revision, const uint8_t key[WG_KEY_LEN],
-	    const char *network, bool removed);
-	void (*list_fn)(void *arg, const char *name, const char *address, int64_t until_ms);
-	void (*keys_fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms);
-	void (*row_fn)(void *arg, const struct store_change *c, const struct peer *rec);
-	void *arg;
-};
-
-static void
-answered(struct call *k, bool ok, const char *err)
+void
+pg_answered(struct call *k, bool ok, const char *err)
 {
 	if (!ok && k->err[0] == '\0')
 		snprintf(k->err, sizeof(k->err), "%s", err);
@@ -59,16 +34,16 @@ answered(struct call *k, bool ok, const char *err)
 	free(k);
 }
 
-static void
-on_step(void *arg, const PGresult *res, const char *err)
+void
+pg_on_step(void *arg, const PGresult *res, const char *err)
 {
-	answered(arg, res != NULL, err);
+	pg_answered(arg, res != NULL, err);
 }
 
-static int
-q_send(struct call *k, const char *sql, int n, const char *const *v, pgconn_result_fn fn)
+int
+pg_send(struct call *k, const char *sql, int n, const char *const *v, pgconn_result_fn fn)
 {
-	int r = pgconn_send(k->s->c, sql, n, v, fn != NULL ? fn : on_step, k);
+	int r = pgconn_send(k->s->c, sql, n, v, fn != NULL ? fn : pg_on_step, k);
 
 	if (r == 0)
 		k->pending++;
@@ -76,8 +51,8 @@ q_send(struct call *k, const char *sql, int n, const char *const *v, pgconn_resu
 }
 
 /* A call of s; -ENOTCONN (not ready) or -ENOMEM, else 0 and *out. */
-static int
-call_new(struct store_pg *s, void (*done)(void *, uint64_t, const char *), void *arg,
+int
+pg_call_new(struct store_pg *s, void (*done)(void *, uint64_t, const char *), void *arg,
     struct call **out)
 {
 	struct call *k;
@@ -95,17 +70,21 @@ call_new(struct store_pg *s, void (*done)(void *, uint64_t, const char *), void 
 }
 
 /* The queries are queued (r 0) or not: either way, our count goes. */
-static int
-call_queued(struct call *k, int r)
+int
+pg_call_queued(struct call *k, int r)
 {
+	/* each call a pipeline of its own: a refused commit aborts nobody else's queries,
+	 * nor takes a lease's renewal down with its rollback */
+	if (r == 0)
+		pgconn_end(k->s->c);
 	if (r != 0)
 		k->done = NULL;          /* the caller hears of it from the return */
-	answered(k, true, NULL);
+	pg_answered(k, true, NULL);
 	return r;
 }
 
-static void
-hex(char *out, const uint8_t *p, size_t n)
+void
+pg_hex(char *out, const uint8_t *p, size_t n)
 {
 	out[0] = '\\';
 	out[1] = 'x';
@@ -116,14 +95,14 @@ hex(char *out, const uint8_t *p, size_t n)
 
 /* ---- commit ------------------------------------------------------------------------- */
 
-static void
-on_revision(void *arg, const PGresult *res, const char *err)
+void
+pg_on_revision(void *arg, const PGresult *res, const char *err)
 {
 	struct call *k = arg;
 
 	if (res != NULL && PQntuples(res) == 1)
 		k->revision = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	answered(k, res != NULL, err);
+	pg_answered(k, res != NULL, err);
 }
 
 static int
@@ -131,7 +110,7 @@ queue_put(struct call *k, const struct peer *p)
 {
 	char key[2 * WG_KEY_LEN + 3], lanid[2 * PEER_LAN_ID_MAX + 3], port[16], seen[24];
 	char tunnel[STORE_LIST_MAX], lan[STORE_LIST_MAX], wan[NETADDR_STRLEN];
-	char addrs[STORE_LIST_MAX + 4 * CERT_TUNNEL_MAX + 4] = "{", one[NETADDR_STRLEN];
+	char addrs[PGSCHEMA_TUNNELS_MAX];
 	char *cert = NULL, *chain = NULL;
 	const char *v[16], *tv[3];
 	int r;
@@ -140,8 +119,8 @@ queue_put(struct call *k, const struct peer *p)
 	    p->lan_id_len > PEER_LAN_ID_MAX || p->n_tunnel > CERT_TUNNEL_MAX ||
 	    p->n_lan > PEER_LAN_MAX)
 		return -EINVAL;
-	hex(key, p->key, WG_KEY_LEN);
-	hex(lanid, p->lan_id, p->lan_id_len);
+	pg_hex(key, p->key, WG_KEY_LEN);
+	pg_hex(lanid, p->lan_id, p->lan_id_len);
 	store_list_format(p->tunnel, p->n_tunnel, tunnel);
 	store_list_format(p->lan, p->n_lan, lan);
 	store_list_format(&p->wan, p->wan.family != 0 ? 1 : 0, wan);
@@ -153,9 +132,9 @@ queue_put(struct call *k, const struct peer *p)
 		return -ENOMEM;
 	}
 	if (cert != NULL)
-		hex(cert, p->cert, p->cert_len);
+		pg_hex(cert, p->cert, p->cert_len);
 	if (chain != NULL)
-		hex(chain, p->chain, p->chain_len);
+		pg_hex(chain, p->chain, p->chain_len);
 	v[0] = key; v[1] = p->name; v[2] = p->network; v[3] = port; v[4] = tunnel; v[5] = lan;
 	v[6] = wan; v[7] = lanid; v[8] = p->observed_endpoint; v[9] = p->online ? "t" : "f";
 	v[10] = seen; v[11] = cert; v[12] = chain; v[13] = p->is_static ? "t" : "f";
@@ -163,7 +142,7 @@ queue_put(struct call *k, const struct peer *p)
 	 * another server stays its own: only its holder (or nobody) sets it offline */
 	v[14] = p->online && !p->held_elsewhere ? k->s->name : NULL;
 	v[15] = k->s->name;
-	r = q_send(k, "INSERT INTO peers (key, name, network, listen_port, tunnel_ips, lan_ips, "
+	r = pg_send(k, "INSERT INTO peers (key, name, network, listen_port, tunnel_ips, lan_ips, "
 	    "wan_ip, lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, "
 	    "chain, static, online_server) VALUES ($1::bytea, $2, $3, $4::integer, $5, $6, $7, "
 	    "$8::bytea, $9, CASE WHEN $15::text IS NULL THEN false ELSE $10::boolean END, "
@@ -186,19 +165,14 @@ queue_put(struct call *k, const struct peer *p)
 		return r;
 	/* the addresses it holds: its own again, the database refusing one another key holds */
 	tv[0] = key;
-	if ((r = q_send(k, "DELETE FROM peer_tunnels WHERE key = $1::bytea", 1, tv, NULL)) != 0)
+	if ((r = pg_send(k, "DELETE FROM peer_tunnels WHERE key = $1::bytea", 1, tv, NULL)) != 0)
 		return r;
-	for (size_t i = 0; i < p->n_tunnel; i++) {
-		netaddr_format(&p->tunnel[i], p->tunnel[i].prefix !=
-		    (p->tunnel[i].family == AF_INET ? 32 : 128), one);
-		pgschema_array_text(addrs, sizeof(addrs), one);
-	}
-	pgschema_array_end(addrs, sizeof(addrs));
+	if (pgschema_tunnels(p, addrs, sizeof(addrs)) < 0)
+		return -EINVAL;
 	tv[0] = p->network;
 	tv[1] = addrs;
 	tv[2] = key;
-	return q_send(k, "INSERT INTO peer_tunnels (network, addr, key) "
-	    "SELECT $1, a, $3::bytea FROM unnest($2::text[]) AS a", 3, tv, NULL);
+	return pg_send(k, PGSCHEMA_TUNNELS_SQL, 3, tv, NULL);
 }
 
 int
@@ -216,13 +190,13 @@ store_pg_commit(struct store_pg *s, const struct store_write_change *ch, size_t 
 		r = -ENOMEM;
 		goto out;
 	}
-	if ((r = call_new(s, done, arg, &k)) != 0)
+	if ((r = pg_call_new(s, done, arg, &k)) != 0)
 		goto out;
 	k->rollback = true;
 	strcpy(keys, "{");
 	strcpy(nets, "{");
 	strcpy(rm, "{");
-	r = q_send(k, "BEGIN", 0, NULL, NULL);
+	r = pg_send(k, "BEGIN", 0, NULL, NULL);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const uint8_t *kk = ch[i].put != NULL ? ch[i].put->key : ch[i].key;
 		const char *net = ch[i].put != NULL ? ch[i].put->network : ch[i].network;
@@ -230,9 +204,9 @@ store_pg_commit(struct store_pg *s, const struct store_write_change *ch, size_t 
 		if (ch[i].put != NULL) {
 			r = queue_put(k, ch[i].put);
 		} else {
-			hex(key, kk, WG_KEY_LEN);
+			pg_hex(key, kk, WG_KEY_LEN);
 			dv[0] = key;
-			r = q_send(k, "DELETE FROM peers WHERE key = $1::bytea", 1, dv, NULL);
+			r = pg_send(k, "DELETE FROM peers WHERE key = $1::bytea", 1, dv, NULL);
 		}
 		pgschema_array_bytea(keys, klen, kk, WG_KEY_LEN);
 		pgschema_array_text(nets, nlen, net);
@@ -246,13 +220,13 @@ store_pg_commit(struct store_pg *s, const struct store_write_change *ch, size_t 
 	snprintf(ts, sizeof(ts), "%" PRId64, now_ms);
 	cv[0] = count; cv[1] = keys; cv[2] = nets; cv[3] = rm; cv[4] = ts;
 	if (r == 0)
-		r = q_send(k, PGSCHEMA_COMMIT_SQL, 5, cv, on_revision);
+		r = pg_send(k, PGSCHEMA_COMMIT_SQL, 5, cv, pg_on_revision);
 	if (r == 0)
-		r = q_send(k, "SELECT pg_notify('" COMMIT_CHANNEL "', value::text) FROM meta "
+		r = pg_send(k, "SELECT pg_notify('" COMMIT_CHANNEL "', value::text) FROM meta "
 		    "WHERE name = 'revision'", 0, NULL, NULL);
 	if (r == 0)
-		r = q_send(k, "COMMIT", 0, NULL, NULL);
-	r = call_queued(k, r);
+		r = pg_send(k, "COMMIT", 0, NULL, NULL);
+	r = pg_call_queued(k, r);
 out:
 	free(keys);
 	free(nets);
@@ -262,8 +236,8 @@ out:
 
 /* ---- reads -------------------------------------------------------------------------- */
 
-static uint8_t *
-unhex(const char *text, size_t *len)
+uint8_t *
+pg_unhex(const char *text, size_t *len)
 {
 	return PQunescapeBytea((const unsigned char *)text, len);
 }
@@ -283,7 +257,7 @@ read_peer(const PGresult *res, int i, int c0, const char *me, struct peer *p)
 	uint8_t *b, n_wan;
 
 	memset(p, 0, sizeof(*p));
-	if ((b = unhex(PQgetvalue(res, i, c0 + 0), &len)) == NULL || len != WG_KEY_LEN) {
+	if ((b = pg_unhex(PQgetvalue(res, i, c0 + 0), &len)) == NULL || len != WG_KEY_LEN) {
 		PQfreemem(b);
 		return "bad key";
 	}
@@ -299,7 +273,7 @@ read_peer(const PGresult *res, int i, int c0, const char *me, struct peer *p)
 	    !store_list_parse(PQgetvalue(res, i, c0 + 5), p->lan, PEER_LAN_MAX, &p->n_lan) ||
 	    !store_list_parse(PQgetvalue(res, i, c0 + 6), &p->wan, 1, &n_wan))
 		return "bad addresses";
-	if ((b = unhex(PQgetvalue(res, i, c0 + 7), &len)) == NULL || len > PEER_LAN_ID_MAX) {
+	if ((b = pg_unhex(PQgetvalue(res, i, c0 + 7), &len)) == NULL || len > PEER_LAN_ID_MAX) {
 		PQfreemem(b);
 		return "bad lan_id";
 	}
@@ -315,7 +289,7 @@ read_peer(const PGresult *res, int i, int c0, const char *me, struct peer *p)
 	for (int col = 12; col <= 13; col++) {
 		if (PQgetisnull(res, i, c0 + col))
 			continue;
-		if ((b = unhex(PQgetvalue(res, i, c0 + col), &len)) == NULL)
+		if ((b = pg_unhex(PQgetvalue(res, i, c0 + col), &len)) == NULL)
 			return "bad certificate";
 		uint8_t *copy = malloc(len > 0 ? len : 1);
 		if (copy == NULL) {
@@ -359,7 +333,7 @@ on_peers(void *arg, const PGresult *res, const char *err)
 			break;
 		}
 	}
-	answered(k, res != NULL, err);
+	pg_answered(k, res != NULL, err);
 }
 
 int
@@ -369,12 +343,12 @@ store_pg_load(struct store_pg *s, void (*fn)(void *arg, const struct peer *p),
 	struct call *k;
 	int r;
 
-	if ((r = call_new(s, done, arg, &k)) != 0)
+	if ((r = pg_call_new(s, done, arg, &k)) != 0)
 		return r;
 	k->peer_fn = fn;
 	/* one statement, one snapshot: the revision and the records it covers (an explicit
 	 * transaction's isolation level could not be set inside the pipeline's implicit one) */
-	return call_queued(k, q_send(k, "SELECT m.value, " PEER_COLS("p.") " FROM meta m "
+	return pg_call_queued(k, pg_send(k, "SELECT m.value, " PEER_COLS("p.") " FROM meta m "
 	    "LEFT JOIN peers p ON true WHERE m.name = 'revision' ORDER BY p.key", 0, NULL,
 	    on_peers));
 }
@@ -386,7 +360,7 @@ on_changes(void *arg, const PGresult *res, const char *err)
 
 	for (int i = 0; res != NULL && i < PQntuples(res); i++) {
 		size_t len;
-		uint8_t *b = unhex(PQgetvalue(res, i, 1), &len);
+		uint8_t *b = pg_unhex(PQgetvalue(res, i, 1), &len);
 		uint64_t rev = strtoull(PQgetvalue(res, i, 0), NULL, 10);
 
 		if (b != NULL && len == WG_KEY_LEN && k->change_fn != NULL)
@@ -395,7 +369,7 @@ on_changes(void *arg, const PGresult *res, const char *err)
 		PQfreemem(b);
 		k->revision = rev;
 	}
-	answered(k, res != NULL, err);
+	pg_answered(k, res != NULL, err);
 }
 
 int
@@ -409,12 +383,12 @@ store_pg_changes_since(struct store_pg *s, uint64_t after,
 	struct call *k;
 	int r;
 
-	if ((r = call_new(s, done, arg, &k)) != 0)
+	if ((r = pg_call_new(s, done, arg, &k)) != 0)
 		return r;
 	k->change_fn = fn;
 	k->revision = after;
 	snprintf(a, sizeof(a), "%" PRIu64, after);
-	return call_queued(k, q_send(k, "SELECT revision, key, network, removed FROM changes "
+	return pg_call_queued(k, pg_send(k, "SELECT revision, key, network, removed FROM changes "
 	    "WHERE revision > $1::bigint ORDER BY revision", 1, v, on_changes));
 }
 
@@ -428,7 +402,7 @@ on_follow(void *arg, const PGresult *res, const char *err)
 
 	for (int i = 0; res != NULL && i < PQntuples(res); i++) {
 		size_t len;
-		uint8_t *b = unhex(PQgetvalue(res, i, 1), &len);
+		uint8_t *b = pg_unhex(PQgetvalue(res, i, 1), &len);
 		bool rec = !PQgetisnull(res, i, 4);
 
 		memset(&c, 0, sizeof(c));
@@ -456,7 +430,7 @@ on_follow(void *arg, const PGresult *res, const char *err)
 		}
 		k->revision = c.revision;
 	}
-	answered(k, res != NULL, err);
+	pg_answered(k, res != NULL, err);
 }
 
 int
@@ -469,7 +443,7 @@ store_pg_follow(struct store_pg *s, uint64_t after, unsigned limit,
 	struct call *k;
 	int r;
 
-	if ((r = call_new(s, done, arg, &k)) != 0)
+	if ((r = pg_call_new(s, done, arg, &k)) != 0)
 		return r;
 	k->row_fn = fn;
 	k->revision = after;
@@ -477,7 +451,7 @@ store_pg_follow(struct store_pg *s, uint64_t after, unsigned limit,
 	snprintf(l, sizeof(l), "%u", limit);
 	/* one statement: one snapshot; a row's record is the peer's when the row is its
 	 * latest change (peers.revision), else a later row carries it */
-	return call_queued(k, q_send(k, "SELECT c.revision, c.key, c.network, c.removed, "
+	return pg_call_queued(k, pg_send(k, "SELECT c.revision, c.key, c.network, c.removed, "
 	    PEER_COLS("p.") " FROM changes c LEFT JOIN peers p ON p.key = c.key AND "
 	    "p.revision = c.revision WHERE c.revision > $1::bigint ORDER BY c.revision "
 	    "LIMIT $2::integer", 2, v, on_follow));
@@ -492,176 +466,14 @@ store_pg_prune(struct store_pg *s, uint64_t keep, int64_t older_than_ms,
 	struct call *k;
 	int r;
 
-	if ((r = call_new(s, done, arg, &k)) != 0)
+	if ((r = pg_call_new(s, done, arg, &k)) != 0)
 		return r;
 	snprintf(kk, sizeof(kk), "%" PRIu64, keep);
 	snprintf(t, sizeof(t), "%" PRId64, older_than_ms);
 	/* the newest row always stays: it tells a follower where the log is */
-	return call_queued(k, q_send(k, "DELETE FROM changes WHERE revision < (SELECT max(revision) "
+	return pg_call_queued(k, pg_send(k, "DELETE FROM changes WHERE revision < (SELECT max(revision) "
 	    "FROM changes) AND (revision <= (SELECT value FROM meta WHERE name = 'revision') - "
 	    "$1::bigint OR ts_ms < $2::bigint)", 2, v, NULL));
-}
-
-/* ---- leases ------------------------------------------------------------------------- */
-
-int
-store_pg_lease(struct store_pg *s, const char *address, int64_t now_ms, int64_t ttl_ms,
-    void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
-{
-	char now[24], until[24];
-	const char *v[4] = { s->name, address, now, until };
-	struct call *k;
-	int r;
-
-	if ((r = call_new(s, done, arg, &k)) != 0)
-		return r;
-	snprintf(now, sizeof(now), "%" PRId64, now_ms);
-	snprintf(until, sizeof(until), "%" PRId64, now_ms + ttl_ms);
-	return call_queued(k, q_send(k, "INSERT INTO servers (name, address, started_ms, "
-	    "lease_until_ms) VALUES ($1, $2, $3::bigint, $4::bigint) ON CONFLICT (name) DO "
-	    "UPDATE SET address = EXCLUDED.address, lease_until_ms = EXCLUDED.lease_until_ms",
-	    4, v, NULL));
-}
-
-int
-store_pg_expire(struct store_pg *s, int64_t now_ms,
-    void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
-{
-	char now[24];
-	const char *v[2] = { now, s->name }, *t[1] = { now };
-	struct call *k;
-	int r;
-
-	if ((r = call_new(s, done, arg, &k)) != 0)
-		return r;
-	k->rollback = true;
-	snprintf(now, sizeof(now), "%" PRId64, now_ms);
-	/* two servers expiring one lease at once: the second finds its row gone, and no host
-	 * to log; the hosts are marked first (revision -1), then logged as one commit (one
-	 * statement may not update a row twice) */
-	r = q_send(k, "BEGIN", 0, NULL, NULL);
-	if (r == 0)
-		r = q_send(k, "WITH dead AS (DELETE FROM servers WHERE lease_until_ms < $1::bigint "
-		    "AND name <> $2 RETURNING name) UPDATE peers SET online = false, "
-		    "online_server = NULL, revision = -1 FROM dead "
-		    "WHERE peers.online_server = dead.name", 2, v, NULL);
-	if (r == 0)
-		r = q_send(k, "WITH u AS (SELECT key, network, row_number() OVER (ORDER BY key) "
-		    "AS ord FROM peers WHERE revision = -1), n AS (SELECT count(*) AS n FROM u), "
-		    "r AS (UPDATE meta SET value = value + n.n FROM n WHERE name = 'revision' "
-		    "RETURNING value - n.n AS base), "
-		    "c AS (INSERT INTO changes (revision, key, network, ts_ms, removed) "
-		    "SELECT r.base + u.ord, u.key, u.network, $1::bigint, false FROM r, u "
-		    "RETURNING revision, key), "
-		    "p AS (UPDATE peers SET revision = c.revision FROM c WHERE peers.key = c.key) "
-		    "SELECT r.base + n.n FROM r, n", 1, t, on_revision);
-	if (r == 0)
-		r = q_send(k, "SELECT pg_notify('" COMMIT_CHANNEL "', value::text) FROM meta "
-		    "WHERE name = 'revision'", 0, NULL, NULL);
-	if (r == 0)
-		r = q_send(k, "COMMIT", 0, NULL, NULL);
-	return call_queued(k, r);
-}
-
-static void
-on_servers(void *arg, const PGresult *res, const char *err)
-{
-	struct call *k = arg;
-	void (*fn)(void *, const char *, const char *, int64_t) = k->list_fn;
-
-	for (int i = 0; res != NULL && fn != NULL && i < PQntuples(res); i++)
-		fn(k->arg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-		    strtoll(PQgetvalue(res, i, 2), NULL, 10));
-	answered(k, res != NULL, err);
-}
-
-int
-store_pg_servers(struct store_pg *s,
-    void (*fn)(void *arg, const char *name, const char *address, int64_t lease_until_ms),
-    void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
-{
-	struct call *k;
-	int r;
-
-	if ((r = call_new(s, done, arg, &k)) != 0)
-		return r;
-	k->list_fn = fn;
-	return call_queued(k, q_send(k, "SELECT name, address, lease_until_ms FROM servers "
-	    "ORDER BY name", 0, NULL, on_servers));
-}
-
-/* ---- session ticket keys ------------------------------------------------------------ */
-
-static void
-on_tickets(void *arg, const PGresult *res, const char *err)
-{
-	struct call *k = arg;
-	uint8_t recs[2 * 80];
-	size_t n = 0, len;
-	int64_t created = 0;
-
-	for (int i = 0; res != NULL && i < PQntuples(res) && n < 2; i++) {
-		uint8_t *b = unhex(PQgetvalue(res, i, 0), &len);
-		if (b != NULL && len == 80) {
-			memcpy(recs + 80 * n, b, 80);
-			if (n++ == 0)
-				created = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-		}
-		if (b != NULL) {
-			OPENSSL_cleanse(b, len);
-			PQfreemem(b);
-		}
-	}
-	if (res != NULL && k->keys_fn != NULL)
-		k->keys_fn(k->arg, recs, n, created);
-	OPENSSL_cleanse(recs, sizeof(recs));
-	answered(k, res != NULL, err);
-}
-
-int
-store_pg_tickets(struct store_pg *s,
-    void (*fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms),
-    void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
-{
-	struct call *k;
-	int r;
-
-	if ((r = call_new(s, done, arg, &k)) != 0)
-		return r;
-	k->keys_fn = fn;
-	return call_queued(k, q_send(k, "SELECT key, created_ms FROM ticket_keys ORDER BY id DESC "
-	    "LIMIT 2", 0, NULL, on_tickets));
-}
-
-int
-store_pg_ticket_add(struct store_pg *s, const uint8_t record[80], bool forget_old,
-    int64_t now_ms, void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
-{
-	char key[2 * 80 + 3], now[24];
-	const char *v[2] = { key, now };
-	struct call *k;
-	int r;
-
-	if ((r = call_new(s, done, arg, &k)) != 0)
-		return r;
-	k->rollback = true;
-	hex(key, record, 80);
-	snprintf(now, sizeof(now), "%" PRId64, now_ms);
-	/* the table's lock orders two servers adding at once: each takes the next id */
-	r = q_send(k, "BEGIN", 0, NULL, NULL);
-	if (r == 0)
-		r = q_send(k, "LOCK TABLE ticket_keys IN EXCLUSIVE MODE", 0, NULL, NULL);
-	if (r == 0)
-		r = q_send(k, "INSERT INTO ticket_keys (id, key, created_ms) SELECT "
-		    "coalesce(max(id), 0) + 1, $1::bytea, $2::bigint FROM ticket_keys", 2, v, NULL);
-	if (r == 0)
-		r = q_send(k, forget_old ? "DELETE FROM ticket_keys WHERE id < (SELECT max(id) "
-		    "FROM ticket_keys)" : "DELETE FROM ticket_keys WHERE id < (SELECT max(id) - 1 "
-		    "FROM ticket_keys)", 0, NULL, NULL);
-	if (r == 0)
-		r = q_send(k, "COMMIT", 0, NULL, NULL);
-	OPENSSL_cleanse(key, sizeof(key));
-	return call_queued(k, r);
 }
 
 /* ---- the connection ----------------------------------------------------------------- */

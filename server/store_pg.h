@@ -100,4 +100,24 @@ int store_pg_tickets(struct store_pg *s,
 int store_pg_ticket_add(struct store_pg *s, const uint8_t record[80], bool forget_old,
     int64_t now_ms, void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
 
+/* Link health (issue 16) shared by the cluster: the rows of reporter replaced by v[0..n)
+ * in one transaction; the rows of key (reporting or reported) dropped; every row read. */
+int store_pg_links_replace(struct store_pg *s, const uint8_t reporter[WG_KEY_LEN],
+    const struct store_link *v, size_t n,
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+int store_pg_links_drop(struct store_pg *s, const uint8_t key[WG_KEY_LEN],
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+int store_pg_links_load(struct store_pg *s, void (*fn)(void *arg, const struct store_link *l),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+
+/* The audit log: e added (its id given by the database) and the oldest rows past the
+ * newest max_entries dropped, in one transaction. */
+int store_pg_audit_add(struct store_pg *s, const struct store_audit *e, uint64_t max_entries,
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+/* At most limit rows of network (and the servers' own, network ""; NULL: every row),
+ * newest first, below before_id (0: no bound): fn per row (non-zero stops), then done. */
+int store_pg_audit_list(struct store_pg *s, const char *network, uint64_t before_id,
+    uint32_t limit, int (*fn)(void *arg, const struct store_audit *e),
+    void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+
 #endif

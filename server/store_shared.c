@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "rpc/log.h"
+#include "rpc/loop.h"
 #include "server/peers.h"
 #include "server/store_impl.h"
 #include "server/store_pg.h"
@@ -20,10 +21,12 @@
 #define FOLLOW_LIMIT 5000
 /* The memory log holds at most this many rows (and no more than log_max_entries). */
 #define RING_MAX 200000
+/* The log is pruned each lease, at most a minute apart. */
 #define PRUNE_EVERY_MS 60000
 
 struct ring_row {
 	uint64_t revision;
+	uint64_t at_ms;                      /* when it was logged here (the loop's clock) */
 	uint8_t key[WG_KEY_LEN];
 	char network[CERT_NAME_MAX + 1];
 };
@@ -41,6 +44,8 @@ struct store_shared {
 	/* the records read at the first connection, until the service has taken them */
 	struct peer **cache;
 	size_t n_cache, cap_cache;
+	struct store_link *links;             /* ... and the link health rows */
+	size_t n_links, cap_links;
 	int load_err;
 	void (*bell)(void *arg);
 	void *bell_arg;
@@ -58,15 +63,6 @@ struct store_shared {
 	uint64_t follow_after;
 	size_t follow_rows;
 };
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 ring_bell(void *arg)
@@ -113,13 +109,14 @@ static void
 lease_tick(void *arg)
 {
 	struct store_shared *sh = arg;
-	int64_t now = wall_ms();
+	int64_t now = loop_wall_ms();
 
 	if (sh->ready) {
 		if (store_pg_lease(sh->pg, sh->address, now, sh->lease_ms, on_lease, sh) != 0 ||
 		    store_pg_expire(sh->pg, now, on_expired, sh) != 0)
 			log_debug("database: lease not renewed (not connected)");
-		if (now - sh->last_prune_ms >= PRUNE_EVERY_MS &&
+		if (now - sh->last_prune_ms >= (sh->lease_ms < PRUNE_EVERY_MS ? sh->lease_ms :
+		    PRUNE_EVERY_MS) &&
 		    store_pg_prune(sh->pg, sh->log_max_entries, now - (int64_t)sh->log_max_age_ms,
 		    on_pruned, sh) == 0)
 			sh->last_prune_ms = now;
@@ -155,6 +152,38 @@ on_load_peer(void *arg, const struct peer *p)
 }
 
 static void
+on_load_link(void *arg, const struct store_link *l)
+{
+	struct store_shared *sh = arg;
+
+	if (sh->n_links == sh->cap_links) {
+		size_t cap = sh->cap_links ? 2 * sh->cap_links : 64;
+		struct store_link *v = realloc(sh->links, cap * sizeof(*v));
+		if (v == NULL) {
+			sh->load_err = -ENOMEM;
+			return;
+		}
+		sh->links = v;
+		sh->cap_links = cap;
+	}
+	sh->links[sh->n_links++] = *l;
+}
+
+static void
+on_links_loaded(void *arg, uint64_t revision, const char *err)
+{
+	struct store_shared *sh = arg;
+
+	(void)revision;
+	if (err != NULL) {
+		snprintf(sh->why, sizeof(sh->why), "cannot read the link health: %s", err);
+		sh->load_err = -EIO;
+		return;
+	}
+	sh->loaded = true;
+}
+
+static void
 on_loaded(void *arg, uint64_t revision, const char *err)
 {
 	struct store_shared *sh = arg;
@@ -166,7 +195,10 @@ on_loaded(void *arg, uint64_t revision, const char *err)
 	}
 	sh->revision = revision;
 	sh->floor = revision;
-	sh->loaded = true;
+	if (store_pg_links_load(sh->pg, on_load_link, on_links_loaded, sh) != 0) {
+		snprintf(sh->why, sizeof(sh->why), "cannot read the link health");
+		sh->load_err = -EIO;
+	}
 }
 
 static void
@@ -229,9 +261,10 @@ store_shared_connect(struct loop *l, const char *uri, const struct store_cluster
 	sh->lease_ms = cl->lease_ms >= 1500 ? cl->lease_ms : 1500;
 	sh->log_max_entries = cl->log_max_entries;
 	sh->log_max_age_ms = cl->log_max_age_ms;
+	/* change_log_max_entries exactly, as the SQLite log holds it: older resumes snapshot */
 	sh->ring_cap = cl->log_max_entries < RING_MAX ? cl->log_max_entries : RING_MAX;
-	if (sh->ring_cap < 16)
-		sh->ring_cap = 16;
+	if (sh->ring_cap == 0)
+		sh->ring_cap = 1;
 	if ((sh->ring = calloc(sh->ring_cap, sizeof(*sh->ring))) == NULL) {
 		free(sh);
 		snprintf(err, errlen, "database: out of memory");
@@ -268,6 +301,9 @@ cache_free(struct store_shared *sh)
 	free(sh->cache);
 	sh->cache = NULL;
 	sh->n_cache = sh->cap_cache = 0;
+	free(sh->links);
+	sh->links = NULL;
+	sh->n_links = sh->cap_links = 0;
 }
 
 void
@@ -282,6 +318,30 @@ store_shared_close(struct store_shared *sh)
 	cache_free(sh);
 	free(sh->ring);
 	free(sh);
+}
+
+struct store_pg *
+store_shared_pg(const struct store_shared *sh)
+{
+	return sh->pg;
+}
+
+bool
+store_shared_ready(const struct store_shared *sh)
+{
+	return sh->ready;
+}
+
+bool
+store_shared_closing(const struct store_shared *sh)
+{
+	return sh->closing;
+}
+
+const char *
+store_shared_name(const struct store_shared *sh)
+{
+	return sh->name;
 }
 
 uint64_t
@@ -358,20 +418,31 @@ store_shared_write(struct store_shared *sh, const struct store_write_change *ch,
 /* ---- the follower's read and the memory log -------------------------------------------- */
 
 static void
+ring_pop(struct store_shared *sh)
+{
+	sh->floor = sh->ring[sh->ring_head].revision;
+	sh->ring_head = (sh->ring_head + 1) % sh->ring_cap;
+	sh->ring_len--;
+}
+
+static void
 ring_push(struct store_shared *sh, const struct store_change *c)
 {
 	struct ring_row *r;
 
-	if (sh->ring_len == sh->ring_cap) {
-		sh->floor = sh->ring[sh->ring_head].revision;
-		sh->ring_head = (sh->ring_head + 1) % sh->ring_cap;
-		sh->ring_len--;
-	}
+	if (sh->ring_len == sh->ring_cap)
+		ring_pop(sh);
 	r = &sh->ring[(sh->ring_head + sh->ring_len) % sh->ring_cap];
 	r->revision = c->revision;
+	r->at_ms = loop_now_ms(sh->loop);
 	memcpy(r->key, c->key, WG_KEY_LEN);
 	snprintf(r->network, sizeof(r->network), "%s", c->network);
 	sh->ring_len++;
+	/* change_log_max_age_s holds after every change logged, as the SQLite log's does after
+	 * every commit: older resumes snapshot */
+	while (sh->log_max_age_ms != 0 && sh->ring_len > 1 &&
+	    r->at_ms - sh->ring[sh->ring_head].at_ms > sh->log_max_age_ms)
+		ring_pop(sh);
 }
 
 static void
@@ -493,6 +564,8 @@ store_shared_changes_since(struct store_shared *sh, const char *network, uint64_
 		}
 		v[n++] = row;
 	}
+	if (n == 0)
+		return 0;     /* nothing since: qsort must not see v == NULL */
 	/* each key once, at its latest revision, in revision order */
 	qsort(v, n, sizeof(*v), by_key_then_rev);
 	for (size_t i = 0; i < n; i++)
@@ -505,103 +578,68 @@ store_shared_changes_since(struct store_shared *sh, const char *network, uint64_
 	return r;
 }
 
-/* ---- the cluster ----------------------------------------------------------------------- */
+/* The link rows read at the first connection (written through, store_shared_cluster.c). */
+int
+store_shared_links_foreach(struct store_shared *sh,
+    int (*fn)(const struct store_link *l, void *arg), void *arg)
+{
+	int r;
 
-struct list_ctx {
+	for (size_t i = 0; i < sh->n_links; i++)
+		if ((r = fn(&sh->links[i], arg)) != 0)
+			return r;
+	return 0;
+}
+
+/* A reload: every record, then the revision the read saw. */
+struct reload {
 	struct store_shared *sh;
-	void (*server_fn)(void *arg, const char *name, const char *address, int64_t until_ms);
-	void (*keys_fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms);
-	void (*done)(void *arg, int err);
+	void (*fn)(void *arg, const struct peer *p);
+	void (*done)(void *arg, uint64_t revision, int err);
 	void *arg;
 };
 
 static void
-list_server(void *arg, const char *name, const char *address, int64_t until_ms)
+reload_peer(void *arg, const struct peer *p)
 {
-	struct list_ctx *c = arg;
+	struct reload *r = arg;
 
-	if (!c->sh->closing)
-		c->server_fn(c->arg, name, address, until_ms);
+	if (!r->sh->closing)
+		r->fn(r->arg, p);
 }
 
 static void
-list_keys(void *arg, const uint8_t *records, size_t n, int64_t created_ms)
+on_reloaded(void *arg, uint64_t revision, const char *err)
 {
-	struct list_ctx *c = arg;
+	struct reload *r = arg;
+	struct store_shared *sh = r->sh;
 
-	if (!c->sh->closing)
-		c->keys_fn(c->arg, records, n, created_ms);
-}
-
-static void
-on_listed(void *arg, uint64_t revision, const char *err)
-{
-	struct list_ctx *c = arg;
-
-	(void)revision;
-	if (!c->sh->closing)
-		c->done(c->arg, err != NULL ? -EIO : 0);
-	free(c);
-}
-
-static struct list_ctx *
-list_ctx(struct store_shared *sh, void (*done)(void *arg, int err), void *arg)
-{
-	struct list_ctx *c = malloc(sizeof(*c));
-
-	if (c != NULL)
-		*c = (struct list_ctx){ sh, NULL, NULL, done, arg };
-	return c;
+	if (!sh->closing) {
+		if (err == NULL && revision > sh->revision)
+			sh->revision = revision;
+		/* the memory log starts again where the records are */
+		if (err == NULL) {
+			sh->ring_head = sh->ring_len = 0;
+			sh->floor = revision;
+		}
+		r->done(r->arg, revision, err == NULL ? 0 : sh->ready ? -EIO : -ENOTCONN);
+	}
+	free(r);
 }
 
 int
-store_shared_servers(struct store_shared *sh,
-    void (*fn)(void *arg, const char *name, const char *address, int64_t lease_until_ms),
-    void (*done)(void *arg, int err), void *arg)
+store_shared_reload(struct store_shared *sh, void (*fn)(void *arg, const struct peer *p),
+    void (*done)(void *arg, uint64_t revision, int err), void *arg)
 {
-	struct list_ctx *c;
-	int r;
+	struct reload *r;
+	int rc;
 
 	if (!sh->ready)
 		return -ENOTCONN;
-	if ((c = list_ctx(sh, done, arg)) == NULL)
+	if ((r = malloc(sizeof(*r))) == NULL)
 		return -ENOMEM;
-	c->server_fn = fn;
-	if ((r = store_pg_servers(sh->pg, list_server, on_listed, c)) != 0)
-		free(c);
-	return r;
-}
-
-int
-store_shared_tickets(struct store_shared *sh,
-    void (*fn)(void *arg, const uint8_t *records, size_t n, int64_t created_ms),
-    void (*done)(void *arg, int err), void *arg)
-{
-	struct list_ctx *c;
-	int r;
-
-	if (!sh->ready)
-		return -ENOTCONN;
-	if ((c = list_ctx(sh, done, arg)) == NULL)
-		return -ENOMEM;
-	c->keys_fn = fn;
-	if ((r = store_pg_tickets(sh->pg, list_keys, on_listed, c)) != 0)
-		free(c);
-	return r;
-}
-
-int
-store_shared_ticket_add(struct store_shared *sh, const uint8_t record[80], bool forget_old,
-    int64_t now_ms, void (*done)(void *arg, int err), void *arg)
-{
-	struct list_ctx *c;
-	int r;
-
-	if (!sh->ready)
-		return -ENOTCONN;
-	if ((c = list_ctx(sh, done, arg)) == NULL)
-		return -ENOMEM;
-	if ((r = store_pg_ticket_add(sh->pg, record, forget_old, now_ms, on_listed, c)) != 0)
-		free(c);
-	return r;
+	*r = (struct reload){ sh, fn, done, arg };
+	if ((rc = store_pg_load(sh->pg, reload_peer, on_reloaded, r)) != 0)
+		free(r);
+	return rc;
 }

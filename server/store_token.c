@@ -270,3 +270,76 @@ store_tokens_expire(struct store *st, int64_t expires_s)
 		return token_end(st, -EIO);
 	return token_end(st, store_stmt_run(st, stmt, token_stmt_name[TOKEN_EXPIRE]));
 }
+
+int
+store_tokens_foreach(struct store *st, int (*fn)(const struct store_token *t, void *arg),
+    void *arg)
+{
+	sqlite3_stmt *stmt = NULL;
+	struct store_token t;
+	const char *why;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT " TOKEN_COLUMNS " FROM join_tokens ORDER BY id",
+	    -1, &stmt, NULL) != SQLITE_OK) {
+		log_warnx("store %s: read join tokens: %s", st->path, sqlite3_errmsg(st->db));
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if ((why = token_read(stmt, &t)) != NULL) {
+			log_warnx("store %s: join token %lld: %s", st->path,
+			    (long long)sqlite3_column_int64(stmt, 0), why);
+			ret = -EIO;
+			break;
+		}
+		if ((ret = fn(&t, arg)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE) {
+		log_warnx("store %s: read join tokens: %s", st->path, sqlite3_errmsg(st->db));
+		ret = -EIO;
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int
+store_token_copy(struct store *st, const struct store_token *t)
+{
+	sqlite3_stmt *stmt = NULL;
+	char groups[TOKEN_GROUPS_TEXT_MAX];
+	const char *why;
+	int rc;
+
+	if ((why = token_invalid(t)) != NULL || t->id == 0 || t->id > INT64_MAX) {
+		log_warnx("store %s: copy join token %llu: %s", st->path,
+		    (unsigned long long)t->id, why != NULL ? why : "bad id");
+		return -EINVAL;
+	}
+	if (!store_in_tx(st, "copy join token"))
+		return -EINVAL;
+	groups_format(t, groups);
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO join_tokens (" TOKEN_COLUMNS ") VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)t->id) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 2, t->network, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_blob(stmt, 3, t->sha256, 32, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 4, t->uses_left) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 5, t->expires_s) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 6, groups, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 7, t->created_s) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 8, t->admin_name, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 9, t->admin_serial, -1, SQLITE_STATIC) != SQLITE_OK) {
+		log_warnx("store %s: copy join token: %s", st->path, sqlite3_errmsg(st->db));
+		sqlite3_finalize(stmt);
+		return -EIO;
+	}
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE)
+		log_warnx("store %s: copy join token %llu: %s", st->path,
+		    (unsigned long long)t->id, sqlite3_errmsg(st->db));
+	sqlite3_finalize(stmt);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}

@@ -16,6 +16,7 @@
 #include "proto/wiresync.pb-c.h"
 #include "rpc/grpc.h"
 #include "rpc/log.h"
+#include "rpc/loop.h"
 #include "server/idcount.h"
 #include "server/links.h"
 #include "server/ratelimit.h"
@@ -24,15 +25,6 @@
 #include "server/service_impl.h"
 
 static void commit_batch(void *arg);
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool
 peer_same(const struct peer *a, const struct peer *b)
@@ -382,7 +374,7 @@ commit_batch(void *arg)
 	struct service *svc = arg;
 	struct change *list = svc->pending, *c;
 	uint64_t rev = svc->revision, keep = svc->cfg.log_max_entries, upto;
-	int64_t now = wall_ms();
+	int64_t now = loop_wall_ms();
 	bool ok = true;
 	int r;
 
@@ -489,8 +481,13 @@ batch_done(struct service *svc, uint64_t revision, int err)
 			n++;
 	if (ok && n > 0 && revision - n != svc->revision)
 		batch_renumber(svc, list, revision - n - svc->revision);
-	if (!ok) {
+	if (!ok)
 		undo_batch(svc, list);
+	/* the table is what the store holds again: Watch streams that came meanwhile start,
+	 * before the follower's events of this commit reach them */
+	if (svc->parked != NULL)
+		watch_unpark_all(svc);
+	if (!ok) {
 		if (err == -EEXIST && batch_split(svc, list)) {
 			loop_defer(svc->loop, &svc->commit_defer, commit_batch, svc);
 			return;

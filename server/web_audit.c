@@ -2,6 +2,8 @@
  * audit shows them; the admin's name and serial, or "server" for a policy or CRL loaded. */
 #include "config.h"
 
+#include <errno.h>
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
@@ -50,8 +52,16 @@ web_render_audit(struct web *w, const char *network, FILE *f)
 	fprintf(f, "<h1>Audit log</h1><p>The newest %d admin actions (wiresyncctl audit).</p>"
 	    "<table id=\"audit\"><tr><th>time</th><th>admin (serial)</th><th>action</th>"
 	    "<th>network</th><th>detail</th></tr>\n", WEB_AUDIT_ROWS);
-	if (store_audit_foreach(w->svc->store, network, 0, WEB_AUDIT_ROWS, audit_row, f) < 0)
+	switch (store_audit_foreach(w->svc->store, network, 0, WEB_AUDIT_ROWS, audit_row, f)) {
+	case 0:
+		break;
+	case -ENOTSUP:
+		fputs("<tr><td colspan=\"5\">a cluster on PostgreSQL keeps its audit log in its "
+		    "database (table audit)</td></tr>\n", f);
+		break;
+	default:
 		fputs("<tr><td colspan=\"5\" class=\"warn\">the store could not be read</td></tr>\n",
 		    f);
+	}
 	fputs("</table>\n", f);
 }

@@ -10,6 +10,7 @@
 #   ws_start_server ARGS start $builddir/wiresyncd ARGS in the background
 #   ws_stop_server       SIGTERM it, wait, require exit status 0
 #   ws_wait_pid PID SECS wait for a child to exit (status in $WS_RC); 1 on timeout
+#   ws_backend_pg        status 0 when WS_BACKEND=postgresql (see "backend" below)
 
 srcdir=${srcdir:-.}
 builddir=${builddir:-.}
@@ -21,6 +22,9 @@ WS_SERVER_LOG=
 WS_SERVER_N=0
 WS_RC=
 WS_CA_SCRIPT=$srcdir/certs/wiresync-ca
+WS_BACKEND=${WS_BACKEND:-sqlite}
+WS_PG_STARTED=
+WS_PG_N=0
 
 # --------------------------------------------------------------------------- python
 WS_PYTHON=${PYTHON3:-/usr/bin/python3}
@@ -78,6 +82,11 @@ ws_cleanup() {
         fi
     done
     WS_PIDS=
+    # the servers are gone: their PostgreSQL goes too, before its directory
+    if [ -n "$WS_PG_STARTED" ]; then
+        pg_stop fast || pg_stop immediate
+        WS_PG_STARTED=
+    fi
     if [ -n "$WS_TMP" ] && [ -d "$WS_TMP" ]; then
         if [ -n "${WS_KEEP_TMP:-}" ]; then
             echo "# kept $WS_TMP"
@@ -164,10 +173,105 @@ ws_make_pki() {
     done
 }
 
+# --------------------------------------------------------------------------- backend
+# WS_BACKEND=postgresql (test/*-pg.test runs a test so): ws_start_server gives wiresyncd,
+# for each database file it names (--database=PATH, or database = PATH in its -c FILE), the
+# URI of a PostgreSQL database of that path's own in one PostgreSQL 15 of the test's
+# (test/pg_lib.sh in $WS_TMP/pg, started with the first server, stopped at exit). The same
+# path is the same database: a server restarted on it finds what the last one left.
+# Without root or PostgreSQL 15 the test is skipped (77) here, before it starts.
+ws_backend_pg() {
+    [ "$WS_BACKEND" = postgresql ]
+}
+case $WS_BACKEND in
+sqlite) ;;
+postgresql)
+    . "$srcdir/test/pg_lib.sh"
+    if [ "$(id -u)" != 0 ]; then
+        echo "skip: WS_BACKEND=postgresql needs root (PostgreSQL runs as the user postgres)"
+        exit 77
+    fi
+    pg_find || { echo "skip: WS_BACKEND=postgresql: $PG_WHY"; exit 77; }
+    ;;
+*)
+    echo "test/lib.sh: WS_BACKEND=$WS_BACKEND: give sqlite or postgresql" >&2
+    exit 1
+    ;;
+esac
+
+# _ws_pg_uri PATH: WS_PG_URI = the URI of PATH's database (made at its first use; the
+# PostgreSQL started at the first call). Status 1, the logs shown, when PostgreSQL fails.
+_ws_pg_uri() {
+    if [ -z "$WS_PG_STARTED" ]; then
+        if ! pg_start "$WS_TMP/pg"; then
+            echo "# WS_BACKEND=postgresql: PostgreSQL 15 does not start in $WS_TMP/pg; logs:"
+            cat "$WS_TMP/pg/initdb.log" "$WS_TMP/pg/pg_ctl.log" "$WS_TMP/pg/postgres.log" \
+                2>/dev/null | sed 's/^/#   /'
+            pg_stop immediate
+            return 1
+        fi
+        WS_PG_STARTED=1
+        : >"$WS_TMP/pg-databases"
+    fi
+    # one line per path: NAME<tab>PATH
+    _ws_db=$(awk -F '\t' -v p="$1" '$2 == p { print $1; exit }' "$WS_TMP/pg-databases")
+    if [ -z "$_ws_db" ]; then
+        WS_PG_N=$((WS_PG_N + 1))
+        _ws_db=ws${WS_PG_N}_$(basename "$1" | tr -c 'a-zA-Z0-9\n' _ | tr 'A-Z' 'a-z' | cut -c1-40)
+        if ! pg_psql "CREATE DATABASE $_ws_db" >"$WS_TMP/pg-create.out" 2>&1; then
+            echo "# WS_BACKEND=postgresql: CREATE DATABASE $_ws_db (for $1) failed:"
+            sed 's/^/#   /' "$WS_TMP/pg-create.out"
+            return 1
+        fi
+        printf '%s\t%s\n' "$_ws_db" "$1" >>"$WS_TMP/pg-databases"
+    fi
+    WS_PG_URI=$(printf '%s\n' "$PG_URI" | sed "s|/wiresync?|/$_ws_db?|")
+}
+
+# _ws_conf_database FILE: the value of its (last) database key, "" when it has none
+_ws_conf_database() {
+    sed -n 's/^[[:space:]]*database[[:space:]]*=[[:space:]]*\(.*[^[:space:]]\)[[:space:]]*$/\1/p' \
+        "$1" 2>/dev/null | tail -n 1
+}
+
 # --------------------------------------------------------------------------- server
 # ws_start_server ARGS...: runs $builddir/wiresyncd ARGS with stderr (and stdout) in
-# $WS_SERVER_LOG; waits up to 10 s for "listening on". Sets WS_SERVER_PID.
+# $WS_SERVER_LOG; waits up to 10 s for "listening on". Sets WS_SERVER_PID. Under
+# WS_BACKEND=postgresql each database path is a PostgreSQL URI instead (see "backend").
 ws_start_server() {
+    if ws_backend_pg; then
+        _ws_n=$# _ws_next= _ws_dbarg= _ws_conf=
+        for _ws_a in "$@"; do
+            if [ "$_ws_next" = conf ]; then
+                _ws_conf=$_ws_a
+            fi
+            _ws_next=
+            case $_ws_a in
+            --database=postgres*) _ws_dbarg=1 ;;
+            --database=*)
+                _ws_pg_uri "${_ws_a#--database=}" || return 1
+                _ws_a=--database=$WS_PG_URI
+                _ws_dbarg=1
+                ;;
+            -c|--config) _ws_next=conf ;;
+            --config=*) _ws_conf=${_ws_a#--config=} ;;
+            -c*) _ws_conf=${_ws_a#-c} ;;
+            esac
+            set -- "$@" "$_ws_a"
+        done
+        shift "$_ws_n"
+        # a path in the file: the command line's --database=URI overrides it
+        if [ -z "$_ws_dbarg" ] && [ -n "$_ws_conf" ]; then
+            _ws_p=$(_ws_conf_database "$_ws_conf")
+            case $_ws_p in
+            ''|postgres*) ;;
+            *)
+                _ws_pg_uri "$_ws_p" || return 1
+                set -- "$@" "--database=$WS_PG_URI"
+                ;;
+            esac
+        fi
+    fi
     WS_SERVER_N=$((WS_SERVER_N + 1))
     WS_SERVER_LOG=$WS_TMP/server-$WS_SERVER_N.log
     : >"$WS_SERVER_LOG"
