@@ -4,8 +4,9 @@
  * commits with synchronous_commit=on (fsync must be on: the server's durability, every
  * acknowledged write committed). -g 1 is the plain one-row insert loop; -g G > 1 is what
  * the server's group commit does. --server-statements adds, per row, the peer_tunnels
- * rewrite, and per commit PGSCHEMA_COMMIT_SQL (the revision counter and the change log)
- * and the NOTIFY: what one commit of wiresyncd writes (server/store_pg.c). Two levers
+ * rewrite (PGSCHEMA_TUNNELS_SQL), and per commit PGSCHEMA_COMMIT_SQL (the revision
+ * counter and the change log) and the NOTIFY: what one commit of wiresyncd writes
+ * (server/store_pg.c). Two levers
  * beside the server's way: --prepared (statements planned once, not at every execution)
  * and --arrays (one statement per table and commit instead of three per row).
  *
@@ -99,8 +100,7 @@ static const char *const q_name[Q_N] = { "upsert", "tun_del", "tun_ins", "commit
 	"a_upsert", "a_tun_del", "a_tun_ins" };
 static const char *q_sql[Q_N] = { upsert_sql,
 	"DELETE FROM peer_tunnels WHERE key = $1::bytea",
-	"INSERT INTO peer_tunnels (network, addr, key) "
-	"SELECT $1, a, $3::bytea FROM unnest($2::text[]) AS a",
+	PGSCHEMA_TUNNELS_SQL,
 	PGSCHEMA_COMMIT_SQL,
 	"SELECT pg_notify('" CHANNEL "', value::text) FROM meta WHERE name = 'revision'",
 	a_upsert_sql,
