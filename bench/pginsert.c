@@ -596,14 +596,14 @@ print_line(const struct run *r, double secs, double ccpu, double pcpu, double wa
     double syncs)
 {
 	const struct opts *o = &r->o;
-	const char *names[] = { "prepared", "arrays", "connections", "in_flight", "rows_per_commit", "rows", "commits",
-		"errors", "seconds", "rows_per_s", "commits_per_s", "p50_ms", "p99_ms", "max_ms",
-		"wal_bytes_per_row", "wal_syncs", "rows_per_wal_sync", "client_cpu_ms",
-		"postgres_cpu_ms", "postgres_cpu_us_per_row" };
+	const char *names[] = { "prepared", "arrays", "connections", "in_flight",
+		"rows_per_commit", "rows", "commits", "errors", "seconds", "rows_per_s",
+		"commits_per_s", "p50_ms", "p99_ms", "max_ms", "wal_bytes_per_row", "wal_syncs",
+		"rows_per_wal_sync", "client_cpu_ms", "postgres_cpu_ms", "postgres_cpu_us_per_row" };
 	double rows = (double)r->rows_done;
-	double v[] = { o->prepared, o->arrays, (double)o->conns, (double)o->depth, (double)o->rows_per_commit, rows,
-		(double)r->commits, (double)r->errors, secs, rows / secs,
-		(double)r->commits / secs, pct_ms(r->lat_us, (size_t)r->commits, 50),
+	double v[] = { o->prepared, o->arrays, (double)o->conns, (double)o->depth,
+		(double)o->rows_per_commit, rows, (double)r->commits, (double)r->errors, secs,
+		rows / secs, (double)r->commits / secs, pct_ms(r->lat_us, (size_t)r->commits, 50),
 		pct_ms(r->lat_us, (size_t)r->commits, 99),
 		pct_ms(r->lat_us, (size_t)r->commits, 100), wal / rows, syncs,
 		syncs > 0 ? rows / syncs : -1, ccpu, pcpu, pcpu >= 0 ? pcpu * 1000 / rows : -1 };
