@@ -116,9 +116,7 @@ hex(char *out, const uint8_t *b, size_t n)
 {
 	out[0] = '\\';
 	out[1] = 'x';
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 + 2 * i, 3, "%02x", b[i]);
-	out[2 + 2 * n] = '\0';
+	pgschema_hex(out + 2, b, n);
 }
 
 /* b as a malloc'd bytea literal, or NULL for none (SQL NULL); *oom on failure. */

@@ -182,64 +182,82 @@ pgschema_migrate(struct pgconn *c, void (*done)(void *arg, int version, const ch
 	return r;
 }
 
-static int
-put(char *buf, size_t len, const char *s)
+void
+pgschema_hex(char *out, const uint8_t *p, size_t n)
 {
-	size_t used = strlen(buf), n = strlen(s);
+	static const char digit[] = "0123456789abcdef";
 
-	if (used + n + 1 > len)
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digit[p[i] >> 4];
+		out[2 * i + 1] = digit[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+put(struct pgschema_array *a, const char *s, size_t n)
+{
+	if (a->used + n + 1 > a->len)
 		return -ENOSPC;
-	memcpy(buf + used, s, n + 1);
+	memcpy(a->buf + a->used, s, n);
+	a->used += n;
+	a->buf[a->used] = '\0';
 	return 0;
 }
 
 static int
-sep(char *buf, size_t len)
+sep(struct pgschema_array *a)
 {
-	size_t used = strlen(buf);
+	bool any = a->any;
 
-	return used > 0 && buf[used - 1] != '{' ? put(buf, len, ",") : 0;
+	a->any = true;
+	return any ? put(a, ",", 1) : 0;
+}
+
+void
+pgschema_array_init(struct pgschema_array *a, char *buf, size_t len)
+{
+	a->buf = buf;
+	a->len = len;
+	a->used = 0;
+	a->any = false;
+	if (len > 0)
+		buf[0] = '\0';
+	put(a, "{", 1);
 }
 
 int
-pgschema_array_bytea(char *buf, size_t len, const uint8_t *data, size_t n)
+pgschema_array_bytea(struct pgschema_array *a, const uint8_t *data, size_t n)
 {
-	char hx[3];
-
 	/* "\\x0a1b...": bytea's hex input, its backslash escaped for the array literal */
-	if (sep(buf, len) < 0 || put(buf, len, "\"\\\\x") < 0)
+	if (sep(a) < 0 || put(a, "\"\\\\x", 4) < 0 || a->used + 2 * n + 2 > a->len)
 		return -ENOSPC;
-	for (size_t i = 0; i < n; i++) {
-		snprintf(hx, sizeof(hx), "%02x", data[i]);
-		if (put(buf, len, hx) < 0)
-			return -ENOSPC;
-	}
-	return put(buf, len, "\"");
+	pgschema_hex(a->buf + a->used, data, n);
+	a->used += 2 * n;
+	return put(a, "\"", 1);
 }
 
 int
-pgschema_array_text(char *buf, size_t len, const char *s)
+pgschema_array_text(struct pgschema_array *a, const char *s)
 {
-	char one[3] = { 0 };
-
-	if (sep(buf, len) < 0 || put(buf, len, "\"") < 0)
+	if (sep(a) < 0 || put(a, "\"", 1) < 0)
 		return -ENOSPC;
-	for (; *s != '\0'; s++) {
-		size_t k = 0;
-		if (*s == '"' || *s == '\\')
-			one[k++] = '\\';
-		one[k++] = *s;
-		one[k] = '\0';
-		if (put(buf, len, one) < 0)
+	for (; *s != '\0'; s++)
+		if (((*s == '"' || *s == '\\') && put(a, "\\", 1) < 0) || put(a, s, 1) < 0)
 			return -ENOSPC;
-	}
-	return put(buf, len, "\"");
+	return put(a, "\"", 1);
 }
 
 int
-pgschema_array_end(char *buf, size_t len)
+pgschema_array_bool(struct pgschema_array *a, bool v)
 {
-	return put(buf, len, "}");
+	return sep(a) < 0 ? -ENOSPC : put(a, v ? "t" : "f", 1);
+}
+
+int
+pgschema_array_end(struct pgschema_array *a)
+{
+	return put(a, "}", 1);
 }
 
 const char PGSCHEMA_TUNNELS_SQL[] =
@@ -250,15 +268,16 @@ int
 pgschema_tunnels(const struct peer *p, char *buf, size_t len)
 {
 	char one[NETADDR_STRLEN];
+	struct pgschema_array a;
 
 	if (len < 3)
 		return -ENOSPC;
-	strcpy(buf, "{");
+	pgschema_array_init(&a, buf, len);
 	for (size_t i = 0; i < p->n_tunnel; i++) {
 		netaddr_format(&p->tunnel[i], p->tunnel[i].prefix !=
 		    (p->tunnel[i].family == AF_INET ? 32 : 128), one);
-		if (pgschema_array_text(buf, len, one) < 0)
+		if (pgschema_array_text(&a, one) < 0)
 			return -ENOSPC;
 	}
-	return pgschema_array_end(buf, len);
+	return pgschema_array_end(&a);
 }

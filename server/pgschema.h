@@ -16,6 +16,10 @@
 #ifndef WS_PGSCHEMA_H
 #define WS_PGSCHEMA_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "common/netaddr.h"
 #include "server/pgconn.h"
 #include "server/store.h"
@@ -36,12 +40,24 @@ int pgschema_migrate(struct pgconn *c, void (*done)(void *arg, int version, cons
  * peer's revision to its last, and returns one row: the new revision (base + n). */
 extern const char PGSCHEMA_COMMIT_SQL[];
 
-/* Text-format array literals for PGSCHEMA_COMMIT_SQL's parameters: appends one element to
- * the literal in buf (len bytes; "{" ... "}" managed by the caller: start with "{" and end
- * with pgschema_array_end). 0, or -ENOSPC. */
-int pgschema_array_bytea(char *buf, size_t len, const uint8_t *data, size_t n);
-int pgschema_array_text(char *buf, size_t len, const char *s);
-int pgschema_array_end(char *buf, size_t len);
+/* A text-format array literal for PGSCHEMA_COMMIT_SQL's parameters, built in buf (len
+ * bytes) one element at a time; the cursor makes each element cost its own length. */
+struct pgschema_array {
+	char *buf;
+	size_t len, used;
+	bool any;
+};
+/* Starts a with "{". */
+void pgschema_array_init(struct pgschema_array *a, char *buf, size_t len);
+/* Appends one element; 0, or -ENOSPC. */
+int pgschema_array_bytea(struct pgschema_array *a, const uint8_t *data, size_t n);
+int pgschema_array_text(struct pgschema_array *a, const char *s);
+int pgschema_array_bool(struct pgschema_array *a, bool v);
+/* Ends it with "}"; 0, or -ENOSPC. */
+int pgschema_array_end(struct pgschema_array *a);
+
+/* n bytes as hex digits into out (2 * n bytes and a NUL). */
+void pgschema_hex(char *out, const uint8_t *p, size_t n);
 
 struct peer;
 

@@ -88,9 +88,7 @@ pg_hex(char *out, const uint8_t *p, size_t n)
 {
 	out[0] = '\\';
 	out[1] = 'x';
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 + 2 * i, 3, "%02x", p[i]);
-	out[2 + 2 * n] = '\0';
+	pgschema_hex(out + 2, p, n);
 }
 
 /* ---- commit ------------------------------------------------------------------------- */
@@ -180,8 +178,10 @@ store_pg_commit(struct store_pg *s, const struct store_write_change *ch, size_t 
     int64_t now_ms, void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
 {
 	size_t klen = 2 + n * (2 * WG_KEY_LEN + 8), nlen = 2 + n * (2 * CERT_NAME_MAX + 8);
-	char *keys = malloc(klen), *nets = malloc(nlen), *rm = malloc(2 + 2 * n + 1);
+	size_t rlen = 2 + 2 * n + 1;
+	char *keys = malloc(klen), *nets = malloc(nlen), *rm = malloc(rlen);
 	char count[24], ts[24], key[2 * WG_KEY_LEN + 3];
+	struct pgschema_array ka, na, ra;
 	const char *cv[5], *dv[1];
 	struct call *k = NULL;
 	int r = 0;
@@ -193,9 +193,9 @@ store_pg_commit(struct store_pg *s, const struct store_write_change *ch, size_t 
 	if ((r = pg_call_new(s, done, arg, &k)) != 0)
 		goto out;
 	k->rollback = true;
-	strcpy(keys, "{");
-	strcpy(nets, "{");
-	strcpy(rm, "{");
+	pgschema_array_init(&ka, keys, klen);
+	pgschema_array_init(&na, nets, nlen);
+	pgschema_array_init(&ra, rm, rlen);
 	r = pg_send(k, "BEGIN", 0, NULL, NULL);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const uint8_t *kk = ch[i].put != NULL ? ch[i].put->key : ch[i].key;
@@ -208,14 +208,13 @@ store_pg_commit(struct store_pg *s, const struct store_write_change *ch, size_t 
 			dv[0] = key;
 			r = pg_send(k, "DELETE FROM peers WHERE key = $1::bytea", 1, dv, NULL);
 		}
-		pgschema_array_bytea(keys, klen, kk, WG_KEY_LEN);
-		pgschema_array_text(nets, nlen, net);
-		strcat(rm, i > 0 ? (ch[i].put != NULL ? ",f" : ",t") : (ch[i].put != NULL ? "f" :
-		    "t"));
+		if (r == 0 && (pgschema_array_bytea(&ka, kk, WG_KEY_LEN) < 0 ||
+		    pgschema_array_text(&na, net) < 0 || pgschema_array_bool(&ra, ch[i].put == NULL) < 0))
+			r = -EINVAL;
 	}
-	pgschema_array_end(keys, klen);
-	pgschema_array_end(nets, nlen);
-	strcat(rm, "}");
+	if (r == 0 && (pgschema_array_end(&ka) < 0 || pgschema_array_end(&na) < 0 ||
+	    pgschema_array_end(&ra) < 0))
+		r = -EINVAL;
 	snprintf(count, sizeof(count), "%zu", n);
 	snprintf(ts, sizeof(ts), "%" PRId64, now_ms);
 	cv[0] = count; cv[1] = keys; cv[2] = nets; cv[3] = rm; cv[4] = ts;

@@ -116,6 +116,7 @@ send_write(struct conn *c)
 {
 	uint8_t key[32] = { 0 };
 	char keyhex[80], addr[32], name[32], keys[128] = "{", nets[64] = "{", rm[16] = "{";
+	struct pgschema_array ka, na;
 	const char *peer[5], *tun[3], *commit[5];
 
 	key[0] = (uint8_t)c->idx;
@@ -134,10 +135,12 @@ send_write(struct conn *c)
 	tun[0] = "net1";
 	tun[1] = addr;
 	tun[2] = keyhex;
-	pgschema_array_bytea(keys, sizeof(keys), key, 32);
-	pgschema_array_end(keys, sizeof(keys));
-	pgschema_array_text(nets, sizeof(nets), "net1");
-	pgschema_array_end(nets, sizeof(nets));
+	pgschema_array_init(&ka, keys, sizeof(keys));
+	pgschema_array_bytea(&ka, key, 32);
+	pgschema_array_end(&ka);
+	pgschema_array_init(&na, nets, sizeof(nets));
+	pgschema_array_text(&na, "net1");
+	pgschema_array_end(&na);
 	strcpy(rm, "{f}");
 	commit[0] = "1";
 	commit[1] = keys;
