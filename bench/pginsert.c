@@ -530,8 +530,9 @@ usage(FILE *f)
 	    "\n"
 	    "Upserts ROWS rows (20000) into a table like wiresyncd's peers (scratch schema\n"
 	    "\"pginsert\") over C connections (32), P transactions in flight on each (1,\n"
-	    "pipelined), G rows per transaction (1), KEYS distinct rows (10000), each commit\n"
-	    "with synchronous_commit=on; prints rows/s, commits/s and commit latency.\n"
+	    "pipelined), G rows per transaction (1), KEYS distinct rows (10000; row i is key\n"
+	    "i mod KEYS), each commit with synchronous_commit=on; prints rows/s, commits/s\n"
+	    "and commit latency.\n"
 	    "  --server-statements  per row also the peer_tunnels rewrite, per commit the\n"
 	    "                       revision counter and change log (PGSCHEMA_COMMIT_SQL) and a\n"
 	    "                       NOTIFY: what one commit of wiresyncd writes\n"
@@ -580,11 +581,18 @@ parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "pginsert: --database URI is required; --help for more\n");
 		exit(EXIT_USAGE);
 	}
-	/* two commits in flight on one row would wait on each other, or deadlock */
-	if (o->conns * o->depth * o->rows_per_commit > o->keys) {
+	/* two commits in flight on one row would wait on each other, or deadlock; one
+	 * statement may not upsert a row twice (--arrays); one commit at a time may write a
+	 * row again and again, as wiresyncd's batch does when a host sends many Updates */
+	if (o->conns * o->depth > 1 && o->conns * o->depth * o->rows_per_commit > o->keys) {
 		fprintf(stderr, "pginsert: -k %ld: needs at least C x P x G = %ld keys, so that no "
 		    "two commits in flight touch one row\n", o->keys,
 		    o->conns * o->depth * o->rows_per_commit);
+		exit(EXIT_USAGE);
+	}
+	if (o->arrays && o->rows_per_commit > o->keys) {
+		fprintf(stderr, "pginsert: -k %ld: --arrays needs at least G = %ld keys (one "
+		    "statement upserts a row once)\n", o->keys, o->rows_per_commit);
 		exit(EXIT_USAGE);
 	}
 }
