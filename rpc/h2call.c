@@ -86,6 +86,8 @@ call_free(struct rpc_call *call)
 		free(o);
 	}
 	grpc_frame_free(&call->frame);
+	free(call->held_msg);
+	free(call->held_text);
 	free(call->status_msg);
 	free(call->bad_path);
 	if (call->prev != NULL)
@@ -298,7 +300,44 @@ rpc_call_fail(struct rpc_call *call, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (call->held) {
+		if (!call->held_set) {
+			call->held_set = true;
+			call->held_status = status != GRPC_OK ? status : GRPC_INTERNAL;
+			call->held_text = strdup(msg);
+		}
+		return;
+	}
 	call_end(call, status, msg, "200");
+}
+
+void
+rpc_call_hold(struct rpc_call *call)
+{
+	call->held = true;
+}
+
+bool
+rpc_call_release(struct rpc_call *call, bool send)
+{
+	bool had = call->held_set;
+	int status = call->held_status;
+	uint8_t *msg = call->held_msg;
+	size_t len = call->held_len;
+	char *text = call->held_text;
+
+	call->held = call->held_set = false;
+	call->held_msg = NULL;
+	call->held_text = NULL;
+	if (had && send) {
+		if (status == GRPC_OK)
+			rpc_call_reply(call, msg != NULL ? msg : (const uint8_t *)"", len);
+		else
+			call_end(call, status, text != NULL ? text : "", "200");
+	}
+	free(msg);
+	free(text);
+	return had;
 }
 
 int
@@ -331,6 +370,20 @@ rpc_call_reply(struct rpc_call *call, const uint8_t *msg, size_t len)
 	struct rpc_buf *b;
 	int r;
 
+	if (call->held) {
+		if (!call->held_set) {
+			call->held_set = true;
+			call->held_status = GRPC_OK;
+			call->held_len = len;
+			if (len > 0 && (call->held_msg = malloc(len)) == NULL) {
+				call->held_status = GRPC_RESOURCE_EXHAUSTED;
+				call->held_text = strdup("out of memory");
+			} else if (len > 0) {
+				memcpy(call->held_msg, msg, len);
+			}
+		}
+		return 0;
+	}
 	b = rpc_buf_new(msg, len);
 	if (b == NULL) {
 		rpc_call_fail(call, GRPC_INTERNAL, "out of memory");

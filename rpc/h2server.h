@@ -160,6 +160,13 @@ int rpc_call_reply(struct rpc_call *call, const uint8_t *msg, size_t len);
 void rpc_call_fail(struct rpc_call *call, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Holds the call's answer: rpc_call_reply and rpc_call_fail from now on keep the first
+ * answer instead of sending it, until rpc_call_release sends it (send true) or forgets
+ * it; the call is then the caller's again. Whether an answer was held. (An enrolment
+ * decision on a shared store is answered once the database has it: server/enroll_run.c.) */
+void rpc_call_hold(struct rpc_call *call);
+bool rpc_call_release(struct rpc_call *call, bool send);
+
 /* Reference-counted, already framed (5-byte prefix included) message that many streams
  * can send without copying. */
 struct rpc_buf {

@@ -42,6 +42,12 @@ struct rpc_call {
 	char *status_msg;               /* percent-encoded grpc-message, or NULL */
 	char *bad_path;                 /* :path that names no method (cut), or NULL */
 	size_t header_bytes;            /* decoded request header list, as SETTINGS counts it */
+	/* rpc_call_hold: the answer kept until rpc_call_release */
+	bool held, held_set;
+	int held_status;
+	uint8_t *held_msg;              /* an OK answer's message (held_len may be 0) */
+	size_t held_len;
+	char *held_text;                /* a failure's message */
 	unsigned bad_content_type : 1, not_post : 1, headers_sent : 1, answered : 1,
 	    dispatched : 1, trailers_sent : 1, remote_closed : 1, headers_too_large : 1;
 };

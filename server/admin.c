@@ -415,8 +415,13 @@ admin_new(struct service *svc, struct store *st, SSL_CTX *ctx, const struct admi
 		return NULL;
 	}
 	memcpy(a->methods, sm, n * sizeof(*sm));
-	for (size_t i = 0; i < N_ADMIN; i++)
-		a->methods[n + i] = (struct rpc_method){ own[i].path, own[i].fn, a, own[i].streaming };
+	for (size_t i = 0, g = 0; i < N_ADMIN; i++) {
+		struct rpc_method m = { own[i].path, own[i].fn, a, own[i].streaming };
+		/* what decides join requests or makes tokens runs from the store's state */
+		bool enrol = i == A_LIST_PENDING || i == A_PREPARE || i == A_APPROVE ||
+		    i == A_DENY || i == A_CREATE_TOKEN;
+		a->methods[n + i] = enrol ? enroll_gated(&a->gates[g++], svc, &m) : m;
+	}
 	a->n_methods = n + N_ADMIN;
 	return a;
 }

@@ -12,12 +12,14 @@
 
 #include "rpc/h2server.h"
 #include "server/admin.h"
+#include "server/enroll.h"
 #include "server/service_impl.h"
 
 struct backup;
 
 struct admin {
 	struct service *svc;
+	struct enroll_gate gates[5];         /* the enrolment calls' (server/enroll.h) */
 	struct store *st;
 	SSL_CTX *ctx;
 	struct rpc_server *srv;

@@ -15,11 +15,11 @@
 
 #include "server/copystore_impl.h"
 #include "server/pgconn.h"
+#include "server/pgrows.h"
 #include "server/pgschema.h"
 #include "server/store_impl.h"
 
 #define WAIT_MS 100
-#define GROUPS_TEXT_MAX (CERT_GROUPS_MAX * (CERT_GROUP_MAX + 1))
 
 struct copy_pg {
 	struct loop *l;
@@ -412,64 +412,30 @@ t_change(void *t, const struct store_change *c, int64_t ts_ms)
 	    "($1::bigint, $2::bytea, $3, $4::bigint, $5::boolean)", 5, v, NULL, 0);
 }
 
+/* A statement of pgrows.h's, queued (its parameters freed either way). */
+static int
+send_stmt(void *t, struct pgrows_stmt *st, int r)
+{
+	if (r == 0)
+		r = send_q(t, st->sql, st->n, (const char *const *)st->v, NULL, 0);
+	pgrows_stmt_free(st);
+	return r;
+}
+
 static int
 t_join(void *t, const struct store_join *j)
 {
-	char id[24], key[2 * WG_KEY_LEN + 3], sha[2 * 32 + 3], source[NETADDR_STRLEN];
-	char created[24], state[8], ips[STORE_LIST_MAX];
-	bool oom = false;
-	char *csr = hex_new(j->csr, j->csr_len, &oom), *cert = hex_new(j->cert, j->cert_len, &oom);
-	char *ca = hex_new(j->ca, j->ca_len, &oom), *cur = hex_new(j->current, j->current_len,
-	    &oom);
-	const char *v[15] = { id, j->name, j->network, key, sha, source, created, state, csr, ips,
-	    cert, ca, j->reason, j->renewal ? "t" : "f", cur };
-	int r = -ENOMEM;
+	struct pgrows_stmt st;
 
-	if (!oom && j->n_ips <= CERT_TUNNEL_MAX && csr != NULL) {
-		snprintf(id, sizeof(id), "%" PRIu64, j->id);
-		hex(key, j->key, WG_KEY_LEN);
-		hex(sha, j->csr_sha256, 32);
-		netaddr_format(&j->source, false, source);
-		snprintf(created, sizeof(created), "%" PRId64, j->created_s);
-		snprintf(state, sizeof(state), "%d", j->state);
-		store_list_format(j->ips, j->n_ips, ips);
-		r = send_q(t, "INSERT INTO join_requests (id, name, network, key, csr_sha256, "
-		    "source, created_s, state, csr, reserved_ips, certificate, ca, reason, "
-		    "renewal, current_certificate) VALUES ($1::bigint, $2, $3, $4::bytea, $5::bytea, $6, "
-		    "$7::bigint, $8::integer, $9::bytea, $10, $11::bytea, $12::bytea, $13, "
-		    "$14::boolean, $15::bytea)", 15, v, NULL, 0);
-	} else if (!oom) {
-		r = -EINVAL;
-	}
-	free(csr);
-	free(cert);
-	free(ca);
-	free(cur);
-	return r;
+	return send_stmt(t, &st, pgrows_join_put(j, &st));
 }
 
 static int
 t_token(void *t, const struct store_token *tk)
 {
-	char id[24], sha[2 * 32 + 3], uses[16], expires[24], created[24];
-	char groups[GROUPS_TEXT_MAX] = "";
-	const char *v[9] = { id, tk->network, sha, uses, expires, groups, created,
-	    tk->admin_name, tk->admin_serial };
-	size_t o = 0;
+	struct pgrows_stmt st;
 
-	if (tk->n_groups > CERT_GROUPS_MAX)
-		return -EINVAL;
-	for (size_t i = 0; i < tk->n_groups; i++)
-		o += (size_t)snprintf(groups + o, sizeof(groups) - o, "%s%s", i > 0 ? "," : "",
-		    tk->groups[i]);
-	snprintf(id, sizeof(id), "%" PRIu64, tk->id);
-	hex(sha, tk->sha256, 32);
-	snprintf(uses, sizeof(uses), "%" PRIu32, tk->uses_left);
-	snprintf(expires, sizeof(expires), "%" PRId64, tk->expires_s);
-	snprintf(created, sizeof(created), "%" PRId64, tk->created_s);
-	return send_q(t, "INSERT INTO join_tokens (id, network, sha256, uses_left, expires_s, "
-	    "groups, created_s, admin_name, admin_serial) VALUES ($1::bigint, $2, $3::bytea, "
-	    "$4::integer, $5::bigint, $6, $7::bigint, $8, $9)", 9, v, NULL, 0);
+	return send_stmt(t, &st, pgrows_token_put(tk, &st));
 }
 
 static int

@@ -518,7 +518,8 @@ enroll_new(struct service *svc, SSL_CTX *ctx, const struct enroll_config *cfg)
 	if (cfg->n_pools > 0)
 		memcpy(e->pools, cfg->pools, cfg->n_pools * sizeof(*e->pools));
 	e->n_pools = cfg->n_pools;
-	e->methods[0] = (struct rpc_method){ JOIN_PATH, handle_join, e, false };
+	e->methods[0] = enroll_gated(&e->gate, svc,
+	    &(struct rpc_method){ JOIN_PATH, handle_join, e, false });
 	ratelog_init(&e->refused, 60000);
 	ratelog_init(&e->bad_tokens, 60000);
 	return e;

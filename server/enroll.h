@@ -20,6 +20,27 @@
 
 struct enroll;
 
+/* A method that reads or writes join requests or tokens (Join, Renew, the Admin calls
+ * that decide requests or make tokens) runs inside a store bracket (store.h's
+ * store_enroll_begin): on a shared store its answer is held until the database has what
+ * it wrote, and it runs again, from the new state, when another server wrote meanwhile.
+ * On SQLite it runs as it is. g is the caller's and lives as long as the method. */
+struct enroll_gate {
+	rpc_handler_fn fn;
+	void *arg;
+	struct service *svc;
+};
+struct rpc_method enroll_gated(struct enroll_gate *g, struct service *svc,
+    const struct rpc_method *m);
+/* fn(arg) inside a bracket, then done(arg, 0 or a negative errno: -EAGAIN when it ran
+ * from a state another server changed and was not written, -ENOTCONN); on SQLite both
+ * before this returns. For what no call carries: the web console's decisions. 0 or
+ * -ENOMEM. */
+int enroll_run_task(struct service *svc, void (*fn)(void *arg),
+    void (*done)(void *arg, int err), void *arg);
+/* Frees the calls still waiting for the database (at exit). */
+void enroll_run_free_all(void);
+
 struct enroll_config {
 	const struct pool *pools;    /* one per network, copied */
 	size_t n_pools;
@@ -66,10 +87,12 @@ int enroll_foreach_view(struct enroll *e, int (*fn)(const struct enroll_view *v,
 /* Approves waiting request id as a token join is: the next free pool addresses, signed
  * by the online issuer (no groups; a renewal keeps its own), checked with
  * enroll_cert_check, saved, then applied. by names who decided, for the log. 0, or -1
- * with err saying why (no issuer, no such waiting request, pool full...). */
+ * with err saying why (no issuer, no such waiting request, pool full...); on a shared
+ * store 1: decided once the database's requests are read, err saying so (a failure is
+ * logged). */
 int enroll_approve_online(struct enroll *e, uint64_t id, const char *by, char *err,
     size_t errlen);
-/* Denies waiting request id ("denied from the web console"). 0, or -1 with err set. */
+/* Denies waiting request id ("denied from the web console"). 0, 1 or -1, as above. */
 int enroll_deny_id(struct enroll *e, uint64_t id, const char *by, char *err, size_t errlen);
 
 #endif

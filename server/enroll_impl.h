@@ -50,6 +50,8 @@ struct enroll {
 	struct addrcount *conns;     /* open join-listener connections per address */
 	struct ratelog bad_tokens;   /* joins refused for their token: the same */
 	uint32_t issuer_days;        /* lifetime of what the online issuer signs */
+	bool in_bracket;             /* enroll_run.c: inside store_enroll_begin ... commit */
+	struct enroll_gate gate;     /* Join's */
 	struct rpc_method methods[1];
 };
 
@@ -136,5 +138,7 @@ int enroll_store_save_token(struct enroll *e, const struct pending_req *r,
 void enroll_store_drop(struct enroll *e, uint64_t id);
 /* pending_expire, and the expired rows dropped from the store too. */
 void enroll_expire(struct enroll *e, int64_t now);
+/* The table read again from the store (a shared store's copy changed: enroll_run.c). */
+void enroll_reload(struct enroll *e);
 
 #endif

@@ -75,8 +75,13 @@ enroll_store_drop(struct enroll *e, uint64_t id)
 void
 enroll_expire(struct enroll *e, int64_t now)
 {
-	if (pending_expire(e->t, now) > 0 &&
-	    store_joins_expire(e->svc->store, now - (int64_t)e->max_age_s) < 0)
+	struct store *st = e->svc->store;
+
+	/* on a shared store another server may have kept rows this table dropped already;
+	 * outside a bracket (the web console's list) nothing may be written */
+	if ((pending_expire(e->t, now) > 0 || store_shared(st)) &&
+	    (!store_shared(st) || e->in_bracket) &&
+	    store_joins_expire(st, now - (int64_t)e->max_age_s) < 0)
 		log_warnx("join requests past enroll_max_age_s: cannot drop them from the store");
 }
 
@@ -161,6 +166,9 @@ enroll_load(struct enroll *e, char *err, size_t errlen)
 	uint64_t next;
 	int ret;
 
+	/* a shared store's requests are read at the first call that needs them */
+	if (store_shared(e->svc->store))
+		return 0;
 	if (store_joins_expire(e->svc->store, l.now - (int64_t)e->max_age_s) < 0 ||
 	    store_join_next_id(e->svc->store, &next) < 0) {
 		snprintf(err, errlen, "join requests: cannot read them from the store (see above)");
@@ -178,4 +186,19 @@ enroll_load(struct enroll *e, char *err, size_t errlen)
 		    "enroll_max_age_s dropped; the next id is %llu", l.loaded, l.dropped,
 		    (unsigned long long)pending_next_id(e->t));
 	return 0;
+}
+
+void
+enroll_reload(struct enroll *e)
+{
+	struct load l = { e, (int64_t)time(NULL), 0, 0, 0 };
+	uint64_t next;
+
+	pending_clear(e->t);
+	if (store_join_next_id(e->svc->store, &next) == 0)
+		pending_next_id_raise(e->t, next);
+	if (store_joins_foreach(e->svc->store, load_one, &l) != 0 || l.err != 0)
+		log_warnx("join requests: not all of them could be read from the database");
+	log_debug("join requests: %zu read from the database (another server changed them)",
+	    l.loaded);
 }

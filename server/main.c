@@ -560,6 +560,7 @@ main(int argc, char **argv)
 out:
 	web_del(d.web);
 	enroll_del(d.enroll);
+	enroll_run_free_all();
 	rpc_server_del(d.server);
 	free(gated);
 	admin_del(admin);

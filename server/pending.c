@@ -348,6 +348,13 @@ pending_remove(struct pending_table *t, uint64_t id)
 	return true;
 }
 
+void
+pending_clear(struct pending_table *t)
+{
+	while (t->n > 0)
+		drop_at(t, t->n - 1);
+}
+
 int
 pending_foreach(const struct pending_table *t,
     int (*fn)(const struct pending_req *r, void *arg), void *arg)

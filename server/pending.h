@@ -110,6 +110,8 @@ size_t pending_expire(struct pending_table *t, int64_t now);
 int pending_foreach(const struct pending_table *t,
     int (*fn)(const struct pending_req *r, void *arg), void *arg);
 size_t pending_count(const struct pending_table *t);
+/* Drops every request (each user freed); the rate of new requests per source stays. */
+void pending_clear(struct pending_table *t);
 
 /* The short code an operator compares with what the host printed: the first 40 bits of
  * the CSR's SHA-256 in RFC 4648 base32, as "ABCD-EFGH" (9 characters and a NUL). */

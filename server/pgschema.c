@@ -76,6 +76,24 @@ static const char migrate_sql[] =
 	"      id bigint PRIMARY KEY, key bytea NOT NULL, created_ms bigint NOT NULL);\n"
 	"    UPDATE ws_schema SET version = 1;\n"
 	"  END IF;\n"
+	"  IF v < 2 THEN\n"
+	/* 2: join requests and tokens shared: every write of them bumps enroll_revision from
+	 * the value its server read them at, or fails (40001) when another server wrote since */
+	"    INSERT INTO meta (name, value) VALUES ('enroll_revision', 0);\n"
+	"    CREATE FUNCTION ws_enroll_step(expected bigint) RETURNS bigint\n"
+	"    LANGUAGE plpgsql AS $f$\n"
+	"    DECLARE n bigint;\n"
+	"    BEGIN\n"
+	"      UPDATE meta SET value = value + 1\n"
+	"        WHERE name = 'enroll_revision' AND value = expected RETURNING value INTO n;\n"
+	"      IF n IS NULL THEN\n"
+	"        RAISE EXCEPTION 'join requests or tokens were changed by another server'\n"
+	"          USING ERRCODE = '40001';\n"
+	"      END IF;\n"
+	"      RETURN n;\n"
+	"    END $f$;\n"
+	"    UPDATE ws_schema SET version = 2;\n"
+	"  END IF;\n"
 	"END\n"
 	"$ws$";
 
@@ -102,7 +120,7 @@ const char PGSCHEMA_COMMIT_SQL[] =
 int
 pgschema_version(void)
 {
-	return 1;
+	return 2;
 }
 
 struct migration {

@@ -151,7 +151,8 @@ service_new(struct loop *l, struct store *st, const struct service_config *cfg, 
 	svc->methods[M_KEYS] = (struct rpc_method){ "/wiresync.v1.WireSync/Keys", svc_handle_keys, svc, false };
 	svc->methods[M_GETPEER] = (struct rpc_method){ "/wiresync.v1.WireSync/GetPeer", svc_handle_getpeer, svc, false };
 	svc->methods[M_WATCH] = (struct rpc_method){ "/wiresync.v1.WireSync/Watch", watch_handle, svc, true };
-	svc->methods[M_RENEW] = (struct rpc_method){ "/wiresync.v1.WireSync/Renew", svc_handle_renew, svc, false };
+	svc->methods[M_RENEW] = enroll_gated(&svc->renew_gate, svc, &(struct rpc_method){
+	    "/wiresync.v1.WireSync/Renew", svc_handle_renew, svc, false });
 	svc->methods[M_REPORT_LINKS] = (struct rpc_method){ "/wiresync.v1.WireSync/ReportLinks", links_handle_report, svc, false };
 	if ((svc->links = links_new(svc, st, cfg->link_up_window_s, err, errlen)) == NULL) {
 		service_del(svc);

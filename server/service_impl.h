@@ -13,6 +13,7 @@
 #include "common/cert.h"
 #include "rpc/h2server.h"
 #include "rpc/loop.h"
+#include "server/enroll.h"
 #include "server/follower.h"
 #include "server/idcount.h"
 #include "server/ratelimit.h"
@@ -105,6 +106,7 @@ struct service {
 	struct peer_table *peers;
 	uint64_t revision;
 	struct rpc_method methods[N_METHODS];
+	struct enroll_gate renew_gate;       /* Renew keeps requests: server/enroll.h */
 	struct service_config cfg;
 	struct change *pending, **pending_tail;
 	struct loop_defer commit_defer;

@@ -447,6 +447,7 @@ store_close(struct store *st)
 
 	if (st == NULL)
 		return;
+	store_enroll_free(st);
 	if (st->shared != NULL) {
 		store_shared_close(st->shared);
 		free(st->path);

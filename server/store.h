@@ -215,6 +215,21 @@ struct store_join {
 	size_t current_len;
 };
 
+/* Join requests and tokens on either store: the calls below are made inside a bracket.
+ * store_enroll_begin calls fn once they may be (on a shared store: when no other bracket
+ * of this server is open and its copy of the database's requests and tokens is current;
+ * changed is true when that copy was read again since the last bracket that committed,
+ * so the caller reloads what it keeps of them, store_joins_foreach). store_enroll_commit
+ * then writes what the calls changed in one transaction and calls done(arg, 0), or
+ * -EAGAIN (another server wrote requests or tokens since the begin: nothing written;
+ * begin again and decide from the new state), -ENOTCONN or -EIO (nothing written). On
+ * SQLite the calls write at once, and begin (changed false) and commit call back before
+ * they return. fn with err set (-ENOTCONN: the database is away) opens no bracket: no
+ * commit follows it. Each returns 0 or -ENOMEM (fn/done not called). */
+int store_enroll_begin(struct store *st, void (*fn)(void *arg, bool changed, int err),
+    void *arg);
+int store_enroll_commit(struct store *st, void (*done)(void *arg, int err), void *arg);
+
 /* Each of these writes in a transaction of its own (a join request is no peer change:
  * it bumps no revision and logs nothing), so none may be called inside store_begin /
  * store_commit. 0, -EINVAL (bad record, or a transaction is open) or -EIO (logged). */

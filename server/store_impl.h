@@ -68,9 +68,11 @@ enum store_token_stmt {
 
 struct store_shared;
 
+struct store_enroll;
 struct store {
 	struct store_shared *shared;         /* a shared database (store_shared.c): the rest is
 	                                      * SQLite's and unused */
+	struct store_enroll *enroll;         /* its join requests and tokens (store_enroll.c) */
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmt[STMT_COUNT];
@@ -113,6 +115,21 @@ int store_join_write(struct store *st, const struct store_join *j);
 /* store_token.c: the join tokens' statements. */
 int store_token_open(struct store *st, char *err, size_t errlen);
 void store_token_close(struct store *st);
+
+/* store_enroll.c: the join requests' and tokens' calls of store.h on a shared store, on
+ * its copy inside the open bracket; and the copy freed (NULL-safe). */
+int store_enroll_join_put(struct store *st, const struct store_join *j);
+int store_enroll_join_delete(struct store *st, uint64_t id);
+int store_enroll_joins_expire(struct store *st, int64_t created_s);
+int store_enroll_joins_foreach(struct store *st,
+    int (*fn)(const struct store_join *j, void *arg), void *arg);
+int store_enroll_join_next_id(struct store *st, uint64_t *next);
+int store_enroll_token_add(struct store *st, struct store_token *t);
+int store_enroll_token_get(struct store *st, const uint8_t sha256[32], struct store_token *out);
+int store_enroll_token_use(struct store *st, uint64_t id, int64_t now,
+    const struct store_join *j);
+int store_enroll_tokens_expire(struct store *st, int64_t expires_s);
+void store_enroll_free(struct store *st);
 
 /* store_shared.c: store.h's calls on a shared database (see there). */
 int store_shared_connect(struct loop *l, const char *uri, const struct store_cluster *cl,

@@ -174,13 +174,13 @@ store_join_put(struct store *st, const struct store_join *j)
 	const char *why;
 	int ret;
 
-	if (st->shared != NULL)
-		return -ENOTSUP;
 	if ((why = join_invalid(j)) != NULL) {
 		log_warnx("store %s: put join request %llu: %s", st->path,
 		    (unsigned long long)j->id, why);
 		return -EINVAL;
 	}
+	if (st->shared != NULL)
+		return store_enroll_join_put(st, j);
 	if ((ret = join_begin(st, "put join request")) != 0)
 		return ret;
 	return join_end(st, store_join_write(st, j));
@@ -203,7 +203,7 @@ int
 store_join_delete(struct store *st, uint64_t id)
 {
 	if (st->shared != NULL)
-		return -ENOTSUP;
+		return store_enroll_join_delete(st, id);
 	return join_delete_run(st, JOIN_DELETE, id > INT64_MAX ? -1 : (int64_t)id);
 }
 
@@ -211,7 +211,7 @@ int
 store_joins_expire(struct store *st, int64_t created_s)
 {
 	if (st->shared != NULL)
-		return 0;          /* none stored there (enrollment is not on a shared store) */
+		return store_enroll_joins_expire(st, created_s);
 	return join_delete_run(st, JOIN_EXPIRE, created_s);
 }
 
@@ -283,7 +283,7 @@ store_joins_foreach(struct store *st, int (*fn)(const struct store_join *j, void
 	int rc, ret = 0;
 
 	if (st->shared != NULL)
-		return 0;          /* enrollment is not on a shared store yet */
+		return store_enroll_joins_foreach(st, fn, arg);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if ((why = join_read(stmt, &j)) != NULL) {
 			log_warnx("store %s: join request %lld: %s", st->path,
@@ -310,10 +310,8 @@ store_join_next_id(struct store *st, uint64_t *next)
 	int rc;
 	sqlite3_int64 v;
 
-	if (st->shared != NULL) {
-		*next = 1;
-		return 0;
-	}
+	if (st->shared != NULL)
+		return store_enroll_join_next_id(st, next);
 	rc = sqlite3_step(stmt);
 	v = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
 	sqlite3_reset(stmt);

@@ -120,4 +120,23 @@ int store_pg_audit_list(struct store_pg *s, const char *network, uint64_t before
     uint32_t limit, int (*fn)(void *arg, const struct store_audit *e),
     void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
 
+/* Join requests and tokens (server/store_enroll.c). The enrolment revision, and, when it
+ * is not have, every request and token in one snapshot: reset, join and token per row
+ * (valid during the call), then done(arg, revision, next join id, loaded, err). */
+struct store_pg_enroll_read {
+	void (*reset)(void *arg);            /* a snapshot's rows follow */
+	void (*join)(void *arg, const struct store_join *j);
+	void (*token)(void *arg, const struct store_token *t);
+	void (*done)(void *arg, uint64_t revision, uint64_t next_id, bool loaded,
+	    const char *err);
+};
+int store_pg_enroll_read(struct store_pg *s, uint64_t have,
+    const struct store_pg_enroll_read *rd, void *arg);
+struct pgrows_stmt;
+/* The n statements in one transaction that first steps the enrolment revision from base
+ * (ws_enroll_step: "[40001] ..." in err when another server wrote since); done gets the
+ * new revision. */
+int store_pg_enroll_commit(struct store_pg *s, uint64_t base, const struct pgrows_stmt *st,
+    size_t n, void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
+
 #endif

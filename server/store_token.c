@@ -136,12 +136,12 @@ store_token_add(struct store *st, struct store_token *t)
 	const char *why;
 	int rc, ret;
 
-	if (st->shared != NULL)
-		return -ENOTSUP;
 	if ((why = token_invalid(t)) != NULL) {
 		log_warnx("store %s: add join token: %s", st->path, why);
 		return -EINVAL;
 	}
+	if (st->shared != NULL)
+		return store_enroll_token_add(st, t);
 	groups_format(t, groups);
 	if ((ret = token_begin(st, TOKEN_ADD)) != 0)
 		return ret;
@@ -208,7 +208,7 @@ store_token_get(struct store *st, const uint8_t sha256[32], struct store_token *
 	int rc, ret;
 
 	if (st->shared != NULL)
-		return -ENOTSUP;
+		return store_enroll_token_get(st, sha256, out);
 	if (sqlite3_bind_blob(stmt, 1, sha256, 32, SQLITE_STATIC) != SQLITE_OK) {
 		log_warnx("store %s: %s: %s", st->path, token_stmt_name[TOKEN_GET],
 		    sqlite3_errmsg(st->db));
@@ -238,10 +238,10 @@ store_token_use(struct store *st, uint64_t id, int64_t now, const struct store_j
 	sqlite3_stmt *stmt = st->token_stmt[TOKEN_USE];
 	int ret;
 
-	if (st->shared != NULL)
-		return -ENOTSUP;
 	if (id == 0 || id > INT64_MAX)
 		return -EINVAL;
+	if (st->shared != NULL)
+		return store_enroll_token_use(st, id, now, j);
 	if ((ret = token_begin(st, TOKEN_USE)) != 0)
 		return ret;
 	if (sqlite3_bind_int64(stmt, 1, (sqlite3_int64)id) != SQLITE_OK ||
@@ -263,7 +263,7 @@ store_tokens_expire(struct store *st, int64_t expires_s)
 	int ret;
 
 	if (st->shared != NULL)
-		return 0;          /* none stored there */
+		return store_enroll_tokens_expire(st, expires_s);
 	if ((ret = token_begin(st, TOKEN_EXPIRE)) != 0)
 		return ret;
 	if (sqlite3_bind_int64(stmt, 1, expires_s) != SQLITE_OK)

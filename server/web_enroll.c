@@ -3,6 +3,7 @@
  * issuer_sign, enroll_cert_check, enroll_store_save), and a denial. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,12 @@ view_one(const struct pending_req *r, void *arg)
 	return va->fn(&v, va->arg);
 }
 
+static void
+nothing(void *arg)
+{
+	(void)arg;
+}
+
 int
 enroll_foreach_view(struct enroll *e, int (*fn)(const struct enroll_view *v, void *arg),
     void *arg)
@@ -45,6 +52,9 @@ enroll_foreach_view(struct enroll *e, int (*fn)(const struct enroll_view *v, voi
 
 	if (e == NULL)
 		return 0;
+	/* a shared store's requests as last read; this read makes the next view current */
+	if (store_shared(e->svc->store) && !e->in_bracket)
+		enroll_run_task(e->svc, nothing, NULL, NULL);
 	enroll_expire(e, (int64_t)time(NULL));
 	return pending_foreach(e->t, view_one, &va);
 }
@@ -72,9 +82,8 @@ waiting(struct enroll *e, uint64_t id, char *err, size_t errlen)
 	return r;
 }
 
-int
-enroll_approve_online(struct enroll *e, uint64_t id, const char *by, char *err,
-    size_t errlen)
+static int
+approve_now(struct enroll *e, uint64_t id, const char *by, char *err, size_t errlen)
 {
 	const struct issuer *is = e != NULL ? service_issuer(e->svc) : NULL;
 	const struct pending_req *r;
@@ -131,8 +140,8 @@ out:
 	return ret;
 }
 
-int
-enroll_deny_id(struct enroll *e, uint64_t id, const char *by, char *err, size_t errlen)
+static int
+deny_now(struct enroll *e, uint64_t id, const char *by, char *err, size_t errlen)
 {
 	const struct pending_req *r;
 	struct enroll_extra *x, next;
@@ -159,4 +168,77 @@ enroll_deny_id(struct enroll *e, uint64_t id, const char *by, char *err, size_t 
 	audit_record_as(e->svc, WEB_AUDIT_NAME, "", x->network, "deny", "%s %llu %s (%s)",
 	    r->renewal ? "renewal" : "request", (unsigned long long)id, r->name, by);
 	return 0;
+}
+
+/* A decision taken inside a bracket of a shared store (the console answers at once). */
+struct later {
+	struct enroll *e;
+	uint64_t id;
+	bool approve;
+	int ret;
+	char by[CERT_NAME_MAX + 64], err[512];
+};
+
+static void
+later_run(void *arg)
+{
+	struct later *l = arg;
+
+	l->ret = l->approve ? approve_now(l->e, l->id, l->by, l->err, sizeof(l->err)) :
+	    deny_now(l->e, l->id, l->by, l->err, sizeof(l->err));
+}
+
+static void
+later_done(void *arg, int err)
+{
+	struct later *l = arg;
+
+	if (l->ret < 0)
+		log_warnx("%s: join request %llu not %s: %s", l->by, (unsigned long long)l->id,
+		    l->approve ? "approved" : "denied", l->err);
+	else if (err != 0)
+		log_warnx("%s: join request %llu not %s: %s", l->by, (unsigned long long)l->id,
+		    l->approve ? "approved" : "denied", err == -EAGAIN ? "another server kept "
+		    "changing the join requests" : "the database is not reachable");
+	free(l);
+}
+
+static int
+decide(struct enroll *e, uint64_t id, bool approve, const char *by, char *err, size_t errlen)
+{
+	struct later *l;
+
+	if (e == NULL || !store_shared(e->svc->store))
+		return approve ? approve_now(e, id, by, err, errlen) : deny_now(e, id, by, err,
+		    errlen);
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	l->e = e;
+	l->id = id;
+	l->approve = approve;
+	snprintf(l->by, sizeof(l->by), "%s", by);
+	if (enroll_run_task(e->svc, later_run, later_done, l) != 0) {
+		free(l);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(err, errlen, "join request %llu: the %s goes to the cluster's database; the "
+	    "list shows it once written", (unsigned long long)id, approve ? "approval" :
+	    "denial");
+	return 1;
+}
+
+int
+enroll_approve_online(struct enroll *e, uint64_t id, const char *by, char *err,
+    size_t errlen)
+{
+	return decide(e, id, true, by, err, errlen);
+}
+
+int
+enroll_deny_id(struct enroll *e, uint64_t id, const char *by, char *err, size_t errlen)
+{
+	return decide(e, id, false, by, err, errlen);
 }

@@ -526,6 +526,7 @@ decide(struct web *w, const struct web_req *r, const char *network, bool approve
 {
 	char idtext[24], *end, by[CERT_NAME_MAX + 48];
 	unsigned long long id;
+	int ret;
 	if (!web_form_get(r->body, r->body_len, "id", idtext, sizeof(idtext)) ||
 	    idtext[0] < '0' || idtext[0] > '9' || (id = strtoull(idtext, &end, 10), *end != '\0')) {
 		snprintf(msg, msglen, "id: a join request number is needed");
@@ -534,12 +535,13 @@ decide(struct web *w, const struct web_req *r, const char *network, bool approve
 	}
 	snprintf(by, sizeof(by), "the web console (%s%s)", network != NULL ? "admin of " :
 	    "loopback", network != NULL ? network : "");
-	if ((approve ? enroll_approve_online(w->enroll, id, by, msg, msglen) :
+	if ((ret = approve ? enroll_approve_online(w->enroll, id, by, msg, msglen) :
 	    enroll_deny_id(w->enroll, id, by, msg, msglen)) < 0) {
 		out->status = 409;
 		return;
 	}
-	snprintf(msg, msglen, "join request %llu %s", id, approve ? "approved" : "denied");
+	if (ret == 0)
+		snprintf(msg, msglen, "join request %llu %s", id, approve ? "approved" : "denied");
 	out->status = 303;
 	out->location = "/pending";
 }

@@ -414,11 +414,23 @@ main(void)
 	pgschema_migrate(cs[0].c, on_migrated, &cs[0]);
 	pgtest_run_until(loop, &cs[0].migrated, 1, 10);
 	pgtest_check(cs[0].version == -1 && strstr(cs[0].merr, "schema is version 7, newer than this "
-	    "wiresyncd's 1: upgrade wiresyncd") != NULL, "a newer schema is refused, saying what "
+	    "wiresyncd's 2: upgrade wiresyncd") != NULL, "a newer schema is refused, saying what "
 	    "to do", cs[0].merr);
 	scalar(cs[0].c, "SELECT 1", &s);
 	pgtest_check(strcmp(s.v, "1") == 0, "the connection works after the refused migration", s.err);
+	/* a database of schema 1 (before shared join requests) is upgraded in place */
+	scalar(f.c, "DROP FUNCTION ws_enroll_step(bigint)", &s);
+	scalar(f.c, "DELETE FROM meta WHERE name = 'enroll_revision'", &s);
 	scalar(f.c, "UPDATE ws_schema SET version = 1", &s);
+	cs[0].migrated = 0;
+	pgschema_migrate(cs[0].c, on_migrated, &cs[0]);
+	pgtest_run_until(loop, &cs[0].migrated, 1, 10);
+	pgtest_check(cs[0].version == 2, "schema 1 is migrated to 2", cs[0].merr);
+	scalar(f.c, "SELECT ws_enroll_step(0)", &s);
+	pgtest_check(strcmp(s.v, "1") == 0, "the enrolment revision steps from 0", s.err);
+	scalar(f.c, "SELECT ws_enroll_step(0)", &s);
+	pgtest_check(s.v[0] == '\0' && strstr(s.err, "40001") != NULL, "a step from a revision "
+	    "already passed fails with 40001", s.err);
 
 	for (int i = 0; i < SERVERS; i++)
 		pgconn_del(cs[i].c);
