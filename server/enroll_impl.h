@@ -51,6 +51,7 @@ struct enroll {
 	struct ratelog bad_tokens;   /* joins refused for their token: the same */
 	uint32_t issuer_days;        /* lifetime of what the online issuer signs */
 	bool in_bracket;             /* enroll_run.c: inside store_enroll_begin ... commit */
+	bool reloaded;               /* a shared store's requests were read once */
 	struct enroll_gate gate;     /* Join's */
 	struct rpc_method methods[1];
 };

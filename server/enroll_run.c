@@ -101,7 +101,8 @@ committed(void *arg, int err)
 	}
 	op_end(op, err, err == -EAGAIN ? GRPC_ABORTED : GRPC_UNAVAILABLE, err == -EAGAIN ?
 	    "join requests changed on other servers while this was decided: try again" :
-	    "the database is not reachable: nothing was written; try again");
+	    err == -ENOTCONN ? "the database is not reachable: nothing was kept; try again" :
+	    "store write failed (the server's log says why): nothing was kept; try again");
 }
 
 static void

@@ -199,6 +199,12 @@ enroll_reload(struct enroll *e)
 		pending_next_id_raise(e->t, next);
 	if (store_joins_foreach(e->svc->store, load_one, &l) != 0 || l.err != 0)
 		log_warnx("join requests: not all of them could be read from the database");
-	log_debug("join requests: %zu read from the database (another server changed them)",
-	    l.loaded);
+	/* the first read after the start says what the restart kept, as enroll_load does */
+	if (!e->reloaded)
+		log_info("join requests: %zu read from the database; the next id is %llu",
+		    l.loaded, (unsigned long long)pending_next_id(e->t));
+	else
+		log_debug("join requests: %zu read from the database (another server changed "
+		    "them)", l.loaded);
+	e->reloaded = true;
 }

@@ -18,9 +18,9 @@ static const char migrate_sql[] =
 	"DECLARE v integer;\n"
 	"BEGIN\n"
 	"  SELECT version INTO v FROM ws_schema;\n"
-	"  IF v > 1 THEN\n"
+	"  IF v > 2 THEN\n"
 	"    RAISE EXCEPTION 'the database''s schema is version %, newer than this "
-	"wiresyncd''s 1: upgrade wiresyncd', v;\n"
+	"wiresyncd''s 2: upgrade wiresyncd', v;\n"
 	"  END IF;\n"
 	"  IF v < 1 THEN\n"
 	/* 1: what the SQLite store holds at its schema 11, plus what a cluster shares */

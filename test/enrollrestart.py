@@ -12,6 +12,7 @@ the phases. What a phase learnt for the next is in $WS_TMP/restart.json. The ser
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 
 import grpc_client as gc
@@ -110,18 +111,31 @@ def main(phase):
                 "the server", "state %s id %d cert %d bytes" % (r.state, r.id,
                                                                len(r.certificate)))
     elif phase == "fault":
-        # a second connection holds the write lock: the server's BEGIN IMMEDIATE fails
-        # after its 5 s busy timeout, and a request it cannot keep is not answered as kept
-        db = sqlite3.connect(os.environ["WS_DB"], isolation_level=None)
-        db.execute("BEGIN IMMEDIATE")
+        # SQLite: a second connection holds the write lock: the server's BEGIN IMMEDIATE
+        # fails after its 5 s busy timeout. PostgreSQL (WS_PG_URI): a trigger refuses every
+        # write of a join request. Either way a request the server cannot keep is not
+        # answered as kept.
+        pg = os.environ.get("WS_PG_URI")
+        if pg:
+            psql(pg, "CREATE FUNCTION ws_test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                 "$f$ BEGIN RAISE EXCEPTION 'test: join requests refused'; END $f$; "
+                 "CREATE TRIGGER ws_test_refuse BEFORE INSERT OR UPDATE ON join_requests "
+                 "FOR EACH ROW EXECUTE FUNCTION ws_test_refuse()")
+        else:
+            db = sqlite3.connect(os.environ["WS_DB"], isolation_level=None)
+            db.execute("BEGIN IMMEDIATE")
         fder = ec.csr("rfault")
         freq = epb.JoinRequest(csr=fder, public_key=ec.wgkey("rfault"), network="neta")
         got, detail = ec.failed(lambda: join(freq, timeout=15))
         C.check(got == gc.grpc.StatusCode.UNAVAILABLE and "store write failed" in str(detail),
                 "Join while the store cannot be written: UNAVAILABLE, the request not kept",
                 "got %s %r" % (got.name, gc.short(detail)))
-        db.execute("ROLLBACK")
-        db.close()
+        if pg:
+            psql(pg, "DROP TRIGGER ws_test_refuse ON join_requests; "
+                 "DROP FUNCTION ws_test_refuse()")
+        else:
+            db.execute("ROLLBACK")
+            db.close()
         pend = adm["ListPending"](apb.ListPendingRequest(), timeout=T).pending
         C.check(all(p.name != "rfault" for p in pend), "nothing of it is pending",
                 str([p.name for p in pend]))
@@ -129,6 +143,12 @@ def main(phase):
         C.check(r.state == epb.JOIN_WAITING and r.code == ec.code_of(fder),
                 "the host's next poll, the store writable again, is kept", str(r))
     return C.done()
+
+
+def psql(uri, sql):
+    """sql in the test's PostgreSQL (test/lib.sh's WS_BACKEND=postgresql), as its user."""
+    subprocess.run(["runuser", "-u", "postgres", "--", os.environ["WS_PSQL"], "-X", "-q",
+                    "-v", "ON_ERROR_STOP=1", uri, "-c", sql], check=True)
 
 
 if __name__ == "__main__":

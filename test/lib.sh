@@ -228,6 +228,12 @@ _ws_pg_uri() {
     WS_PG_URI=$(printf '%s\n' "$PG_URI" | sed "s|/wiresync?|/$_ws_db?|")
 }
 
+# ws_pg_sql PATH SQL: SQL's rows (psql -A -t) in the database of PATH (WS_BACKEND=postgresql)
+ws_pg_sql() {
+    _ws_pg_uri "$1" || return 1
+    _pg "$PG_BIN/psql" -X -q -A -t "$WS_PG_URI" -c "$2"
+}
+
 # _ws_conf_database FILE: the value of its (last) database key, "" when it has none
 _ws_conf_database() {
     sed -n 's/^[[:space:]]*database[[:space:]]*=[[:space:]]*\(.*[^[:space:]]\)[[:space:]]*$/\1/p' \
