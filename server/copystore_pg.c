@@ -111,29 +111,6 @@ wait_all(struct copy_pg *p, char *err, size_t errlen)
 	return -EIO;
 }
 
-static void
-hex(char *out, const uint8_t *b, size_t n)
-{
-	out[0] = '\\';
-	out[1] = 'x';
-	pgschema_hex(out + 2, b, n);
-}
-
-/* b as a malloc'd bytea literal, or NULL for none (SQL NULL); *oom on failure. */
-static char *
-hex_new(const uint8_t *b, size_t n, bool *oom)
-{
-	char *s;
-
-	if (b == NULL || n == 0)
-		return NULL;
-	if ((s = malloc(2 * n + 3)) == NULL)
-		*oom = true;
-	else
-		hex(s, b, n);
-	return s;
-}
-
 /* A bigint column as text. */
 static uint64_t
 num(const PGresult *res, int i, int col)
@@ -354,48 +331,29 @@ static int
 t_peer(void *t, const struct peer *p)
 {
 	struct copy_pg *pg = t;
-	char key[2 * WG_KEY_LEN + 3], lanid[2 * PEER_LAN_ID_MAX + 3], port[16], seen[24], rev[24];
-	char tunnel[STORE_LIST_MAX], lan[STORE_LIST_MAX], wan[NETADDR_STRLEN];
-	char addrs[PGSCHEMA_TUNNELS_MAX];
+	struct pgrows_peer x;
 	const char *v[14], *tv[3];
-	bool oom = false;
-	char *cert = hex_new(p->cert, p->cert_len, &oom), *chain = hex_new(p->chain,
-	    p->chain_len, &oom);
 	int r;
 
-	if (oom || p->n_tunnel > CERT_TUNNEL_MAX || p->n_lan > PEER_LAN_MAX ||
-	    p->lan_id_len > PEER_LAN_ID_MAX) {
-		free(cert);
-		free(chain);
-		return oom ? -ENOMEM : -EINVAL;
-	}
-	hex(key, p->key, WG_KEY_LEN);
-	hex(lanid, p->lan_id, p->lan_id_len);
-	store_list_format(p->tunnel, p->n_tunnel, tunnel);
-	store_list_format(p->lan, p->n_lan, lan);
-	store_list_format(&p->wan, p->wan.family != 0 ? 1 : 0, wan);
-	snprintf(port, sizeof(port), "%" PRIu32, p->listen_port);
-	snprintf(seen, sizeof(seen), "%" PRId64, p->last_seen_ms);
-	snprintf(rev, sizeof(rev), "%" PRIu64, p->revision);
-	v[0] = key; v[1] = p->name; v[2] = p->network; v[3] = port; v[4] = tunnel; v[5] = lan;
-	v[6] = wan; v[7] = lanid; v[8] = p->observed_endpoint; v[9] = seen; v[10] = rev;
-	v[11] = cert; v[12] = chain; v[13] = p->is_static ? "t" : "f";
+	if ((r = pgrows_peer_text(p, &x)) != 0)
+		return r;
+	v[0] = x.key; v[1] = p->name; v[2] = p->network; v[3] = x.port; v[4] = x.tunnel;
+	v[5] = x.lan; v[6] = x.wan; v[7] = x.lan_id; v[8] = p->observed_endpoint;
+	v[9] = x.last_seen; v[10] = x.revision; v[11] = x.cert; v[12] = x.chain;
+	v[13] = p->is_static ? "t" : "f";
 	/* offline, held by no server's lease */
 	r = send_q(pg, "INSERT INTO peers (key, name, network, listen_port, tunnel_ips, lan_ips, "
 	    "wan_ip, lan_id, observed_endpoint, online, online_server, last_seen_ms, revision, "
 	    "certificate, chain, static) VALUES ($1::bytea, $2, $3, $4::integer, $5, $6, $7, "
 	    "$8::bytea, $9, false, NULL, $10::bigint, $11::bigint, $12::bytea, $13::bytea, "
 	    "$14::boolean)", 14, v, NULL, 0);
-	free(cert);
-	free(chain);
+	pgrows_peer_free(&x);
 	if (r != 0)
 		return r;
 	/* the addresses it holds, as store_pg.c claims them: one key per address and network */
-	if (pgschema_tunnels(p, addrs, sizeof(addrs)) < 0)
-		return -EINVAL;
 	tv[0] = p->network;
-	tv[1] = addrs;
-	tv[2] = key;
+	tv[1] = x.tunnels;
+	tv[2] = x.key;
 	return send_q(pg, PGSCHEMA_TUNNELS_SQL, 3, tv, NULL, 0);
 }
 
@@ -406,7 +364,7 @@ t_change(void *t, const struct store_change *c, int64_t ts_ms)
 	const char *v[5] = { rev, key, c->network, ts, c->removed ? "t" : "f" };
 
 	snprintf(rev, sizeof(rev), "%" PRIu64, c->revision);
-	hex(key, c->key, WG_KEY_LEN);
+	pgrows_hex(key, c->key, WG_KEY_LEN);
 	snprintf(ts, sizeof(ts), "%" PRId64, ts_ms);
 	return send_q(t, "INSERT INTO changes (revision, key, network, ts_ms, removed) VALUES "
 	    "($1::bigint, $2::bytea, $3, $4::bigint, $5::boolean)", 5, v, NULL, 0);
@@ -456,8 +414,8 @@ t_link(void *t, const struct store_link *l)
 	char rep[2 * WG_KEY_LEN + 3], peer[2 * WG_KEY_LEN + 3], hs[24], rx[24], tx[24], at[24];
 	const char *v[9] = { rep, peer, l->path, l->endpoint, hs, rx, tx, l->down_reason, at };
 
-	hex(rep, l->reporter, WG_KEY_LEN);
-	hex(peer, l->peer, WG_KEY_LEN);
+	pgrows_hex(rep, l->reporter, WG_KEY_LEN);
+	pgrows_hex(peer, l->peer, WG_KEY_LEN);
 	snprintf(hs, sizeof(hs), "%" PRId64, l->last_handshake_ms);
 	/* bigint, as SQLite's INTEGER holds them: the same bits back */
 	snprintf(rx, sizeof(rx), "%" PRId64, (int64_t)l->rx_bytes);

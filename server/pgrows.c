@@ -18,6 +18,11 @@
 
 #define GROUPS_TEXT_MAX (CERT_GROUPS_MAX * (CERT_GROUP_MAX + 1))
 
+_Static_assert(sizeof(((struct pgrows_peer *)0)->tunnel) >= STORE_LIST_MAX &&
+    sizeof(((struct pgrows_peer *)0)->wan) >= NETADDR_STRLEN + 1 &&
+    sizeof(((struct pgrows_peer *)0)->tunnels) >= PGSCHEMA_TUNNELS_MAX,
+    "pgrows_peer's buffers hold every record's text");
+
 const char PGROWS_JOIN_SELECT[] =
 	"SELECT id, name, network, key, csr_sha256, source, created_s, state, csr, "
 	"reserved_ips, certificate, ca, reason, renewal, current_certificate FROM "
@@ -34,22 +39,62 @@ pgrows_stmt_free(struct pgrows_stmt *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* b as a malloc'd bytea literal, NULL for none (SQL NULL); *oom on failure. */
-static char *
-hex_new(const uint8_t *b, size_t n, bool *oom)
+void
+pgrows_hex(char *out, const uint8_t *p, size_t n)
+{
+	out[0] = '\\';
+	out[1] = 'x';
+	pgschema_hex(out + 2, p, n);
+}
+
+char *
+pgrows_hex_new(const uint8_t *p, size_t n, bool *oom)
 {
 	char *s;
 
-	if (b == NULL || n == 0)
+	if (p == NULL || n == 0)
 		return NULL;
-	if ((s = malloc(2 * n + 3)) == NULL) {
+	if ((s = malloc(2 * n + 3)) == NULL)
 		*oom = true;
-		return NULL;
-	}
-	s[0] = '\\';
-	s[1] = 'x';
-	pgschema_hex(s + 2, b, n);
+	else
+		pgrows_hex(s, p, n);
 	return s;
+}
+
+int
+pgrows_peer_text(const struct peer *p, struct pgrows_peer *t)
+{
+	bool oom = false;
+
+	memset(t, 0, sizeof(*t));
+	if (p->cert_len > 64 * 1024 || p->chain_len > 64 * 1024 ||
+	    p->lan_id_len > PEER_LAN_ID_MAX || p->n_tunnel > CERT_TUNNEL_MAX ||
+	    p->n_lan > PEER_LAN_MAX ||
+	    pgschema_tunnels(p, t->tunnels, sizeof(t->tunnels)) < 0)
+		return -EINVAL;
+	pgrows_hex(t->key, p->key, WG_KEY_LEN);
+	pgrows_hex(t->lan_id, p->lan_id, p->lan_id_len);
+	store_list_format(p->tunnel, p->n_tunnel, t->tunnel);
+	store_list_format(p->lan, p->n_lan, t->lan);
+	store_list_format(&p->wan, p->wan.family != 0 ? 1 : 0, t->wan);
+	snprintf(t->port, sizeof(t->port), "%" PRIu32, p->listen_port);
+	snprintf(t->last_seen, sizeof(t->last_seen), "%" PRId64, p->last_seen_ms);
+	snprintf(t->revision, sizeof(t->revision), "%" PRIu64, p->revision);
+	t->cert = pgrows_hex_new(p->cert, p->cert_len, &oom);
+	t->chain = pgrows_hex_new(p->chain, p->chain_len, &oom);
+	if (oom) {
+		pgrows_peer_free(t);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void
+pgrows_peer_free(struct pgrows_peer *t)
+{
+	free(t->cert);
+	free(t->chain);
+	t->cert = t->chain = NULL;
 }
 
 static char *
@@ -94,18 +139,18 @@ pgrows_join_put(const struct store_join *j, struct pgrows_stmt *out)
 	out->v[0] = text_new(&oom, "%" PRIu64, j->id);
 	out->v[1] = text_new(&oom, "%s", j->name);
 	out->v[2] = text_new(&oom, "%s", j->network);
-	out->v[3] = hex_new(j->key, WG_KEY_LEN, &oom);
-	out->v[4] = hex_new(j->csr_sha256, 32, &oom);
+	out->v[3] = pgrows_hex_new(j->key, WG_KEY_LEN, &oom);
+	out->v[4] = pgrows_hex_new(j->csr_sha256, 32, &oom);
 	out->v[5] = text_new(&oom, "%s", source);
 	out->v[6] = text_new(&oom, "%" PRId64, j->created_s);
 	out->v[7] = text_new(&oom, "%d", j->state);
-	out->v[8] = hex_new(j->csr, j->csr_len, &oom);
+	out->v[8] = pgrows_hex_new(j->csr, j->csr_len, &oom);
 	out->v[9] = text_new(&oom, "%s", ips);
-	out->v[10] = hex_new(j->cert, j->cert_len, &oom);
-	out->v[11] = hex_new(j->ca, j->ca_len, &oom);
+	out->v[10] = pgrows_hex_new(j->cert, j->cert_len, &oom);
+	out->v[11] = pgrows_hex_new(j->ca, j->ca_len, &oom);
 	out->v[12] = text_new(&oom, "%s", j->reason);
 	out->v[13] = text_new(&oom, "%s", j->renewal ? "t" : "f");
-	out->v[14] = hex_new(j->current, j->current_len, &oom);
+	out->v[14] = pgrows_hex_new(j->current, j->current_len, &oom);
 	if (oom) {
 		pgrows_stmt_free(out);
 		return -ENOMEM;
@@ -132,7 +177,7 @@ pgrows_token_put(const struct store_token *t, struct pgrows_stmt *out)
 	out->n = 9;
 	out->v[0] = text_new(&oom, "%" PRIu64, t->id);
 	out->v[1] = text_new(&oom, "%s", t->network);
-	out->v[2] = hex_new(t->sha256, 32, &oom);
+	out->v[2] = pgrows_hex_new(t->sha256, 32, &oom);
 	out->v[3] = text_new(&oom, "%" PRIu32, t->uses_left);
 	out->v[4] = text_new(&oom, "%" PRId64, t->expires_s);
 	out->v[5] = text_new(&oom, "%s", groups);

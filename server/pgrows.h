@@ -13,6 +13,25 @@
 
 #include "server/store.h"
 
+/* n bytes as a bytea literal ("\\x" and hex) into out, 2 * n + 3 bytes; and as a malloc'd
+ * one, NULL for none (SQL NULL), *oom set on failure. */
+void pgrows_hex(char *out, const uint8_t *p, size_t n);
+char *pgrows_hex_new(const uint8_t *p, size_t n, bool *oom);
+
+/* A peer's columns as text parameters, as server/store_pg.c writes and wiresyncd
+ * --copy-store copies them (the SQLite store's forms: store_impl.h's address lists). */
+struct peer;
+struct pgrows_peer {
+	char key[2 * WG_KEY_LEN + 3], lan_id[2 * PEER_LAN_ID_MAX + 3];
+	char port[16], last_seen[24], revision[24];
+	char tunnel[512], lan[512], wan[64];
+	char tunnels[512];                   /* pgschema_tunnels' literal: the claims */
+	char *cert, *chain;                  /* NULL: SQL NULL */
+};
+/* 0, -EINVAL (a bad record) or -ENOMEM; pgrows_peer_free after a 0. */
+int pgrows_peer_text(const struct peer *p, struct pgrows_peer *out);
+void pgrows_peer_free(struct pgrows_peer *t);
+
 /* One statement with its text parameters (NULL: SQL NULL), each malloc'd. */
 #define PGROWS_PARAMS_MAX 15
 struct pgrows_stmt {

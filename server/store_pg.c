@@ -14,6 +14,7 @@
 
 #include "rpc/log.h"
 #include "server/pgconn.h"
+#include "server/pgrows.h"
 #include "server/pgschema.h"
 #include "server/store_impl.h"
 #include "server/store_pg.h"
@@ -83,14 +84,6 @@ pg_call_queued(struct call *k, int r)
 	return r;
 }
 
-void
-pg_hex(char *out, const uint8_t *p, size_t n)
-{
-	out[0] = '\\';
-	out[1] = 'x';
-	pgschema_hex(out + 2, p, n);
-}
-
 /* ---- commit ------------------------------------------------------------------------- */
 
 void
@@ -106,36 +99,16 @@ pg_on_revision(void *arg, const PGresult *res, const char *err)
 static int
 queue_put(struct call *k, const struct peer *p)
 {
-	char key[2 * WG_KEY_LEN + 3], lanid[2 * PEER_LAN_ID_MAX + 3], port[16], seen[24];
-	char tunnel[STORE_LIST_MAX], lan[STORE_LIST_MAX], wan[NETADDR_STRLEN];
-	char addrs[PGSCHEMA_TUNNELS_MAX];
-	char *cert = NULL, *chain = NULL;
+	struct pgrows_peer t;
 	const char *v[16], *tv[3];
 	int r;
 
-	if (p->cert_len > 64 * 1024 || p->chain_len > 64 * 1024 ||
-	    p->lan_id_len > PEER_LAN_ID_MAX || p->n_tunnel > CERT_TUNNEL_MAX ||
-	    p->n_lan > PEER_LAN_MAX)
-		return -EINVAL;
-	pg_hex(key, p->key, WG_KEY_LEN);
-	pg_hex(lanid, p->lan_id, p->lan_id_len);
-	store_list_format(p->tunnel, p->n_tunnel, tunnel);
-	store_list_format(p->lan, p->n_lan, lan);
-	store_list_format(&p->wan, p->wan.family != 0 ? 1 : 0, wan);
-	snprintf(port, sizeof(port), "%" PRIu32, p->listen_port);
-	snprintf(seen, sizeof(seen), "%" PRId64, p->last_seen_ms);
-	if ((p->cert_len > 0 && (cert = malloc(2 * p->cert_len + 3)) == NULL) ||
-	    (p->chain_len > 0 && (chain = malloc(2 * p->chain_len + 3)) == NULL)) {
-		free(cert);
-		return -ENOMEM;
-	}
-	if (cert != NULL)
-		pg_hex(cert, p->cert, p->cert_len);
-	if (chain != NULL)
-		pg_hex(chain, p->chain, p->chain_len);
-	v[0] = key; v[1] = p->name; v[2] = p->network; v[3] = port; v[4] = tunnel; v[5] = lan;
-	v[6] = wan; v[7] = lanid; v[8] = p->observed_endpoint; v[9] = p->online ? "t" : "f";
-	v[10] = seen; v[11] = cert; v[12] = chain; v[13] = p->is_static ? "t" : "f";
+	if ((r = pgrows_peer_text(p, &t)) != 0)
+		return r;
+	v[0] = t.key; v[1] = p->name; v[2] = p->network; v[3] = t.port; v[4] = t.tunnel;
+	v[5] = t.lan; v[6] = t.wan; v[7] = t.lan_id; v[8] = p->observed_endpoint;
+	v[9] = p->online ? "t" : "f"; v[10] = t.last_seen; v[11] = t.cert; v[12] = t.chain;
+	v[13] = p->is_static ? "t" : "f";
 	/* an online host is held by this server's lease (store_pg_expire); one held by
 	 * another server stays its own: only its holder (or nobody) sets it offline */
 	v[14] = p->online && !p->held_elsewhere ? k->s->name : NULL;
@@ -157,19 +130,16 @@ queue_put(struct call *k, const struct peer *p)
 	    "online_server = CASE WHEN EXCLUDED.online_server IS NOT NULL THEN "
 	    "EXCLUDED.online_server WHEN peers.online_server = $16::text THEN NULL "
 	    "ELSE peers.online_server END", 16, v, NULL);
-	free(cert);
-	free(chain);
+	pgrows_peer_free(&t);
 	if (r != 0)
 		return r;
 	/* the addresses it holds: its own again, the database refusing one another key holds */
-	tv[0] = key;
+	tv[0] = t.key;
 	if ((r = pg_send(k, "DELETE FROM peer_tunnels WHERE key = $1::bytea", 1, tv, NULL)) != 0)
 		return r;
-	if (pgschema_tunnels(p, addrs, sizeof(addrs)) < 0)
-		return -EINVAL;
 	tv[0] = p->network;
-	tv[1] = addrs;
-	tv[2] = key;
+	tv[1] = t.tunnels;
+	tv[2] = t.key;
 	return pg_send(k, PGSCHEMA_TUNNELS_SQL, 3, tv, NULL);
 }
 
@@ -204,7 +174,7 @@ store_pg_commit(struct store_pg *s, const struct store_write_change *ch, size_t 
 		if (ch[i].put != NULL) {
 			r = queue_put(k, ch[i].put);
 		} else {
-			pg_hex(key, kk, WG_KEY_LEN);
+			pgrows_hex(key, kk, WG_KEY_LEN);
 			dv[0] = key;
 			r = pg_send(k, "DELETE FROM peers WHERE key = $1::bytea", 1, dv, NULL);
 		}

@@ -13,6 +13,7 @@
 
 #include "rpc/log.h"
 #include "server/store_pg.h"
+#include "server/pgrows.h"
 #include "server/store_pg_impl.h"
 
 /* ---- leases ------------------------------------------------------------------------- */
@@ -171,7 +172,7 @@ store_pg_ticket_add(struct store_pg *s, const uint8_t record[80], bool forget_ol
 	if ((r = pg_call_new(s, done, arg, &k)) != 0)
 		return r;
 	k->rollback = true;
-	pg_hex(key, record, 80);
+	pgrows_hex(key, record, 80);
 	snprintf(now, sizeof(now), "%" PRId64, now_ms);
 	/* the table's lock orders two servers adding at once: each takes the next id */
 	r = pg_send(k, "BEGIN", 0, NULL, NULL);
@@ -206,12 +207,12 @@ store_pg_links_replace(struct store_pg *s, const uint8_t reporter[WG_KEY_LEN],
 	if ((r = pg_call_new(s, done, arg, &k)) != 0)
 		return r;
 	k->rollback = true;
-	pg_hex(rk, reporter, WG_KEY_LEN);
+	pgrows_hex(rk, reporter, WG_KEY_LEN);
 	r = pg_send(k, "BEGIN", 0, NULL, NULL);
 	if (r == 0)
 		r = pg_send(k, "DELETE FROM link_health WHERE reporter_key = $1::bytea", 1, dv, NULL);
 	for (size_t i = 0; i < n && r == 0; i++) {
-		pg_hex(pk, v[i].peer, WG_KEY_LEN);
+		pgrows_hex(pk, v[i].peer, WG_KEY_LEN);
 		snprintf(hs, sizeof(hs), "%" PRId64, v[i].last_handshake_ms);
 		snprintf(rx, sizeof(rx), "%" PRIu64, v[i].rx_bytes);
 		snprintf(tx, sizeof(tx), "%" PRIu64, v[i].tx_bytes);
@@ -239,7 +240,7 @@ store_pg_links_drop(struct store_pg *s, const uint8_t key[WG_KEY_LEN],
 
 	if ((r = pg_call_new(s, done, arg, &k)) != 0)
 		return r;
-	pg_hex(kk, key, WG_KEY_LEN);
+	pgrows_hex(kk, key, WG_KEY_LEN);
 	return pg_call_queued(k, pg_send(k, "DELETE FROM link_health WHERE reporter_key = "
 	    "$1::bytea OR peer_key = $1::bytea", 1, v, NULL));
 }

@@ -55,8 +55,6 @@ int pg_call_new(struct store_pg *s, void (*done)(void *, uint64_t, const char *)
     struct call **out);
 /* Every query of k is queued (r 0) or not; returns r (done is not called when r != 0). */
 int pg_call_queued(struct call *k, int r);
-/* n bytes as a bytea literal ("\\x..."): out has 2 * n + 3 bytes. */
-void pg_hex(char *out, const uint8_t *p, size_t n);
 /* A bytea column's text back to bytes (PQfreemem them), len set; NULL on a bad text. */
 uint8_t *pg_unhex(const char *text, size_t *len);
 /* The result callback of a query answering one row, one column: k->revision. */
