@@ -35,32 +35,15 @@
 #define CERT_BYTES 530               /* a bench agent's certificate, DER */
 #define CHANNEL "pginsert_commits"   /* not the server's: a running wiresyncd stays quiet */
 
-/* pgschema.c's schema 1, the four tables one commit of the server writes */
+/* a schema of its own, where pgschema.c's migration makes the server's tables */
 static const char ddl[] =
 	"DROP SCHEMA IF EXISTS pginsert CASCADE;\n"
 	"CREATE SCHEMA pginsert;\n"
-	"SET search_path TO pginsert;\n"
-	"CREATE TABLE meta (name text PRIMARY KEY, value bigint NOT NULL);\n"
-	"INSERT INTO meta (name, value) VALUES ('revision', 0), ('join_next_id', 1);\n"
-	"CREATE TABLE peers (\n"
-	"  key bytea PRIMARY KEY CHECK (length(key) = 32),\n"
-	"  name text NOT NULL, network text NOT NULL,\n"
-	"  listen_port integer NOT NULL, tunnel_ips text NOT NULL, lan_ips text NOT NULL,\n"
-	"  wan_ip text NOT NULL, lan_id bytea NOT NULL, observed_endpoint text NOT NULL,\n"
-	"  online boolean NOT NULL, online_server text,\n"
-	"  last_seen_ms bigint NOT NULL, revision bigint NOT NULL,\n"
-	"  certificate bytea, chain bytea, static boolean NOT NULL DEFAULT false);\n"
-	"CREATE TABLE peer_tunnels (\n"
-	"  network text NOT NULL, addr text NOT NULL,\n"
-	"  key bytea NOT NULL REFERENCES peers (key) ON DELETE CASCADE,\n"
-	"  PRIMARY KEY (network, addr));\n"
-	"CREATE INDEX peer_tunnels_key ON peer_tunnels (key);\n"
-	"CREATE TABLE changes (\n"
-	"  revision bigint PRIMARY KEY, key bytea NOT NULL, network text NOT NULL,\n"
-	"  ts_ms bigint NOT NULL, removed boolean NOT NULL DEFAULT false);\n";
+	"SET search_path TO pginsert;\n";
 
-/* the server's upsert of one peer (store_pg.c, queue_put); ME: the parameter naming this
- * server, which takes an online host and releases one only if it held it */
+/* --arrays' upsert, after the server's (pgschema.h's PGSCHEMA_PEER_UPSERT_SQL); ME: the
+ * parameter naming this server, which takes an online host and releases one only if it
+ * held it */
 #define PEER_COLS "INSERT INTO peers (key, name, network, listen_port, tunnel_ips, " \
 	"lan_ips, wan_ip, lan_id, observed_endpoint, online, last_seen_ms, revision, " \
 	"certificate, chain, static, online_server) "
@@ -77,9 +60,6 @@ static const char ddl[] =
 	"online_server = CASE WHEN EXCLUDED.online_server IS NOT NULL THEN " \
 	"EXCLUDED.online_server WHEN peers.online_server = " ME "::text THEN NULL " \
 	"ELSE peers.online_server END"
-static const char upsert_sql[] = PEER_COLS "VALUES ($1::bytea, $2, $3, $4::integer, $5, $6, "
-	"$7, $8::bytea, $9, CASE WHEN $15::text IS NULL THEN false ELSE $10::boolean END, "
-	"$11::bigint, 0, $12::bytea, $13::bytea, $14::boolean, $15::text)" ON_CONFLICT("$16");
 /* --arrays: the commit's rows in one statement; what varies by row comes as arrays */
 static const char a_upsert_sql[] = PEER_COLS "SELECT k, n, $8, p, t, '', '', '\\x'::bytea, "
 	"o, $9::text IS NOT NULL, s, 0, c, NULL, false, $9::text FROM unnest($1::bytea[], "
@@ -98,7 +78,7 @@ enum { Q_UPSERT, Q_TUN_DEL, Q_TUN_INS, Q_COMMIT, Q_NOTIFY, Q_A_UPSERT, Q_A_TUN_D
 	Q_A_TUN_INS, Q_N };
 static const char *const q_name[Q_N] = { "upsert", "tun_del", "tun_ins", "commit", "notify",
 	"a_upsert", "a_tun_del", "a_tun_ins" };
-static const char *q_sql[Q_N] = { upsert_sql,
+static const char *q_sql[Q_N] = { PGSCHEMA_PEER_UPSERT_SQL,
 	"DELETE FROM peer_tunnels WHERE key = $1::bytea",
 	PGSCHEMA_TUNNELS_SQL,
 	PGSCHEMA_COMMIT_SQL,
@@ -457,6 +437,19 @@ exec_ok(PGconn *pg, const char *sql)
 	return ok;
 }
 
+/* The server's migration (server/pgschema.c) in the search path's schema. */
+static bool
+migrate(PGconn *pg)
+{
+	const char *const *steps;
+	size_t n = pgschema_migrate_steps(&steps);
+
+	for (size_t i = 0; i < n; i++)
+		if (!exec_ok(pg, steps[i]))
+			return false;
+	return true;
+}
+
 /* One value of a one-row query, as a double; NAN on error. */
 static double
 query_num(PGconn *pg, const char *sql)
@@ -656,7 +649,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if ((ctl = connect_one(o->uri)) == NULL || !durable(ctl, o->uri) ||
-	    !exec_ok(ctl, "SET client_min_messages TO warning") || !exec_ok(ctl, ddl))
+	    !exec_ok(ctl, "SET client_min_messages TO warning") || !exec_ok(ctl, ddl) ||
+	    !migrate(ctl))
 		goto out;
 	for (long i = 0; i < o->conns; i++) {
 		struct conn *c = &r.c[i];

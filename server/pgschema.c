@@ -117,6 +117,25 @@ const char PGSCHEMA_COMMIT_SQL[] =
 	"  WHERE peers.key = m.key)\n"
 	"SELECT base + $1::bigint FROM r";
 
+const char PGSCHEMA_PEER_UPSERT_SQL[] =
+	"INSERT INTO peers (key, name, network, listen_port, tunnel_ips, lan_ips, "
+	"wan_ip, lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, "
+	"chain, static, online_server) VALUES ($1::bytea, $2, $3, $4::integer, $5, $6, $7, "
+	"$8::bytea, $9, CASE WHEN $15::text IS NULL THEN false ELSE $10::boolean END, "
+	"$11::bigint, 0, $12::bytea, $13::bytea, $14::boolean, $15::text) "
+	"ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, network = EXCLUDED.network, "
+	"listen_port = EXCLUDED.listen_port, tunnel_ips = EXCLUDED.tunnel_ips, "
+	"lan_ips = EXCLUDED.lan_ips, wan_ip = EXCLUDED.wan_ip, lan_id = EXCLUDED.lan_id, "
+	"observed_endpoint = EXCLUDED.observed_endpoint, "
+	"online = CASE WHEN EXCLUDED.online_server IS NOT NULL THEN true "
+	"WHEN peers.online_server IS NULL OR peers.online_server = $16::text THEN false "
+	"ELSE peers.online END, "
+	"last_seen_ms = EXCLUDED.last_seen_ms, certificate = EXCLUDED.certificate, "
+	"chain = EXCLUDED.chain, static = EXCLUDED.static, "
+	"online_server = CASE WHEN EXCLUDED.online_server IS NOT NULL THEN "
+	"EXCLUDED.online_server WHEN peers.online_server = $16::text THEN NULL "
+	"ELSE peers.online_server END";
+
 int
 pgschema_version(void)
 {
@@ -165,19 +184,27 @@ on_version(void *arg, const PGresult *res, const char *err)
 	answered(m, res != NULL, err);
 }
 
+static const char *const steps[] = {
+	"BEGIN",
+	"SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")",
+	"CREATE TABLE IF NOT EXISTS ws_schema (version integer NOT NULL)",
+	"INSERT INTO ws_schema (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ws_schema)",
+	migrate_sql,
+	"SELECT version FROM ws_schema",
+	"COMMIT",
+};
+
+size_t
+pgschema_migrate_steps(const char *const **out)
+{
+	*out = steps;
+	return sizeof(steps) / sizeof(steps[0]);
+}
+
 int
 pgschema_migrate(struct pgconn *c, void (*done)(void *arg, int version, const char *err),
     void *arg)
 {
-	static const char *const steps[] = {
-		"BEGIN",
-		"SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")",
-		"CREATE TABLE IF NOT EXISTS ws_schema (version integer NOT NULL)",
-		"INSERT INTO ws_schema (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ws_schema)",
-		migrate_sql,
-		"SELECT version FROM ws_schema",
-		"COMMIT",
-	};
 	struct migration *m;
 	int r = 0;
 

@@ -34,6 +34,16 @@ int pgschema_version(void);
 int pgschema_migrate(struct pgconn *c, void (*done)(void *arg, int version, const char *err),
     void *arg);
 
+/* The upsert of one peer: $1-$14 its columns as server/pgrows.h's pgrows_peer_text gives
+ * them (key, name, network, port, tunnel, lan, wan, lan_id, observed endpoint, online,
+ * last seen, certificate, chain, static), $15 the server that holds it online (NULL:
+ * none), $16 this server: an online host is taken, one is released only by its holder. */
+extern const char PGSCHEMA_PEER_UPSERT_SQL[];
+
+/* The statements pgschema_migrate sends, in order, into *out (for a tool that runs them
+ * with libpq alone, in a schema of its own: bench/pginsert); their count. */
+size_t pgschema_migrate_steps(const char *const **out);
+
 /* The last statement of a write transaction. Parameters: $1 the number of changes n,
  * $2 their keys (bytea[], n), $3 their networks (text[], n), $4 removed (boolean[], n),
  * $5 the time (ms). Logs change i under revision base + i (1 <= i <= n), sets each changed

@@ -113,23 +113,7 @@ queue_put(struct call *k, const struct peer *p)
 	 * another server stays its own: only its holder (or nobody) sets it offline */
 	v[14] = p->online && !p->held_elsewhere ? k->s->name : NULL;
 	v[15] = k->s->name;
-	r = pg_send(k, "INSERT INTO peers (key, name, network, listen_port, tunnel_ips, lan_ips, "
-	    "wan_ip, lan_id, observed_endpoint, online, last_seen_ms, revision, certificate, "
-	    "chain, static, online_server) VALUES ($1::bytea, $2, $3, $4::integer, $5, $6, $7, "
-	    "$8::bytea, $9, CASE WHEN $15::text IS NULL THEN false ELSE $10::boolean END, "
-	    "$11::bigint, 0, $12::bytea, $13::bytea, $14::boolean, $15::text) "
-	    "ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, network = EXCLUDED.network, "
-	    "listen_port = EXCLUDED.listen_port, tunnel_ips = EXCLUDED.tunnel_ips, "
-	    "lan_ips = EXCLUDED.lan_ips, wan_ip = EXCLUDED.wan_ip, lan_id = EXCLUDED.lan_id, "
-	    "observed_endpoint = EXCLUDED.observed_endpoint, "
-	    "online = CASE WHEN EXCLUDED.online_server IS NOT NULL THEN true "
-	    "WHEN peers.online_server IS NULL OR peers.online_server = $16::text THEN false "
-	    "ELSE peers.online END, "
-	    "last_seen_ms = EXCLUDED.last_seen_ms, certificate = EXCLUDED.certificate, "
-	    "chain = EXCLUDED.chain, static = EXCLUDED.static, "
-	    "online_server = CASE WHEN EXCLUDED.online_server IS NOT NULL THEN "
-	    "EXCLUDED.online_server WHEN peers.online_server = $16::text THEN NULL "
-	    "ELSE peers.online_server END", 16, v, NULL);
+	r = pg_send(k, PGSCHEMA_PEER_UPSERT_SQL, 16, v, NULL);
 	pgrows_peer_free(&t);
 	if (r != 0)
 		return r;
