@@ -85,6 +85,9 @@ struct store_write_change {
 	const struct peer *put;
 	uint8_t key[WG_KEY_LEN];
 	char network[CERT_NAME_MAX + 1];
+	bool tunnels_kept;                   /* put's network and tunnel addresses are those of
+	                                      * the record it replaces: a shared store leaves
+	                                      * their claims as they are */
 };
 /* Answer of a store_write: revision is the commit's last (change i of n took revision -
  * n + i + 1), or err says why nothing was committed (-ENOTCONN when the database is away,

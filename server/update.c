@@ -227,10 +227,22 @@ update_conflicts(struct service *svc, struct change *c)
 	return true;
 }
 
-/* One change more for the batch's store_write. 0, or -1 on ENOMEM. */
+/* Whether p holds old's network and tunnel addresses (most Updates: a new port or LAN). */
+static bool
+tunnels_same(const struct peer *old, const struct peer *p)
+{
+	if (old == NULL || old->n_tunnel != p->n_tunnel || strcmp(old->network, p->network) != 0)
+		return false;
+	for (size_t i = 0; i < p->n_tunnel; i++)
+		if (!netaddr_equal(&old->tunnel[i], &p->tunnel[i]))
+			return false;
+	return true;
+}
+
+/* One change more for the batch's store_write (put replacing old). 0, or -1 on ENOMEM. */
 static int
-write_add(struct service *svc, const struct peer *put, const uint8_t key[WG_KEY_LEN],
-    const char *network)
+write_add(struct service *svc, const struct peer *put, const struct peer *old,
+    const uint8_t key[WG_KEY_LEN], const char *network)
 {
 	struct store_write_change *w;
 
@@ -243,6 +255,7 @@ write_add(struct service *svc, const struct peer *put, const uint8_t key[WG_KEY_
 	}
 	w = &svc->writes[svc->n_writes++];
 	w->put = put;
+	w->tunnels_kept = put != NULL && tunnels_same(old, put);
 	memcpy(w->key, key, WG_KEY_LEN);
 	snprintf(w->network, sizeof(w->network), "%s", network);
 	return 0;
@@ -252,7 +265,7 @@ write_add(struct service *svc, const struct peer *put, const uint8_t key[WG_KEY_
 static int
 apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 {
-	struct peer *old, *p = NULL, *displaced;
+	struct peer *old = NULL, *p = NULL, *displaced;
 
 	switch (c->kind) {
 	case CHANGE_UPDATE:
@@ -290,7 +303,7 @@ apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 		if (old == NULL)
 			return 0;
 		c->revision = ++*rev;
-		if (write_add(svc, NULL, c->key, old->network) < 0)
+		if (write_add(svc, NULL, old, c->key, old->network) < 0)
 			return -1;
 		c->old = peer_table_take(svc->peers, c->key);
 		c->changed = true;
@@ -316,7 +329,7 @@ apply_change(struct service *svc, struct change *c, uint64_t *rev, int64_t now)
 		break;
 	}
 	p->revision = ++*rev;
-	if (write_add(svc, p, p->key, p->network) < 0) {
+	if (write_add(svc, p, old, p->key, p->network) < 0) {
 		peer_free(p);
 		return -1;
 	}
