@@ -377,6 +377,43 @@ send_next(struct chain *c)
 		c->errors++;
 }
 
+/* One put through v; 0 and the answer in *r, its error text when refused. */
+static void
+put_one(struct server *v, const struct peer *p, bool kept, struct res *r)
+{
+	struct store_write_change ch = { .put = p, .tunnels_kept = kept };
+
+	memset(r, 0, sizeof(*r));
+	store_pg_commit(v->s, &ch, 1, 1900000000000, on_done, r);
+	pgtest_run_until(loop, &r->done, 1, 10);
+}
+
+/* The claims in peer_tunnels follow a record's addresses: moved when they change, left
+ * as they are when the put says they are kept (the service's most common Update). */
+static void
+claim_checks(struct server *a, struct server *b, struct peer *alice)
+{
+	static struct res r;
+	struct peer erin;
+	char old[NETADDR_STRLEN];
+
+	netaddr_format(&alice->tunnel[0], false, old);
+	netaddr_parse("10.1.0.9", false, &alice->tunnel[0], NULL, 0);
+	put_one(a, alice, false, &r);
+	pgtest_check(r.err[0] == '\0', "alice moves to 10.1.0.9 (a new certificate)", r.err);
+	make_peer(&erin, 0x55, "erin", "net", old);
+	put_one(b, &erin, false, &r);
+	pgtest_check(r.err[0] == '\0', "erin takes alice's old address through B: released by "
+	    "the move", r.err);
+	alice->listen_port = 52001;
+	put_one(a, alice, true, &r);
+	pgtest_check(r.err[0] == '\0', "alice's new port, her addresses kept", r.err);
+	make_peer(&erin, 0x56, "frank", "net", "10.1.0.9");
+	put_one(b, &erin, false, &r);
+	pgtest_check(strstr(r.err, "duplicate key") != NULL, "frank claiming 10.1.0.9: refused, "
+	    "alice's claim stood through the put that kept it", r.err);
+}
+
 int
 main(void)
 {
@@ -563,6 +600,7 @@ main(void)
 	}
 
 	ticket_checks(&a, &b);
+	claim_checks(&a, &b, &alice);
 
 	store_pg_close(a.s);
 	store_pg_close(b.s);
