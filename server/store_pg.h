@@ -72,8 +72,12 @@ int store_pg_prune(struct store_pg *s, uint64_t keep, int64_t older_than_ms,
  * host a server puts online is held online by that server's lease. */
 
 /* Takes or renews this server's lease until now_ms + ttl_ms (address: how the cluster
- * lists it). done: err or NULL. 0 or -ENOTCONN/-ENOMEM. */
-int store_pg_lease(struct store_pg *s, const char *address, int64_t now_ms, int64_t ttl_ms,
+ * lists it; started_ms: when this process started, which tells its runs apart). prev_fn,
+ * when the row was there, with what it held before: another start time after our own
+ * renewal is another running server with our name. done: err or NULL. 0 or
+ * -ENOTCONN/-ENOMEM. */
+int store_pg_lease(struct store_pg *s, const char *address, int64_t started_ms, int64_t now_ms,
+    int64_t ttl_ms, void (*prev_fn)(void *arg, int64_t started_ms, const char *address),
     void (*done)(void *arg, uint64_t revision, const char *err), void *arg);
 
 /* Expires every other server whose lease ended before now_ms: its hosts go offline (each a

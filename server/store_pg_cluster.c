@@ -18,23 +18,41 @@
 
 /* ---- leases ------------------------------------------------------------------------- */
 
+/* The row as it was before this renewal, to the caller's prev_fn (store_pg_lease). */
+static void
+on_lease_row(void *arg, const PGresult *res, const char *err)
+{
+	struct call *k = arg;
+
+	if (res != NULL && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) && k->prev_fn != NULL)
+		k->prev_fn(k->arg, strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+		    PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1));
+	pg_answered(k, res != NULL, err);
+}
+
 int
-store_pg_lease(struct store_pg *s, const char *address, int64_t now_ms, int64_t ttl_ms,
+store_pg_lease(struct store_pg *s, const char *address, int64_t started_ms, int64_t now_ms,
+    int64_t ttl_ms, void (*prev_fn)(void *arg, int64_t started_ms, const char *address),
     void (*done)(void *arg, uint64_t revision, const char *err), void *arg)
 {
-	char now[24], until[24];
-	const char *v[4] = { s->name, address, now, until };
+	char started[24], until[24];
+	const char *v[4] = { s->name, address, started, until };
 	struct call *k;
 	int r;
 
 	if ((r = pg_call_new(s, done, arg, &k)) != 0)
 		return r;
-	snprintf(now, sizeof(now), "%" PRId64, now_ms);
+	k->prev_fn = prev_fn;
+	snprintf(started, sizeof(started), "%" PRId64, started_ms);
 	snprintf(until, sizeof(until), "%" PRId64, now_ms + ttl_ms);
-	return pg_call_queued(k, pg_send(k, "INSERT INTO servers (name, address, started_ms, "
+	/* old is the statement's snapshot: the row before this upsert */
+	return pg_call_queued(k, pg_send(k, "WITH old AS (SELECT started_ms, address FROM "
+	    "servers WHERE name = $1) INSERT INTO servers (name, address, started_ms, "
 	    "lease_until_ms) VALUES ($1, $2, $3::bigint, $4::bigint) ON CONFLICT (name) DO "
-	    "UPDATE SET address = EXCLUDED.address, lease_until_ms = EXCLUDED.lease_until_ms",
-	    4, v, NULL));
+	    "UPDATE SET address = EXCLUDED.address, started_ms = EXCLUDED.started_ms, "
+	    "lease_until_ms = EXCLUDED.lease_until_ms "
+	    "RETURNING (SELECT started_ms FROM old), (SELECT address FROM old)",
+	    4, v, on_lease_row));
 }
 
 /* Who expired: an operator reads it in the log of the server that did it. */

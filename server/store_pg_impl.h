@@ -39,6 +39,7 @@ struct call {
 	void (*row_fn)(void *arg, const struct store_change *c, const struct peer *rec);
 	void (*link_fn)(void *arg, const struct store_link *l);
 	int (*audit_fn)(void *arg, const struct store_audit *e);
+	void (*prev_fn)(void *arg, int64_t started_ms, const char *address);
 	void *arg;
 };
 

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,9 @@ struct store_shared {
 	struct store_pg *pg;
 	char name[128], address[128];
 	uint32_t lease_ms;
+	int64_t started_ms;                  /* this run's, in its lease row: tells runs apart */
+	bool lease_renewed;                  /* once: a row of another run after it is a twin */
+	int64_t twin_said_ms;
 	uint64_t log_max_entries, log_max_age_ms;
 	bool ready, loaded, down_said;
 	bool closing;                        /* answers from here on reach nobody */
@@ -75,6 +79,44 @@ ring_bell(void *arg)
 
 /* ---- lease, expiry, pruning ------------------------------------------------------------ */
 
+/* "2026-12-04 14:40:01 UTC" of a time in ms since the epoch. */
+static void
+utc(char *buf, size_t len, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, len, "%" PRId64 " ms since the epoch", ms);
+}
+
+/* The lease row held another run's start time: an earlier run of ours the first time, a
+ * second server with this name after that (each renewal writes ours). */
+static void
+on_lease_prev(void *arg, int64_t started_ms, const char *address)
+{
+	struct store_shared *sh = arg;
+	int64_t now = loop_wall_ms();
+	char when[64];
+
+	if (started_ms == sh->started_ms)
+		return;
+	utc(when, sizeof(when), started_ms);
+	if (!sh->lease_renewed) {
+		log_info("database: server %s takes over its lease from the run that started "
+		    "%s (listening on %s)", sh->name, when, address);
+		return;
+	}
+	if (sh->twin_said_ms != 0 && now - sh->twin_said_ms < 60000)
+		return;
+	sh->twin_said_ms = now;
+	log_errorx("database: another running wiresyncd has this server's name %s (listening "
+	    "on %s, started %s): it renewed the lease since we did: the two share one lease and take "
+	    "each other's hosts for their own; give every server of the cluster its own "
+	    "server_name", sh->name,
+	    address, when);
+}
+
 static void
 on_lease(void *arg, uint64_t revision, const char *err)
 {
@@ -83,6 +125,8 @@ on_lease(void *arg, uint64_t revision, const char *err)
 	(void)revision;
 	if (err != NULL)
 		log_warnx("database: cannot renew the lease of server %s: %s", sh->name, err);
+	else
+		sh->lease_renewed = true;
 }
 
 static void
@@ -112,7 +156,8 @@ lease_tick(void *arg)
 	int64_t now = loop_wall_ms();
 
 	if (sh->ready) {
-		if (store_pg_lease(sh->pg, sh->address, now, sh->lease_ms, on_lease, sh) != 0 ||
+		if (store_pg_lease(sh->pg, sh->address, sh->started_ms, now, sh->lease_ms,
+		    on_lease_prev, on_lease, sh) != 0 ||
 		    store_pg_expire(sh->pg, now, on_expired, sh) != 0)
 			log_debug("database: lease not renewed (not connected)");
 		if (now - sh->last_prune_ms >= (sh->lease_ms < PRUNE_EVERY_MS ? sh->lease_ms :
@@ -259,6 +304,7 @@ store_shared_connect(struct loop *l, const char *uri, const struct store_cluster
 	snprintf(sh->name, sizeof(sh->name), "%s", cl->name);
 	snprintf(sh->address, sizeof(sh->address), "%s", cl->address != NULL ? cl->address : "");
 	sh->lease_ms = cl->lease_ms >= 1500 ? cl->lease_ms : 1500;
+	sh->started_ms = loop_wall_ms();
 	sh->log_max_entries = cl->log_max_entries;
 	sh->log_max_age_ms = cl->log_max_age_ms;
 	/* change_log_max_entries exactly, as the SQLite log holds it: older resumes snapshot */

@@ -107,6 +107,18 @@ on_change(void *arg, uint64_t revision, const uint8_t key[WG_KEY_LEN], const cha
 
 static int n_servers;
 static char servers_seen[256];
+static int n_prev;
+static int64_t prev_started;
+static char prev_address[64];
+
+static void
+on_prev(void *arg, int64_t started_ms, const char *address)
+{
+	(void)arg;
+	n_prev++;
+	prev_started = started_ms;
+	snprintf(prev_address, sizeof(prev_address), "%s", address);
+}
 
 static void
 on_server(void *arg, const char *name, const char *address, int64_t until)
@@ -539,9 +551,32 @@ main(void)
 		int64_t t = 1800000000000;
 
 		memset(&r, 0, sizeof(r));
-		store_pg_lease(a.s, "192.0.2.1:7443", t, 1000, on_done, &r);
-		store_pg_lease(b.s, "192.0.2.2:7443", t, 60000, on_done, &r);
+		store_pg_lease(a.s, "192.0.2.1:7443", 11, t, 1000, on_prev, on_done, &r);
+		store_pg_lease(b.s, "192.0.2.2:7443", 22, t, 60000, on_prev, on_done, &r);
 		pgtest_run_until(loop, &r.done, 2, 10);
+		pgtest_check(n_prev == 0 && r.err[0] == '\0', "a first lease has no row before it",
+		    r.err);
+		/* the run of A that started at 11 renews; another run with A's name (33) finds
+		 * 11 in the row, and 11 finds 33 there next */
+		memset(&r, 0, sizeof(r));
+		store_pg_lease(a.s, "192.0.2.1:7443", 11, t, 1000, on_prev, on_done, &r);
+		pgtest_run_until(loop, &r.done, 1, 10);
+		pgtest_check(n_prev == 1 && prev_started == 11, "a renewal finds its own start time",
+		    prev_address);
+		memset(&r, 0, sizeof(r));
+		store_pg_lease(a.s, "192.0.2.9:7443", 33, t, 1000, on_prev, on_done, &r);
+		pgtest_run_until(loop, &r.done, 1, 10);
+		pgtest_check(n_prev == 2 && prev_started == 11 &&
+		    strcmp(prev_address, "192.0.2.1:7443") == 0,
+		    "a second run with the name finds the first's start time and address", prev_address);
+		memset(&r, 0, sizeof(r));
+		store_pg_lease(a.s, "192.0.2.1:7443", 11, t, 1000, on_prev, on_done, &r);
+		pgtest_run_until(loop, &r.done, 1, 10);
+		snprintf(det, sizeof(det), "%d rows before, started %" PRId64 " at %s", n_prev,
+		    prev_started, prev_address);
+		pgtest_check(n_prev == 3 && prev_started == 33 &&
+		    strcmp(prev_address, "192.0.2.9:7443") == 0,
+		    "... and the first finds the second's on its next renewal", det);
 		memset(&r, 0, sizeof(r));
 		n_servers = 0;
 		store_pg_servers(a.s, on_server, on_done, &r);
