@@ -1,9 +1,13 @@
 /* The audit log's writer (server/audit.h): one store row per admin action, written in
- * the loop turn that took the action, in a transaction of its own. */
+ * the loop turn that took the action (or, for a decision on a shared store, when its
+ * bracket committed), in a transaction of its own. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,12 +25,46 @@
 #include "server/service_impl.h"
 #include "server/store.h"
 
+struct audit_held {
+	bool on;                             /* holding: not yet taken */
+	struct store_audit *v;
+	size_t n, cap;
+};
+
+static void
+write_one(struct service *svc, struct store_audit *e)
+{
+	uint64_t max = svc->cfg.audit_max_entries > 0 ? svc->cfg.audit_max_entries : 10000;
+
+	if (store_audit_add(svc->store, e, max) < 0)
+		log_warnx("audit log: cannot store %s by %s%s%s%s (network %s): %s; the action "
+		    "itself is done", e->action, e->admin[0] != '\0' ? e->admin : "the server",
+		    e->serial[0] != '\0' ? " (serial " : "", e->serial,
+		    e->serial[0] != '\0' ? ")" : "", e->network, e->detail);
+}
+
+/* Held: kept for audit_put; 0, or -ENOMEM (written now rather than lost). */
+static int
+hold_one(struct audit_held *h, const struct store_audit *e)
+{
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 2;
+		struct store_audit *v = realloc(h->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		h->v = v;
+		h->cap = cap;
+	}
+	h->v[h->n++] = *e;
+	return 0;
+}
+
 static void
 record(struct service *svc, const char *name, const char *serial, const char *network,
     const char *action, const char *fmt, va_list ap)
 {
 	struct store_audit e;
-	uint64_t max = svc->cfg.audit_max_entries > 0 ? svc->cfg.audit_max_entries : 10000;
 
 	memset(&e, 0, sizeof(e));
 	e.time_ms = loop_wall_ms();
@@ -35,11 +73,52 @@ record(struct service *svc, const char *name, const char *serial, const char *ne
 	snprintf(e.serial, sizeof(e.serial), "%s", serial != NULL ? serial : "");
 	snprintf(e.action, sizeof(e.action), "%s", action);
 	vsnprintf(e.detail, sizeof(e.detail), fmt, ap);
-	if (store_audit_add(svc->store, &e, max) < 0)
-		log_warnx("audit log: cannot store %s by %s%s%s%s (network %s): %s; the action "
-		    "itself is done", e.action, e.admin[0] != '\0' ? e.admin : "the server",
-		    e.serial[0] != '\0' ? " (serial " : "", e.serial,
-		    e.serial[0] != '\0' ? ")" : "", e.network, e.detail);
+	if (svc->audit_held != NULL && svc->audit_held->on && hold_one(svc->audit_held, &e) == 0)
+		return;
+	write_one(svc, &e);
+}
+
+void
+audit_hold(struct service *svc)
+{
+	if (svc->audit_held == NULL)
+		svc->audit_held = calloc(1, sizeof(*svc->audit_held));
+	if (svc->audit_held != NULL)        /* else written at once, as without a bracket */
+		svc->audit_held->on = true;
+}
+
+struct audit_held *
+audit_take(struct service *svc)
+{
+	struct audit_held *h = svc->audit_held;
+
+	svc->audit_held = NULL;
+	if (h != NULL && h->n == 0) {
+		audit_drop(h);
+		return NULL;
+	}
+	if (h != NULL)
+		h->on = false;
+	return h;
+}
+
+void
+audit_put(struct service *svc, struct audit_held *h)
+{
+	if (h == NULL)
+		return;
+	for (size_t i = 0; i < h->n; i++)
+		write_one(svc, &h->v[i]);
+	audit_drop(h);
+}
+
+void
+audit_drop(struct audit_held *h)
+{
+	if (h == NULL)
+		return;
+	free(h->v);
+	free(h);
 }
 
 void

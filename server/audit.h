@@ -23,6 +23,16 @@ void audit_record_as(struct service *svc, const char *name, const char *serial,
     const char *network, const char *action, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* A decision on a shared store is written when its bracket commits and taken again from
+ * the new state when another server wrote first (server/enroll_run.c): what it records
+ * meanwhile waits. audit_hold starts the wait; audit_take ends it and hands over what
+ * was recorded (NULL: nothing); audit_put writes them and frees h, audit_drop frees h. */
+struct audit_held;
+void audit_hold(struct service *svc);
+struct audit_held *audit_take(struct service *svc);
+void audit_put(struct service *svc, struct audit_held *h);
+void audit_drop(struct audit_held *h);
+
 struct netaddr;
 /* n addresses as "a b c" (no prefix) into buf, AUDIT_ADDRS_MAX bytes; returns buf. */
 #define AUDIT_ADDRS_MAX 512

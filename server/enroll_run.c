@@ -11,6 +11,7 @@
 
 #include "rpc/grpc.h"
 #include "rpc/log.h"
+#include "server/audit.h"
 #include "server/enroll_impl.h"
 
 /* Another server's write between our read and our commit is rare; past this many in a
@@ -28,6 +29,7 @@ struct op {
 	void (*task_done)(void *arg, int err);
 	void *task_arg;
 	int tries;
+	struct audit_held *audits;           /* what the decision recorded, until committed */
 };
 
 static struct op *live;
@@ -41,6 +43,7 @@ op_free(struct op *op)
 		live = op->next;
 	if (op->next != NULL)
 		op->next->prev = op->prev;
+	audit_drop(op->audits);
 	free(op->req);
 	free(op);
 }
@@ -83,6 +86,8 @@ committed(void *arg, int err)
 	struct op *op = arg;
 
 	if (err == 0) {
+		audit_put(op->svc, op->audits);
+		op->audits = NULL;
 		if (op->call != NULL) {
 			rpc_call_on_cancel(op->call, NULL, NULL);
 			rpc_call_release(op->call, true);
@@ -91,6 +96,8 @@ committed(void *arg, int err)
 		op_end(op, 0, 0, NULL);
 		return;
 	}
+	audit_drop(op->audits);                         /* nor what it recorded */
+	op->audits = NULL;
 	if (op->call != NULL)
 		rpc_call_release(op->call, false);          /* what it answered did not happen */
 	if (err == -EAGAIN && ++op->tries < RUN_TRIES && (op->call != NULL || op->task != NULL)) {
@@ -121,6 +128,7 @@ began(void *arg, bool changed, int err)
 		enroll_reload(e);
 	if (e != NULL)
 		e->in_bracket = true;
+	audit_hold(op->svc);
 	if (op->call != NULL) {
 		rpc_call_hold(op->call);
 		op->g->fn(op->call, op->req, op->len, op->g->arg);
@@ -129,6 +137,7 @@ began(void *arg, bool changed, int err)
 	}
 	if (e != NULL)
 		e->in_bracket = false;
+	op->audits = audit_take(op->svc);
 	if ((r = store_enroll_commit(op->svc->store, committed, op)) != 0) {
 		if (op->call != NULL)
 			rpc_call_release(op->call, false);

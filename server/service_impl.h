@@ -112,6 +112,7 @@ struct service {
 	struct loop_defer commit_defer;
 	struct change *batch;        /* in the store's hands (store_write); NULL: none */
 	struct watcher *parked;      /* Watch streams that came meanwhile (fanout.c) */
+	struct audit_held *audit_held; /* records of a decision not yet committed (audit.h) */
 	uint64_t batch_t0;
 	struct store_write_change *writes; /* the batch's, pointing into its records */
 	size_t n_writes, cap_writes;
