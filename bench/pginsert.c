@@ -13,7 +13,6 @@
  * The tables live in a scratch schema "pginsert", dropped before and after the run. */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -23,12 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
 
+#include "bench/pgmeasure.h"
 #include "server/pgschema.h"
 
 #define EXIT_USAGE 2
@@ -110,67 +109,6 @@ send_q(const struct opts *o, PGconn *pg, int q, const char *const *v)
 	if (o->prepared)
 		return PQsendQueryPrepared(pg, q_name[q], q_nparams[q], v, NULL, NULL, 0) == 1;
 	return PQsendQueryParams(pg, q_sql[q], q_nparams[q], NULL, v, NULL, NULL, 0) == 1;
-}
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static double
-self_cpu_ms(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_utime.tv_sec * 1000.0 + ru.ru_utime.tv_usec / 1000.0 +
-	    ru.ru_stime.tv_sec * 1000.0 + ru.ru_stime.tv_usec / 1000.0;
-}
-
-/* Fields 14-17 of /proc/PID/stat (utime stime cutime cstime) in clock ticks; false if gone. */
-static bool
-stat_ticks(const char *pid, long *ppid, unsigned long long t[4])
-{
-	char path[300], buf[1024], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return (p = strrchr(buf, ')')) != NULL && sscanf(p + 2,
-	    "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", ppid, &t[0], &t[1],
-	    &t[2], &t[3]) == 5;
-}
-
-/* CPU of a PostgreSQL cluster in ms: the postmaster with its reaped children, and the
- * processes alive under it (backends, walwriter, checkpointer). -1 if unknown. */
-static double
-cluster_cpu_ms(long postmaster)
-{
-	unsigned long long t[4], sum;
-	char me[24];
-	long ppid;
-	struct dirent *d;
-	DIR *dir;
-
-	snprintf(me, sizeof(me), "%ld", postmaster);
-	if (postmaster <= 0 || !stat_ticks(me, &ppid, t) || (dir = opendir("/proc")) == NULL)
-		return -1;
-	sum = t[0] + t[1] + t[2] + t[3];
-	while ((d = readdir(dir)) != NULL)
-		if (d->d_name[0] >= '1' && d->d_name[0] <= '9' && stat_ticks(d->d_name, &ppid, t) &&
-		    ppid == postmaster)
-			sum += t[0] + t[1];
-	closedir(dir);
-	return (double)sum * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* --- one commit -------------------------------------------------------------------------- */
@@ -346,7 +284,7 @@ send_commit(struct run *r, struct conn *c)
 	    !PQpipelineSync(c->pg))
 		goto out;
 	r->next_row += n;
-	c->t0[(c->head + c->inflight) % r->o.depth] = now_us();
+	c->t0[(c->head + c->inflight) % r->o.depth] = pgm_now_us();
 	c->inflight++;
 	ok = true;
 out:
@@ -369,7 +307,7 @@ drain(struct run *r, struct conn *c)
 			continue;        /* the end of one query's results */
 		switch (PQresultStatus(res)) {
 		case PGRES_PIPELINE_SYNC: {
-			uint64_t dt = now_us() - c->t0[c->head];
+			uint64_t dt = pgm_now_us() - c->t0[c->head];
 			long n = r->o.total - r->rows_done < r->o.rows_per_commit ?
 			    r->o.total - r->rows_done : r->o.rows_per_commit;
 			r->lat_us[r->commits++] = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)dt;
@@ -392,22 +330,6 @@ drain(struct run *r, struct conn *c)
 		PQclear(res);
 	}
 	return true;
-}
-
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct_ms(const uint32_t *v, size_t n, double q)
-{
-	size_t k = (size_t)ceil(q / 100.0 * (double)n);
-
-	return n == 0 ? 0 : v[(k < 1 ? 1 : k) - 1] / 1000.0;
 }
 
 /* --- setup -------------------------------------------------------------------------------- */
@@ -604,9 +526,9 @@ print_line(const struct run *r, double secs, double ccpu, double pcpu, double wa
 	double rows = (double)r->rows_done;
 	double v[] = { o->prepared, o->arrays, (double)o->conns, (double)o->depth,
 		(double)o->rows_per_commit, rows, (double)r->commits, (double)r->errors, secs,
-		rows / secs, (double)r->commits / secs, pct_ms(r->lat_us, (size_t)r->commits, 50),
-		pct_ms(r->lat_us, (size_t)r->commits, 99),
-		pct_ms(r->lat_us, (size_t)r->commits, 100), wal / rows, syncs,
+		rows / secs, (double)r->commits / secs, pgm_pct_ms(r->lat_us, (size_t)r->commits, 50),
+		pgm_pct_ms(r->lat_us, (size_t)r->commits, 99),
+		pgm_pct_ms(r->lat_us, (size_t)r->commits, 100), wal / rows, syncs,
 		syncs > 0 ? rows / syncs : -1, ccpu, pcpu, pcpu >= 0 ? pcpu * 1000 / rows : -1 };
 	const int dec[] = { 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 3, 3, 3, 0, 0, 1, 0, 0, 1 };
 
@@ -669,9 +591,9 @@ main(int argc, char **argv)
 	}
 	exec_ok(ctl, "SELECT pg_stat_reset_shared('wal')");
 	wal0 = query_num(ctl, "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')");
-	pcpu0 = cluster_cpu_ms(o->pg_pid);
-	cpu0 = self_cpu_ms();
-	t0 = now_us();
+	pcpu0 = pgm_cluster_cpu_ms(o->pg_pid);
+	cpu0 = pgm_self_cpu_ms();
+	t0 = pgm_now_us();
 	while (r.rows_done < o->total) {
 		for (long i = 0; i < o->conns; i++) {
 			struct conn *c = &r.c[i];
@@ -694,9 +616,9 @@ main(int argc, char **argv)
 				goto out;
 			}
 	}
-	secs = (double)(now_us() - t0) / 1e6;
-	cpu0 = self_cpu_ms() - cpu0;
-	pcpu0 = pcpu0 >= 0 ? cluster_cpu_ms(o->pg_pid) - pcpu0 : -1;
+	secs = (double)(pgm_now_us() - t0) / 1e6;
+	cpu0 = pgm_self_cpu_ms() - cpu0;
+	pcpu0 = pcpu0 >= 0 ? pgm_cluster_cpu_ms(o->pg_pid) - pcpu0 : -1;
 	wal0 = query_num(ctl, "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')") - wal0;
 	for (long i = 0; i < o->conns; i++) {
 		PQfinish(r.c[i].pg);
@@ -704,7 +626,7 @@ main(int argc, char **argv)
 	}
 	/* backends report their WAL statistics when they exit, the walwriter once a second */
 	usleep(1500000);
-	qsort(r.lat_us, (size_t)r.commits, sizeof(*r.lat_us), cmp_u32);
+	qsort(r.lat_us, (size_t)r.commits, sizeof(*r.lat_us), pgm_cmp_u32);
 	print_line(&r, secs, cpu0, pcpu0, wal0, query_num(ctl, "SELECT wal_sync FROM pg_stat_wal"));
 	rc = r.errors == 0 ? 0 : 1;
 out:
