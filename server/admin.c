@@ -190,7 +190,7 @@ handle_list(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	struct buf b = { 0 };
 	bool other;
 
-	if (ac == NULL)
+	if (ac == NULL || svc_read_park(a->svc, call, req, len, handle_list, arg))
 		return;
 	if ((m = wiresync__v1__list_peers_request__unpack(NULL, len, req)) == NULL) {
 		rpc_call_fail(call, GRPC_INVALID_ARGUMENT, "ListPeersRequest does not decode");
@@ -277,7 +277,8 @@ handle_show(struct rpc_call *call, const uint8_t *req, size_t len, void *arg)
 	const struct peer *p;
 	struct buf b = { 0 };
 
-	if (ac == NULL || (p = find_peer(a, call, ac, req, len)) == NULL)
+	if (ac == NULL || svc_read_park(a->svc, call, req, len, handle_show, arg) ||
+	    (p = find_peer(a, call, ac, req, len)) == NULL)
 		return;
 	adm_peerinfo_encode(&b, p);
 	adm_reply_buf(call, &b);

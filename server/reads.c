@@ -1,5 +1,6 @@
 /* The service's reads, answered from the peer table: Keys, GetPeer and the gRPC health
- * check. */
+ * check; and the wait of any read that comes while a batch is in a shared store's hands
+ * (svc_read_park). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -18,6 +19,83 @@ same_lan(const struct peer *a, const struct peer *b)
 {
 	return a != NULL && b != NULL && a->lan_id_len > 0 && a->lan_id_len == b->lan_id_len &&
 	    memcmp(a->lan_id, b->lan_id, a->lan_id_len) == 0;
+}
+
+/* --- reads that wait for a batch ------------------------------------------------------- */
+
+struct parked_read {
+	struct parked_read *next;
+	struct rpc_call *call;               /* NULL once the call is gone */
+	rpc_handler_fn fn;
+	void *arg;
+	size_t len;
+	uint8_t req[];
+};
+
+static void
+read_cancelled(struct rpc_call *call, void *arg)
+{
+	struct parked_read *pr = arg;
+
+	(void)call;
+	pr->call = NULL;
+}
+
+bool
+svc_read_park(struct service *svc, struct rpc_call *call, const uint8_t *req, size_t len,
+    rpc_handler_fn fn, void *arg)
+{
+	struct parked_read *pr;
+
+	/* on SQLite a batch is committed before its turn ends: no read ever sees one */
+	if (svc->batch == NULL)
+		return false;
+	if ((pr = malloc(sizeof(*pr) + len)) == NULL) {
+		rpc_call_fail(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return true;
+	}
+	pr->next = NULL;
+	pr->call = call;
+	pr->fn = fn;
+	pr->arg = arg;
+	pr->len = len;
+	if (len > 0)
+		memcpy(pr->req, req, len);
+	if (svc->reads == NULL)
+		svc->reads_tail = &svc->reads;
+	*svc->reads_tail = pr;
+	svc->reads_tail = &pr->next;
+	rpc_call_on_cancel(call, read_cancelled, pr);
+	return true;
+}
+
+void
+svc_reads_unpark_all(struct service *svc)
+{
+	struct parked_read *pr, *list = svc->reads;
+
+	svc->reads = NULL;
+	while ((pr = list) != NULL) {
+		list = pr->next;
+		if (pr->call != NULL) {
+			rpc_call_on_cancel(pr->call, NULL, NULL);
+			pr->fn(pr->call, pr->req, pr->len, pr->arg);
+		}
+		free(pr);
+	}
+}
+
+void
+svc_reads_free_all(struct service *svc)
+{
+	struct parked_read *pr;
+
+	while ((pr = svc->reads) != NULL) {
+		svc->reads = pr->next;
+		if (pr->call != NULL)
+			rpc_call_on_cancel(pr->call, NULL, NULL);
+		free(pr);
+	}
 }
 
 /* --- Keys, GetPeer ---------------------------------------------------------------------- */
@@ -71,6 +149,8 @@ svc_handle_keys(struct rpc_call *call, const uint8_t *req, size_t len, void *arg
 	Wiresync__V1__KeysReply r = WIRESYNC__V1__KEYS_REPLY__INIT;
 	struct keys_ctx k = { .svc = svc, .ac = ac };
 
+	if (svc_read_park(svc, call, req, len, svc_handle_keys, arg))
+		return;
 	m = wiresync__v1__keys_request__unpack(NULL, len, req);
 	if (m == NULL) {
 		rpc_call_fail(call, GRPC_INVALID_ARGUMENT, "KeysRequest does not decode");
@@ -105,6 +185,8 @@ svc_handle_getpeer(struct rpc_call *call, const uint8_t *req, size_t len, void *
 	struct rpc_buf *buf;
 	char err[128];
 
+	if (svc_read_park(svc, call, req, len, svc_handle_getpeer, arg))
+		return;
 	m = wiresync__v1__get_peer_request__unpack(NULL, len, req);
 	if (m == NULL) {
 		rpc_call_fail(call, GRPC_INVALID_ARGUMENT, "GetPeerRequest does not decode");

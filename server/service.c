@@ -187,6 +187,7 @@ service_del(struct service *svc)
 		free(c);
 	}
 	watch_free_all(svc);
+	svc_reads_free_all(svc);
 	follower_del(svc->follower);
 	links_del(svc->links);
 	svc_retry_free(svc);

@@ -112,6 +112,7 @@ struct service {
 	struct loop_defer commit_defer;
 	struct change *batch;        /* in the store's hands (store_write); NULL: none */
 	struct watcher *parked;      /* Watch streams that came meanwhile (fanout.c) */
+	struct parked_read *reads, **reads_tail; /* ... and reads (reads.c) */
 	struct audit_held *audit_held; /* records of a decision not yet committed (audit.h) */
 	uint64_t batch_t0;
 	struct store_write_change *writes; /* the batch's, pointing into its records */
@@ -194,6 +195,15 @@ void watch_free_all(struct service *svc);
 /* fanout.c: the Watch streams that came while a batch was in flight start now, from the
  * table as committed (or as it was, the batch undone). */
 void watch_unpark_all(struct service *svc);
+/* reads.c: a read that comes while a batch is in a shared store's hands waits for its
+ * answer, as a Watch does, so that nobody reads a record that may yet be rolled back.
+ * True: parked, and fn(call, req, len, arg) runs from svc_reads_unpark_all (req copied);
+ * false: run it now. */
+bool svc_read_park(struct service *svc, struct rpc_call *call, const uint8_t *req,
+    size_t len, rpc_handler_fn fn, void *arg);
+void svc_reads_unpark_all(struct service *svc);
+/* At exit: the parked reads freed, their calls left to the server's teardown. */
+void svc_reads_free_all(struct service *svc);
 /* Brings w from its cursor to the current revision (a snapshot when since is 0, or older
  * than the log). 0 or -ENOMEM. */
 int watch_replay(struct service *svc, struct watcher *w, uint64_t since);

@@ -500,6 +500,8 @@ batch_done(struct service *svc, uint64_t revision, int err)
 	 * before the follower's events of this commit reach them */
 	if (svc->parked != NULL)
 		watch_unpark_all(svc);
+	if (svc->reads != NULL)
+		svc_reads_unpark_all(svc);
 	if (!ok) {
 		if (err == -EEXIST && batch_split(svc, list)) {
 			loop_defer(svc->loop, &svc->commit_defer, commit_batch, svc);
