@@ -45,6 +45,15 @@ struct web_client {
 	size_t out_len, out_off, out_cap;
 	bool close_after;            /* once out is sent */
 	bool stream;                 /* an event stream */
+	struct web_later *later;     /* its response on its way (web_later_answer) */
+};
+
+struct web_later {
+	struct web_client *c;        /* NULL once the client is gone */
+	bool head_only;
+	bool inside;                 /* web_route has not returned yet */
+	bool answered;               /* ... and answered meanwhile, in rs */
+	struct web_resp rs;
 };
 
 static const char csp[] =
@@ -60,6 +69,10 @@ client_close(struct web_client *c)
 {
 	struct web *w = c->w;
 
+	if (c->later != NULL) {
+		c->later->c = NULL;
+		c->later = NULL;
+	}
 	loop_timer_cancel(w->loop, &c->timer);
 	loop_io_del(w->loop, &c->io);
 	if (c->ssl != NULL) {
@@ -197,35 +210,88 @@ simple(struct web_resp *rs, int status, const char *text)
 	rs->len = rs->body != NULL ? strlen(rs->body) : 0;
 }
 
-/* A whole request (or a parse verdict st) is in: answer it. */
+static void client_event(void *arg, uint32_t events);
+
+/* Sends rs (its body taken). */
 static void
-handle(struct web_client *c, int st, const struct web_req *r)
+respond(struct web_client *c, struct web_resp *rs, bool head_only)
 {
-	struct web_resp rs;
 	bool queued;
 
-	if (st > 1)
-		simple(&rs, st, "bad request\n");
-	else if (c->refused)
-		simple(&rs, 403, "forbidden: the console serves admin certificates only "
-		    "(wiresync-ca admin NAME)\n");
-	else
-		web_route(c->w, r, c->network[0] != '\0' ? c->network : NULL, &rs);
 	c->w->served++;
-	queued = queue_resp(c, &rs, st == 1 && r->method == WEB_HEAD);
-	if (rs.body != NULL)
-		OPENSSL_cleanse(rs.body, rs.len);   /* copied into out, or dropped */
-	free(rs.body);
+	queued = queue_resp(c, rs, head_only);
+	if (rs->body != NULL)
+		OPENSSL_cleanse(rs->body, rs->len);   /* copied into out, or dropped */
+	free(rs->body);
+	rs->body = NULL;
 	if (!queued) {
 		client_close(c);
 		return;
 	}
-	if (rs.event_stream) {
+	if (rs->event_stream) {
 		c->stream = true;
 		loop_timer_cancel(c->w->loop, &c->timer);   /* the heartbeat finds dead ones */
 	} else {
 		c->close_after = true;
 	}
+}
+
+/* A whole request (or a parse verdict st) is in: answer it, now or through a later. */
+static void
+handle(struct web_client *c, int st, const struct web_req *r)
+{
+	struct web_resp rs;
+	struct web_later *l;
+	bool head_only = st == 1 && r->method == WEB_HEAD;
+
+	if (st > 1) {
+		simple(&rs, st, "bad request\n");
+	} else if (c->refused) {
+		simple(&rs, 403, "forbidden: the console serves admin certificates only "
+		    "(wiresync-ca admin NAME)\n");
+	} else if ((l = calloc(1, sizeof(*l))) == NULL) {
+		simple(&rs, 500, "out of memory\n");
+	} else {
+		l->c = c;
+		l->head_only = head_only;
+		l->inside = true;
+		web_route(c->w, r, c->network[0] != '\0' ? c->network : NULL, l, &rs);
+		l->inside = false;
+		if (rs.later && !l->answered) {
+			/* the idle deadline still runs; meanwhile only a dead socket matters */
+			c->later = l;
+			loop_io_mod(c->w->loop, &c->io, 0);
+			return;
+		}
+		if (rs.later)
+			rs = l->rs;
+		free(l);
+	}
+	respond(c, &rs, head_only);
+}
+
+void
+web_later_answer(struct web_later *l, struct web_resp *rs)
+{
+	struct web_client *c = l->c;
+	bool head_only = l->head_only;
+
+	if (l->inside) {
+		l->rs = *rs;
+		l->answered = true;
+		return;
+	}
+	free(l);
+	if (c == NULL) {
+		if (rs->body != NULL)
+			OPENSSL_cleanse(rs->body, rs->len);
+		free(rs->body);
+		return;
+	}
+	c->later = NULL;
+	respond(c, rs, head_only);
+	if (c->used)
+		client_event(c, EPOLLOUT);
 }
 
 /* After the handshake: who the certificate is (the CA already verified it). */
@@ -289,7 +355,11 @@ client_event(void *arg, uint32_t events)
 	uint32_t want = EPOLLIN;
 	int r;
 
-	(void)events;
+	if (c->later != NULL) {
+		if (events & (EPOLLERR | EPOLLHUP))
+			client_close(c);
+		return;
+	}
 	if (c->ssl != NULL && !c->handshaken) {
 		r = SSL_accept(c->ssl);
 		if (r != 1) {

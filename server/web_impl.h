@@ -38,17 +38,34 @@ struct web_resp {
 	size_t len;
 	const char *location;        /* a redirect's */
 	bool event_stream;           /* stay open: the server-sent events follow */
+	bool later;                  /* nothing yet: web_later_answer gives the response */
 };
 
-/* Answers r for a client of network (NULL: every network, the loopback console). */
+/* A response that comes from the loop (a page read from a shared store): web.c's handle
+ * on the client waiting for it, which a client gone meanwhile leaves without one. */
+struct web_later;
+/* Gives l's client rs (its body taken), or drops rs if the client is gone; frees l. */
+void web_later_answer(struct web_later *l, struct web_resp *rs);
+
+/* Answers r for a client of network (NULL: every network, the loopback console), in
+ * out, or through later when it sets out->later (later is the route's then). */
 void web_route(struct web *w, const struct web_req *r, const char *network,
-    struct web_resp *out);
+    struct web_later *later, struct web_resp *out);
+/* A page's head and navigation, path marked; beat: it follows the heartbeat. */
+void web_page_begin(FILE *f, const char *path, bool beat);
+/* out: status, type and f's memstream buffer (*buf, *len; taken); 500 if f fails. */
+void web_page_finish(struct web_resp *out, int status, const char *type, FILE *f,
+    char **buf, size_t *len);
+/* out: a plain text answer. */
+void web_page_text(struct web_resp *out, int status, const char *msg);
 /* The page of static peer name of network (NULL: any) into f (web_static.c): 200, 404
  * when there is no such static peer, 500 out of memory. */
 int web_render_static(struct web *w, const char *network, const char *name, FILE *f);
 /* Open clients, and of them event streams. */
 void web_counts(const struct web *w, size_t *clients, size_t *streams);
-/* /audit (server/web_audit.c): the newest admin actions of network (NULL: all). */
-void web_render_audit(struct web *w, const char *network, FILE *f);
+/* /audit (server/web_audit.c): the newest admin actions of network (NULL: all), whole or
+ * its main part (fragment), through later. */
+void web_audit_page(struct web *w, const char *network, bool fragment,
+    struct web_later *later, struct web_resp *out);
 
 #endif

@@ -451,8 +451,8 @@ static const struct {
 	{ "/status", "Status" }, { "/audit", "Audit" },
 };
 
-static void
-page_begin(FILE *f, const char *path, bool beat)
+void
+web_page_begin(FILE *f, const char *path, bool beat)
 {
 	fputs("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	    "<title>wiresync</title><link rel=\"stylesheet\" href=\"/style.css\">"
@@ -463,8 +463,9 @@ page_begin(FILE *f, const char *path, bool beat)
 	fprintf(f, "</nav><main id=\"main\"%s>\n", beat ? " data-beat=\"1\"" : "");
 }
 
-static void
-finish(struct web_resp *out, int status, const char *type, FILE *f, char **buf, size_t *len)
+void
+web_page_finish(struct web_resp *out, int status, const char *type, FILE *f, char **buf,
+    size_t *len)
 {
 	/* open_memstream's buffer and size are known once the stream is closed */
 	if (fclose(f) != 0) {
@@ -479,8 +480,8 @@ finish(struct web_resp *out, int status, const char *type, FILE *f, char **buf, 
 	out->len = *len;
 }
 
-static void
-text(struct web_resp *out, int status, const char *msg)
+void
+web_page_text(struct web_resp *out, int status, const char *msg)
 {
 	out->status = status;
 	out->type = "text/plain; charset=utf-8";
@@ -547,7 +548,8 @@ decide(struct web *w, const struct web_req *r, const char *network, bool approve
 }
 
 void
-web_route(struct web *w, const struct web_req *r, const char *network, struct web_resp *out)
+web_route(struct web *w, const struct web_req *r, const char *network,
+    struct web_later *later, struct web_resp *out)
 {
 	bool fragment = strcmp(r->query, "fragment=1") == 0;
 	char *buf = NULL, msg[512];
@@ -558,16 +560,16 @@ web_route(struct web *w, const struct web_req *r, const char *network, struct we
 	if (r->method == WEB_POST) {
 		bool approve = strcmp(r->path, "/pending/approve") == 0;
 		if (!approve && strcmp(r->path, "/pending/deny") != 0 && !web_qr_path(r->path)) {
-			text(out, 405, "POST goes to /pending/approve, /pending/deny or "
-			    "/static/NAME/config only\n");
+			web_page_text(out, 405, "POST goes to /pending/approve, /pending/deny "
+			    "or /static/NAME/config only\n");
 			return;
 		}
 		/* the token is the check; a foreign Origin is refused too. "null" is what a
 		 * browser sends for our own forms under Referrer-Policy: no-referrer */
 		if (!web_csrf_ok(r, w->csrf) || (r->has_origin && strcmp(r->origin_host,
 		    "null") != 0 && strcmp(r->origin_host, r->host) != 0)) {
-			text(out, 403, "forbidden: the form's CSRF token is missing or wrong (reload "
-			    "the page)\n");
+			web_page_text(out, 403, "forbidden: the form's CSRF token is missing or "
+			    "wrong (reload the page)\n");
 			return;
 		}
 		if (web_qr_path(r->path)) {
@@ -575,32 +577,33 @@ web_route(struct web *w, const struct web_req *r, const char *network, struct we
 			return;
 		}
 		if (network != NULL && !web_enroll_in_network(w, r, network)) {
-			text(out, 403, "forbidden: that join request is not of your network\n");
+			web_page_text(out, 403, "forbidden: that join request is not of your "
+			    "network\n");
 			return;
 		}
 		decide(w, r, network, approve, out, msg, sizeof(msg));
 		if (out->status == 303) {
-			text(out, 303, msg);
+			web_page_text(out, 303, msg);
 			out->location = "/pending";
 			return;
 		}
 		if ((f = open_memstream(&buf, &len)) == NULL) {
-			text(out, 500, "out of memory\n");
+			web_page_text(out, 500, "out of memory\n");
 			return;
 		}
-		page_begin(f, "/pending", true);
+		web_page_begin(f, "/pending", true);
 		render_pending(w, network, f, msg);
 		fputs("</main></body></html>\n", f);
-		finish(out, out->status, "text/html; charset=utf-8", f, &buf, &len);
+		web_page_finish(out, out->status, "text/html; charset=utf-8", f, &buf, &len);
 		return;
 	}
 	if (strcmp(r->path, "/app.js") == 0) {
-		text(out, 200, web_app_js);
+		web_page_text(out, 200, web_app_js);
 		out->type = "text/javascript; charset=utf-8";
 		return;
 	}
 	if (strcmp(r->path, "/style.css") == 0) {
-		text(out, 200, web_style_css);
+		web_page_text(out, 200, web_style_css);
 		out->type = "text/css; charset=utf-8";
 		return;
 	}
@@ -609,7 +612,8 @@ web_route(struct web *w, const struct web_req *r, const char *network, struct we
 		web_counts(w, &clients, &streams);
 		if (streams >= WEB_MAX_STREAMS) {
 			/* open tabs must leave room for the pages themselves */
-			text(out, 503, "too many event streams open; close a console tab\n");
+			web_page_text(out, 503, "too many event streams open; close a console "
+			    "tab\n");
 			return;
 		}
 		out->status = 200;
@@ -617,18 +621,22 @@ web_route(struct web *w, const struct web_req *r, const char *network, struct we
 		out->event_stream = true;
 		return;
 	}
+	if (strcmp(r->path, "/audit") == 0) {
+		web_audit_page(w, network, fragment, later, out);
+		return;
+	}
 	if ((f = open_memstream(&buf, &len)) == NULL) {
-		text(out, 500, "out of memory\n");
+		web_page_text(out, 500, "out of memory\n");
 		return;
 	}
 	if (strcmp(r->path, "/api/hosts") == 0) {
 		json_hosts(w, network, f);
-		finish(out, 200, "application/json", f, &buf, &len);
+		web_page_finish(out, 200, "application/json", f, &buf, &len);
 		return;
 	}
 	if (strcmp(r->path, "/api/links") == 0) {
 		json_links(w, network, f);
-		finish(out, 200, "application/json", f, &buf, &len);
+		web_page_finish(out, 200, "application/json", f, &buf, &len);
 		return;
 	}
 	if (strncmp(r->path, "/static/", 8) == 0) {
@@ -636,47 +644,44 @@ web_route(struct web *w, const struct web_req *r, const char *network, struct we
 		int st;
 		if (!web_url_decode(r->path + 8, name, sizeof(name))) {
 			fputs("bad name\n", f);
-			finish(out, 400, "text/plain; charset=utf-8", f, &buf, &len);
+			web_page_finish(out, 400, "text/plain; charset=utf-8", f, &buf, &len);
 			return;
 		}
 		if (!fragment)
-			page_begin(f, "/", false);
+			web_page_begin(f, "/", false);
 		st = web_render_static(w, network, name, f);
 		if (!fragment)
 			fputs("</main></body></html>\n", f);
 		if (st != 200) {
 			fclose(f);
 			free(buf);
-			text(out, st, st == 404 ? "not found: no static peer of that name\n" :
+			web_page_text(out, st, st == 404 ? "not found: no static peer of that name\n" :
 			    "out of memory\n");
 			return;
 		}
-		finish(out, 200, "text/html; charset=utf-8", f, &buf, &len);
+		web_page_finish(out, 200, "text/html; charset=utf-8", f, &buf, &len);
 		return;
 	}
 	if (strcmp(r->path, "/") != 0 && strcmp(r->path, "/links") != 0 &&
 	    strcmp(r->path, "/pending") != 0 && strcmp(r->path, "/status") != 0 &&
 	    strcmp(r->path, "/audit") != 0) {
 		fputs("not found: try / /links /pending /status /audit\n", f);
-		finish(out, 404, "text/plain; charset=utf-8", f, &buf, &len);
+		web_page_finish(out, 404, "text/plain; charset=utf-8", f, &buf, &len);
 		return;
 	}
 	if (!fragment)
 		/* link states change without a commit: those pages follow the heartbeat */
-		page_begin(f, r->path, strcmp(r->path, "/pending") == 0 ||
-		    strcmp(r->path, "/status") == 0 || strcmp(r->path, "/links") == 0 ||
-		    strcmp(r->path, "/audit") == 0);
+		web_page_begin(f, r->path, strcmp(r->path, "/pending") == 0 ||
+		    strcmp(r->path, "/status") == 0 || strcmp(r->path, "/links") == 0);
 	if (strcmp(r->path, "/") == 0)
 		render_hosts(w, network, f);
 	else if (strcmp(r->path, "/links") == 0)
 		render_links(w, network, f);
 	else if (strcmp(r->path, "/pending") == 0)
 		render_pending(w, network, f, NULL);
-	else if (strcmp(r->path, "/audit") == 0)
-		web_render_audit(w, network, f);
 	else
 		render_status(w, network, f);
 	if (!fragment)
 		fputs("</main></body></html>\n", f);
-	finish(out, 200, "text/html; charset=utf-8", f, &buf, &len);
+	web_page_finish(out, 200, "text/html; charset=utf-8", f, &buf, &len);
 }

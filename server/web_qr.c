@@ -258,15 +258,6 @@ gather_free(struct gather *g)
 
 /* --- the form and the page --------------------------------------------------------------- */
 
-static void
-text(struct web_resp *out, int status, const char *msg)
-{
-	out->status = status;
-	out->type = "text/plain; charset=utf-8";
-	out->body = strdup(msg);
-	out->len = out->body != NULL ? strlen(out->body) : 0;
-}
-
 static const struct peer *
 find_static(struct web *w, const char *network, const char *name)
 {
@@ -378,36 +369,36 @@ web_static_config(struct web *w, const struct web_req *r, const char *network,
 
 	memset(&g, 0, sizeof(g));
 	if (n >= sizeof(seg)) {
-		text(out, 404, "not found: no static peer of that name\n");
+		web_page_text(out, 404, "not found: no static peer of that name\n");
 		return;
 	}
 	memcpy(seg, r->path + 8, n);
 	seg[n] = '\0';
 	if (!web_url_decode(seg, name, sizeof(name)) ||
 	    (me = find_static(w, network, name)) == NULL) {
-		text(out, 404, "not found: no static peer of that name\n");
+		web_page_text(out, 404, "not found: no static peer of that name\n");
 		return;
 	}
 	if (!key_ok(r, me, key, msg, sizeof(msg))) {
-		text(out, 400, msg);
+		web_page_text(out, 400, msg);
 		return;
 	}
 	if ((f = secbuf_open(&cfg)) == NULL) {
-		text(out, 500, "out of memory\n");
+		web_page_text(out, 500, "out of memory\n");
 		goto out;
 	}
 	rc = write_config(w, me, key, &g, f);
 	if (fclose(f) != 0 || rc < 0 || cfg.p == NULL) {
-		text(out, 500, "out of memory\n");
+		web_page_text(out, 500, "out of memory\n");
 		goto out;
 	}
 	if ((f = secbuf_open(&page)) == NULL) {
-		text(out, 500, "out of memory\n");
+		web_page_text(out, 500, "out of memory\n");
 		goto out;
 	}
 	rc = write_page(me, &g, cfg.p, f);
 	if (fclose(f) != 0 || rc < 0) {
-		text(out, 500, "out of memory\n");
+		web_page_text(out, 500, "out of memory\n");
 		goto out;
 	}
 	audit_record_as(w->svc, "web console", "", me->network, "static-config",
