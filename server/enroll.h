@@ -38,7 +38,8 @@ struct rpc_method enroll_gated(struct enroll_gate *g, struct service *svc,
  * -ENOMEM. */
 int enroll_run_task(struct service *svc, void (*fn)(void *arg),
     void (*done)(void *arg, int err), void *arg);
-/* Frees the calls still waiting for the database (at exit). */
+/* Frees the calls still waiting for the database (at exit); a task's done gets
+ * -ECANCELED. */
 void enroll_run_free_all(void);
 
 struct enroll_config {
@@ -84,15 +85,14 @@ struct enroll_view {
  * returns that. e may be NULL (no request). */
 int enroll_foreach_view(struct enroll *e, int (*fn)(const struct enroll_view *v, void *arg),
     void *arg);
-/* Approves waiting request id as a token join is: the next free pool addresses, signed
- * by the online issuer (no groups; a renewal keeps its own), checked with
- * enroll_cert_check, saved, then applied. by names who decided, for the log. 0, or -1
- * with err saying why (no issuer, no such waiting request, pool full...); on a shared
- * store 1: decided once the database's requests are read, err saying so (a failure is
- * logged). */
-int enroll_approve_online(struct enroll *e, uint64_t id, const char *by, char *err,
-    size_t errlen);
-/* Denies waiting request id ("denied from the web console"). 0, 1 or -1, as above. */
-int enroll_deny_id(struct enroll *e, uint64_t id, const char *by, char *err, size_t errlen);
+/* Approves (approve) or denies ("denied from the web console") waiting request id. An
+ * approval is a token join's: the next free pool addresses, signed by the online issuer
+ * (no groups; a renewal keeps its own), checked with enroll_cert_check, saved, applied.
+ * by names who decided, for the log and the audit log. done(arg, 0, NULL) once it is
+ * kept, or done(arg, -1, why): no issuer, no such waiting request, pool full, the
+ * database away... Before this returns on SQLite; on a shared store from the loop, once
+ * the database has it. 0, or -ENOMEM (done not called). */
+int enroll_decide(struct enroll *e, uint64_t id, bool approve, const char *by,
+    void (*done)(void *arg, int ret, const char *why), void *arg);
 
 #endif

@@ -51,8 +51,12 @@ op_free(struct op *op)
 void
 enroll_run_free_all(void)
 {
-	while (live != NULL)
+	while (live != NULL) {
+		/* a task's owner frees what it gave (the web console's decision) */
+		if (live->task_done != NULL)
+			live->task_done(live->task_arg, -ECANCELED);
 		op_free(live);
+	}
 }
 
 static void

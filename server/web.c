@@ -270,6 +270,12 @@ handle(struct web_client *c, int st, const struct web_req *r)
 	respond(c, &rs, head_only);
 }
 
+bool
+web_later_wanted(const struct web_later *l)
+{
+	return l->c != NULL;
+}
+
 void
 web_later_answer(struct web_later *l, struct web_resp *rs)
 {

@@ -170,12 +170,15 @@ deny_now(struct enroll *e, uint64_t id, const char *by, char *err, size_t errlen
 	return 0;
 }
 
-/* A decision taken inside a bracket of a shared store (the console answers at once). */
+/* A decision, taken inside a bracket on a shared store (again if another server wrote
+ * first), answered once the database has it. */
 struct later {
 	struct enroll *e;
 	uint64_t id;
 	bool approve;
 	int ret;
+	void (*done)(void *arg, int ret, const char *why);
+	void *arg;
 	char by[CERT_NAME_MAX + 64], err[512];
 };
 
@@ -193,52 +196,41 @@ later_done(void *arg, int err)
 {
 	struct later *l = arg;
 
-	if (l->ret < 0)
-		log_warnx("%s: join request %llu not %s: %s", l->by, (unsigned long long)l->id,
-		    l->approve ? "approved" : "denied", l->err);
-	else if (err != 0)
-		log_warnx("%s: join request %llu not %s: %s", l->by, (unsigned long long)l->id,
-		    l->approve ? "approved" : "denied", err == -EAGAIN ? "another server kept "
-		    "changing the join requests" : "the database is not reachable");
+	if (l->ret >= 0 && err != 0) {
+		l->ret = -1;
+		snprintf(l->err, sizeof(l->err), "join request %llu: not %s: %s; nothing was "
+		    "kept", (unsigned long long)l->id, l->approve ? "approved" : "denied",
+		    err == -EAGAIN ? "another server kept changing the join requests, try again" :
+		    err == -ECANCELED ? "the server is stopping" : "the database is not reachable, "
+		    "try again");
+		log_warnx("%s: %s", l->by, l->err);
+	}
+	l->done(l->arg, l->ret < 0 ? -1 : 0, l->ret < 0 ? l->err : NULL);
 	free(l);
 }
 
-static int
-decide(struct enroll *e, uint64_t id, bool approve, const char *by, char *err, size_t errlen)
+int
+enroll_decide(struct enroll *e, uint64_t id, bool approve, const char *by,
+    void (*done)(void *arg, int ret, const char *why), void *arg)
 {
 	struct later *l;
 
-	if (e == NULL || !store_shared(e->svc->store))
-		return approve ? approve_now(e, id, by, err, errlen) : deny_now(e, id, by, err,
-		    errlen);
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return -ENOMEM;
 	l->e = e;
 	l->id = id;
 	l->approve = approve;
+	l->done = done;
+	l->arg = arg;
 	snprintf(l->by, sizeof(l->by), "%s", by);
+	if (e == NULL) {
+		later_run(l);
+		later_done(l, 0);
+		return 0;
+	}
 	if (enroll_run_task(e->svc, later_run, later_done, l) != 0) {
 		free(l);
-		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
-	snprintf(err, errlen, "join request %llu: the %s goes to the cluster's database; the "
-	    "list shows it once written", (unsigned long long)id, approve ? "approval" :
-	    "denial");
-	return 1;
-}
-
-int
-enroll_approve_online(struct enroll *e, uint64_t id, const char *by, char *err,
-    size_t errlen)
-{
-	return decide(e, id, true, by, err, errlen);
-}
-
-int
-enroll_deny_id(struct enroll *e, uint64_t id, const char *by, char *err, size_t errlen)
-{
-	return decide(e, id, false, by, err, errlen);
+	return 0;
 }

@@ -46,6 +46,8 @@ struct web_resp {
 struct web_later;
 /* Gives l's client rs (its body taken), or drops rs if the client is gone; frees l. */
 void web_later_answer(struct web_later *l, struct web_resp *rs);
+/* Whether l's client is still there to take an answer. */
+bool web_later_wanted(const struct web_later *l);
 
 /* Answers r for a client of network (NULL: every network, the loopback console), in
  * out, or through later when it sets out->later (later is the route's then). */

@@ -520,31 +520,91 @@ web_enroll_in_network(struct web *w, const struct web_req *r, const char *networ
 	return fd.ok;
 }
 
-/* POST /pending/approve and /pending/deny: CSRF token, then the decision. */
+/* The join requests' page with msg above them, as the answer to a decision. */
+static void
+pending_page(struct web *w, const char *network, int status, const char *msg,
+    struct web_resp *out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if ((f = open_memstream(&buf, &len)) == NULL) {
+		web_page_text(out, 500, "out of memory\n");
+		return;
+	}
+	web_page_begin(f, "/pending", true);
+	render_pending(w, network, f, msg);
+	fputs("</main></body></html>\n", f);
+	web_page_finish(out, status, "text/html; charset=utf-8", f, &buf, &len);
+}
+
+struct decision {
+	struct web *w;
+	struct web_later *later;
+	unsigned long long id;
+	bool approve, every_network;
+	char network[CERT_NAME_MAX + 1];
+};
+
+static void
+decided(void *arg, int ret, const char *why)
+{
+	struct decision *d = arg;
+	struct web_resp rs = { 0 };
+	char msg[96];
+
+	/* a client gone (the server stopping, too) wants no page: d->w may be gone */
+	if (!web_later_wanted(d->later)) {
+	} else if (ret == 0) {
+		snprintf(msg, sizeof(msg), "join request %llu %s", d->id, d->approve ?
+		    "approved" : "denied");
+		web_page_text(&rs, 303, msg);
+		rs.location = "/pending";
+	} else {
+		pending_page(d->w, d->every_network ? NULL : d->network, 409, why, &rs);
+	}
+	web_later_answer(d->later, &rs);
+	free(d);
+}
+
+/* POST /pending/approve and /pending/deny, the CSRF token checked: the decision, answered
+ * once it is kept (on a shared store, once the database has it). */
 static void
 decide(struct web *w, const struct web_req *r, const char *network, bool approve,
-    struct web_resp *out, char *msg, size_t msglen)
+    struct web_later *later, struct web_resp *out)
 {
 	char idtext[24], *end, by[CERT_NAME_MAX + 48];
-	unsigned long long id;
-	int ret;
+	struct decision *d;
+
 	if (!web_form_get(r->body, r->body_len, "id", idtext, sizeof(idtext)) ||
-	    idtext[0] < '0' || idtext[0] > '9' || (id = strtoull(idtext, &end, 10), *end != '\0')) {
-		snprintf(msg, msglen, "id: a join request number is needed");
-		out->status = 400;
+	    idtext[0] < '0' || idtext[0] > '9') {
+		pending_page(w, network, 400, "id: a join request number is needed", out);
 		return;
 	}
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		web_page_text(out, 500, "out of memory\n");
+		return;
+	}
+	d->id = strtoull(idtext, &end, 10);
+	if (*end != '\0') {
+		free(d);
+		pending_page(w, network, 400, "id: a join request number is needed", out);
+		return;
+	}
+	d->w = w;
+	d->later = later;
+	d->approve = approve;
+	d->every_network = network == NULL;
+	snprintf(d->network, sizeof(d->network), "%s", network != NULL ? network : "");
 	snprintf(by, sizeof(by), "the web console (%s%s)", network != NULL ? "admin of " :
 	    "loopback", network != NULL ? network : "");
-	if ((ret = approve ? enroll_approve_online(w->enroll, id, by, msg, msglen) :
-	    enroll_deny_id(w->enroll, id, by, msg, msglen)) < 0) {
-		out->status = 409;
+	if (enroll_decide(w->enroll, d->id, approve, by, decided, d) != 0) {
+		free(d);
+		web_page_text(out, 500, "out of memory\n");
 		return;
 	}
-	if (ret == 0)
-		snprintf(msg, msglen, "join request %llu %s", id, approve ? "approved" : "denied");
-	out->status = 303;
-	out->location = "/pending";
+	out->later = true;
 }
 
 void
@@ -552,7 +612,7 @@ web_route(struct web *w, const struct web_req *r, const char *network,
     struct web_later *later, struct web_resp *out)
 {
 	bool fragment = strcmp(r->query, "fragment=1") == 0;
-	char *buf = NULL, msg[512];
+	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
 
@@ -581,20 +641,7 @@ web_route(struct web *w, const struct web_req *r, const char *network,
 			    "network\n");
 			return;
 		}
-		decide(w, r, network, approve, out, msg, sizeof(msg));
-		if (out->status == 303) {
-			web_page_text(out, 303, msg);
-			out->location = "/pending";
-			return;
-		}
-		if ((f = open_memstream(&buf, &len)) == NULL) {
-			web_page_text(out, 500, "out of memory\n");
-			return;
-		}
-		web_page_begin(f, "/pending", true);
-		render_pending(w, network, f, msg);
-		fputs("</main></body></html>\n", f);
-		web_page_finish(out, out->status, "text/html; charset=utf-8", f, &buf, &len);
+		decide(w, r, network, approve, later, out);
 		return;
 	}
 	if (strcmp(r->path, "/app.js") == 0) {
