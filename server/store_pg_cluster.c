@@ -232,8 +232,10 @@ store_pg_links_replace(struct store_pg *s, const uint8_t reporter[WG_KEY_LEN],
 	for (size_t i = 0; i < n && r == 0; i++) {
 		pgrows_hex(pk, v[i].peer, WG_KEY_LEN);
 		snprintf(hs, sizeof(hs), "%" PRId64, v[i].last_handshake_ms);
-		snprintf(rx, sizeof(rx), "%" PRIu64, v[i].rx_bytes);
-		snprintf(tx, sizeof(tx), "%" PRIu64, v[i].tx_bytes);
+		/* bigint is signed: a counter past 2^63 is stored as its two's complement, as
+		 * copy-store does, and strtoull reads it back as it was */
+		snprintf(rx, sizeof(rx), "%" PRId64, (int64_t)v[i].rx_bytes);
+		snprintf(tx, sizeof(tx), "%" PRId64, (int64_t)v[i].tx_bytes);
 		snprintf(at, sizeof(at), "%" PRId64, v[i].reported_ms);
 		iv[0] = rk; iv[1] = pk; iv[2] = v[i].path; iv[3] = v[i].endpoint; iv[4] = hs;
 		iv[5] = rx; iv[6] = tx; iv[7] = v[i].down_reason; iv[8] = at;

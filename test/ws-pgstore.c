@@ -286,6 +286,57 @@ ticket_checks(struct server *a, struct server *b)
 	testcert_ca_del(ca);
 }
 
+static struct store_link links_got[4];
+static int n_links;
+
+static void
+on_link(void *arg, const struct store_link *l)
+{
+	(void)arg;
+	if (n_links < 4)
+		links_got[n_links] = *l;
+	n_links++;
+}
+
+/* Link health through A, read back through B: counters past bigint's 2^63 too. */
+static void
+link_checks(struct server *a, struct server *b)
+{
+	struct store_link v[2];
+	static struct res r;
+	uint8_t rep[WG_KEY_LEN];
+	char det[640];
+
+	memset(v, 0, sizeof(v));
+	memset(rep, 0x51, sizeof(rep));
+	for (int i = 0; i < 2; i++) {
+		memcpy(v[i].reporter, rep, WG_KEY_LEN);
+		memset(v[i].peer, 0x60 + i, WG_KEY_LEN);
+		snprintf(v[i].path, sizeof(v[i].path), "%s", i == 0 ? "lan" : "relay");
+		v[i].last_handshake_ms = 1700000000000 + i;
+		v[i].reported_ms = 1700000000500;
+	}
+	v[0].rx_bytes = UINT64_MAX - 5;
+	v[0].tx_bytes = (uint64_t)1 << 63;
+	v[1].rx_bytes = 12345;
+	v[1].tx_bytes = 0;
+	memset(&r, 0, sizeof(r));
+	store_pg_links_replace(a->s, rep, v, 2, on_done, &r);
+	pgtest_run_until(loop, &r.done, 1, 10);
+	pgtest_check(r.err[0] == '\0', "A stores a host's two links, one with counters past 2^63",
+	    r.err);
+	memset(&r, 0, sizeof(r));
+	n_links = 0;
+	store_pg_links_load(b->s, on_link, on_done, &r);
+	pgtest_run_until(loop, &r.done, 1, 10);
+	snprintf(det, sizeof(det), "%d rows, rx %" PRIu64 " tx %" PRIu64 " %s", n_links,
+	    links_got[0].rx_bytes, links_got[0].tx_bytes, r.err);
+	pgtest_check(n_links == 2 && links_got[0].rx_bytes == UINT64_MAX - 5 &&
+	    links_got[0].tx_bytes == (uint64_t)1 << 63 && links_got[1].rx_bytes == 12345 &&
+	    strcmp(links_got[1].path, "relay") == 0,
+	    "B reads them back exactly, the counters past 2^63 too", det);
+}
+
 static void
 addr(struct netaddr *a, const char *text)
 {
@@ -636,6 +687,7 @@ main(void)
 
 	ticket_checks(&a, &b);
 	claim_checks(&a, &b, &alice);
+	link_checks(&a, &b);
 
 	store_pg_close(a.s);
 	store_pg_close(b.s);
