@@ -1,5 +1,6 @@
-/* The web console's private parts, shared by web.c (sockets, TLS, the event stream) and
- * web_pages.c (what each path answers). Not for other modules. */
+/* The web console's private parts, shared by web.c (sockets, the event stream),
+ * web_tls.c (addresses, HTTPS), web_pages.c (what each path answers) and the pages and
+ * forms beside it. Not for other modules. */
 #ifndef WS_WEB_IMPL_H
 #define WS_WEB_IMPL_H
 
@@ -8,7 +9,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
 #include "common/cert.h"
+#include "rpc/tls.h"
 #include "server/web.h"
 #include "server/web_http.h"
 
@@ -53,6 +59,12 @@ bool web_later_wanted(const struct web_later *l);
  * out, or through later when it sets out->later (later is the route's then). */
 void web_route(struct web *w, const struct web_req *r, const char *network,
     struct web_later *later, struct web_resp *out);
+/* POST r (web_decide.c): a decision on a join request or a static peer's config. */
+void web_post(struct web *w, const struct web_req *r, const char *network,
+    struct web_later *later, struct web_resp *out);
+/* The join requests' page (network's, NULL: all) with msg above them, status given. */
+void web_pending_page(struct web *w, const char *network, int status, const char *msg,
+    struct web_resp *out);
 /* A page's head and navigation, path marked; beat: it follows the heartbeat. */
 void web_page_begin(FILE *f, const char *path, bool beat);
 /* out: status, type and f's memstream buffer (*buf, *len; taken); 500 if f fails. */
@@ -69,5 +81,12 @@ void web_counts(const struct web *w, size_t *clients, size_t *streams);
  * its main part (fragment), through later. */
 void web_audit_page(struct web *w, const char *network, bool fragment,
     struct web_later *later, struct web_resp *out);
+
+/* web_tls.c: addr ("IP:PORT", "[V6]:PORT", numeric) into ss, sl; *loopback whether it is
+ * 127.0.0.0/8 or ::1. False if it is not such an address. */
+bool web_addr_parse(const char *addr, struct sockaddr_storage *ss, socklen_t *sl,
+    bool *loopback);
+/* The HTTPS console's context from f, or NULL with err naming web_tls and the file. */
+SSL_CTX *web_tls_ctx_new(const struct tls_files *f, char *err, size_t errlen);
 
 #endif
