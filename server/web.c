@@ -212,6 +212,16 @@ simple(struct web_resp *rs, int status, const char *text)
 
 static void client_event(void *arg, uint32_t events);
 
+/* A static peer's config page holds its private key: wiped, then freed. */
+static void
+body_drop(struct web_resp *rs)
+{
+	if (rs->body != NULL)
+		OPENSSL_cleanse(rs->body, rs->len);
+	free(rs->body);
+	rs->body = NULL;
+}
+
 /* Sends rs (its body taken). */
 static void
 respond(struct web_client *c, struct web_resp *rs, bool head_only)
@@ -220,10 +230,7 @@ respond(struct web_client *c, struct web_resp *rs, bool head_only)
 
 	c->w->served++;
 	queued = queue_resp(c, rs, head_only);
-	if (rs->body != NULL)
-		OPENSSL_cleanse(rs->body, rs->len);   /* copied into out, or dropped */
-	free(rs->body);
-	rs->body = NULL;
+	body_drop(rs);                       /* copied into out, or dropped */
 	if (!queued) {
 		client_close(c);
 		return;
@@ -289,9 +296,7 @@ web_later_answer(struct web_later *l, struct web_resp *rs)
 	}
 	free(l);
 	if (c == NULL) {
-		if (rs->body != NULL)
-			OPENSSL_cleanse(rs->body, rs->len);
-		free(rs->body);
+		body_drop(rs);
 		return;
 	}
 	c->later = NULL;

@@ -47,8 +47,8 @@ struct decision {
 	struct web *w;
 	struct web_later *later;
 	unsigned long long id;
-	bool approve, every_network;
-	char network[CERT_NAME_MAX + 1];
+	bool approve;
+	char network[CERT_NAME_MAX + 1];     /* "": every network (the loopback console) */
 };
 
 static void
@@ -66,7 +66,8 @@ decided(void *arg, int ret, const char *why)
 		web_page_text(&rs, 303, msg);
 		rs.location = "/pending";
 	} else {
-		web_pending_page(d->w, d->every_network ? NULL : d->network, 409, why, &rs);
+		web_pending_page(d->w, d->network[0] != '\0' ? d->network : NULL, 409, why,
+		    &rs);
 	}
 	web_later_answer(d->later, &rs);
 	free(d);
@@ -79,10 +80,12 @@ decide(struct web *w, const struct web_req *r, const char *network, bool approve
     struct web_later *later, struct web_resp *out)
 {
 	char idtext[24], *end, by[CERT_NAME_MAX + 48];
+	unsigned long long id;
 	struct decision *d;
 
 	if (!web_form_get(r->body, r->body_len, "id", idtext, sizeof(idtext)) ||
-	    idtext[0] < '0' || idtext[0] > '9') {
+	    idtext[0] < '0' || idtext[0] > '9' ||
+	    (id = strtoull(idtext, &end, 10), *end != '\0')) {
 		web_pending_page(w, network, 400, "id: a join request number is needed", out);
 		return;
 	}
@@ -90,16 +93,10 @@ decide(struct web *w, const struct web_req *r, const char *network, bool approve
 		web_page_text(out, 500, "out of memory\n");
 		return;
 	}
-	d->id = strtoull(idtext, &end, 10);
-	if (*end != '\0') {
-		free(d);
-		web_pending_page(w, network, 400, "id: a join request number is needed", out);
-		return;
-	}
 	d->w = w;
 	d->later = later;
+	d->id = id;
 	d->approve = approve;
-	d->every_network = network == NULL;
 	snprintf(d->network, sizeof(d->network), "%s", network != NULL ? network : "");
 	snprintf(by, sizeof(by), "the web console (%s%s)", network != NULL ? "admin of " :
 	    "loopback", network != NULL ? network : "");
