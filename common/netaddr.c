@@ -2,9 +2,11 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/netaddr.h"
@@ -214,4 +216,50 @@ netaddr_equal(const struct netaddr *a, const struct netaddr *b)
 	default:
 		return true;
 	}
+}
+
+enum netaddr_hostport
+netaddr_hostport_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sl,
+    bool *loopback)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	size_t hl;
+	char *endp;
+	unsigned long port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (colon == NULL || colon[1] == '\0')
+		return NETADDR_HOSTPORT_NO_PORT;
+	errno = 0;
+	port = strtoul(colon + 1, &endp, 10);
+	if (*endp != '\0' || errno != 0 || port > 65535 || colon[1] == '-' || colon[1] == '+')
+		return NETADDR_HOSTPORT_BAD_PORT;
+	hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		if (hl - 2 >= sizeof(host))
+			return NETADDR_HOSTPORT_BAD_HOST;
+		memcpy(host, s + 1, hl - 2);
+		host[hl - 2] = '\0';
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return NETADDR_HOSTPORT_BAD_HOST;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*s6);
+		*loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		if (hl >= sizeof(host))
+			return NETADDR_HOSTPORT_BAD_HOST;
+		memcpy(host, s, hl);
+		host[hl] = '\0';
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return NETADDR_HOSTPORT_BAD_HOST;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*sl = sizeof(*s4);
+		*loopback = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+	}
+	return NETADDR_HOSTPORT_OK;
 }

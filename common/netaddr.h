@@ -29,6 +29,19 @@ char *netaddr_format(const struct netaddr *a, bool with_prefix, char *buf);
  * Returns false for other families. */
 bool netaddr_from_sockaddr(const struct sockaddr *sa, struct netaddr *out);
 
+/* What netaddr_hostport_parse found wrong with a "HOST:PORT". */
+enum netaddr_hostport {
+	NETADDR_HOSTPORT_OK = 0,
+	NETADDR_HOSTPORT_NO_PORT,            /* no ":PORT" */
+	NETADDR_HOSTPORT_BAD_PORT,           /* not 0-65535 in decimal */
+	NETADDR_HOSTPORT_BAD_HOST,           /* not a numeric IPv4 address nor [IPv6] */
+};
+
+/* Splits a numeric "192.0.2.1:8080" or "[2001:db8::1]:8080" into a socket address (*sl
+ * its length) for bind; *loopback: whether it is in 127.0.0.0/8 or ::1. */
+enum netaddr_hostport netaddr_hostport_parse(const char *s, struct sockaddr_storage *ss,
+    socklen_t *sl, bool *loopback);
+
 /* True when both are the same family, address and prefix. */
 bool netaddr_equal(const struct netaddr *a, const struct netaddr *b);
 

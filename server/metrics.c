@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/netaddr.h"
 #include "rpc/grpc.h"
 #include "rpc/log.h"
 #include "server/crl.h"
@@ -554,65 +555,32 @@ listener_event(void *arg, uint32_t events)
 
 /* --- setup ------------------------------------------------------------------------------ */
 
-/* Splits "HOST:PORT" / "[V6]:PORT" into a socket address. */
+/* A loopback "HOST:PORT" / "[V6]:PORT" into a socket address, or false with err. */
 static bool
 addr_parse(const char *addr, struct sockaddr_storage *ss, socklen_t *sl, char *err, size_t errlen)
 {
-	char host[64];
-	const char *colon = strrchr(addr, ':');
-	size_t hl;
-	char *endp;
-	unsigned long port;
+	bool lo = false;
 
-	memset(ss, 0, sizeof(*ss));
-	if (colon == NULL || colon[1] == '\0') {
+	switch (netaddr_hostport_parse(addr, ss, sl, &lo)) {
+	case NETADDR_HOSTPORT_NO_PORT:
 		snprintf(err, errlen, "\"%s\" has no port (HOST:PORT)", addr);
 		return false;
-	}
-	errno = 0;
-	port = strtoul(colon + 1, &endp, 10);
-	if (*endp != '\0' || errno != 0 || port > 65535 || colon[1] == '-' || colon[1] == '+') {
+	case NETADDR_HOSTPORT_BAD_PORT:
 		snprintf(err, errlen, "\"%s\": bad port", addr);
 		return false;
+	case NETADDR_HOSTPORT_BAD_HOST:
+		snprintf(err, errlen, "\"%s\" is not a numeric address with a port (127.0.0.1:9470 "
+		    "or [::1]:9470)", addr);
+		return false;
+	case NETADDR_HOSTPORT_OK:
+		break;
 	}
-	hl = (size_t)(colon - addr);
-	if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		if (hl - 2 >= sizeof(host))
-			goto bad;
-		memcpy(host, addr + 1, hl - 2);
-		host[hl - 2] = '\0';
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			goto bad;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*sl = sizeof(*s6);
-		if (!IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
-			goto notlo;
-		return true;
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-		if (hl >= sizeof(host))
-			goto bad;
-		memcpy(host, addr, hl);
-		host[hl] = '\0';
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			goto bad;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		*sl = sizeof(*s4);
-		if ((ntohl(s4->sin_addr.s_addr) >> 24) != 127)
-			goto notlo;
-		return true;
+	if (!lo) {
+		snprintf(err, errlen, "\"%s\" is not a loopback address: metrics are served to "
+		    "this host only (127.0.0.1:PORT or [::1]:PORT)", addr);
+		return false;
 	}
-bad:
-	snprintf(err, errlen, "\"%s\" is not a numeric address with a port (127.0.0.1:9470 or "
-	    "[::1]:9470)", addr);
-	return false;
-notlo:
-	snprintf(err, errlen, "\"%s\" is not a loopback address: metrics are served to this "
-	    "host only (127.0.0.1:PORT or [::1]:PORT)", addr);
-	return false;
+	return true;
 }
 
 bool

@@ -20,6 +20,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "common/netaddr.h"
 #include "rpc/log.h"
 #include "server/links.h"
 #include "server/service.h"
@@ -582,7 +583,7 @@ web_listen(struct web *w, const char *addr, const struct tls_files *tls, char *e
 	int fd = -1, one = 1;
 
 	if (!web_addr_ok(addr, tls != NULL, err, errlen) ||
-	    !web_addr_parse(addr, &ss, &sl, &lo))
+	    netaddr_hostport_parse(addr, &ss, &sl, &lo) != NETADDR_HOSTPORT_OK)
 		return -1;
 	if (tls != NULL && (w->ctx = web_tls_ctx_new(tls, err, errlen)) == NULL)
 		return -1;

@@ -9,8 +9,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include <sys/socket.h>
-
 #include <openssl/ssl.h>
 
 #include "common/cert.h"
@@ -82,11 +80,8 @@ void web_counts(const struct web *w, size_t *clients, size_t *streams);
 void web_audit_page(struct web *w, const char *network, bool fragment,
     struct web_later *later, struct web_resp *out);
 
-/* web_tls.c: addr ("IP:PORT", "[V6]:PORT", numeric) into ss, sl; *loopback whether it is
- * 127.0.0.0/8 or ::1. False if it is not such an address. */
-bool web_addr_parse(const char *addr, struct sockaddr_storage *ss, socklen_t *sl,
-    bool *loopback);
-/* The HTTPS console's context from f, or NULL with err naming web_tls and the file. */
+/* web_tls.c: the HTTPS console's context from f, or NULL with err naming web_tls and the
+ * file. */
 SSL_CTX *web_tls_ctx_new(const struct tls_files *f, char *err, size_t errlen);
 
 #endif

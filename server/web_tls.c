@@ -3,64 +3,15 @@
  * certificate is required. */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "common/netaddr.h"
 #include "rpc/tls.h"
 #include "server/web.h"
 #include "server/web_impl.h"
-
-bool
-web_addr_parse(const char *addr, struct sockaddr_storage *ss, socklen_t *sl, bool *loopback)
-{
-	char host[64];
-	const char *colon = strrchr(addr, ':');
-	size_t hl;
-	char *endp;
-	unsigned long port;
-
-	memset(ss, 0, sizeof(*ss));
-	if (colon == NULL || colon[1] == '\0' || colon[1] == '-' || colon[1] == '+')
-		return false;
-	errno = 0;
-	port = strtoul(colon + 1, &endp, 10);
-	if (*endp != '\0' || errno != 0 || port > 65535)
-		return false;
-	hl = (size_t)(colon - addr);
-	if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		if (hl - 2 >= sizeof(host))
-			return false;
-		memcpy(host, addr + 1, hl - 2);
-		host[hl - 2] = '\0';
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return false;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*sl = sizeof(*s6);
-		*loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-		if (hl >= sizeof(host))
-			return false;
-		memcpy(host, addr, hl);
-		host[hl] = '\0';
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return false;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		*sl = sizeof(*s4);
-		*loopback = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
-	}
-	return true;
-}
 
 bool
 web_addr_ok(const char *addr, bool tls, char *err, size_t errlen)
@@ -69,7 +20,7 @@ web_addr_ok(const char *addr, bool tls, char *err, size_t errlen)
 	socklen_t sl;
 	bool lo;
 
-	if (!web_addr_parse(addr, &ss, &sl, &lo)) {
+	if (netaddr_hostport_parse(addr, &ss, &sl, &lo) != NETADDR_HOSTPORT_OK) {
 		snprintf(err, errlen, "web_listen = %s is not a numeric address with a port "
 		    "(127.0.0.1:8080, [::1]:8080, or any address with web_tls = yes)", addr);
 		return false;

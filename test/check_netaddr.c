@@ -502,6 +502,45 @@ START_TEST(test_err_sockaddr_unix)
 }
 END_TEST
 
+START_TEST(test_hostport)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sl = 0;
+	bool lo = false;
+	static const struct {
+		const char *s;
+		enum netaddr_hostport want;
+	} bad[] = {
+		{ "127.0.0.1", NETADDR_HOSTPORT_NO_PORT }, { "127.0.0.1:", NETADDR_HOSTPORT_NO_PORT },
+		{ "127.0.0.1:65536", NETADDR_HOSTPORT_BAD_PORT },
+		{ "127.0.0.1:+80", NETADDR_HOSTPORT_BAD_PORT },
+		{ "127.0.0.1:-1", NETADDR_HOSTPORT_BAD_PORT },
+		{ "127.0.0.1:80x", NETADDR_HOSTPORT_BAD_PORT },
+		{ "localhost:80", NETADDR_HOSTPORT_BAD_HOST }, { "::1:80", NETADDR_HOSTPORT_BAD_HOST },
+		{ "[127.0.0.1]:80", NETADDR_HOSTPORT_BAD_HOST }, { ":80", NETADDR_HOSTPORT_BAD_HOST },
+	};
+
+	ck_assert_int_eq(netaddr_hostport_parse("127.1.2.3:8080", &ss, &sl, &lo),
+	    NETADDR_HOSTPORT_OK);
+	ck_assert(lo && sl == sizeof(*s4) && s4->sin_family == AF_INET &&
+	    ntohs(s4->sin_port) == 8080 && ntohl(s4->sin_addr.s_addr) == 0x7f010203);
+	ck_assert_int_eq(netaddr_hostport_parse("192.0.2.1:0", &ss, &sl, &lo), NETADDR_HOSTPORT_OK);
+	ck_assert(!lo && ntohs(s4->sin_port) == 0);
+	ck_assert_int_eq(netaddr_hostport_parse("[::1]:65535", &ss, &sl, &lo),
+	    NETADDR_HOSTPORT_OK);
+	ck_assert(lo && sl == sizeof(*s6) && s6->sin6_family == AF_INET6 &&
+	    ntohs(s6->sin6_port) == 65535);
+	ck_assert_int_eq(netaddr_hostport_parse("[2001:db8::1]:443", &ss, &sl, &lo),
+	    NETADDR_HOSTPORT_OK);
+	ck_assert(!lo);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(netaddr_hostport_parse(bad[i].s, &ss, &sl, &lo) == bad[i].want,
+		    "%s: want %d", bad[i].s, bad[i].want);
+}
+END_TEST
+
 Suite *
 netaddr_suite(void)
 {
@@ -527,6 +566,7 @@ netaddr_suite(void)
 	tcase_add_test(tc, test_equal_differs_by_address);
 	tcase_add_test(tc, test_equal_differs_by_family);
 	tcase_add_test(tc, test_equal_ignores_bytes_past_v4);
+	tcase_add_test(tc, test_hostport);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
